@@ -1,0 +1,1 @@
+"""csomatch: service-capacity registry and matcher for National Referral Mechanisms."""

@@ -1,0 +1,1 @@
+"""The database layer: every SQL statement of csomatch lives in this package."""

@@ -1,0 +1,60 @@
+"""Translate asyncpg errors into domain errors by constraint name."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from csomatch.errors import Conflict, DatabaseUnavailable, InvalidInput
+
+# constraint name -> (JSON path of the offending field, message a user can act on)
+CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
+    "capacity_counts": (
+        "$.available",
+        "capacity must satisfy 0 <= held <= available <= maximum (available > maximum, "
+        "or fewer available places than are currently held)",
+    ),
+    "organization_registration_unique": (
+        "$.registration_number",
+        "another organisation in this participant already has this registration number",
+    ),
+    "licence_valid_range": ("$.valid_to", "valid_to must not be before valid_from"),
+    "licence_number_unique": ("$.number", "this organisation already has this licence"),
+    "service_location_same_org": (
+        "$.location_id",
+        "the location does not belong to this organisation",
+    ),
+    "service_child_only_accepts_children": (
+        "$.child_only",
+        "a child-only service must accept children",
+    ),
+    "service_taxonomy_code_fkey": ("$.code", "invalid taxonomy code"),
+    "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),
+    "funding_source_external_id": ("$.external_id", "this funding record already exists"),
+    "funding_period": ("$.period_end", "period_end must not be before period_start"),
+}
+
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+)
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Raise domain errors instead of asyncpg integrity and connection errors."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        name = getattr(exc, "constraint_name", None) or ""
+        field, message = CONSTRAINT_MESSAGES.get(name, ("$", "the change breaks a data rule"))
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            raise Conflict(message, field=field) from exc
+        raise InvalidInput(message, field=field) from exc
+    except CONNECTION_ERRORS as exc:
+        raise DatabaseUnavailable("the database is not reachable right now; retry shortly") from exc

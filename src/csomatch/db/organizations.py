@@ -1,0 +1,235 @@
+"""Queries on organisations, their licences and their locations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+import msgspec
+
+from csomatch.db.errors import translated
+from csomatch.domain import Licence, Location, Organization
+
+_ORG_COLUMNS = (
+    "id, participant_code, name, kind, registration_number, survivor_led, email, website,"
+    " accepting_referrals, created_at, updated_at, version"
+)
+_LICENCE_COLUMNS = (
+    "id, organization_id, authority, number, service_codes, valid_from, valid_to,"
+    " verified_by, verified_at"
+)
+_LOCATION_SELECT = (
+    "SELECT l.id, l.organization_id, l.name, l.area_code, a.name AS area_name,"
+    " a.participant_code, l.address, l.latitude, l.longitude, l.accessibility, l.confidential"
+    " FROM location l JOIN area a ON a.code = l.area_code"
+)
+
+
+class NewOrganization(msgspec.Struct, frozen=True, kw_only=True):
+    """Values of an organisation to insert."""
+
+    id: uuid.UUID
+    participant_code: str
+    name: str
+    kind: str
+    registration_number: str | None
+    survivor_led: bool
+    email: str | None
+    website: str | None
+    accepting_referrals: bool
+
+
+class NewLicence(msgspec.Struct, frozen=True, kw_only=True):
+    """Values of a licence to insert."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    authority: str
+    number: str
+    service_codes: list[str]
+    valid_from: dt.date
+    valid_to: dt.date | None
+    verified_by: str | None
+    verified_at: dt.datetime | None
+
+
+class NewLocation(msgspec.Struct, frozen=True, kw_only=True):
+    """Values of a location to insert."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    area_code: str
+    address: str | None
+    latitude: float
+    longitude: float
+    accessibility: list[str]
+    confidential: bool
+
+
+# Columns a PATCH may change, an allow-list for building the UPDATE statement.
+ORGANIZATION_EDITABLE = (
+    "name",
+    "kind",
+    "registration_number",
+    "survivor_led",
+    "email",
+    "website",
+    "accepting_referrals",
+)
+
+
+async def insert_organization(conn: asyncpg.Connection, org: NewOrganization) -> bool:
+    """Insert an organisation unless its id exists; return whether a row was added."""
+    async with translated():
+        status = await conn.execute(
+            "INSERT INTO organization (id, participant_code, name, kind, registration_number,"
+            " survivor_led, email, website, accepting_referrals)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            org.id,
+            org.participant_code,
+            org.name,
+            org.kind,
+            org.registration_number,
+            org.survivor_led,
+            org.email,
+            org.website,
+            org.accepting_referrals,
+        )
+    return bool(status.endswith(" 1"))
+
+
+async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization | None:
+    """Return one organisation."""
+    row = await conn.fetchrow("SELECT " + _ORG_COLUMNS + " FROM organization WHERE id = $1", org_id)
+    return None if row is None else msgspec.convert(row, Organization, from_attributes=True)
+
+
+async def list_organizations(
+    conn: asyncpg.Connection,
+    *,
+    participant: str | None,
+    kind: str | None,
+    only_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Organization], int]:
+    """Return a page of organisations ordered by participant and name, and the total."""
+    rows = await conn.fetch(
+        "SELECT " + _ORG_COLUMNS + ", count(*) OVER () AS total FROM organization"
+        " WHERE ($1::text IS NULL OR participant_code = $1)"
+        "   AND ($2::text IS NULL OR kind = $2)"
+        "   AND ($3::uuid IS NULL OR id = $3)"
+        " ORDER BY participant_code, name, id LIMIT $4 OFFSET $5",
+        participant,
+        kind,
+        only_id,
+        limit,
+        offset,
+    )
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        total = int(
+            await conn.fetchval(
+                "SELECT count(*) FROM organization"
+                " WHERE ($1::text IS NULL OR participant_code = $1)"
+                "   AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR id = $3)",
+                participant,
+                kind,
+                only_id,
+            )
+        )
+    return msgspec.convert(rows, list[Organization], from_attributes=True), total
+
+
+async def update_organization(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    changes: dict[str, object],
+    expected_version: int | None,
+) -> Organization | None:
+    """Apply ``changes`` (keys from ORGANIZATION_EDITABLE); None if the id or version mismatch."""
+    columns = [c for c in ORGANIZATION_EDITABLE if c in changes]
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=3))
+    sql = (
+        "UPDATE organization SET "
+        + (assignments + ", " if assignments else "")
+        + "updated_at = now(), version = version + 1"
+        " WHERE id = $1 AND ($2::int IS NULL OR version = $2) RETURNING " + _ORG_COLUMNS
+    )
+    async with translated():
+        row = await conn.fetchrow(sql, org_id, expected_version, *(changes[c] for c in columns))
+    return None if row is None else msgspec.convert(row, Organization, from_attributes=True)
+
+
+async def insert_licence(conn: asyncpg.Connection, lic: NewLicence) -> bool:
+    """Insert a licence unless its id exists; return whether a row was added."""
+    async with translated():
+        status = await conn.execute(
+            "INSERT INTO licence (" + _LICENCE_COLUMNS + ")"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            lic.id,
+            lic.organization_id,
+            lic.authority,
+            lic.number,
+            lic.service_codes,
+            lic.valid_from,
+            lic.valid_to,
+            lic.verified_by,
+            lic.verified_at,
+        )
+    return bool(status.endswith(" 1"))
+
+
+async def list_licences(conn: asyncpg.Connection, org_ids: Sequence[uuid.UUID]) -> list[Licence]:
+    """Return the licences of some organisations."""
+    rows = await conn.fetch(
+        "SELECT " + _LICENCE_COLUMNS + " FROM licence WHERE organization_id = ANY($1::uuid[])"
+        " ORDER BY organization_id, valid_from, id",
+        list(org_ids),
+    )
+    return msgspec.convert(rows, list[Licence], from_attributes=True)
+
+
+async def insert_location(conn: asyncpg.Connection, loc: NewLocation) -> bool:
+    """Insert a location unless its id exists; return whether a row was added."""
+    async with translated():
+        status = await conn.execute(
+            "INSERT INTO location (id, organization_id, name, area_code, address, latitude,"
+            " longitude, accessibility, confidential)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            loc.id,
+            loc.organization_id,
+            loc.name,
+            loc.area_code,
+            loc.address,
+            loc.latitude,
+            loc.longitude,
+            loc.accessibility,
+            loc.confidential,
+        )
+    return bool(status.endswith(" 1"))
+
+
+async def list_locations(conn: asyncpg.Connection, org_ids: Sequence[uuid.UUID]) -> list[Location]:
+    """Return the locations of some organisations."""
+    rows = await conn.fetch(
+        _LOCATION_SELECT + " WHERE l.organization_id = ANY($1::uuid[])"
+        " ORDER BY l.organization_id, l.name, l.id",
+        list(org_ids),
+    )
+    return msgspec.convert(rows, list[Location], from_attributes=True)
+
+
+async def get_location(conn: asyncpg.Connection, location_id: uuid.UUID) -> Location | None:
+    """Return one location."""
+    row = await conn.fetchrow(_LOCATION_SELECT + " WHERE l.id = $1", location_id)
+    return None if row is None else msgspec.convert(row, Location, from_attributes=True)
+
+
+async def count_organizations(conn: asyncpg.Connection) -> int:
+    """Return how many organisations the registry holds."""
+    return int(await conn.fetchval("SELECT count(*) FROM organization"))

@@ -1,0 +1,164 @@
+"""What the registry stores: frozen types shared by the use cases and the database layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+ParticipantCode = Literal["AL", "BA", "XK", "ME", "MK", "RS"]
+PARTICIPANTS: tuple[ParticipantCode, ...] = ("AL", "BA", "XK", "ME", "MK", "RS")
+Jurisdiction = Literal["AL", "BA", "XK", "ME", "MK", "RS", "MARRI"]
+Role = Literal["officer", "provider", "funder", "coordinator", "admin"]
+ROLES: tuple[Role, ...] = ("officer", "provider", "funder", "coordinator", "admin")
+OrgKind = Literal["cso", "state", "io"]
+Gender = Literal["female", "male", "other"]
+AgeBand = Literal["0-5", "6-13", "14-17", "18-24", "25-59", "60+"]
+CHILD_AGE_BANDS: frozenset[str] = frozenset({"0-5", "6-13", "14-17"})
+SecurityLevel = Literal["standard", "elevated", "high"]
+CapacityUnit = Literal["bed", "place", "session_per_week", "hour_per_week", "case"]
+Freshness = Literal["fresh", "aging", "stale"]
+Accessibility = Literal[
+    "wheelchair", "step_free", "accessible_toilet", "hearing_loop", "sign_language"
+]
+
+Count = Annotated[int, Meta(ge=0)]
+GroupSize = Annotated[int, Meta(ge=1, le=100)]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+TaxonomyCode = Annotated[str, Meta(pattern=r"^[A-Z]+\.[A-Z]+$")]
+AreaCode = Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)-[0-9]+$")]
+
+
+class Stored(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the stored types."""
+
+
+class Area(Stored, frozen=True):
+    """A town of the gazetteer."""
+
+    code: str
+    participant_code: str
+    name: str
+    kind: str
+    population: int
+    latitude: float
+    longitude: float
+
+
+class TaxonomyTerm(Stored, frozen=True):
+    """One code of the service taxonomy."""
+
+    code: str
+    parent_code: str | None
+    name: str
+    accommodation: bool
+
+
+class Licence(Stored, frozen=True):
+    """A licence an authority granted to an organisation for some services."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    authority: str
+    number: str
+    service_codes: list[str]
+    valid_from: dt.date
+    valid_to: dt.date | None
+    verified_by: str | None
+    verified_at: dt.datetime | None
+
+
+class Organization(Stored, frozen=True):
+    """A CSO, state institution or international organisation."""
+
+    id: uuid.UUID
+    participant_code: str
+    name: str
+    kind: str
+    registration_number: str | None
+    survivor_led: bool
+    email: str | None
+    website: str | None
+    accepting_referrals: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class Location(Stored, frozen=True):
+    """A site of an organisation; ``confidential`` hides its address and point."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    area_code: str
+    area_name: str
+    participant_code: str
+    address: str | None
+    latitude: float
+    longitude: float
+    accessibility: list[str]
+    confidential: bool
+
+
+class Capacity(Stored, frozen=True):
+    """Typed capacity of a service; free places are ``available - held``."""
+
+    service_id: uuid.UUID
+    unit: str
+    maximum: int
+    available: int
+    held: int
+    updated_at: dt.datetime
+    verified_at: dt.datetime | None
+    version: int
+
+    @property
+    def free(self) -> int:
+        """Places that can be offered now, if the number is not stale."""
+        return self.available - self.held
+
+
+class Service(Stored, frozen=True):
+    """One service of one organisation at one location."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    location_id: uuid.UUID
+    taxonomy_code: str
+    name: str
+    description: str
+    genders: list[str]
+    age_bands: list[str]
+    accepts_children: bool
+    child_only: bool
+    accepts_families: bool
+    max_group_size: int
+    languages: list[str]
+    accessibility: list[str]
+    security_level: str
+    intake_24_7: bool
+    cross_border: bool
+    licence_required: bool
+    accepting_referrals: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+def freshness(
+    updated_at: dt.datetime, now: dt.datetime, fresh_hours: float, stale_hours: float
+) -> Freshness:
+    """Classify how old a capacity number is: fresh, aging, or stale (counts as unknown)."""
+    age_h = (now - updated_at).total_seconds() / 3600
+    if age_h < fresh_hours:
+        return "fresh"
+    if age_h < stale_hours:
+        return "aging"
+    return "stale"

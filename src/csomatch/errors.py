@@ -1,0 +1,50 @@
+"""Domain errors. They carry no HTTP codes; ``csomatch.api.problems`` maps them.
+
+CsomatchError
+├── NotFound             the object does not exist or the caller may not know it does
+├── Forbidden            the caller is known but the role may not do this
+├── InvalidInput         a value breaks a rule the schema cannot express (names the field)
+├── Conflict             the request contradicts the current state
+│   └── StaleVersion     an If-Match version no longer matches (lost update avoided)
+├── PreconditionRequired a change needs the version it is based on (If-Match)
+└── DatabaseUnavailable  PostgreSQL cannot be reached right now; retry later
+"""
+
+from __future__ import annotations
+
+
+class CsomatchError(Exception):
+    """Base of every error csomatch raises on purpose."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class NotFound(CsomatchError):
+    """The object does not exist, or the caller may not know that it exists."""
+
+
+class Forbidden(CsomatchError):
+    """The caller is authenticated but their role may not do this."""
+
+
+class InvalidInput(CsomatchError):
+    """A value breaks a rule; ``field`` is a JSON path such as ``$.capacity.available``."""
+
+
+class Conflict(CsomatchError):
+    """The request contradicts the current state."""
+
+
+class StaleVersion(Conflict):
+    """The version named in If-Match is no longer the current one."""
+
+
+class PreconditionRequired(CsomatchError):
+    """A change must name the version it is based on."""
+
+
+class DatabaseUnavailable(CsomatchError):
+    """PostgreSQL cannot be reached right now."""

@@ -1,0 +1,67 @@
+"""Settings, built once from the environment and passed down (no module-level singletons)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value csomatch cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything csomatch can be configured with; see the README's configuration table."""
+
+    home: Path = Path(".csomatch")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    fresh_hours: float = 24.0
+    stale_hours: float = 72.0
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    connect_timeout_s: float = 30.0
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read ``CSOMATCH_*`` variables; raise SettingsError naming the variable on bad input."""
+        values: dict[str, object] = {}
+        for name, field_type in (
+            ("home", Path),
+            ("database_url", str),
+            ("host", str),
+            ("port", int),
+            ("fresh_hours", float),
+            ("stale_hours", float),
+            ("pool_min_size", int),
+            ("pool_max_size", int),
+            ("connect_timeout_s", float),
+            ("log_level", str),
+        ):
+            key = f"CSOMATCH_{name.upper()}"
+            raw = env.get(key)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = field_type(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{key}={raw!r} is not a valid {field_type.__name__}") from exc
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise SettingsError when values contradict each other."""
+        if not 0 < self.fresh_hours < self.stale_hours:
+            raise SettingsError(
+                "CSOMATCH_FRESH_HOURS must be positive and below CSOMATCH_STALE_HOURS "
+                f"(got {self.fresh_hours} and {self.stale_hours})"
+            )
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+        if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
+            raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
