@@ -150,6 +150,23 @@ class Service(Stored, frozen=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    # Where it is (a confidential location's address and point stay on the server).
+    location_name: str
+    area_code: str
+    area_name: str
+    participant_code: str
+    address: str | None
+    latitude: float
+    longitude: float
+    confidential: bool
+    # Its capacity, if one was reported (``unit`` is None otherwise).
+    unit: str | None
+    maximum: int | None
+    available: int | None
+    held: int | None
+    capacity_updated_at: dt.datetime | None
+    capacity_verified_at: dt.datetime | None
+    capacity_version: int | None
 
 
 def freshness(

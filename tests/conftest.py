@@ -1,0 +1,89 @@
+"""Shared fixtures: a real PostgreSQL for the whole session, a fresh database per test.
+
+The server is an embedded PostgreSQL in a temporary directory, or the one named by
+``CSOMATCH_TEST_DATABASE_URL``. Migrations run once into a template database; every test
+that asks for ``db_url`` gets its own copy (``CREATE DATABASE ... TEMPLATE``), so tests never
+see each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from csomatch.db.embedded import EmbeddedPostgres, database_url
+from csomatch.db.migrate import migrate
+
+TEMPLATE = "csomatch_test_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database, for creating test databases."""
+    configured = os.environ.get("CSOMATCH_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="csomatch-test-", dir="/tmp") as home:
+        os.chmod(home, 0o755)  # noqa: S103 -- as root the embedded server runs as its own user
+        server = EmbeddedPostgres(Path(home))
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+async def _create_template(server_url: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(database_url(server_url, TEMPLATE))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server_url: str) -> str:
+    """Name of a database holding every migration, copied for each test."""
+    asyncio.run(_create_template(pg_server_url))
+    return TEMPLATE
+
+
+@pytest.fixture
+async def db_url(pg_server_url: str, pg_template: str) -> AsyncIterator[str]:
+    """URL of a fresh, migrated, empty database of this test's own."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    finally:
+        await admin.close()
+    yield database_url(pg_server_url, name)
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to this test's own database."""
+    connection = await asyncpg.connect(db_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
