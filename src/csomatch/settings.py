@@ -25,6 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_size: int = 10
     connect_timeout_s: float = 30.0
     log_level: str = "info"
+    seed_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -41,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("pool_max_size", int),
             ("connect_timeout_s", float),
             ("log_level", str),
+            ("seed_dir", Path),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)

@@ -1,0 +1,1 @@
+"""HTTP layer: Litestar routes, schemas, authentication and problem details."""

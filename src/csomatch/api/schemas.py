@@ -1,0 +1,213 @@
+"""The public contract: what each response holds, field by field (allow-lists)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from csomatch.domain import Area, Capacity, Freshness, Organization, Service
+
+Places = Annotated[int, Meta(ge=0, le=100_000)]
+CapacityUnitIn = Annotated[str, Meta(pattern=r"^(bed|place|session_per_week|hour_per_week|case)$")]
+
+
+class Out(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of response types."""
+
+
+class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of request bodies: unknown fields are rejected, naming the field."""
+
+
+class OrganizationOut(Out, frozen=True):
+    """An organisation of the registry."""
+
+    id: uuid.UUID
+    participant: str
+    name: str
+    kind: str
+    registration_number: str | None
+    survivor_led: bool
+    website: str | None
+    accepting_referrals: bool
+    version: int
+
+
+class Page(Out, frozen=True):
+    """Pagination facts of a list."""
+
+    total: int
+    limit: int
+    offset: int
+
+
+class OrganizationList(Out, frozen=True):
+    """A page of organisations."""
+
+    items_page: Page
+    organizations: list[OrganizationOut]
+
+
+class CapacityOut(Out, frozen=True):
+    """How many places a service has now, and how fresh that number is."""
+
+    service_id: uuid.UUID
+    unit: str
+    maximum: int
+    available: int
+    held: int
+    free: int | None
+    updated_at: dt.datetime
+    verified_at: dt.datetime | None
+    freshness: Freshness
+    version: int
+
+
+class CapacityIn(In, frozen=True):
+    """A provider's report of its capacity now."""
+
+    maximum: Places
+    available: Places
+    unit: CapacityUnitIn = "bed"
+
+
+class LocationOut(Out, frozen=True):
+    """Where a service is; a confidential site shows only its municipality."""
+
+    municipality_code: str
+    municipality: str
+    participant: str
+    confidential: bool
+    address: str | None
+    latitude: float
+    longitude: float
+
+
+class ServiceOut(Out, frozen=True):
+    """A service with its eligibility, place and capacity."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    code: str
+    name: str
+    description: str
+    genders: list[str]
+    age_bands: list[str]
+    accepts_children: bool
+    child_only: bool
+    accepts_families: bool
+    max_group_size: int
+    languages: list[str]
+    accessibility: list[str]
+    security_level: str
+    intake_24_7: bool
+    cross_border: bool
+    licence_required: bool
+    accepting_referrals: bool
+    location: LocationOut
+    capacity: CapacityOut | None
+    version: int
+
+
+class ServiceList(Out, frozen=True):
+    """A page of services."""
+
+    items_page: Page
+    services: list[ServiceOut]
+
+
+class SearchHit(Out, frozen=True):
+    """A service found by a search, with its distance."""
+
+    distance_km: float
+    free_places: int | None
+    freshness: Freshness | None
+    service: ServiceOut
+
+
+class SearchResult(Out, frozen=True):
+    """Services matching a search, nearest first."""
+
+    items_page: Page
+    origin_latitude: float
+    origin_longitude: float
+    hits: list[SearchHit]
+
+
+class AreaOut(Out, frozen=True):
+    """A municipality or town of the gazetteer."""
+
+    code: str
+    participant: str
+    name: str
+    latitude: float
+    longitude: float
+
+
+def organization_out(org: Organization) -> OrganizationOut:
+    """The public view of an organisation (no contact e-mail)."""
+    return OrganizationOut(
+        id=org.id, participant=org.participant_code, name=org.name, kind=org.kind,
+        registration_number=org.registration_number, survivor_led=org.survivor_led,
+        website=org.website, accepting_referrals=org.accepting_referrals, version=org.version,
+    )  # fmt: skip
+
+
+def capacity_out(cap: Capacity, freshness: Freshness) -> CapacityOut:
+    """The capacity view; a stale number has no free count (it is unknown)."""
+    return CapacityOut(
+        service_id=cap.service_id, unit=cap.unit, maximum=cap.maximum, available=cap.available,
+        held=cap.held, free=None if freshness == "stale" else cap.available - cap.held,
+        updated_at=cap.updated_at, verified_at=cap.verified_at, freshness=freshness,
+        version=cap.version,
+    )  # fmt: skip
+
+
+def service_out(
+    svc: Service, *, reveal: bool, area: Area | None, freshness: Freshness | None
+) -> ServiceOut:
+    """The view of a service; a confidential site is shown at its municipality's centre
+    unless ``reveal`` (coordinator, admin)."""
+    hide = svc.confidential and not reveal
+    location = LocationOut(
+        municipality_code=svc.area_code, municipality=svc.area_name,
+        participant=svc.participant_code, confidential=svc.confidential,
+        address=None if hide else svc.address,
+        latitude=area.latitude if hide and area else svc.latitude,
+        longitude=area.longitude if hide and area else svc.longitude,
+    )  # fmt: skip
+    capacity = None
+    if svc.capacity_version is not None and freshness is not None:
+        capacity = capacity_out(
+            Capacity(
+                service_id=svc.id, unit=svc.unit or "place", maximum=svc.maximum or 0,
+                available=svc.available or 0, held=svc.held or 0,
+                updated_at=svc.capacity_updated_at or svc.updated_at,
+                verified_at=svc.capacity_verified_at, version=svc.capacity_version,
+            ),
+            freshness,
+        )  # fmt: skip
+    return ServiceOut(
+        id=svc.id, organization_id=svc.organization_id, organization_name=svc.organization_name,
+        code=svc.taxonomy_code, name=svc.name, description=svc.description, genders=svc.genders,
+        age_bands=svc.age_bands, accepts_children=svc.accepts_children,
+        child_only=svc.child_only, accepts_families=svc.accepts_families,
+        max_group_size=svc.max_group_size, languages=svc.languages,
+        accessibility=svc.accessibility, security_level=svc.security_level,
+        intake_24_7=svc.intake_24_7, cross_border=svc.cross_border,
+        licence_required=svc.licence_required, accepting_referrals=svc.accepting_referrals,
+        location=location, capacity=capacity, version=svc.version,
+    )  # fmt: skip
+
+
+def area_out(area: Area) -> AreaOut:
+    """The view of a gazetteer entry."""
+    return AreaOut(
+        code=area.code, participant=area.participant_code, name=area.name,
+        latitude=area.latitude, longitude=area.longitude,
+    )  # fmt: skip

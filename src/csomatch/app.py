@@ -1,0 +1,81 @@
+"""``create_app``: the one place where csomatch is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.routes import ROUTES
+from csomatch.db.errors import CONNECTION_ERRORS
+from csomatch.db.pool import Pool, create_pool
+from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.settings import Settings
+
+
+def create_app(settings: Settings, database_url: str) -> Litestar:
+    """Build the application: pool, dependencies, auth, problem details, routes."""
+
+    @asynccontextmanager
+    async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout_s=settings.connect_timeout_s,
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    async def provide_conn(
+        request: ASGIConnection[Any, Any, Any, Any],
+    ) -> AsyncIterator[asyncpg.Connection]:
+        pool: Pool = request.app.state.pool
+        try:
+            conn = await pool.acquire(timeout=10)
+        except (*CONNECTION_ERRORS, TimeoutError) as exc:
+            raise DatabaseUnavailable(
+                "the database is not reachable right now; retry shortly"
+            ) from exc
+        try:
+            yield conn  # type: ignore[misc]
+        finally:
+            await pool.release(conn)
+
+    def provide_settings() -> Settings:
+        return settings
+
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[pool_lifespan],
+        guards=[authorize],
+        dependencies={
+            "conn": Provide(provide_conn),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers={
+            CsomatchError: domain_error,
+            HTTPException: http_error,
+            Exception: unexpected_error,
+        },
+        openapi_config=OpenAPIConfig(
+            title="csomatch",
+            version="0.1.0",
+            path=SCHEMA_PATH,
+            render_plugins=[JsonRenderPlugin()],
+            description="Service-capacity registry and matcher for NRMs (see README).",
+        ),
+    )

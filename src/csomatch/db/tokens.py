@@ -1,0 +1,62 @@
+"""Bearer API tokens: only a SHA-256 hash of each token is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+import asyncpg
+import msgspec
+
+from csomatch.db.errors import translated
+
+
+class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a token speaks for: role, jurisdiction, and for a provider, its organisation."""
+
+    id: uuid.UUID
+    role: str
+    jurisdiction: str
+    organization_id: uuid.UUID | None
+    label: str
+
+
+def hash_token(token: str) -> bytes:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def create_token(
+    conn: asyncpg.Connection,
+    *,
+    role: str,
+    jurisdiction: str,
+    organization_id: uuid.UUID | None,
+    label: str,
+) -> tuple[str, TokenRecord]:
+    """Create a token; return the secret (shown once, never stored) and its record."""
+    secret = "cso_" + secrets.token_urlsafe(32)
+    async with translated():
+        row = await conn.fetchrow(
+            "INSERT INTO api_token (id, token_hash, role, jurisdiction, organization_id, label)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " RETURNING id, role, jurisdiction, organization_id, label",
+            uuid.uuid4(),
+            hash_token(secret),
+            role,
+            jurisdiction,
+            organization_id,
+            label,
+        )
+    return secret, msgspec.convert(row, TokenRecord, from_attributes=True)
+
+
+async def find_token(conn: asyncpg.Connection, secret: str) -> TokenRecord | None:
+    """Return the record of a valid (not revoked) token."""
+    row = await conn.fetchrow(
+        "SELECT id, role, jurisdiction, organization_id, label FROM api_token"
+        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        hash_token(secret),
+    )
+    return None if row is None else msgspec.convert(row, TokenRecord, from_attributes=True)

@@ -1,0 +1,409 @@
+"""Load the reference data (taxonomy, gazetteer) and the fictional demo registry.
+
+The seed files live in ``seed_data/`` (see its README). Times in them are relative; they
+become timestamps on the day of the load. Every row has a fixed id (or, for licences,
+funders and grants, one derived with ``uuid5``), so loading twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from csomatch import gazetteer
+from csomatch.db import areas as areas_db
+from csomatch.db import funding as funding_db
+from csomatch.db import organizations as orgs_db
+from csomatch.db import services as services_db
+from csomatch.domain import TaxonomyTerm
+
+# Namespace of the ids this loader derives (licences, funders, grants have none in the files).
+SEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://csomatch.example.org/seed")
+SEED_SOURCE = "seed"
+
+
+class SeedReport(msgspec.Struct, frozen=True, kw_only=True):
+    """How many rows of each kind a load added (0 for rows that already existed)."""
+
+    taxonomy_terms: int = 0
+    areas: int = 0
+    organizations: int = 0
+    licences: int = 0
+    locations: int = 0
+    services: int = 0
+    capacities: int = 0
+    funders: int = 0
+    grants: int = 0
+
+
+# --- The seed files, as they are written (field names differ from the columns). ---
+
+
+class _SeedFile(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the seed-file types: unknown fields (``_notice``) are ignored."""
+
+
+class _Group(_SeedFile, frozen=True):
+    code: str
+    name: str
+
+
+class _Code(_SeedFile, frozen=True):
+    code: str
+    name: str
+    accommodation: bool
+
+
+class _Taxonomy(_SeedFile, frozen=True):
+    groups: list[_Group]
+    codes: list[_Code]
+
+
+class _Licence(_SeedFile, frozen=True):
+    authority: str
+    number: str
+    service_codes: list[str]
+    valid_from: dt.date
+    valid_to: dt.date | None
+    verified_by: str | None
+    verified_days_ago: float | None
+
+
+class _Location(_SeedFile, frozen=True):
+    id: uuid.UUID
+    name: str
+    area: str
+    address: str | None
+    latitude: float
+    longitude: float
+    accessibility: list[str]
+    confidential: bool
+
+
+class _Capacity(_SeedFile, frozen=True):
+    unit: str
+    maximum: int
+    available: int
+    updated_hours_ago: float
+    verified_hours_ago: float | None
+
+
+class _Service(_SeedFile, frozen=True):
+    id: uuid.UUID
+    location: uuid.UUID
+    code: str
+    name: str
+    description: str
+    genders: list[str]
+    age_bands: list[str]
+    accepts_children: bool
+    child_only: bool
+    accepts_families: bool
+    max_group_size: int
+    languages: list[str]
+    accessibility: list[str]
+    security_level: str
+    intake_24_7: bool
+    cross_border: bool
+    licence_required: bool
+    accepting_referrals: bool
+    capacity: _Capacity | None = None
+
+
+class _Organization(_SeedFile, frozen=True):
+    id: uuid.UUID
+    participant: str
+    name: str
+    kind: str
+    registration_number: str | None
+    survivor_led: bool
+    email: str | None
+    website: str | None
+    accepting_referrals: bool
+    licences: list[_Licence]
+    locations: list[_Location]
+    services: list[_Service]
+
+
+class _Registry(_SeedFile, frozen=True):
+    organizations: list[_Organization]
+
+
+class _Funder(_SeedFile, frozen=True):
+    ref: str
+    name: str
+    kind: str
+    participant: str | None
+
+
+class _Grant(_SeedFile, frozen=True):
+    external_id: str
+    funder: str
+    recipient: uuid.UUID
+    services: list[uuid.UUID]
+    amount: Decimal
+    currency: str
+    start_days: int
+    end_days: int
+    status: str
+    funded_units: int | None
+    unit: str | None
+
+
+class _Funding(_SeedFile, frozen=True):
+    funders: list[_Funder]
+    grants: list[_Grant]
+
+
+def default_seed_dir() -> Path:
+    """Return the ``seed_data/`` directory of the source tree."""
+    return Path(__file__).resolve().parents[2] / "seed_data"
+
+
+def taxonomy_terms(seed_dir: Path) -> list[TaxonomyTerm]:
+    """Read ``taxonomy.json``: groups have no parent, a code's parent is the part before the dot."""
+    taxonomy = msgspec.json.decode((seed_dir / "taxonomy.json").read_bytes(), type=_Taxonomy)
+    groups = [
+        TaxonomyTerm(code=g.code, parent_code=None, name=g.name, accommodation=False)
+        for g in taxonomy.groups
+    ]
+    codes = [
+        TaxonomyTerm(
+            code=c.code,
+            parent_code=c.code.split(".", 1)[0],
+            name=c.name,
+            accommodation=c.accommodation,
+        )
+        for c in taxonomy.codes
+    ]
+    return groups + codes
+
+
+async def load_reference(conn: asyncpg.Connection, seed_dir: Path) -> SeedReport:
+    """Load the taxonomy and the gazetteer; the other counts of the report are 0."""
+    terms = taxonomy_terms(seed_dir)
+    async with conn.transaction():
+        added_terms = await areas_db.upsert_taxonomy(conn, terms)
+        added_areas = await areas_db.upsert_areas(conn, gazetteer.load_areas())
+    return SeedReport(taxonomy_terms=added_terms, areas=added_areas)
+
+
+async def load_demo(
+    conn: asyncpg.Connection,
+    seed_dir: Path,
+    *,
+    now: dt.datetime,
+    progress: Callable[[str], None] | None = None,
+) -> SeedReport:
+    """Load the reference data and the fictional demo registry and funding, in one transaction.
+
+    ``now`` (timezone-aware) turns the relative times of the files into timestamps: capacity
+    updated ``updated_hours_ago`` hours before it, grants running from ``start_days`` to
+    ``end_days`` days around its date. ``progress`` gets one short line per stage.
+    """
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message)
+
+    registry = msgspec.json.decode((seed_dir / "registry.json").read_bytes(), type=_Registry)
+    funding = msgspec.json.decode((seed_dir / "funding.json").read_bytes(), type=_Funding)
+    orgs = registry.organizations
+
+    async with conn.transaction():
+        reference = await load_reference(conn, seed_dir)
+        say(f"taxonomy: {reference.taxonomy_terms} added")
+        say(f"areas: {reference.areas} added")
+
+        added_orgs = 0
+        for org in orgs:
+            added_orgs += await orgs_db.insert_organization(conn, _new_organization(org))
+        say(f"organisations: {added_orgs} added")
+
+        added_licences = 0
+        for org in orgs:
+            for lic in org.licences:
+                added_licences += await orgs_db.insert_licence(conn, _new_licence(org, lic, now))
+        say(f"licences: {added_licences} added")
+
+        added_locations = 0
+        for org in orgs:
+            for loc in org.locations:
+                added_locations += await orgs_db.insert_location(conn, _new_location(org, loc))
+        say(f"locations: {added_locations} added")
+
+        added_services = 0
+        for org in orgs:
+            for svc in org.services:
+                added_services += await services_db.insert_service(conn, _new_service(org, svc))
+        say(f"services: {added_services} added")
+
+        added_capacities = 0
+        for org in orgs:
+            for svc in org.services:
+                if svc.capacity is not None:
+                    cap = _new_capacity(svc.id, svc.capacity, now)
+                    added_capacities += await services_db.insert_capacity(conn, cap)
+        say(f"capacity: {added_capacities} added")
+
+        funders_before = (await funding_db.count_funding(conn)).funders
+        funder_ids: dict[str, uuid.UUID] = {}
+        for funder in funding.funders:
+            funder_ids[funder.ref] = await funding_db.upsert_funder(conn, _new_funder(funder))
+        added_funders = (await funding_db.count_funding(conn)).funders - funders_before
+        say(f"funders: {added_funders} added")
+
+        org_names = {org.id: org.name for org in orgs}
+        added_grants = 0
+        for grant in funding.grants:
+            record = _new_funding(grant, funder_ids, org_names, now.date())
+            added_grants += await funding_db.insert_funding(conn, record)
+        say(f"grants: {added_grants} added")
+
+    return SeedReport(
+        taxonomy_terms=reference.taxonomy_terms,
+        areas=reference.areas,
+        organizations=added_orgs,
+        licences=added_licences,
+        locations=added_locations,
+        services=added_services,
+        capacities=added_capacities,
+        funders=added_funders,
+        grants=added_grants,
+    )
+
+
+# --- Mapping the seed files onto the insert types. ---
+
+
+def _new_organization(org: _Organization) -> orgs_db.NewOrganization:
+    return orgs_db.NewOrganization(
+        id=org.id,
+        participant_code=org.participant,
+        name=org.name,
+        kind=org.kind,
+        registration_number=org.registration_number,
+        survivor_led=org.survivor_led,
+        email=org.email,
+        website=org.website,
+        accepting_referrals=org.accepting_referrals,
+    )
+
+
+def _new_licence(org: _Organization, lic: _Licence, now: dt.datetime) -> orgs_db.NewLicence:
+    # The files give licences no id; (organisation, authority, number) is unique.
+    key = f"licence:{org.id}:{lic.authority}:{lic.number}"
+    return orgs_db.NewLicence(
+        id=uuid.uuid5(SEED_NAMESPACE, key),
+        organization_id=org.id,
+        authority=lic.authority,
+        number=lic.number,
+        service_codes=lic.service_codes,
+        valid_from=lic.valid_from,
+        valid_to=lic.valid_to,
+        verified_by=lic.verified_by,
+        verified_at=(
+            None
+            if lic.verified_days_ago is None
+            else now - dt.timedelta(days=lic.verified_days_ago)
+        ),
+    )
+
+
+def _new_location(org: _Organization, loc: _Location) -> orgs_db.NewLocation:
+    return orgs_db.NewLocation(
+        id=loc.id,
+        organization_id=org.id,
+        name=loc.name,
+        area_code=loc.area,
+        address=loc.address,
+        latitude=loc.latitude,
+        longitude=loc.longitude,
+        accessibility=loc.accessibility,
+        confidential=loc.confidential,
+    )
+
+
+def _new_service(org: _Organization, svc: _Service) -> services_db.NewService:
+    return services_db.NewService(
+        id=svc.id,
+        organization_id=org.id,
+        location_id=svc.location,
+        taxonomy_code=svc.code,
+        name=svc.name,
+        description=svc.description,
+        genders=svc.genders,
+        age_bands=svc.age_bands,
+        accepts_children=svc.accepts_children,
+        child_only=svc.child_only,
+        accepts_families=svc.accepts_families,
+        max_group_size=svc.max_group_size,
+        languages=svc.languages,
+        accessibility=svc.accessibility,
+        security_level=svc.security_level,
+        intake_24_7=svc.intake_24_7,
+        cross_border=svc.cross_border,
+        licence_required=svc.licence_required,
+        accepting_referrals=svc.accepting_referrals,
+    )
+
+
+def _new_capacity(
+    service_id: uuid.UUID, cap: _Capacity, now: dt.datetime
+) -> services_db.NewCapacity:
+    return services_db.NewCapacity(
+        service_id=service_id,
+        unit=cap.unit,
+        maximum=cap.maximum,
+        available=cap.available,
+        updated_at=now - dt.timedelta(hours=cap.updated_hours_ago),
+        verified_at=(
+            None
+            if cap.verified_hours_ago is None
+            else now - dt.timedelta(hours=cap.verified_hours_ago)
+        ),
+    )
+
+
+def _new_funder(funder: _Funder) -> funding_db.NewFunder:
+    return funding_db.NewFunder(
+        id=uuid.uuid5(SEED_NAMESPACE, f"funder:{funder.ref}"),
+        ref=funder.ref,
+        name=funder.name,
+        kind=funder.kind,
+        participant_code=funder.participant,
+    )
+
+
+def _new_funding(
+    grant: _Grant,
+    funder_ids: dict[str, uuid.UUID],
+    org_names: dict[uuid.UUID, str],
+    today: dt.date,
+) -> funding_db.NewFunding:
+    if grant.funder not in funder_ids:
+        raise ValueError(f"grant {grant.external_id}: unknown funder {grant.funder!r}")
+    if grant.recipient not in org_names:
+        raise ValueError(f"grant {grant.external_id}: unknown recipient {grant.recipient}")
+    return funding_db.NewFunding(
+        id=uuid.uuid5(SEED_NAMESPACE, f"funding:{SEED_SOURCE}:{grant.external_id}"),
+        funder_id=funder_ids[grant.funder],
+        recipient_organization_id=grant.recipient,
+        recipient_name=org_names[grant.recipient],
+        amount=grant.amount,
+        currency=grant.currency,
+        period_start=today + dt.timedelta(days=grant.start_days),
+        period_end=today + dt.timedelta(days=grant.end_days),
+        status=grant.status,
+        source=SEED_SOURCE,
+        external_id=grant.external_id,
+        funded_units=grant.funded_units,
+        unit=grant.unit,
+        service_ids=grant.services,
+    )
