@@ -29,6 +29,19 @@ With no CSOMATCH_DATABASE_URL, commands start (or join) an embedded PostgreSQL w
 lives in $CSOMATCH_HOME/pgdata (default ./.csomatch) and stop it when they end.
 """
 
+EPILOG = """examples:
+  csomatch serve --demo          serve http://127.0.0.1:8000 with the fictional demo registry
+  csomatch db migrate            apply pending migrations, load taxonomy and gazetteer
+  csomatch seed                  load the demo registry (idempotent)
+  csomatch token create --role officer --jurisdiction RS
+  csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
+  csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
+
+configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
+CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
+CSOMATCH_LOG_LEVEL; see the README's configuration table.
+"""
+
 
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
@@ -196,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="csomatch",
         description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
