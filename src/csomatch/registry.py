@@ -14,7 +14,13 @@ from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Area, Capacity, Organization, Service
-from csomatch.errors import InvalidInput, NotFound, PreconditionRequired, StaleVersion
+from csomatch.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+    StaleVersion,
+)
 
 #: Roles that may see a confidential site's address and exact point.
 REVEALING_ROLES = frozenset({"coordinator", "admin"})
@@ -120,3 +126,114 @@ def _may_edit(principal: TokenRecord, svc: Service) -> bool:
     if principal.role in CAPACITY_EDITORS:
         return principal.jurisdiction in ("MARRI", svc.participant_code)
     return False
+
+
+def _may_manage_org(principal: TokenRecord, org: Organization) -> bool:
+    """Providers manage their own organisation; coordinators and admins their jurisdiction's."""
+    if principal.role == "provider":
+        return principal.organization_id == org.id
+    if principal.role in CAPACITY_EDITORS:
+        return principal.jurisdiction in ("MARRI", org.participant_code)
+    return False
+
+
+async def _managed_org(
+    conn: asyncpg.Connection, principal: TokenRecord, org_id: uuid.UUID
+) -> Organization:
+    org = await org_db.get_organization(conn, org_id)
+    if org is None or not _may_manage_org(principal, org):
+        raise NotFound(f"no organisation {org_id}")
+    return org
+
+
+async def create_organization(
+    conn: asyncpg.Connection, principal: TokenRecord, new: org_db.NewOrganization
+) -> Organization:
+    """Register an organisation in the caller's jurisdiction (coordinator, admin)."""
+    if principal.jurisdiction not in ("MARRI", new.participant_code):
+        raise Forbidden(
+            f"a {principal.jurisdiction} token cannot register organisations of "
+            f"{new.participant_code}"
+        )
+    await org_db.insert_organization(conn, new)
+    return await get_organization(conn, new.id)
+
+
+async def update_organization(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    org_id: uuid.UUID,
+    changes: dict[str, object],
+    if_match: int | None,
+) -> Organization:
+    """Change an organisation the caller manages; a stale If-Match answers StaleVersion."""
+    await _managed_org(conn, principal, org_id)
+    updated = await org_db.update_organization(conn, org_id, changes, if_match)
+    if updated is None:
+        raise StaleVersion("the organisation changed since you read it; GET it again")
+    return updated
+
+
+async def add_location(
+    conn: asyncpg.Connection, principal: TokenRecord, loc: org_db.NewLocation
+) -> None:
+    """Add a site to an organisation the caller manages, inside that participant."""
+    org = await _managed_org(conn, principal, loc.organization_id)
+    area = await area_db.get_area(conn, loc.area_code)
+    if area is None:
+        raise InvalidInput(f"unknown area code {loc.area_code!r}", field="$.area")
+    if area.participant_code != org.participant_code:
+        raise InvalidInput(
+            f"{loc.area_code} is in {area.participant_code}, the organisation in "
+            f"{org.participant_code}",
+            field="$.area",
+        )
+    await org_db.insert_location(conn, loc)
+
+
+async def create_service(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    new: svc_db.NewService,
+    capacity: svc_db.NewCapacity | None,
+) -> Service:
+    """Add a service (and its first capacity) to an organisation the caller manages."""
+    await _managed_org(conn, principal, new.organization_id)
+    await _check_code(conn, new.taxonomy_code)
+    await svc_db.insert_service(conn, new)
+    if capacity is not None:
+        if capacity.available > capacity.maximum:
+            raise InvalidInput(
+                "available > maximum: free places cannot exceed the total",
+                field="$.capacity.available",
+            )
+        await svc_db.insert_capacity(conn, capacity)
+    return await get_service(conn, new.id)
+
+
+async def update_service(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    service_id: uuid.UUID,
+    changes: dict[str, object],
+    if_match: int | None,
+) -> Service:
+    """Change a service of an organisation the caller manages."""
+    svc = await svc_db.get_service(conn, service_id)
+    if svc is None:
+        raise NotFound(f"no service {service_id}")
+    await _managed_org(conn, principal, svc.organization_id)
+    if "taxonomy_code" in changes:
+        await _check_code(conn, str(changes["taxonomy_code"]))
+    if not await svc_db.update_service(conn, service_id, changes, if_match):
+        raise StaleVersion("the service changed since you read it; GET it again")
+    return await get_service(conn, service_id)
+
+
+async def _check_code(conn: asyncpg.Connection, code: str) -> None:
+    if not await area_db.is_service_code(conn, code):
+        raise InvalidInput(
+            f"invalid taxonomy code {code!r}; see GET /api/v1/services for the codes in use "
+            "and seed_data/taxonomy.json for all of them",
+            field="$.code",
+        )

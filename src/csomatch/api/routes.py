@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
-from litestar import Request, Response, get, put
+from litestar import Request, Response, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -18,15 +18,22 @@ from csomatch.api.schemas import (
     AreaOut,
     CapacityIn,
     CapacityOut,
+    LocationCreated,
+    LocationIn,
+    OrganizationIn,
     OrganizationList,
     OrganizationOut,
+    OrganizationPatch,
     Page,
     SearchHit,
     SearchResult,
+    ServiceIn,
     ServiceList,
     ServiceOut,
+    ServicePatch,
     area_out,
     capacity_out,
+    changes_of,
     organization_out,
     service_out,
 )
@@ -35,7 +42,7 @@ from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, Service, freshness
-from csomatch.errors import InvalidInput, NotFound
+from csomatch.errors import InvalidInput, NotFound, PreconditionRequired
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -206,10 +213,7 @@ async def search_services(
 
 
 async def _unknown_code(conn: Conn, code: str) -> bool:
-    return not await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM taxonomy_term WHERE code = $1 AND parent_code IS NOT NULL)",
-        code,
-    )
+    return not await area_db.is_service_code(conn, code)
 
 
 @get("/api/v1/services/{service_id:uuid}", opt=roles(*ALL_ROLES))
@@ -249,15 +253,7 @@ async def put_capacity(
     data: JSONBody[CapacityIn],
 ) -> Response[CapacityOut]:
     """Report capacity now. Needs ``If-Match`` with the ETag last read (412 if stale)."""
-    raw = request.headers.get("if-match")
-    version = None
-    if raw is not None:
-        try:
-            version = int(raw.strip().removeprefix("W/").strip('"'))
-        except ValueError:
-            raise InvalidInput(
-                'If-Match must be the ETag from GET .../capacity, e.g. "3"', field="If-Match"
-            ) from None
+    version = _if_match(request, required=False)
     async with conn.transaction():
         cap = await registry.report_capacity(
             conn,
@@ -285,7 +281,144 @@ async def find_areas(
     ]
 
 
+MANAGERS = ("provider", "coordinator", "admin")
+
+
+def _if_match(request: Request[Any, Any, Any], *, required: bool) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        if required:
+            raise PreconditionRequired("send If-Match with the ETag you last read")
+        return None
+    try:
+        return int(raw.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidInput(
+            'If-Match must be an ETag this API gave you, e.g. "3"', field="If-Match"
+        ) from None
+
+
+@post("/api/v1/organizations", opt=roles("coordinator", "admin"), status_code=201)
+async def create_organization(
+    conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
+) -> Response[OrganizationOut]:
+    """Register an organisation in the caller's jurisdiction."""
+    new = org_db.NewOrganization(
+        id=uuid.uuid4(),
+        participant_code=data.participant,
+        name=data.name,
+        kind=data.kind,
+        registration_number=data.registration_number,
+        survivor_led=data.survivor_led,
+        email=data.email,
+        website=data.website,
+        accepting_referrals=data.accepting_referrals,
+    )
+    async with conn.transaction():
+        org = await registry.create_organization(conn, principal, new)
+    return Response(organization_out(org), status_code=201, headers={"ETag": _etag(org.version)})
+
+
+@patch("/api/v1/organizations/{org_id:uuid}", opt=roles(*MANAGERS))
+async def update_organization(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    org_id: FromPath[uuid.UUID],
+    data: JSONBody[OrganizationPatch],
+) -> Response[OrganizationOut]:
+    """Change an organisation (providers: their own). ``If-Match`` guards lost updates."""
+    async with conn.transaction():
+        org = await registry.update_organization(
+            conn, principal, org_id, changes_of(data), _if_match(request, required=False)
+        )
+    return Response(organization_out(org), headers={"ETag": _etag(org.version)})
+
+
+@post("/api/v1/organizations/{org_id:uuid}/locations", opt=roles(*MANAGERS), status_code=201)
+async def add_location(
+    conn: Conn, principal: Caller, org_id: FromPath[uuid.UUID], data: JSONBody[LocationIn]
+) -> LocationCreated:
+    """Add a site to an organisation; a confidential site's address never leaves the server
+    except to coordinators and admins."""
+    loc = org_db.NewLocation(
+        id=uuid.uuid4(),
+        organization_id=org_id,
+        name=data.name,
+        area_code=data.area,
+        address=data.address,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        accessibility=list(data.accessibility),
+        confidential=data.confidential,
+    )
+    async with conn.transaction():
+        await registry.add_location(conn, principal, loc)
+    return LocationCreated(id=loc.id)
+
+
+@post("/api/v1/services", opt=roles(*MANAGERS), status_code=201)
+async def create_service(
+    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[ServiceIn]
+) -> ServiceOut:
+    """Add a service (with its first capacity report, optionally)."""
+    new = svc_db.NewService(
+        id=uuid.uuid4(),
+        organization_id=data.organization_id,
+        location_id=data.location_id,
+        taxonomy_code=data.code,
+        name=data.name,
+        description=data.description,
+        genders=list(data.genders),
+        age_bands=list(data.age_bands),
+        accepts_children=data.accepts_children,
+        child_only=data.child_only,
+        accepts_families=data.accepts_families,
+        max_group_size=data.max_group_size,
+        languages=list(data.languages),
+        accessibility=list(data.accessibility),
+        security_level=data.security_level,
+        intake_24_7=data.intake_24_7,
+        cross_border=data.cross_border,
+        licence_required=data.licence_required,
+        accepting_referrals=data.accepting_referrals,
+    )
+    capacity = None
+    if data.capacity is not None:
+        now = dt.datetime.now(dt.UTC)
+        capacity = svc_db.NewCapacity(
+            service_id=new.id,
+            unit=data.capacity.unit,
+            maximum=data.capacity.maximum,
+            available=data.capacity.available,
+            updated_at=now,
+            verified_at=now,
+        )
+    async with conn.transaction():
+        svc = await registry.create_service(conn, principal, new, capacity)
+    return (await _views(conn, settings, principal, [svc]))[0]
+
+
+@patch("/api/v1/services/{service_id:uuid}", opt=roles(*MANAGERS))
+async def update_service(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    service_id: FromPath[uuid.UUID],
+    data: JSONBody[ServicePatch],
+) -> ServiceOut:
+    """Change a service (providers: their own organisation's)."""
+    changes = changes_of(data, {"code": "taxonomy_code"})
+    async with conn.transaction():
+        svc = await registry.update_service(
+            conn, principal, service_id, changes, _if_match(request, required=False)
+        )
+    return (await _views(conn, settings, principal, [svc]))[0]
+
+
 ROUTES = [
     healthz, readyz, list_organizations, get_organization, list_services, search_services,
-    get_service, get_capacity, put_capacity, find_areas,
+    get_service, get_capacity, put_capacity, find_areas, create_organization,
+    update_organization, add_location, create_service, update_service,
 ]  # fmt: skip

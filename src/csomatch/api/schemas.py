@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from csomatch.domain import Area, Capacity, Freshness, Organization, Service
 
@@ -211,3 +211,118 @@ def area_out(area: Area) -> AreaOut:
         code=area.code, participant=area.participant_code, name=area.name,
         latitude=area.latitude, longitude=area.longitude,
     )  # fmt: skip
+
+
+Name = Annotated[str, Meta(min_length=2, max_length=200)]
+ShortText = Annotated[str, Meta(max_length=300)]
+Description = Annotated[str, Meta(max_length=2000)]
+ParticipantIn = Literal["AL", "BA", "XK", "ME", "MK", "RS"]
+KindIn = Literal["cso", "state", "io"]
+GenderIn = Literal["female", "male", "other"]
+AgeBandIn = Literal["0-5", "6-13", "14-17", "18-24", "25-59", "60+"]
+AccessibilityIn = Literal[
+    "wheelchair", "step_free", "accessible_toilet", "hearing_loop", "sign_language"
+]
+LanguageIn = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code")]
+TaxonomyCodeIn = Annotated[str, Meta(pattern=r"^[A-Z]+\.[A-Z]+$")]
+SecurityIn = Literal["standard", "elevated", "high"]
+GroupSizeIn = Annotated[int, Meta(ge=1, le=100)]
+
+
+class OrganizationIn(In, frozen=True):
+    """A new organisation."""
+
+    participant: ParticipantIn
+    name: Name
+    kind: KindIn
+    registration_number: Annotated[str, Meta(max_length=64)] | None = None
+    survivor_led: bool = False
+    email: Annotated[str, Meta(max_length=200)] | None = None
+    website: ShortText | None = None
+    accepting_referrals: bool = True
+
+
+class OrganizationPatch(In, frozen=True):
+    """Changes to an organisation; absent fields stay as they are."""
+
+    name: Name | UnsetType = UNSET
+    kind: KindIn | UnsetType = UNSET
+    registration_number: Annotated[str, Meta(max_length=64)] | UnsetType | None = UNSET
+    survivor_led: bool | UnsetType = UNSET
+    email: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
+    website: ShortText | UnsetType | None = UNSET
+    accepting_referrals: bool | UnsetType = UNSET
+
+
+class LocationIn(In, frozen=True):
+    """A new site of an organisation; ``confidential`` hides its address and point."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    area: Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)-[0-9]+$")]
+    latitude: Annotated[float, Meta(ge=-90, le=90)]
+    longitude: Annotated[float, Meta(ge=-180, le=180)]
+    address: ShortText | None = None
+    accessibility: list[AccessibilityIn] = msgspec.field(default_factory=list)
+    confidential: bool = False
+
+
+class LocationCreated(Out, frozen=True):
+    """The id of a new location."""
+
+    id: uuid.UUID
+
+
+class ServiceIn(In, frozen=True):
+    """A new service of an organisation at one of its locations."""
+
+    organization_id: uuid.UUID
+    location_id: uuid.UUID
+    code: TaxonomyCodeIn
+    name: Name
+    genders: Annotated[list[GenderIn], Meta(min_length=1)]
+    age_bands: Annotated[list[AgeBandIn], Meta(min_length=1)]
+    description: Description = ""
+    accepts_children: bool = False
+    child_only: bool = False
+    accepts_families: bool = False
+    max_group_size: GroupSizeIn = 1
+    languages: list[LanguageIn] = msgspec.field(default_factory=list)
+    accessibility: list[AccessibilityIn] = msgspec.field(default_factory=list)
+    security_level: SecurityIn = "standard"
+    intake_24_7: bool = False
+    cross_border: bool = False
+    licence_required: bool = False
+    accepting_referrals: bool = True
+    capacity: CapacityIn | None = None
+
+
+class ServicePatch(In, frozen=True):
+    """Changes to a service; absent fields stay as they are."""
+
+    location_id: uuid.UUID | UnsetType = UNSET
+    code: TaxonomyCodeIn | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    genders: Annotated[list[GenderIn], Meta(min_length=1)] | UnsetType = UNSET
+    age_bands: Annotated[list[AgeBandIn], Meta(min_length=1)] | UnsetType = UNSET
+    accepts_children: bool | UnsetType = UNSET
+    child_only: bool | UnsetType = UNSET
+    accepts_families: bool | UnsetType = UNSET
+    max_group_size: GroupSizeIn | UnsetType = UNSET
+    languages: list[LanguageIn] | UnsetType = UNSET
+    accessibility: list[AccessibilityIn] | UnsetType = UNSET
+    security_level: SecurityIn | UnsetType = UNSET
+    intake_24_7: bool | UnsetType = UNSET
+    cross_border: bool | UnsetType = UNSET
+    licence_required: bool | UnsetType = UNSET
+    accepting_referrals: bool | UnsetType = UNSET
+
+
+def changes_of(patch: msgspec.Struct, renames: dict[str, str] | None = None) -> dict[str, object]:
+    """The fields a patch sets, under their stored names."""
+    renames = renames or {}
+    return {
+        renames.get(name, name): getattr(patch, name)
+        for name in patch.__struct_fields__
+        if getattr(patch, name) is not UNSET
+    }

@@ -96,3 +96,14 @@ def _ascii(text: str) -> str:
 
     folded = unicodedata.normalize("NFKD", text.replace("đ", "dj").replace("Đ", "Dj"))
     return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+async def is_service_code(conn: asyncpg.Connection, code: str) -> bool:
+    """Whether ``code`` is a service code of the taxonomy (a second-level term)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM taxonomy_term"
+            " WHERE code = $1 AND parent_code IS NOT NULL)",
+            code,
+        )
+    )
