@@ -1,0 +1,410 @@
+"""Benchmark of the search endpoint against the constant /healthz endpoint, over HTTP.
+
+Not a test: it prints figures and asserts nothing about time. Run from the repository root:
+
+    .venv/bin/python bench/search.py                        # 10 s per endpoint, 16 in flight
+    .venv/bin/python bench/search.py --seconds 5 --concurrency 32
+
+What it does:
+
+1. builds the demo registry at 10x size (``seed_data/generate.py --scale 10``, about 5,700
+   services) plus ``taxonomy.json`` in a fresh temporary directory under /tmp;
+2. starts ``csomatch serve --demo`` as a subprocess with its own embedded PostgreSQL in a
+   fresh ``CSOMATCH_HOME`` (also under /tmp), echoing the server's start-up lines as
+   progress, waits for ``/readyz`` and reads the officer token the server prints;
+3. from this process (a separate one from the server), with ``httpx.AsyncClient`` and
+   ``--concurrency`` requests in flight at most, only to 127.0.0.1: warms up both endpoints,
+   then measures ``GET /healthz`` (a constant answer: the ceiling of the HTTP stack) for
+   ``--seconds`` and ``GET /api/v1/services/search`` for ``--seconds`` with a seeded random
+   mix of realistic queries (taxonomy codes, area or point, radius, language, gender, age
+   band, child, availability, limit);
+4. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
+   the embedded PostgreSQL stops, then removes the temporary directory.
+
+It prints a table: endpoint, requests, req/s, p50 ms, p99 ms, errors; then the ratio search
+req/s / healthz req/s, each next to its target (search p99 <= 20 ms, search throughput >=
+50 % of the healthz ceiling). Every search response must be 200; anything else (or a
+transport error) is counted as an error and the first few are shown.
+
+The load generator is a single Python process, so on a fast server the /healthz figure may
+be limited by the client rather than by the server; the ratio is then an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_SCRIPT = ROOT / "seed_data" / "generate.py"
+TAXONOMY = ROOT / "seed_data" / "taxonomy.json"
+HOST = "127.0.0.1"
+SEARCH = "/api/v1/services/search"
+TOKEN_RE = re.compile(r"^\s+officer\s+(cso_\S+)\s*$")
+START_TIMEOUT_S = 900.0
+REQUEST_TIMEOUT_S = 30.0
+MAX_REQUESTS = 2_000_000  # per phase; a bound on count next to the bound on time
+TARGET_P99_MS = 20.0
+TARGET_RATIO = 0.5
+
+CODES = [
+    "ACC.EMERG",
+    "PSY.COUNSEL",
+    "LEGAL.AID",
+    "LANG.INTERP",
+    "MED.GENERAL",
+    "INFO.RIGHTS",
+    "PSY.CRISIS",
+    "MAT.BASIC",
+    "ACC.CHILD",
+    "SAFE.PLAN",
+]
+# area code -> (participant, lat, lon) of the town
+AREAS = {
+    "RS-792680": ("RS", 44.8040, 20.4651),  # Belgrade
+    "RS-787657": ("RS", 43.3247, 21.9033),  # Niš
+    "AL-3183875": ("AL", 41.3275, 19.8189),  # Tirana
+    "BA-3191281": ("BA", 43.8486, 18.3564),  # Sarajevo
+    "MK-785842": ("MK", 41.9965, 21.4314),  # Skopje
+    "XK-786714": ("XK", 42.6727, 21.1669),  # Pristina
+    "ME-3193044": ("ME", 42.4411, 19.2636),  # Podgorica
+}
+LANGUAGES = ["sr", "sq", "en", "ar", "fa"]
+GENDERS = ["female", "male", "other"]
+AGE_BANDS = ["18-24", "25-59", "14-17"]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at most")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint")
+    p.add_argument("--seed", type=int, default=1, help="seed of the query mix")
+    p.add_argument("--queries", type=int, default=2000, help="distinct search queries")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = p.parse_args()
+    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.concurrency <= 1024:
+        p.error("need --seconds > 0, --warmup >= 0, 1 <= --concurrency <= 1024")
+    return args
+
+
+# --- query mix ---------------------------------------------------------------------------
+
+
+def make_queries(n: int, seed: int) -> list[list[tuple[str, str]]]:
+    """A seeded list of search query strings (as lists of pairs: ``code`` repeats)."""
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(n):
+        q: list[tuple[str, str]] = []
+        for c in rng.sample(CODES, rng.choice([1, 1, 1, 2, 2, 3])):
+            q.append(("code", c))
+        area = rng.choice(list(AREAS))
+        participant, lat, lon = AREAS[area]
+        where = rng.random()
+        if where < 0.5:
+            q.append(("area", area))
+        else:  # a point a few km around the town, as a case officer's location would be
+            q.append(("lat", f"{lat + rng.uniform(-0.1, 0.1):.5f}"))
+            q.append(("lon", f"{lon + rng.uniform(-0.1, 0.1):.5f}"))
+        if rng.random() < 0.3:
+            q.append(("participant", participant))
+        if rng.random() < 0.6:
+            q.append(("radius_km", str(rng.choice([10, 25, 50, 100, 250]))))
+        if rng.random() < 0.3:
+            q.append(("language", rng.choice(LANGUAGES)))
+        if rng.random() < 0.5:
+            q.append(("gender", rng.choice(GENDERS)))
+        if rng.random() < 0.4:
+            q.append(("age_band", rng.choice(AGE_BANDS)))
+        if rng.random() < 0.2:
+            q.append(("child", rng.choice(["true", "false"])))
+        if rng.random() < 0.5:
+            q.append(("available", rng.choice(["true", "false"])))
+        q.append(("limit", str(rng.choice([10, 20, 20, 50]))))
+        queries.append(q)
+    return queries
+
+
+# --- server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def build_seed(out: Path) -> None:
+    print(f"building the 10x seed in {out} ...", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(SEED_SCRIPT), "--scale", "10", "--out", str(out)],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    shutil.copy(TAXONOMY, out / "taxonomy.json")
+    print(f"  seed built in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    port: int
+    token: str | None = None
+    echo: bool = True
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    token_seen: threading.Event = field(default_factory=threading.Event)
+
+    def drain(self) -> None:
+        """Read the server's stderr to the end: echo start-up lines, catch the token."""
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            line = line.rstrip("\n")
+            self.tail.append(line)
+            m = TOKEN_RE.match(line)
+            if m:
+                self.token = m.group(1)
+                self.token_seen.set()
+                line = "  officer      cso_…"  # do not echo secrets
+            elif re.match(r"^\s+\w+\s+cso_\S+\s*$", line):
+                continue
+            if self.echo:
+                print(f"  server | {line}", flush=True)
+
+
+def start_server(home: Path, seed_dir: Path) -> Server:
+    port = free_port()
+    env = dict(os.environ)
+    env.pop("CSOMATCH_DATABASE_URL", None)
+    env.update(
+        CSOMATCH_HOME=str(home),
+        CSOMATCH_SEED_DIR=str(seed_dir),
+        CSOMATCH_HOST=HOST,
+        CSOMATCH_PORT=str(port),
+        CSOMATCH_LOG_LEVEL="warning",
+    )
+    print(f"starting csomatch serve --demo on {HOST}:{port} ...", flush=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "csomatch", "serve", "--demo"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    server = Server(proc, port)
+    threading.Thread(target=server.drain, daemon=True).start()
+    return server
+
+
+def wait_ready(server: Server) -> None:
+    t0 = time.perf_counter()
+    deadline = t0 + START_TIMEOUT_S
+    with httpx.Client(base_url=f"http://{HOST}:{server.port}", timeout=5.0) as client:
+        while True:
+            if server.proc.poll() is not None:
+                tail = "\n".join(server.tail)
+                raise RuntimeError(f"server exited with {server.proc.returncode}:\n{tail}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"server not ready after {START_TIMEOUT_S:.0f} s")
+            try:
+                if client.get("/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
+    if not server.token_seen.wait(timeout=10):
+        raise RuntimeError("server is ready but printed no officer token")
+    server.echo = False
+    print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def stop_server(server: Server) -> None:
+    if server.proc.poll() is None:
+        print("stopping the server (SIGTERM) ...", flush=True)
+        server.echo = True
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("  server did not stop in 60 s; killing it", flush=True)
+            server.proc.kill()
+            server.proc.wait()
+    print(f"server exited with {server.proc.returncode}", flush=True)
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        xs = sorted(self.latencies_ms)
+        if not xs:
+            return float("nan")
+        return xs[min(len(xs) - 1, max(0, round(q * len(xs)) - 1))]
+
+
+async def run_phase(
+    client: httpx.AsyncClient,
+    name: str,
+    path: str,
+    params: list[list[tuple[str, str]]] | None,
+    seconds: float,
+    concurrency: int,
+) -> Phase:
+    """``concurrency`` workers send requests back to back until the deadline."""
+    phase = Phase(name)
+    counter = iter(range(MAX_REQUESTS))
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            i = next(counter, None)
+            if i is None:
+                return
+            q = params[i % len(params)] if params else None
+            t = time.perf_counter()
+            try:
+                r = await client.get(path, params=q)
+                ok, detail = r.status_code == 200, f"{r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as e:
+                ok, detail = False, f"{type(e).__name__}: {e}"
+            dt_ms = (time.perf_counter() - t) * 1000.0
+            if ok:
+                phase.latencies_ms.append(dt_ms)
+            else:
+                phase.errors += 1
+                if len(phase.samples) < 5:
+                    phase.samples.append(f"{q}: {detail}")
+
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    phase.seconds = time.perf_counter() - t0
+    return phase
+
+
+async def drive(port: int, token: str, args: argparse.Namespace) -> list[Phase]:
+    queries = make_queries(args.queries, args.seed)
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(
+        base_url=f"http://{HOST}:{port}",
+        headers={"Authorization": f"Bearer {token}"},
+        limits=limits,
+        timeout=REQUEST_TIMEOUT_S,
+    ) as client:
+        c = args.concurrency
+        if args.warmup > 0:
+            print(f"warming up ({args.warmup:g} s per endpoint) ...", flush=True)
+            await run_phase(client, "warmup", "/healthz", None, args.warmup, c)
+            warm = await run_phase(client, "warmup", SEARCH, queries, args.warmup, c)
+            if warm.errors:
+                print(f"  {warm.errors} search errors during warm-up", flush=True)
+        print(f"measuring /healthz for {args.seconds:g} s, {c} in flight ...", flush=True)
+        health = await run_phase(client, "GET /healthz", "/healthz", None, args.seconds, c)
+        print(f"measuring search for {args.seconds:g} s, {c} in flight ...", flush=True)
+        search = await run_phase(client, f"GET {SEARCH}", SEARCH, queries, args.seconds, c)
+    return [health, search]
+
+
+def report(phases: list[Phase], args: argparse.Namespace) -> None:
+    health, search = phases
+    print()
+    print(
+        f"{args.concurrency} requests in flight, {args.seconds:g} s per endpoint, "
+        f"{args.queries} distinct search queries (seed {args.seed}), 10x demo registry"
+    )
+    head = (
+        f"{'endpoint':<32} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    )
+    print(head)
+    print("-" * len(head))
+    for ph in phases:
+        print(
+            f"{ph.name:<32} {len(ph.latencies_ms):>9} {ph.rps:>9.1f} "
+            f"{ph.pct(0.50):>8.2f} {ph.pct(0.99):>8.2f} {ph.errors:>7}"
+        )
+    print()
+    ratio = search.rps / health.rps if health.rps else float("nan")
+    p99 = search.pct(0.99)
+
+    def verdict(ok: bool) -> str:
+        return "meets" if ok else "MISSES"
+
+    print(
+        f"search p99                  {p99:8.2f} ms   target <= {TARGET_P99_MS:g} ms"
+        f"   {verdict(p99 <= TARGET_P99_MS)}"
+    )
+    print(
+        f"search req/s / healthz req/s {ratio:7.1%}      target >= {TARGET_RATIO:.0%}"
+        f"       {verdict(ratio >= TARGET_RATIO)}"
+    )
+    print(
+        f"search responses not 200    {search.errors:8d}      target 0"
+        f"            {verdict(search.errors == 0)}"
+    )
+    for ph in phases:
+        for s in ph.samples:
+            print(f"  {ph.name} error: {s}")
+
+
+def main() -> int:
+    args = parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="csomatch-bench-", dir="/tmp"))
+    tmp.chmod(0o755)
+    home, seed_dir = tmp / "home", tmp / "seed"
+    home.mkdir(mode=0o755)
+    seed_dir.mkdir(mode=0o755)
+    server: Server | None = None
+    try:
+        build_seed(seed_dir)
+        server = start_server(home, seed_dir)
+        wait_ready(server)
+        assert server.token is not None
+        phases = asyncio.run(drive(server.port, server.token, args))
+        report(phases, args)
+    finally:
+        if server is not None:
+            stop_server(server)
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
