@@ -31,17 +31,10 @@ _SERVICE_SELECT = (
 )
 _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, verified_at, version"
 
-# Great-circle distance in km from ($lat, $lon) to the point a caller may know of a site:
-# a confidential site is placed at its municipality's centre unless $reveal, so that
-# distances from chosen points cannot be used to triangulate a shelter.
+# Great-circle distance in km from ($1, $2) to (lat, lon) of the ``points`` CTE below.
 _DISTANCE_KM = (
-    "2 * 6371.0088 * asin(least(1, sqrt("
-    " power(sin(radians((CASE WHEN l.confidential AND NOT $3 THEN a.latitude ELSE l.latitude END)"
-    " - $1) / 2), 2)"
-    " + cos(radians($1)) * cos(radians(CASE WHEN l.confidential AND NOT $3 THEN a.latitude"
-    " ELSE l.latitude END))"
-    " * power(sin(radians((CASE WHEN l.confidential AND NOT $3 THEN a.longitude"
-    " ELSE l.longitude END) - $2) / 2), 2))))"
+    "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(lat - $1) / 2), 2)"
+    " + cos(radians($1)) * cos(radians(lat)) * power(sin(radians(lon - $2) / 2), 2))))"
 )
 
 
@@ -303,8 +296,12 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> tuple[li
     ``available_only`` keeps services with free places (available - held > 0) whose number is
     younger than ``stale_after_hours``: a stale number counts as unknown, not as free.
     """
+    # A confidential site is placed at its municipality's centre unless $3 (reveal), so that
+    # distances from chosen points cannot be used to triangulate a shelter.
     sql = (
-        "WITH hits AS (SELECT s.id, " + _DISTANCE_KM + " AS distance_km"
+        "WITH points AS (SELECT s.id,"
+        " CASE WHEN l.confidential AND NOT $3 THEN a.latitude ELSE l.latitude END AS lat,"
+        " CASE WHEN l.confidential AND NOT $3 THEN a.longitude ELSE l.longitude END AS lon"
         " FROM service s"
         " JOIN organization o ON o.id = s.organization_id"
         " JOIN location l ON l.id = s.location_id"
@@ -319,7 +316,7 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> tuple[li
         "   AND (NOT $10 OR (s.accepting_referrals AND o.accepting_referrals"
         "        AND c.available - c.held > 0"
         "        AND c.updated_at > now() - make_interval(secs => $11 * 3600)))"
-        ")"
+        "), hits AS (SELECT id, " + _DISTANCE_KM + " AS distance_km FROM points)"
         " SELECT id, distance_km, count(*) OVER () AS total FROM hits"
         " WHERE ($12::float8 IS NULL OR distance_km <= $12)"
         " ORDER BY distance_km, id LIMIT $13 OFFSET $14"
