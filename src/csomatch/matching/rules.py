@@ -1,0 +1,215 @@
+"""Hard rules: a service that breaks one is not suggested for that need.
+
+Each rule is a function that answers True when the service may serve the need, with a
+docstring a caseworker can check against practice. `RULES` lists them in the order they are
+applied, each with the reason code reported when it excludes a service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Final
+
+import msgspec
+from geopy.distance import geodesic
+
+from csomatch.domain import CHILD_AGE_BANDS, Service
+from csomatch.matching.profile import Need, NeedsProfile
+
+Point = tuple[float, float]
+#: Mean earth radius (km) used by the cheap haversine bound.
+EARTH_RADIUS_KM: Final = 6371.0088
+#: The haversine distance is within 0.5% of the geodesic one; outside this band the cheap
+#: bound already decides a distance comparison and the exact geodesic is not needed.
+HAVERSINE_TOLERANCE: Final = 0.005
+INTERPRETATION_CODE: Final = "LANG.INTERP"
+
+
+class MatchContext(msgspec.Struct, frozen=True, kw_only=True):
+    """Facts shared by all rules of one matching run."""
+
+    now: dt.datetime
+    stale_hours: float
+    #: Centres of the excluded areas the profile names.
+    excluded_points: tuple[Point, ...]
+    #: An interpretation service accepting referrals covers one of the person's languages.
+    interpretation_available: bool
+
+
+def haversine_km(a: Point, b: Point) -> float:
+    """Great-circle distance on a sphere: cheap, within 0.5% of the geodesic."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def at_least_km(a: Point, b: Point, km: float) -> bool:
+    """Whether ``a`` is at least ``km`` from ``b``; geodesic only when the bound cannot tell."""
+    rough = haversine_km(a, b)
+    if rough >= km * (1 + HAVERSINE_TOLERANCE):
+        return True
+    if rough < km * (1 - HAVERSINE_TOLERANCE):
+        return False
+    return bool(geodesic(a, b).km >= km)
+
+
+def is_accommodation(code: str) -> bool:
+    """Accommodation codes (ACC.*) place people in beds or places."""
+    return code.startswith("ACC.")
+
+
+def free_places(service: Service) -> int | None:
+    """Free places reported (available minus held), or None without a number."""
+    if service.available is None or service.held is None:
+        return None
+    return service.available - service.held
+
+
+def capacity_is_stale(service: Service, ctx: MatchContext) -> bool:
+    """Whether the capacity number is missing or older than the stale threshold."""
+    if service.capacity_updated_at is None:
+        return True
+    age_h = (ctx.now - service.capacity_updated_at).total_seconds() / 3600
+    return age_h >= ctx.stale_hours
+
+
+def offers_service(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """The service offers exactly the taxonomy code that is needed."""
+    return service.taxonomy_code == need.code
+
+
+def serves_gender(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """The service accepts people of the person's gender."""
+    return profile.gender in service.genders
+
+
+def serves_age(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """The service accepts the person's age band, and children only if it accepts children.
+
+    A person whose age is uncertain is treated as a child: the service must accept children,
+    and either the stated band or a child band. A child-only service takes only children.
+    """
+    if profile.is_child:
+        if not service.accepts_children:
+            return False
+        if profile.age_uncertain:
+            return profile.age_band in service.age_bands or any(
+                b in CHILD_AGE_BANDS for b in service.age_bands
+            )
+        return profile.age_band in service.age_bands
+    return not service.child_only and profile.age_band in service.age_bands
+
+
+def fits_group(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """A group (adults plus accompanying children, more than one person) stays together.
+
+    The service must accept families and take a group of at least that size.
+    """
+    size = profile.group_size
+    return size == 1 or (service.accepts_families and service.max_group_size >= size)
+
+
+def accepts_referrals(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> bool:
+    """The service and its organisation are accepting referrals now."""
+    return service.accepting_referrals
+
+
+def has_free_places(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """Accommodation only: the number of free places is known, not stale, and fits the group.
+
+    A stale number counts as unknown, not as free. Other services are ranked by their
+    capacity instead of being excluded.
+    """
+    if not is_accommodation(need.code):
+        return True
+    free = free_places(service)
+    return free is not None and not capacity_is_stale(service, ctx) and free >= profile.group_size
+
+
+def language_ok(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
+    """The person can be understood.
+
+    If the person needs an interpreter, an interpretation service covering one of their
+    languages must be available. Otherwise the service must speak one of their languages.
+    """
+    if profile.interpreter_needed:
+        return ctx.interpretation_available
+    return any(lang in service.languages for lang in profile.languages)
+
+
+def away_from_excluded(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> bool:
+    """The service is not in an excluded area, and at least the minimum distance from each."""
+    if service.area_code in profile.excluded_areas:
+        return False
+    if profile.min_distance_km <= 0:
+        return True
+    site = (service.latitude, service.longitude)
+    return all(at_least_km(site, p, profile.min_distance_km) for p in ctx.excluded_points)
+
+
+def secure_if_high_risk(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> bool:
+    """A person at high risk is accommodated only where the security level is high."""
+    if profile.risk_level != "high" or not is_accommodation(need.code):
+        return True
+    return service.security_level == "high"
+
+
+def within_jurisdiction(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> bool:
+    """Return and reintegration (RET.*, REINT.*) stay in the jurisdiction unless cross-border.
+
+    A service in another participant qualifies only if it supports cross-border cases.
+    """
+    if not need.code.startswith(("RET.", "REINT.")):
+        return True
+    return service.participant_code == profile.jurisdiction or service.cross_border
+
+
+Rule = Callable[[NeedsProfile, Need, Service, MatchContext], bool]
+
+#: The hard rules in the order they are applied, each with its reason code.
+RULES: Final[tuple[tuple[str, Rule], ...]] = (
+    ("service_code", offers_service),
+    ("gender", serves_gender),
+    ("age", serves_age),
+    ("group", fits_group),
+    ("not_accepting", accepts_referrals),
+    ("no_capacity", has_free_places),
+    ("language", language_ok),
+    ("excluded_area", away_from_excluded),
+    ("security", secure_if_high_risk),
+    ("jurisdiction", within_jurisdiction),
+)
+REASON_CODES: Final = tuple(code for code, _ in RULES)
+
+
+def exclusion_reason(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> str | None:
+    """The reason code of the first rule the service breaks for this need, or None."""
+    for code, rule in RULES:
+        if not rule(profile, need, service, ctx):
+            return code
+    return None
+
+
+def interpretation_available(profile: NeedsProfile, services: list[Service]) -> bool:
+    """Whether an interpretation service accepting referrals covers one of the languages."""
+    return any(
+        s.taxonomy_code == INTERPRETATION_CODE
+        and s.accepting_referrals
+        and any(lang in s.languages for lang in profile.languages)
+        for s in services
+    )

@@ -1,0 +1,103 @@
+"""The matcher over HTTP: ranked suggestions whose parts add up, and errors naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import make_token
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+URL = "/api/v1/match/suggestions"
+BELGRADE = "RS-792680"
+
+
+def profile(**overrides: Any) -> dict[str, Any]:
+    """A synthetic adult woman in Belgrade who speaks Serbian."""
+    body: dict[str, Any] = {
+        "needs": [
+            {"code": "ACC.EMERG", "priority": "must"},
+            {"code": "PSY.COUNSEL", "priority": "should"},
+            {"code": "LEGAL.AID", "priority": "must"},
+        ],
+        "urgency": "urgent",
+        "age_band": "25-59",
+        "gender": "female",
+        "languages": ["sr"],
+        "current_area": BELGRADE,
+        "jurisdiction": "RS",
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    response = await client.post(URL, json=profile(), headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [n["code"] for n in body["needs"]] == ["ACC.EMERG", "PSY.COUNSEL", "LEGAL.AID"]
+    counselling, legal = body["needs"][1], body["needs"][2]
+    assert counselling["suggestions"]
+    assert legal["suggestions"]
+    for need in body["needs"]:
+        totals = [s["total"] for s in need["suggestions"]]
+        # The top five are ranked; the plan's choice may follow them.
+        assert totals[:5] == sorted(totals[:5])
+        for s in need["suggestions"]:
+            assert sum(s["parts"].values()) == s["total"]
+            assert s["delta"] == s["total"] - need["suggestions"][0]["total"]
+            assert "address" not in s
+            assert "latitude" not in s
+    # Belgrade has counselling for women: the best one is in town.
+    assert counselling["suggestions"][0]["distance_km"] < 30
+    assert body["plan"]["status"] in ("optimal", "feasible")
+
+
+async def test_an_unknown_code_names_the_field(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(needs=[{"code": "ACC.EMERG"}, {"code": "NOPE.NOTHING"}])
+    response = await client.post(URL, json=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert "$.needs[1].code" in response.text
+
+
+async def test_an_unknown_area_names_the_field(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    response = await client.post(URL, json=profile(current_area="RS-1"), headers=headers)
+    assert 400 <= response.status_code < 500
+    assert "$.current_area" in response.text
+
+
+async def test_an_identity_field_is_rejected(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    response = await client.post(URL, json=profile(name="Jane Doe"), headers=headers)
+    assert response.status_code == 400
+    assert "name" in response.text
+    assert "Jane Doe" not in response.text
+
+
+async def test_a_need_no_one_can_meet_reports_reasons(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(
+        needs=[{"code": "ACC.SECURE", "priority": "must"}],
+        languages=["ps"],
+        interpreter_needed=False,
+        excluded_areas=[BELGRADE],
+        min_distance_km=50,
+    )
+    response = await client.post(URL, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    (need,) = response.json()["needs"]
+    assert need["suggestions"] == []
+    assert need["planned_service_id"] is None
+    assert need["unmet_reasons"]
+    assert sum(need["excluded"].values()) >= 1
+    assert response.json()["plan"]["unmet_needs"] == [0]
+
+
+async def test_funders_may_not_ask_for_suggestions(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "funder")
+    response = await client.post(URL, json=profile(), headers=headers)
+    assert response.status_code == 403

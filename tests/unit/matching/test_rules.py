@@ -1,0 +1,257 @@
+"""Hard rules one by one on synthetic services, and cost parts that add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+
+from csomatch.domain import Service
+from csomatch.matching import rules
+from csomatch.matching.profile import Need, NeedsProfile
+from csomatch.matching.suggest import suggest
+
+NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
+BELGRADE = (44.80401, 20.46513)
+NIS = (43.32472, 21.90333)
+AREAS = {"RS-1": BELGRADE, "RS-2": NIS}
+
+
+def make_service(**overrides: Any) -> Service:
+    """A synthetic adult, any-gender service in Belgrade with fresh free places."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "organization_id": uuid.uuid4(),
+        "organization_name": "Test Org",
+        "location_id": uuid.uuid4(),
+        "taxonomy_code": "ACC.EMERG",
+        "name": "Test service",
+        "description": "",
+        "genders": ["female", "male", "other"],
+        "age_bands": ["18-24", "25-59", "60+"],
+        "accepts_children": False,
+        "child_only": False,
+        "accepts_families": False,
+        "max_group_size": 1,
+        "languages": ["sr", "en"],
+        "accessibility": [],
+        "security_level": "standard",
+        "intake_24_7": False,
+        "cross_border": False,
+        "licence_required": False,
+        "accepting_referrals": True,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "version": 1,
+        "location_name": "Site",
+        "area_code": "RS-1",
+        "area_name": "Belgrade",
+        "participant_code": "RS",
+        "address": None,
+        "latitude": BELGRADE[0],
+        "longitude": BELGRADE[1],
+        "confidential": False,
+        "unit": "bed",
+        "maximum": 10,
+        "available": 5,
+        "held": 0,
+        "capacity_updated_at": NOW - dt.timedelta(hours=2),
+        "capacity_verified_at": None,
+        "capacity_version": 1,
+    }
+    values.update(overrides)
+    return Service(**values)
+
+
+def make_profile(**overrides: Any) -> NeedsProfile:
+    """A synthetic adult woman speaking Serbian in Belgrade, needing emergency shelter."""
+    values: dict[str, Any] = {
+        "needs": [Need(code="ACC.EMERG", priority="must")],
+        "age_band": "25-59",
+        "gender": "female",
+        "languages": ["sr"],
+        "current_area": "RS-1",
+        "jurisdiction": "RS",
+    }
+    values.update(overrides)
+    return NeedsProfile(**values)
+
+
+def make_ctx(**overrides: Any) -> rules.MatchContext:
+    """A context with nothing excluded and no interpreter."""
+    values: dict[str, Any] = {
+        "now": NOW,
+        "stale_hours": 72.0,
+        "excluded_points": (),
+        "interpretation_available": False,
+    }
+    values.update(overrides)
+    return rules.MatchContext(**values)
+
+
+def reason(profile: NeedsProfile, service: Service, **ctx: Any) -> str | None:
+    return rules.exclusion_reason(profile, profile.needs[0], service, make_ctx(**ctx))
+
+
+def test_the_baseline_service_is_eligible() -> None:
+    assert reason(make_profile(), make_service()) is None
+
+
+def test_service_code() -> None:
+    assert reason(make_profile(), make_service(taxonomy_code="ACC.LONG")) == "service_code"
+
+
+def test_gender() -> None:
+    assert reason(make_profile(), make_service(genders=["male"])) == "gender"
+    assert reason(make_profile(), make_service(genders=["female"])) is None
+
+
+def test_age_band_and_children() -> None:
+    child = make_profile(age_band="14-17")
+    assert reason(child, make_service()) == "age"
+    assert reason(child, make_service(accepts_children=True, age_bands=["14-17"])) is None
+    adult = make_profile()
+    assert reason(adult, make_service(child_only=True, accepts_children=True)) == "age"
+    assert reason(make_profile(age_band="60+"), make_service(age_bands=["18-24"])) == "age"
+
+
+def test_age_uncertain_is_treated_as_a_child() -> None:
+    uncertain = make_profile(age_band="18-24", age_uncertain=True)
+    assert reason(uncertain, make_service()) == "age"
+    child_service = make_service(accepts_children=True, age_bands=["14-17"], child_only=True)
+    assert reason(uncertain, child_service) is None
+
+
+def test_group_needs_families_and_size() -> None:
+    family = make_profile(group_adults=1, group_children_age_bands=["0-5", "6-13"])
+    assert reason(family, make_service()) == "group"
+    assert reason(family, make_service(accepts_families=True, max_group_size=2)) == "group"
+    assert reason(family, make_service(accepts_families=True, max_group_size=3)) is None
+
+
+def test_accepting_referrals() -> None:
+    assert reason(make_profile(), make_service(accepting_referrals=False)) == "not_accepting"
+
+
+def test_accommodation_needs_known_fresh_free_places() -> None:
+    profile = make_profile()
+    assert reason(profile, make_service(available=0)) == "no_capacity"
+    assert reason(profile, make_service(available=3, held=3)) == "no_capacity"
+    stale = NOW - dt.timedelta(hours=80)
+    assert reason(profile, make_service(capacity_updated_at=stale)) == "no_capacity"
+    assert reason(profile, make_service(available=None, held=None)) == "no_capacity"
+    pair = make_profile(group_adults=2)
+    roomy = {"accepts_families": True, "max_group_size": 4}
+    assert reason(pair, make_service(available=1, **roomy)) == "no_capacity"
+    assert reason(pair, make_service(available=2, **roomy)) is None
+
+
+def test_capacity_does_not_exclude_other_services() -> None:
+    legal = make_profile(needs=[Need(code="LEGAL.AID")])
+    assert reason(legal, make_service(taxonomy_code="LEGAL.AID", available=0)) is None
+
+
+def test_language_shared_or_interpreter() -> None:
+    pashto = make_profile(languages=["ps"])
+    assert reason(pashto, make_service()) == "language"
+    assert reason(pashto, make_service(languages=["ps"])) is None
+    needs_interpreter = make_profile(languages=["ps"], interpreter_needed=True)
+    assert reason(needs_interpreter, make_service()) == "language"
+    assert reason(needs_interpreter, make_service(), interpretation_available=True) is None
+
+
+def test_interpretation_must_cover_a_language_of_the_person() -> None:
+    interp = make_service(taxonomy_code="LANG.INTERP", languages=["sr", "ps"])
+    assert rules.interpretation_available(make_profile(languages=["ps"]), [interp])
+    assert not rules.interpretation_available(make_profile(languages=["ar"]), [interp])
+    closed = msgspec.structs.replace(interp, accepting_referrals=False)
+    assert not rules.interpretation_available(make_profile(languages=["ps"]), [closed])
+
+
+def test_excluded_areas_and_minimum_distance() -> None:
+    assert reason(make_profile(excluded_areas=["RS-1"]), make_service()) == "excluded_area"
+    away = make_profile(excluded_areas=["RS-2"], min_distance_km=150)
+    # Belgrade to Niš is about 200 km.
+    assert reason(away, make_service(), excluded_points=(NIS,)) is None
+    further = make_profile(excluded_areas=["RS-2"], min_distance_km=250)
+    assert reason(further, make_service(), excluded_points=(NIS,)) == "excluded_area"
+
+
+def test_high_risk_needs_high_security_accommodation() -> None:
+    risky = make_profile(risk_level="high")
+    assert reason(risky, make_service(security_level="elevated")) == "security"
+    assert reason(risky, make_service(security_level="high")) is None
+    counselling = make_profile(risk_level="high", needs=[Need(code="PSY.COUNSEL")])
+    assert reason(counselling, make_service(taxonomy_code="PSY.COUNSEL")) is None
+
+
+def test_return_stays_in_jurisdiction_unless_cross_border() -> None:
+    ret = make_profile(needs=[Need(code="RET.VOLUNTARY")])
+    abroad = {"taxonomy_code": "RET.VOLUNTARY", "participant_code": "AL"}
+    assert reason(ret, make_service(**abroad)) == "jurisdiction"
+    assert reason(ret, make_service(cross_border=True, **abroad)) is None
+    shelter = make_profile()
+    assert reason(shelter, make_service(participant_code="AL")) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(BELGRADE, NIS), (BELGRADE, (44.9, 20.5)), ((41.3, 19.8), (46.1, 19.7))]
+)
+def test_the_cheap_bound_agrees_with_the_geodesic(
+    a: tuple[float, float], b: tuple[float, float]
+) -> None:
+    from geopy.distance import geodesic
+
+    exact = geodesic(a, b).km
+    assert abs(rules.haversine_km(a, b) - exact) <= exact * rules.HAVERSINE_TOLERANCE
+    assert rules.at_least_km(a, b, exact * 0.999)
+    assert not rules.at_least_km(a, b, exact * 1.001)
+
+
+def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
+    near = make_service(name="near")
+    far = make_service(name="far", latitude=NIS[0], longitude=NIS[1], area_code="RS-2")
+    full = make_service(name="full", available=0)
+    profile = make_profile(
+        needs=[Need(code="ACC.EMERG"), Need(code="PSY.COUNSEL", priority="should")]
+    )
+    result = suggest(profile, [far, near, full], AREAS, NOW, 72.0)
+    shelter, counselling = result.needs
+    assert [s.service_name for s in shelter.suggestions] == ["near", "far"]
+    for s in shelter.suggestions:
+        assert sum(s.parts.values()) == s.total
+    assert shelter.suggestions[0].delta == 0
+    assert (
+        shelter.suggestions[1].delta == shelter.suggestions[1].total - shelter.suggestions[0].total
+    )
+    assert shelter.suggestions[1].parts["distance"] > 1500  # about 200 km at 10 points per km
+    assert shelter.excluded == {"no_capacity": 1}
+    assert shelter.planned_service_id == near.id
+    assert counselling.suggestions == []
+    assert counselling.unmet_reasons == ["service_code"]
+    assert result.plan.unmet_needs == [1]
+    assert result.plan.status == "optimal"
+
+
+def test_a_need_no_one_can_meet_says_why() -> None:
+    profile = make_profile(languages=["ps"])
+    result = suggest(profile, [make_service(), make_service(genders=["male"])], AREAS, NOW, 72.0)
+    (need,) = result.needs
+    assert need.suggestions == []
+    assert need.excluded == {"gender": 1, "language": 1}
+    assert set(need.unmet_reasons) == {"gender", "language"}
+    assert result.plan.unmet_needs == [0]
+
+
+def test_the_plan_respects_capacity_across_needs() -> None:
+    # Two needs of the same code compete for one free place at the nearer site.
+    near = make_service(name="near", taxonomy_code="PSY.COUNSEL", available=1)
+    far = make_service(name="far", taxonomy_code="PSY.COUNSEL", latitude=NIS[0], longitude=NIS[1])
+    profile = make_profile(needs=[Need(code="PSY.COUNSEL"), Need(code="PSY.COUNSEL")])
+    result = suggest(profile, [near, far], AREAS, NOW, 72.0)
+    chosen = sorted(str(n.planned_service_id) for n in result.needs)
+    assert chosen == sorted([str(near.id), str(far.id)])
+    assert result.plan.unmet_needs == []
