@@ -159,6 +159,9 @@ class Service(Stored, frozen=True):
     latitude: float
     longitude: float
     confidential: bool
+    # The centre of its municipality: where a confidential site is shown to most roles.
+    area_latitude: float
+    area_longitude: float
     # Its capacity, if one was reported (``unit`` is None otherwise).
     unit: str | None
     maximum: int | None

@@ -13,7 +13,7 @@ from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Area, Capacity, Organization, Service
+from csomatch.domain import Capacity, Organization, Service
 from csomatch.errors import (
     Forbidden,
     InvalidInput,
@@ -47,16 +47,6 @@ async def get_service(conn: asyncpg.Connection, service_id: uuid.UUID) -> Servic
     if svc is None:
         raise NotFound(f"no service {service_id}")
     return svc
-
-
-async def areas_of(conn: asyncpg.Connection, services: list[Service]) -> dict[str, Area]:
-    """The gazetteer entries of the confidential services' municipalities."""
-    found: dict[str, Area] = {}
-    for code in sorted({s.area_code for s in services if s.confidential}):
-        area = await area_db.get_area(conn, code)
-        if area is not None:
-            found[code] = area
-    return found
 
 
 async def search_origin(

@@ -70,13 +70,11 @@ def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
 async def _views(
     conn: Conn, settings: Cfg, principal: Caller, services: list[Service]
 ) -> list[ServiceOut]:
-    areas = await registry.areas_of(conn, services)
     reveal = registry.reveals_confidential(principal)
     return [
         service_out(
             s,
             reveal=reveal,
-            area=areas.get(s.area_code),
             freshness=_fresh(settings, s.capacity_updated_at),
         )
         for s in services

@@ -168,9 +168,7 @@ def capacity_out(cap: Capacity, freshness: Freshness) -> CapacityOut:
     )  # fmt: skip
 
 
-def service_out(
-    svc: Service, *, reveal: bool, area: Area | None, freshness: Freshness | None
-) -> ServiceOut:
+def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> ServiceOut:
     """The view of a service; a confidential site is shown at its municipality's centre
     unless ``reveal`` (coordinator, admin)."""
     hide = svc.confidential and not reveal
@@ -178,8 +176,8 @@ def service_out(
         municipality_code=svc.area_code, municipality=svc.area_name,
         participant=svc.participant_code, confidential=svc.confidential,
         address=None if hide else svc.address,
-        latitude=area.latitude if hide and area else svc.latitude,
-        longitude=area.longitude if hide and area else svc.longitude,
+        latitude=svc.area_latitude if hide else svc.latitude,
+        longitude=svc.area_longitude if hide else svc.longitude,
     )  # fmt: skip
     capacity = None
     if svc.capacity_version is not None and freshness is not None:

@@ -21,6 +21,7 @@ _SERVICE_SELECT = (
     " s.created_at, s.updated_at, s.version,"
     " l.name AS location_name, l.area_code, a.name AS area_name, a.participant_code,"
     " l.address, l.latitude, l.longitude, l.confidential,"
+    " a.latitude AS area_latitude, a.longitude AS area_longitude,"
     " c.unit, c.maximum, c.available, c.held, c.updated_at AS capacity_updated_at,"
     " c.verified_at AS capacity_verified_at, c.version AS capacity_version"
     " FROM service s"
@@ -317,9 +318,13 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> tuple[li
         "        AND c.available - c.held > 0"
         "        AND c.updated_at > now() - make_interval(secs => $11 * 3600)))"
         "), hits AS (SELECT id, " + _DISTANCE_KM + " AS distance_km FROM points)"
-        " SELECT id, distance_km, count(*) OVER () AS total FROM hits"
+        ", page AS (SELECT id, distance_km, count(*) OVER () AS total FROM hits"
         " WHERE ($12::float8 IS NULL OR distance_km <= $12)"
-        " ORDER BY distance_km, id LIMIT $13 OFFSET $14"
+        " ORDER BY distance_km, id LIMIT $13 OFFSET $14)"
+        # The page's rows in full, in the same query (one round trip).
+        " SELECT * FROM ("
+        + _SERVICE_SELECT.replace("SELECT ", "SELECT page.distance_km, page.total, ", 1)
+        + " JOIN page ON page.id = s.id) found ORDER BY distance_km, id"
     )
     rows = await conn.fetch(
         sql,
@@ -340,17 +345,14 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> tuple[li
     )
     if not rows:
         return [], 0
-    total = int(rows[0]["total"])
-    ids = [r["id"] for r in rows]
-    services = {
-        s.id: s
-        for s in msgspec.convert(
-            await conn.fetch(_SERVICE_SELECT + " WHERE s.id = ANY($1::uuid[])", ids),
-            list[Service],
-            from_attributes=True,
-        )
-    }
-    return [SearchRow(service=services[r["id"]], distance_km=r["distance_km"]) for r in rows], total
+    hits = msgspec.convert(rows, list[_Hit], from_attributes=True)
+    return [SearchRow(service=h, distance_km=h.distance_km) for h in hits], int(rows[0]["total"])
+
+
+class _Hit(Service, frozen=True):
+    """A service row of a search with its distance (a Service to every reader)."""
+
+    distance_km: float
 
 
 async def count_services(conn: asyncpg.Connection) -> int:

@@ -54,6 +54,8 @@ def make_service(**overrides: Any) -> Service:
         "latitude": BELGRADE[0],
         "longitude": BELGRADE[1],
         "confidential": False,
+        "area_latitude": BELGRADE[0],
+        "area_longitude": BELGRADE[1],
         "unit": "bed",
         "maximum": 10,
         "available": 5,
