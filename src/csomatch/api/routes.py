@@ -67,9 +67,7 @@ def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
     )
 
 
-async def _views(
-    conn: Conn, settings: Cfg, principal: Caller, services: list[Service]
-) -> list[ServiceOut]:
+def _views(settings: Settings, principal: TokenRecord, services: list[Service]) -> list[ServiceOut]:
     reveal = registry.reveals_confidential(principal)
     return [
         service_out(
@@ -140,7 +138,7 @@ async def list_services(
     )  # fmt: skip
     return ServiceList(
         items_page=Page(total=total, limit=limit, offset=offset),
-        services=await _views(conn, settings, principal, services),
+        services=_views(settings, principal, services),
     )
 
 
@@ -194,7 +192,7 @@ async def search_services(
             offset=offset,
         ),
     )
-    views = await _views(conn, settings, principal, [r.service for r in rows])
+    views = _views(settings, principal, [r.service for r in rows])
     hits = [
         SearchHit(
             distance_km=round(r.distance_km, 1),
@@ -220,7 +218,7 @@ async def get_service(
 ) -> ServiceOut:
     """One service with its eligibility, place and capacity."""
     svc = await registry.get_service(conn, service_id)
-    return (await _views(conn, settings, principal, [svc]))[0]
+    return (_views(settings, principal, [svc]))[0]
 
 
 def _etag(version: int) -> str:
@@ -394,7 +392,7 @@ async def create_service(
         )
     async with conn.transaction():
         svc = await registry.create_service(conn, principal, new, capacity)
-    return (await _views(conn, settings, principal, [svc]))[0]
+    return (_views(settings, principal, [svc]))[0]
 
 
 @patch("/api/v1/services/{service_id:uuid}", opt=roles(*MANAGERS))
@@ -412,7 +410,7 @@ async def update_service(
         svc = await registry.update_service(
             conn, principal, service_id, changes, _if_match(request, required=False)
         )
-    return (await _views(conn, settings, principal, [svc]))[0]
+    return (_views(settings, principal, [svc]))[0]
 
 
 ROUTES = [
