@@ -34,6 +34,7 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),
     "funding_source_external_id": ("$.external_id", "this funding record already exists"),
     "funding_period": ("$.period_end", "period_end must not be before period_start"),
+    "track_record_counts": ("$.score", "feedback is a score from 1 to 5"),
 }
 
 CONNECTION_ERRORS = (

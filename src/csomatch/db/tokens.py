@@ -20,6 +20,7 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str
     organization_id: uuid.UUID | None
     label: str
+    agency: str | None = None
 
 
 def hash_token(token: str) -> bytes:
@@ -34,20 +35,23 @@ async def create_token(
     jurisdiction: str,
     organization_id: uuid.UUID | None,
     label: str,
+    agency: str | None = None,
 ) -> tuple[str, TokenRecord]:
     """Create a token; return the secret (shown once, never stored) and its record."""
     secret = "cso_" + secrets.token_urlsafe(32)
     async with translated():
         row = await conn.fetchrow(
-            "INSERT INTO api_token (id, token_hash, role, jurisdiction, organization_id, label)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " RETURNING id, role, jurisdiction, organization_id, label",
+            "INSERT INTO api_token"
+            " (id, token_hash, role, jurisdiction, organization_id, label, agency)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " RETURNING id, role, jurisdiction, organization_id, label, agency",
             uuid.uuid4(),
             hash_token(secret),
             role,
             jurisdiction,
             organization_id,
             label,
+            agency,
         )
     return secret, msgspec.convert(row, TokenRecord, from_attributes=True)
 
@@ -55,7 +59,7 @@ async def create_token(
 async def find_token(conn: asyncpg.Connection, secret: str) -> TokenRecord | None:
     """Return the record of a valid (not revoked) token."""
     row = await conn.fetchrow(
-        "SELECT id, role, jurisdiction, organization_id, label FROM api_token"
+        "SELECT id, role, jurisdiction, organization_id, label, agency FROM api_token"
         " WHERE token_hash = $1 AND revoked_at IS NULL",
         hash_token(secret),
     )

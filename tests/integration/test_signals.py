@@ -1,0 +1,63 @@
+"""Demand signals on a real PostgreSQL: stored once per dedup key, counted per cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import pytest
+
+from csomatch.db import areas as area_db
+from csomatch.db import signals
+from csomatch.domain import Area, TaxonomyTerm
+from csomatch.errors import InvalidInput
+
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+NIS = Area(
+    code="RS-787657", participant_code="RS", name="Niš", kind="city", population=250000,
+    latitude=43.32472, longitude=21.90333,
+)  # fmt: skip
+
+
+async def _registry(conn: asyncpg.Connection) -> None:
+    await area_db.upsert_areas(conn, [NIS])
+    await area_db.upsert_taxonomy(
+        conn,
+        [
+            TaxonomyTerm(code="ACC", parent_code=None, name="Accommodation", accommodation=True),
+            TaxonomyTerm(code="ACC.EMERG", parent_code="ACC", name="Emergency", accommodation=True),
+        ],
+    )
+
+
+def _unmet(**overrides: object) -> signals.NewSignal:
+    values: dict[str, object] = {
+        "kind": "unmet", "source": "suggestion", "participant_code": "RS",
+        "area_code": NIS.code, "taxonomy_code": "ACC.EMERG", "reason": "no_capacity",
+        "occurred_at": T0,
+    }  # fmt: skip
+    values.update(overrides)
+    return signals.NewSignal(**values)  # type: ignore[arg-type]
+
+
+async def test_a_repeated_dedup_key_counts_once(conn: asyncpg.Connection) -> None:
+    await _registry(conn)
+    first = await signals.record_signals(conn, [_unmet(dedup_key="k1"), _unmet()])
+    again = await signals.record_signals(conn, [_unmet(dedup_key="k1")])
+    counts = await signals.count_signals(conn, since=T0, until=T0 + dt.timedelta(days=1))
+    assert (first, again) == (2, 0)
+    assert [(c.kind, c.reason, c.n) for c in counts] == [("unmet", "no_capacity", 2)]
+
+
+async def test_counts_only_the_period(conn: asyncpg.Connection) -> None:
+    await _registry(conn)
+    await signals.record_signals(conn, [_unmet(), _unmet(occurred_at=T0 - dt.timedelta(days=40))])
+    counts = await signals.count_signals(conn, since=T0, until=T0 + dt.timedelta(days=1))
+    assert sum(c.n for c in counts) == 1
+
+
+async def test_a_reason_is_a_code_never_free_text(conn: asyncpg.Connection) -> None:
+    await _registry(conn)
+    with pytest.raises(InvalidInput):
+        await signals.record_signals(conn, [_unmet(reason="She said the trafficker is here")])
+    assert await conn.fetchval("SELECT count(*) FROM demand_signal") == 0
