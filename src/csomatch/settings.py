@@ -26,6 +26,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     log_level: str = "info"
     seed_dir: Path | None = None
+    # Referrals: how long an offer waits for the provider's answer, per urgency; how often
+    # the sweeper expires offers; how long idempotency keys are kept.
+    hold_minutes_emergency: float = 60.0
+    hold_minutes_urgent: float = 1440.0
+    hold_minutes_planned: float = 1440.0
+    sweep_seconds: float = 30.0
+    idempotency_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -43,6 +50,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("connect_timeout_s", float),
             ("log_level", str),
             ("seed_dir", Path),
+            ("hold_minutes_emergency", float),
+            ("hold_minutes_urgent", float),
+            ("hold_minutes_planned", float),
+            ("sweep_seconds", float),
+            ("idempotency_hours", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -65,5 +77,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 0 < self.port < 65536:
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+        for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
+        if self.sweep_seconds <= 0:
+            raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
+        if self.idempotency_hours < 24:
+            raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
