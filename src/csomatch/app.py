@@ -19,7 +19,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
-from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.problems import (
+    database_unavailable,
+    domain_error,
+    http_error,
+    unexpected_error,
+)
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -79,6 +84,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers={
             CsomatchError: domain_error,
             HTTPException: http_error,
+            **dict.fromkeys(CONNECTION_ERRORS, database_unavailable),
             Exception: unexpected_error,
         },
         openapi_config=OpenAPIConfig(
