@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
+import asyncpg
 from litestar.testing import AsyncTestClient
 
+from csomatch.db.candidates import candidate_services
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -101,3 +105,33 @@ async def test_funders_may_not_ask_for_suggestions(client: Client, demo_db: str)
     headers = await make_token(demo_db, "funder")
     response = await client.post(URL, json=profile(), headers=headers)
     assert response.status_code == 403
+
+
+NOVI_SAD_SHELTER = "1146b794-2bb7-5156-b650-f7fc3865ee06"  # its licence expired 2025-06-30
+
+
+async def test_a_shelter_without_a_valid_licence_is_excluded(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(needs=[{"code": "ACC.EMERG", "priority": "must"}])
+    response = await client.post(URL, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    (shelter,) = response.json()["needs"]
+    assert shelter["excluded"]["licence"] == 1
+    assert NOVI_SAD_SHELTER not in {s["service_id"] for s in shelter["suggestions"]}
+
+
+async def test_candidates_carry_the_licence_valid_on_the_day(demo_db: str) -> None:
+    conn = await asyncpg.connect(demo_db)
+    try:
+        before = await candidate_services(conn, ["ACC.EMERG"], dt.date(2025, 6, 30))
+        after = await candidate_services(conn, ["ACC.EMERG"], dt.date(2025, 7, 1))
+        today = await candidate_services(conn, ["ACC.EMERG"], dt.datetime.now(dt.UTC).date())
+    finally:
+        await conn.close()
+    shelter = uuid.UUID(NOVI_SAD_SHELTER)
+    assert shelter in before.licensed
+    assert shelter not in after.licensed
+    assert {s.id for s in after.services} == {s.id for s in before.services}
+    # Every other emergency shelter needs a licence and holds one valid today.
+    assert all(s.licence_required for s in today.services)
+    assert today.licensed == {s.id for s in today.services} - {shelter}

@@ -79,14 +79,16 @@ async def suggestions(
     """Ranked services per need, each cost broken down by term, and the joint best plan."""
     await _check_codes(conn, data)
     codes = sorted({n.code for n in data.needs} | {INTERPRETATION_CODE})
-    services = await candidate_services(conn, codes)
+    now = dt.datetime.now(dt.UTC)
+    found = await candidate_services(conn, codes, now.date())
+    services = found.services
     wanted = {data.current_area, *data.excluded_areas, *(s.area_code for s in services)}
     points = await area_points(conn, sorted(wanted))
     _area_points_or_error(data, points)
     if not registry.reveals_confidential(principal):
         services = _hide_confidential(services, points)
     run = functools.partial(
-        suggest, data, services, points, dt.datetime.now(dt.UTC), settings.stale_hours
+        suggest, data, services, points, now, settings.stale_hours, licensed=found.licensed
     )
     result = await anyio.to_thread.run_sync(run)
     return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit="1 point = 100 m")

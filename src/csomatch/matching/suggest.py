@@ -114,6 +114,8 @@ def suggest(
     now: dt.datetime,
     stale_hours: float,
     top: int = 5,
+    *,
+    licensed: frozenset[uuid.UUID],
 ) -> SuggestionResult:
     """Rank eligible services per need and solve for the joint best plan.
 
@@ -124,6 +126,7 @@ def suggest(
         now: the time capacity numbers are aged against.
         stale_hours: age from which a capacity number counts as unknown.
         top: suggestions listed per need (the plan's choice is always listed).
+        licensed: services covered by a licence valid today (see `candidate_services`).
     """
     origin = areas[profile.current_area]
     ctx = MatchContext(
@@ -131,6 +134,7 @@ def suggest(
         stale_hours=stale_hours,
         excluded_points=tuple(areas[a] for a in profile.excluded_areas),
         interpretation_available=interpretation_available(profile, candidates),
+        licensed=licensed,
     )
     ranked: list[list[tuple[Service, dict[str, int]]]] = []
     excluded: list[Counter[str]] = []
