@@ -17,12 +17,14 @@ from csomatch.api.auth import roles
 from csomatch.api.schemas import Out
 from csomatch.db import areas as area_db
 from csomatch.db.candidates import area_points, candidate_services
+from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Service
 from csomatch.errors import InvalidInput
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import INTERPRETATION_CODE
 from csomatch.matching.suggest import NeedResult, Plan, suggest
+from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -76,7 +78,11 @@ def _hide_confidential(
 async def suggestions(
     conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[NeedsProfile]
 ) -> SuggestionsOut:
-    """Ranked services per need, each cost broken down by term, and the joint best plan."""
+    """Ranked services per need, each cost broken down by term, and the joint best plan.
+
+    A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
+    reason; no person data), once per token, day and identical profile.
+    """
     await _check_codes(conn, data)
     codes = sorted({n.code for n in data.needs} | {INTERPRETATION_CODE})
     now = dt.datetime.now(dt.UTC)
@@ -91,6 +97,23 @@ async def suggestions(
         suggest, data, services, points, now, settings.stale_hours, licensed=found.licensed
     )
     result = await anyio.to_thread.run_sync(run)
+    digest = profile_hash(data)
+    await record_signals(
+        conn,
+        [
+            unmet_signal(
+                data,
+                need.code,
+                need.unmet_reason,
+                source="suggestion",
+                token_id=principal.id,
+                now=now,
+                profile_digest=digest,
+            )
+            for need in result.needs
+            if need.unmet_reason is not None
+        ],
+    )
     return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit="1 point = 100 m")
 
 

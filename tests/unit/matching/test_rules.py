@@ -163,7 +163,8 @@ def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
     assert shelter.excluded == {"no_capacity": 1}
     assert shelter.planned_service_id == near.id
     assert counselling.suggestions == []
-    assert counselling.unmet_reasons == ["service_code"]
+    assert counselling.unmet_reasons == ["no_provider"]
+    assert counselling.unmet_reason == "no_provider"
     assert result.plan.unmet_needs == [1]
     assert result.plan.status == "optimal"
 
