@@ -16,6 +16,14 @@ from csomatch.api.auth import roles
 from csomatch.api.schemas import Out
 from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
+from csomatch.errors import InvalidInput
+from csomatch.matching.batch import (
+    MAX_BATCH_PEOPLE,
+    BatchPlan,
+    BatchRequest,
+    PersonPlacement,
+    place,
+)
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import NeedResult, Plan, suggest
@@ -45,6 +53,14 @@ def solve_params(settings: Settings) -> SolveParams:
     return SolveParams(time_limit_s=settings.match_time_limit_s, workers=1, seed=0)
 
 
+def _named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
+    """(JSON path, area code) of every area a profile names, for errors naming the field."""
+    return [
+        (f"{path}.current_area", profile.current_area),
+        *((f"{path}.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)),
+    ]
+
+
 @post("/api/v1/match/suggestions", opt=roles(*MATCHERS), status_code=200)
 async def suggestions(
     conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[NeedsProfile]
@@ -61,10 +77,7 @@ async def suggestions(
     snap = await load_snapshot(
         conn,
         codes={n.code for n in data.needs},
-        areas=[
-            ("$.current_area", data.current_area),
-            *((f"$.excluded_areas[{i}]", a) for i, a in enumerate(data.excluded_areas)),
-        ],
+        areas=_named_areas(data, "$"),
         now=now,
         stale_hours=settings.stale_hours,
         reveal_confidential=registry.reveals_confidential(principal),
@@ -93,4 +106,90 @@ async def suggestions(
     return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit=COST_UNIT)
 
 
-MATCH_ROUTES = [suggestions]
+class BatchOut(Out, frozen=True):
+    """Per person (by the caller's key) and need: the assigned service or why none; the plan."""
+
+    people: list[PersonPlacement]
+    plan: BatchPlan
+    cost_unit: str
+
+
+#: Bytes a batch body may hold: 500 full profiles fit easily; more is refused with 413.
+BATCH_MAX_BODY = 2_000_000
+
+
+def _check_batch(data: BatchRequest, known: frozenset[str]) -> None:
+    """Bound the size, and name the field of the first unknown code or repeated key."""
+    if len(data.people) > MAX_BATCH_PEOPLE:
+        raise InvalidInput(
+            f"a batch places at most {MAX_BATCH_PEOPLE} people (got {len(data.people)});"
+            " split it into several batches",
+            field="$.people",
+        )
+    seen: set[str] = set()
+    for i, person in enumerate(data.people):
+        if person.key in seen:
+            raise InvalidInput(f"key {person.key!r} is used twice", field=f"$.people[{i}].key")
+        seen.add(person.key)
+        for j, need in enumerate(person.needs):
+            check_code(need.code, known, f"$.people[{i}].needs[{j}].code")
+
+
+@post(
+    "/api/v1/match/batch",
+    opt=roles(*MATCHERS),
+    status_code=200,
+    request_max_body_size=BATCH_MAX_BODY,
+)
+async def batch(
+    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[BatchRequest]
+) -> BatchOut:
+    """Place many people at once, jointly and optimally, families in one provider.
+
+    Each need left unmet is recorded as an unmet-demand signal (source ``batch``).
+    """
+    _check_batch(data, await service_codes(conn))
+    now = dt.datetime.now(dt.UTC)
+    snap = await load_snapshot(
+        conn,
+        codes={n.code for p in data.people for n in p.needs},
+        areas=[
+            area
+            for i, p in enumerate(data.people)
+            for area in (
+                (f"$.people[{i}].current_area", p.current_area),
+                *(
+                    (f"$.people[{i}].excluded_areas[{k}]", a)
+                    for k, a in enumerate(p.excluded_areas)
+                ),
+            )
+        ],
+        now=now,
+        stale_hours=settings.stale_hours,
+        reveal_confidential=registry.reveals_confidential(principal),
+    )
+    run = functools.partial(
+        place, data.people, snap, weights_from_settings(settings), solve_params(settings)
+    )
+    result = await anyio.to_thread.run_sync(run)
+    signals = []
+    for person, placed in zip(data.people, result.people, strict=True):
+        digest = profile_hash(person)
+        signals += [
+            unmet_signal(
+                person,
+                need.code,
+                need.unmet_reason,
+                source="batch",
+                token_id=principal.id,
+                now=now,
+                profile_digest=digest,
+            )
+            for need in placed.needs
+            if need.unmet_reason is not None
+        ]
+    await record_signals(conn, signals)
+    return BatchOut(people=result.people, plan=result.plan, cost_unit=COST_UNIT)
+
+
+MATCH_ROUTES = [suggestions, batch]
