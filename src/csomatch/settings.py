@@ -50,6 +50,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     match_acceptance_km: float = 40.0
     match_feedback_km: float = 20.0
     match_proximity_weight: float = 1.0
+    # Referrals: how long an offer waits for the provider's answer, per urgency; how often
+    # the sweeper expires offers; how long idempotency keys are kept.
+    hold_minutes_emergency: float = 60.0
+    hold_minutes_urgent: float = 1440.0
+    hold_minutes_planned: float = 1440.0
+    sweep_seconds: float = 30.0
+    idempotency_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -76,6 +83,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("match_acceptance_km", float),
             ("match_feedback_km", float),
             ("match_proximity_weight", float),
+            ("hold_minutes_emergency", float),
+            ("hold_minutes_urgent", float),
+            ("hold_minutes_planned", float),
+            ("sweep_seconds", float),
+            ("idempotency_hours", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -106,5 +118,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             value = getattr(self, name)
             if not 0 <= value <= 10_000:
                 raise SettingsError(f"CSOMATCH_{name.upper()} must be in [0, 10000] (got {value})")
+        for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
+        if self.sweep_seconds <= 0:
+            raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
+        if self.idempotency_hours < 24:
+            raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
