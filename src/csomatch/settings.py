@@ -12,6 +12,16 @@ class SettingsError(ValueError):
     """An environment variable holds a value csomatch cannot use."""
 
 
+def boolean(raw: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``) from an environment variable."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything csomatch can be configured with; see the README's configuration table."""
 
@@ -26,6 +36,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     log_level: str = "info"
     seed_dir: Path | None = None
+    #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
+    #: (0 seconds turns it off) and how often an event stream looks for new events.
+    webhook_max_attempts: int = 8
+    webhook_backoff_s: float = 30.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_allow_http: bool = False
+    dispatch_interval_s: float = 1.0
+    events_poll_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -43,6 +62,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("connect_timeout_s", float),
             ("log_level", str),
             ("seed_dir", Path),
+            ("webhook_max_attempts", int),
+            ("webhook_backoff_s", float),
+            ("webhook_backoff_max_s", float),
+            ("webhook_timeout_s", float),
+            ("webhook_allow_http", boolean),
+            ("dispatch_interval_s", float),
+            ("events_poll_s", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -67,3 +93,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
+        if not 1 <= self.webhook_max_attempts <= 100:
+            raise SettingsError("CSOMATCH_WEBHOOK_MAX_ATTEMPTS must be 1-100")
+        if not 0 <= self.webhook_backoff_s <= self.webhook_backoff_max_s:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_BACKOFF_S must be >= 0 and <= CSOMATCH_WEBHOOK_BACKOFF_MAX_S"
+            )
+        if self.webhook_timeout_s <= 0 or self.events_poll_s <= 0 or self.dispatch_interval_s < 0:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
+                "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
+            )
