@@ -1,22 +1,33 @@
-"""HTTP routes of notifications: webhook subscriptions and their delivery logs."""
+"""HTTP routes of notifications: webhook subscriptions, their delivery logs, and the event
+feed of web pages (polling and server-sent events)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 import asyncpg
-from litestar import delete, get, post
+import msgspec
+from litestar import Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 from msgspec import Meta
 
 from csomatch.api.auth import roles
 from csomatch.api.schemas import In, Out
 from csomatch.db import webhooks as wh_db
+from csomatch.db.pool import Pool
 from csomatch.db.tokens import TokenRecord
+from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications import subscriptions as subs
+from csomatch.notifications.dispatch import connection
+from csomatch.notifications.feed import READERS, read_feed
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -187,7 +198,127 @@ async def list_webhook_deliveries(
     return [_delivery_out(d) for d in deliveries]
 
 
+class EventOut(Out, frozen=True):
+    """One event: its feed position, ids, type and state. Never person data."""
+
+    seq: int
+    id: int
+    type: str
+    object_type: str
+    object_id: uuid.UUID
+    state: str | None
+    occurred_at: dt.datetime
+
+
+class EventPage(Out, frozen=True):
+    """Events after a position, oldest first, and the ``after`` to poll with next."""
+
+    events: list[EventOut]
+    next_after: int
+
+
+def _event_out(e: wh_db.PublishedEvent) -> EventOut:
+    return EventOut(
+        seq=e.seq,
+        id=e.id,
+        type=e.event_type,
+        object_type=e.object_type,
+        object_id=e.object_id,
+        state=e.state,
+        occurred_at=e.occurred_at,
+    )
+
+
+After = Annotated[
+    int | None,
+    QueryParameter(
+        ge=0,
+        le=2**62,
+        description="a feed position (seq or next_after); omitted: from now on",
+    ),
+]
+#: A stream ends after this long; the client reconnects with Last-Event-ID (and its token
+#: is checked again).
+STREAM_MAX_S = 900.0
+STREAM_PING_S = 15.0
+STREAM_BATCH = 200
+
+
+@get("/api/v1/events", opt=roles(*READERS))
+async def list_events(
+    conn: Conn,
+    principal: Caller,
+    after: After = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+) -> EventPage:
+    """The events you may see after position ``after``, oldest first. Poll again with
+    ``after=next_after``. Without ``after``: none yet, and the position of now."""
+    page = await read_feed(conn, principal, after=after, limit=limit)
+    return EventPage(events=[_event_out(e) for e in page.events], next_after=page.next_after)
+
+
+def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | None:
+    raw = request.headers.get("last-event-id")
+    if raw is None or raw.strip() == "":
+        return after
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput("Last-Event-ID must be an event's seq", field="Last-Event-ID") from None
+    if value < 0:
+        raise InvalidInput("Last-Event-ID must be an event's seq", field="Last-Event-ID")
+    return value
+
+
+async def _event_stream(
+    pool: Pool, principal: TokenRecord, after: int | None, poll_s: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    deadline = time.monotonic() + STREAM_MAX_S
+    last_sent = time.monotonic()
+    yield ServerSentEventMessage(data=None, comment="csomatch events", retry=3000)
+    while time.monotonic() < deadline:
+        events: list[wh_db.PublishedEvent] = []
+        try:
+            async with connection(pool) as conn:
+                page = await read_feed(conn, principal, after=after, limit=STREAM_BATCH)
+            events, after = page.events, page.next_after
+        except (CsomatchError, OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            yield ServerSentEventMessage(
+                data=None, comment=f"waiting for the database ({type(exc).__name__})"
+            )
+        for e in events:
+            yield ServerSentEventMessage(
+                id=e.seq, event=e.event_type, data=msgspec.json.encode(_event_out(e)).decode()
+            )
+            last_sent = time.monotonic()
+        if not events and time.monotonic() - last_sent >= STREAM_PING_S:
+            yield ServerSentEventMessage(data=None, comment="ping")
+            last_sent = time.monotonic()
+        if len(events) < STREAM_BATCH:
+            await asyncio.sleep(poll_s)
+
+
+# Not in the OpenAPI document: a stream that never ends is not an operation a schema-driven
+# client or fuzzer can call; docs/notifications.md describes it.
+@get("/api/v1/events/stream", opt=roles(*READERS), include_in_schema=False)
+async def stream_events(
+    request: Request[Any, Any, Any],
+    settings: Cfg,
+    principal: Caller,
+    after: After = None,
+) -> ServerSentEvent:
+    """Server-sent events: each event you may see as it happens (``id:`` is its seq).
+    Resume with ``Last-Event-ID`` or ``?after=``; the stream ends after 15 minutes."""
+    start = _last_event_id(request, after)
+    return ServerSentEvent(
+        _event_stream(request.app.state.pool, principal, start, settings.events_poll_s),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 NOTIFICATION_ROUTES = [
+    list_events,
+    stream_events,
     create_webhook,
     list_webhooks,
     get_webhook,

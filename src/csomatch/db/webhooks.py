@@ -59,6 +59,18 @@ class DueDelivery(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: dt.datetime
 
 
+class PublishedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event of the feed, at its position ``seq``: ids, type and state only."""
+
+    seq: int
+    id: int
+    event_type: str
+    object_type: str
+    object_id: uuid.UUID
+    state: str | None
+    occurred_at: dt.datetime
+
+
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     """One logged delivery attempt."""
 
@@ -153,6 +165,11 @@ async def publish_pending(conn: asyncpg.Connection, *, now: dt.datetime, limit: 
     transaction; the numbering, the deliveries and the new position commit together.
     """
     async with translated():
+        # A cheap look first (partial index): locking the publication row writes to it.
+        if not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM outbox_event WHERE published_seq IS NULL)"
+        ):
+            return Publication(events=0, deliveries=0, last_seq=-1)
         last_seq = await conn.fetchval(
             "SELECT last_seq FROM outbox_publication WHERE id FOR UPDATE SKIP LOCKED"
         )
@@ -178,7 +195,8 @@ async def publish_pending(conn: asyncpg.Connection, *, now: dt.datetime, limit: 
             " SELECT s.id, e.id, $2 FROM outbox_event e JOIN webhook_subscription s"
             "   ON s.active AND e.created_at >= s.created_at"
             "  AND (s.organization_id = ANY (e.organization_ids)"
-            "       OR s.jurisdiction = ANY (e.jurisdictions) OR s.jurisdiction = 'MARRI')"
+            "       OR s.jurisdiction = ANY (e.jurisdictions)"
+            "       OR s.jurisdiction = 'MARRI' AND cardinality(e.jurisdictions) > 0)"
             "  AND (e.event_type = ANY (s.event_types) OR '*' = ANY (s.event_types)"
             "       OR split_part(e.event_type, '.', 1) || '.*' = ANY (s.event_types))"
             " WHERE e.id = ANY ($1::bigint[])"
@@ -297,3 +315,39 @@ async def list_deliveries(
         )
         for r in rows
     ]
+
+
+async def last_published_seq(conn: asyncpg.Connection) -> int:
+    """The feed position of the newest published event (0 before the first)."""
+    async with translated():
+        seq: int = await conn.fetchval("SELECT last_seq FROM outbox_publication WHERE id")
+    return seq
+
+
+async def published_events(
+    conn: asyncpg.Connection,
+    *,
+    after_seq: int,
+    up_to_seq: int,
+    organization_id: uuid.UUID | None,
+    jurisdiction: str | None,
+    limit: int,
+) -> list[PublishedEvent]:
+    """Published events in feed order after ``after_seq`` (up to ``up_to_seq``) that name
+    the organisation, or the jurisdiction (``MARRI``: every event with a jurisdiction)."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT published_seq AS seq, id, event_type, object_type, object_id, state,"
+            " created_at AS occurred_at FROM outbox_event"
+            " WHERE published_seq > $1 AND published_seq <= $2"
+            " AND ($3::uuid IS NOT NULL AND $3 = ANY (organization_ids)"
+            "      OR $4::text IS NOT NULL AND ($4 = ANY (jurisdictions)"
+            "          OR $4 = 'MARRI' AND cardinality(jurisdictions) > 0))"
+            " ORDER BY published_seq LIMIT $5",
+            after_seq,
+            up_to_seq,
+            organization_id,
+            jurisdiction,
+            limit,
+        )
+    return msgspec.convert(rows, list[PublishedEvent], from_attributes=True)
