@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
+from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.referral_routes import REFERRAL_ROUTES
@@ -25,6 +26,7 @@ from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
 
@@ -68,8 +70,14 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[*ROUTES, *MATCH_ROUTES, *REFERRAL_ROUTES, *OFFER_ROUTES],
-        lifespan=[pool_lifespan],
+        route_handlers=[
+            *ROUTES,
+            *MATCH_ROUTES,
+            *REFERRAL_ROUTES,
+            *OFFER_ROUTES,
+            *NOTIFICATION_ROUTES,
+        ],
+        lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),
