@@ -36,6 +36,8 @@ EPILOG = """examples:
   csomatch token create --role officer --jurisdiction RS
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
+  csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
+  csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -172,6 +174,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print only the token on stdout."""
     from csomatch.db.tokens import create_token
 
+    if args.funder is not None and args.role != "funder":
+        print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
+        return 2
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
@@ -187,13 +192,22 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 "SELECT EXISTS (SELECT 1 FROM organization WHERE id = $1)", args.org
             ):
                 raise SystemExit(f"csomatch token create: no organisation {args.org}")
-            secret, _ = await create_token(
+            funder = None
+            if args.funder is not None:
+                from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+                funder = await get_funder_by_ref(conn, args.funder)
+                if funder is None:
+                    raise SystemExit(f"csomatch token create: no funder {args.funder!r}")
+            secret, record = await create_token(
                 conn,
                 role=args.role,
                 jurisdiction=args.jurisdiction,
                 organization_id=args.org,
                 label=args.name or "",
             )
+            if funder is not None:
+                await link_token_funder(conn, record.id, funder.id)
             return secret
         finally:
             await conn.close()
@@ -202,6 +216,15 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         secret = asyncio.run(run(url))
     print(secret)
     return 0
+
+
+def cmd_funding(args: argparse.Namespace, settings: Settings) -> int:
+    """Import funding feeds, review recipient matches, keep EUR rates (csomatch.funding.cli)."""
+    from csomatch.funding.cli import run
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+        return run(args, url)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -233,7 +256,15 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction", required=True, choices=JURISDICTIONS)
     create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
     create.add_argument("--name", help="a label for the token (not a person's name)")
+    create.add_argument(
+        "--funder",
+        metavar="FUNDER_REF",
+        help="role funder: the funder the token speaks for (it may add only its own funding)",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
+    from csomatch.funding.cli import add_parser as add_funding_parser
+
+    add_funding_parser(sub)
     return p
 
 
@@ -262,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": cmd_migrate,
         "seed": cmd_seed,
         "token": cmd_token_create,
+        "funding": cmd_funding,
     }
     return handlers[args.command](args, settings)
 
