@@ -37,6 +37,8 @@ EPILOG = """examples:
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
+  csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
+  csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -174,6 +176,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print only the token on stdout."""
     from csomatch.db.tokens import create_token
 
+    if args.funder is not None and args.role != "funder":
+        print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
+        return 2
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
@@ -189,7 +194,14 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 "SELECT EXISTS (SELECT 1 FROM organization WHERE id = $1)", args.org
             ):
                 raise SystemExit(f"csomatch token create: no organisation {args.org}")
-            secret, _ = await create_token(
+            funder = None
+            if args.funder is not None:
+                from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+                funder = await get_funder_by_ref(conn, args.funder)
+                if funder is None:
+                    raise SystemExit(f"csomatch token create: no funder {args.funder!r}")
+            secret, record = await create_token(
                 conn,
                 role=args.role,
                 jurisdiction=args.jurisdiction,
@@ -197,6 +209,8 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 label=args.name or "",
                 agency=args.agency,
             )
+            if funder is not None:
+                await link_token_funder(conn, record.id, funder.id)
             return secret
         finally:
             await conn.close()
@@ -247,6 +261,15 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def cmd_funding(args: argparse.Namespace, settings: Settings) -> int:
+    """Import funding feeds, review recipient matches, keep EUR rates (csomatch.funding.cli)."""
+    from csomatch.funding.cli import run
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+        return run(args, url)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(
@@ -281,6 +304,11 @@ def parser() -> argparse.ArgumentParser:
         help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
         "the referrals of their agency",
     )
+    create.add_argument(
+        "--funder",
+        metavar="FUNDER_REF",
+        help="role funder: the funder the token speaks for (it may add only its own funding)",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
     audit = sub.add_parser("audit", help="the audit log of referral data")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -295,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
         default=5000,
         help="events read per query (progress after each)",
     )
+    from csomatch.funding.cli import add_parser as add_funding_parser
+
+    add_funding_parser(sub)
     return p
 
 
@@ -324,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": cmd_seed,
         "token": cmd_token_create,
         "audit": cmd_audit_verify,
+        "funding": cmd_funding,
     }
     return handlers[args.command](args, settings)
 
