@@ -415,3 +415,52 @@ async def area_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, st
     """Names of the known areas among ``codes``."""
     rows = await conn.fetch("SELECT code, name FROM area WHERE code = ANY($1::text[])", codes)
     return {a.code: a.name for a in msgspec.convert(rows, list[AreaName], from_attributes=True)}
+
+
+class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
+    """A service where it is shown to everyone (its area's centre) with its places."""
+
+    service_id: uuid.UUID
+    participant_code: str
+    area_code: str
+    taxonomy_code: str
+    cross_border: bool
+    accepting_referrals: bool
+    unit: str | None
+    maximum: int | None
+    latitude: float
+    longitude: float
+
+
+async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
+    """Every service with its area's centre (never a site's own point) and its capacity."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT s.id AS service_id, a.participant_code, l.area_code, s.taxonomy_code,"
+            " s.cross_border, s.accepting_referrals AND o.accepting_referrals"
+            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude"
+            " FROM service s JOIN organization o ON o.id = s.organization_id"
+            " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
+            " LEFT JOIN service_capacity c ON c.service_id = s.id"
+            " ORDER BY s.id"
+        )
+    return msgspec.convert(rows, list[ServicePoint], from_attributes=True)
+
+
+class AreaPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """An area's centre and population."""
+
+    code: str
+    participant_code: str
+    population: int
+    latitude: float
+    longitude: float
+
+
+async def area_points(conn: asyncpg.Connection) -> list[AreaPoint]:
+    """Every area of the gazetteer with its centre and population."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT code, participant_code, population, latitude, longitude FROM area ORDER BY code"
+        )
+    return msgspec.convert(rows, list[AreaPoint], from_attributes=True)
