@@ -36,6 +36,8 @@ EPILOG = """examples:
   csomatch token create --role officer --jurisdiction RS
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
+  csomatch gaps --participant RS --min-severity 4 --why
+                                 coverage gaps for funders (docs/gaps.md)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -204,6 +206,24 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the gap cells as a table (or CSV)."""
+    from csomatch.errors import InvalidInput
+    from csomatch.gaps.cli import render
+
+    async def run(url: str) -> str:
+        await _prepare(url, settings, demo=False)
+        return await render(url, args, settings)
+
+    with database(settings) as url:
+        try:
+            print(asyncio.run(run(url)), end="")
+        except InvalidInput as error:
+            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(
@@ -234,6 +254,17 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
     create.add_argument("--name", help="a label for the token (not a person's name)")
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
+    from csomatch.gaps.cli import EPILOG as GAPS_EPILOG
+    from csomatch.gaps.cli import add_arguments as add_gaps_arguments
+
+    add_gaps_arguments(
+        sub.add_parser(
+            "gaps",
+            help="coverage gaps per participant, area, service and period (aggregates only)",
+            epilog=GAPS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     return p
 
 
@@ -262,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": cmd_migrate,
         "seed": cmd_seed,
         "token": cmd_token_create,
+        "gaps": cmd_gaps,
     }
     return handlers[args.command](args, settings)
 

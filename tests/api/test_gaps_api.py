@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import subprocess
+import sys
 
 from litestar.testing import AsyncTestClient
 
@@ -90,3 +93,32 @@ async def test_a_cell_comes_with_its_evidence_and_others_are_not_found(
     foreign = cell["key"].replace("RS:", "AL:", 1)
     assert (await client.get(f"/api/v1/gaps/{foreign}", headers=headers)).status_code == 404
     assert (await client.get("/api/v1/gaps/RS:nowhere", headers=headers)).status_code == 404
+
+
+async def test_the_cli_prints_an_aligned_table_and_csv(demo_db: str) -> None:
+    env = {**os.environ, "CSOMATCH_DATABASE_URL": demo_db}
+    run = [sys.executable, "-m", "csomatch", "gaps", "--participant", "RS", "--area", "ALL"]
+    out = subprocess.run(
+        [*run, "--periods", "1", "--why"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = lines[0]
+    assert header.split()[:4] == ["SEV", "PERIOD", "AREA", "SERVICE"]
+    rows = [line for line in lines[1:-1] if not line.startswith("      ")]
+    assert rows
+    # columns are aligned: every row has its area where the header has AREA
+    col = header.index("AREA")
+    assert all(row[col : col + 3] == "ALL" for row in rows)
+    assert any(line.startswith("      ") and ": " in line for line in lines)  # --why
+    assert lines[-1].startswith(f"{len(rows)} cells")
+
+    as_csv = subprocess.run(
+        [*run, "--periods", "1", "--csv"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert as_csv.stdout.splitlines()[1].startswith("#meta+id,")
+    bad = subprocess.run(
+        [*run, "--period", "2026-13"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2
+    assert "2026-13" in bad.stderr
