@@ -39,6 +39,8 @@ EPILOG = """examples:
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
   csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
   csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
+  csomatch gaps --participant RS --min-severity 4 --why
+                                 coverage gaps for funders (docs/gaps.md)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -270,6 +272,24 @@ def cmd_funding(args: argparse.Namespace, settings: Settings) -> int:
         return run(args, url)
 
 
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the gap cells as a table (or CSV)."""
+    from csomatch.errors import InvalidInput
+    from csomatch.gaps.cli import render
+
+    async def run(url: str) -> str:
+        await _prepare(url, settings, demo=False)
+        return await render(url, args, settings)
+
+    with database(settings) as url:
+        try:
+            print(asyncio.run(run(url)), end="")
+        except InvalidInput as error:
+            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(
@@ -326,6 +346,17 @@ def parser() -> argparse.ArgumentParser:
     from csomatch.funding.cli import add_parser as add_funding_parser
 
     add_funding_parser(sub)
+    from csomatch.gaps.cli import EPILOG as GAPS_EPILOG
+    from csomatch.gaps.cli import add_arguments as add_gaps_arguments
+
+    add_gaps_arguments(
+        sub.add_parser(
+            "gaps",
+            help="coverage gaps per participant, area, service and period (aggregates only)",
+            epilog=GAPS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     return p
 
 
@@ -356,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "token": cmd_token_create,
         "audit": cmd_audit_verify,
         "funding": cmd_funding,
+        "gaps": cmd_gaps,
     }
     return handlers[args.command](args, settings)
 

@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
@@ -76,6 +77,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
+            *GAP_ROUTES,
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
