@@ -132,6 +132,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
+            # The C event loop and HTTP parser (pinned dependencies), not asyncio's and h11.
+            loop="uvloop",
+            http="httptools",
         )
     return 0
 

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.routes import ROUTES
@@ -35,9 +35,19 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
         )
+        # The search and token checks: single statements, returned without a reset.
+        app.state.query_pool = await create_pool(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout_s=settings.connect_timeout_s,
+            stateless=True,
+        )
+        app.state.token_cache = TokenCache(settings.token_cache_seconds)
         try:
             yield
         finally:
+            await app.state.query_pool.close()
             await app.state.pool.close()
 
     async def provide_conn(

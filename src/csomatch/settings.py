@@ -26,6 +26,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     log_level: str = "info"
     seed_dir: Path | None = None
+    #: How long a verified token is trusted without asking the database again: the longest
+    #: a revoked token keeps working in a running server (0: ask on every request).
+    token_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -43,6 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("connect_timeout_s", float),
             ("log_level", str),
             ("seed_dir", Path),
+            ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -65,5 +69,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 0 < self.port < 65536:
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+        if not 0 <= self.token_cache_seconds <= 300:
+            raise SettingsError(
+                f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
+            )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
