@@ -17,12 +17,14 @@ from csomatch.api.auth import roles
 from csomatch.api.schemas import Out
 from csomatch.db import areas as area_db
 from csomatch.db.candidates import area_points, candidate_services
+from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Service
 from csomatch.errors import InvalidInput
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import INTERPRETATION_CODE
 from csomatch.matching.suggest import NeedResult, Plan, suggest
+from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -76,19 +78,42 @@ def _hide_confidential(
 async def suggestions(
     conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[NeedsProfile]
 ) -> SuggestionsOut:
-    """Ranked services per need, each cost broken down by term, and the joint best plan."""
+    """Ranked services per need, each cost broken down by term, and the joint best plan.
+
+    A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
+    reason; no person data), once per token, day and identical profile.
+    """
     await _check_codes(conn, data)
     codes = sorted({n.code for n in data.needs} | {INTERPRETATION_CODE})
-    services = await candidate_services(conn, codes)
+    now = dt.datetime.now(dt.UTC)
+    found = await candidate_services(conn, codes, now.date())
+    services = found.services
     wanted = {data.current_area, *data.excluded_areas, *(s.area_code for s in services)}
     points = await area_points(conn, sorted(wanted))
     _area_points_or_error(data, points)
     if not registry.reveals_confidential(principal):
         services = _hide_confidential(services, points)
     run = functools.partial(
-        suggest, data, services, points, dt.datetime.now(dt.UTC), settings.stale_hours
+        suggest, data, services, points, now, settings.stale_hours, licensed=found.licensed
     )
     result = await anyio.to_thread.run_sync(run)
+    digest = profile_hash(data)
+    await record_signals(
+        conn,
+        [
+            unmet_signal(
+                data,
+                need.code,
+                need.unmet_reason,
+                source="suggestion",
+                token_id=principal.id,
+                now=now,
+                profile_digest=digest,
+            )
+            for need in result.needs
+            if need.unmet_reason is not None
+        ],
+    )
     return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit="1 point = 100 m")
 
 

@@ -13,6 +13,7 @@ from csomatch.domain import Service
 from csomatch.matching import terms
 from csomatch.matching.profile import Need, NeedsProfile, Priority
 from csomatch.matching.rules import (
+    REASON_CODES,
     MatchContext,
     Point,
     capacity_is_stale,
@@ -21,6 +22,7 @@ from csomatch.matching.rules import (
     interpretation_available,
     is_accommodation,
 )
+from csomatch.matching.unmet import unmet_reason
 from csomatch.solver import Arc, Demand, Problem, Provider, Solution, SolveParams, solve
 
 #: Cost of leaving a must-need unmet: more than any plausible sum of terms (1,000,000 km).
@@ -61,8 +63,11 @@ class NeedResult(msgspec.Struct, frozen=True, kw_only=True):
     excluded: dict[str, int]
     #: The plan's choice for this need, if any.
     planned_service_id: uuid.UUID | None
-    #: Why no service could be suggested (reason codes); empty when one could.
+    #: Why the plan could not meet this need (reason codes, most services first): the rules
+    #: that excluded services, ``no_provider`` or ``no_capacity``; empty when it was met.
     unmet_reasons: list[str]
+    #: The main reason, recorded as an unmet-demand signal for the gap analysis.
+    unmet_reason: str | None
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +119,8 @@ def suggest(
     now: dt.datetime,
     stale_hours: float,
     top: int = 5,
+    *,
+    licensed: frozenset[uuid.UUID],
 ) -> SuggestionResult:
     """Rank eligible services per need and solve for the joint best plan.
 
@@ -124,6 +131,7 @@ def suggest(
         now: the time capacity numbers are aged against.
         stale_hours: age from which a capacity number counts as unknown.
         top: suggestions listed per need (the plan's choice is always listed).
+        licensed: services covered by a licence valid today (see `candidate_services`).
     """
     origin = areas[profile.current_area]
     ctx = MatchContext(
@@ -131,6 +139,7 @@ def suggest(
         stale_hours=stale_hours,
         excluded_points=tuple(areas[a] for a in profile.excluded_areas),
         interpretation_available=interpretation_available(profile, candidates),
+        licensed=licensed,
     )
     ranked: list[list[tuple[Service, dict[str, int]]]] = []
     excluded: list[Counter[str]] = []
@@ -202,12 +211,13 @@ def _need_result(
         )
         for s, parts in shown
     ]
-    if eligible:
+    reason = unmet_reason(reasons, len(eligible), planned is not None)
+    if reason is None:
         unmet: list[str] = []
-    elif reasons:
-        unmet = sorted(reasons, key=lambda r: (-reasons[r], r))
+    elif eligible or not reasons:
+        unmet = [reason]
     else:
-        unmet = ["service_code"]
+        unmet = sorted(reasons, key=lambda r: (-reasons[r], REASON_CODES.index(r)))
     return NeedResult(
         index=index,
         code=need.code,
@@ -217,6 +227,7 @@ def _need_result(
         excluded=dict(sorted(reasons.items())),
         planned_service_id=planned,
         unmet_reasons=unmet,
+        unmet_reason=reason,
     )
 
 
