@@ -35,6 +35,7 @@ EPILOG = """examples:
   csomatch seed                  load the demo registry (idempotent)
   csomatch token create --role officer --jurisdiction RS
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
+  csomatch token revoke TOKEN_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
   csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
@@ -44,7 +45,7 @@ EPILOG = """examples:
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
-CSOMATCH_LOG_LEVEL; see the README's configuration table.
+CSOMATCH_LOG_LEVEL, CSOMATCH_TOKEN_CACHE_SECONDS; see the README's configuration table.
 """
 
 
@@ -138,6 +139,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
+            # The C event loop and HTTP parser (pinned dependencies), not asyncio's and h11.
+            loop="uvloop",
+            http="httptools",
         )
     return 0
 
@@ -213,6 +217,8 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
             )
             if funder is not None:
                 await link_token_funder(conn, record.id, funder.id)
+            # The id names the token later (csomatch token revoke ID); stdout stays the token.
+            print(f"token id {record.id}", file=sys.stderr)
             return secret
         finally:
             await conn.close()
@@ -221,6 +227,45 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         secret = asyncio.run(run(url))
     print(secret)
     return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Revoke a token named by its id or by the token itself (``-``: read from stdin)."""
+    from csomatch.db.tokens import revoke_token
+
+    from_stdin = args.token == "-"  # noqa: S105 -- "-" is the stdin marker, not a secret
+    given = sys.stdin.readline().strip() if from_stdin else args.token.strip()
+    try:
+        token_id, secret = uuid.UUID(given), None
+    except ValueError:
+        token_id, secret = None, given
+
+    async def run(url: str) -> bool:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            return await revoke_token(conn, token_id=token_id, secret=secret) is not None
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        revoked = asyncio.run(run(url))
+    if not revoked:
+        print("csomatch token revoke: no valid token matches", file=sys.stderr)
+        return 1
+    print(
+        "token revoked; a running server accepts it for at most "
+        f"{settings.token_cache_seconds:g} s more (CSOMATCH_TOKEN_CACHE_SECONDS)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Dispatch ``csomatch token create|revoke``."""
+    if args.token_command == "revoke":  # noqa: S105 -- a sub-command name
+        return cmd_token_revoke(args, settings)
+    return cmd_token_create(args, settings)
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -329,6 +374,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="FUNDER_REF",
         help="role funder: the funder the token speaks for (it may add only its own funding)",
     )
+    revoke = token_sub.add_parser(
+        "revoke",
+        help="revoke a token; a running server accepts it for at most "
+        "CSOMATCH_TOKEN_CACHE_SECONDS more",
+    )
+    revoke.add_argument(
+        "token",
+        metavar="TOKEN",
+        help="the token id (printed by create) or the token; - reads stdin",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
     audit = sub.add_parser("audit", help="the audit log of referral data")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -384,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "db": cmd_migrate,
         "seed": cmd_seed,
-        "token": cmd_token_create,
+        "token": cmd_token,
         "audit": cmd_audit_verify,
         "funding": cmd_funding,
         "gaps": cmd_gaps,

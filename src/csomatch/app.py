@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
@@ -43,6 +43,15 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
         )
+        # The search and token checks: single statements, returned without a reset.
+        app.state.query_pool = await create_pool(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout_s=settings.connect_timeout_s,
+            stateless=True,
+        )
+        app.state.token_cache = TokenCache(settings.token_cache_seconds)
         sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
@@ -50,6 +59,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await app.state.query_pool.close()
             await app.state.pool.close()
 
     async def provide_conn(

@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_http: bool = False
     dispatch_interval_s: float = 1.0
     events_poll_s: float = 1.0
+    #: How long a verified token is trusted without asking the database again: the longest
+    #: a revoked token keeps working in a running server (0: ask on every request).
+    token_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -114,6 +117,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("webhook_allow_http", boolean),
             ("dispatch_interval_s", float),
             ("events_poll_s", float),
+            ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -151,6 +155,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
         if self.idempotency_hours < 24:
             raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
+        if not 0 <= self.token_cache_seconds <= 300:
+            raise SettingsError(
+                f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
+            )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
         if not 1 <= self.webhook_max_attempts <= 100:
