@@ -16,12 +16,14 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
+from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.settings import Settings
+from csomatch.web.pages import web_routes
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -59,7 +61,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[*ROUTES, *MATCH_ROUTES],
+        route_handlers=[*ROUTES, *MATCH_ROUTES, *ME_ROUTES, *web_routes()],
         lifespan=[pool_lifespan],
         guards=[authorize],
         dependencies={
