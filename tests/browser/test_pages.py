@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import make_token, sign_in
 
@@ -117,11 +117,21 @@ async def test_a_stale_etag_shows_the_newer_number(page: Page, web_db: str, live
     assert httpx.get(api, headers=other).json()["available"] == 7
 
 
-async def test_find_page_fits_a_phone(page: Page, web_db: str) -> None:
+async def test_find_page_near_me_fits_a_phone(
+    page: Page, context: BrowserContext, web_db: str
+) -> None:
     await page.set_viewport_size({"width": 360, "height": 740})
+    await context.grant_permissions(["geolocation"])
+    await context.set_geolocation({"latitude": 43.3209, "longitude": 21.8958})  # Niš
     await sign_in(page, web_db, "officer")
-    await _search_near_belgrade(page)
+    await page.goto("/find")
+    await expect(page.locator("#search[data-ready]")).to_be_attached()
+    await page.get_by_role("button", name="Near me").click()
+    await expect(page.get_by_role("status")).to_contain_text("nearest first")
+    await expect(page.locator("#origin")).to_contain_text("Searching near your location")
     await expect(page.locator("#results > li").first).to_be_visible()
+    distances = [float(d) for d in await page.locator(".hit .distance strong").all_inner_texts()]
+    assert distances == sorted(distances)
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
