@@ -92,6 +92,15 @@ async def test_provider_updates_capacity_and_the_api_shows_it(
     assert confirmed["available"] == before + 1
     assert confirmed["version"] == now["version"] + 1
 
+    # The API's problem details appear under the field they name; nothing changes.
+    await available.fill(str(confirmed["maximum"] + 5))
+    await card.get_by_role("button", name="Save").click()
+    await expect(card.locator(f"#available-{SHELTER}-error")).to_contain_text(
+        "free places cannot exceed the total"
+    )
+    await expect(available).to_have_attribute("aria-invalid", "true")
+    assert httpx.get(api, headers=headers).json()["version"] == confirmed["version"]
+
 
 async def test_a_stale_etag_shows_the_newer_number(page: Page, web_db: str, live_app: str) -> None:
     await sign_in(page, web_db, "provider", org=SHELTER_ORG)
