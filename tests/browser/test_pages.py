@@ -163,3 +163,26 @@ async def test_an_invalid_token_is_refused_clearly(page: Page) -> None:
     )
     await expect(page.get_by_role("heading", name="Signed in")).to_be_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
+
+
+async def test_funder_reads_the_registry_page_by_page(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    await sign_in(page, web_db, "funder")
+    await page.get_by_role("link", name="Registry").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+
+    headers = await make_token(web_db, "funder")
+    total = httpx.get(f"{live_app}/api/v1/organizations?limit=1", headers=headers).json()
+    orgs = total["items_page"]["total"]
+    totals = page.locator("#counts tfoot td")
+    await expect(totals.first).to_have_text(str(orgs))
+    await expect(page.locator("#counts tbody tr")).to_have_count(6)
+
+    await page.get_by_label("Participant", exact=True).select_option("")
+    status = page.locator("#orgs-status")
+    await expect(status).to_have_text(f"1–25 of {orgs}")
+    await page.locator("#orgs-next").click()
+    await expect(status).to_have_text(f"26–50 of {orgs}")
+    await expect(page.locator("#orgs tbody tr")).to_have_count(25)
+    await expect(page.locator("#orgs-prev")).to_be_enabled()
