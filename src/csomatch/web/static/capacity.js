@@ -188,7 +188,10 @@ function card(service) {
   );
 }
 
+let shown = 0; // which organisation load is current, when the picker changes quickly
+
 async function showOrganization(orgId) {
+  const ticket = ++shown;
   status.textContent = "Loading…";
   list.replaceChildren();
   try {
@@ -196,6 +199,7 @@ async function showOrganization(orgId) {
       api(`/api/v1/organizations/${orgId}`),
       api(`/api/v1/services?organization=${orgId}&limit=200`),
     ]);
+    if (ticket !== shown) return;
     orgName.textContent = org.name;
     list.replaceChildren(...page.services.map(card));
     status.textContent = page.services.length

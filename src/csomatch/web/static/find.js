@@ -50,11 +50,14 @@ function areaLabel(area) {
 }
 
 let suggestTimer = null;
+let asked = 0; // the latest suggestion request; older answers arriving late are dropped
 async function suggest() {
   const q = areaInput.value.trim();
   if (q.length < 2 || suggestions.has(q)) return;
+  const ticket = ++asked;
   try {
     const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=8`);
+    if (ticket !== asked) return;
     areaOptions.replaceChildren();
     for (const area of data) {
       suggestions.set(areaLabel(area), area);
