@@ -36,6 +36,7 @@ EPILOG = """examples:
   csomatch token create --role officer --jurisdiction RS
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
+  csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -105,6 +106,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             jurisdiction="RS",
             organization_id=org_id if role == "provider" else None,
             label=f"demo {role}",
+            agency="demo agency RS" if role == "officer" else None,
         )
         print(f"  {role:<12} {secret}", file=sys.stderr)
     print("", file=sys.stderr)
@@ -193,6 +195,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 jurisdiction=args.jurisdiction,
                 organization_id=args.org,
                 label=args.name or "",
+                agency=args.agency,
             )
             return secret
         finally:
@@ -202,6 +205,46 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         secret = asyncio.run(run(url))
     print(secret)
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Verify the audit chain; print the events checked and the first break (exit 1)."""
+    from csomatch.db.audit import ChainReport, verify_chain
+    from csomatch.db.migrate import applied_versions
+
+    def progress(count: int) -> None:
+        print(f"  {count} events verified ...", file=sys.stderr)
+
+    async def run(url: str) -> ChainReport | None:
+        conn = await asyncpg.connect(url)
+        try:
+            if not await applied_versions(conn):
+                return None
+            return await verify_chain(conn, batch=args.batch, progress=progress)
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        report = asyncio.run(run(url))
+    if report is None:
+        print("no audit log: the database is not migrated (csomatch db migrate)")
+        return 0
+    if report.first_break is None:
+        print(f"audit chain intact: {report.events} events checked")
+        return 0
+    print(
+        f"audit chain BROKEN at event seq {report.first_break.seq}: "
+        f"{report.first_break.problem}\n"
+        f"{report.events} events before it verified"
+    )
+    return 1
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -233,7 +276,25 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction", required=True, choices=JURISDICTIONS)
     create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
     create.add_argument("--name", help="a label for the token (not a person's name)")
+    create.add_argument(
+        "--agency",
+        help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
+        "the referrals of their agency",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
+    audit = sub.add_parser("audit", help="the audit log of referral data")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser(
+        "verify",
+        help="recompute the hash chain; print how many events were checked and the first "
+        "altered or missing event (exit 0 intact, 1 broken)",
+    )
+    verify.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=5000,
+        help="events read per query (progress after each)",
+    )
     return p
 
 
@@ -262,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": cmd_migrate,
         "seed": cmd_seed,
         "token": cmd_token_create,
+        "audit": cmd_audit_verify,
     }
     return handlers[args.command](args, settings)
 
