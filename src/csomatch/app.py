@@ -19,6 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
+from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
@@ -30,6 +31,7 @@ from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
+from csomatch.web.pages import web_routes
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -88,6 +90,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
             *GAP_ROUTES,
+            *ME_ROUTES,
+            *web_routes(),
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
