@@ -3,6 +3,7 @@ confirm, in service, closed; expiry and escalation; a transnational referral."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -136,7 +137,9 @@ async def test_a_decline_for_no_capacity_doubts_the_number_and_suggests_the_next
     assert cap["update_requested_at"] is not None
     assert cap["stale"]
     signals = await _db(
-        demo_db, "SELECT reason FROM demand_signal WHERE kind = 'decline_no_capacity'"
+        demo_db,
+        "SELECT reason FROM demand_signal WHERE kind = 'decline_no_capacity' AND dedup_key = $1",
+        hashlib.sha256(f"offer-decline:{hold['id']}".encode()).hexdigest(),
     )
     assert [s["reason"] for s in signals] == ["no_capacity"]
     again = await client.post(
