@@ -3,6 +3,7 @@ confirm, in service, closed; expiry and escalation; a transnational referral."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
+from csomatch.app import create_app
 from csomatch.referrals.sweeper import sweep
 from csomatch.settings import Settings
 from tests.api.referral_factories import idem, referral_body, service_with_free_places, token
@@ -252,3 +254,32 @@ async def test_a_consent_override_needs_a_second_person(client: Client, demo_db:
     )  # fmt: skip
     assert ("referral.override_approve", "forbidden") in [tuple(a) for a in actions]
     assert ("referral.override_approve", "ok") in [tuple(a) for a in actions]
+
+
+async def test_the_server_sweeps_expired_offers_by_itself(demo_db: str) -> None:
+    settings = Settings(database_url=demo_db, pool_min_size=1, pool_max_size=4, sweep_seconds=0.2)
+    service_id, _ = await service_with_free_places(demo_db, 1)
+    officer = await token(demo_db, "officer", agency="RS police")
+    async with AsyncTestClient(app=create_app(settings, demo_db)) as client:
+        ref_id = await _matched_referral(client, officer)
+        hold = await _post(
+            client, f"/api/v1/referrals/{ref_id}/holds", officer, {"service_id": str(service_id)}
+        )
+        await _db(
+            demo_db,
+            "UPDATE referral_hold SET created_at = now() - interval '2 hours',"
+            " expires_at = now() - interval '1 second' WHERE id = $1",
+            uuid.UUID(hold["id"]),
+        )
+        state = "offered"
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            ref = (await client.get(f"/api/v1/referrals/{ref_id}", headers=officer)).json()
+            state = ref["state"]
+            if state == "expired":
+                break
+        assert state == "expired"
+    [cap] = await _db(
+        demo_db, "SELECT held FROM service_capacity WHERE service_id = $1", service_id
+    )
+    assert cap["held"] == 0
