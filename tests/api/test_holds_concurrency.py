@@ -149,12 +149,14 @@ async def test_fifty_five_concurrent_holds_on_three_places_get_exactly_three(
 ) -> None:
     officer = await token(demo_db, "officer", agency="RS police")
     rng = random.Random(4)
-    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
-        for round_no in range(ROUNDS):
-            # Each round starts from 3 free places and no live holds on the same service.
-            await _release_all(demo_db)
-            service_id, _ = await service_with_free_places(demo_db, FREE)
-            referrals = await _matched_referrals(demo_db, officer, REQUESTS)
+    for round_no in range(ROUNDS):
+        # Each round starts from 3 free places and no live holds on the same service.
+        await _release_all(demo_db)
+        service_id, _ = await service_with_free_places(demo_db, FREE)
+        referrals = await _matched_referrals(demo_db, officer, REQUESTS)
+        # A new client per round: no keep-alive connection idles through the setup (the server
+        # closes idle ones after 5 s, and a request racing that close would fail client-side).
+        async with httpx.AsyncClient(base_url=server, timeout=60) as http:
 
             async def hold(rid: str, jitter: float, sid: uuid.UUID = service_id) -> httpx.Response:
                 await asyncio.sleep(jitter)
@@ -165,12 +167,12 @@ async def test_fifty_five_concurrent_holds_on_three_places_get_exactly_three(
                 )
 
             answers = await asyncio.gather(*(hold(rid, rng.uniform(0, 0.05)) for rid in referrals))
-            codes = sorted(a.status_code for a in answers)
-            assert codes.count(201) == FREE, (round_no, codes)
-            others = [a.text for a in answers if a.status_code not in (201, 409)]
-            assert codes.count(409) == REQUESTS - FREE, (round_no, others[:3])
-            assert {a.json()["free_places"] for a in answers if a.status_code == 409} == {0}
-            assert await _counters(demo_db, service_id) == (FREE, FREE, FREE, FREE)
+        codes = sorted(a.status_code for a in answers)
+        assert codes.count(201) == FREE, (round_no, codes)
+        others = [a.text for a in answers if a.status_code not in (201, 409)]
+        assert codes.count(409) == REQUESTS - FREE, (round_no, others[:3])
+        assert {a.json()["free_places"] for a in answers if a.status_code == 409} == {0}
+        assert await _counters(demo_db, service_id) == (FREE, FREE, FREE, FREE)
 
 
 async def test_no_hold_is_lost_or_duplicated_when_connections_are_killed(
