@@ -24,8 +24,10 @@ from csomatch.matching.geo import distance_matrix_km
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.rules import (
     INTERPRETATION_CODE,
+    REASON_CODES,
+    RULE_READS,
+    RULES,
     MatchContext,
-    exclusion_reason,
     free_places,
     is_accommodation,
 )
@@ -140,6 +142,10 @@ def _distance_points(km: FloatArray) -> IntArray:
     return np.rint(km * terms.POINTS_PER_KM).astype(np.int64)
 
 
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _facts(profile: NeedsProfile) -> Facts:
     """The profile's facts the hard rules and service terms read, as a hashable key.
 
@@ -164,6 +170,7 @@ class _Matcher:
             self.by_code.setdefault(s.taxonomy_code, []).append(j)
         self._static: dict[int, tuple[int, int, int]] = {}
         self._eligible: dict[tuple[Facts, str], _Eligible] = {}
+        self._masks: dict[tuple[str, str, tuple[object, ...]], npt.NDArray[np.bool_]] = {}
 
     def eligible(self, profile: NeedsProfile, facts: Facts, need: Need) -> _Eligible:
         """The services ``need`` may use under the hard rules, with their service-level costs."""
@@ -188,16 +195,31 @@ class _Matcher:
         )
 
     def _apply_rules(self, profile: NeedsProfile, need: Need) -> _Eligible:
+        """Every rule as a mask over the code's services; the first rule broken is the reason.
+
+        A rule's mask is computed once per distinct value of the fields it reads
+        (`RULE_READS`) and code, and shared by everyone with those values.
+        """
         services = self.snap.services
-        ctx = self._context(profile)
-        ok: list[int] = []
-        excluded: Counter[str] = Counter()
-        for j in self.by_code.get(need.code, []):
-            reason = exclusion_reason(profile, need, services[j], ctx)
-            if reason is None:
-                ok.append(j)
-            else:
-                excluded[reason] += 1
+        candidates = self.by_code.get(need.code, [])
+        ctx: MatchContext | None = None
+        masks = []
+        for reason, rule in RULES:
+            reads = tuple(_hashable(getattr(profile, f)) for f in RULE_READS[reason])
+            key = (reason, need.code, reads)
+            mask = self._masks.get(key)
+            if mask is None:
+                ctx = ctx or self._context(profile)
+                mask = np.array(
+                    [rule(profile, need, services[j], ctx) for j in candidates], dtype=np.bool_
+                )
+                self._masks[key] = mask
+            masks.append(mask)
+        broken = ~np.vstack(masks) if candidates else np.zeros((len(RULES), 0), dtype=np.bool_)
+        first = np.argmax(broken, axis=0)
+        excluded_any = broken.any(axis=0)
+        excluded = Counter(REASON_CODES[int(r)] for r in first[excluded_any].tolist())
+        ok = [candidates[k] for k in np.flatnonzero(~excluded_any).tolist()]
         parts = [self._parts(profile, j) for j in ok]
         return _Eligible(
             services=np.array(ok, dtype=np.int64),
