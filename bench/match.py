@@ -52,7 +52,7 @@ import msgspec
 from litestar.testing import AsyncTestClient
 
 from csomatch import seeding
-from csomatch.api.match_routes import BatchOut, solve_params
+from csomatch.api.match_routes import BatchOut
 from csomatch.app import create_app
 from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
@@ -61,6 +61,7 @@ from csomatch.db.tokens import create_token
 from csomatch.db.track_records import record_feedback, record_offer_answer
 from csomatch.matching.batch import BatchPerson, BatchRequest, place
 from csomatch.matching.snapshot import load_snapshot
+from csomatch.matching.suggest import solve_params
 from csomatch.matching.terms import weights_from_settings
 from csomatch.settings import Settings
 
