@@ -129,6 +129,9 @@ def make_people(rng: random.Random, towns: list[str], n_needs: int) -> list[dict
             person["group_children_age_bands"] = rng.sample(["0-5", "6-13", "14-17"], 2)[
                 : rng.choice([1, 2])
             ]
+            # A parent with children is placed in a shelter with them.
+            if not any(n["code"] == "ACC.EMERG" for n in person["needs"]):
+                person["needs"][0]["code"] = "ACC.EMERG"
         people.append(person)
         total += k
     return people
