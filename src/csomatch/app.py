@@ -22,7 +22,12 @@ from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
-from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.problems import (
+    database_unavailable,
+    domain_error,
+    http_error,
+    unexpected_error,
+)
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -103,6 +108,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers={
             CsomatchError: domain_error,
             HTTPException: http_error,
+            **dict.fromkeys(CONNECTION_ERRORS, database_unavailable),
             Exception: unexpected_error,
         },
         openapi_config=OpenAPIConfig(
