@@ -106,6 +106,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             jurisdiction="RS",
             organization_id=org_id if role == "provider" else None,
             label=f"demo {role}",
+            agency="demo agency RS" if role == "officer" else None,
         )
         print(f"  {role:<12} {secret}", file=sys.stderr)
     print("", file=sys.stderr)
@@ -194,6 +195,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 jurisdiction=args.jurisdiction,
                 organization_id=args.org,
                 label=args.name or "",
+                agency=args.agency,
             )
             return secret
         finally:
@@ -274,6 +276,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction", required=True, choices=JURISDICTIONS)
     create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
     create.add_argument("--name", help="a label for the token (not a person's name)")
+    create.add_argument(
+        "--agency",
+        help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
+        "the referrals of their agency",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
     audit = sub.add_parser("audit", help="the audit log of referral data")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)

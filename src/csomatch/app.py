@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,12 +19,15 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
+from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.notifications.background import background_tasks
+from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
 
 
@@ -37,9 +42,13 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
         )
+        sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await app.state.pool.close()
 
     async def provide_conn(
@@ -61,7 +70,13 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[*ROUTES, *MATCH_ROUTES, *NOTIFICATION_ROUTES],
+        route_handlers=[
+            *ROUTES,
+            *MATCH_ROUTES,
+            *REFERRAL_ROUTES,
+            *OFFER_ROUTES,
+            *NOTIFICATION_ROUTES,
+        ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
         dependencies={

@@ -22,6 +22,19 @@ def boolean(raw: str) -> bool:
     raise ValueError(raw)
 
 
+#: Settings that weigh the matcher's soft terms (non-negative, in km or km per unit).
+MATCH_WEIGHTS = (
+    "match_other_language_km",
+    "match_interpreter_km",
+    "match_km_per_hour_of_age",
+    "match_general_service_km",
+    "match_no_free_place_km",
+    "match_acceptance_km",
+    "match_feedback_km",
+    "match_proximity_weight",
+)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything csomatch can be configured with; see the README's configuration table."""
 
@@ -45,6 +58,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_http: bool = False
     dispatch_interval_s: float = 1.0
     events_poll_s: float = 1.0
+    # The matcher (docs/matching.md): its time limit, and the weights of its soft terms in
+    # kilometres of travel they are worth (scaled to integer points in matching/terms.py).
+    match_time_limit_s: float = 5.0
+    match_other_language_km: float = 5.0
+    match_interpreter_km: float = 20.0
+    match_km_per_hour_of_age: float = 0.5
+    match_general_service_km: float = 10.0
+    match_no_free_place_km: float = 30.0
+    match_acceptance_km: float = 40.0
+    match_feedback_km: float = 20.0
+    match_proximity_weight: float = 1.0
+    # Referrals: how long an offer waits for the provider's answer, per urgency; how often
+    # the sweeper expires offers; how long idempotency keys are kept.
+    hold_minutes_emergency: float = 60.0
+    hold_minutes_urgent: float = 1440.0
+    hold_minutes_planned: float = 1440.0
+    sweep_seconds: float = 30.0
+    idempotency_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -69,6 +100,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("webhook_allow_http", boolean),
             ("dispatch_interval_s", float),
             ("events_poll_s", float),
+            ("match_time_limit_s", float),
+            ("match_other_language_km", float),
+            ("match_interpreter_km", float),
+            ("match_km_per_hour_of_age", float),
+            ("match_general_service_km", float),
+            ("match_no_free_place_km", float),
+            ("match_acceptance_km", float),
+            ("match_feedback_km", float),
+            ("match_proximity_weight", float),
+            ("hold_minutes_emergency", float),
+            ("hold_minutes_urgent", float),
+            ("hold_minutes_planned", float),
+            ("sweep_seconds", float),
+            ("idempotency_hours", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -91,6 +136,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 0 < self.port < 65536:
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+        if not 0 < self.match_time_limit_s <= 600:
+            raise SettingsError(
+                f"CSOMATCH_MATCH_TIME_LIMIT_S must be in (0, 600] (got {self.match_time_limit_s})"
+            )
+        for name in MATCH_WEIGHTS:
+            value = getattr(self, name)
+            if not 0 <= value <= 10_000:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be in [0, 10000] (got {value})")
+        for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
+        if self.sweep_seconds <= 0:
+            raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
+        if self.idempotency_hours < 24:
+            raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
         if not 1 <= self.webhook_max_attempts <= 100:
