@@ -37,6 +37,7 @@ EPILOG = """examples:
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
+  csomatch purge --dry-run       how many closed referrals are past their retention period
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -240,6 +241,35 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Reduce closed referrals past the retention period to their aggregate facts."""
+    from csomatch.retention import PurgeReport, purge
+
+    days = args.days or settings.retention_days
+
+    async def run(url: str) -> PurgeReport:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            return await purge(
+                conn, now=dt.datetime.now(dt.UTC), retention_days=days, dry_run=args.dry_run
+            )
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        report = asyncio.run(run(url))
+    verb = "would be reduced" if report.dry_run else "reduced"
+    print(
+        f"retention {report.retention_days} days (closed before "
+        f"{report.closed_before.isoformat(timespec='seconds')}): {report.purged} referrals "
+        f"{verb} to their aggregate facts\n"
+        f"{report.waiting} closed referrals are still within the period; "
+        f"{report.reduced} hold only aggregate facts"
+    )
+    return 0
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -295,6 +325,19 @@ def parser() -> argparse.ArgumentParser:
         default=5000,
         help="events read per query (progress after each)",
     )
+    purge_cmd = sub.add_parser(
+        "purge",
+        help="reduce referrals closed longer ago than the retention period to their aggregate "
+        "facts (service, area, dates, outcome, decline reasons); the server also does it daily",
+    )
+    purge_cmd.add_argument(
+        "--days",
+        type=_positive_int,
+        help="retention period in days (default: CSOMATCH_RETENTION_DAYS, 90)",
+    )
+    purge_cmd.add_argument(
+        "--dry-run", action="store_true", help="count what would be purged; change nothing"
+    )
     return p
 
 
@@ -324,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": cmd_seed,
         "token": cmd_token_create,
         "audit": cmd_audit_verify,
+        "purge": cmd_purge,
     }
     return handlers[args.command](args, settings)
 

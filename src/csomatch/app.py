@@ -20,6 +20,7 @@ from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
+from csomatch.api.outcome_routes import OUTCOME_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
@@ -76,6 +77,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
+            *OUTCOME_ROUTES,
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],

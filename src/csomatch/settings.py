@@ -76,6 +76,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_minutes_planned: float = 1440.0
     sweep_seconds: float = 30.0
     idempotency_hours: float = 24.0
+    #: Retention (docs/audit-and-retention.md): days a closed referral keeps its details,
+    #: and how often the server purges (0 hours: never; run ``csomatch purge`` instead).
+    retention_days: int = 90
+    purge_interval_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -114,6 +118,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("hold_minutes_planned", float),
             ("sweep_seconds", float),
             ("idempotency_hours", float),
+            ("retention_days", int),
+            ("purge_interval_hours", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -163,4 +169,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
                 "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
+            )
+        if self.retention_days < 1 or self.purge_interval_hours < 0:
+            raise SettingsError(
+                "CSOMATCH_RETENTION_DAYS must be >= 1 and CSOMATCH_PURGE_INTERVAL_HOURS >= 0"
             )
