@@ -16,8 +16,10 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
+from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.outcome_routes import OUTCOME_ROUTES
@@ -30,6 +32,7 @@ from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
+from csomatch.web.pages import web_routes
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -43,6 +46,15 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
         )
+        # The search and token checks: single statements, returned without a reset.
+        app.state.query_pool = await create_pool(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout_s=settings.connect_timeout_s,
+            stateless=True,
+        )
+        app.state.token_cache = TokenCache(settings.token_cache_seconds)
         sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
@@ -50,6 +62,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await app.state.query_pool.close()
             await app.state.pool.close()
 
     async def provide_conn(
@@ -78,6 +91,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
             *OUTCOME_ROUTES,
+            *GAP_ROUTES,
+            *ME_ROUTES,
+            *web_routes(),
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],

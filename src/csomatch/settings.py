@@ -12,16 +12,6 @@ class SettingsError(ValueError):
     """An environment variable holds a value csomatch cannot use."""
 
 
-def boolean(raw: str) -> bool:
-    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``) from an environment variable."""
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
-
-
 #: Settings that weigh the matcher's soft terms (non-negative, in km or km per unit).
 MATCH_WEIGHTS = (
     "match_other_language_km",
@@ -33,6 +23,16 @@ MATCH_WEIGHTS = (
     "match_feedback_km",
     "match_proximity_weight",
 )
+
+
+def boolean(raw: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``) from an environment variable."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,15 +49,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     log_level: str = "info"
     seed_dir: Path | None = None
-    #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
-    #: (0 seconds turns it off) and how often an event stream looks for new events.
-    webhook_max_attempts: int = 8
-    webhook_backoff_s: float = 30.0
-    webhook_backoff_max_s: float = 3600.0
-    webhook_timeout_s: float = 10.0
-    webhook_allow_http: bool = False
-    dispatch_interval_s: float = 1.0
-    events_poll_s: float = 1.0
     # The matcher (docs/matching.md): its time limit, and the weights of its soft terms in
     # kilometres of travel they are worth (scaled to integer points in matching/terms.py).
     match_time_limit_s: float = 5.0
@@ -76,6 +67,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_minutes_planned: float = 1440.0
     sweep_seconds: float = 30.0
     idempotency_hours: float = 24.0
+    #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
+    #: (0 seconds turns it off) and how often an event stream looks for new events.
+    webhook_max_attempts: int = 8
+    webhook_backoff_s: float = 30.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_allow_http: bool = False
+    dispatch_interval_s: float = 1.0
+    events_poll_s: float = 1.0
+    #: How long a verified token is trusted without asking the database again: the longest
+    #: a revoked token keeps working in a running server (0: ask on every request).
+    token_cache_seconds: float = 10.0
     #: Retention (docs/audit-and-retention.md): days a closed referral keeps its details,
     #: and how often the server purges (0 hours: never; run ``csomatch purge`` instead).
     retention_days: int = 90
@@ -97,13 +100,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("connect_timeout_s", float),
             ("log_level", str),
             ("seed_dir", Path),
-            ("webhook_max_attempts", int),
-            ("webhook_backoff_s", float),
-            ("webhook_backoff_max_s", float),
-            ("webhook_timeout_s", float),
-            ("webhook_allow_http", boolean),
-            ("dispatch_interval_s", float),
-            ("events_poll_s", float),
             ("match_time_limit_s", float),
             ("match_other_language_km", float),
             ("match_interpreter_km", float),
@@ -118,8 +114,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("hold_minutes_planned", float),
             ("sweep_seconds", float),
             ("idempotency_hours", float),
+            ("webhook_max_attempts", int),
+            ("webhook_backoff_s", float),
+            ("webhook_backoff_max_s", float),
+            ("webhook_timeout_s", float),
+            ("webhook_allow_http", boolean),
+            ("dispatch_interval_s", float),
+            ("events_poll_s", float),
             ("retention_days", int),
             ("purge_interval_hours", float),
+            ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -157,6 +161,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
         if self.idempotency_hours < 24:
             raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
+        if not 0 <= self.token_cache_seconds <= 300:
+            raise SettingsError(
+                f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
+            )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
         if not 1 <= self.webhook_max_attempts <= 100:
