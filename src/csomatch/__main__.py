@@ -328,6 +328,11 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.waiting} closed referrals are still within the period; "
         f"{report.reduced} hold only aggregate facts"
     )
+    if not report.dry_run:
+        print(
+            f"notification log: {report.events_deleted} events and "
+            f"{report.deliveries_deleted} webhook deliveries older than the period deleted"
+        )
     return 0
 
 

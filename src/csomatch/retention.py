@@ -3,7 +3,9 @@
 ``purge`` is the use case behind ``csomatch purge`` and the server's daily run: it reduces,
 in batches of its own transactions, every referral closed (or cancelled) more than
 ``retention_days`` ago to its aggregate facts (service, area, dates, outcome, decline reasons)
-and writes one audit event per referral (action ``referral.purge``, role ``system``).
+and writes one audit event per referral (action ``referral.purge``, role ``system``). The
+notification log ages out with the same period: published outbox events and finished webhook
+deliveries (ids and states only) older than it are deleted.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class PurgeReport(msgspec.Struct, frozen=True, kw_only=True):
     waiting: int
     #: closed referrals reduced to their aggregate facts, by this run or earlier ones
     reduced: int
+    #: outbox events and finished webhook deliveries older than the period, deleted
+    events_deleted: int = 0
+    deliveries_deleted: int = 0
     dry_run: bool = False
 
 
@@ -67,6 +72,11 @@ async def purge(
                     object_id=str(referral_id),
                     outcome="ok",
                 )
+    deliveries = events = 0
+    if not dry_run:
+        async with conn.transaction():
+            deliveries = await ret_db.delete_old_deliveries(conn, before=before)
+            events = await ret_db.delete_old_events(conn, before=before)
     counts = await ret_db.retention_counts(conn, closed_before=before)
     return PurgeReport(
         retention_days=retention_days,
@@ -74,5 +84,7 @@ async def purge(
         purged=counts.due if dry_run else purged,
         waiting=counts.waiting,
         reduced=counts.reduced,
+        events_deleted=events,
+        deliveries_deleted=deliveries,
         dry_run=dry_run,
     )

@@ -134,6 +134,10 @@ async def test_others_see_their_own_jurisdiction_or_nothing(
     )
     assert backwards.status_code == 422
     assert backwards.json()["field"] == "until"
+    # the default period (a year before until) never runs before year 1
+    ancient = await client.get("/api/v1/outcomes?until=0001-03-01", headers=coord)
+    assert ancient.status_code == 200, ancient.text
+    assert ancient.json()["since"].startswith("0001-01-01")
 
 
 def _counts(cell: dict[str, Any]) -> list[int | None]:

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from csomatch.app import create_app
-from csomatch.db import audit
+from csomatch.db import audit, outbox
+from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import find_token
 from csomatch.outcomes import outcome_figures
 from csomatch.retention import purge
@@ -176,3 +178,53 @@ async def test_the_server_purges_by_itself(conn: asyncpg.Connection, demo_db: st
             await asyncio.sleep(0.05)
     assert not await _has_profile(conn, refs["old"])
     assert await _has_profile(conn, refs["recent"])
+
+
+async def test_the_notification_log_ages_out_with_the_same_period(
+    conn: asyncpg.Connection,
+) -> None:
+    sub = await wh_db.create_subscription(
+        conn,
+        wh_db.NewSubscription(
+            id=uuid.uuid4(), organization_id=None, jurisdiction="RS",
+            url="https://hooks.example.org/x", event_types=["*"], secret="s" * 40,
+            created_by=None,
+        ),
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE webhook_subscription SET created_at = $2 WHERE id = $1", sub.id, NOW - 400 * DAY
+    )
+    ids = []
+    for _ in range(3):
+        ids.append(
+            await outbox.emit(
+                conn,
+                outbox.NewEvent(
+                    event_type="referral.closed",
+                    object_type="referral",
+                    object_id=uuid.uuid4(),
+                    jurisdictions=["RS"],
+                ),
+            )
+        )
+    old_delivered, old_pending, recent = ids
+    await conn.execute(
+        "UPDATE outbox_event SET created_at = $2 WHERE id = ANY($1::bigint[])",
+        [old_delivered, old_pending],
+        NOW - 200 * DAY,
+    )
+    async with conn.transaction():
+        published = await wh_db.publish_pending(conn, now=NOW - 200 * DAY, limit=10)
+    assert published.deliveries == 3
+    await conn.execute(
+        "UPDATE webhook_delivery SET status = 'delivered', delivered_at = $2, created_at = $2"
+        " WHERE event_id <> $1",
+        old_pending,
+        NOW - 200 * DAY,
+    )
+    await conn.execute("UPDATE webhook_delivery SET created_at = now() WHERE event_id = $1", recent)
+
+    report = await purge(conn, now=NOW, retention_days=90)
+    assert (report.deliveries_deleted, report.events_deleted) == (1, 1)
+    left = await conn.fetch("SELECT id FROM outbox_event ORDER BY id")
+    assert [r["id"] for r in left] == [old_pending, recent]  # a pending delivery keeps its event

@@ -115,7 +115,8 @@ async def get_outcomes(
     small counts (1-4) hidden."""
     today = dt.datetime.now(dt.UTC).date()
     end = until or today + dt.timedelta(days=1)
-    start = since or end - dt.timedelta(days=365)
+    year = dt.timedelta(days=365)
+    start = since or (end - year if end > dt.date.min + year else dt.date.min)
     return await outcome_figures(
         conn, principal, since=_day(start), until=_day(end), code=code, participant=participant
     )

@@ -69,3 +69,23 @@ async def retention_counts(
             closed_before,
         )
     return msgspec.convert(row, RetentionCounts, from_attributes=True)
+
+
+async def delete_old_deliveries(conn: asyncpg.Connection, *, before: dt.datetime) -> int:
+    """Delete finished webhook deliveries (with their attempts) created before ``before``."""
+    async with translated():
+        status = await conn.execute(
+            "DELETE FROM webhook_delivery WHERE status <> 'pending' AND created_at < $1", before
+        )
+    return int(status.split()[-1])
+
+
+async def delete_old_events(conn: asyncpg.Connection, *, before: dt.datetime) -> int:
+    """Delete published outbox events written before ``before`` that no delivery awaits."""
+    async with translated():
+        status = await conn.execute(
+            "DELETE FROM outbox_event e WHERE e.published_seq IS NOT NULL AND e.created_at < $1"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id)",
+            before,
+        )
+    return int(status.split()[-1])
