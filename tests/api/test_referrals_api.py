@@ -136,7 +136,7 @@ async def test_submitting_needs_consent_and_records_need_signals(
     try:
         rows = await conn.fetch(
             "SELECT taxonomy_code, area_code FROM demand_signal WHERE kind = 'need'"
-            " ORDER BY taxonomy_code"
+            " AND dedup_key NOT LIKE 'demo:%' ORDER BY taxonomy_code"
         )
         changes = await conn.fetch(
             "SELECT from_state, to_state FROM referral_state_change WHERE referral_id = $1"

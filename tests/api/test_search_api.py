@@ -35,7 +35,8 @@ async def signals_of(db_url: str) -> list[asyncpg.Record]:
     try:
         return await conn.fetch(
             "SELECT kind, source, participant_code, area_code, taxonomy_code, dedup_key"
-            " FROM demand_signal ORDER BY taxonomy_code, id"
+            " FROM demand_signal WHERE dedup_key IS NULL OR dedup_key NOT LIKE 'demo:%'"
+            " ORDER BY taxonomy_code, id"
         )
     finally:
         await conn.close()
