@@ -22,6 +22,7 @@ from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
+from csomatch.api.outcome_routes import OUTCOME_ROUTES
 from csomatch.api.problems import (
     database_unavailable,
     domain_error,
@@ -94,6 +95,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
+            *OUTCOME_ROUTES,
             *GAP_ROUTES,
             *ME_ROUTES,
             *web_routes(),
