@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.routes import ROUTES
@@ -59,7 +60,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[*ROUTES, *MATCH_ROUTES],
+        route_handlers=[*ROUTES, *MATCH_ROUTES, *FUNDING_ROUTES],
         lifespan=[pool_lifespan],
         guards=[authorize],
         dependencies={

@@ -352,6 +352,11 @@ class TransactionRow(msgspec.Struct, frozen=True, kw_only=True):
     receiver_name: str | None
 
 
+# A transaction's EUR amount; NULL without a rate or when too large for the column.
+_TX_EUR = (
+    "(SELECT CASE WHEN abs(e) < 1e14 THEN round(e, 2) END"
+    " FROM (SELECT amount * eur_rate(currency, value_date) AS e) AS x)"
+)
 _TX_COLUMNS = (
     "id", "source", "activity_ref", "position", "ref", "transaction_type", "transaction_date",
     "amount", "currency", "value_date", "provider_ref", "provider_name", "receiver_ref",
@@ -376,9 +381,9 @@ async def replace_transactions(
                 columns=list(_TX_COLUMNS),
             )
             await conn.execute(
-                "UPDATE funding_transaction SET amount_eur = round(amount"
-                " * eur_rate(currency, value_date), 2)"
-                " WHERE source = $1 AND activity_ref = ANY($2::text[])",
+                "UPDATE funding_transaction SET amount_eur = "
+                + _TX_EUR
+                + " WHERE source = $1 AND activity_ref = ANY($2::text[])",
                 source,
                 activity_refs,
             )
@@ -634,15 +639,14 @@ async def list_rates(conn: asyncpg.Connection) -> list[Rate]:
 async def recompute_eur(conn: asyncpg.Connection, currencies: list[str]) -> int:
     """Recompute the EUR amounts of ledger rows and transactions in these currencies."""
     async with translated():
+        # Touching ``amount`` fires the trigger that computes ``amount_eur``.
         status = await conn.execute(
-            "UPDATE funding SET amount_eur = round(amount"
-            " * eur_rate(currency, coalesce(value_date, period_start)), 2)"
-            " WHERE currency = ANY($1::text[])",
-            currencies,
+            "UPDATE funding SET amount = amount WHERE currency = ANY($1::text[])", currencies
         )
         await conn.execute(
-            "UPDATE funding_transaction SET amount_eur = round(amount"
-            " * eur_rate(currency, value_date), 2) WHERE currency = ANY($1::text[])",
+            "UPDATE funding_transaction SET amount_eur = "
+            + _TX_EUR
+            + " WHERE currency = ANY($1::text[])",
             currencies,
         )
     return int(status.split()[-1])
@@ -755,3 +759,9 @@ async def list_ledger(
         int(totals["n"]),
         Decimal(totals["eur"]),
     )
+
+
+async def funder_ref_of(conn: asyncpg.Connection, funder_id: uuid.UUID) -> str | None:
+    """The reference of a funder."""
+    ref = await conn.fetchval("SELECT ref FROM funder WHERE id = $1", funder_id)
+    return ref if isinstance(ref, str) else None
