@@ -233,9 +233,13 @@ async def existing_rows(
     conn: asyncpg.Connection, source: str, external_ids: list[str]
 ) -> list[ExistingRow]:
     """The stored rows of ``source`` among ``external_ids``."""
+    # A join on unnest, not ``= ANY($2)``: with 100,000 ids that is a hash join instead of
+    # a search of the whole array for every row.
     rows = await conn.fetch(
-        "SELECT external_id, funder_id, content_hash, recipient_organization_id FROM funding"
-        " WHERE source = $1 AND external_id = ANY($2::text[])",
+        "SELECT f.external_id, f.funder_id, f.content_hash, f.recipient_organization_id"
+        " FROM funding f JOIN unnest($2::text[]) AS wanted (external_id)"
+        "   ON wanted.external_id = f.external_id"
+        " WHERE f.source = $1",
         source,
         external_ids,
     )
@@ -309,6 +313,7 @@ async def write_ledger_rows(
             records=[tuple(getattr(r, c) for c in _LEDGER_COLUMNS) for r in rows],
             columns=list(_LEDGER_COLUMNS),
         )
+        await conn.execute("ANALYZE funding_stage")
         written = await conn.fetch(
             "INSERT INTO funding (" + _LEDGER_LIST + ", updated_at)"
             " SELECT " + _LEDGER_LIST + ", now() FROM funding_stage"
@@ -317,13 +322,18 @@ async def write_ledger_rows(
             + ", updated_at = now() RETURNING id"
         )
         ids = [r["id"] for r in written]
-        await conn.execute("DELETE FROM funding_service WHERE funding_id = ANY($1::uuid[])", ids)
+        await conn.execute(
+            "DELETE FROM funding_service fs USING unnest($1::uuid[]) AS w (id)"
+            " WHERE fs.funding_id = w.id",
+            ids,
+        )
         if links:
             await conn.copy_records_to_table(
                 "funding_link_stage",
                 records=links,
                 columns=["source", "external_id", "service_id"],
             )
+            await conn.execute("ANALYZE funding_link_stage")
             await conn.execute(
                 "INSERT INTO funding_service (funding_id, service_id)"
                 " SELECT f.id, s.service_id FROM funding_link_stage s"

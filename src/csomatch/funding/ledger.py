@@ -163,8 +163,11 @@ class _Services:
         found: list[uuid.UUID] = []
         for ref in refs:
             try:
-                service_id = uuid.UUID(ref)
+                # A taxonomy code is never 36 characters long; skip the costly failed parse.
+                service_id = uuid.UUID(ref) if len(ref) == 36 else None
             except ValueError:
+                service_id = None
+            if service_id is None:
                 code = ref.strip().upper()
                 if code not in self.codes:
                     raise ValueError(f"unknown service code {ref!r}") from None
