@@ -77,11 +77,10 @@ CREATE INDEX funding_activity_idx ON funding (source, activity_ref);
 -- amount_eur follows amount, currency and date whoever writes the row (seed, feeds, tests):
 -- at the value date, else at the start of the period; NULL when no rate is known.
 CREATE FUNCTION funding_amount_eur() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    eur numeric := NEW.amount * eur_rate(NEW.currency, coalesce(NEW.value_date, NEW.period_start));
 BEGIN
-    -- An amount too large for the column (a wrong rate) is left unknown, not an error.
-    NEW.amount_eur := CASE WHEN eur < 1e14 THEN round(eur, 2) END;
+    NEW.amount_eur := round(
+        NEW.amount * eur_rate(NEW.currency, coalesce(NEW.value_date, NEW.period_start)), 2
+    );
     RETURN NEW;
 END $$;
 CREATE TRIGGER funding_amount_eur

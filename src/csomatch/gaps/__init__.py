@@ -1,0 +1,1 @@
+"""Coverage-gap analysis for funders: demand, capacity and funding per cell (docs/gaps.md)."""
