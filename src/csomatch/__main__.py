@@ -106,7 +106,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
     )
     print("\ndemo tokens (new ones each start; jurisdiction RS):", file=sys.stderr)
     for role in ROLES:
-        secret, _ = await create_token(
+        secret, record = await create_token(
             conn,
             role=role,
             jurisdiction="RS",
@@ -114,8 +114,19 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             label=f"demo {role}",
             agency="demo agency RS" if role == "officer" else None,
         )
+        if role == "funder":
+            await _link_demo_funder(conn, record.id)
         print(f"  {role:<12} {secret}", file=sys.stderr)
     print("", file=sys.stderr)
+
+
+async def _link_demo_funder(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
+    """The demo funder token speaks for Serbia's ministry, so it may add its funding."""
+    from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+    funder = await get_funder_by_ref(conn, "FUND-RS-MSOC")
+    if funder is not None:
+        await link_token_funder(conn, token_id, funder.id)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:

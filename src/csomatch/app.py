@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
@@ -97,6 +98,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *NOTIFICATION_ROUTES,
             *OUTCOME_ROUTES,
             *GAP_ROUTES,
+            *FUNDING_ROUTES,
             *ME_ROUTES,
             *web_routes(),
         ],
