@@ -208,7 +208,7 @@ class AddBudgetIn(In, frozen=True):
     service_id: uuid.UUID
     amount: Money
     currency: Currency = "EUR"
-    unit_cost: Money | None = None
+    unit_cost: Annotated[float, Meta(ge=0.01, le=1e10)] | None = None
 
 
 class WhatIfIn(In, frozen=True):
@@ -223,7 +223,7 @@ class UnitCostIn(In, frozen=True):
     """A known yearly cost of one unit of a service, overriding the ledger's estimate."""
 
     service_id: uuid.UUID
-    cost: Money
+    cost: Annotated[float, Meta(ge=0.01, le=1e10)]
 
 
 class AllocateIn(In, frozen=True):
@@ -233,7 +233,7 @@ class AllocateIn(In, frozen=True):
     currency: Currency = "EUR"
     participant: Participant | None = None
     unit_costs: tuple[UnitCostIn, ...] = ()
-    time_limit_s: Annotated[float, Meta(gt=0, le=30)] = 5.0
+    time_limit_s: Annotated[float, Meta(gt=0, le=10)] = 5.0
 
 
 @post("/api/v1/gaps/what-if", opt=roles(*GAP_READERS), status_code=200)

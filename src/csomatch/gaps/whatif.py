@@ -27,7 +27,16 @@ import msgspec
 from csomatch.db import gaps as gaps_db
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
-from csomatch.solver import Arc, Demand, Problem, Provider, SolveParams, check_solution, solve
+from csomatch.solver import (
+    Arc,
+    Demand,
+    Problem,
+    ProblemError,
+    Provider,
+    SolveParams,
+    check_solution,
+    solve,
+)
 from csomatch.solver.allocation import (
     AllocationProblem,
     Bucket,
@@ -43,6 +52,8 @@ TURNOVER: Final = {"bed": 4, "place": 4, "session_per_week": 6, "hour_per_week":
 MAX_KM: Final = 150.0
 #: Cost of leaving a need unmet, in the cost unit (100 m): larger than any placement.
 UNMET_PENALTY: Final = 100_000
+#: Most units a what-if budget or an allocation buys at one service.
+MAX_UNITS: Final = 100_000
 #: Days of demand the what-if reads.
 DEMAND_DAYS: Final = 365
 
@@ -274,7 +285,7 @@ async def add_budget(
             " give unit_cost",
             field="$.add_budget.unit_cost",
         )
-    units = int(amount // cost)
+    units = min(int(amount // cost), MAX_UNITS)
     capacity = [_people(s) for s in world.services]
     capacity[index] += units * TURNOVER.get(service.unit or "place", 4)
     scope = participants or sorted({s.participant_code for s in world.services})
@@ -320,7 +331,7 @@ def _allocation_problem(
                 id=str(i),
                 unit_cost=unit_cost,
                 people_per_unit=TURNOVER.get(s.unit or "place", 4),
-                max_units=min(budget // unit_cost, 10_000),
+                max_units=min(budget // unit_cost, MAX_UNITS),
             )
         )
         index[str(i)] = i
@@ -369,7 +380,10 @@ async def propose_allocation(
 
     def run() -> AllocationOut:
         problem, _ = _allocation_problem(world, shortfall, severity, costs, overrides, budget)
-        result = allocate(problem, SolveParams(time_limit_s=time_limit_s))
+        try:
+            result = allocate(problem, SolveParams(time_limit_s=time_limit_s))
+        except ProblemError as exc:
+            raise InvalidInput(exc.detail, field="$.budget") from exc
         errors = check_allocation(problem, result)
         if errors:
             raise RuntimeError(f"allocation breaks its problem: {errors[0]}")
