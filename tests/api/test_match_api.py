@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
+import asyncpg
 from litestar.testing import AsyncTestClient
 
+from csomatch.db.candidates import candidate_services
+from csomatch.db.signals import SignalCount, count_signals
+from csomatch.matching.terms import TERMS
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -50,9 +56,17 @@ async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, dem
             assert s["delta"] == s["total"] - need["suggestions"][0]["total"]
             assert "address" not in s
             assert "latitude" not in s
-    # Belgrade has counselling for women: the best one is in town.
+    shelter = body["needs"][0]
+    for need in body["needs"]:
+        for s in need["suggestions"]:
+            assert set(s["parts"]) == set(TERMS)
+    # Counselling is measured from the shelter the plan chose, and there is some near it.
+    assert shelter["planned_service_id"] is not None
+    assert counselling["suggestions"][0]["distance_from"] == "accommodation"
     assert counselling["suggestions"][0]["distance_km"] < 30
-    assert body["plan"]["status"] in ("optimal", "feasible")
+    assert body["plan"]["status"] == "optimal"
+    assert [s["stage"] for s in body["plan"]["stages"]] == ["accommodation", "services"]
+    assert body["plan"]["objective"] == body["plan"]["bound"]
 
 
 async def test_an_unknown_code_names_the_field(client: Client, demo_db: str) -> None:
@@ -101,3 +115,84 @@ async def test_funders_may_not_ask_for_suggestions(client: Client, demo_db: str)
     headers = await make_token(demo_db, "funder")
     response = await client.post(URL, json=profile(), headers=headers)
     assert response.status_code == 403
+
+
+NOVI_SAD_SHELTER = "1146b794-2bb7-5156-b650-f7fc3865ee06"  # its licence expired 2025-06-30
+
+
+async def test_a_shelter_without_a_valid_licence_is_excluded(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(needs=[{"code": "ACC.EMERG", "priority": "must"}])
+    response = await client.post(URL, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    (shelter,) = response.json()["needs"]
+    assert shelter["excluded"]["licence"] == 1
+    assert NOVI_SAD_SHELTER not in {s["service_id"] for s in shelter["suggestions"]}
+
+
+async def test_candidates_carry_the_licence_valid_on_the_day(demo_db: str) -> None:
+    conn = await asyncpg.connect(demo_db)
+    try:
+        before = await candidate_services(conn, ["ACC.EMERG"], dt.date(2025, 6, 30))
+        after = await candidate_services(conn, ["ACC.EMERG"], dt.date(2025, 7, 1))
+        today = await candidate_services(conn, ["ACC.EMERG"], dt.datetime.now(dt.UTC).date())
+    finally:
+        await conn.close()
+    shelter = uuid.UUID(NOVI_SAD_SHELTER)
+    assert shelter in before.licensed
+    assert shelter not in after.licensed
+    assert {s.id for s in after.services} == {s.id for s in before.services}
+    # Every other emergency shelter needs a licence and holds one valid today.
+    assert all(s.licence_required for s in today.services)
+    assert today.licensed == {s.id for s in today.services} - {shelter}
+
+
+async def _unmet_signals(db_url: str) -> list[SignalCount]:
+    conn = await asyncpg.connect(db_url)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        return await count_signals(
+            conn, since=now - dt.timedelta(days=1), until=now + dt.timedelta(days=1)
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_unmet_need_is_recorded_once_as_a_gap_signal(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    # Pashto speakers without an interpreter: the language rule excludes every shelter
+    # that the other rules left.
+    body = profile(
+        needs=[{"code": "ACC.SECURE", "priority": "must"}, {"code": "LEGAL.AID"}],
+        languages=["ps"],
+        current_area=BELGRADE,
+    )
+    first = await client.post(URL, json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    secure = first.json()["needs"][0]
+    assert secure["unmet_reason"] == "language"
+    assert secure["unmet_reasons"][0] == "language"
+    # The same request again, with the needs listed the other way round, counts once.
+    again = profile(**{**body, "needs": body["needs"][::-1]})
+    assert (await client.post(URL, json=again, headers=headers)).status_code == 200
+    signals = [s for s in await _unmet_signals(demo_db) if s.kind == "unmet"]
+    secure_signals = [s for s in signals if s.taxonomy_code == "ACC.SECURE"]
+    assert [(s.participant_code, s.area_code, s.reason, s.n) for s in secure_signals] == [
+        ("RS", BELGRADE, "language", 1)
+    ]
+    # Another officer asking the same counts again.
+    other = await make_token(demo_db, "officer")
+    assert (await client.post(URL, json=body, headers=other)).status_code == 200
+    signals = [s for s in await _unmet_signals(demo_db) if s.taxonomy_code == "ACC.SECURE"]
+    assert [s.n for s in signals] == [2]
+
+
+async def test_a_met_need_leaves_no_signal(client: Client, demo_db: str) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(needs=[{"code": "PSY.COUNSEL", "priority": "must"}])
+    response = await client.post(URL, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    (need,) = response.json()["needs"]
+    assert need["planned_service_id"] is not None
+    assert need["unmet_reason"] is None
+    assert await _unmet_signals(demo_db) == []

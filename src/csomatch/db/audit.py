@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 
 import asyncpg
 import msgspec
@@ -157,8 +158,16 @@ async def _append(
     return seq
 
 
-async def verify_chain(conn: asyncpg.Connection, *, batch: int = 5000) -> ChainReport:
+async def verify_chain(
+    conn: asyncpg.Connection,
+    *,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> ChainReport:
     """Walk the chain in order; report the first event whose hash or link does not hold.
+
+    ``progress``, when given, is called with the number of events verified so far after
+    each batch (a long chain takes a while).
 
     A gap in ``seq`` is reported as a missing event (identity values are never reused, but
     a rolled-back insert also leaves a gap, so a gap is checked against the next event's
@@ -195,6 +204,8 @@ async def verify_chain(conn: asyncpg.Connection, *, batch: int = 5000) -> ChainR
             prev_hash = bytes(event.hash)
             last_seq = event.seq
             count += 1
+        if progress is not None:
+            progress(count)
 
 
 async def list_events_for(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 from collections.abc import Callable
 from typing import Final
 
@@ -36,6 +37,8 @@ class MatchContext(msgspec.Struct, frozen=True, kw_only=True):
     excluded_points: tuple[Point, ...]
     #: An interpretation service accepting referrals covers one of the person's languages.
     interpretation_available: bool
+    #: Services whose organisation holds a licence valid today that lists the service's code.
+    licensed: frozenset[uuid.UUID]
 
 
 def haversine_km(a: Point, b: Point) -> float:
@@ -121,6 +124,18 @@ def accepts_referrals(
     return service.accepting_referrals
 
 
+def licensed_if_required(
+    profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
+) -> bool:
+    """A service that needs a licence is offered only under a licence valid today.
+
+    The organisation must hold a licence from an authority, valid today (from its first day
+    to its last, or without an end date), that lists the service's code. A service that
+    needs no licence passes.
+    """
+    return not service.licence_required or service.id in ctx.licensed
+
+
 def has_free_places(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
     """Accommodation only: the number of free places is known, not stale, and fits the group.
 
@@ -186,6 +201,7 @@ RULES: Final[tuple[tuple[str, Rule], ...]] = (
     ("age", serves_age),
     ("group", fits_group),
     ("not_accepting", accepts_referrals),
+    ("licence", licensed_if_required),
     ("no_capacity", has_free_places),
     ("language", language_ok),
     ("excluded_area", away_from_excluded),

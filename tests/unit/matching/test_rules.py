@@ -3,95 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import msgspec
 import pytest
+from matching_factories import (
+    BELGRADE,
+    NIS,
+    NOW,
+    make_ctx,
+    make_profile,
+    make_service,
+    run_suggest,
+)
 
 from csomatch.domain import Service
 from csomatch.matching import rules
 from csomatch.matching.profile import Need, NeedsProfile
-from csomatch.matching.suggest import suggest
-
-NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
-BELGRADE = (44.80401, 20.46513)
-NIS = (43.32472, 21.90333)
-AREAS = {"RS-1": BELGRADE, "RS-2": NIS}
-
-
-def make_service(**overrides: Any) -> Service:
-    """A synthetic adult, any-gender service in Belgrade with fresh free places."""
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "organization_id": uuid.uuid4(),
-        "organization_name": "Test Org",
-        "location_id": uuid.uuid4(),
-        "taxonomy_code": "ACC.EMERG",
-        "name": "Test service",
-        "description": "",
-        "genders": ["female", "male", "other"],
-        "age_bands": ["18-24", "25-59", "60+"],
-        "accepts_children": False,
-        "child_only": False,
-        "accepts_families": False,
-        "max_group_size": 1,
-        "languages": ["sr", "en"],
-        "accessibility": [],
-        "security_level": "standard",
-        "intake_24_7": False,
-        "cross_border": False,
-        "licence_required": False,
-        "accepting_referrals": True,
-        "created_at": NOW,
-        "updated_at": NOW,
-        "version": 1,
-        "location_name": "Site",
-        "area_code": "RS-1",
-        "area_name": "Belgrade",
-        "participant_code": "RS",
-        "address": None,
-        "latitude": BELGRADE[0],
-        "longitude": BELGRADE[1],
-        "confidential": False,
-        "area_latitude": BELGRADE[0],
-        "area_longitude": BELGRADE[1],
-        "unit": "bed",
-        "maximum": 10,
-        "available": 5,
-        "held": 0,
-        "capacity_updated_at": NOW - dt.timedelta(hours=2),
-        "capacity_verified_at": None,
-        "capacity_version": 1,
-    }
-    values.update(overrides)
-    return Service(**values)
-
-
-def make_profile(**overrides: Any) -> NeedsProfile:
-    """A synthetic adult woman speaking Serbian in Belgrade, needing emergency shelter."""
-    values: dict[str, Any] = {
-        "needs": [Need(code="ACC.EMERG", priority="must")],
-        "age_band": "25-59",
-        "gender": "female",
-        "languages": ["sr"],
-        "current_area": "RS-1",
-        "jurisdiction": "RS",
-    }
-    values.update(overrides)
-    return NeedsProfile(**values)
-
-
-def make_ctx(**overrides: Any) -> rules.MatchContext:
-    """A context with nothing excluded and no interpreter."""
-    values: dict[str, Any] = {
-        "now": NOW,
-        "stale_hours": 72.0,
-        "excluded_points": (),
-        "interpretation_available": False,
-    }
-    values.update(overrides)
-    return rules.MatchContext(**values)
 
 
 def reason(profile: NeedsProfile, service: Service, **ctx: Any) -> str | None:
@@ -136,6 +64,15 @@ def test_group_needs_families_and_size() -> None:
 
 def test_accepting_referrals() -> None:
     assert reason(make_profile(), make_service(accepting_referrals=False)) == "not_accepting"
+
+
+def test_a_licence_is_needed_only_where_the_service_requires_one() -> None:
+    profile = make_profile()
+    unlicensed = make_service(licence_required=True)
+    assert reason(profile, unlicensed) == "licence"
+    assert reason(profile, unlicensed, licensed=frozenset({unlicensed.id})) is None
+    # A service that needs no licence passes without one.
+    assert reason(profile, make_service()) is None
 
 
 def test_accommodation_needs_known_fresh_free_places() -> None:
@@ -220,7 +157,7 @@ def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
     profile = make_profile(
         needs=[Need(code="ACC.EMERG"), Need(code="PSY.COUNSEL", priority="should")]
     )
-    result = suggest(profile, [far, near, full], AREAS, NOW, 72.0)
+    result = run_suggest(profile, [far, near, full])
     shelter, counselling = result.needs
     assert [s.service_name for s in shelter.suggestions] == ["near", "far"]
     for s in shelter.suggestions:
@@ -233,14 +170,15 @@ def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
     assert shelter.excluded == {"no_capacity": 1}
     assert shelter.planned_service_id == near.id
     assert counselling.suggestions == []
-    assert counselling.unmet_reasons == ["service_code"]
+    assert counselling.unmet_reasons == ["no_provider"]
+    assert counselling.unmet_reason == "no_provider"
     assert result.plan.unmet_needs == [1]
     assert result.plan.status == "optimal"
 
 
 def test_a_need_no_one_can_meet_says_why() -> None:
     profile = make_profile(languages=["ps"])
-    result = suggest(profile, [make_service(), make_service(genders=["male"])], AREAS, NOW, 72.0)
+    result = run_suggest(profile, [make_service(), make_service(genders=["male"])])
     (need,) = result.needs
     assert need.suggestions == []
     assert need.excluded == {"gender": 1, "language": 1}
@@ -253,7 +191,7 @@ def test_the_plan_respects_capacity_across_needs() -> None:
     near = make_service(name="near", taxonomy_code="PSY.COUNSEL", available=1)
     far = make_service(name="far", taxonomy_code="PSY.COUNSEL", latitude=NIS[0], longitude=NIS[1])
     profile = make_profile(needs=[Need(code="PSY.COUNSEL"), Need(code="PSY.COUNSEL")])
-    result = suggest(profile, [near, far], AREAS, NOW, 72.0)
+    result = run_suggest(profile, [near, far])
     chosen = sorted(str(n.planned_service_id) for n in result.needs)
     assert chosen == sorted([str(near.id), str(far.id)])
     assert result.plan.unmet_needs == []
