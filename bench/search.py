@@ -259,6 +259,14 @@ def wait_ready(server: Server) -> None:
     print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+def postmaster(home: Path) -> int | None:
+    """The pid of the embedded PostgreSQL's postmaster, from its pid file."""
+    try:
+        return int((home / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def stop_server(server: Server) -> None:
     if server.proc.poll() is None:
         print("stopping the server (SIGTERM) ...", flush=True)
@@ -283,6 +291,13 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     samples: list[str] = field(default_factory=list)
+    # CPU seconds used during the phase by the server process, its PostgreSQL and this client
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def cpu_ms_per_request(self) -> tuple[float, float, float]:
+        n = max(1, len(self.latencies_ms))
+        server, pg, client = self.cpu
+        return 1000 * server / n, 1000 * pg / n, 1000 * client / n
 
     @property
     def rps(self) -> float:
@@ -295,6 +310,33 @@ class Phase:
         return xs[min(len(xs) - 1, max(0, round(q * len(xs)) - 1))]
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) of a process, and its parent's pid; (0, 0) if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0
+    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[1])
+
+
+def cpu_seconds(server_pids: tuple[int, int | None]) -> tuple[float, float, float]:
+    """CPU seconds used so far by the server, by PostgreSQL (the postmaster and every
+    process it started) and by this process (the client)."""
+    server, postmaster = server_pids
+    pg = 0.0
+    if postmaster:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                cpu, parent = _proc_cpu(int(entry.name))
+                if int(entry.name) == postmaster or parent == postmaster:
+                    pg += cpu
+    own = os.times()
+    return (_proc_cpu(server)[0] if server else 0.0), pg, own.user + own.system
+
+
 async def run_phase(
     client: httpx.AsyncClient,
     name: str,
@@ -302,6 +344,7 @@ async def run_phase(
     params: list[list[tuple[str, str]]] | None,
     seconds: float,
     concurrency: int,
+    server_pids: tuple[int, int | None] = (0, None),
 ) -> Phase:
     """``concurrency`` workers send requests back to back until the deadline."""
     phase = Phase(name)
@@ -327,10 +370,13 @@ async def run_phase(
                 if len(phase.samples) < 5:
                     phase.samples.append(f"{q}: {detail}")
 
+    cpu0 = cpu_seconds(server_pids)
     t0 = time.perf_counter()
     deadline = t0 + seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     phase.seconds = time.perf_counter() - t0
+    cpu1 = cpu_seconds(server_pids)
+    phase.cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2])
     return phase
 
 
@@ -345,7 +391,9 @@ class Round:
         return self.search.rps / self.health.rps if self.health.rps else float("nan")
 
 
-async def drive(port: int, token: str, args: argparse.Namespace) -> list[Round]:
+async def drive(
+    port: int, token: str, args: argparse.Namespace, pids: tuple[int, int | None] = (0, None)
+) -> list[Round]:
     """For each concurrency, ``--rounds`` times: /healthz then search, back to back.
 
     Alternating the two within a round keeps both under the same load from whatever else
@@ -373,8 +421,12 @@ async def drive(port: int, token: str, args: argparse.Namespace) -> list[Round]:
                     f"{args.seconds:g} s each (load average {os.getloadavg()[0]:.2f}) ...",
                     flush=True,
                 )
-                health = await run_phase(client, "GET /healthz", "/healthz", None, args.seconds, c)
-                search = await run_phase(client, f"GET {SEARCH}", SEARCH, queries, args.seconds, c)
+                health = await run_phase(
+                    client, "GET /healthz", "/healthz", None, args.seconds, c, pids
+                )
+                search = await run_phase(
+                    client, f"GET {SEARCH}", SEARCH, queries, args.seconds, c, pids
+                )
                 rounds.append(Round(c, health, search))
     return rounds
 
@@ -411,9 +463,21 @@ def report(rounds: list[Round], args: argparse.Namespace, load_before: float) ->
         health = statistics.median(r.health.rps for r in mine)
         search = statistics.median(r.search.rps for r in mine)
         errors = sum(r.search.errors + r.health.errors for r in mine)
+        h_cpu = [
+            statistics.median(r.health.cpu_ms_per_request()[i] for r in mine) for i in range(3)
+        ]
+        s_cpu = [
+            statistics.median(r.search.cpu_ms_per_request()[i] for r in mine) for i in range(3)
+        ]
         print(
             f"{c} in flight, median of {len(mine)}: healthz {health:.1f}/s, search {search:.1f}/s,"
             f" search p50 {p50:.2f} ms"
+        )
+        print(
+            "  CPU ms per request (server / PostgreSQL / client): healthz "
+            + " / ".join(f"{x:.2f}" for x in h_cpu)
+            + ", search "
+            + " / ".join(f"{x:.2f}" for x in s_cpu)
         )
         print(
             f"  search p99                  {p99:8.2f} ms   target <= {TARGET_P99_MS:g} ms"
@@ -447,7 +511,9 @@ def main() -> int:
         wait_ready(server)
         assert server.token is not None
         load_before = os.getloadavg()[0]
-        rounds = asyncio.run(drive(server.port, server.token, args))
+        rounds = asyncio.run(
+            drive(server.port, server.token, args, (server.proc.pid, postmaster(home)))
+        )
         report(rounds, args, load_before)
     finally:
         if server is not None:

@@ -309,17 +309,22 @@ async def upsert_capacity(
 
 EARTH_RADIUS_KM = 6371.0088
 
-# Filters of the narrow ``service_search`` table (migration 0030); each takes one parameter.
+# Filters of the narrow ``service_search`` table (migration 0030), each taking one parameter
+# that may be NULL (any). They are always in the statement, so that there are few statements
+# to prepare and plan (see ``_search_sql``); only the codes and the radius, which choose an
+# index, make statements of their own.
 _CODES = "ss.taxonomy_code = ANY(#::text[])"
-_PARTICIPANT = "ss.participant_code = #::text"
-_LANGUAGE = "#::text = ANY(ss.languages)"
-_GENDER = "#::text = ANY(ss.genders)"
-_AGE_BAND = "#::text = ANY(ss.age_bands)"
-_CHILD = "ss.accepts_children = #::bool"
-# Free places now, from a number younger than the stale age: a stale number is unknown.
-_AVAILABLE = (
-    "ss.service_accepting AND ss.organization_accepting AND ss.free > 0"
-    " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)"
+_FILTERS = (
+    " AND (#::text IS NULL OR ss.participant_code = #::text)",
+    " AND (#::text IS NULL OR #::text = ANY(ss.languages))",
+    " AND (#::text IS NULL OR #::text = ANY(ss.genders))",
+    " AND (#::text IS NULL OR #::text = ANY(ss.age_bands))",
+    " AND (#::bool IS NULL OR ss.accepts_children = #::bool)",
+    # Free places now, from a number younger than the stale age (in hours; NULL: any service).
+    # A stale number counts as unknown, never as free.
+    " AND (#::float8 IS NULL OR (ss.service_accepting AND ss.organization_accepting"
+    " AND ss.free > 0"
+    " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)))",
 )
 # The positions (from 0) of the codes that are not service codes of the taxonomy.
 _UNKNOWN_CODES = (
@@ -364,21 +369,9 @@ class _Sql:
             self.text += "$" + str(self.params) + rest
 
 
-# The optional filters in statement order, and the SearchFilter field each reads.
-_FILTERS = (
-    (_CODES, "codes"),
-    (_PARTICIPANT, "participant"),
-    (_LANGUAGE, "language"),
-    (_GENDER, "gender"),
-    (_AGE_BAND, "age_band"),
-    (_CHILD, "child"),
-    (_AVAILABLE, "available_only"),
-)
-
-
 @functools.lru_cache(maxsize=1024)
-def _search_sql(by_point: bool, reveal: bool, filters: tuple[bool, ...], radius: bool) -> str:
-    """The statement of one shape of search (which filters are given); built once."""
+def _search_sql(by_point: bool, reveal: bool, codes: bool, radius: bool) -> str:
+    """The statement of one shape of search; built once, prepared once per connection."""
     q = _Sql()
     q.add("WITH origin AS (")
     if by_point:
@@ -397,9 +390,10 @@ def _search_sql(by_point: bool, reveal: bool, filters: tuple[bool, ...], radius:
         + " - v.y) * (" + y + " - v.y) + (" + z + " - v.z) * (" + z + " - v.z) AS d2"
         " FROM v JOIN service_search ss ON true WHERE true"
     )  # fmt: skip
-    for (fragment, _), given in zip(_FILTERS, filters, strict=True):
-        if given:
-            q.add(" AND " + fragment, 1)
+    if codes:
+        q.add(" AND " + _CODES, 1)
+    for fragment in _FILTERS:
+        q.add(fragment, 2)
     if radius:
         # Points within the radius are within the chord; so is each coordinate's difference.
         for axis, centre in ((z, "v.z"), (x, "v.x"), (y, "v.y")):
@@ -410,7 +404,7 @@ def _search_sql(by_point: bool, reveal: bool, filters: tuple[bool, ...], radius:
     q.add(" ORDER BY d2, service_id LIMIT # OFFSET #)", 2)
     q.add(" SELECT m.unknown_codes, v.lat AS origin_latitude, v.lon AS origin_longitude,")
     q.add(" v.participant_code AS origin_participant, found.* FROM (SELECT ")
-    if filters[0]:  # codes
+    if codes:
         q.add(_UNKNOWN_CODES, 1)
     else:
         q.add("'{}'::int[]")
@@ -433,31 +427,31 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
     """
     by_point = f.latitude is not None and f.longitude is not None
     args: list[object] = [f.latitude, f.longitude] if by_point else [f.area]
-    values = {
-        "codes": f.codes or None,
-        "participant": f.participant,
-        "language": f.language,
-        "gender": f.gender,
-        "age_band": f.age_band,
-        "child": f.child,
-        "available_only": f.stale_after_hours if f.available_only else None,
-    }
-    filters = tuple(values[name] is not None for _, name in _FILTERS)
-    args += [values[name] for _, name in _FILTERS if values[name] is not None]
+    if f.codes:
+        args.append(f.codes)
+    for value in (
+        f.participant,
+        f.language,
+        f.gender,
+        f.age_band,
+        f.child,
+        f.stale_after_hours if f.available_only else None,
+    ):
+        args += [value, value]
     if f.radius_km is not None:
         chord = 2 * math.sin(min(f.radius_km / EARTH_RADIUS_KM, math.pi) / 2)
         args += [chord] * 6 + [chord * chord]
     args += [f.limit, f.offset]
     if f.codes:
         args.append(f.codes)
-    sql = _search_sql(by_point, f.reveal_confidential, filters, f.radius_km is not None)
+    sql = _search_sql(by_point, f.reveal_confidential, bool(f.codes), f.radius_km is not None)
     rows = await conn.fetch(sql, *args)
     first = rows[0]
     found = [r for r in rows if r["id"] is not None]
-    # Built straight from the records: msgspec.convert(from_attributes=True) costs about
-    # 60 us a row here (it reads a Record attribute by attribute), the constructor 5 us; the
-    # columns are typed by the schema, and the tests read every field back.
-    hits = [_Hit(**r) for r in found]
+    # Built straight from the records as dicts: msgspec.convert(from_attributes=True) costs
+    # about 60 us a row here (it reads a Record attribute by attribute), this about 6 us; the
+    # columns are typed by the schema, and the tests read the fields back.
+    hits = [_Hit(**dict(r)) for r in found]
     origin = None
     if first["origin_latitude"] is not None:
         origin = (float(first["origin_latitude"]), float(first["origin_longitude"]))
