@@ -38,6 +38,10 @@ EPILOG = """examples:
   csomatch token revoke TOKEN_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
+  csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
+  csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
+  csomatch gaps --participant RS --min-severity 4 --why
+                                 coverage gaps for funders (docs/gaps.md)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -107,6 +111,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             jurisdiction="RS",
             organization_id=org_id if role == "provider" else None,
             label=f"demo {role}",
+            agency="demo agency RS" if role == "officer" else None,
         )
         print(f"  {role:<12} {secret}", file=sys.stderr)
     print("", file=sys.stderr)
@@ -177,6 +182,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print only the token on stdout."""
     from csomatch.db.tokens import create_token
 
+    if args.funder is not None and args.role != "funder":
+        print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
+        return 2
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
@@ -192,13 +200,23 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 "SELECT EXISTS (SELECT 1 FROM organization WHERE id = $1)", args.org
             ):
                 raise SystemExit(f"csomatch token create: no organisation {args.org}")
+            funder = None
+            if args.funder is not None:
+                from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+                funder = await get_funder_by_ref(conn, args.funder)
+                if funder is None:
+                    raise SystemExit(f"csomatch token create: no funder {args.funder!r}")
             secret, record = await create_token(
                 conn,
                 role=args.role,
                 jurisdiction=args.jurisdiction,
                 organization_id=args.org,
                 label=args.name or "",
+                agency=args.agency,
             )
+            if funder is not None:
+                await link_token_funder(conn, record.id, funder.id)
             # The id names the token later (csomatch token revoke ID); stdout stays the token.
             print(f"token id {record.id}", file=sys.stderr)
             return secret
@@ -290,6 +308,33 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def cmd_funding(args: argparse.Namespace, settings: Settings) -> int:
+    """Import funding feeds, review recipient matches, keep EUR rates (csomatch.funding.cli)."""
+    from csomatch.funding.cli import run
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+        return run(args, url)
+
+
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the gap cells as a table (or CSV)."""
+    from csomatch.errors import InvalidInput
+    from csomatch.gaps.cli import render
+
+    async def run(url: str) -> str:
+        await _prepare(url, settings, demo=False)
+        return await render(url, args, settings)
+
+    with database(settings) as url:
+        try:
+            print(asyncio.run(run(url)), end="")
+        except InvalidInput as error:
+            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(
@@ -319,6 +364,16 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction", required=True, choices=JURISDICTIONS)
     create.add_argument("--org", type=uuid.UUID, help="organisation id (role provider only)")
     create.add_argument("--name", help="a label for the token (not a person's name)")
+    create.add_argument(
+        "--agency",
+        help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
+        "the referrals of their agency",
+    )
+    create.add_argument(
+        "--funder",
+        metavar="FUNDER_REF",
+        help="role funder: the funder the token speaks for (it may add only its own funding)",
+    )
     revoke = token_sub.add_parser(
         "revoke",
         help="revoke a token; a running server accepts it for at most "
@@ -342,6 +397,20 @@ def parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=5000,
         help="events read per query (progress after each)",
+    )
+    from csomatch.funding.cli import add_parser as add_funding_parser
+
+    add_funding_parser(sub)
+    from csomatch.gaps.cli import EPILOG as GAPS_EPILOG
+    from csomatch.gaps.cli import add_arguments as add_gaps_arguments
+
+    add_gaps_arguments(
+        sub.add_parser(
+            "gaps",
+            help="coverage gaps per participant, area, service and period (aggregates only)",
+            epilog=GAPS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     )
     return p
 
@@ -372,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": cmd_seed,
         "token": cmd_token,
         "audit": cmd_audit_verify,
+        "funding": cmd_funding,
+        "gaps": cmd_gaps,
     }
     return handlers[args.command](args, settings)
 

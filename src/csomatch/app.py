@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,13 +17,21 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
+from csomatch.api.me_routes import ME_ROUTES
+from csomatch.api.notification_routes import NOTIFICATION_ROUTES
+from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.notifications.background import background_tasks
+from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
+from csomatch.web.pages import web_routes
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -44,9 +54,13 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             stateless=True,
         )
         app.state.token_cache = TokenCache(settings.token_cache_seconds)
+        sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await app.state.query_pool.close()
             await app.state.pool.close()
 
@@ -69,8 +83,17 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[*ROUTES, *MATCH_ROUTES],
-        lifespan=[pool_lifespan],
+        route_handlers=[
+            *ROUTES,
+            *MATCH_ROUTES,
+            *REFERRAL_ROUTES,
+            *OFFER_ROUTES,
+            *NOTIFICATION_ROUTES,
+            *GAP_ROUTES,
+            *ME_ROUTES,
+            *web_routes(),
+        ],
+        lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),

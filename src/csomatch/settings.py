@@ -12,6 +12,29 @@ class SettingsError(ValueError):
     """An environment variable holds a value csomatch cannot use."""
 
 
+#: Settings that weigh the matcher's soft terms (non-negative, in km or km per unit).
+MATCH_WEIGHTS = (
+    "match_other_language_km",
+    "match_interpreter_km",
+    "match_km_per_hour_of_age",
+    "match_general_service_km",
+    "match_no_free_place_km",
+    "match_acceptance_km",
+    "match_feedback_km",
+    "match_proximity_weight",
+)
+
+
+def boolean(raw: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``) from an environment variable."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything csomatch can be configured with; see the README's configuration table."""
 
@@ -26,6 +49,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     log_level: str = "info"
     seed_dir: Path | None = None
+    # The matcher (docs/matching.md): its time limit, and the weights of its soft terms in
+    # kilometres of travel they are worth (scaled to integer points in matching/terms.py).
+    match_time_limit_s: float = 5.0
+    match_other_language_km: float = 5.0
+    match_interpreter_km: float = 20.0
+    match_km_per_hour_of_age: float = 0.5
+    match_general_service_km: float = 10.0
+    match_no_free_place_km: float = 30.0
+    match_acceptance_km: float = 40.0
+    match_feedback_km: float = 20.0
+    match_proximity_weight: float = 1.0
+    # Referrals: how long an offer waits for the provider's answer, per urgency; how often
+    # the sweeper expires offers; how long idempotency keys are kept.
+    hold_minutes_emergency: float = 60.0
+    hold_minutes_urgent: float = 1440.0
+    hold_minutes_planned: float = 1440.0
+    sweep_seconds: float = 30.0
+    idempotency_hours: float = 24.0
+    #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
+    #: (0 seconds turns it off) and how often an event stream looks for new events.
+    webhook_max_attempts: int = 8
+    webhook_backoff_s: float = 30.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_allow_http: bool = False
+    dispatch_interval_s: float = 1.0
+    events_poll_s: float = 1.0
     #: How long a verified token is trusted without asking the database again: the longest
     #: a revoked token keeps working in a running server (0: ask on every request).
     token_cache_seconds: float = 10.0
@@ -46,6 +96,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("connect_timeout_s", float),
             ("log_level", str),
             ("seed_dir", Path),
+            ("match_time_limit_s", float),
+            ("match_other_language_km", float),
+            ("match_interpreter_km", float),
+            ("match_km_per_hour_of_age", float),
+            ("match_general_service_km", float),
+            ("match_no_free_place_km", float),
+            ("match_acceptance_km", float),
+            ("match_feedback_km", float),
+            ("match_proximity_weight", float),
+            ("hold_minutes_emergency", float),
+            ("hold_minutes_urgent", float),
+            ("hold_minutes_planned", float),
+            ("sweep_seconds", float),
+            ("idempotency_hours", float),
+            ("webhook_max_attempts", int),
+            ("webhook_backoff_s", float),
+            ("webhook_backoff_max_s", float),
+            ("webhook_timeout_s", float),
+            ("webhook_allow_http", boolean),
+            ("dispatch_interval_s", float),
+            ("events_poll_s", float),
             ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
@@ -69,9 +140,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 0 < self.port < 65536:
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+        if not 0 < self.match_time_limit_s <= 600:
+            raise SettingsError(
+                f"CSOMATCH_MATCH_TIME_LIMIT_S must be in (0, 600] (got {self.match_time_limit_s})"
+            )
+        for name in MATCH_WEIGHTS:
+            value = getattr(self, name)
+            if not 0 <= value <= 10_000:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be in [0, 10000] (got {value})")
+        for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
+        if self.sweep_seconds <= 0:
+            raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
+        if self.idempotency_hours < 24:
+            raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
         if not 0 <= self.token_cache_seconds <= 300:
             raise SettingsError(
                 f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
             )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
+        if not 1 <= self.webhook_max_attempts <= 100:
+            raise SettingsError("CSOMATCH_WEBHOOK_MAX_ATTEMPTS must be 1-100")
+        if not 0 <= self.webhook_backoff_s <= self.webhook_backoff_max_s:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_BACKOFF_S must be >= 0 and <= CSOMATCH_WEBHOOK_BACKOFF_MAX_S"
+            )
+        if self.webhook_timeout_s <= 0 or self.events_poll_s <= 0 or self.dispatch_interval_s < 0:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
+                "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
+            )

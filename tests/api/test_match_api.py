@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from csomatch.db.candidates import candidate_services
 from csomatch.db.signals import SignalCount, count_signals
+from csomatch.matching.terms import TERMS
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -55,9 +56,17 @@ async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, dem
             assert s["delta"] == s["total"] - need["suggestions"][0]["total"]
             assert "address" not in s
             assert "latitude" not in s
-    # Belgrade has counselling for women: the best one is in town.
+    shelter = body["needs"][0]
+    for need in body["needs"]:
+        for s in need["suggestions"]:
+            assert set(s["parts"]) == set(TERMS)
+    # Counselling is measured from the shelter the plan chose, and there is some near it.
+    assert shelter["planned_service_id"] is not None
+    assert counselling["suggestions"][0]["distance_from"] == "accommodation"
     assert counselling["suggestions"][0]["distance_km"] < 30
-    assert body["plan"]["status"] in ("optimal", "feasible")
+    assert body["plan"]["status"] == "optimal"
+    assert [s["stage"] for s in body["plan"]["stages"]] == ["accommodation", "services"]
+    assert body["plan"]["objective"] == body["plan"]["bound"]
 
 
 async def test_an_unknown_code_names_the_field(client: Client, demo_db: str) -> None:

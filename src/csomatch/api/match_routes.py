@@ -1,4 +1,4 @@
-"""HTTP route of the matcher: ranked suggestions and a joint plan for a needs profile."""
+"""HTTP routes of the matcher: suggestions for one needs profile, and batch placement."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import functools
 
 import anyio.to_thread
 import asyncpg
-import msgspec
 from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -15,15 +14,20 @@ from litestar.params import JSONBody
 from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.schemas import Out
-from csomatch.db import areas as area_db
-from csomatch.db.candidates import area_points, candidate_services
 from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Service
 from csomatch.errors import InvalidInput
+from csomatch.matching.batch import (
+    MAX_BATCH_PEOPLE,
+    BatchPlan,
+    BatchRequest,
+    PersonPlacement,
+    place,
+)
 from csomatch.matching.profile import NeedsProfile
-from csomatch.matching.rules import INTERPRETATION_CODE
-from csomatch.matching.suggest import NeedResult, Plan, suggest
+from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
+from csomatch.matching.suggest import NeedResult, Plan, solve_params, suggest
+from csomatch.matching.terms import weights_from_settings
 from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.settings import Settings
 
@@ -31,6 +35,7 @@ Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
 Caller = NamedDependency[TokenRecord]
 MATCHERS = ("officer", "coordinator", "admin")
+COST_UNIT = "1 point = 100 m"
 
 
 class SuggestionsOut(Out, frozen=True):
@@ -42,35 +47,11 @@ class SuggestionsOut(Out, frozen=True):
     cost_unit: str
 
 
-async def _check_codes(conn: asyncpg.Connection, profile: NeedsProfile) -> None:
-    for i, need in enumerate(profile.needs):
-        if not await area_db.is_service_code(conn, need.code):
-            raise InvalidInput(f"unknown taxonomy code {need.code!r}", field=f"$.needs[{i}].code")
-
-
-def _area_points_or_error(profile: NeedsProfile, points: dict[str, tuple[float, float]]) -> None:
-    if profile.current_area not in points:
-        raise InvalidInput(
-            f"unknown area code {profile.current_area!r}; look it up at /api/v1/areas",
-            field="$.current_area",
-        )
-    for i, code in enumerate(profile.excluded_areas):
-        if code not in points:
-            raise InvalidInput(f"unknown area code {code!r}", field=f"$.excluded_areas[{i}]")
-
-
-def _hide_confidential(
-    services: list[Service], points: dict[str, tuple[float, float]]
-) -> list[Service]:
-    # A confidential site is placed at its area's centre, so that distances from chosen
-    # points cannot be used to triangulate a shelter.
+def _named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
+    """(JSON path, area code) of every area a profile names, for errors naming the field."""
     return [
-        msgspec.structs.replace(
-            s, latitude=points[s.area_code][0], longitude=points[s.area_code][1]
-        )
-        if s.confidential and s.area_code in points
-        else s
-        for s in services
+        (f"{path}.current_area", profile.current_area),
+        *((f"{path}.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)),
     ]
 
 
@@ -83,18 +64,20 @@ async def suggestions(
     A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
     reason; no person data), once per token, day and identical profile.
     """
-    await _check_codes(conn, data)
-    codes = sorted({n.code for n in data.needs} | {INTERPRETATION_CODE})
+    known = await service_codes(conn)
+    for i, need in enumerate(data.needs):
+        check_code(need.code, known, f"$.needs[{i}].code")
     now = dt.datetime.now(dt.UTC)
-    found = await candidate_services(conn, codes, now.date())
-    services = found.services
-    wanted = {data.current_area, *data.excluded_areas, *(s.area_code for s in services)}
-    points = await area_points(conn, sorted(wanted))
-    _area_points_or_error(data, points)
-    if not registry.reveals_confidential(principal):
-        services = _hide_confidential(services, points)
+    snap = await load_snapshot(
+        conn,
+        codes={n.code for n in data.needs},
+        areas=_named_areas(data, "$"),
+        now=now,
+        stale_hours=settings.stale_hours,
+        reveal_confidential=registry.reveals_confidential(principal),
+    )
     run = functools.partial(
-        suggest, data, services, points, now, settings.stale_hours, licensed=found.licensed
+        suggest, data, snap, weights_from_settings(settings), solve_params(settings)
     )
     result = await anyio.to_thread.run_sync(run)
     digest = profile_hash(data)
@@ -114,7 +97,93 @@ async def suggestions(
             if need.unmet_reason is not None
         ],
     )
-    return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit="1 point = 100 m")
+    return SuggestionsOut(needs=result.needs, plan=result.plan, cost_unit=COST_UNIT)
 
 
-MATCH_ROUTES = [suggestions]
+class BatchOut(Out, frozen=True):
+    """Per person (by the caller's key) and need: the assigned service or why none; the plan."""
+
+    people: list[PersonPlacement]
+    plan: BatchPlan
+    cost_unit: str
+
+
+#: Bytes a batch body may hold: 500 full profiles fit easily; more is refused with 413.
+BATCH_MAX_BODY = 2_000_000
+
+
+def _check_batch(data: BatchRequest, known: frozenset[str]) -> None:
+    """Bound the size, and name the field of the first unknown code or repeated key."""
+    if len(data.people) > MAX_BATCH_PEOPLE:
+        raise InvalidInput(
+            f"a batch places at most {MAX_BATCH_PEOPLE} people (got {len(data.people)});"
+            " split it into several batches",
+            field="$.people",
+        )
+    seen: set[str] = set()
+    for i, person in enumerate(data.people):
+        if person.key in seen:
+            raise InvalidInput(f"key {person.key!r} is used twice", field=f"$.people[{i}].key")
+        seen.add(person.key)
+        for j, need in enumerate(person.needs):
+            check_code(need.code, known, f"$.people[{i}].needs[{j}].code")
+
+
+@post(
+    "/api/v1/match/batch",
+    opt=roles(*MATCHERS),
+    status_code=200,
+    request_max_body_size=BATCH_MAX_BODY,
+)
+async def batch(
+    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[BatchRequest]
+) -> BatchOut:
+    """Place many people at once, jointly and optimally, families in one provider.
+
+    Each need left unmet is recorded as an unmet-demand signal (source ``batch``).
+    """
+    _check_batch(data, await service_codes(conn))
+    now = dt.datetime.now(dt.UTC)
+    snap = await load_snapshot(
+        conn,
+        codes={n.code for p in data.people for n in p.needs},
+        areas=[
+            area
+            for i, p in enumerate(data.people)
+            for area in (
+                (f"$.people[{i}].current_area", p.current_area),
+                *(
+                    (f"$.people[{i}].excluded_areas[{k}]", a)
+                    for k, a in enumerate(p.excluded_areas)
+                ),
+            )
+        ],
+        now=now,
+        stale_hours=settings.stale_hours,
+        reveal_confidential=registry.reveals_confidential(principal),
+    )
+    run = functools.partial(
+        place, data.people, snap, weights_from_settings(settings), solve_params(settings)
+    )
+    result = await anyio.to_thread.run_sync(run)
+    signals = []
+    for person, placed in zip(data.people, result.people, strict=True):
+        digest = profile_hash(person)
+        signals += [
+            unmet_signal(
+                person,
+                need.code,
+                need.unmet_reason,
+                source="batch",
+                token_id=principal.id,
+                now=now,
+                profile_digest=digest,
+            )
+            for need in placed.needs
+            if need.unmet_reason is not None
+        ]
+    await record_signals(conn, signals)
+    return BatchOut(people=result.people, plan=result.plan, cost_unit=COST_UNIT)
+
+
+MATCH_ROUTES = [suggestions, batch]

@@ -43,6 +43,14 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response[d
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def status_of(exc: CsomatchError) -> tuple[int, str]:
+    """The HTTP status and title a domain error maps to."""
+    for kind, status, title in _STATUS:
+        if isinstance(exc, kind):
+            return status, title
+    return 400, "Bad request"
+
+
 def domain_error(_: Request[Any, Any, Any], exc: CsomatchError) -> Response[dict[str, object]]:
     """Map a domain error to its status."""
     for kind, status, title in _STATUS:
@@ -86,4 +94,12 @@ def _title(status: int) -> str:
         return "Error"
 
 
-__all__ = ["PROBLEM_JSON", "MediaType", "domain_error", "http_error", "problem", "unexpected_error"]
+__all__ = [
+    "PROBLEM_JSON",
+    "MediaType",
+    "domain_error",
+    "http_error",
+    "problem",
+    "status_of",
+    "unexpected_error",
+]

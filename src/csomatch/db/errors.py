@@ -35,6 +35,18 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "funding_source_external_id": ("$.external_id", "this funding record already exists"),
     "funding_period": ("$.period_end", "period_end must not be before period_start"),
     "track_record_counts": ("$.score", "feedback is a score from 1 to 5"),
+    # referrals (migration 0010)
+    "referral_transition": ("$.to", "the referral's lifecycle does not allow this change"),
+    "referral_consent_required": (
+        "$.consent",
+        "a referral is submitted only with consent or an approved consent override",
+    ),
+    "referral_override_second_person": (
+        "$.consent_override",
+        "a consent override is approved by a second person, not the one who requested it",
+    ),
+    "referral_hold_one_open": ("$.service_id", "this referral already has an open offer"),
+    "hold_needs_capacity": ("$.service_id", "the service has reported no capacity"),
 }
 
 CONNECTION_ERRORS = (

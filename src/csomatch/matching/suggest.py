@@ -1,35 +1,18 @@
-"""Ranked suggestions per need, and the joint best plan from the solver."""
+"""Ranked suggestions per need for one person, and the joint best plan from the solver."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections import Counter
-from typing import Final
 
 import msgspec
 
-from csomatch.domain import Service
 from csomatch.matching import terms
-from csomatch.matching.profile import Need, NeedsProfile, Priority
-from csomatch.matching.rules import (
-    REASON_CODES,
-    MatchContext,
-    Point,
-    capacity_is_stale,
-    exclusion_reason,
-    free_places,
-    interpretation_available,
-    is_accommodation,
-)
-from csomatch.matching.unmet import unmet_reason
-from csomatch.solver import Arc, Demand, Problem, Provider, Solution, SolveParams, solve
-
-#: Cost of leaving a must-need unmet: more than any plausible sum of terms (1,000,000 km).
-MUST_PENALTY: Final = 10_000_000
-#: Cost of leaving a should-need unmet: still more than any single suggestion (10,000 km).
-SHOULD_PENALTY: Final = 100_000
-SOLVE_PARAMS: Final = SolveParams(time_limit_s=5.0, workers=1, seed=0)
+from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Option, Stage, plan
+from csomatch.matching.profile import NeedsProfile, Priority
+from csomatch.matching.rules import REASON_CODES, free_places
+from csomatch.matching.snapshot import Snapshot
+from csomatch.settings import Settings
+from csomatch.solver import SolveParams
 
 
 class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +25,9 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
     area_name: str
     participant: str
     distance_km: float
+    #: Where ``distance_km`` is measured from: the person's current area, or the
+    #: accommodation the plan chose for them.
+    distance_from: DistanceFrom
     free_places: int | None
     #: Sum of ``parts``, in points (1 point = 100 m of travel).
     total: int
@@ -75,8 +61,11 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
     status: str
     objective: int | None
+    bound: int | None
     unmet_needs: list[int]
     solver: str
+    #: The accommodation stage and the services stage (only those with needs).
+    stages: list[Stage]
 
 
 class SuggestionResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,155 +75,83 @@ class SuggestionResult(msgspec.Struct, frozen=True, kw_only=True):
     plan: Plan
 
 
-def _cost_parts(
-    profile: NeedsProfile, service: Service, origin: Point, now: dt.datetime, stale_hours: float
-) -> dict[str, int]:
-    return {
-        "distance": terms.distance_cost(origin, service),
-        "language": terms.language_cost(profile, service),
-        "freshness": terms.freshness_cost(service, now, stale_hours),
-        "specialisation": terms.specialisation_cost(profile, service),
-        "availability": terms.availability_cost(profile, service),
-    }
-
-
-def _solver_capacity(profile: NeedsProfile, service: Service, ctx: MatchContext) -> int:
-    """Units of this profile the service can take now; a stale number counts as none."""
-    free = free_places(service)
-    if free is None or free <= 0 or capacity_is_stale(service, ctx):
-        return 0
-    # Accommodation places a whole group in one unit; other services count cases/sessions.
-    return free // profile.group_size if is_accommodation(service.taxonomy_code) else free
-
-
-def _demand(index: int, need: Need) -> Demand:
-    penalty = MUST_PENALTY if need.priority == "must" else SHOULD_PENALTY
-    return Demand(id=f"need-{index}", size=1, unmet_penalty=penalty)
+def solve_params(settings: Settings) -> SolveParams:
+    """The solver's limits for a request: one worker and a fixed seed, so answers repeat."""
+    return SolveParams(time_limit_s=settings.match_time_limit_s, workers=1, seed=0)
 
 
 def suggest(
     profile: NeedsProfile,
-    candidates: list[Service],
-    areas: dict[str, tuple[float, float]],
-    now: dt.datetime,
-    stale_hours: float,
+    snap: Snapshot,
+    weights: terms.Weights,
+    params: SolveParams,
     top: int = 5,
-    *,
-    licensed: frozenset[uuid.UUID],
 ) -> SuggestionResult:
     """Rank eligible services per need and solve for the joint best plan.
 
     Args:
-        profile: the needs; its ``current_area`` and ``excluded_areas`` must be in ``areas``.
-        candidates: services offering the needed codes (and any interpretation services).
-        areas: area code to (latitude, longitude) of its centre.
-        now: the time capacity numbers are aged against.
-        stale_hours: age from which a capacity number counts as unknown.
+        profile: the needs; its ``current_area`` and ``excluded_areas`` must be in the
+            snapshot's areas.
+        snap: services offering the needed codes (and interpretation), their licences and
+            track records.
+        weights: the soft terms' weights in points.
+        params: the solver's time limit, workers and seed.
         top: suggestions listed per need (the plan's choice is always listed).
-        licensed: services covered by a licence valid today (see `candidate_services`).
     """
-    origin = areas[profile.current_area]
-    ctx = MatchContext(
-        now=now,
-        stale_hours=stale_hours,
-        excluded_points=tuple(areas[a] for a in profile.excluded_areas),
-        interpretation_available=interpretation_available(profile, candidates),
-        licensed=licensed,
+    joint = plan([profile], snap, weights, params)
+    (needs,) = joint.needs
+    return SuggestionResult(needs=[_need_result(n, top) for n in needs], plan=_plan(joint, needs))
+
+
+def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
+    """The public view of an option: no address, no point, costs by term."""
+    s = option.service
+    return Suggestion(
+        service_id=s.id,
+        service_name=s.name,
+        organization_name=s.organization_name,
+        area_code=s.area_code,
+        area_name=s.area_name,
+        participant=s.participant_code,
+        distance_km=option.distance_km,
+        distance_from=option.distance_from,
+        free_places=free_places(s),
+        total=option.total,
+        parts=option.parts,
+        delta=option.total - best,
+        in_plan=in_plan,
     )
-    ranked: list[list[tuple[Service, dict[str, int]]]] = []
-    excluded: list[Counter[str]] = []
-    arcs: list[Arc] = []
-    providers: dict[uuid.UUID, Provider] = {}
-    for i, need in enumerate(profile.needs):
-        eligible: list[tuple[Service, dict[str, int]]] = []
-        reasons: Counter[str] = Counter()
-        for service in candidates:
-            if service.taxonomy_code != need.code:
-                continue
-            reason = exclusion_reason(profile, need, service, ctx)
-            if reason is not None:
-                reasons[reason] += 1
-                continue
-            # Exact distances only for the survivors of the hard rules.
-            parts = _cost_parts(profile, service, origin, now, stale_hours)
-            eligible.append((service, parts))
-            providers.setdefault(
-                service.id,
-                Provider(id=str(service.id), capacity=_solver_capacity(profile, service, ctx)),
-            )
-            arcs.append(Arc(demand=f"need-{i}", provider=str(service.id), cost=sum(parts.values())))
-        eligible.sort(key=lambda e: (sum(e[1].values()), str(e[0].id)))
-        ranked.append(eligible)
-        excluded.append(reasons)
-
-    solution = solve(
-        Problem(
-            demands=tuple(_demand(i, n) for i, n in enumerate(profile.needs)),
-            providers=tuple(providers.values()),
-            arcs=tuple(arcs),
-        ),
-        SOLVE_PARAMS,
-    )
-    planned = {a.demand: uuid.UUID(a.provider) for a in solution.assignments}
-    results = [
-        _need_result(i, need, ranked[i], excluded[i], planned.get(f"need-{i}"), origin, top)
-        for i, need in enumerate(profile.needs)
-    ]
-    return SuggestionResult(needs=results, plan=_plan(solution))
 
 
-def _need_result(
-    index: int,
-    need: Need,
-    eligible: list[tuple[Service, dict[str, int]]],
-    reasons: Counter[str],
-    planned: uuid.UUID | None,
-    origin: Point,
-    top: int,
-) -> NeedResult:
-    best = sum(eligible[0][1].values()) if eligible else 0
-    shown = [e for n, e in enumerate(eligible) if n < top or e[0].id == planned]
-    suggestions = [
-        Suggestion(
-            service_id=s.id,
-            service_name=s.name,
-            organization_name=s.organization_name,
-            area_code=s.area_code,
-            area_name=s.area_name,
-            participant=s.participant_code,
-            distance_km=round(parts["distance"] / terms.POINTS_PER_KM, 1),
-            free_places=free_places(s),
-            total=sum(parts.values()),
-            parts=parts,
-            delta=sum(parts.values()) - best,
-            in_plan=s.id == planned,
-        )
-        for s, parts in shown
-    ]
-    reason = unmet_reason(reasons, len(eligible), planned is not None)
-    if reason is None:
+def _need_result(n: NeedPlan, top: int) -> NeedResult:
+    planned = n.planned.service.id if n.planned else None
+    best = n.options[0].total if n.options else 0
+    shown = [o for k, o in enumerate(n.options) if k < top or o.service.id == planned]
+    if n.unmet_reason is None:
         unmet: list[str] = []
-    elif eligible or not reasons:
-        unmet = [reason]
+    elif n.options or not n.excluded:
+        unmet = [n.unmet_reason]
     else:
-        unmet = sorted(reasons, key=lambda r: (-reasons[r], REASON_CODES.index(r)))
+        unmet = sorted(n.excluded, key=lambda r: (-n.excluded[r], REASON_CODES.index(r)))
     return NeedResult(
-        index=index,
-        code=need.code,
-        priority=need.priority,
-        suggestions=suggestions,
-        eligible=len(eligible),
-        excluded=dict(sorted(reasons.items())),
+        index=n.index,
+        code=n.need.code,
+        priority=n.need.priority,
+        suggestions=[suggestion(o, best, o.service.id == planned) for o in shown],
+        eligible=len(n.options),
+        excluded=n.excluded,
         planned_service_id=planned,
         unmet_reasons=unmet,
-        unmet_reason=reason,
+        unmet_reason=n.unmet_reason,
     )
 
 
-def _plan(solution: Solution) -> Plan:
+def _plan(joint: JointPlan, needs: list[NeedPlan]) -> Plan:
     return Plan(
-        status=solution.status,
-        objective=solution.objective,
-        unmet_needs=sorted(int(d.removeprefix("need-")) for d in solution.unmet),
-        solver=solution.solver,
+        status=joint.status,
+        objective=joint.objective,
+        bound=joint.bound,
+        unmet_needs=[n.index for n in needs if n.planned is None],
+        solver="+".join(dict.fromkeys(s.solver for s in joint.stages)) or "none",
+        stages=joint.stages,
     )

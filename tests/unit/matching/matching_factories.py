@@ -6,9 +6,16 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from csomatch.db.track_records import TrackRecord
 from csomatch.domain import Service
 from csomatch.matching import rules
 from csomatch.matching.profile import Need, NeedsProfile
+from csomatch.matching.snapshot import Snapshot
+from csomatch.matching.suggest import SuggestionResult, suggest
+from csomatch.matching.terms import DEFAULT_WEIGHTS
+from csomatch.solver import SolveParams
+
+PARAMS = SolveParams(time_limit_s=5.0, workers=1, seed=0)
 
 NOW = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
 BELGRADE = (44.80401, 20.46513)
@@ -89,3 +96,27 @@ def make_ctx(**overrides: Any) -> rules.MatchContext:
     }
     values.update(overrides)
     return rules.MatchContext(**values)
+
+
+def make_snapshot(
+    services: list[Service],
+    *,
+    licensed: frozenset[uuid.UUID] = frozenset(),
+    records: dict[uuid.UUID, TrackRecord] | None = None,
+) -> Snapshot:
+    """The registry as the matcher sees it, from synthetic services."""
+    return Snapshot(
+        services=services,
+        licensed=licensed,
+        records=records or {},
+        areas=AREAS,
+        now=NOW,
+        stale_hours=72.0,
+    )
+
+
+def run_suggest(
+    profile: NeedsProfile, services: list[Service], **snapshot: Any
+) -> SuggestionResult:
+    """Suggestions with the default weights."""
+    return suggest(profile, make_snapshot(services, **snapshot), DEFAULT_WEIGHTS, PARAMS)

@@ -7,12 +7,19 @@ from typing import Any
 
 import msgspec
 import pytest
-from matching_factories import AREAS, BELGRADE, NIS, NOW, make_ctx, make_profile, make_service
+from matching_factories import (
+    BELGRADE,
+    NIS,
+    NOW,
+    make_ctx,
+    make_profile,
+    make_service,
+    run_suggest,
+)
 
 from csomatch.domain import Service
 from csomatch.matching import rules
 from csomatch.matching.profile import Need, NeedsProfile
-from csomatch.matching.suggest import suggest
 
 
 def reason(profile: NeedsProfile, service: Service, **ctx: Any) -> str | None:
@@ -150,7 +157,7 @@ def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
     profile = make_profile(
         needs=[Need(code="ACC.EMERG"), Need(code="PSY.COUNSEL", priority="should")]
     )
-    result = suggest(profile, [far, near, full], AREAS, NOW, 72.0, licensed=frozenset())
+    result = run_suggest(profile, [far, near, full])
     shelter, counselling = result.needs
     assert [s.service_name for s in shelter.suggestions] == ["near", "far"]
     for s in shelter.suggestions:
@@ -171,14 +178,7 @@ def test_suggestions_rank_by_cost_and_parts_sum_to_totals() -> None:
 
 def test_a_need_no_one_can_meet_says_why() -> None:
     profile = make_profile(languages=["ps"])
-    result = suggest(
-        profile,
-        [make_service(), make_service(genders=["male"])],
-        AREAS,
-        NOW,
-        72.0,
-        licensed=frozenset(),
-    )
+    result = run_suggest(profile, [make_service(), make_service(genders=["male"])])
     (need,) = result.needs
     assert need.suggestions == []
     assert need.excluded == {"gender": 1, "language": 1}
@@ -191,7 +191,7 @@ def test_the_plan_respects_capacity_across_needs() -> None:
     near = make_service(name="near", taxonomy_code="PSY.COUNSEL", available=1)
     far = make_service(name="far", taxonomy_code="PSY.COUNSEL", latitude=NIS[0], longitude=NIS[1])
     profile = make_profile(needs=[Need(code="PSY.COUNSEL"), Need(code="PSY.COUNSEL")])
-    result = suggest(profile, [near, far], AREAS, NOW, 72.0, licensed=frozenset())
+    result = run_suggest(profile, [near, far])
     chosen = sorted(str(n.planned_service_id) for n in result.needs)
     assert chosen == sorted([str(near.id), str(far.id)])
     assert result.plan.unmet_needs == []

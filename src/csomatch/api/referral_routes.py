@@ -1,0 +1,241 @@
+"""HTTP routes of referrals: create, read, list, move through the lifecycle, match, hold.
+
+Every POST goes through :func:`csomatch.api.idempotency.idempotent` (Idempotency-Key);
+every read and write leaves an audit event in the same transaction (a refused one in a
+transaction of its own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import asyncpg
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from csomatch import registry
+from csomatch.api.auth import roles
+from csomatch.api.idempotency import AuditAs, idempotent
+from csomatch.api.referral_schemas import (
+    OfferSummary,
+    ReferralList,
+    ReferralOut,
+    SuggestionsForReferral,
+    offer_summary,
+    referral_out,
+    referral_summary,
+)
+from csomatch.api.schemas import Page
+from csomatch.db import holds as hold_db
+from csomatch.db import referrals as ref_db
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import CsomatchError, Forbidden, NotFound
+from csomatch.referrals import holds, intake, lifecycle
+from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
+from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
+from csomatch.referrals.suggestions import suggestions_for
+from csomatch.settings import Settings
+
+Conn = NamedDependency[asyncpg.Connection]
+Cfg = NamedDependency[Settings]
+Caller = NamedDependency[TokenRecord]
+REFERRERS = ("officer", "coordinator", "admin")
+StateQ = Annotated[
+    str | None,
+    QueryParameter(
+        name="state",
+        pattern=r"^(draft|submitted|matched|offered|accepted|declined|expired|confirmed|"
+        r"in_service|closed|cancelled)$",
+    ),
+]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def view(conn: asyncpg.Connection, referral_id: uuid.UUID) -> ReferralOut:
+    """The full view of a referral the caller was already found to see."""
+    stored = await ref_db.get_referral(conn, referral_id)
+    if stored is None:
+        raise NotFound(f"no referral {referral_id}")
+    return referral_out(stored, await hold_db.holds_of(conn, referral_id))
+
+
+@post("/api/v1/referrals", opt=roles(*REFERRERS), status_code=201)
+async def create_referral(
+    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[ReferralIn]
+) -> Response[ReferralOut]:
+    """Create a referral (a draft) from the minimum data; needs an Idempotency-Key."""
+
+    async def run() -> ReferralOut:
+        referral_id = await intake.create_referral(conn, principal, data, now=_now())
+        return await view(conn, referral_id)
+
+    return await idempotent(
+        request, conn, principal, run, status_code=201,
+        audit_as=AuditAs(action="referral.create", object_type="referral"),
+    )  # fmt: skip
+
+
+@get("/api/v1/referrals/{referral_id:uuid}", opt=roles(*REFERRERS))
+async def get_referral(
+    conn: Conn, principal: Caller, referral_id: FromPath[uuid.UUID]
+) -> ReferralOut:
+    """One referral with its profile, offers, allowed next states and next suggestion."""
+    try:
+        async with conn.transaction():
+            await visible_head(conn, principal, referral_id)
+            out = await view(conn, referral_id)
+            await audit(conn, principal, "referral.read", "referral", referral_id)
+    except CsomatchError as exc:
+        await audit_refusal(conn, principal, "referral.read", "referral", referral_id, exc)
+        raise
+    return out
+
+
+@get("/api/v1/referrals", opt=roles(*REFERRERS))
+async def list_referrals(
+    conn: Conn,
+    principal: Caller,
+    referral_state: StateQ = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+) -> ReferralList:
+    """Referrals the caller may see, newest first (officer: their agency's; coordinator:
+    their jurisdiction's, including transnational ones addressed to it)."""
+    scope = scope_of(principal)
+    if scope is None:
+        raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
+    async with conn.transaction():
+        heads, total = await ref_db.list_heads(
+            conn, scope, state=referral_state, limit=limit, offset=offset
+        )
+        summaries = []
+        for head in heads:
+            stored = await ref_db.get_referral(conn, head.id)
+            assert stored is not None
+            summaries.append(referral_summary(head, stored.needs))
+            await audit(conn, principal, "referral.list", "referral", head.id)
+    return ReferralList(
+        items_page=Page(total=total, limit=limit, offset=offset), referrals=summaries
+    )
+
+
+@post("/api/v1/referrals/{referral_id:uuid}/transitions", opt=roles(*REFERRERS, "provider"))
+async def transition(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+    data: JSONBody[TransitionIn],
+) -> Response[ReferralOut]:
+    """Move a referral: submit, confirm (an accepted offer), start service, close, cancel.
+
+    An illegal move answers 409 naming the current state and the allowed next ones.
+    Providers may only mark a referral placed with them in service or closed.
+    """
+
+    async def run() -> ReferralOut:
+        if principal.role == "provider" and data.to not in ("in_service", "closed"):
+            raise Forbidden("a provider marks a referral in service or closed, nothing else")
+        if data.to == "submitted":
+            await intake.submit(conn, principal, referral_id)
+        elif data.to == "confirmed":
+            await holds.confirm(conn, principal, referral_id)
+        else:
+            await holds.finish(conn, principal, referral_id, data.to, data.outcome)
+        return await view(conn, referral_id)
+
+    return await idempotent(
+        request, conn, principal, run, status_code=200,
+        audit_as=AuditAs(action=f"referral.{data.to}", object_type="referral",
+                         object_id=referral_id),
+    )  # fmt: skip
+
+
+@post("/api/v1/referrals/{referral_id:uuid}/suggestions", opt=roles(*REFERRERS), status_code=200)
+async def referral_suggestions(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+) -> Response[SuggestionsForReferral]:
+    """Run the matcher on a referral (services that declined or let it expire are left out);
+    a submitted, declined or expired referral becomes matched."""
+
+    async def run() -> SuggestionsForReferral:
+        head = await visible_head(conn, principal, referral_id, for_update=True)
+        if head.state != "matched":
+            head = await lifecycle.move(conn, principal, head, "matched", action="referral.match")
+        else:
+            await audit(conn, principal, "referral.match", "referral", referral_id)
+        stored = await ref_db.get_referral(conn, referral_id)
+        assert stored is not None
+        result = await suggestions_for(
+            conn, stored, now=_now(), settings=settings,
+            reveal=registry.reveals_confidential(principal),
+        )  # fmt: skip
+        return SuggestionsForReferral(
+            referral_id=referral_id, state=head.state, needs=result.needs, plan=result.plan,
+            cost_unit="1 point = 100 m",
+        )  # fmt: skip
+
+    return await idempotent(
+        request, conn, principal, run, status_code=200,
+        audit_as=AuditAs(action="referral.match", object_type="referral", object_id=referral_id),
+    )  # fmt: skip
+
+
+@post("/api/v1/referrals/{referral_id:uuid}/holds", opt=roles(*REFERRERS), status_code=201)
+async def create_hold(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+    data: JSONBody[HoldIn],
+) -> Response[OfferSummary]:
+    """Hold places of a service now (an offer to its provider, expiring by urgency), or 409
+    with ``free_places``: the number free right now."""
+
+    async def run() -> OfferSummary:
+        hold = await holds.place_hold(
+            conn, principal, settings, referral_id, data.service_id, data.places, now=_now()
+        )
+        return offer_summary(hold)
+
+    return await idempotent(
+        request, conn, principal, run, status_code=201,
+        audit_as=AuditAs(action="hold.create", object_type="referral", object_id=referral_id),
+    )  # fmt: skip
+
+
+@post("/api/v1/referrals/{referral_id:uuid}/override-approval", opt=roles("coordinator"))
+async def approve_override(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+) -> Response[ReferralOut]:
+    """A coordinator (not the requester) approves a requested consent override; logged."""
+
+    async def run() -> ReferralOut:
+        await intake.approve_override(conn, principal, referral_id, now=_now())
+        return await view(conn, referral_id)
+
+    return await idempotent(
+        request, conn, principal, run, status_code=200,
+        audit_as=AuditAs(action="referral.override_approve", object_type="referral",
+                         object_id=referral_id),
+    )  # fmt: skip
+
+
+REFERRAL_ROUTES = [
+    create_referral, get_referral, list_referrals, transition, referral_suggestions,
+    create_hold, approve_override,
+]  # fmt: skip

@@ -1,0 +1,256 @@
+"""What each role sees of a referral and its offers (field allow-lists).
+
+Officers and coordinators see the referral they may steer, with its offers. A provider sees
+an offer to its own organisation with the needs it must judge eligibility on, and never
+nationality, excluded or preferred areas, the minimum distance, consent details or other
+providers' offers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from csomatch.api.schemas import Out, Page
+from csomatch.db.holds import Hold
+from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
+from csomatch.matching.suggest import NeedResult, Plan
+from csomatch.referrals.lifecycle import allowed_next
+
+
+class NeedOut(Out, frozen=True):
+    """One need: a taxonomy code, `must` or `should`."""
+
+    code: str
+    priority: str
+
+
+class ConsentOut(Out, frozen=True):
+    """The consent as recorded."""
+
+    given: bool
+    method: str | None
+    scope: list[str]
+    at: dt.datetime | None
+
+
+class OverrideOut(Out, frozen=True):
+    """A consent override: requested for a reason, approved (or not yet) by a coordinator."""
+
+    reason: str
+    scope: list[str]
+    approved: bool
+    approved_at: dt.datetime | None
+
+
+class ProfileOut(Out, frozen=True):
+    """The person's situation as far as the services need it (never identity)."""
+
+    age_band: str
+    age_uncertain: bool
+    gender: str
+    languages: list[str]
+    interpreter_needed: bool
+    preferred_areas: list[str]
+    excluded_areas: list[str]
+    min_distance_km: float
+    risk_level: str
+    accessibility: list[str]
+    group_adults: int
+    group_children_age_bands: list[str]
+    nationality: str | None
+    consent: ConsentOut | None
+    consent_override: OverrideOut | None
+
+
+class OfferSummary(Out, frozen=True):
+    """An offer (a hold on a service's capacity) as the referrer and coordinator see it."""
+
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    service_id: uuid.UUID
+    organization_id: uuid.UUID
+    places: int
+    status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    answered_at: dt.datetime | None
+    decline_reason: str | None
+    answered_by_role: str | None
+    answered_by_agency: str | None
+    escalated_at: dt.datetime | None
+
+
+class ReferralSummary(Out, frozen=True):
+    """A referral in a list: its facts and state, no profile."""
+
+    id: uuid.UUID
+    jurisdiction: str
+    receiving_participant: str
+    transnational: bool
+    agency: str | None
+    state: str
+    outcome: str | None
+    urgency: str
+    needed_by: dt.datetime | None
+    current_area: str
+    needs: list[NeedOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ReferralOut(ReferralSummary, frozen=True):
+    """A referral with its profile, offers, allowed next states and the next suggestion."""
+
+    profile: ProfileOut | None
+    offers: list[OfferSummary]
+    allowed_next: list[str]
+    #: The matcher's best next service after a declined or expired offer.
+    next_service_id: uuid.UUID | None
+    submitted_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    version: int
+
+
+class ReferralList(Out, frozen=True):
+    """A page of referrals."""
+
+    items_page: Page
+    referrals: list[ReferralSummary]
+
+
+class OfferOut(Out, frozen=True):
+    """An offer as its provider sees it: the needs to judge, never identity or excluded areas."""
+
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    service_id: uuid.UUID
+    places: int
+    status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    answered_at: dt.datetime | None
+    decline_reason: str | None
+    urgency: str
+    needed_by: dt.datetime | None
+    current_area: str
+    transnational: bool
+    needs: list[NeedOut]
+    age_band: str | None
+    age_uncertain: bool | None
+    gender: str | None
+    languages: list[str]
+    interpreter_needed: bool | None
+    risk_level: str | None
+    accessibility: list[str]
+    group_adults: int | None
+    group_children_age_bands: list[str]
+
+
+class OfferList(Out, frozen=True):
+    """A provider's offers."""
+
+    offers: list[OfferOut]
+
+
+class EscalatedList(Out, frozen=True):
+    """Offers that expired unanswered."""
+
+    offers: list[OfferSummary]
+
+
+class SuggestionsForReferral(Out, frozen=True):
+    """The matcher's suggestions for a referral (services already tried left out)."""
+
+    referral_id: uuid.UUID
+    state: str
+    needs: list[NeedResult]
+    plan: Plan
+    cost_unit: str
+
+
+def _needs(needs: list[StoredNeed]) -> list[NeedOut]:
+    return [NeedOut(code=n.taxonomy_code, priority=n.priority) for n in needs]
+
+
+def offer_summary(h: Hold) -> OfferSummary:
+    """The referrer's view of an offer."""
+    return OfferSummary(
+        id=h.id, referral_id=h.referral_id, service_id=h.service_id,
+        organization_id=h.organization_id, places=h.places, status=h.status,
+        created_at=h.created_at, expires_at=h.expires_at, answered_at=h.answered_at,
+        decline_reason=h.decline_reason, answered_by_role=h.answered_by_role,
+        answered_by_agency=h.answered_by_agency, escalated_at=h.escalated_at,
+    )  # fmt: skip
+
+
+def _profile(p: StoredProfile) -> ProfileOut:
+    consent = (
+        None
+        if p.consent_given is None
+        else ConsentOut(
+            given=p.consent_given, method=p.consent_method, scope=p.consent_scope, at=p.consent_at
+        )
+    )
+    override = (
+        None
+        if p.override_reason is None
+        else OverrideOut(
+            reason=p.override_reason,
+            scope=p.override_scope,
+            approved=p.override_approved_at is not None,
+            approved_at=p.override_approved_at,
+        )
+    )
+    return ProfileOut(
+        age_band=p.age_band, age_uncertain=p.age_uncertain, gender=p.gender,
+        languages=p.languages, interpreter_needed=p.interpreter_needed,
+        preferred_areas=p.preferred_areas, excluded_areas=p.excluded_areas,
+        min_distance_km=p.min_distance_km, risk_level=p.risk_level,
+        accessibility=p.accessibility, group_adults=p.group_adults,
+        group_children_age_bands=p.group_children_age_bands, nationality=p.nationality,
+        consent=consent, consent_override=override,
+    )  # fmt: skip
+
+
+def referral_summary(h: ReferralHead, needs: list[StoredNeed]) -> ReferralSummary:
+    """A referral in a list."""
+    return ReferralSummary(
+        id=h.id, jurisdiction=h.jurisdiction, receiving_participant=h.receiving_participant,
+        transnational=h.transnational, agency=h.agency, state=h.state, outcome=h.outcome,
+        urgency=h.urgency, needed_by=h.needed_by, current_area=h.current_area,
+        needs=_needs(needs), created_at=h.created_at, updated_at=h.updated_at,
+    )  # fmt: skip
+
+
+def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
+    """The referrer's and coordinator's view of a referral."""
+    h = r.head
+    return ReferralOut(
+        id=h.id, jurisdiction=h.jurisdiction, receiving_participant=h.receiving_participant,
+        transnational=h.transnational, agency=h.agency, state=h.state, outcome=h.outcome,
+        urgency=h.urgency, needed_by=h.needed_by, current_area=h.current_area,
+        needs=_needs(r.needs), created_at=h.created_at, updated_at=h.updated_at,
+        profile=None if r.profile is None else _profile(r.profile),
+        offers=[offer_summary(x) for x in holds], allowed_next=list(allowed_next(h.state)),
+        next_service_id=h.next_service_id, submitted_at=h.submitted_at,
+        closed_at=h.closed_at, version=h.version,
+    )  # fmt: skip
+
+
+def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
+    """The provider's view of one of its offers."""
+    h, p = r.head, r.profile
+    return OfferOut(
+        id=hold.id, referral_id=hold.referral_id, service_id=hold.service_id,
+        places=hold.places, status=hold.status, created_at=hold.created_at,
+        expires_at=hold.expires_at, answered_at=hold.answered_at,
+        decline_reason=hold.decline_reason, urgency=h.urgency, needed_by=h.needed_by,
+        current_area=h.current_area, transnational=h.transnational, needs=_needs(r.needs),
+        age_band=p.age_band if p else None, age_uncertain=p.age_uncertain if p else None,
+        gender=p.gender if p else None, languages=p.languages if p else [],
+        interpreter_needed=p.interpreter_needed if p else None,
+        risk_level=p.risk_level if p else None,
+        accessibility=p.accessibility if p else [], group_adults=p.group_adults if p else None,
+        group_children_age_bands=p.group_children_age_bands if p else [],
+    )  # fmt: skip

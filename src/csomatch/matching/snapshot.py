@@ -1,0 +1,93 @@
+"""The registry as the matcher sees it for one request, read in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+
+import asyncpg
+import msgspec
+
+from csomatch.db import areas as area_db
+from csomatch.db.candidates import area_points, candidate_services
+from csomatch.db.track_records import TrackRecord, track_records
+from csomatch.domain import Service
+from csomatch.errors import InvalidInput
+from csomatch.matching.rules import INTERPRETATION_CODE, Point
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Candidate services, their licences and track records, and area centres, at ``now``."""
+
+    services: list[Service]
+    #: Services covered by a licence valid today that lists their code.
+    licensed: frozenset[uuid.UUID]
+    #: Track records of the services that have one (a new service has none).
+    records: dict[uuid.UUID, TrackRecord]
+    #: Centres (latitude, longitude) of the areas the profiles name.
+    areas: dict[str, Point]
+    now: dt.datetime
+    stale_hours: float
+
+
+async def service_codes(conn: asyncpg.Connection) -> frozenset[str]:
+    """The taxonomy's service codes (second-level terms), read once per request."""
+    return frozenset(t.code for t in await area_db.list_taxonomy(conn) if t.parent_code)
+
+
+def check_code(code: str, known: frozenset[str], field: str) -> None:
+    """Raise InvalidInput naming ``field`` when ``code`` is not a service code."""
+    if code not in known:
+        raise InvalidInput(f"unknown taxonomy code {code!r}", field=field)
+
+
+def check_areas(named: Iterable[tuple[str, str]], points: dict[str, Point]) -> None:
+    """Raise InvalidInput naming the field of the first (field, code) not in the gazetteer."""
+    for field, code in named:
+        if code not in points:
+            raise InvalidInput(
+                f"unknown area code {code!r}; look it up at /api/v1/areas", field=field
+            )
+
+
+async def load_snapshot(
+    conn: asyncpg.Connection,
+    *,
+    codes: Iterable[str],
+    areas: Iterable[tuple[str, str]],
+    now: dt.datetime,
+    stale_hours: float,
+    reveal_confidential: bool,
+) -> Snapshot:
+    """Read what matching ``codes`` needs: three queries whatever the number of needs.
+
+    Args:
+        codes: the service codes asked for (interpretation is added).
+        areas: (JSON path, area code) of every area the request names; an unknown one is
+            an InvalidInput naming its path.
+        reveal_confidential: False places confidential sites at their municipality's
+            centre, so that distances cannot be used to triangulate a shelter.
+    """
+    named = list(areas)
+    points = await area_points(conn, sorted({code for _, code in named}))
+    check_areas(named, points)
+    wanted = sorted({*codes, INTERPRETATION_CODE})
+    found = await candidate_services(conn, wanted, now.astimezone(dt.UTC).date())
+    services = found.services
+    if not reveal_confidential:
+        services = [
+            msgspec.structs.replace(s, latitude=s.area_latitude, longitude=s.area_longitude)
+            if s.confidential
+            else s
+            for s in services
+        ]
+    records = await track_records(conn, [s.id for s in services])
+    return Snapshot(
+        services=services,
+        licensed=found.licensed,
+        records={r.service_id: r for r in records},
+        areas=points,
+        now=now,
+        stale_hours=stale_hours,
+    )

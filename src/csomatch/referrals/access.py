@@ -1,0 +1,114 @@
+"""Who may see which referral, and the audit event every read and write leaves.
+
+An officer sees the referrals of their agency in their jurisdiction (a token without an
+agency: the referrals it created); a coordinator or admin those of their jurisdiction,
+including transnational referrals addressed to it (an admin of ``MARRI``: all). A provider
+sees referrals only through its own organisation's offers. Anyone else's referral is "not
+found".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from csomatch.db import referrals as ref_db
+from csomatch.db.audit import AuditActor, record_event
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
+
+#: Roles that see every referral of their jurisdiction.
+OVERSEERS = frozenset({"coordinator", "admin"})
+#: Roles that create and steer referrals.
+REFERRERS = frozenset({"officer", "coordinator", "admin"})
+
+
+def actor_of(principal: TokenRecord) -> AuditActor:
+    """The audit log's view of a caller: token, role, jurisdiction, organisation, agency."""
+    return AuditActor(
+        token_id=principal.id,
+        role=principal.role,
+        jurisdiction=principal.jurisdiction,
+        organization_id=principal.organization_id,
+        agency=principal.agency,
+    )
+
+
+def scope_of(principal: TokenRecord) -> ref_db.ReferralScope | None:
+    """The referrals a caller may see directly; None for a provider (offers only)."""
+    if principal.role in OVERSEERS:
+        if principal.jurisdiction == "MARRI":
+            return ref_db.ReferralScope()
+        return ref_db.ReferralScope(jurisdiction=principal.jurisdiction)
+    if principal.role == "officer":
+        if principal.agency is None:
+            return ref_db.ReferralScope(
+                referring_jurisdiction=principal.jurisdiction, created_by=principal.id
+            )
+        return ref_db.ReferralScope(
+            referring_jurisdiction=principal.jurisdiction, agency=principal.agency
+        )
+    return None
+
+
+async def visible_head(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    referral_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> ref_db.ReferralHead:
+    """The referral if the caller may see it (locked with ``for_update``), else NotFound."""
+    scope = scope_of(principal)
+    if scope is None or not await ref_db.in_scope(conn, referral_id, scope):
+        raise NotFound(f"no referral {referral_id}")
+    head = await ref_db.get_head(conn, referral_id, for_update=for_update)
+    if head is None:
+        raise NotFound(f"no referral {referral_id}")
+    return head
+
+
+def outcome_of(exc: CsomatchError) -> str:
+    """The audit outcome code of a refused request."""
+    for kind, code in (
+        (NotFound, "not_found"),
+        (Forbidden, "forbidden"),
+        (Conflict, "conflict"),
+        (InvalidInput, "invalid"),
+    ):
+        if isinstance(exc, kind):
+            return code
+    return "error"
+
+
+async def audit(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    outcome: str = "ok",
+) -> None:
+    """Write one audit event in the caller's transaction."""
+    await record_event(
+        conn,
+        actor=actor_of(principal),
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        outcome=outcome,
+    )
+
+
+async def audit_refusal(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | None,
+    exc: CsomatchError,
+) -> None:
+    """Record a refused request in a transaction of its own (the refused one rolled back)."""
+    async with conn.transaction():
+        await audit(conn, principal, action, object_type, object_id, outcome_of(exc))

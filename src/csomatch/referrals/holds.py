@@ -1,0 +1,166 @@
+"""Holds (offers) on capacity: take places at once or say how many are free; confirm; release.
+
+A hold takes its places in the same transaction that checks them, under the lock of the
+service's capacity row; the database recounts ``held`` from live holds on every write and
+its CHECK (held <= available) refuses an overbooking whatever the code above it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+
+from csomatch.db import holds as hold_db
+from csomatch.db import referrals as ref_db
+from csomatch.db import services as svc_db
+from csomatch.db.tokens import TokenRecord
+from csomatch.domain import freshness
+from csomatch.errors import Conflict, InvalidInput, NotFound
+from csomatch.referrals import lifecycle
+from csomatch.referrals.access import audit, visible_head
+from csomatch.settings import Settings
+
+
+class NoFreePlaces(Conflict):
+    """Fewer places are free than a hold asks for; ``free`` says how many (None: unknown)."""
+
+    def __init__(self, detail: str, *, free: int | None) -> None:
+        super().__init__(detail, field="$.places")
+        self.free = free
+
+
+def hold_minutes(settings: Settings, urgency: str) -> float:
+    """How long an offer of this urgency waits for the provider's answer."""
+    return {
+        "emergency": settings.hold_minutes_emergency,
+        "urgent": settings.hold_minutes_urgent,
+    }.get(urgency, settings.hold_minutes_planned)
+
+
+async def place_hold(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    settings: Settings,
+    referral_id: uuid.UUID,
+    service_id: uuid.UUID,
+    places: int,
+    *,
+    now: dt.datetime,
+) -> hold_db.Hold:
+    """Hold ``places`` of a service for a referral now, or raise NoFreePlaces."""
+    head = await visible_head(conn, principal, referral_id, for_update=True)
+    lifecycle.check_transition(head, "offered", None)
+    service = await svc_db.get_service(conn, service_id)
+    if service is None:
+        raise InvalidInput(f"no service {service_id}", field="$.service_id")
+    if not service.accepting_referrals:
+        raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
+    if service.participant_code != head.jurisdiction and not (
+        service.participant_code == head.receiving_participant and service.cross_border
+    ):
+        raise InvalidInput(
+            f"service {service_id} is in {service.participant_code}; this referral may use "
+            f"services in {head.jurisdiction}"
+            + (
+                f", or cross-border services in {head.receiving_participant}"
+                if head.transnational
+                else " (a transnational referral names its receiving_participant)"
+            ),
+            field="$.service_id",
+        )
+    cap = await hold_db.lock_capacity(conn, service_id)
+    if cap is None:
+        raise NoFreePlaces(f"service {service_id} has reported no capacity", free=None)
+    tier = freshness(cap.updated_at, now, settings.fresh_hours, settings.stale_hours)
+    if tier == "stale":
+        raise NoFreePlaces(
+            f"the capacity number of service {service_id} is stale (unknown, never free); "
+            "ask the provider for a new one",
+            free=None,
+        )
+    if cap.free < places:
+        raise NoFreePlaces(
+            f"service {service_id} has {cap.free} free places; {places} asked", free=cap.free
+        )
+    expires = now + dt.timedelta(minutes=hold_minutes(settings, head.urgency))
+    hold = await hold_db.insert_hold(
+        conn,
+        hold_db.NewHold(
+            id=uuid.uuid4(),
+            referral_id=referral_id,
+            service_id=service_id,
+            organization_id=service.organization_id,
+            places=places,
+            expires_at=expires,
+        ),
+    )
+    moved = await lifecycle.move(conn, principal, head, "offered", action="referral.offer")
+    await lifecycle.announce_hold(conn, moved, hold)
+    await audit(conn, principal, "hold.create", "hold", hold.id)
+    return hold
+
+
+async def _open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> hold_db.Hold:
+    hold = await hold_db.open_hold_of(conn, head.id)
+    if hold is None:
+        raise Conflict(f"referral {head.id} has no open offer")
+    return hold
+
+
+async def confirm(
+    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+) -> ref_db.ReferralHead:
+    """Confirm an accepted offer: its places leave ``available`` for good (a placement)."""
+    head = await visible_head(conn, principal, referral_id, for_update=True)
+    lifecycle.check_transition(head, "confirmed", None)
+    hold = await _open_hold(conn, head)
+    await hold_db.lock_capacity(conn, hold.service_id)
+    confirmed = await hold_db.answer_hold(conn, hold.id, status="confirmed", role=None, agency=None)
+    await hold_db.consume_places(conn, hold.service_id, hold.places)
+    moved = await lifecycle.move(conn, principal, head, "confirmed", action="referral.confirm")
+    await lifecycle.announce_hold(conn, moved, confirmed)
+    return moved
+
+
+async def release_open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> None:
+    """Give back the places of a referral's open offer (on cancelling or closing)."""
+    hold = await hold_db.open_hold_of(conn, head.id)
+    if hold is None:
+        return
+    await hold_db.lock_capacity(conn, hold.service_id)
+    released = await hold_db.answer_hold(conn, hold.id, status="released", role=None, agency=None)
+    await lifecycle.announce_hold(conn, head, released)
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    referral_id: uuid.UUID,
+    to_state: str,
+    outcome: str | None,
+) -> ref_db.ReferralHead:
+    """Move a referral to in_service, closed or cancelled (releasing an open offer)."""
+    head = await _steerable_head(conn, principal, referral_id)
+    lifecycle.check_transition(head, to_state, outcome)
+    if to_state in ("closed", "cancelled"):
+        await release_open_hold(conn, head)
+    return await lifecycle.move(conn, principal, head, to_state, outcome=outcome)
+
+
+async def _steerable_head(
+    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+) -> ref_db.ReferralHead:
+    """Referrers see their scope; a provider may steer a referral placed with it."""
+    if principal.role != "provider":
+        return await visible_head(conn, principal, referral_id, for_update=True)
+    holds = await hold_db.holds_of(conn, referral_id)
+    if not any(
+        h.organization_id == principal.organization_id and h.status == "confirmed" for h in holds
+    ):
+        raise NotFound(f"no referral {referral_id}")
+    head = await ref_db.get_head(conn, referral_id, for_update=True)
+    if head is None:
+        raise NotFound(f"no referral {referral_id}")
+    return head

@@ -1,0 +1,93 @@
+"""What an officer sends to create a referral: the matcher's needs profile, and a little more.
+
+``ReferralIn`` extends :class:`csomatch.matching.profile.NeedsProfile` (whose fields it does
+not repeat) with what a referral adds: when the help is needed by, preferred areas,
+accessibility needs, consent or a consent override, nationality (only for services that need
+it) and the receiving participant of a transnational referral. Unknown fields are rejected;
+there is no field for a name, a birth date, a document, a contact, an address, an
+identification status or free text about the person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Final, Literal
+
+import msgspec
+from msgspec import Meta
+
+from csomatch.domain import Accessibility, AreaCode, ParticipantCode
+from csomatch.matching.profile import NeedsProfile
+
+ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
+ConsentScope = Literal["referral", "data_sharing", "cross_border"]
+OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
+Nationality = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+ScopeList = Annotated[list[ConsentScope], Meta(min_length=1, max_length=3)]
+
+#: Services whose eligibility or purpose depends on nationality (return to a country of
+#: origin, identity and travel documents). Nationality is accepted only with one of them.
+NATIONALITY_CODES: Final = frozenset({"RET.VOLUNTARY", "DOC.ID"})
+#: Urgencies, in the order the lifecycle cares about.
+URGENCIES: Final = ("emergency", "urgent", "planned")
+#: Why an offer was declined (structured, never free text).
+DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
+Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
+
+
+class _In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of referral inputs: unknown fields are rejected, naming the field."""
+
+
+class Consent(_In, frozen=True, kw_only=True):
+    """The person's informed consent: given or not, how, to what, and when."""
+
+    given: bool
+    method: ConsentMethod
+    scope: ScopeList
+    at: dt.datetime
+
+
+class ConsentOverride(_In, frozen=True, kw_only=True):
+    """A request to proceed without consent; a coordinator (a second person) must approve."""
+
+    reason: OverrideReason
+    scope: ScopeList
+
+
+class ReferralIn(NeedsProfile, frozen=True, kw_only=True):
+    """A new referral: the needs profile plus what only a referral holds."""
+
+    needed_by: dt.datetime | None = None
+    preferred_areas: Annotated[list[AreaCode], Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    accessibility: Annotated[list[Accessibility], Meta(max_length=5)] = msgspec.field(
+        default_factory=list
+    )
+    consent: Consent | None = None
+    consent_override: ConsentOverride | None = None
+    nationality: Nationality | None = None
+    #: Where services are sought, when not in the referring jurisdiction (transnational).
+    receiving_participant: ParticipantCode | None = None
+
+
+class HoldIn(_In, frozen=True, kw_only=True):
+    """Hold places of a service for a referral (an offer to its provider)."""
+
+    service_id: uuid.UUID
+    places: Annotated[int, Meta(ge=1, le=100)] = 1
+
+
+class TransitionIn(_In, frozen=True, kw_only=True):
+    """Move a referral to another state; closing names an outcome."""
+
+    to: Literal["submitted", "confirmed", "in_service", "closed", "cancelled"]
+    outcome: Outcome | None = None
+
+
+class DeclineIn(_In, frozen=True, kw_only=True):
+    """Decline an offer with a structured reason."""
+
+    reason: DeclineReason

@@ -1,0 +1,157 @@
+"""The provider's side: its inbox of offers, accepting or declining with a reason, and
+escalation of offers nobody answered in time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+import asyncpg
+
+from csomatch.db import holds as hold_db
+from csomatch.db import referrals as ref_db
+from csomatch.db import services as svc_db
+from csomatch.db.audit import AuditActor, record_event
+from csomatch.db.signals import NewSignal, record_signals
+from csomatch.db.tokens import TokenRecord
+from csomatch.db.track_records import record_offer_answer
+from csomatch.errors import Conflict, NotFound
+from csomatch.referrals import lifecycle
+from csomatch.referrals.access import audit
+from csomatch.referrals.suggestions import next_service
+from csomatch.settings import Settings
+
+SYSTEM = AuditActor(token_id=None, role="system", jurisdiction=None)
+
+
+async def _locked_offer(
+    conn: asyncpg.Connection, principal: TokenRecord, hold_id: uuid.UUID
+) -> tuple[ref_db.ReferralHead, hold_db.Hold]:
+    """The caller's organisation's offer and its referral, both locked (referral first)."""
+    hold = await hold_db.get_hold(conn, hold_id)
+    if hold is None or hold.organization_id != principal.organization_id:
+        raise NotFound(f"no offer {hold_id}")
+    head = await ref_db.get_head(conn, hold.referral_id, for_update=True)
+    locked = await hold_db.get_hold(conn, hold_id, for_update=True)
+    assert head is not None
+    assert locked is not None
+    return head, locked
+
+
+def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
+    if hold.status != "held":
+        raise Conflict(f"offer {hold.id} is {hold.status}; only a held offer is answered")
+    if hold.expires_at <= now:
+        raise Conflict(
+            f"offer {hold.id} expired at {hold.expires_at.isoformat()}; it has been escalated"
+        )
+
+
+async def accept(
+    conn: asyncpg.Connection, principal: TokenRecord, hold_id: uuid.UUID, *, now: dt.datetime
+) -> hold_db.Hold:
+    """Accept an offer: its places stay held until the referrer confirms."""
+    head, hold = await _locked_offer(conn, principal, hold_id)
+    _check_open(hold, now)
+    lifecycle.check_transition(head, "accepted", None)
+    answered = await hold_db.answer_hold(
+        conn, hold.id, status="accepted", role=principal.role, agency=principal.agency
+    )
+    await record_offer_answer(conn, hold.service_id, accepted=True)
+    moved = await lifecycle.move(conn, principal, head, "accepted", action="offer.accept")
+    await lifecycle.announce_hold(conn, moved, answered)
+    await audit(conn, principal, "offer.accept", "hold", hold.id)
+    return answered
+
+
+async def decline(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    settings: Settings,
+    hold_id: uuid.UUID,
+    reason: str,
+    *,
+    now: dt.datetime,
+) -> hold_db.Hold:
+    """Decline an offer with a reason; for ``no_capacity`` the capacity number is doubted."""
+    head, hold = await _locked_offer(conn, principal, hold_id)
+    _check_open(hold, now)
+    lifecycle.check_transition(head, "declined", None)
+    await hold_db.lock_capacity(conn, hold.service_id)
+    answered = await hold_db.answer_hold(
+        conn, hold.id, status="declined", role=principal.role, agency=principal.agency,
+        decline_reason=reason,
+    )  # fmt: skip
+    await record_offer_answer(conn, hold.service_id, accepted=False)
+    service = await svc_db.get_service(conn, hold.service_id)
+    assert service is not None
+    if reason == "no_capacity":
+        stale_before = now - dt.timedelta(hours=settings.stale_hours)
+        await hold_db.request_capacity_update(conn, hold.service_id, stale_before=stale_before)
+        await record_signals(
+            conn,
+            [
+                NewSignal(
+                    kind="decline_no_capacity",
+                    source="offer",
+                    participant_code=service.participant_code,
+                    area_code=service.area_code,
+                    taxonomy_code=service.taxonomy_code,
+                    reason="no_capacity",
+                    dedup_key=hashlib.sha256(f"offer-decline:{hold.id}".encode()).hexdigest(),
+                )
+            ],
+        )
+    moved = await lifecycle.move(conn, principal, head, "declined", action="offer.decline")
+    await lifecycle.announce_hold(conn, moved, answered)
+    await audit(conn, principal, "offer.decline", "hold", hold.id)
+    await _suggest_next(conn, settings, head.id, service.taxonomy_code, now)
+    return answered
+
+
+async def _suggest_next(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    referral_id: uuid.UUID,
+    code: str,
+    now: dt.datetime,
+) -> None:
+    stored = await ref_db.get_referral(conn, referral_id)
+    if stored is None:
+        return
+    best = await next_service(conn, stored, code, now=now, settings=settings)
+    await ref_db.set_next_service(conn, referral_id, best)
+
+
+async def expire_one(
+    conn: asyncpg.Connection, settings: Settings, hold_id: uuid.UUID, referral_id: uuid.UUID
+) -> bool:
+    """Expire one offer past its time: free its places, escalate, suggest the next service.
+
+    Returns False when someone answered or expired it first (nothing done).
+    """
+    now = dt.datetime.now(dt.UTC)
+    head = await ref_db.get_head(conn, referral_id, for_update=True)
+    if head is None:
+        return False
+    hold = await hold_db.get_hold(conn, hold_id, for_update=True)
+    if hold is None or hold.status != "held":
+        return False
+    await hold_db.lock_capacity(conn, hold.service_id)
+    expired = await hold_db.expire_hold(conn, hold_id)
+    if expired is None:
+        return False
+    if head.state == "offered":
+        moved = await lifecycle.move(conn, None, head, "expired")
+    else:
+        moved = head
+    await lifecycle.announce_hold(conn, moved, expired)
+    await record_event(
+        conn, actor=SYSTEM, action="offer.expire", object_type="hold", object_id=str(hold_id),
+        outcome="ok",
+    )  # fmt: skip
+    service = await svc_db.get_service(conn, hold.service_id)
+    if service is not None and moved.state == "expired":
+        await _suggest_next(conn, settings, referral_id, service.taxonomy_code, now)
+    return True

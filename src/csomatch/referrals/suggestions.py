@@ -1,0 +1,104 @@
+"""The matcher on a stored referral: suggestions, and the next one after a decline or expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+
+import anyio.to_thread
+import asyncpg
+import msgspec
+
+from csomatch.db import holds as hold_db
+from csomatch.db import referrals as ref_db
+from csomatch.errors import Conflict
+from csomatch.matching.profile import NeedsProfile
+from csomatch.matching.snapshot import load_snapshot
+from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
+from csomatch.matching.terms import weights_from_settings
+from csomatch.settings import Settings
+
+#: Holds whose service is not suggested again for the same referral.
+TRIED = frozenset({"declined", "expired"})
+
+
+def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
+    """The matcher's view of a referral (its profile must not have been purged)."""
+    p = stored.profile
+    if p is None:
+        raise Conflict(f"referral {stored.head.id} no longer holds a profile (retention)")
+    return msgspec.convert(
+        {
+            "needs": [{"code": n.taxonomy_code, "priority": n.priority} for n in stored.needs],
+            "urgency": stored.head.urgency,
+            "age_band": p.age_band,
+            "age_uncertain": p.age_uncertain,
+            "gender": p.gender,
+            "languages": p.languages,
+            "interpreter_needed": p.interpreter_needed,
+            "current_area": stored.head.current_area,
+            "excluded_areas": p.excluded_areas,
+            "min_distance_km": p.min_distance_km,
+            "risk_level": p.risk_level,
+            "group_adults": p.group_adults,
+            "group_children_age_bands": p.group_children_age_bands,
+            "jurisdiction": stored.head.jurisdiction,
+        },
+        NeedsProfile,
+    )
+
+
+async def suggestions_for(
+    conn: asyncpg.Connection,
+    stored: ref_db.StoredReferral,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    reveal: bool,
+) -> SuggestionResult:
+    """Run the matcher on a referral, leaving out services that declined or let it expire."""
+    profile = needs_profile(stored)
+    tried = {
+        h.service_id for h in await hold_db.holds_of(conn, stored.head.id) if h.status in TRIED
+    }
+    snap = await load_snapshot(
+        conn,
+        codes={n.code for n in profile.needs},
+        areas=[("$.current_area", profile.current_area)]
+        + [(f"$.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)],
+        now=now,
+        stale_hours=settings.stale_hours,
+        reveal_confidential=reveal,
+    )
+    services = [s for s in snap.services if s.id not in tried]
+    if stored.head.transnational:
+        # Services are sought in the receiving participant (and at home for what crosses).
+        home = {stored.head.receiving_participant, stored.head.jurisdiction}
+        services = [s for s in services if s.participant_code in home]
+    snap = msgspec.structs.replace(snap, services=services)
+    run = functools.partial(
+        suggest, profile, snap, weights_from_settings(settings), solve_params(settings)
+    )
+    return await anyio.to_thread.run_sync(run)
+
+
+async def next_service(
+    conn: asyncpg.Connection,
+    stored: ref_db.StoredReferral,
+    tried_code: str,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+) -> uuid.UUID | None:
+    """The best remaining service for the need a declined or expired offer was for."""
+    if stored.profile is None:
+        return None
+    result = await suggestions_for(conn, stored, now=now, settings=settings, reveal=True)
+    for need in result.needs:
+        if need.code == tried_code:
+            if need.planned_service_id is not None:
+                return need.planned_service_id
+            if need.suggestions:
+                return need.suggestions[0].service_id
+    return None

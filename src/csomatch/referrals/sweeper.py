@@ -1,0 +1,67 @@
+"""The sweeper: expires offers past their time (freeing their places) and old idempotency keys.
+
+``sweep`` is the use case (tests and the CLI call it); ``run_sweeper`` repeats it in the
+background of the server, surviving database outages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import asyncpg
+import msgspec
+
+from csomatch.db import holds as hold_db
+from csomatch.db.errors import CONNECTION_ERRORS
+from csomatch.db.idempotency import purge_answers
+from csomatch.errors import CsomatchError
+from csomatch.referrals.offers import expire_one
+from csomatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What one sweep did."""
+
+    expired_offers: int
+    purged_keys: int
+
+
+async def sweep(conn: asyncpg.Connection, settings: Settings, *, batch: int = 100) -> SweepReport:
+    """Expire every offer past its time (one transaction each) and purge old idempotency keys."""
+    expired = 0
+    while True:
+        due = await hold_db.due_holds(conn, batch)
+        done = 0
+        for hold_id, referral_id in due:
+            async with conn.transaction():
+                if await expire_one(conn, settings, hold_id, referral_id):
+                    done += 1
+        expired += done
+        if len(due) < batch or done == 0:
+            break
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=settings.idempotency_hours)
+    purged = await purge_answers(conn, older_than=cutoff)
+    return SweepReport(expired_offers=expired, purged_keys=purged)
+
+
+async def run_sweeper(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Sweep every ``settings.sweep_seconds`` until cancelled; log and go on after errors."""
+    while True:
+        try:
+            async with pool.acquire(timeout=10) as conn:
+                report = await sweep(conn, settings)  # type: ignore[arg-type]
+            if report.expired_offers or report.purged_keys:
+                log.info(
+                    "sweep: %d offers expired, %d idempotency keys purged",
+                    report.expired_offers,
+                    report.purged_keys,
+                )
+        except (*CONNECTION_ERRORS, TimeoutError, CsomatchError, asyncpg.PostgresError) as exc:
+            log.warning(
+                "sweep failed (%s); retrying in %.0f s", type(exc).__name__, settings.sweep_seconds
+            )
+        await asyncio.sleep(settings.sweep_seconds)

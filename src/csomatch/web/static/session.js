@@ -1,0 +1,222 @@
+// The signed-in session shared by every page: the token, API calls, the page header.
+//
+// The token lives in sessionStorage only: it is sent as a bearer header to this origin's
+// JSON API, never put in a URL or a cookie, and it is gone when the tab closes.
+
+const KEY = "csomatch.token";
+
+/** The pages of csomatch and the roles that use each. */
+export const PAGES = [
+  { href: "/find", label: "Find services", roles: ["officer", "coordinator", "admin"] },
+  { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
+  { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
+];
+
+export const ROLE_NAMES = {
+  officer: "Referral officer",
+  provider: "Service provider staff",
+  funder: "Funder",
+  coordinator: "National co-ordinator",
+  admin: "Administrator",
+};
+
+export function token() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function setToken(value) {
+  sessionStorage.setItem(KEY, value);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(KEY);
+}
+
+/** An answer of the API that is not a success, holding its RFC 9457 problem details. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+    this.field = problem.field || null;
+  }
+}
+
+/**
+ * Call the JSON API with the session's token.
+ * Returns { data, etag }; throws ApiError (status 0 when the server cannot be reached).
+ */
+export async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const sent = { Accept: "application/json, application/problem+json", ...headers };
+  const secret = token();
+  if (secret) sent.Authorization = `Bearer ${secret}`;
+  if (body !== undefined) sent["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, {
+      title: "No connection",
+      detail: "The server could not be reached. Check the connection and try again.",
+    });
+  }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    throw new ApiError(response.status, data || { title: response.statusText });
+  }
+  return { data, etag: response.headers.get("ETag") };
+}
+
+/** Build an element: el("p", { class: "x" }, "text", child). Text is never parsed as HTML. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** "12 min ago", "5 h ago", "3 days ago". */
+export function ago(iso) {
+  const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 72) return `${hours} h ago`;
+  return `${Math.round(hours / 24)} days ago`;
+}
+
+const FRESHNESS = {
+  fresh: ["Fresh", "badge fresh"],
+  aging: ["Aging", "badge aging"],
+  stale: ["Unknown (stale)", "badge stale"],
+};
+
+/** A freshness badge; a stale number is shown as unknown, never as free. */
+export function freshnessBadge(freshness, updatedAt) {
+  const [label, css] = FRESHNESS[freshness] || ["No report", "badge stale"];
+  const when = updatedAt ? ` · ${ago(updatedAt)}` : "";
+  return el("span", { class: css, "data-freshness": freshness || "none" }, label + when);
+}
+
+/** Show a message in the page's gate and hide its content. */
+function shut(message, ...extra) {
+  const gate = document.getElementById("gate");
+  gate.replaceChildren(el("span", {}, message), ...extra);
+  gate.hidden = false;
+  document.getElementById("page").hidden = true;
+}
+
+function signInLink() {
+  return el("a", { href: "/" }, "Sign in");
+}
+
+/** The page links a role may use. */
+export function pagesFor(role) {
+  return PAGES.filter((p) => p.roles.includes(role));
+}
+
+function drawNav(me) {
+  const nav = document.getElementById("nav");
+  const list = el("ul");
+  for (const page of pagesFor(me.role)) {
+    const current = location.pathname === page.href ? "page" : null;
+    list.append(el("li", {}, el("a", { href: page.href, "aria-current": current }, page.label)));
+  }
+  const out = el("button", { type: "button", class: "link", id: "sign-out" }, "Sign out");
+  out.addEventListener("click", signOut);
+  list.append(el("li", {}, out));
+  nav.replaceChildren(
+    el("span", { class: "who" }, `${ROLE_NAMES[me.role] || me.role} · ${me.jurisdiction}`),
+    list,
+  );
+}
+
+export function signOut() {
+  clearToken();
+  location.assign("/");
+}
+
+/**
+ * Check the session for a page used by ``roles``: returns the caller (GET /api/v1/me) and
+ * shows the page, or explains in the gate why not and returns null.
+ */
+export async function signedIn(roles) {
+  if (!token()) {
+    shut("Sign in with your access token first. ", signInLink());
+    return null;
+  }
+  let me;
+  try {
+    ({ data: me } = await api("/api/v1/me"));
+  } catch (error) {
+    if (error.status === 401) {
+      clearToken();
+      shut("Your token is not valid (unknown or revoked). ", signInLink());
+    } else {
+      shut(`${error.message} `);
+    }
+    return null;
+  }
+  drawNav(me);
+  if (!roles.includes(me.role)) {
+    const links = pagesFor(me.role).map((p) => el("a", { href: p.href }, p.label));
+    shut(`The ${ROLE_NAMES[me.role] || me.role} role does not use this page. `, ...links);
+    return null;
+  }
+  document.getElementById("gate").hidden = true;
+  document.getElementById("page").hidden = false;
+  return me;
+}
+
+/** Show an error next to a field (aria-describedby) or clear it with an empty message. */
+export function fieldError(input, message) {
+  const id = `${input.id}-error`;
+  let note = document.getElementById(id);
+  if (!note) {
+    note = el("p", { class: "field-error", id, role: "alert" });
+    input.insertAdjacentElement("afterend", note);
+  }
+  note.textContent = message || "";
+  note.hidden = !message;
+  if (message) {
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id);
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+}
+
+/** The service codes with their names, by group (GET /api/v1/taxonomy). */
+export async function taxonomy() {
+  const { data } = await api("/api/v1/taxonomy");
+  return data;
+}
+
+/** A <select>'s options for the taxonomy, in optgroups. */
+export function taxonomyOptions(select, codes) {
+  const groups = new Map();
+  for (const term of codes) {
+    if (!groups.has(term.group)) {
+      const group = el("optgroup", { label: term.group_name });
+      groups.set(term.group, group);
+      select.append(group);
+    }
+    groups.get(term.group).append(el("option", { value: term.code }, term.name));
+  }
+}

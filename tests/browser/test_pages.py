@@ -1,0 +1,188 @@
+"""The web pages in Chromium: sign in, find services at 2 a.m., keep capacity current."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import make_token, sign_in
+
+pytestmark = pytest.mark.browser
+
+SHELTER_ORG = uuid.UUID("eb87e9ee-4bf0-598f-ab6d-f11b452b2005")
+SHELTER = uuid.UUID("9b8ecbcd-7895-5967-9c12-31e341d4d782")  # confidential, Belgrade
+BELGRADE = "RS-792680"
+
+
+async def _search_near_belgrade(page: Page) -> None:
+    await page.goto("/find")
+    await expect(page.locator("#search[data-ready]")).to_be_attached()
+    await page.get_by_label("Where").fill("Belgr")
+    suggestion = page.locator("#area-options option").first
+    await expect(suggestion).to_have_attribute("value", "Belgrade (RS)")
+    await page.get_by_label("Where").fill("Belgrade (RS)")
+    await page.get_by_label("Service").select_option("ACC.EMERG")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_role("status")).to_contain_text("nearest first")
+
+
+async def test_officer_finds_emergency_accommodation_near_belgrade(page: Page, web_db: str) -> None:
+    await sign_in(page, web_db, "officer")
+    await expect(page.locator("#me-role")).to_have_text("Referral officer")
+    await expect(page.locator("#me-jurisdiction")).to_have_text("RS")
+    await page.get_by_role("link", name="Find services").click()
+    await _search_near_belgrade(page)
+
+    hits = page.locator("#results > li")
+    assert await hits.count() > 1
+    distances = [float(d) for d in await page.locator(".hit .distance strong").all_inner_texts()]
+    assert distances == sorted(distances)
+    assert distances[0] < 15  # a Belgrade shelter comes first
+    badges = await page.locator(".hit .badge").all_inner_texts()
+    assert len(badges) == len(distances)
+    # "Only with free places now" is on: a stale (unknown) number is never offered as free.
+    assert all(re.match(r"(Fresh|Aging) · ", b) for b in badges), badges
+    assert all(int(n) > 0 for n in await page.locator(".hit .free strong").all_inner_texts())
+
+    shelter = page.locator(f'.hit[data-service-id="{SHELTER}"]')
+    await expect(shelter).to_contain_text("Confidential address")
+    await expect(shelter.locator(".where")).to_have_text("Belgrade (RS)")
+    conn = await asyncpg.connect(web_db)
+    try:
+        hidden = await conn.fetch(
+            "SELECT address FROM location WHERE confidential AND area_code = $1", BELGRADE
+        )
+    finally:
+        await conn.close()
+    assert hidden
+    text = await page.locator("#results").inner_text()
+    for row in hidden:
+        assert row["address"] not in text
+
+
+async def test_provider_updates_capacity_and_the_api_shows_it(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    await sign_in(page, web_db, "provider", org=SHELTER_ORG)
+    await page.get_by_role("link", name="My capacity").click()
+    card = page.locator(f'.card[data-service-id="{SHELTER}"]')
+    available = card.get_by_label("Available beds")
+    await expect(available).to_be_visible()
+    before = int(await available.input_value())
+
+    await card.get_by_role("button", name="One more beds").click()
+    await card.get_by_role("button", name="Save").click()
+    await expect(card.locator(".note")).to_contain_text("Saved")
+
+    headers = await make_token(web_db, "officer")
+    api = f"{live_app}/api/v1/services/{SHELTER}/capacity"
+    now = httpx.get(api, headers=headers).json()
+    assert now["available"] == before + 1
+    assert now["freshness"] == "fresh"
+    await expect(card.locator(".free-now")).to_have_text(str(now["free"]))
+
+    await card.get_by_role("button", name="Confirm unchanged").click()
+    await expect(card.locator(".note")).to_contain_text("Confirmed")
+    confirmed = httpx.get(api, headers=headers).json()
+    assert confirmed["available"] == before + 1
+    assert confirmed["version"] == now["version"] + 1
+
+    # The API's problem details appear under the field they name; nothing changes.
+    await available.fill(str(confirmed["maximum"] + 5))
+    await card.get_by_role("button", name="Save").click()
+    await expect(card.locator(f"#available-{SHELTER}-error")).to_contain_text(
+        "free places cannot exceed the total"
+    )
+    await expect(available).to_have_attribute("aria-invalid", "true")
+    assert httpx.get(api, headers=headers).json()["version"] == confirmed["version"]
+
+
+async def test_a_stale_etag_shows_the_newer_number(page: Page, web_db: str, live_app: str) -> None:
+    await sign_in(page, web_db, "provider", org=SHELTER_ORG)
+    await page.goto("/capacity")
+    card = page.locator(f'.card[data-service-id="{SHELTER}"]')
+    available = card.get_by_label("Available beds")
+    await expect(available).to_be_visible()
+
+    # Someone else reports a new number after this page read the capacity.
+    other = await make_token(web_db, "coordinator")
+    api = f"{live_app}/api/v1/services/{SHELTER}/capacity"
+    read = httpx.get(api, headers=other)
+    newer = {"unit": "bed", "maximum": 12, "available": 7}
+    put = httpx.put(api, json=newer, headers={**other, "If-Match": read.headers["etag"]})
+    assert put.status_code == 200, put.text
+
+    await card.get_by_role("button", name="One fewer beds").click()
+    await card.get_by_role("button", name="Save").click()
+    await expect(card.locator(".note")).to_contain_text(
+        "Someone else updated this a moment ago — here is the new number"
+    )
+    await expect(available).to_have_value("7")
+    assert httpx.get(api, headers=other).json()["available"] == 7
+
+
+async def test_find_page_near_me_fits_a_phone(
+    page: Page, context: BrowserContext, web_db: str
+) -> None:
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await context.grant_permissions(["geolocation"])
+    await context.set_geolocation({"latitude": 43.3209, "longitude": 21.8958})  # Niš
+    await sign_in(page, web_db, "officer")
+    await page.goto("/find")
+    await expect(page.locator("#search[data-ready]")).to_be_attached()
+    await page.get_by_role("button", name="Near me").click()
+    await expect(page.get_by_role("status")).to_contain_text("nearest first")
+    await expect(page.locator("#origin")).to_contain_text("Searching near your location")
+    await expect(page.locator("#results > li").first).to_be_visible()
+    distances = [float(d) for d in await page.locator(".hit .distance strong").all_inner_texts()]
+    assert distances == sorted(distances)
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow == 0
+    box = await page.get_by_role("button", name="Search").bounding_box()
+    assert box is not None
+    assert box["height"] >= 44  # a thumb-sized target
+
+
+async def test_an_invalid_token_is_refused_clearly(page: Page) -> None:
+    await page.goto("/find")
+    await expect(page.get_by_role("alert")).to_contain_text("Sign in with your access token")
+    await expect(page.locator("#search")).to_be_hidden()
+
+    await page.goto("/")
+    await page.get_by_label("Access token").fill("cso_this-token-does-not-exist")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "This token is not valid: it is unknown or has been revoked"
+    )
+    await expect(page.get_by_role("heading", name="Signed in")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.length") == 0
+
+
+async def test_funder_reads_the_registry_page_by_page(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    await sign_in(page, web_db, "funder")
+    await page.get_by_role("link", name="Registry").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+
+    headers = await make_token(web_db, "funder")
+    total = httpx.get(f"{live_app}/api/v1/organizations?limit=1", headers=headers).json()
+    orgs = total["items_page"]["total"]
+    totals = page.locator("#counts tfoot td")
+    await expect(totals.first).to_have_text(str(orgs))
+    await expect(page.locator("#counts tbody tr")).to_have_count(6)
+
+    await page.get_by_label("Participant", exact=True).select_option("")
+    status = page.locator("#orgs-status")
+    await expect(status).to_have_text(f"1–25 of {orgs}")
+    await page.locator("#orgs-next").click()
+    await expect(status).to_have_text(f"26–50 of {orgs}")
+    await expect(page.locator("#orgs tbody tr")).to_have_count(25)
+    await expect(page.locator("#orgs-prev")).to_be_enabled()
