@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.api.referral_factories import idem, referral_body, token
 from tests.browser.conftest import make_token, sign_in
 
 pytestmark = pytest.mark.browser
@@ -186,3 +187,57 @@ async def test_funder_reads_the_registry_page_by_page(
     await expect(status).to_have_text(f"26–50 of {orgs}")
     await expect(page.locator("#orgs tbody tr")).to_have_count(25)
     await expect(page.locator("#orgs-prev")).to_be_enabled()
+
+
+async def _offer_to_the_shelter(db_url: str, base: str) -> str:
+    """An emergency referral holding one place of the shelter: an offer to its provider."""
+    officer = await token(db_url, "officer", agency="police-rs-belgrade")
+    made = httpx.post(
+        f"{base}/api/v1/referrals",
+        json=referral_body(gender="male"),
+        headers={**officer, **idem()},
+    )
+    assert made.status_code == 201, made.text
+    referral = made.json()["id"]
+    submitted = httpx.post(
+        f"{base}/api/v1/referrals/{referral}/transitions",
+        json={"to": "submitted"},
+        headers={**officer, **idem()},
+    )
+    assert submitted.status_code == 200, submitted.text
+    # The matcher's step (POST .../suggestions) is not what this page is about.
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("UPDATE referral SET state = 'matched' WHERE id = $1", referral)
+    finally:
+        await conn.close()
+    held = httpx.post(
+        f"{base}/api/v1/referrals/{referral}/holds",
+        json={"service_id": str(SHELTER), "places": 1},
+        headers={**officer, **idem()},
+    )
+    assert held.status_code == 201, held.text
+    offer: str = held.json()["id"]
+    return offer
+
+
+async def test_provider_answers_an_offer_in_the_inbox(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    offer = await _offer_to_the_shelter(web_db, live_app)
+    await sign_in(page, web_db, "provider", org=SHELTER_ORG)
+    await page.get_by_role("link", name="Offers").click()
+    card = page.locator(f'.offer[data-offer-id="{offer}"]')
+    await expect(card).to_contain_text("Waiting for your answer")
+    await expect(card).to_contain_text("Emergency safe accommodation (must)")
+    await expect(card.locator("h3")).to_contain_text("Emergency shelter for men")
+
+    await card.get_by_role("button", name="Decline").click()
+    await expect(card.locator(f"#reason-{offer}-error")).to_contain_text("Choose why")
+    await card.get_by_role("button", name="Accept").click()
+    await expect(card.locator(".now")).to_contain_text("Accepted")
+    await expect(card.get_by_role("button", name="Accept")).to_be_hidden()
+
+    provider = await make_token(web_db, "provider", org=SHELTER_ORG)
+    accepted = httpx.get(f"{live_app}/api/v1/offers?status=accepted", headers=provider).json()
+    assert offer in [o["id"] for o in accepted["offers"]]

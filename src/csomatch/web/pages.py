@@ -49,6 +49,7 @@ PAGES = [
     ("/", "index.html"),
     ("/find", "find.html"),
     ("/capacity", "capacity.html"),
+    ("/offers", "offers.html"),
     ("/registry", "registry.html"),
 ]
 

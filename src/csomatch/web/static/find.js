@@ -10,15 +10,8 @@ import {
   taxonomy,
   taxonomyOptions,
 } from "./session.js";
+import { LANGUAGES } from "./languages.js";
 
-/** Languages of the region and of the people its services most often meet (ISO 639). */
-export const LANGUAGES = {
-  sq: "Albanian", ar: "Arabic", bs: "Bosnian", hr: "Croatian", cnr: "Montenegrin",
-  en: "English", fa: "Persian (Farsi)", fr: "French", de: "German", el: "Greek",
-  hu: "Hungarian", it: "Italian", mk: "Macedonian", ps: "Pashto", rom: "Romani",
-  ro: "Romanian", ru: "Russian", sr: "Serbian", es: "Spanish", tr: "Turkish",
-  uk: "Ukrainian", ur: "Urdu", vi: "Vietnamese", zh: "Chinese",
-};
 
 const PAGE_SIZE = 20;
 const DEFAULT_CODE = "ACC.EMERG";
