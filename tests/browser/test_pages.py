@@ -235,7 +235,7 @@ async def test_provider_answers_an_offer_in_the_inbox(
     await card.get_by_role("button", name="Decline").click()
     await expect(card.locator(f"#reason-{offer}-error")).to_contain_text("Choose why")
     await card.get_by_role("button", name="Accept").click()
-    await expect(card.locator(".now")).to_contain_text("Accepted")
+    await expect(card.locator(".offer-state")).to_contain_text("Accepted")
     await expect(card.get_by_role("button", name="Accept")).to_be_hidden()
 
     provider = await make_token(web_db, "provider", org=SHELTER_ORG)

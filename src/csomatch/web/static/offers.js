@@ -72,7 +72,7 @@ function card(offer) {
   let current = offer;
   let key = null; // kept for a retry after a lost connection, renewed after an answer
   const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
-  const state = el("p", { class: "now" });
+  const state = el("p", { class: "offer-state" });
   const reason = el("select", { id: `reason-${offer.id}` },
     el("option", { value: "" }, "Choose a reason…"),
     ...Object.entries(REASONS).map(([value, label]) => el("option", { value }, label)),
