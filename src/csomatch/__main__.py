@@ -35,12 +35,17 @@ EPILOG = """examples:
   csomatch seed                  load the demo registry (idempotent)
   csomatch token create --role officer --jurisdiction RS
   csomatch token create --role provider --jurisdiction RS --org ORGANISATION_ID
+  csomatch token revoke TOKEN_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
+  csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
+  csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
+  csomatch gaps --participant RS --min-severity 4 --why
+                                 coverage gaps for funders (docs/gaps.md)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
-CSOMATCH_LOG_LEVEL; see the README's configuration table.
+CSOMATCH_LOG_LEVEL, CSOMATCH_TOKEN_CACHE_SECONDS; see the README's configuration table.
 """
 
 
@@ -134,6 +139,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
+            # The C event loop and HTTP parser (pinned dependencies), not asyncio's and h11.
+            loop="uvloop",
+            http="httptools",
         )
     return 0
 
@@ -174,6 +182,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print only the token on stdout."""
     from csomatch.db.tokens import create_token
 
+    if args.funder is not None and args.role != "funder":
+        print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
+        return 2
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
@@ -189,7 +200,14 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 "SELECT EXISTS (SELECT 1 FROM organization WHERE id = $1)", args.org
             ):
                 raise SystemExit(f"csomatch token create: no organisation {args.org}")
-            secret, _ = await create_token(
+            funder = None
+            if args.funder is not None:
+                from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+                funder = await get_funder_by_ref(conn, args.funder)
+                if funder is None:
+                    raise SystemExit(f"csomatch token create: no funder {args.funder!r}")
+            secret, record = await create_token(
                 conn,
                 role=args.role,
                 jurisdiction=args.jurisdiction,
@@ -197,6 +215,10 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
                 label=args.name or "",
                 agency=args.agency,
             )
+            if funder is not None:
+                await link_token_funder(conn, record.id, funder.id)
+            # The id names the token later (csomatch token revoke ID); stdout stays the token.
+            print(f"token id {record.id}", file=sys.stderr)
             return secret
         finally:
             await conn.close()
@@ -205,6 +227,45 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         secret = asyncio.run(run(url))
     print(secret)
     return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Revoke a token named by its id or by the token itself (``-``: read from stdin)."""
+    from csomatch.db.tokens import revoke_token
+
+    from_stdin = args.token == "-"  # noqa: S105 -- "-" is the stdin marker, not a secret
+    given = sys.stdin.readline().strip() if from_stdin else args.token.strip()
+    try:
+        token_id, secret = uuid.UUID(given), None
+    except ValueError:
+        token_id, secret = None, given
+
+    async def run(url: str) -> bool:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            return await revoke_token(conn, token_id=token_id, secret=secret) is not None
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        revoked = asyncio.run(run(url))
+    if not revoked:
+        print("csomatch token revoke: no valid token matches", file=sys.stderr)
+        return 1
+    print(
+        "token revoked; a running server accepts it for at most "
+        f"{settings.token_cache_seconds:g} s more (CSOMATCH_TOKEN_CACHE_SECONDS)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Dispatch ``csomatch token create|revoke``."""
+    if args.token_command == "revoke":  # noqa: S105 -- a sub-command name
+        return cmd_token_revoke(args, settings)
+    return cmd_token_create(args, settings)
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -247,6 +308,33 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def cmd_funding(args: argparse.Namespace, settings: Settings) -> int:
+    """Import funding feeds, review recipient matches, keep EUR rates (csomatch.funding.cli)."""
+    from csomatch.funding.cli import run
+
+    with database(settings) as url:
+        asyncio.run(_prepare(url, settings, demo=False))
+        return run(args, url)
+
+
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the gap cells as a table (or CSV)."""
+    from csomatch.errors import InvalidInput
+    from csomatch.gaps.cli import render
+
+    async def run(url: str) -> str:
+        await _prepare(url, settings, demo=False)
+        return await render(url, args, settings)
+
+    with database(settings) as url:
+        try:
+            print(asyncio.run(run(url)), end="")
+        except InvalidInput as error:
+            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     p = argparse.ArgumentParser(
@@ -281,6 +369,21 @@ def parser() -> argparse.ArgumentParser:
         help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
         "the referrals of their agency",
     )
+    create.add_argument(
+        "--funder",
+        metavar="FUNDER_REF",
+        help="role funder: the funder the token speaks for (it may add only its own funding)",
+    )
+    revoke = token_sub.add_parser(
+        "revoke",
+        help="revoke a token; a running server accepts it for at most "
+        "CSOMATCH_TOKEN_CACHE_SECONDS more",
+    )
+    revoke.add_argument(
+        "token",
+        metavar="TOKEN",
+        help="the token id (printed by create) or the token; - reads stdin",
+    )
     sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
     audit = sub.add_parser("audit", help="the audit log of referral data")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -294,6 +397,20 @@ def parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=5000,
         help="events read per query (progress after each)",
+    )
+    from csomatch.funding.cli import add_parser as add_funding_parser
+
+    add_funding_parser(sub)
+    from csomatch.gaps.cli import EPILOG as GAPS_EPILOG
+    from csomatch.gaps.cli import add_arguments as add_gaps_arguments
+
+    add_gaps_arguments(
+        sub.add_parser(
+            "gaps",
+            help="coverage gaps per participant, area, service and period (aggregates only)",
+            epilog=GAPS_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     )
     return p
 
@@ -322,8 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "db": cmd_migrate,
         "seed": cmd_seed,
-        "token": cmd_token_create,
+        "token": cmd_token,
         "audit": cmd_audit_verify,
+        "funding": cmd_funding,
+        "gaps": cmd_gaps,
     }
     return handlers[args.command](args, settings)
 

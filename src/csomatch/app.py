@@ -16,9 +16,11 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
+from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.problems import domain_error, http_error, unexpected_error
 from csomatch.api.referral_routes import REFERRAL_ROUTES
@@ -26,6 +28,7 @@ from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
@@ -42,6 +45,15 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
         )
+        # The search and token checks: single statements, returned without a reset.
+        app.state.query_pool = await create_pool(
+            database_url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout_s=settings.connect_timeout_s,
+            stateless=True,
+        )
+        app.state.token_cache = TokenCache(settings.token_cache_seconds)
         sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
@@ -49,6 +61,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await app.state.query_pool.close()
             await app.state.pool.close()
 
     async def provide_conn(
@@ -75,10 +88,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *MATCH_ROUTES,
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
+            *NOTIFICATION_ROUTES,
+            *GAP_ROUTES,
             *ME_ROUTES,
             *web_routes(),
         ],
-        lifespan=[pool_lifespan],
+        lifespan=[pool_lifespan, background_tasks(settings)],
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),

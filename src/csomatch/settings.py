@@ -25,6 +25,16 @@ MATCH_WEIGHTS = (
 )
 
 
+def boolean(raw: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``) from an environment variable."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything csomatch can be configured with; see the README's configuration table."""
 
@@ -57,6 +67,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_minutes_planned: float = 1440.0
     sweep_seconds: float = 30.0
     idempotency_hours: float = 24.0
+    #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
+    #: (0 seconds turns it off) and how often an event stream looks for new events.
+    webhook_max_attempts: int = 8
+    webhook_backoff_s: float = 30.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_allow_http: bool = False
+    dispatch_interval_s: float = 1.0
+    events_poll_s: float = 1.0
+    #: How long a verified token is trusted without asking the database again: the longest
+    #: a revoked token keeps working in a running server (0: ask on every request).
+    token_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -88,6 +110,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("hold_minutes_planned", float),
             ("sweep_seconds", float),
             ("idempotency_hours", float),
+            ("webhook_max_attempts", int),
+            ("webhook_backoff_s", float),
+            ("webhook_backoff_max_s", float),
+            ("webhook_timeout_s", float),
+            ("webhook_allow_http", boolean),
+            ("dispatch_interval_s", float),
+            ("events_poll_s", float),
+            ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -125,5 +155,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
         if self.idempotency_hours < 24:
             raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
+        if not 0 <= self.token_cache_seconds <= 300:
+            raise SettingsError(
+                f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
+            )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
+        if not 1 <= self.webhook_max_attempts <= 100:
+            raise SettingsError("CSOMATCH_WEBHOOK_MAX_ATTEMPTS must be 1-100")
+        if not 0 <= self.webhook_backoff_s <= self.webhook_backoff_max_s:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_BACKOFF_S must be >= 0 and <= CSOMATCH_WEBHOOK_BACKOFF_MAX_S"
+            )
+        if self.webhook_timeout_s <= 0 or self.events_poll_s <= 0 or self.dispatch_interval_s < 0:
+            raise SettingsError(
+                "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
+                "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
+            )

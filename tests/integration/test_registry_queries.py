@@ -193,19 +193,21 @@ async def test_search_sorts_by_distance_and_filters(conn: asyncpg.Connection) ->
     near = await add_service(conn, NIS)
     far = await add_service(conn, BELGRADE)
     other = await add_service(conn, TIRANA, taxonomy_code="LEGAL.AID", languages=["sq"])
-    rows, total = await svc_db.search_services(conn, search_filter())
+    page = await svc_db.search_services(conn, search_filter())
+    rows = page.rows
     assert [r.service.id for r in rows] == [near, far, other]
-    assert total == 3
+    assert page.total == 3
+    assert (page.origin, page.unknown_codes) == ((NIS.latitude, NIS.longitude), [])
     assert rows[0].distance_km < 5 < rows[1].distance_km
     assert 190 < rows[1].distance_km < 215  # Niš - Belgrade, about 200 km
 
-    rows, _ = await svc_db.search_services(conn, search_filter(radius_km=50.0))
+    rows = (await svc_db.search_services(conn, search_filter(radius_km=50.0))).rows
     assert [r.service.id for r in rows] == [near]
-    rows, _ = await svc_db.search_services(conn, search_filter(codes=["LEGAL.AID"]))
+    rows = (await svc_db.search_services(conn, search_filter(codes=["LEGAL.AID"]))).rows
     assert [r.service.id for r in rows] == [other]
-    rows, _ = await svc_db.search_services(conn, search_filter(language="sq"))
+    rows = (await svc_db.search_services(conn, search_filter(language="sq"))).rows
     assert [r.service.id for r in rows] == [other]
-    rows, _ = await svc_db.search_services(conn, search_filter(participant="RS", gender="male"))
+    rows = (await svc_db.search_services(conn, search_filter(participant="RS", gender="male"))).rows
     assert rows == []
 
 
@@ -215,9 +217,10 @@ async def test_search_available_counts_stale_as_unknown(conn: asyncpg.Connection
     await add_service(conn, NIS, available=2, hours_ago=100)  # stale: unknown, not free
     await add_service(conn, NIS, available=0, hours_ago=1)  # full
     paused = await add_service(conn, NIS, available=2, hours_ago=1, accepting_referrals=False)
-    rows, total = await svc_db.search_services(conn, search_filter(available_only=True))
+    page = await svc_db.search_services(conn, search_filter(available_only=True))
+    rows = page.rows
     assert [r.service.id for r in rows] == [fresh]
-    assert total == 1
+    assert page.total == 1
     assert paused not in [r.service.id for r in rows]
 
 
@@ -226,12 +229,14 @@ async def test_search_places_confidential_sites_at_their_municipality(
 ) -> None:
     await seed_reference(conn)
     hidden = await add_service(conn, NIS, confidential=True)
-    rows, _ = await svc_db.search_services(
-        conn, search_filter(latitude=NIS.latitude, longitude=NIS.longitude)
-    )
+    rows = (
+        await svc_db.search_services(
+            conn, search_filter(latitude=NIS.latitude, longitude=NIS.longitude)
+        )
+    ).rows
     assert rows[0].service.id == hidden
     assert rows[0].distance_km == pytest.approx(0.0, abs=1e-6)  # the centre, not the site
-    rows, _ = await svc_db.search_services(conn, search_filter(reveal_confidential=True))
+    rows = (await svc_db.search_services(conn, search_filter(reveal_confidential=True))).rows
     assert rows[0].distance_km > 0.5  # the real point is 0.01 degrees away
 
 

@@ -7,6 +7,8 @@ everyone, and a test lists the routes to make sure none is missing.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -14,12 +16,54 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from csomatch.db.pool import Pool
-from csomatch.db.tokens import TokenRecord, find_token
+from csomatch.db.tokens import TokenRecord, find_token_by_hash, hash_token
 
 PUBLIC = "public"
 #: The OpenAPI document is public; Litestar generates its routes.
 SCHEMA_PATH = "/schema"
 ALL_ROLES = ("officer", "provider", "funder", "coordinator", "admin")
+
+
+class TokenCache:
+    """Tokens verified in the last ``ttl_s`` seconds, by hash: a request with one of them
+    needs no database round trip.
+
+    The bound is the point: a token revoked in the database keeps working here for at most
+    ``ttl_s`` seconds (``CSOMATCH_TOKEN_CACHE_SECONDS``); 0 turns the cache off. Unknown
+    tokens are never cached, so a new token works at once. At most ``max_entries`` tokens
+    are kept; past that the oldest go first.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[bytes, tuple[float, TokenRecord]] = {}
+
+    def get(self, token_hash: bytes) -> TokenRecord | None:
+        """The record of a token verified less than ``ttl_s`` seconds ago, else None."""
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if self._clock() >= entry[0]:
+            del self._entries[token_hash]
+            return None
+        return entry[1]
+
+    def put(self, token_hash: bytes, record: TokenRecord) -> None:
+        """Remember a token the database has just verified."""
+        if self.ttl_s <= 0:
+            return
+        self._entries.pop(token_hash, None)
+        while len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[token_hash] = (self._clock() + self.ttl_s, record)
 
 
 def roles(*allowed: str) -> dict[str, object]:
@@ -47,14 +91,28 @@ async def authorize(
         raise NotAuthorizedException(
             "send 'Authorization: Bearer TOKEN'; create a token with 'csomatch token create'"
         )
-    pool: Pool = connection.app.state.pool
-    async with pool.acquire() as conn:
-        principal = await find_token(conn, secret.strip())  # type: ignore[arg-type]
+    principal = await _verify(connection, hash_token(secret.strip()))
     if principal is None:
         raise NotAuthorizedException("unknown or revoked token")
     if not isinstance(allowed, tuple) or principal.role not in allowed:
         raise PermissionDeniedException(f"the {principal.role} role may not do this")
     connection.state.principal = principal
+
+
+async def _verify(
+    connection: ASGIConnection[Any, Any, Any, Any], token_hash: bytes
+) -> TokenRecord | None:
+    """The record of a valid token, from the cache or the database."""
+    state = connection.app.state
+    cache: TokenCache | None = getattr(state, "token_cache", None)
+    principal = None if cache is None else cache.get(token_hash)
+    if principal is None:
+        pool: Pool = getattr(state, "query_pool", None) or state.pool
+        async with pool.acquire() as conn:
+            principal = await find_token_by_hash(conn, token_hash)  # type: ignore[arg-type]
+        if principal is not None and cache is not None:
+            cache.put(token_hash, principal)
+    return principal
 
 
 async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> TokenRecord:

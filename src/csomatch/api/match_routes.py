@@ -26,11 +26,10 @@ from csomatch.matching.batch import (
 )
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
-from csomatch.matching.suggest import NeedResult, Plan, suggest
+from csomatch.matching.suggest import NeedResult, Plan, solve_params, suggest
 from csomatch.matching.terms import weights_from_settings
 from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.settings import Settings
-from csomatch.solver import SolveParams
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
@@ -46,11 +45,6 @@ class SuggestionsOut(Out, frozen=True):
     plan: Plan
     #: The scale of every cost: 1 point = 100 m of travel.
     cost_unit: str
-
-
-def solve_params(settings: Settings) -> SolveParams:
-    """The solver's limits for a request: one worker and a fixed seed, so answers repeat."""
-    return SolveParams(time_limit_s=settings.match_time_limit_s, workers=1, seed=0)
 
 
 def _named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:

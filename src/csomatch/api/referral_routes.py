@@ -177,7 +177,7 @@ async def referral_suggestions(
         stored = await ref_db.get_referral(conn, referral_id)
         assert stored is not None
         result = await suggestions_for(
-            conn, stored, now=_now(), stale_hours=settings.stale_hours,
+            conn, stored, now=_now(), settings=settings,
             reveal=registry.reveals_confidential(principal),
         )  # fmt: skip
         return SuggestionsForReferral(

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import asyncpg
 from litestar import Request, Response, get, patch, post, put
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from csomatch import registry
+from csomatch import search as searching
 from csomatch.api.auth import ALL_ROLES, public, roles
 from csomatch.api.schemas import (
     AreaOut,
@@ -40,9 +42,10 @@ from csomatch.api.schemas import (
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, Service, freshness
-from csomatch.errors import InvalidInput, NotFound, PreconditionRequired
+from csomatch.errors import DatabaseUnavailable, InvalidInput, NotFound, PreconditionRequired
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -144,7 +147,7 @@ async def list_services(
 
 @get("/api/v1/services/search", opt=roles(*SEARCHERS))
 async def search_services(
-    conn: Conn,
+    state: State,
     settings: Cfg,
     principal: Caller,
     code: Annotated[
@@ -164,52 +167,75 @@ async def search_services(
     available: FromQuery[bool] = False,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Offset = 0,
-) -> SearchResult:
+) -> Response[SearchResult]:
     """Services near a point or area, nearest first, with distance, free places and freshness.
 
     ``available=true`` keeps services with free places now; a stale number counts as unknown.
+    A search by taxonomy code that finds nothing is recorded as demand (one ``search_empty``
+    signal per code, no person data) for the gap analysis.
     """
-    for i, c in enumerate(code or []):
-        if await _unknown_code(conn, c):
-            raise InvalidInput(f"invalid taxonomy code {c!r}", field=f"code[{i}]")
-    origin = await registry.search_origin(conn, lat=lat, lon=lon, area=area)
-    rows, total = await svc_db.search_services(
-        conn,
-        svc_db.SearchFilter(
-            latitude=origin[0],
-            longitude=origin[1],
-            radius_km=radius_km,
-            codes=code or None,
-            participant=participant,
-            language=language,
-            gender=gender,
-            age_band=age_band,
-            child=child,
-            available_only=available,
-            stale_after_hours=settings.stale_hours,
-            reveal_confidential=registry.reveals_confidential(principal),
-            limit=limit,
-            offset=offset,
-        ),
-    )
-    views = _views(settings, principal, [r.service for r in rows])
-    hits = [
-        SearchHit(
-            distance_km=round(r.distance_km, 1),
-            free_places=v.capacity.free if v.capacity else None,
-            freshness=v.capacity.freshness if v.capacity else None,
-            service=v,
+    if (lat is None) != (lon is None):
+        raise InvalidInput(
+            "give both lat and lon, or neither", field="lat" if lat is None else "lon"
         )
-        for r, v in zip(rows, views, strict=True)
-    ]
-    return SearchResult(
-        items_page=Page(total=total, limit=limit, offset=offset),
-        origin_latitude=origin[0], origin_longitude=origin[1], hits=hits,
+    if lat is None and area is None:
+        raise InvalidInput(
+            "say where to search from: lat and lon, or an area code (GET /api/v1/areas?q=...)",
+            field="area",
+        )
+    reveal = registry.reveals_confidential(principal)
+    f = svc_db.SearchFilter(
+        latitude=lat, longitude=lon, area=area if lat is None else None, radius_km=radius_km,
+        codes=code or None, participant=participant, language=language, gender=gender,
+        age_band=age_band, child=child, available_only=available,
+        stale_after_hours=settings.stale_hours, reveal_confidential=reveal, limit=limit,
+        offset=offset,
     )  # fmt: skip
+    # One statement on the stateless pool: no connection dependency, no reset round trip.
+    pool = state.query_pool
+    try:
+        conn = await pool.acquire(timeout=10)
+    except (*CONNECTION_ERRORS, TimeoutError) as exc:
+        raise DatabaseUnavailable("the database is not reachable right now; retry shortly") from exc
+    try:
+        page = await searching.search(conn, f)
+    finally:
+        await pool.release(conn)
+    assert page.origin is not None  # search() raised otherwise
+    now = dt.datetime.now(dt.UTC)
+    hits = []
+    for r in page.rows:
+        view = service_out(
+            r.service,
+            reveal=reveal,
+            freshness=_fresh_at(settings, r.service.capacity_updated_at, now),
+        )
+        hits.append(
+            SearchHit(
+                distance_km=round(r.distance_km, 1),
+                free_places=view.capacity.free if view.capacity else None,
+                freshness=view.capacity.freshness if view.capacity else None,
+                service=view,
+            )
+        )
+    result = SearchResult(
+        items_page=Page(total=page.total, limit=limit, offset=offset),
+        origin_latitude=page.origin[0], origin_longitude=page.origin[1], hits=hits,
+    )  # fmt: skip
+    background = None
+    if page.total == 0 and f.codes:
+        background = BackgroundTask(
+            searching.record_empty_search, pool, principal.id, f, page.origin_participant
+        )
+    return Response(result, background=background)
 
 
-async def _unknown_code(conn: Conn, code: str) -> bool:
-    return not await area_db.is_service_code(conn, code)
+def _fresh_at(
+    settings: Settings, updated_at: dt.datetime | None, now: dt.datetime
+) -> Freshness | None:
+    if updated_at is None:
+        return None
+    return freshness(updated_at, now, settings.fresh_hours, settings.stale_hours)
 
 
 @get("/api/v1/services/{service_id:uuid}", opt=roles(*ALL_ROLES))

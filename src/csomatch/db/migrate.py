@@ -43,10 +43,10 @@ def available_migrations() -> list[Migration]:
             )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    # Ranges of numbers are reserved for work in parallel (0010-0019 referrals, ...), so gaps
-    # are allowed; each version is applied once, whatever order they land in.
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"migration versions must be unique, found {versions}")
+    # Each engineer's work has its own block of numbers (0010-0019, 0020-0024...), so numbers
+    # may skip; two files with the same number would be ambiguous.
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"migration versions must be unique and >= 1, found {versions}")
     return found
 
 

@@ -17,10 +17,33 @@ Pool = asyncpg.Pool
 RETRYABLE = (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
 
 
+_SETTINGS = {"application_name": "csomatch", "timezone": "UTC"}
+# Each prepared statement of a stateless pool is planned once per connection, not at every
+# execution: the search's statements (one per combination of filters) cost more to plan
+# than to run.
+_STATELESS_SETTINGS = {**_SETTINGS, "plan_cache_mode": "force_generic_plan"}
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to its pool without the reset statement (see ``create_pool``)."""
+
+
 async def create_pool(
-    url: str, *, min_size: int = 2, max_size: int = 10, timeout_s: float = 30.0
+    url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    timeout_s: float = 30.0,
+    stateless: bool = False,
 ) -> Pool:
-    """Open a pool on ``url``, retrying with backoff for up to ``timeout_s`` seconds."""
+    """Open a pool on ``url``, retrying with backoff for up to ``timeout_s`` seconds.
+
+    A ``stateless`` pool is for single statements that leave no session state behind (no
+    SET, LISTEN, session advisory lock or cursor): its connections go back to the pool
+    without asyncpg's reset statement, a round trip per request saved (an open transaction
+    is still rolled back), keep more prepared statements (the search has a statement per
+    combination of filters) and plan each of them once.
+    """
     deadline = time.monotonic() + timeout_s
     delay = 0.2
     while True:
@@ -31,7 +54,9 @@ async def create_pool(
                 max_size=max_size,
                 command_timeout=60,
                 max_inactive_connection_lifetime=300,
-                server_settings={"application_name": "csomatch", "timezone": "UTC"},
+                server_settings=_STATELESS_SETTINGS if stateless else _SETTINGS,
+                reset=_keep_session if stateless else None,
+                statement_cache_size=512 if stateless else 100,
             )
         except RETRYABLE as exc:
             if time.monotonic() + delay > deadline:

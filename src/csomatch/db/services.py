@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Sequence
 
@@ -31,12 +32,6 @@ _SERVICE_SELECT = (
     " LEFT JOIN service_capacity c ON c.service_id = s.id"
 )
 _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, verified_at, version"
-
-# Great-circle distance in km from ($1, $2) to (lat, lon) of the ``points`` CTE below.
-_DISTANCE_KM = (
-    "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(lat - $1) / 2), 2)"
-    " + cos(radians($1)) * cos(radians(lat)) * power(sin(radians(lon - $2) / 2), 2))))"
-)
 
 
 class NewService(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,10 +70,15 @@ class NewCapacity(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
-    """What a search asks for; every field narrows the result, None means any."""
+    """What a search asks for; every field narrows the result, None means any.
 
-    latitude: float
-    longitude: float
+    The search measures from ``latitude``/``longitude``, or from the centre of ``area`` when
+    they are None.
+    """
+
+    latitude: float | None = None
+    longitude: float | None = None
+    area: str | None = None
     radius_km: float | None
     codes: list[str] | None
     participant: str | None
@@ -98,6 +98,21 @@ class SearchRow(msgspec.Struct, frozen=True, kw_only=True):
 
     service: Service
     distance_km: float
+
+
+class SearchPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a search, with what the statement learnt about its own input.
+
+    ``origin`` is None when ``area`` names no area of the gazetteer; ``unknown_codes`` holds
+    the positions in ``codes`` of those that are not service codes of the taxonomy;
+    ``origin_participant`` is the participant of ``area`` (None for a point).
+    """
+
+    rows: list[SearchRow]
+    total: int
+    origin: tuple[float, float] | None
+    origin_participant: str | None
+    unknown_codes: list[int]
 
 
 # Columns a service update may change, an allow-list for building the UPDATE statement.
@@ -291,62 +306,139 @@ async def upsert_capacity(
     return None if row is None else msgspec.convert(row, Capacity, from_attributes=True)
 
 
-async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> tuple[list[SearchRow], int]:
-    """Services matching the filter, nearest first, and how many matched in all.
+EARTH_RADIUS_KM = 6371.0088
+
+# Filters of the narrow ``service_search`` table (migration 0030); each takes one parameter.
+_CODES = "ss.taxonomy_code = ANY(#::text[])"
+_PARTICIPANT = "ss.participant_code = #::text"
+_LANGUAGE = "#::text = ANY(ss.languages)"
+_GENDER = "#::text = ANY(ss.genders)"
+_AGE_BAND = "#::text = ANY(ss.age_bands)"
+_CHILD = "ss.accepts_children = #::bool"
+# Free places now, from a number younger than the stale age: a stale number is unknown.
+_AVAILABLE = (
+    "ss.service_accepting AND ss.organization_accepting AND ss.free > 0"
+    " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)"
+)
+# The positions (from 0) of the codes that are not service codes of the taxonomy.
+_UNKNOWN_CODES = (
+    "ARRAY(SELECT c.i - 1 FROM unnest(#::text[]) WITH ORDINALITY AS c(code, i)"
+    " WHERE NOT EXISTS (SELECT 1 FROM taxonomy_term t"
+    " WHERE t.code = c.code AND t.parent_code IS NOT NULL) ORDER BY c.i)"
+)
+_ORIGIN_POINT = "SELECT #::float8 AS lat, #::float8 AS lon, NULL::text AS participant_code"
+_ORIGIN_AREA = "SELECT latitude AS lat, longitude AS lon, participant_code FROM area WHERE code = #"
+# Which point of a service a caller measures to: the shown one (a confidential site's
+# municipality centre) or the site itself (coordinators, admins).
+_SHOWN = ("ss.shown_x", "ss.shown_y", "ss.shown_z")
+_SITE = ("ss.site_x", "ss.site_y", "ss.site_z")
+
+
+# The page's rows in full, with their great-circle distances (the same statement).
+_PAGE_ROWS = (
+    _SERVICE_SELECT.replace(
+        "SELECT ",
+        "SELECT page.d2, page.total,"
+        " 2 * 6371.0088 * asin(least(1, sqrt(page.d2) / 2)) AS distance_km, ",
+        1,
+    )
+    + " JOIN page ON page.service_id = s.id) found ON true ORDER BY found.d2, found.id"
+)
+
+
+class _Sql:
+    """A statement assembled from the constant fragments above; ``#`` marks a parameter."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.args: list[object] = []
+
+    def add(self, fragment: str, *values: object) -> None:
+        parts = fragment.split("#")
+        if len(parts) != len(values) + 1:
+            raise ValueError("one value per # in a fragment")
+        self.text += parts[0]
+        for value, rest in zip(values, parts[1:], strict=True):
+            self.args.append(value)
+            self.text += "$" + str(len(self.args)) + rest
+
+
+async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPage:
+    """Services matching the filter, nearest first, how many matched, and the input checks.
+
+    One statement: the origin (a point, or an area's centre), which codes are unknown, and
+    the page with its rows in full. Candidates come from ``service_search``; distances are
+    chords between unit vectors (exact in order, no trigonometry per row), a radius is first
+    a range on each coordinate (an index range on z), and only the page's distances are
+    turned into great-circle km.
 
     ``available_only`` keeps services with free places (available - held > 0) whose number is
     younger than ``stale_after_hours``: a stale number counts as unknown, not as free.
     """
-    # A confidential site is placed at its municipality's centre unless $3 (reveal), so that
+    q = _Sql()
+    q.add("WITH origin AS (")
+    if f.latitude is not None and f.longitude is not None:
+        q.add(_ORIGIN_POINT, f.latitude, f.longitude)
+    else:
+        q.add(_ORIGIN_AREA, f.area)
+    q.add(
+        "), v AS (SELECT lat, lon, participant_code, unit_x(lat, lon) AS x,"
+        " unit_y(lat, lon) AS y, unit_z(lat) AS z FROM origin)"
+    )
+    # A confidential site is placed at its municipality's centre unless revealed, so that
     # distances from chosen points cannot be used to triangulate a shelter.
-    sql = (
-        "WITH points AS (SELECT s.id,"
-        " CASE WHEN l.confidential AND NOT $3 THEN a.latitude ELSE l.latitude END AS lat,"
-        " CASE WHEN l.confidential AND NOT $3 THEN a.longitude ELSE l.longitude END AS lon"
-        " FROM service s"
-        " JOIN organization o ON o.id = s.organization_id"
-        " JOIN location l ON l.id = s.location_id"
-        " JOIN area a ON a.code = l.area_code"
-        " LEFT JOIN service_capacity c ON c.service_id = s.id"
-        " WHERE ($4::text[] IS NULL OR s.taxonomy_code = ANY($4))"
-        "   AND ($5::text IS NULL OR a.participant_code = $5)"
-        "   AND ($6::text IS NULL OR $6 = ANY(s.languages))"
-        "   AND ($7::text IS NULL OR $7 = ANY(s.genders))"
-        "   AND ($8::text IS NULL OR $8 = ANY(s.age_bands))"
-        "   AND ($9::bool IS NULL OR s.accepts_children = $9)"
-        "   AND (NOT $10 OR (s.accepting_referrals AND o.accepting_referrals"
-        "        AND c.available - c.held > 0"
-        "        AND c.updated_at > now() - make_interval(secs => $11 * 3600)))"
-        "), hits AS (SELECT id, " + _DISTANCE_KM + " AS distance_km FROM points)"
-        ", page AS (SELECT id, distance_km, count(*) OVER () AS total FROM hits"
-        " WHERE ($12::float8 IS NULL OR distance_km <= $12)"
-        " ORDER BY distance_km, id LIMIT $13 OFFSET $14)"
-        # The page's rows in full, in the same query (one round trip).
-        " SELECT * FROM ("
-        + _SERVICE_SELECT.replace("SELECT ", "SELECT page.distance_km, page.total, ", 1)
-        + " JOIN page ON page.id = s.id) found ORDER BY distance_km, id"
+    x, y, z = _SITE if f.reveal_confidential else _SHOWN
+    q.add(
+        ", hits AS (SELECT ss.service_id, (" + x + " - v.x) * (" + x + " - v.x) + (" + y
+        + " - v.y) * (" + y + " - v.y) + (" + z + " - v.z) * (" + z + " - v.z) AS d2"
+        " FROM v JOIN service_search ss ON true WHERE true"
+    )  # fmt: skip
+    for fragment, value in (
+        (_CODES, f.codes),
+        (_PARTICIPANT, f.participant),
+        (_LANGUAGE, f.language),
+        (_GENDER, f.gender),
+        (_AGE_BAND, f.age_band),
+        (_CHILD, f.child),
+        (_AVAILABLE, f.stale_after_hours if f.available_only else None),
+    ):
+        if value is not None:
+            q.add(" AND " + fragment, value)
+    chord = None
+    if f.radius_km is not None:
+        # Points within the radius are within this chord; so is each coordinate's difference.
+        chord = 2 * math.sin(min(f.radius_km / EARTH_RADIUS_KM, math.pi) / 2)
+        for axis, centre in ((z, "v.z"), (x, "v.x"), (y, "v.y")):
+            q.add(
+                " AND " + axis + " BETWEEN " + centre + " - # AND " + centre + " + #", chord, chord
+            )
+    q.add("), page AS (SELECT service_id, d2, count(*) OVER () AS total FROM hits")
+    if chord is not None:
+        q.add(" WHERE d2 <= #", chord * chord)
+    q.add(" ORDER BY d2, service_id LIMIT # OFFSET #)", f.limit, f.offset)
+    q.add(" SELECT m.unknown_codes, v.lat AS origin_latitude, v.lon AS origin_longitude,")
+    q.add(" v.participant_code AS origin_participant, found.* FROM (SELECT ")
+    if f.codes:
+        q.add(_UNKNOWN_CODES, f.codes)
+    else:
+        q.add("'{}'::int[]")
+    q.add(" AS unknown_codes) m LEFT JOIN v ON true LEFT JOIN (")
+    q.add(_PAGE_ROWS)
+    rows = await conn.fetch(q.text, *q.args)
+    first = rows[0]
+    found = [r for r in rows if r["id"] is not None]
+    # From dicts: msgspec reads an asyncpg Record six times faster as a dict than by attribute.
+    hits = msgspec.convert([dict(r) for r in found], list[_Hit])
+    origin = None
+    if first["origin_latitude"] is not None:
+        origin = (float(first["origin_latitude"]), float(first["origin_longitude"]))
+    return SearchPage(
+        rows=[SearchRow(service=h, distance_km=h.distance_km) for h in hits],
+        total=int(found[0]["total"]) if found else 0,
+        origin=origin,
+        origin_participant=first["origin_participant"],
+        unknown_codes=list(first["unknown_codes"]),
     )
-    rows = await conn.fetch(
-        sql,
-        f.latitude,
-        f.longitude,
-        f.reveal_confidential,
-        f.codes,
-        f.participant,
-        f.language,
-        f.gender,
-        f.age_band,
-        f.child,
-        f.available_only,
-        f.stale_after_hours,
-        f.radius_km,
-        f.limit,
-        f.offset,
-    )
-    if not rows:
-        return [], 0
-    hits = msgspec.convert(rows, list[_Hit], from_attributes=True)
-    return [SearchRow(service=h, distance_km=h.distance_km) for h in hits], int(rows[0]["total"])
 
 
 class _Hit(Service, frozen=True):
@@ -358,3 +450,21 @@ class _Hit(Service, frozen=True):
 async def count_services(conn: asyncpg.Connection) -> int:
     """Return how many services the registry holds."""
     return int(await conn.fetchval("SELECT count(*) FROM service"))
+
+
+async def participant_near(
+    conn: asyncpg.Connection, latitude: float, longitude: float, within_km: float
+) -> str | None:
+    """The participant of the gazetteer town nearest to a point, if one is within reach."""
+    chord = 2 * math.sin(min(within_km / EARTH_RADIUS_KM, math.pi) / 2)
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "WITH v AS (SELECT unit_x($1, $2) AS x, unit_y($1, $2) AS y, unit_z($1) AS z),"
+        " d AS (SELECT a.participant_code, a.code,"
+        " power(unit_x(a.latitude, a.longitude) - v.x, 2)"
+        " + power(unit_y(a.latitude, a.longitude) - v.y, 2)"
+        " + power(unit_z(a.latitude) - v.z, 2) AS d2 FROM area a, v)"
+        " SELECT participant_code FROM d WHERE d2 <= $3 ORDER BY d2, code LIMIT 1",
+        latitude,
+        longitude,
+        chord * chord,
+    )

@@ -58,9 +58,34 @@ async def create_token(
 
 async def find_token(conn: asyncpg.Connection, secret: str) -> TokenRecord | None:
     """Return the record of a valid (not revoked) token."""
+    return await find_token_by_hash(conn, hash_token(secret))
+
+
+async def find_token_by_hash(conn: asyncpg.Connection, token_hash: bytes) -> TokenRecord | None:
+    """Return the record of the valid (not revoked) token with this hash."""
     row = await conn.fetchrow(
         "SELECT id, role, jurisdiction, organization_id, label, agency FROM api_token"
         " WHERE token_hash = $1 AND revoked_at IS NULL",
-        hash_token(secret),
+        token_hash,
+    )
+    return None if row is None else msgspec.convert(row, TokenRecord, from_attributes=True)
+
+
+async def revoke_token(
+    conn: asyncpg.Connection, *, token_id: uuid.UUID | None = None, secret: str | None = None
+) -> TokenRecord | None:
+    """Revoke a token named by its id or by the token itself; None if no valid token matched.
+
+    A server that verified the token shortly before keeps trusting it for at most
+    ``Settings.token_cache_seconds``.
+    """
+    if (token_id is None) == (secret is None):
+        raise ValueError("name the token by its id or by the token itself")
+    row = await conn.fetchrow(
+        "UPDATE api_token SET revoked_at = now()"
+        " WHERE (id = $1 OR token_hash = $2) AND revoked_at IS NULL"
+        " RETURNING id, role, jurisdiction, organization_id, label, agency",
+        token_id,
+        None if secret is None else hash_token(secret),
     )
     return None if row is None else msgspec.convert(row, TokenRecord, from_attributes=True)

@@ -11,6 +11,7 @@ from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Option, St
 from csomatch.matching.profile import NeedsProfile, Priority
 from csomatch.matching.rules import REASON_CODES, free_places
 from csomatch.matching.snapshot import Snapshot
+from csomatch.settings import Settings
 from csomatch.solver import SolveParams
 
 
@@ -72,6 +73,11 @@ class SuggestionResult(msgspec.Struct, frozen=True, kw_only=True):
 
     needs: list[NeedResult]
     plan: Plan
+
+
+def solve_params(settings: Settings) -> SolveParams:
+    """The solver's limits for a request: one worker and a fixed seed, so answers repeat."""
+    return SolveParams(time_limit_s=settings.match_time_limit_s, workers=1, seed=0)
 
 
 def suggest(

@@ -120,7 +120,7 @@ async def _suggest_next(
     stored = await ref_db.get_referral(conn, referral_id)
     if stored is None:
         return
-    best = await next_service(conn, stored, code, now=now, stale_hours=settings.stale_hours)
+    best = await next_service(conn, stored, code, now=now, settings=settings)
     await ref_db.set_next_service(conn, referral_id, best)
 
 

@@ -12,12 +12,12 @@ import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
-from csomatch.db.candidates import area_points, candidate_services
-from csomatch.domain import Service
 from csomatch.errors import Conflict
 from csomatch.matching.profile import NeedsProfile
-from csomatch.matching.rules import INTERPRETATION_CODE
-from csomatch.matching.suggest import SuggestionResult, suggest
+from csomatch.matching.snapshot import load_snapshot
+from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
+from csomatch.matching.terms import weights_from_settings
+from csomatch.settings import Settings
 
 #: Holds whose service is not suggested again for the same referral.
 TRIED = frozenset({"declined", "expired"})
@@ -49,26 +49,12 @@ def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
     )
 
 
-def _hide_confidential(
-    services: list[Service], points: dict[str, tuple[float, float]]
-) -> list[Service]:
-    # As in the matcher's route: a confidential site stands at its area's centre.
-    return [
-        msgspec.structs.replace(
-            s, latitude=points[s.area_code][0], longitude=points[s.area_code][1]
-        )
-        if s.confidential and s.area_code in points
-        else s
-        for s in services
-    ]
-
-
 async def suggestions_for(
     conn: asyncpg.Connection,
     stored: ref_db.StoredReferral,
     *,
     now: dt.datetime,
-    stale_hours: float,
+    settings: Settings,
     reveal: bool,
 ) -> SuggestionResult:
     """Run the matcher on a referral, leaving out services that declined or let it expire."""
@@ -76,21 +62,24 @@ async def suggestions_for(
     tried = {
         h.service_id for h in await hold_db.holds_of(conn, stored.head.id) if h.status in TRIED
     }
-    codes = sorted({n.code for n in profile.needs} | {INTERPRETATION_CODE})
-    services = [s for s in await candidate_services(conn, codes) if s.id not in tried]
+    snap = await load_snapshot(
+        conn,
+        codes={n.code for n in profile.needs},
+        areas=[("$.current_area", profile.current_area)]
+        + [(f"$.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)],
+        now=now,
+        stale_hours=settings.stale_hours,
+        reveal_confidential=reveal,
+    )
+    services = [s for s in snap.services if s.id not in tried]
     if stored.head.transnational:
         # Services are sought in the receiving participant (and at home for what crosses).
-        services = [
-            s
-            for s in services
-            if s.participant_code == stored.head.receiving_participant
-            or s.participant_code == stored.head.jurisdiction
-        ]
-    wanted = {profile.current_area, *profile.excluded_areas, *(s.area_code for s in services)}
-    points = await area_points(conn, sorted(wanted))
-    if not reveal:
-        services = _hide_confidential(services, points)
-    run = functools.partial(suggest, profile, services, points, now, stale_hours)
+        home = {stored.head.receiving_participant, stored.head.jurisdiction}
+        services = [s for s in services if s.participant_code in home]
+    snap = msgspec.structs.replace(snap, services=services)
+    run = functools.partial(
+        suggest, profile, snap, weights_from_settings(settings), solve_params(settings)
+    )
     return await anyio.to_thread.run_sync(run)
 
 
@@ -100,12 +89,12 @@ async def next_service(
     tried_code: str,
     *,
     now: dt.datetime,
-    stale_hours: float,
+    settings: Settings,
 ) -> uuid.UUID | None:
     """The best remaining service for the need a declined or expired offer was for."""
     if stored.profile is None:
         return None
-    result = await suggestions_for(conn, stored, now=now, stale_hours=stale_hours, reveal=True)
+    result = await suggestions_for(conn, stored, now=now, settings=settings, reveal=True)
     for need in result.needs:
         if need.code == tried_code:
             if need.planned_service_id is not None:

@@ -1,0 +1,191 @@
+"""HTTP routes of the gap analysis for funders: cells, one cell's evidence, CSV with HXL.
+
+Scope: a token of jurisdiction ``MARRI`` or of role ``admin`` sees every participant; any other
+token (funder, coordinator) sees its own jurisdiction's cells only. Every figure is an aggregate
+with small counts suppressed (docs/gaps.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import asyncpg
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from csomatch.api.auth import roles
+from csomatch.api.schemas import Out
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import Forbidden
+from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
+from csomatch.gaps.cells import GapCell
+from csomatch.gaps.table import to_csv
+from csomatch.settings import Settings
+
+Conn = NamedDependency[asyncpg.Connection]
+Cfg = NamedDependency[Settings]
+Caller = NamedDependency[TokenRecord]
+GAP_READERS = ("funder", "coordinator", "admin")
+CSV_MEDIA = "text/csv; charset=utf-8"
+
+ParticipantQ = Annotated[
+    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+]
+AreaQ = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^((AL|BA|XK|ME|MK|RS)-[0-9]+|ALL|UNKNOWN)$",
+        description="area code; ALL for participant-wide cells, UNKNOWN for demand without area",
+    ),
+]
+ServiceQ = Annotated[
+    str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="service taxonomy code")
+]
+PeriodQ = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^\d{4}-(\d{2}|Q[1-4])$", description="one period: 2026-11 or 2026-Q4"),
+]
+GranularityQ = Annotated[
+    Literal["month", "quarter"], QueryParameter(description="period length when no period is given")
+]
+PeriodsQ = Annotated[int, QueryParameter(ge=1, le=24, description="how many recent periods")]
+FlagQ = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^(uncovered|under_capacity|underfunded|funding_cliff|single_donor|stale_data)$",
+        description="only cells with this flag",
+    ),
+]
+SeverityQ = Annotated[int, QueryParameter(ge=1, le=5, description="lowest severity class")]
+FormatQ = Annotated[Literal["json", "csv"], QueryParameter(description="json or csv (with HXL)")]
+
+
+class GapList(Out, frozen=True):
+    """The cells a query selects, most severe first; every count is an aggregate."""
+
+    scope: list[str]
+    total: int
+    cells: list[GapCell]
+
+
+def scope_of(principal: TokenRecord) -> list[str] | None:
+    """Participants a caller may see: None (all) for admin and MARRI tokens."""
+    if principal.role == "admin" or principal.jurisdiction == "MARRI":
+        return None
+    return [principal.jurisdiction]
+
+
+def _participants(principal: TokenRecord, participant: str | None) -> list[str] | None:
+    scope = scope_of(principal)
+    if participant is None:
+        return scope
+    if scope is not None and participant not in scope:
+        raise Forbidden(
+            f"this token sees gaps of {', '.join(scope)} only, not {participant}",
+            field="participant",
+        )
+    return [participant]
+
+
+async def _cells(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    principal: TokenRecord,
+    query: GapQuery,
+    participant: str | None,
+) -> list[GapCell]:
+    query = GapQuery(
+        participants=_participants(principal, participant),
+        area=query.area,
+        code=query.code,
+        period=query.period,
+        granularity=query.granularity,
+        count=query.count,
+        flag=query.flag,
+        min_severity=query.min_severity,
+    )
+    return await list_cells(
+        conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+    )
+
+
+@get("/api/v1/gaps", opt=roles(*GAP_READERS))
+async def list_gaps(
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    participant: ParticipantQ = None,
+    area: AreaQ = None,
+    service: ServiceQ = None,
+    period: PeriodQ = None,
+    granularity: GranularityQ = "month",
+    periods: PeriodsQ = 12,
+    flag: FlagQ = None,
+    min_severity: SeverityQ = 1,
+    format: FormatQ = "json",
+) -> Response[GapList] | Response[str]:
+    """Gap cells (participant × area × service × period), most severe first.
+
+    ``format=csv`` answers CSV whose second row holds HXL hashtags (same as /api/v1/gaps.csv).
+    """
+    query = GapQuery(
+        area=area, code=service, period=period, granularity=granularity, count=periods,
+        flag=flag, min_severity=min_severity,
+    )  # fmt: skip
+    cells = await _cells(conn, settings, principal, query, participant)
+    if format == "csv":
+        return _csv(cells)
+    scope = scope_of(principal) or ["AL", "BA", "XK", "ME", "MK", "RS"]
+    return Response(GapList(scope=scope, total=len(cells), cells=cells))
+
+
+def _csv(cells: list[GapCell]) -> Response[str]:
+    return Response(
+        to_csv(cells),
+        media_type=CSV_MEDIA,
+        headers={"Content-Disposition": 'attachment; filename="gaps.csv"'},
+    )
+
+
+@get("/api/v1/gaps.csv", opt=roles(*GAP_READERS))
+async def gaps_csv(
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    participant: ParticipantQ = None,
+    area: AreaQ = None,
+    service: ServiceQ = None,
+    period: PeriodQ = None,
+    granularity: GranularityQ = "month",
+    periods: PeriodsQ = 12,
+    flag: FlagQ = None,
+    min_severity: SeverityQ = 1,
+) -> Response[str]:
+    """Gap cells as CSV: a header row, then HXL hashtags, then one row per cell."""
+    query = GapQuery(
+        area=area, code=service, period=period, granularity=granularity, count=periods,
+        flag=flag, min_severity=min_severity,
+    )  # fmt: skip
+    return _csv(await _cells(conn, settings, principal, query, participant))
+
+
+@get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS))
+async def get_gap(
+    conn: Conn, settings: Cfg, principal: Caller, cell: FromPath[str]
+) -> CellEvidence:
+    """One cell with its evidence: the services, places, funded places and grants behind it.
+
+    A cell of a participant outside the token's scope answers 404.
+    """
+    return await cell_evidence(
+        conn,
+        cell,
+        allowed=scope_of(principal),
+        now=dt.datetime.now(dt.UTC),
+        stale_hours=settings.stale_hours,
+    )
+
+
+GAP_ROUTES = [list_gaps, gaps_csv, get_gap]

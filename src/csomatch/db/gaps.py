@@ -1,0 +1,466 @@
+"""Queries of the gap analysis: demand per cell and month, capacity and funded capacity per cell.
+
+The rules of funded capacity (which grants count, how overlapping grants and grants without a
+number of units are read) are stated in ``docs/gaps.md`` and in the comments of
+``_SUPPLY_SQL``; they live in SQL so that every cell is computed in one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+import msgspec
+
+from csomatch.db.errors import translated
+
+
+class DemandRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Demand signals of one cell in one calendar month (UTC)."""
+
+    participant_code: str
+    area_code: str | None
+    taxonomy_code: str
+    month: dt.date
+    needs: int
+    unmet: int
+    #: Unmet needs whose reason is a lack of places (``no_capacity``).
+    unmet_capacity: int
+    declines: int
+    searches: int
+
+
+class ReasonRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Unmet needs of one participant, service code and month with one reason."""
+
+    participant_code: str
+    taxonomy_code: str
+    month: dt.date
+    reason: str
+    n: int
+
+
+class SupplyRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Capacity and funded capacity of one cell on the reference date of one period."""
+
+    period: str
+    participant_code: str
+    area_code: str
+    taxonomy_code: str
+    services: int
+    #: Services whose capacity was never reported or is older than the stale limit.
+    stale_services: int
+    capacity: int
+    #: Maximum and free places of the services whose number is not stale.
+    known_capacity: int
+    known_free: int
+    funded_units: float
+    #: The part of ``funded_units`` estimated for grants that state no number of units.
+    estimated_units: float
+    funded_services: int
+    #: Earliest date on which a funded service's continuous funding ends.
+    funded_through: dt.date | None
+    #: Places whose funding ends on ``funded_through``.
+    units_ending: float
+    funder_refs: list[str]
+    funder_names: list[str]
+    funder_units: list[float]
+
+
+class ServiceSupply(msgspec.Struct, frozen=True, kw_only=True):
+    """One service of a cell on a reference date: the evidence behind a cell's figures."""
+
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    area_code: str
+    unit: str | None
+    maximum: int | None
+    free: int | None
+    stale: bool
+    funded_units: float
+    estimated_units: float
+    funded_through: dt.date | None
+
+
+class GrantEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """A grant that pays for a service of a cell on a reference date."""
+
+    funder_ref: str
+    funder_name: str
+    service_id: uuid.UUID
+    status: str
+    amount: float
+    currency: str
+    period_start: dt.date
+    period_end: dt.date
+    funded_units: int | None
+    unit: str | None
+
+
+async def demand_by_month(
+    conn: asyncpg.Connection,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    participants: list[str] | None,
+) -> list[DemandRow]:
+    """Demand signals per participant, area, service code and UTC month in ``[since, until)``."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT participant_code, area_code, taxonomy_code,"
+            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
+            " count(*) FILTER (WHERE kind = 'need') AS needs,"
+            " count(*) FILTER (WHERE kind = 'unmet') AS unmet,"
+            " count(*) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity')"
+            "  AS unmet_capacity,"
+            " count(*) FILTER (WHERE kind = 'decline_no_capacity') AS declines,"
+            " count(*) FILTER (WHERE kind = 'search_empty') AS searches"
+            " FROM demand_signal WHERE occurred_at >= $1 AND occurred_at < $2"
+            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
+            " GROUP BY 1, 2, 3, 4",
+            since,
+            until,
+            participants,
+        )
+    return msgspec.convert(rows, list[DemandRow], from_attributes=True)
+
+
+async def unmet_reasons(
+    conn: asyncpg.Connection,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    participants: list[str] | None,
+) -> list[ReasonRow]:
+    """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT participant_code, taxonomy_code,"
+            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
+            " coalesce(reason, 'unknown') AS reason, count(*) AS n"
+            " FROM demand_signal"
+            " WHERE kind = 'unmet' AND occurred_at >= $1 AND occurred_at < $2"
+            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
+            " GROUP BY 1, 2, 3, 4",
+            since,
+            until,
+            participants,
+        )
+    return msgspec.convert(rows, list[ReasonRow], from_attributes=True)
+
+
+# Per service and reference date: capacity, funded units (by funder) and funded_through.
+# Rules (docs/gaps.md, "Funded capacity"):
+# - only grants with status committed or disbursed count; planned and cancelled never do;
+# - a grant counts on a date within [period_start, period_end];
+# - a grant's funded_units pays for its services in proportion to their maximum capacity
+#   (equally when none is known);
+# - one funder's overlapping grants to one service count once, at the largest of them (a
+#   renewal booked before the old grant ended is not twice the places); different funders add;
+# - a grant without funded_units pays for the places no grant with a number covers, shared
+#   equally by the funders whose grants state no number (an estimate, reported as such);
+# - a service's funded units never exceed its maximum capacity;
+# - funded_through is the last day of the unbroken run of counted grants (adjacent or
+#   overlapping) that contains the date.
+_SERVICE_SUPPLY_CTES = """
+p AS (SELECT * FROM unnest($1::text[], $2::date[]) AS p(period, ref)),
+svc AS (
+    SELECT s.id, s.name, o.name AS organization_name, a.participant_code, l.area_code,
+           s.taxonomy_code, c.unit, c.maximum, c.available - c.held AS free,
+           (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale
+    FROM service s
+    JOIN organization o ON o.id = s.organization_id
+    JOIN location l ON l.id = s.location_id
+    JOIN area a ON a.code = l.area_code
+    LEFT JOIN service_capacity c ON c.service_id = s.id
+    WHERE ($4::text[] IS NULL OR a.participant_code = ANY($4::text[]))
+),
+counted AS (
+    SELECT f.id, f.funder_id, f.funded_units, f.period_start, f.period_end, fs.service_id
+    FROM funding f JOIN funding_service fs ON fs.funding_id = f.id
+    WHERE f.status IN ('committed', 'disbursed')
+),
+live AS (
+    SELECT p.period, k.service_id, k.id AS funding_id, k.funder_id, k.funded_units,
+           coalesce(svc.maximum, 0) AS maximum, svc.maximum AS cap,
+           sum(coalesce(svc.maximum, 0)) OVER (PARTITION BY p.period, k.id) AS grant_max,
+           count(*) OVER (PARTITION BY p.period, k.id) AS grant_services
+    FROM p
+    JOIN counted k ON k.period_start <= p.ref AND k.period_end >= p.ref
+    JOIN svc ON svc.id = k.service_id
+),
+by_funder AS (
+    SELECT period, service_id, funder_id, max(maximum) AS maximum, max(cap) AS cap,
+           max(CASE WHEN grant_max > 0 THEN funded_units * maximum::float8 / grant_max
+                    ELSE funded_units::float8 / grant_services END) AS known,
+           bool_and(funded_units IS NULL) AS estimated
+    FROM live GROUP BY period, service_id, funder_id
+),
+per_service AS (
+    SELECT period, service_id, coalesce(sum(known), 0) AS known,
+           count(*) FILTER (WHERE estimated) AS estimating_funders
+    FROM by_funder GROUP BY period, service_id
+),
+funder_units AS (
+    SELECT b.period, b.service_id, b.funder_id, b.estimated,
+           CASE WHEN b.estimated
+                THEN greatest(b.maximum - ps.known, 0) / ps.estimating_funders
+                ELSE b.known END AS units
+    FROM by_funder b JOIN per_service ps USING (period, service_id)
+),
+service_units AS (
+    SELECT u.period, u.service_id,
+           -- LEAST ignores NULL: a service without a reported capacity is not capped.
+           least(sum(u.units), max(b.cap)) AS funded,
+           least(coalesce(sum(u.units) FILTER (WHERE u.estimated), 0), max(b.cap)) AS estimated
+    FROM funder_units u
+    JOIN by_funder b USING (period, service_id, funder_id)
+    GROUP BY u.period, u.service_id
+),
+ordered AS (
+    SELECT service_id, period_start, period_end,
+           max(period_end) OVER (PARTITION BY service_id ORDER BY period_start, period_end
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end
+    FROM counted
+),
+runs AS (
+    SELECT service_id, period_start, period_end,
+           count(*) FILTER (WHERE before_end IS NULL OR period_start > before_end + 1)
+               OVER (PARTITION BY service_id ORDER BY period_start, period_end) AS run
+    FROM ordered
+),
+merged AS (
+    SELECT service_id, min(period_start) AS run_start, max(period_end) AS run_end
+    FROM runs GROUP BY service_id, run
+),
+service_period AS (
+    SELECT p.period, svc.*, coalesce(su.funded, 0) AS funded,
+           coalesce(su.estimated, 0) AS estimated_units, m.run_end AS funded_through
+    FROM p CROSS JOIN svc
+    LEFT JOIN service_units su ON su.period = p.period AND su.service_id = svc.id
+    LEFT JOIN merged m ON m.service_id = svc.id AND m.run_start <= p.ref AND m.run_end >= p.ref
+)
+"""
+
+_SUPPLY_SQL = (
+    "WITH"
+    + _SERVICE_SUPPLY_CTES
+    + """,
+cell AS (
+    SELECT period, participant_code, area_code, taxonomy_code,
+           count(*) AS services,
+           count(*) FILTER (WHERE stale) AS stale_services,
+           coalesce(sum(maximum), 0) AS capacity,
+           coalesce(sum(maximum) FILTER (WHERE NOT stale), 0) AS known_capacity,
+           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free,
+           sum(funded) AS funded_units,
+           sum(estimated_units) AS estimated_units,
+           count(*) FILTER (WHERE funded > 0) AS funded_services,
+           min(funded_through) FILTER (WHERE funded > 0) AS funded_through
+    FROM service_period
+    GROUP BY period, participant_code, area_code, taxonomy_code
+),
+ending AS (
+    SELECT sp.period, sp.participant_code, sp.area_code, sp.taxonomy_code,
+           sum(sp.funded) AS units_ending
+    FROM service_period sp
+    JOIN cell c USING (period, participant_code, area_code, taxonomy_code)
+    WHERE sp.funded_through = c.funded_through AND sp.funded > 0
+    GROUP BY 1, 2, 3, 4
+),
+shares AS (
+    SELECT u.period, svc.participant_code, svc.area_code, svc.taxonomy_code,
+           fr.ref, fr.name, sum(u.units) AS units
+    FROM funder_units u
+    JOIN svc ON svc.id = u.service_id
+    JOIN funder fr ON fr.id = u.funder_id
+    GROUP BY 1, 2, 3, 4, 5, 6
+),
+share_lists AS (
+    SELECT period, participant_code, area_code, taxonomy_code,
+           array_agg(ref ORDER BY units DESC, ref) AS funder_refs,
+           array_agg(name ORDER BY units DESC, ref) AS funder_names,
+           array_agg(units ORDER BY units DESC, ref) AS funder_units
+    FROM shares WHERE units > 0
+    GROUP BY 1, 2, 3, 4
+)
+SELECT c.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
+       c.stale_services, c.capacity, c.known_capacity, c.known_free, c.funded_units,
+       c.estimated_units, c.funded_services, c.funded_through,
+       coalesce(e.units_ending, 0) AS units_ending,
+       coalesce(sl.funder_refs, '{}') AS funder_refs,
+       coalesce(sl.funder_names, '{}') AS funder_names,
+       coalesce(sl.funder_units, '{}') AS funder_units
+FROM cell c
+LEFT JOIN ending e USING (period, participant_code, area_code, taxonomy_code)
+LEFT JOIN share_lists sl USING (period, participant_code, area_code, taxonomy_code)
+"""
+)
+
+_SERVICE_EVIDENCE_SQL = (
+    "WITH"
+    + _SERVICE_SUPPLY_CTES
+    + """
+SELECT id AS service_id, name AS service_name, organization_name, area_code, unit, maximum,
+       CASE WHEN stale THEN NULL ELSE free END AS free, stale,
+       funded AS funded_units, estimated_units, funded_through
+FROM service_period
+WHERE ($5::text IS NULL OR area_code = $5) AND taxonomy_code = $6
+ORDER BY organization_name, service_name, id
+"""
+)
+
+
+async def supply_by_cell(
+    conn: asyncpg.Connection,
+    *,
+    periods: list[tuple[str, dt.date]],
+    stale_before: dt.datetime,
+    participants: list[str] | None,
+) -> list[SupplyRow]:
+    """Capacity and funded capacity per cell for each ``(period label, reference date)``.
+
+    Capacity is the registry's current number (no history is kept); a number reported before
+    ``stale_before`` (or never) counts as unknown. ``participants`` None means all.
+    """
+    async with translated():
+        rows = await conn.fetch(
+            _SUPPLY_SQL,
+            [label for label, _ in periods],
+            [ref for _, ref in periods],
+            stale_before,
+            participants,
+        )
+    return msgspec.convert(rows, list[SupplyRow], from_attributes=True)
+
+
+async def services_of_cell(
+    conn: asyncpg.Connection,
+    *,
+    period: tuple[str, dt.date],
+    stale_before: dt.datetime,
+    participant: str,
+    area_code: str | None,
+    taxonomy_code: str,
+) -> list[ServiceSupply]:
+    """The services of one cell (``area_code`` None: every area) on the reference date."""
+    async with translated():
+        rows = await conn.fetch(
+            _SERVICE_EVIDENCE_SQL,
+            [period[0]],
+            [period[1]],
+            stale_before,
+            [participant],
+            area_code,
+            taxonomy_code,
+        )
+    return msgspec.convert(rows, list[ServiceSupply], from_attributes=True)
+
+
+async def grants_of_services(
+    conn: asyncpg.Connection, service_ids: list[uuid.UUID], *, on: dt.date
+) -> list[GrantEvidence]:
+    """Committed and disbursed grants paying for ``service_ids`` on ``on`` or later."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT fr.ref AS funder_ref, fr.name AS funder_name, fs.service_id, f.status,"
+            " f.amount::float8 AS amount, f.currency, f.period_start, f.period_end,"
+            " f.funded_units, f.unit"
+            " FROM funding f JOIN funding_service fs ON fs.funding_id = f.id"
+            " JOIN funder fr ON fr.id = f.funder_id"
+            " WHERE fs.service_id = ANY($1::uuid[]) AND f.status IN ('committed', 'disbursed')"
+            " AND f.period_end >= $2"
+            " ORDER BY f.period_start, fr.ref, fs.service_id",
+            service_ids,
+            on,
+        )
+    return msgspec.convert(rows, list[GrantEvidence], from_attributes=True)
+
+
+class NeedBucket(msgspec.Struct, frozen=True, kw_only=True):
+    """Needs recorded for one service code in one area (the what-if's demand)."""
+
+    participant_code: str
+    area_code: str
+    taxonomy_code: str
+    n: int
+
+
+async def needs_by_area(
+    conn: asyncpg.Connection, *, since: dt.datetime, until: dt.datetime
+) -> list[NeedBucket]:
+    """Need signals with an area per participant, area and service code in ``[since, until)``."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT participant_code, area_code, taxonomy_code, count(*) AS n"
+            " FROM demand_signal WHERE kind = 'need' AND area_code IS NOT NULL"
+            " AND occurred_at >= $1 AND occurred_at < $2"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            since,
+            until,
+        )
+    return msgspec.convert(rows, list[NeedBucket], from_attributes=True)
+
+
+class AreaName(msgspec.Struct, frozen=True, kw_only=True):
+    """An area's code and name."""
+
+    code: str
+    name: str
+
+
+async def area_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, str]:
+    """Names of the known areas among ``codes``."""
+    rows = await conn.fetch("SELECT code, name FROM area WHERE code = ANY($1::text[])", codes)
+    return {a.code: a.name for a in msgspec.convert(rows, list[AreaName], from_attributes=True)}
+
+
+class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
+    """A service where it is shown to everyone (its area's centre) with its places."""
+
+    service_id: uuid.UUID
+    participant_code: str
+    area_code: str
+    taxonomy_code: str
+    cross_border: bool
+    accepting_referrals: bool
+    unit: str | None
+    maximum: int | None
+    latitude: float
+    longitude: float
+
+
+async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
+    """Every service with its area's centre (never a site's own point) and its capacity."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT s.id AS service_id, a.participant_code, l.area_code, s.taxonomy_code,"
+            " s.cross_border, s.accepting_referrals AND o.accepting_referrals"
+            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude"
+            " FROM service s JOIN organization o ON o.id = s.organization_id"
+            " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
+            " LEFT JOIN service_capacity c ON c.service_id = s.id"
+            " ORDER BY s.id"
+        )
+    return msgspec.convert(rows, list[ServicePoint], from_attributes=True)
+
+
+class AreaPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """An area's centre and population."""
+
+    code: str
+    participant_code: str
+    population: int
+    latitude: float
+    longitude: float
+
+
+async def area_points(conn: asyncpg.Connection) -> list[AreaPoint]:
+    """Every area of the gazetteer with its centre and population."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT code, participant_code, population, latitude, longitude FROM area ORDER BY code"
+        )
+    return msgspec.convert(rows, list[AreaPoint], from_attributes=True)

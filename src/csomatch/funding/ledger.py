@@ -1,0 +1,505 @@
+"""The one funding ledger: match, check and merge the lines a feed produced; report.
+
+Each import is idempotent: a line is keyed by (source, external id); a line whose content
+is unchanged adds nothing, a changed one updates its row. The caller owns the transaction
+(a dry run rolls it back). Who may add what is the ``Scope``'s rule:
+
+- ``admin``, and ``coordinator`` of MARRI: any line;
+- ``coordinator`` of a participant: lines whose recipient is matched to one of its
+  organisations, or not matched yet (listed for review);
+- ``funder``: lines whose funder is the token's own funder (``api_token_funder``), and no
+  change to a stored line of another funder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+
+import asyncpg
+import msgspec
+
+from csomatch.db import funding as funding_db
+from csomatch.funding.orgmatch import Match, OrgIndex, normalise_name
+from csomatch.funding.records import (
+    PARTICIPANTS,
+    STATUSES,
+    UNITS,
+    FeedLine,
+    FeedTransaction,
+    Parsed,
+    Skip,
+)
+
+#: Sources whose external ids are chosen by each funder: stored as ``FUNDER-REF:ID``.
+FUNDER_SCOPED_SOURCES = ("csv", "api")
+#: How many skips a report lists one by one (all are counted).
+MAX_LISTED = 1000
+
+Progress = Callable[[str, int, int], None]
+
+
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """Who imports: role, jurisdiction, token, and for a funder token its funder."""
+
+    role: str
+    jurisdiction: str
+    token_id: uuid.UUID | None = None
+    funder_id: uuid.UUID | None = None
+
+
+#: The scope of the command line: the operator of the installation.
+OPERATOR = Scope(role="admin", jurisdiction="MARRI")
+
+
+class UnmatchedOrg(msgspec.Struct, frozen=True, kw_only=True):
+    """A recipient not matched to the registry; its review id confirms a candidate."""
+
+    name: str
+    identifier: str | None
+    rows: int
+    review_id: uuid.UUID | None
+    candidate_id: uuid.UUID | None
+    candidate_name: str | None
+    score: int | None
+    rejected: bool
+
+
+class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What an import did: counts, skips with reasons, recipients not matched."""
+
+    import_id: uuid.UUID
+    format: str
+    filename: str | None
+    dry_run: bool
+    rows_read: int
+    lines: int
+    imported: int
+    updated: int
+    unchanged: int
+    skipped: int
+    skips: list[Skip]
+    unmatched: list[UnmatchedOrg]
+    matched_by: dict[str, int]
+    funders_created: list[str]
+    transactions: int
+    warnings: list[str]
+    seconds: float
+
+
+def _hash(line: FeedLine, funder_id: uuid.UUID) -> str:
+    # What the feed says about the line, not how it was matched: a later match (and the
+    # services it resolves) does not make an unchanged line look changed; the merge
+    # compares the organisation apart.
+    body = msgspec.json.encode(
+        [
+            str(funder_id), line.recipient_name, line.recipient_ref, str(line.amount),
+            line.currency, line.value_date, line.period_start, line.period_end, line.status,
+            line.funded_units, line.unit,
+            list(line.service_refs), line.title, line.activity_ref,
+        ]
+    )  # fmt: skip
+    return hashlib.sha256(body).hexdigest()
+
+
+class _Funders:
+    """Funders by reference and by name; a funder named by a feed but unknown is created."""
+
+    def __init__(self, conn: asyncpg.Connection, funders: list[funding_db.FunderRow]) -> None:
+        self._conn = conn
+        self._by_ref = {f.ref.upper(): f for f in funders}
+        self._by_name = {normalise_name(f.name): f for f in funders}
+        self.created: list[str] = []
+
+    async def resolve(self, line: FeedLine) -> funding_db.FunderRow | None:
+        ref = (line.funder_ref or "").strip()
+        name = (line.funder_name or "").strip()
+        if ref and ref.upper() in self._by_ref:
+            return self._by_ref[ref.upper()]
+        if not ref and name and name.upper() in self._by_ref:
+            return self._by_ref[name.upper()]
+        if name and normalise_name(name) in self._by_name:
+            return self._by_name[normalise_name(name)]
+        if not ref and not name:
+            return None
+        new_ref = ref or ("name:" + normalise_name(name).replace(" ", "-"))[:100]
+        participant = new_ref[:2].upper() if new_ref[2:3] == "-" else None
+        new = funding_db.NewFunder(
+            id=uuid.uuid4(),
+            ref=new_ref[:100],
+            name=(name or ref)[:300].ljust(2, "."),
+            kind=line.funder_kind or "other",
+            participant_code=participant if participant in PARTICIPANTS else None,
+        )
+        funder_id = await funding_db.upsert_funder(self._conn, new)
+        row = funding_db.FunderRow(
+            id=funder_id,
+            ref=new.ref,
+            name=new.name,
+            kind=new.kind,
+            participant_code=new.participant_code,
+        )
+        self._by_ref[row.ref.upper()] = row
+        self._by_name[normalise_name(row.name)] = row
+        self.created.append(row.ref)
+        return row
+
+
+class _Services:
+    """Services by id and by (organisation, code), and the known taxonomy codes."""
+
+    def __init__(self, briefs: list[funding_db.ServiceBrief], codes: set[str]) -> None:
+        self.by_id = {b.id: b for b in briefs}
+        self.by_org_code: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+        for b in briefs:
+            self.by_org_code.setdefault((b.organization_id, b.taxonomy_code), []).append(b.id)
+        self.codes = codes
+
+    def resolve(self, refs: tuple[str, ...], org_id: uuid.UUID | None) -> list[uuid.UUID]:
+        """Service ids named by ``refs``; raise ValueError naming a ref that is unknown."""
+        found: list[uuid.UUID] = []
+        for ref in refs:
+            try:
+                service_id = uuid.UUID(ref)
+            except ValueError:
+                code = ref.strip().upper()
+                if code not in self.codes:
+                    raise ValueError(f"unknown service code {ref!r}") from None
+                if org_id is not None:
+                    found.extend(self.by_org_code.get((org_id, code), []))
+                continue
+            brief = self.by_id.get(service_id)
+            if brief is None:
+                raise ValueError(f"unknown service {ref}") from None
+            if org_id is not None and brief.organization_id != org_id:
+                raise ValueError(f"service {ref} is not a service of the recipient") from None
+            if org_id is not None:
+                found.append(service_id)
+        return sorted(set(found))
+
+
+def _check_line(line: FeedLine) -> Skip | None:
+    if line.status not in STATUSES:
+        return Skip(
+            where=line.where,
+            field="status",
+            reason=f"status {line.status!r} is not one of {', '.join(STATUSES)}",
+        )
+    if line.unit is not None and line.unit not in UNITS:
+        return Skip(
+            where=line.where,
+            field="unit",
+            reason=f"unit {line.unit!r} is not one of {', '.join(UNITS)}",
+        )
+    if line.funded_units is not None and line.funded_units < 0:
+        return Skip(where=line.where, field="funded_units", reason="funded units are negative")
+    if not line.recipient_name.strip() and line.recipient_id is None and not line.recipient_ref:
+        return Skip(where=line.where, field="recipient", reason="no recipient named")
+    if not 1 <= len(line.external_id) <= 200:
+        return Skip(
+            where=line.where, field="external_id", reason="external id must be 1-200 characters"
+        )
+    return None
+
+
+def _in_scope(scope: Scope, funder_id: uuid.UUID, match: Match, orgs: OrgIndex) -> str | None:
+    """Why this scope may not add the line, or None when it may."""
+    if scope.role == "funder":
+        if scope.funder_id is None:
+            return "this funder token speaks for no funder (create it with --funder REF)"
+        if funder_id != scope.funder_id:
+            return "a funder token may only add funding where it is the funder"
+        return None
+    if scope.role == "admin" or scope.jurisdiction == "MARRI":
+        return None
+    if scope.role == "coordinator":
+        if match.organization_id is None:
+            return None
+        if orgs.participant_of(match.organization_id) == scope.jurisdiction:
+            return None
+        return f"the recipient is not an organisation of {scope.jurisdiction}"
+    return f"the {scope.role} role may not add funding"
+
+
+def _stored_id(source: str, funder_ref: str, external_id: str) -> str:
+    if source in FUNDER_SCOPED_SOURCES:
+        return f"{funder_ref}:{external_id}"[:200]
+    return external_id
+
+
+async def import_parsed(
+    conn: asyncpg.Connection,
+    parsed: Parsed,
+    *,
+    source: str,
+    scope: Scope,
+    filename: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Merge a reader's lines into the ledger inside the caller's transaction; report.
+
+    A dry run does everything (so its report is exact) and the caller rolls back.
+    """
+    started = time.perf_counter()
+    import_id = uuid.uuid4()
+    await funding_db.start_import(
+        conn,
+        import_id,
+        format=parsed.format,
+        filename=filename,
+        dry_run=dry_run,
+        token_id=scope.token_id,
+    )
+    funders = _Funders(conn, await funding_db.list_funders(conn))
+    orgs = OrgIndex(
+        await funding_db.list_registry_orgs(conn), await funding_db.list_match_decisions(conn)
+    )
+    services = _Services(
+        await funding_db.list_service_briefs(conn), await funding_db.list_service_codes(conn)
+    )
+    skips = list(parsed.skips)
+    rows: list[funding_db.LedgerRow] = []
+    links: list[tuple[str, str, uuid.UUID]] = []
+    matches: dict[str, tuple[Match, FeedLine, int]] = {}
+    seen: dict[str, str] = {}
+    total = len(parsed.lines)
+    for n, line in enumerate(parsed.lines, 1):
+        if progress is not None and n % 10_000 == 0:
+            progress("matching", n, total)
+        bad = _check_line(line)
+        if bad is not None:
+            skips.append(bad)
+            continue
+        funder = await funders.resolve(line)
+        if funder is None:
+            skips.append(Skip(where=line.where, field="funder", reason="no funder named"))
+            continue
+        match = orgs.match(
+            org_id=line.recipient_id,
+            identifier=line.recipient_ref,
+            name=line.recipient_name or line.recipient_ref or "",
+            participant=line.participant,
+        )
+        why_not = _in_scope(scope, funder.id, match, orgs)
+        if why_not is not None:
+            skips.append(Skip(where=line.where, field="funder", reason=why_not))
+            continue
+        try:
+            service_ids = services.resolve(line.service_refs, match.organization_id)
+        except ValueError as exc:
+            skips.append(Skip(where=line.where, field="services", reason=str(exc)))
+            continue
+        external_id = _stored_id(source, funder.ref, line.external_id)
+        if external_id in seen:
+            skips.append(
+                Skip(
+                    where=line.where,
+                    field="external_id",
+                    reason=f"external id {line.external_id!r} repeats {seen[external_id]}",
+                )
+            )
+            continue
+        seen[external_id] = line.where
+        if match.organization_id is None:
+            prior = matches.get(match.key)
+            matches[match.key] = (match, line, 1 if prior is None else prior[2] + 1)
+        recipient_name = line.recipient_name.strip() or (
+            orgs.name_of(match.organization_id) if match.organization_id else None
+        )
+        rows.append(
+            funding_db.LedgerRow(
+                id=uuid.uuid4(),
+                funder_id=funder.id,
+                recipient_organization_id=match.organization_id,
+                recipient_name=(recipient_name or line.recipient_ref or "?")[:300],
+                amount=line.amount,
+                currency=line.currency,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                status=line.status,
+                source=source,
+                external_id=external_id,
+                funded_units=line.funded_units,
+                unit=line.unit,
+                value_date=line.value_date,
+                title=None if line.title is None else line.title[:500],
+                activity_ref=None if line.activity_ref is None else line.activity_ref[:200],
+                recipient_ref=None if line.recipient_ref is None else line.recipient_ref[:200],
+                recipient_match_key=match.key,
+                match_method=match.method,
+                match_score=match.score,
+                service_refs=list(line.service_refs),
+                content_hash=_hash(line, funder.id),
+                import_id=import_id,
+            )
+        )
+        links.extend((source, external_id, s) for s in service_ids)
+
+    existing = {
+        e.external_id: e
+        for e in await funding_db.existing_rows(conn, source, [r.external_id for r in rows])
+    }
+    to_write: list[funding_db.LedgerRow] = []
+    imported = updated = unchanged = 0
+    for row in rows:
+        old = existing.get(row.external_id)
+        if old is None:
+            imported += 1
+            to_write.append(row)
+            continue
+        if scope.role == "funder" and old.funder_id != row.funder_id:
+            skips.append(
+                Skip(
+                    where=row.external_id,
+                    field="external_id",
+                    reason="a line with this external id belongs to another funder",
+                )
+            )
+            continue
+        relinked = (
+            row.recipient_organization_id is not None
+            and row.recipient_organization_id != old.recipient_organization_id
+        )
+        if old.content_hash == row.content_hash and not relinked:
+            unchanged += 1
+            continue
+        updated += 1
+        to_write.append(row)
+    written_ids = {r.external_id for r in to_write}
+    if progress is not None and total >= 10_000:
+        progress("writing", len(to_write), len(to_write))
+    await funding_db.write_ledger_rows(
+        conn, to_write, [link for link in links if link[1] in written_ids]
+    )
+    transactions = 0
+    if parsed.activity_refs:
+        transactions = await funding_db.replace_transactions(
+            conn,
+            source,
+            parsed.activity_refs,
+            [_transaction_row(source, t) for t in parsed.transactions],
+        )
+
+    unmatched = []
+    for match, line, count in matches.values():
+        review_id = None
+        if not match.rejected:
+            review_id, _status = await funding_db.upsert_review(
+                conn,
+                match_key=match.key,
+                identifier=line.recipient_ref,
+                name=line.recipient_name or line.recipient_ref or "?",
+                candidate_organization_id=match.candidate_id,
+                score=match.score,
+            )
+        unmatched.append(
+            UnmatchedOrg(
+                name=line.recipient_name,
+                identifier=line.recipient_ref,
+                rows=count,
+                review_id=review_id,
+                candidate_id=match.candidate_id,
+                candidate_name=match.candidate_name,
+                score=match.score,
+                rejected=match.rejected,
+            )
+        )
+    matched_by: dict[str, int] = {}
+    for row in rows:
+        key = row.match_method or "unmatched"
+        matched_by[key] = matched_by.get(key, 0) + 1
+    report = ImportReport(
+        import_id=import_id,
+        format=parsed.format,
+        filename=filename,
+        dry_run=dry_run,
+        rows_read=parsed.rows_read,
+        lines=len(parsed.lines),
+        imported=imported,
+        updated=updated,
+        unchanged=unchanged,
+        skipped=len(skips),
+        skips=skips[:MAX_LISTED],
+        unmatched=sorted(unmatched, key=lambda u: (-u.rows, u.name)),
+        matched_by=matched_by,
+        funders_created=funders.created,
+        transactions=transactions,
+        warnings=list(parsed.warnings),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    await funding_db.finish_import(
+        conn,
+        import_id,
+        rows_read=report.rows_read,
+        imported=imported,
+        updated=updated,
+        unchanged=unchanged,
+        skipped=report.skipped,
+        report_json=msgspec.json.encode(report).decode(),
+    )
+    return report
+
+
+def _transaction_row(source: str, t: FeedTransaction) -> funding_db.TransactionRow:
+    return funding_db.TransactionRow(
+        id=uuid.uuid4(),
+        source=source,
+        activity_ref=t.activity_ref[:200],
+        position=t.position,
+        ref=t.ref,
+        transaction_type=t.transaction_type,
+        transaction_date=t.transaction_date,
+        amount=t.amount,
+        currency=t.currency,
+        value_date=t.value_date,
+        provider_ref=t.provider_ref,
+        provider_name=t.provider_name,
+        receiver_ref=t.receiver_ref,
+        receiver_name=t.receiver_name,
+    )
+
+
+async def run_import(
+    conn: asyncpg.Connection,
+    parsed: Parsed,
+    *,
+    source: str,
+    scope: Scope,
+    filename: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """``import_parsed`` in a transaction of its own, committed, or rolled back when dry."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        report = await import_parsed(
+            conn,
+            parsed,
+            source=source,
+            scope=scope,
+            filename=filename,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    except BaseException:
+        await transaction.rollback()
+        raise
+    if dry_run:
+        await transaction.rollback()
+    else:
+        await transaction.commit()
+    return report
+
+
+async def scope_of(
+    conn: asyncpg.Connection, *, role: str, jurisdiction: str, token_id: uuid.UUID | None
+) -> Scope:
+    """The import scope of a token (a funder token carries its funder)."""
+    funder_id = None
+    if role == "funder" and token_id is not None:
+        funder_id = await funding_db.funder_of_token(conn, token_id)
+    return Scope(role=role, jurisdiction=jurisdiction, token_id=token_id, funder_id=funder_id)

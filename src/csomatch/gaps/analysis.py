@@ -1,0 +1,195 @@
+"""Use cases of the gap analysis: every cell of a scope, one cell with its evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+import msgspec
+
+from csomatch.db import gaps as gaps_db
+from csomatch.errors import InvalidInput, NotFound
+from csomatch.gaps.cells import ALL_AREAS, FLAG_CODES, UNKNOWN_AREA, GapCell, build_cells
+from csomatch.gaps.periods import Granularity, Period, last_periods, parse_period
+
+PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
+
+
+class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which cells to return. ``participants`` None: every participant."""
+
+    participants: list[str] | None = None
+    area: str | None = None
+    code: str | None = None
+    #: One period (``2026-11`` or ``2026-Q4``); None: the last ``count`` periods.
+    period: str | None = None
+    granularity: Granularity = "month"
+    count: int = 12
+    flag: str | None = None
+    min_severity: int = 1
+
+
+class ServiceEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """A service behind a cell: who, how many places, how many paid for, until when."""
+
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    area_code: str
+    unit: str | None
+    maximum: int | None
+    free: int | None
+    stale: bool
+    funded_units: float
+    estimated_units: float
+    funded_through: dt.date | None
+
+
+class GrantEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """A committed or disbursed grant paying for a service of the cell, current or future."""
+
+    funder_ref: str
+    funder_name: str
+    service_id: uuid.UUID
+    status: str
+    amount: float
+    currency: str
+    period_start: dt.date
+    period_end: dt.date
+    funded_units: int | None
+    unit: str | None
+
+
+class CellEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """A cell, the reference date its supply figures are read on, and what they come from."""
+
+    cell: GapCell
+    area_name: str | None
+    reference_date: dt.date
+    services: list[ServiceEvidence]
+    grants: list[GrantEvidence]
+
+
+def periods_of(query: GapQuery, today: dt.date) -> list[Period]:
+    """The periods a query covers."""
+    if query.period is not None:
+        return [parse_period(query.period)]
+    return last_periods(today, query.granularity, query.count)
+
+
+async def compute_cells(
+    conn: asyncpg.Connection,
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+) -> list[GapCell]:
+    """Every cell of ``participants`` (None: all) in ``periods``, suppressed and flagged.
+
+    Suppression runs on whole participant-months, so the result never depends on filters.
+    """
+    since = dt.datetime.combine(min(p.start for p in periods), dt.time(), dt.UTC)
+    until = dt.datetime.combine(max(p.end for p in periods), dt.time(), dt.UTC)
+    today = now.date()
+    demand = await gaps_db.demand_by_month(
+        conn, since=since, until=until, participants=participants
+    )
+    reasons = await gaps_db.unmet_reasons(conn, since=since, until=until, participants=participants)
+    supply = await gaps_db.supply_by_cell(
+        conn,
+        periods=[(p.label, p.reference_date(today)) for p in periods],
+        stale_before=now - dt.timedelta(hours=stale_hours),
+        participants=participants,
+    )
+    return build_cells(
+        demand_rows=demand,
+        reason_rows=reasons,
+        supply_rows=supply,
+        periods=periods,
+        today=today,
+        stale_hours=stale_hours,
+    )
+
+
+def _keep(cell: GapCell, query: GapQuery) -> bool:
+    return (
+        (query.area is None or cell.area_code == query.area)
+        and (query.code is None or cell.taxonomy_code == query.code)
+        and (query.flag is None or any(f.code == query.flag for f in cell.flags))
+        and cell.severity >= query.min_severity
+    )
+
+
+async def list_cells(
+    conn: asyncpg.Connection, query: GapQuery, *, now: dt.datetime, stale_hours: float
+) -> list[GapCell]:
+    """The cells a query selects, most severe first."""
+    if query.flag is not None and query.flag not in FLAG_CODES:
+        raise InvalidInput(
+            f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
+        )
+    cells = await compute_cells(
+        conn,
+        periods=periods_of(query, now.date()),
+        participants=query.participants,
+        now=now,
+        stale_hours=stale_hours,
+    )
+    kept = [c for c in cells if _keep(c, query)]
+    kept.sort(
+        key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)
+    )
+    return kept
+
+
+def parse_key(key: str) -> tuple[str, str, str, Period]:
+    """Participant, area, code and period of a cell id such as ``RS:ALL:ACC.EMERG:2026-11``."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] not in PARTICIPANTS:
+        raise NotFound(f"no gap cell {key!r}")
+    try:
+        period = parse_period(parts[3])
+    except InvalidInput as exc:
+        raise NotFound(f"no gap cell {key!r}") from exc
+    return parts[0], parts[1], parts[2], period
+
+
+async def cell_evidence(
+    conn: asyncpg.Connection,
+    key: str,
+    *,
+    allowed: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+) -> CellEvidence:
+    """One cell with the services and grants behind it; NotFound outside ``allowed``."""
+    participant, area, code, period = parse_key(key)
+    if allowed is not None and participant not in allowed:
+        raise NotFound(f"no gap cell {key!r}")
+    cells = await compute_cells(
+        conn, periods=[period], participants=[participant], now=now, stale_hours=stale_hours
+    )
+    cell = next((c for c in cells if c.key == key), None)
+    if cell is None:
+        raise NotFound(f"no gap cell {key!r}")
+    ref = period.reference_date(now.date())
+    services: list[ServiceEvidence] = []
+    grants: list[GrantEvidence] = []
+    if area != UNKNOWN_AREA:
+        rows = await gaps_db.services_of_cell(
+            conn,
+            period=(period.label, ref),
+            stale_before=now - dt.timedelta(hours=stale_hours),
+            participant=participant,
+            area_code=None if area == ALL_AREAS else area,
+            taxonomy_code=code,
+        )
+        services = msgspec.convert(rows, list[ServiceEvidence], from_attributes=True)
+        found = await gaps_db.grants_of_services(conn, [s.service_id for s in rows], on=ref)
+        grants = msgspec.convert(found, list[GrantEvidence], from_attributes=True)
+    names = await gaps_db.area_names(conn, [area])
+    return CellEvidence(
+        cell=cell, area_name=names.get(area), reference_date=ref, services=services, grants=grants
+    )

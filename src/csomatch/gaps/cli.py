@@ -1,0 +1,59 @@
+"""``csomatch gaps``: the gap cells as a readable table (or CSV) in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+import asyncpg
+
+from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.gaps.cells import FLAG_CODES
+from csomatch.gaps.table import to_csv, to_text
+from csomatch.settings import Settings
+
+PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
+
+EPILOG = """examples:
+  csomatch gaps                                 every cell of the last 12 months
+  csomatch gaps --participant RS --area ALL --min-severity 4 --why
+  csomatch gaps --flag funding_cliff --granularity quarter --periods 4
+  csomatch gaps --period 2026-11 --csv > gaps.csv
+
+Counts from 1 to 4, and counts that would reveal them, show as <5* (docs/gaps.md)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The filters of ``csomatch gaps``."""
+    p.add_argument("--participant", choices=PARTICIPANTS)
+    p.add_argument("--area", help="area code, ALL (participant-wide) or UNKNOWN")
+    p.add_argument("--service", metavar="CODE", help="service taxonomy code, e.g. ACC.EMERG")
+    p.add_argument("--period", help="one period: 2026-11 or 2026-Q4")
+    p.add_argument("--granularity", choices=("month", "quarter"), default="month")
+    p.add_argument("--periods", type=int, default=12, help="how many recent periods (default 12)")
+    p.add_argument("--flag", choices=FLAG_CODES)
+    p.add_argument("--min-severity", type=int, choices=range(1, 6), default=1)
+    p.add_argument("--why", action="store_true", help="print each flag's sentence under its cell")
+    p.add_argument("--csv", action="store_true", help="CSV with HXL hashtags instead of a table")
+
+
+async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
+    """The table (or CSV) of the cells ``args`` select, over every participant."""
+    query = GapQuery(
+        participants=[args.participant] if args.participant else None,
+        area=args.area,
+        code=args.service,
+        period=args.period,
+        granularity=args.granularity,
+        count=max(1, min(args.periods, 24)),
+        flag=args.flag,
+        min_severity=args.min_severity,
+    )
+    conn = await asyncpg.connect(url)
+    try:
+        cells = await list_cells(
+            conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+        )
+    finally:
+        await conn.close()
+    return to_csv(cells) if args.csv else to_text(cells, reasons=args.why)

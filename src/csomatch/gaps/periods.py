@@ -1,0 +1,71 @@
+"""Periods of the gap analysis: calendar months and quarters (UTC): ``2026-11``, ``2026-Q4``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+import msgspec
+
+from csomatch.errors import InvalidInput
+
+Granularity = Literal["month", "quarter"]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+class Period(msgspec.Struct, frozen=True, kw_only=True):
+    """A month or a quarter: its label, first day and the first day after it."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def months(self) -> list[dt.date]:
+        """First days of the calendar months the period covers."""
+        out, day = [], self.start
+        while day < self.end:
+            out.append(day)
+            day = _next_month(day)
+        return out
+
+    def reference_date(self, today: dt.date) -> dt.date:
+        """The day capacity and funding are read for: the period's last day, or today."""
+        return min(self.end - dt.timedelta(days=1), today)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def period_of(day: dt.date, granularity: Granularity) -> Period:
+    """The month or quarter that contains ``day``."""
+    if granularity == "month":
+        start = dt.date(day.year, day.month, 1)
+        return Period(label=f"{day.year:04d}-{day.month:02d}", start=start, end=_next_month(start))
+    quarter = (day.month - 1) // 3
+    start = dt.date(day.year, 3 * quarter + 1, 1)
+    end = _next_month(_next_month(_next_month(start)))
+    return Period(label=f"{day.year:04d}-Q{quarter + 1}", start=start, end=end)
+
+
+def parse_period(label: str, *, field: str = "period") -> Period:
+    """The period named ``label`` (``2026-11`` or ``2026-Q4``); InvalidInput otherwise."""
+    if m := _MONTH.match(label):
+        year, month = int(m.group(1)), int(m.group(2))
+        if 1 <= month <= 12:
+            return period_of(dt.date(year, month, 1), "month")
+    if m := _QUARTER.match(label):
+        return period_of(dt.date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter")
+    raise InvalidInput(f"period {label!r} is neither YYYY-MM nor YYYY-Qn", field=field)
+
+
+def last_periods(today: dt.date, granularity: Granularity, count: int) -> list[Period]:
+    """The ``count`` periods up to and including the one containing ``today``, oldest first."""
+    periods = [period_of(today, granularity)]
+    while len(periods) < count:
+        periods.append(period_of(periods[-1].start - dt.timedelta(days=1), granularity))
+    return periods[::-1]

@@ -1,0 +1,6 @@
+"""Notifications: signed webhooks and the event feed for web pages, fed by the outbox.
+
+``signing`` signs and verifies deliveries, ``subscriptions`` holds the use cases of webhook
+owners, ``dispatch`` publishes outbox events and delivers them with retries, ``feed`` serves
+the events a caller may see, and ``background`` runs the dispatcher inside the server.
+"""
