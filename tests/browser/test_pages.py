@@ -241,3 +241,26 @@ async def test_provider_answers_an_offer_in_the_inbox(
     provider = await make_token(web_db, "provider", org=SHELTER_ORG)
     accepted = httpx.get(f"{live_app}/api/v1/offers?status=accepted", headers=provider).json()
     assert offer in [o["id"] for o in accepted["offers"]]
+
+
+async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -> None:
+    await sign_in(page, web_db, "funder")
+    await page.get_by_role("link", name="Gaps").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    await expect(page.locator("#status")).to_contain_text("most severe first")
+    # A funder of RS sees Serbia only.
+    await expect(page.locator("#participant option")).to_have_text(["Serbia"])
+
+    badges = page.locator(".gap .badge.severity")
+    severities = [int(t.split()[-1]) for t in await badges.all_inner_texts()]
+    assert severities
+    assert severities == sorted(severities, reverse=True)
+    assert min(severities) >= 3  # the page starts at severity 3
+    first = page.locator(".gap").first
+    await expect(first).to_contain_text("All of Serbia")
+    await expect(first.locator(".flags li").first).to_contain_text(":")
+
+    await page.get_by_label("Lowest severity").select_option("5")
+    await expect(page.locator("#status")).to_contain_text("most severe first")
+    await expect(badges.first).to_have_text("Severity 5")
+    assert set(await badges.all_inner_texts()) == {"Severity 5"}

@@ -51,6 +51,7 @@ PAGES = [
     ("/capacity", "capacity.html"),
     ("/offers", "offers.html"),
     ("/registry", "registry.html"),
+    ("/gaps", "gaps.html"),
 ]
 
 

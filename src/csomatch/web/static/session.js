@@ -11,6 +11,7 @@ export const PAGES = [
   { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
   { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
+  { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
 ];
 
 export const ROLE_NAMES = {
