@@ -224,11 +224,13 @@ async def _offer_to_the_shelter(db_url: str, base: str) -> str:
 async def test_provider_answers_an_offer_in_the_inbox(
     page: Page, web_db: str, live_app: str
 ) -> None:
-    offer = await _offer_to_the_shelter(web_db, live_app)
     await sign_in(page, web_db, "provider", org=SHELTER_ORG)
     await page.get_by_role("link", name="Offers").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    # The offer arrives while the inbox is open: the event feed brings it in.
+    offer = await _offer_to_the_shelter(web_db, live_app)
     card = page.locator(f'.offer[data-offer-id="{offer}"]')
-    await expect(card).to_contain_text("Waiting for your answer")
+    await expect(card).to_contain_text("Waiting for your answer", timeout=20_000)
     await expect(card).to_contain_text("Emergency safe accommodation (must)")
     await expect(card.locator("h3")).to_contain_text("Emergency shelter for men")
 
@@ -237,6 +239,9 @@ async def test_provider_answers_an_offer_in_the_inbox(
     await card.get_by_role("button", name="Accept").click()
     await expect(card.locator(".offer-state")).to_contain_text("Accepted")
     await expect(card.get_by_role("button", name="Accept")).to_be_hidden()
+    # The acceptance is an event too; the reload it causes keeps the answered card in view.
+    await page.get_by_role("button", name="Refresh").click()
+    await expect(card.locator(".offer-state")).to_contain_text("Accepted")
 
     provider = await make_token(web_db, "provider", org=SHELTER_ORG)
     accepted = httpx.get(f"{live_app}/api/v1/offers?status=accepted", headers=provider).json()

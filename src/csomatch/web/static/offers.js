@@ -20,7 +20,9 @@ const STATUS_WORDS = {
   released: "Released by the referrer",
 };
 const URGENCY = { emergency: "Emergency", urgent: "Urgent", planned: "Planned" };
-const REFRESH_MS = 30000;
+// The event feed is cheap to ask and audits nothing; the offers list audits every read, so
+// it is reloaded only when an event says something changed.
+const WATCH_MS = 5000;
 
 const filter = document.getElementById("status-filter");
 const status = document.getElementById("status");
@@ -29,6 +31,8 @@ const list = document.getElementById("offers");
 let codeNames = new Map();
 let serviceNames = new Map();
 let busy = 0; // answers in flight: no automatic refresh meanwhile
+let after = null; // the event feed's position
+const answeredHere = new Map(); // offer id -> its card, kept in view after a reload
 
 /** A random Idempotency-Key (crypto.randomUUID needs a secure context; this does not). */
 function newKey() {
@@ -104,6 +108,7 @@ function card(offer) {
       });
       key = null;
       current = data;
+      answeredHere.set(offer.id, item);
       draw();
       note.textContent = `${button} ${ago(new Date().toISOString())}.`;
     } catch (error) {
@@ -128,7 +133,7 @@ function card(offer) {
 
   draw();
   const urgency = URGENCY[offer.urgency] || offer.urgency;
-  return el("li", { class: `card offer ${offer.urgency}`, "data-offer-id": offer.id },
+  const item = el("li", { class: `card offer ${offer.urgency}`, "data-offer-id": offer.id },
     el("h3", {}, serviceNames.get(offer.service_id) || "A service of yours"),
     el("p", { class: "meta" },
       el("span", { class: `badge urgency ${offer.urgency}` }, urgency),
@@ -139,6 +144,7 @@ function card(offer) {
     actions,
     note,
   );
+  return item;
 }
 
 async function load() {
@@ -147,11 +153,34 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const { data } = await api(`/api/v1/offers?${params}`);
-    list.replaceChildren(...data.offers.map(card));
+    // What was answered on this page stays in view (the list of waiting offers drops it).
+    const listed = new Set(data.offers.map((o) => o.id));
+    const kept = filter.value === "held"
+      ? [...answeredHere].filter(([id]) => !listed.has(id)).map(([, item]) => item)
+      : [];
+    list.replaceChildren(...kept, ...data.offers.map(card));
     const n = data.offers.length;
     status.textContent = n ? `${n} offer${n === 1 ? "" : "s"}` : "No offer here.";
   } catch (error) {
     status.textContent = `Could not load the offers: ${error.message}`;
+  }
+}
+
+/** Reload the offers when the event feed (GET /api/v1/events) has news for this organisation. */
+async function watch() {
+  if (document.hidden) return;
+  try {
+    const { data } = await api(after === null ? "/api/v1/events" : `/api/v1/events?after=${after}`);
+    const news = after !== null && data.events.length > 0;
+    after = data.next_after;
+    if (!news) return;
+    if (busy || list.contains(document.activeElement)) {
+      status.textContent = "Something changed: press Refresh to see it.";
+    } else {
+      await load();
+    }
+  } catch {
+    // The next look tries again.
   }
 }
 
@@ -168,15 +197,14 @@ async function start() {
   } catch {
     // Names are a convenience; the offers still show codes.
   }
-  filter.addEventListener("change", load);
+  filter.addEventListener("change", () => {
+    answeredHere.clear();
+    load();
+  });
   document.getElementById("refresh").addEventListener("click", load);
-  await load();
+  await Promise.all([load(), watch()]);
   document.getElementById("page").dataset.ready = "true";
-  setInterval(() => {
-    if (!document.hidden && !busy && filter.value === "held" && !list.contains(document.activeElement)) {
-      load();
-    }
-  }, REFRESH_MS);
+  setInterval(watch, WATCH_MS);
 }
 
 start();
