@@ -127,13 +127,14 @@ async def test_a_stale_etag_shows_the_newer_number(page: Page, web_db: str, live
     assert httpx.get(api, headers=other).json()["available"] == 7
 
 
-async def test_find_page_near_me_fits_a_phone(
+async def test_find_near_me_on_a_phone_hides_shelter_addresses(
     page: Page, context: BrowserContext, web_db: str
 ) -> None:
     await page.set_viewport_size({"width": 360, "height": 740})
     await context.grant_permissions(["geolocation"])
-    await context.set_geolocation({"latitude": 43.3209, "longitude": 21.8958})  # Niš
-    await sign_in(page, web_db, "officer")
+    await context.set_geolocation({"latitude": 44.8125, "longitude": 20.4612})  # Belgrade
+    # A coordinator: the API reveals confidential sites to this role, the page still does not.
+    await sign_in(page, web_db, "coordinator")
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()
     await page.get_by_role("button", name="Near me").click()
@@ -142,6 +143,8 @@ async def test_find_page_near_me_fits_a_phone(
     await expect(page.locator("#results > li").first).to_be_visible()
     distances = [float(d) for d in await page.locator(".hit .distance strong").all_inner_texts()]
     assert distances == sorted(distances)
+    shelter = page.locator(f'.hit[data-service-id="{SHELTER}"] .where')
+    await expect(shelter).to_have_text("Belgrade (RS)")
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )

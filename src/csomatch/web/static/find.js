@@ -150,7 +150,9 @@ function hit(h) {
           el("strong", {}, String(h.free_places)),
           ` free ${places(h.free_places, unit)}`,
         );
-  const where = s.location.address
+  // A confidential shelter shows only its municipality, even to roles the API tells more:
+  // this page is read on phones, in cars and corridors.
+  const where = s.location.address && !s.location.confidential
     ? `${s.location.address}, ${s.location.municipality} (${s.location.participant})`
     : `${s.location.municipality} (${s.location.participant})`;
   const tags = el("ul", { class: "tags", "aria-label": "Details" });
