@@ -1,16 +1,8 @@
 // Gaps: the gap analysis for funders (GET /api/v1/gaps), most severe cells first.
 // Every figure is an aggregate; a count the API suppressed is shown as hidden, never guessed.
 
-import { api, el, signedIn, taxonomy, taxonomyOptions } from "./session.js";
+import { PARTICIPANTS, api, el, signedIn, taxonomy, taxonomyOptions } from "./session.js";
 
-const PARTICIPANTS = {
-  AL: "Albania",
-  BA: "Bosnia and Herzegovina",
-  XK: "Kosovo*",
-  ME: "Montenegro",
-  MK: "North Macedonia",
-  RS: "Serbia",
-};
 const FLAGS = {
   uncovered: "Uncovered",
   under_capacity: "Under capacity",

@@ -14,6 +14,16 @@ export const PAGES = [
   { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
 ];
 
+/** The six MARRI participants. */
+export const PARTICIPANTS = {
+  AL: "Albania",
+  BA: "Bosnia and Herzegovina",
+  XK: "Kosovo*",
+  ME: "Montenegro",
+  MK: "North Macedonia",
+  RS: "Serbia",
+};
+
 export const ROLE_NAMES = {
   officer: "Referral officer",
   provider: "Service provider staff",
