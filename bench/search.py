@@ -2,8 +2,8 @@
 
 Not a test: it prints figures and asserts nothing about time. Run from the repository root:
 
-    .venv/bin/python bench/search.py                        # 10 s per endpoint, 16 in flight
-    .venv/bin/python bench/search.py --seconds 5 --concurrency 32
+    .venv/bin/python bench/search.py                      # 1 and 4 in flight, 3 rounds of 5 s
+    .venv/bin/python bench/search.py --concurrency 1 --rounds 5 --seconds 10
 
 What it does:
 
@@ -12,22 +12,25 @@ What it does:
 2. starts ``csomatch serve --demo`` as a subprocess with its own embedded PostgreSQL in a
    fresh ``CSOMATCH_HOME`` (also under /tmp), echoing the server's start-up lines as
    progress, waits for ``/readyz`` and reads the officer token the server prints;
-3. from this process (a separate one from the server), with ``httpx.AsyncClient`` and
-   ``--concurrency`` requests in flight at most, only to 127.0.0.1: warms up both endpoints,
-   then measures ``GET /healthz`` (a constant answer: the ceiling of the HTTP stack) for
-   ``--seconds`` and ``GET /api/v1/services/search`` for ``--seconds`` with a seeded random
-   mix of realistic queries (taxonomy codes, area or point, radius, language, gender, age
-   band, child, availability, limit);
+3. from this process (a separate one from the server), with ``httpx.AsyncClient``, only to
+   127.0.0.1, for each ``--concurrency`` level (requests in flight at most): warms up both
+   endpoints, then ``--rounds`` times measures ``GET /healthz`` (a constant answer: the
+   ceiling of the HTTP stack) for ``--seconds`` and right after it
+   ``GET /api/v1/services/search`` for ``--seconds`` with a seeded random mix of realistic
+   queries (taxonomy codes, area or point, radius, language, gender, age band, child,
+   availability, limit);
 4. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
    the embedded PostgreSQL stops, then removes the temporary directory.
 
-It prints a table: endpoint, requests, req/s, p50 ms, p99 ms, errors; then the ratio search
-req/s / healthz req/s, each next to its target (search p99 <= 20 ms, search throughput >=
-50 % of the healthz ceiling). Every search response must be 200; anything else (or a
-transport error) is counted as an error and the first few are shown.
+It prints one line per round (healthz and search req/s, their ratio, search p50 and p99,
+errors) and, per level, the medians over the rounds next to the targets (search p99 <=
+20 ms, search throughput >= 50 % of the healthz ceiling), with the machine's load average:
+on a shared machine, compare runs only at similar load. Every response must be 200;
+anything else (or a transport error) is counted as an error and the first few are shown.
 
-The load generator is a single Python process, so on a fast server the /healthz figure may
-be limited by the client rather than by the server; the ratio is then an upper bound.
+The load generator is a single Python process on the same machine, so the /healthz figure
+may be limited by the client rather than by the server (the ratio is then an upper bound),
+and the client's own time per request is part of every latency.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,16 +96,31 @@ AGE_BANDS = ["18-24", "25-59", "14-17"]
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
-    p.add_argument("--concurrency", type=int, default=16, help="requests in flight at most")
-    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint")
+    p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per endpoint")
+    p.add_argument(
+        "--concurrency",
+        type=_concurrencies,
+        default=[1, 4],
+        help="requests in flight at most; a comma-separated list runs each (default 1,4)",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="healthz-then-search rounds per level")
+    p.add_argument(
+        "--warmup", type=float, default=5.0, help="warm-up seconds per endpoint and level"
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the query mix")
     p.add_argument("--queries", type=int, default=2000, help="distinct search queries")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args()
-    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.concurrency <= 1024:
-        p.error("need --seconds > 0, --warmup >= 0, 1 <= --concurrency <= 1024")
+    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.rounds <= 100:
+        p.error("need --seconds > 0, --warmup >= 0, 1 <= --rounds <= 100")
     return args
+
+
+def _concurrencies(text: str) -> list[int]:
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or not all(1 <= c <= 1024 for c in levels):
+        raise argparse.ArgumentTypeError("give levels from 1 to 1024, e.g. 1,4")
+    return levels
 
 
 # --- query mix ---------------------------------------------------------------------------
@@ -240,6 +259,14 @@ def wait_ready(server: Server) -> None:
     print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+def postmaster(home: Path) -> int | None:
+    """The pid of the embedded PostgreSQL's postmaster, from its pid file."""
+    try:
+        return int((home / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def stop_server(server: Server) -> None:
     if server.proc.poll() is None:
         print("stopping the server (SIGTERM) ...", flush=True)
@@ -264,6 +291,13 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     samples: list[str] = field(default_factory=list)
+    # CPU seconds used during the phase by the server process, its PostgreSQL and this client
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def cpu_ms_per_request(self) -> tuple[float, float, float]:
+        n = max(1, len(self.latencies_ms))
+        server, pg, client = self.cpu
+        return 1000 * server / n, 1000 * pg / n, 1000 * client / n
 
     @property
     def rps(self) -> float:
@@ -276,6 +310,33 @@ class Phase:
         return xs[min(len(xs) - 1, max(0, round(q * len(xs)) - 1))]
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) of a process, and its parent's pid; (0, 0) if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0
+    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[1])
+
+
+def cpu_seconds(server_pids: tuple[int, int | None]) -> tuple[float, float, float]:
+    """CPU seconds used so far by the server, by PostgreSQL (the postmaster and every
+    process it started) and by this process (the client)."""
+    server, postmaster = server_pids
+    pg = 0.0
+    if postmaster:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                cpu, parent = _proc_cpu(int(entry.name))
+                if int(entry.name) == postmaster or parent == postmaster:
+                    pg += cpu
+    own = os.times()
+    return (_proc_cpu(server)[0] if server else 0.0), pg, own.user + own.system
+
+
 async def run_phase(
     client: httpx.AsyncClient,
     name: str,
@@ -283,6 +344,7 @@ async def run_phase(
     params: list[list[tuple[str, str]]] | None,
     seconds: float,
     concurrency: int,
+    server_pids: tuple[int, int | None] = (0, None),
 ) -> Phase:
     """``concurrency`` workers send requests back to back until the deadline."""
     phase = Phase(name)
@@ -308,77 +370,131 @@ async def run_phase(
                 if len(phase.samples) < 5:
                     phase.samples.append(f"{q}: {detail}")
 
+    cpu0 = cpu_seconds(server_pids)
     t0 = time.perf_counter()
     deadline = t0 + seconds
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     phase.seconds = time.perf_counter() - t0
+    cpu1 = cpu_seconds(server_pids)
+    phase.cpu = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2])
     return phase
 
 
-async def drive(port: int, token: str, args: argparse.Namespace) -> list[Phase]:
+@dataclass
+class Round:
+    concurrency: int
+    health: Phase
+    search: Phase
+
+    @property
+    def ratio(self) -> float:
+        return self.search.rps / self.health.rps if self.health.rps else float("nan")
+
+
+async def drive(
+    port: int, token: str, args: argparse.Namespace, pids: tuple[int, int | None] = (0, None)
+) -> list[Round]:
+    """For each concurrency, ``--rounds`` times: /healthz then search, back to back.
+
+    Alternating the two within a round keeps both under the same load from whatever else
+    the machine is doing; the medians over rounds damp what changes between rounds.
+    """
     queries = make_queries(args.queries, args.seed)
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    async with httpx.AsyncClient(
-        base_url=f"http://{HOST}:{port}",
-        headers={"Authorization": f"Bearer {token}"},
-        limits=limits,
-        timeout=REQUEST_TIMEOUT_S,
-    ) as client:
-        c = args.concurrency
-        if args.warmup > 0:
-            print(f"warming up ({args.warmup:g} s per endpoint) ...", flush=True)
-            await run_phase(client, "warmup", "/healthz", None, args.warmup, c)
-            warm = await run_phase(client, "warmup", SEARCH, queries, args.warmup, c)
-            if warm.errors:
-                print(f"  {warm.errors} search errors during warm-up", flush=True)
-        print(f"measuring /healthz for {args.seconds:g} s, {c} in flight ...", flush=True)
-        health = await run_phase(client, "GET /healthz", "/healthz", None, args.seconds, c)
-        print(f"measuring search for {args.seconds:g} s, {c} in flight ...", flush=True)
-        search = await run_phase(client, f"GET {SEARCH}", SEARCH, queries, args.seconds, c)
-    return [health, search]
+    rounds: list[Round] = []
+    for c in args.concurrency:
+        limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+        async with httpx.AsyncClient(
+            base_url=f"http://{HOST}:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            limits=limits,
+            timeout=REQUEST_TIMEOUT_S,
+        ) as client:
+            if args.warmup > 0:
+                print(f"warming up ({args.warmup:g} s per endpoint, {c} in flight) ...", flush=True)
+                await run_phase(client, "warmup", "/healthz", None, args.warmup, c)
+                warm = await run_phase(client, "warmup", SEARCH, queries, args.warmup, c)
+                if warm.errors:
+                    print(f"  {warm.errors} search errors during warm-up", flush=True)
+            for r in range(args.rounds):
+                print(
+                    f"round {r + 1}/{args.rounds}, {c} in flight: /healthz then search, "
+                    f"{args.seconds:g} s each (load average {os.getloadavg()[0]:.2f}) ...",
+                    flush=True,
+                )
+                health = await run_phase(
+                    client, "GET /healthz", "/healthz", None, args.seconds, c, pids
+                )
+                search = await run_phase(
+                    client, f"GET {SEARCH}", SEARCH, queries, args.seconds, c, pids
+                )
+                rounds.append(Round(c, health, search))
+    return rounds
 
 
-def report(phases: list[Phase], args: argparse.Namespace) -> None:
-    health, search = phases
+def report(rounds: list[Round], args: argparse.Namespace, load_before: float) -> None:
     print()
     print(
-        f"{args.concurrency} requests in flight, {args.seconds:g} s per endpoint, "
-        f"{args.queries} distinct search queries (seed {args.seed}), 10x demo registry"
+        f"{args.rounds} round(s) of {args.seconds:g} s per endpoint, {args.queries} distinct "
+        f"search queries (seed {args.seed}), 10x demo registry; {os.cpu_count()} CPUs, "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     head = (
-        f"{'endpoint':<32} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f"{'in flight':>9} {'round':>5} {'healthz/s':>10} {'search/s':>9} {'ratio':>7} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'healthz p99':>11} {'errors':>7}"
     )
     print(head)
     print("-" * len(head))
-    for ph in phases:
+    for i, r in enumerate(rounds):
         print(
-            f"{ph.name:<32} {len(ph.latencies_ms):>9} {ph.rps:>9.1f} "
-            f"{ph.pct(0.50):>8.2f} {ph.pct(0.99):>8.2f} {ph.errors:>7}"
+            f"{r.concurrency:>9} {i % args.rounds + 1:>5} {r.health.rps:>10.1f} "
+            f"{r.search.rps:>9.1f} {r.ratio:>7.1%} {r.search.pct(0.50):>7.2f} "
+            f"{r.search.pct(0.99):>7.2f} {r.health.pct(0.99):>11.2f} {r.search.errors:>7}"
         )
     print()
-    ratio = search.rps / health.rps if health.rps else float("nan")
-    p99 = search.pct(0.99)
 
     def verdict(ok: bool) -> str:
         return "meets" if ok else "MISSES"
 
-    print(
-        f"search p99                  {p99:8.2f} ms   target <= {TARGET_P99_MS:g} ms"
-        f"   {verdict(p99 <= TARGET_P99_MS)}"
-    )
-    print(
-        f"search req/s / healthz req/s {ratio:7.1%}      target >= {TARGET_RATIO:.0%}"
-        f"       {verdict(ratio >= TARGET_RATIO)}"
-    )
-    print(
-        f"search responses not 200    {search.errors:8d}      target 0"
-        f"            {verdict(search.errors == 0)}"
-    )
-    for ph in phases:
-        for s in ph.samples:
-            print(f"  {ph.name} error: {s}")
+    for c in args.concurrency:
+        mine = [r for r in rounds if r.concurrency == c]
+        ratio = statistics.median(r.ratio for r in mine)
+        p50 = statistics.median(r.search.pct(0.50) for r in mine)
+        p99 = statistics.median(r.search.pct(0.99) for r in mine)
+        health = statistics.median(r.health.rps for r in mine)
+        search = statistics.median(r.search.rps for r in mine)
+        errors = sum(r.search.errors + r.health.errors for r in mine)
+        h_cpu = [
+            statistics.median(r.health.cpu_ms_per_request()[i] for r in mine) for i in range(3)
+        ]
+        s_cpu = [
+            statistics.median(r.search.cpu_ms_per_request()[i] for r in mine) for i in range(3)
+        ]
+        print(
+            f"{c} in flight, median of {len(mine)}: healthz {health:.1f}/s, search {search:.1f}/s,"
+            f" search p50 {p50:.2f} ms"
+        )
+        print(
+            "  CPU ms per request (server / PostgreSQL / client): healthz "
+            + " / ".join(f"{x:.2f}" for x in h_cpu)
+            + ", search "
+            + " / ".join(f"{x:.2f}" for x in s_cpu)
+        )
+        print(
+            f"  search p99                  {p99:8.2f} ms   target <= {TARGET_P99_MS:g} ms"
+            f"   {verdict(p99 <= TARGET_P99_MS)}"
+        )
+        print(
+            f"  search req/s / healthz req/s {ratio:7.1%}      target >= {TARGET_RATIO:.0%}"
+            f"       {verdict(ratio >= TARGET_RATIO)}"
+        )
+        print(
+            f"  responses not 200           {errors:8d}      target 0"
+            f"            {verdict(errors == 0)}"
+        )
+    for r in rounds:
+        for ph in (r.health, r.search):
+            for sample in ph.samples:
+                print(f"  {ph.name} error: {sample}")
 
 
 def main() -> int:
@@ -394,8 +510,11 @@ def main() -> int:
         server = start_server(home, seed_dir)
         wait_ready(server)
         assert server.token is not None
-        phases = asyncio.run(drive(server.port, server.token, args))
-        report(phases, args)
+        load_before = os.getloadavg()[0]
+        rounds = asyncio.run(
+            drive(server.port, server.token, args, (server.proc.pid, postmaster(home)))
+        )
+        report(rounds, args, load_before)
     finally:
         if server is not None:
             stop_server(server)

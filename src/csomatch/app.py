@@ -17,11 +17,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
+from csomatch.api.outcome_routes import OUTCOME_ROUTES
 from csomatch.api.problems import (
     database_unavailable,
     domain_error,
@@ -94,7 +96,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
+            *OUTCOME_ROUTES,
             *GAP_ROUTES,
+            *FUNDING_ROUTES,
             *ME_ROUTES,
             *web_routes(),
         ],

@@ -147,9 +147,8 @@ async def list_services(
 
 @get("/api/v1/services/search", opt=roles(*SEARCHERS))
 async def search_services(
-    state: State,
+    request: Request[Any, Any, Any],
     settings: Cfg,
-    principal: Caller,
     code: Annotated[
         list[str] | None, QueryParameter(description="taxonomy codes, repeatable")
     ] = None,
@@ -183,6 +182,9 @@ async def search_services(
             "say where to search from: lat and lon, or an area code (GET /api/v1/areas?q=...)",
             field="area",
         )
+    # The caller straight from the guard: a second dependency next to ``settings`` would make
+    # Litestar resolve the two in a task group, on every search.
+    principal: TokenRecord = request.state.principal
     reveal = registry.reveals_confidential(principal)
     f = svc_db.SearchFilter(
         latitude=lat, longitude=lon, area=area if lat is None else None, radius_km=radius_km,
@@ -192,7 +194,7 @@ async def search_services(
         offset=offset,
     )  # fmt: skip
     # One statement on the stateless pool: no connection dependency, no reset round trip.
-    pool = state.query_pool
+    pool = request.app.state.query_pool
     try:
         conn = await pool.acquire(timeout=10)
     except (*CONNECTION_ERRORS, TimeoutError) as exc:

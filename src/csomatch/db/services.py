@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import uuid
 from collections.abc import Sequence
@@ -308,17 +309,22 @@ async def upsert_capacity(
 
 EARTH_RADIUS_KM = 6371.0088
 
-# Filters of the narrow ``service_search`` table (migration 0030); each takes one parameter.
+# Filters of the narrow ``service_search`` table (migration 0030), each taking one parameter
+# that may be NULL (any). They are always in the statement, so that there are few statements
+# to prepare and plan (see ``_search_sql``); only the codes and the radius, which choose an
+# index, make statements of their own.
 _CODES = "ss.taxonomy_code = ANY(#::text[])"
-_PARTICIPANT = "ss.participant_code = #::text"
-_LANGUAGE = "#::text = ANY(ss.languages)"
-_GENDER = "#::text = ANY(ss.genders)"
-_AGE_BAND = "#::text = ANY(ss.age_bands)"
-_CHILD = "ss.accepts_children = #::bool"
-# Free places now, from a number younger than the stale age: a stale number is unknown.
-_AVAILABLE = (
-    "ss.service_accepting AND ss.organization_accepting AND ss.free > 0"
-    " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)"
+_FILTERS = (
+    " AND (#::text IS NULL OR ss.participant_code = #::text)",
+    " AND (#::text IS NULL OR #::text = ANY(ss.languages))",
+    " AND (#::text IS NULL OR #::text = ANY(ss.genders))",
+    " AND (#::text IS NULL OR #::text = ANY(ss.age_bands))",
+    " AND (#::bool IS NULL OR ss.accepts_children = #::bool)",
+    # Free places now, from a number younger than the stale age (in hours; NULL: any service).
+    # A stale number counts as unknown, never as free.
+    " AND (#::float8 IS NULL OR (ss.service_accepting AND ss.organization_accepting"
+    " AND ss.free > 0"
+    " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)))",
 )
 # The positions (from 0) of the codes that are not service codes of the taxonomy.
 _UNKNOWN_CODES = (
@@ -351,16 +357,60 @@ class _Sql:
 
     def __init__(self) -> None:
         self.text = ""
-        self.args: list[object] = []
+        self.params = 0
 
-    def add(self, fragment: str, *values: object) -> None:
+    def add(self, fragment: str, values: int = 0) -> None:
         parts = fragment.split("#")
-        if len(parts) != len(values) + 1:
+        if len(parts) != values + 1:
             raise ValueError("one value per # in a fragment")
         self.text += parts[0]
-        for value, rest in zip(values, parts[1:], strict=True):
-            self.args.append(value)
-            self.text += "$" + str(len(self.args)) + rest
+        for rest in parts[1:]:
+            self.params += 1
+            self.text += "$" + str(self.params) + rest
+
+
+@functools.lru_cache(maxsize=1024)
+def _search_sql(by_point: bool, reveal: bool, codes: bool, radius: bool) -> str:
+    """The statement of one shape of search; built once, prepared once per connection."""
+    q = _Sql()
+    q.add("WITH origin AS (")
+    if by_point:
+        q.add(_ORIGIN_POINT, 2)
+    else:
+        q.add(_ORIGIN_AREA, 1)
+    q.add(
+        "), v AS (SELECT lat, lon, participant_code, unit_x(lat, lon) AS x,"
+        " unit_y(lat, lon) AS y, unit_z(lat) AS z FROM origin)"
+    )
+    # A confidential site is placed at its municipality's centre unless revealed, so that
+    # distances from chosen points cannot be used to triangulate a shelter.
+    x, y, z = _SITE if reveal else _SHOWN
+    q.add(
+        ", hits AS (SELECT ss.service_id, (" + x + " - v.x) * (" + x + " - v.x) + (" + y
+        + " - v.y) * (" + y + " - v.y) + (" + z + " - v.z) * (" + z + " - v.z) AS d2"
+        " FROM v JOIN service_search ss ON true WHERE true"
+    )  # fmt: skip
+    if codes:
+        q.add(" AND " + _CODES, 1)
+    for fragment in _FILTERS:
+        q.add(fragment, 2)
+    if radius:
+        # Points within the radius are within the chord; so is each coordinate's difference.
+        for axis, centre in ((z, "v.z"), (x, "v.x"), (y, "v.y")):
+            q.add(" AND " + axis + " BETWEEN " + centre + " - # AND " + centre + " + #", 2)
+    q.add("), page AS (SELECT service_id, d2, count(*) OVER () AS total FROM hits")
+    if radius:
+        q.add(" WHERE d2 <= #", 1)
+    q.add(" ORDER BY d2, service_id LIMIT # OFFSET #)", 2)
+    q.add(" SELECT m.unknown_codes, v.lat AS origin_latitude, v.lon AS origin_longitude,")
+    q.add(" v.participant_code AS origin_participant, found.* FROM (SELECT ")
+    if codes:
+        q.add(_UNKNOWN_CODES, 1)
+    else:
+        q.add("'{}'::int[]")
+    q.add(" AS unknown_codes) m LEFT JOIN v ON true LEFT JOIN (")
+    q.add(_PAGE_ROWS)
+    return q.text
 
 
 async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPage:
@@ -375,60 +425,33 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
     ``available_only`` keeps services with free places (available - held > 0) whose number is
     younger than ``stale_after_hours``: a stale number counts as unknown, not as free.
     """
-    q = _Sql()
-    q.add("WITH origin AS (")
-    if f.latitude is not None and f.longitude is not None:
-        q.add(_ORIGIN_POINT, f.latitude, f.longitude)
-    else:
-        q.add(_ORIGIN_AREA, f.area)
-    q.add(
-        "), v AS (SELECT lat, lon, participant_code, unit_x(lat, lon) AS x,"
-        " unit_y(lat, lon) AS y, unit_z(lat) AS z FROM origin)"
-    )
-    # A confidential site is placed at its municipality's centre unless revealed, so that
-    # distances from chosen points cannot be used to triangulate a shelter.
-    x, y, z = _SITE if f.reveal_confidential else _SHOWN
-    q.add(
-        ", hits AS (SELECT ss.service_id, (" + x + " - v.x) * (" + x + " - v.x) + (" + y
-        + " - v.y) * (" + y + " - v.y) + (" + z + " - v.z) * (" + z + " - v.z) AS d2"
-        " FROM v JOIN service_search ss ON true WHERE true"
-    )  # fmt: skip
-    for fragment, value in (
-        (_CODES, f.codes),
-        (_PARTICIPANT, f.participant),
-        (_LANGUAGE, f.language),
-        (_GENDER, f.gender),
-        (_AGE_BAND, f.age_band),
-        (_CHILD, f.child),
-        (_AVAILABLE, f.stale_after_hours if f.available_only else None),
-    ):
-        if value is not None:
-            q.add(" AND " + fragment, value)
-    chord = None
-    if f.radius_km is not None:
-        # Points within the radius are within this chord; so is each coordinate's difference.
-        chord = 2 * math.sin(min(f.radius_km / EARTH_RADIUS_KM, math.pi) / 2)
-        for axis, centre in ((z, "v.z"), (x, "v.x"), (y, "v.y")):
-            q.add(
-                " AND " + axis + " BETWEEN " + centre + " - # AND " + centre + " + #", chord, chord
-            )
-    q.add("), page AS (SELECT service_id, d2, count(*) OVER () AS total FROM hits")
-    if chord is not None:
-        q.add(" WHERE d2 <= #", chord * chord)
-    q.add(" ORDER BY d2, service_id LIMIT # OFFSET #)", f.limit, f.offset)
-    q.add(" SELECT m.unknown_codes, v.lat AS origin_latitude, v.lon AS origin_longitude,")
-    q.add(" v.participant_code AS origin_participant, found.* FROM (SELECT ")
+    by_point = f.latitude is not None and f.longitude is not None
+    args: list[object] = [f.latitude, f.longitude] if by_point else [f.area]
     if f.codes:
-        q.add(_UNKNOWN_CODES, f.codes)
-    else:
-        q.add("'{}'::int[]")
-    q.add(" AS unknown_codes) m LEFT JOIN v ON true LEFT JOIN (")
-    q.add(_PAGE_ROWS)
-    rows = await conn.fetch(q.text, *q.args)
+        args.append(f.codes)
+    for value in (
+        f.participant,
+        f.language,
+        f.gender,
+        f.age_band,
+        f.child,
+        f.stale_after_hours if f.available_only else None,
+    ):
+        args += [value, value]
+    if f.radius_km is not None:
+        chord = 2 * math.sin(min(f.radius_km / EARTH_RADIUS_KM, math.pi) / 2)
+        args += [chord] * 6 + [chord * chord]
+    args += [f.limit, f.offset]
+    if f.codes:
+        args.append(f.codes)
+    sql = _search_sql(by_point, f.reveal_confidential, bool(f.codes), f.radius_km is not None)
+    rows = await conn.fetch(sql, *args)
     first = rows[0]
     found = [r for r in rows if r["id"] is not None]
-    # From dicts: msgspec reads an asyncpg Record six times faster as a dict than by attribute.
-    hits = msgspec.convert([dict(r) for r in found], list[_Hit])
+    # Built straight from the records as dicts: msgspec.convert(from_attributes=True) costs
+    # about 60 us a row here (it reads a Record attribute by attribute), this about 6 us; the
+    # columns are typed by the schema, and the tests read the fields back.
+    hits = [_Hit(**dict(r)) for r in found]
     origin = None
     if first["origin_latitude"] is not None:
         origin = (float(first["origin_latitude"]), float(first["origin_longitude"]))
@@ -442,9 +465,16 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
 
 
 class _Hit(Service, frozen=True):
-    """A service row of a search with its distance (a Service to every reader)."""
+    """A service row of a search with its distance (a Service to every reader), and the
+    statement's other columns."""
 
     distance_km: float
+    d2: float
+    total: int
+    unknown_codes: list[int]
+    origin_latitude: float
+    origin_longitude: float
+    origin_participant: str | None
 
 
 async def count_services(conn: asyncpg.Connection) -> int:
