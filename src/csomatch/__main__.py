@@ -38,6 +38,7 @@ EPILOG = """examples:
   csomatch token revoke TOKEN_ID
   csomatch solve problem.json    solve a matching problem file (docs/solver-format.md)
   csomatch audit verify          check the audit log's hash chain (exit 1 when broken)
+  csomatch purge --dry-run       how many closed referrals are past their retention period
   csomatch funding import grants.csv   import a funding feed (IATI XML, CSV/HXL, 360Giving)
   csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
   csomatch gaps --participant RS --min-severity 4 --why
@@ -86,9 +87,19 @@ async def _prepare(url: str, settings: Settings, *, demo: bool) -> None:
             print("loading the demo registry (fictional data) ...", file=sys.stderr)
             await seeding.load_demo(conn, seed_dir, now=dt.datetime.now(dt.UTC), progress=_progress)
         if demo:
+            await _load_demo_demand(conn)
+        if demo:
             await _print_demo_tokens(conn)
     finally:
         await conn.close()
+
+
+async def _load_demo_demand(conn: asyncpg.Connection) -> None:
+    """Add the demo's synthetic demand of the last 12 months (idempotent; docs/gaps.md)."""
+    from csomatch.gaps.demo import load_demo_demand
+
+    added = await load_demo_demand(conn, now=dt.datetime.now(dt.UTC))
+    print(f"demo demand (12 months of synthetic signals): {added} added", file=sys.stderr)
 
 
 def _progress(message: str) -> None:
@@ -105,7 +116,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
     )
     print("\ndemo tokens (new ones each start; jurisdiction RS):", file=sys.stderr)
     for role in ROLES:
-        secret, _ = await create_token(
+        secret, record = await create_token(
             conn,
             role=role,
             jurisdiction="RS",
@@ -113,8 +124,19 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             label=f"demo {role}",
             agency="demo agency RS" if role == "officer" else None,
         )
+        if role == "funder":
+            await _link_demo_funder(conn, record.id)
         print(f"  {role:<12} {secret}", file=sys.stderr)
     print("", file=sys.stderr)
+
+
+async def _link_demo_funder(conn: asyncpg.Connection, token_id: uuid.UUID) -> None:
+    """The demo funder token speaks for Serbia's ministry, so it may add its funding."""
+    from csomatch.db.funding import get_funder_by_ref, link_token_funder
+
+    funder = await get_funder_by_ref(conn, "FUND-RS-MSOC")
+    if funder is not None:
+        await link_token_funder(conn, token_id, funder.id)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -168,6 +190,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
                 now=dt.datetime.now(dt.UTC),
                 progress=_progress,
             )
+            await _load_demo_demand(conn)
         finally:
             await conn.close()
         added = sum(int(getattr(report, f)) for f in report.__struct_fields__)
@@ -301,6 +324,40 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Reduce closed referrals past the retention period to their aggregate facts."""
+    from csomatch.retention import PurgeReport, purge
+
+    days = args.days or settings.retention_days
+
+    async def run(url: str) -> PurgeReport:
+        await _prepare(url, settings, demo=False)
+        conn = await asyncpg.connect(url)
+        try:
+            return await purge(
+                conn, now=dt.datetime.now(dt.UTC), retention_days=days, dry_run=args.dry_run
+            )
+        finally:
+            await conn.close()
+
+    with database(settings) as url:
+        report = asyncio.run(run(url))
+    verb = "would be reduced" if report.dry_run else "reduced"
+    print(
+        f"retention {report.retention_days} days (closed before "
+        f"{report.closed_before.isoformat(timespec='seconds')}): {report.purged} referrals "
+        f"{verb} to their aggregate facts\n"
+        f"{report.waiting} closed referrals are still within the period; "
+        f"{report.reduced} hold only aggregate facts"
+    )
+    if not report.dry_run:
+        print(
+            f"notification log: {report.events_deleted} events and "
+            f"{report.deliveries_deleted} webhook deliveries older than the period deleted"
+        )
+    return 0
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
@@ -398,6 +455,19 @@ def parser() -> argparse.ArgumentParser:
         default=5000,
         help="events read per query (progress after each)",
     )
+    purge_cmd = sub.add_parser(
+        "purge",
+        help="reduce referrals closed longer ago than the retention period to their aggregate "
+        "facts (service, area, dates, outcome, decline reasons); the server also does it daily",
+    )
+    purge_cmd.add_argument(
+        "--days",
+        type=_positive_int,
+        help="retention period in days (default: CSOMATCH_RETENTION_DAYS, 90)",
+    )
+    purge_cmd.add_argument(
+        "--dry-run", action="store_true", help="count what would be purged; change nothing"
+    )
     from csomatch.funding.cli import add_parser as add_funding_parser
 
     add_funding_parser(sub)
@@ -441,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": cmd_seed,
         "token": cmd_token,
         "audit": cmd_audit_verify,
+        "purge": cmd_purge,
         "funding": cmd_funding,
         "gaps": cmd_gaps,
     }

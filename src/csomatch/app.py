@@ -17,12 +17,19 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
 from csomatch.api.offer_routes import OFFER_ROUTES
-from csomatch.api.problems import domain_error, http_error, unexpected_error
+from csomatch.api.outcome_routes import OUTCOME_ROUTES
+from csomatch.api.problems import (
+    database_unavailable,
+    domain_error,
+    http_error,
+    unexpected_error,
+)
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -89,7 +96,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,
             *NOTIFICATION_ROUTES,
+            *OUTCOME_ROUTES,
             *GAP_ROUTES,
+            *FUNDING_ROUTES,
             *ME_ROUTES,
             *web_routes(),
         ],
@@ -103,6 +112,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         exception_handlers={
             CsomatchError: domain_error,
             HTTPException: http_error,
+            **dict.fromkeys(CONNECTION_ERRORS, database_unavailable),
             Exception: unexpected_error,
         },
         openapi_config=OpenAPIConfig(

@@ -79,6 +79,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long a verified token is trusted without asking the database again: the longest
     #: a revoked token keeps working in a running server (0: ask on every request).
     token_cache_seconds: float = 10.0
+    #: Retention (docs/audit-and-retention.md): days a closed referral keeps its details,
+    #: and how often the server purges (0 hours: never; run ``csomatch purge`` instead).
+    retention_days: int = 90
+    purge_interval_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -117,6 +121,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("webhook_allow_http", boolean),
             ("dispatch_interval_s", float),
             ("events_poll_s", float),
+            ("retention_days", int),
+            ("purge_interval_hours", float),
             ("token_cache_seconds", float),
         ):
             key = f"CSOMATCH_{name.upper()}"
@@ -171,4 +177,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
                 "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
+            )
+        if self.retention_days < 1 or self.purge_interval_hours < 0:
+            raise SettingsError(
+                "CSOMATCH_RETENTION_DAYS must be >= 1 and CSOMATCH_PURGE_INTERVAL_HOURS >= 0"
             )

@@ -60,19 +60,26 @@ async def token(
 
 
 async def service_with_free_places(
-    db_url: str, free: int, *, participant: str = "RS", code: str = "ACC.EMERG"
+    db_url: str,
+    free: int,
+    *,
+    participant: str = "RS",
+    code: str = "ACC.EMERG",
+    nth: int = 0,
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """(service id, organisation id) of a demo service accepting referrals, set to ``free``
-    fresh free places with no holds; it accepts adult women speaking Serbian."""
+    fresh free places with no holds (the ``nth`` such service); it accepts adults speaking
+    Serbian, English or Albanian."""
     conn = await asyncpg.connect(db_url)
     try:
         row = await conn.fetchrow(
             "SELECT s.id, s.organization_id FROM service s JOIN location l ON l.id = s.location_id"
             " JOIN area a ON a.code = l.area_code"
             " WHERE a.participant_code = $1 AND s.taxonomy_code = $2"
-            " ORDER BY s.id LIMIT 1",
+            " ORDER BY s.id LIMIT 1 OFFSET $3",
             participant,
             code,
+            nth,
         )
         await conn.execute(
             "UPDATE service SET accepting_referrals = true, genders = ARRAY['female', 'male'],"

@@ -8,14 +8,28 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 
+import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
+from csomatch.gaps.demo import load_demo_demand
 from csomatch.gaps.periods import period_of
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 COUNTS = ("needs", "unmet", "unmet_capacity", "declines", "searches")
+
+
+@pytest.fixture(autouse=True)
+async def demo_demand(demo_db: str) -> None:
+    """The demo's 12 months of synthetic demand, as ``serve --demo`` and ``seed`` load it."""
+    conn = await asyncpg.connect(demo_db)
+    try:
+        await load_demo_demand(conn, now=dt.datetime.now(dt.UTC))
+    finally:
+        await conn.close()
 
 
 async def test_a_funder_sees_its_jurisdiction_in_aggregates_only(
@@ -122,3 +136,87 @@ async def test_the_cli_prints_an_aligned_table_and_csv(demo_db: str) -> None:
     )
     assert bad.returncode == 2
     assert "2026-13" in bad.stderr
+
+
+async def _biggest_funder(demo_db: str, participant: str) -> str:
+    conn = await asyncpg.connect(demo_db)
+    try:
+        ref = await conn.fetchval(
+            "SELECT fr.ref FROM funding f JOIN funder fr ON fr.id = f.funder_id"
+            " JOIN funding_service fs ON fs.funding_id = f.id"
+            " JOIN service s ON s.id = fs.service_id"
+            " JOIN organization o ON o.id = s.organization_id"
+            " WHERE o.participant_code = $1 AND f.status IN ('committed', 'disbursed')"
+            " AND f.period_start <= current_date AND f.period_end >= current_date"
+            " GROUP BY fr.ref ORDER BY count(*) DESC, fr.ref LIMIT 1",
+            participant,
+        )
+    finally:
+        await conn.close()
+    assert isinstance(ref, str)
+    return ref
+
+
+async def test_what_if_a_funder_leaves_and_where_a_budget_goes(
+    client: Client, demo_db: str
+) -> None:
+    headers = await make_token(demo_db, "funder", "RS")
+    funder = await _biggest_funder(demo_db, "RS")
+    response = await client.post(
+        "/api/v1/gaps/what-if", json={"remove_funder": funder}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["participants"] == ["RS"]
+    assert body["capacity_change"] < 0
+    base, scen = body["baseline"], body["scenario"]
+    assert base["needs"] == scen["needs"] > 0
+    assert base["placed"] + base["unmet"] == base["needs"]
+    assert scen["unmet"] >= base["unmet"]
+    assert body["unmet_change"] == scen["unmet"] - base["unmet"]
+    assert all(":" in a for a in body["areas_left_without_provider"])
+
+    both = await client.post(
+        "/api/v1/gaps/what-if",
+        json={
+            "remove_funder": funder,
+            "add_budget": {"service_id": str(uuid.uuid4()), "amount": 5},
+        },
+        headers=headers,
+    )
+    assert both.status_code == 422
+    unknown = await client.post(
+        "/api/v1/gaps/what-if", json={"remove_funder": "NOPE"}, headers=headers
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "$.remove_funder"
+
+    plan = await client.post(
+        "/api/v1/gaps/allocate", json={"budget": 150000, "currency": "EUR"}, headers=headers
+    )
+    assert plan.status_code == 200, plan.text
+    proposal = plan.json()
+    assert proposal["status"] in ("optimal", "feasible"), proposal
+    assert 0 < proposal["spent"] <= 150000, {k: v for k, v in proposal.items() if k != "purchases"}
+    assert sum(p["cost"] for p in proposal["purchases"]) == proposal["spent"]
+    assert 0 < proposal["covered"] <= proposal["unmet_before"]
+    assert "address" not in plan.text
+    assert "latitude" not in plan.text
+
+    bought = proposal["purchases"][0]
+    more = await client.post(
+        "/api/v1/gaps/what-if",
+        json={"add_budget": {"service_id": bought["service_id"], "amount": 50000}},
+        headers=headers,
+    )
+    assert more.status_code == 200, more.text
+    added = more.json()
+    assert added["capacity_change"] > 0
+    assert added["unmet_change"] <= 0
+    assert added["areas_left_without_provider"] == []
+    missing = await client.post(
+        "/api/v1/gaps/what-if",
+        json={"add_budget": {"service_id": str(uuid.uuid4()), "amount": 50000}},
+        headers=headers,
+    )
+    assert missing.status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import asyncpg
 from litestar.testing import AsyncTestClient
 
@@ -134,9 +136,14 @@ async def test_submitting_needs_consent_and_records_need_signals(
     assert again.json() == submitted.json()
     conn = await asyncpg.connect(demo_db)
     try:
+        keys = [
+            hashlib.sha256(f"referral-need:{with_consent['id']}:{i}".encode()).hexdigest()
+            for i in range(2)
+        ]
         rows = await conn.fetch(
             "SELECT taxonomy_code, area_code FROM demand_signal WHERE kind = 'need'"
-            " ORDER BY taxonomy_code"
+            " AND source = 'referral' AND dedup_key = ANY($1::text[]) ORDER BY taxonomy_code",
+            keys,
         )
         changes = await conn.fetch(
             "SELECT from_state, to_state FROM referral_state_change WHERE referral_id = $1"

@@ -14,14 +14,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import uvicorn
 from playwright.async_api import BrowserContext, Page, expect
 
 from csomatch.app import create_app
 from csomatch.settings import Settings
-from tests.api.conftest import demo_template, make_token  # noqa: F401 -- a fixture
-from tests.conftest import fresh_database
+from tests.api.conftest import DEMO_TEMPLATE, _create_demo_template, make_token
+from tests.conftest import TEMPLATE, fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,10 +49,32 @@ def browser_type_launch_args() -> dict[str, object]:
     return {"executable_path": str(CHROMIUM), "headless": True, "args": CHROMIUM_ARGS}
 
 
+async def _built_this_session(server_url: str) -> bool:
+    """Whether the API tests' demo template was made after this session's migrated template.
+
+    Database OIDs grow with each CREATE DATABASE, and the migrated template is made anew at
+    the start of every session, so a younger demo template is this session's.
+    """
+    conn = await asyncpg.connect(server_url)
+    try:
+        oids = dict(
+            await conn.fetch(
+                "SELECT datname, oid::int8 FROM pg_database WHERE datname = ANY($1::text[])",
+                [TEMPLATE, DEMO_TEMPLATE],
+            )
+        )
+    finally:
+        await conn.close()
+    return DEMO_TEMPLATE in oids and oids[DEMO_TEMPLATE] > oids[TEMPLATE]
+
+
 @pytest.fixture(scope="session")
-async def web_db(pg_server_url: str, demo_template: str) -> AsyncIterator[str]:  # noqa: F811
-    """One fresh demo database for the browser suite."""
-    async with fresh_database(pg_server_url, demo_template) as url:
+async def web_db(pg_server_url: str, pg_template: str) -> AsyncIterator[str]:
+    """One fresh demo database for the browser suite, copied from the API tests' demo
+    template when they already built it in this session (loading the demo takes seconds)."""
+    if not await _built_this_session(pg_server_url):
+        await _create_demo_template(pg_server_url, pg_template)
+    async with fresh_database(pg_server_url, DEMO_TEMPLATE) as url:
         yield url
 
 

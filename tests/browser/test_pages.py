@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.api.referral_factories import idem, referral_body, token
 from tests.browser.conftest import make_token, sign_in
 
 pytestmark = pytest.mark.browser
@@ -126,13 +127,14 @@ async def test_a_stale_etag_shows_the_newer_number(page: Page, web_db: str, live
     assert httpx.get(api, headers=other).json()["available"] == 7
 
 
-async def test_find_page_near_me_fits_a_phone(
+async def test_find_near_me_on_a_phone_hides_shelter_addresses(
     page: Page, context: BrowserContext, web_db: str
 ) -> None:
     await page.set_viewport_size({"width": 360, "height": 740})
     await context.grant_permissions(["geolocation"])
-    await context.set_geolocation({"latitude": 43.3209, "longitude": 21.8958})  # Niš
-    await sign_in(page, web_db, "officer")
+    await context.set_geolocation({"latitude": 44.8125, "longitude": 20.4612})  # Belgrade
+    # A coordinator: the API reveals confidential sites to this role, the page still does not.
+    await sign_in(page, web_db, "coordinator")
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()
     await page.get_by_role("button", name="Near me").click()
@@ -141,6 +143,8 @@ async def test_find_page_near_me_fits_a_phone(
     await expect(page.locator("#results > li").first).to_be_visible()
     distances = [float(d) for d in await page.locator(".hit .distance strong").all_inner_texts()]
     assert distances == sorted(distances)
+    shelter = page.locator(f'.hit[data-service-id="{SHELTER}"] .where')
+    await expect(shelter).to_have_text("Belgrade (RS)")
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
@@ -186,3 +190,85 @@ async def test_funder_reads_the_registry_page_by_page(
     await expect(status).to_have_text(f"26–50 of {orgs}")
     await expect(page.locator("#orgs tbody tr")).to_have_count(25)
     await expect(page.locator("#orgs-prev")).to_be_enabled()
+
+
+async def _offer_to_the_shelter(db_url: str, base: str) -> str:
+    """An emergency referral holding one place of the shelter: an offer to its provider."""
+    officer = await token(db_url, "officer", agency="police-rs-belgrade")
+    made = httpx.post(
+        f"{base}/api/v1/referrals",
+        json=referral_body(gender="male"),
+        headers={**officer, **idem()},
+    )
+    assert made.status_code == 201, made.text
+    referral = made.json()["id"]
+    submitted = httpx.post(
+        f"{base}/api/v1/referrals/{referral}/transitions",
+        json={"to": "submitted"},
+        headers={**officer, **idem()},
+    )
+    assert submitted.status_code == 200, submitted.text
+    # The matcher's step (POST .../suggestions) is not what this page is about.
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("UPDATE referral SET state = 'matched' WHERE id = $1", referral)
+    finally:
+        await conn.close()
+    held = httpx.post(
+        f"{base}/api/v1/referrals/{referral}/holds",
+        json={"service_id": str(SHELTER), "places": 1},
+        headers={**officer, **idem()},
+    )
+    assert held.status_code == 201, held.text
+    offer: str = held.json()["id"]
+    return offer
+
+
+async def test_provider_answers_an_offer_in_the_inbox(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    await sign_in(page, web_db, "provider", org=SHELTER_ORG)
+    await page.get_by_role("link", name="Offers").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    # The offer arrives while the inbox is open: the event feed brings it in.
+    offer = await _offer_to_the_shelter(web_db, live_app)
+    card = page.locator(f'.offer[data-offer-id="{offer}"]')
+    await expect(card).to_contain_text("Waiting for your answer", timeout=20_000)
+    await expect(card).to_contain_text("Emergency safe accommodation (must)")
+    await expect(card.locator("h3")).to_contain_text("Emergency shelter for men")
+
+    await card.get_by_role("button", name="Decline").click()
+    await expect(card.locator(f"#reason-{offer}-error")).to_contain_text("Choose why")
+    await card.get_by_role("button", name="Accept").click()
+    await expect(card.locator(".offer-state")).to_contain_text("Accepted")
+    await expect(card.get_by_role("button", name="Accept")).to_be_hidden()
+    # The acceptance is an event too; the reload it causes keeps the answered card in view.
+    await page.get_by_role("button", name="Refresh").click()
+    await expect(card.locator(".offer-state")).to_contain_text("Accepted")
+
+    provider = await make_token(web_db, "provider", org=SHELTER_ORG)
+    accepted = httpx.get(f"{live_app}/api/v1/offers?status=accepted", headers=provider).json()
+    assert offer in [o["id"] for o in accepted["offers"]]
+
+
+async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -> None:
+    await sign_in(page, web_db, "funder")
+    await page.get_by_role("link", name="Gaps").click()
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    await expect(page.locator("#status")).to_contain_text("most severe first")
+    # A funder of RS sees Serbia only.
+    await expect(page.locator("#participant option")).to_have_text(["Serbia"])
+
+    badges = page.locator(".gap .badge.severity")
+    severities = [int(t.split()[-1]) for t in await badges.all_inner_texts()]
+    assert severities
+    assert severities == sorted(severities, reverse=True)
+    assert min(severities) >= 3  # the page starts at severity 3
+    first = page.locator(".gap").first
+    await expect(first).to_contain_text("All of Serbia")
+    await expect(first.locator(".flags li").first).to_contain_text(":")
+
+    await page.get_by_label("Lowest severity").select_option("5")
+    await expect(page.locator("#status")).to_contain_text("most severe first")
+    await expect(badges.first).to_have_text("Severity 5")
+    assert set(await badges.all_inner_texts()) == {"Severity 5"}

@@ -8,20 +8,29 @@ with small counts suppressed (docs/gaps.md).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Literal
 
 import asyncpg
-from litestar import Response, get
+from litestar import Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
+from msgspec import Meta
 
 from csomatch.api.auth import roles
-from csomatch.api.schemas import Out
+from csomatch.api.schemas import In, Out
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import Forbidden
+from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.cells import GapCell
 from csomatch.gaps.table import to_csv
+from csomatch.gaps.whatif import (
+    AllocationOut,
+    WhatIf,
+    add_budget,
+    propose_allocation,
+    remove_funder,
+)
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -188,4 +197,79 @@ async def get_gap(
     )
 
 
-GAP_ROUTES = [list_gaps, gaps_csv, get_gap]
+Participant = Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Money = Annotated[float, Meta(gt=0, le=1e10)]
+
+
+class AddBudgetIn(In, frozen=True):
+    """Money added to one service, turned into units at ``unit_cost`` (or the ledger's median)."""
+
+    service_id: uuid.UUID
+    amount: Money
+    currency: Currency = "EUR"
+    unit_cost: Annotated[float, Meta(ge=0.01, le=1e10)] | None = None
+
+
+class WhatIfIn(In, frozen=True):
+    """One change to test: remove a funder's places, or add a budget to a service."""
+
+    remove_funder: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    add_budget: AddBudgetIn | None = None
+    participant: Participant | None = None
+
+
+class UnitCostIn(In, frozen=True):
+    """A known yearly cost of one unit of a service, overriding the ledger's estimate."""
+
+    service_id: uuid.UUID
+    cost: Annotated[float, Meta(ge=0.01, le=1e10)]
+
+
+class AllocateIn(In, frozen=True):
+    """A budget (whole currency units) to spend on places where they cover most unmet demand."""
+
+    budget: Annotated[int, Meta(ge=1, le=10_000_000_000)]
+    currency: Currency = "EUR"
+    participant: Participant | None = None
+    unit_costs: tuple[UnitCostIn, ...] = ()
+    time_limit_s: Annotated[float, Meta(gt=0, le=10)] = 5.0
+
+
+@post("/api/v1/gaps/what-if", opt=roles(*GAP_READERS), status_code=200)
+async def what_if(conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]) -> WhatIf:
+    """Re-place the last 12 months of demand with one funder's places removed, or a budget added.
+
+    Reports the change in unmet needs and travel distance, and the areas left with no provider.
+    """
+    participants = _participants(principal, data.participant)
+    now = dt.datetime.now(dt.UTC)
+    if (data.remove_funder is None) == (data.add_budget is None):
+        raise InvalidInput("give exactly one of remove_funder and add_budget", field="$")
+    if data.remove_funder is not None:
+        return await remove_funder(conn, data.remove_funder, participants=participants, now=now)
+    assert data.add_budget is not None
+    b = data.add_budget
+    return await add_budget(
+        conn, b.service_id, b.amount, b.currency, b.unit_cost, participants=participants, now=now
+    )
+
+
+@post("/api/v1/gaps/allocate", opt=roles(*GAP_READERS), status_code=200)
+async def allocate_budget(
+    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[AllocateIn]
+) -> AllocationOut:
+    """Propose how a budget, at each service's unit cost, covers the most severe unmet demand."""
+    return await propose_allocation(
+        conn,
+        budget=data.budget,
+        currency=data.currency,
+        overrides={u.service_id: u.cost for u in data.unit_costs},
+        participants=_participants(principal, data.participant),
+        now=dt.datetime.now(dt.UTC),
+        stale_hours=settings.stale_hours,
+        time_limit_s=data.time_limit_s,
+    )
+
+
+GAP_ROUTES = [list_gaps, gaps_csv, get_gap, what_if, allocate_budget]

@@ -79,6 +79,14 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
 
 
+def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
+    """A lost or refused database connection (outside ``db.errors.translated``): 503, retry."""
+    log.warning("database unreachable: %s", type(exc).__name__)
+    return problem(
+        503, "Service unavailable", "the database is not reachable right now; retry shortly"
+    )
+
+
 def unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     """Anything else: logged with its type, answered without details."""
     log.error("unhandled %s", type(exc).__name__, exc_info=exc)
@@ -97,6 +105,7 @@ def _title(status: int) -> str:
 __all__ = [
     "PROBLEM_JSON",
     "MediaType",
+    "database_unavailable",
     "domain_error",
     "http_error",
     "problem",

@@ -55,6 +55,9 @@ CONNECTION_ERRORS = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,
+    # A connection the server terminated can be left mid-operation on the client side; the
+    # pool discards it when it is released, and a retry gets a new one.
+    asyncpg.InternalClientError,
 )
 
 

@@ -233,9 +233,13 @@ async def existing_rows(
     conn: asyncpg.Connection, source: str, external_ids: list[str]
 ) -> list[ExistingRow]:
     """The stored rows of ``source`` among ``external_ids``."""
+    # A join on unnest, not ``= ANY($2)``: with 100,000 ids that is a hash join instead of
+    # a search of the whole array for every row.
     rows = await conn.fetch(
-        "SELECT external_id, funder_id, content_hash, recipient_organization_id FROM funding"
-        " WHERE source = $1 AND external_id = ANY($2::text[])",
+        "SELECT f.external_id, f.funder_id, f.content_hash, f.recipient_organization_id"
+        " FROM funding f JOIN unnest($2::text[]) AS wanted (external_id)"
+        "   ON wanted.external_id = f.external_id"
+        " WHERE f.source = $1",
         source,
         external_ids,
     )
@@ -309,6 +313,7 @@ async def write_ledger_rows(
             records=[tuple(getattr(r, c) for c in _LEDGER_COLUMNS) for r in rows],
             columns=list(_LEDGER_COLUMNS),
         )
+        await conn.execute("ANALYZE funding_stage")
         written = await conn.fetch(
             "INSERT INTO funding (" + _LEDGER_LIST + ", updated_at)"
             " SELECT " + _LEDGER_LIST + ", now() FROM funding_stage"
@@ -317,13 +322,18 @@ async def write_ledger_rows(
             + ", updated_at = now() RETURNING id"
         )
         ids = [r["id"] for r in written]
-        await conn.execute("DELETE FROM funding_service WHERE funding_id = ANY($1::uuid[])", ids)
+        await conn.execute(
+            "DELETE FROM funding_service fs USING unnest($1::uuid[]) AS w (id)"
+            " WHERE fs.funding_id = w.id",
+            ids,
+        )
         if links:
             await conn.copy_records_to_table(
                 "funding_link_stage",
                 records=links,
                 columns=["source", "external_id", "service_id"],
             )
+            await conn.execute("ANALYZE funding_link_stage")
             await conn.execute(
                 "INSERT INTO funding_service (funding_id, service_id)"
                 " SELECT f.id, s.service_id FROM funding_link_stage s"
@@ -352,6 +362,11 @@ class TransactionRow(msgspec.Struct, frozen=True, kw_only=True):
     receiver_name: str | None
 
 
+# A transaction's EUR amount; NULL without a rate or when too large for the column.
+_TX_EUR = (
+    "(SELECT CASE WHEN abs(e) < 1e14 THEN round(e, 2) END"
+    " FROM (SELECT amount * eur_rate(currency, value_date) AS e) AS x)"
+)
 _TX_COLUMNS = (
     "id", "source", "activity_ref", "position", "ref", "transaction_type", "transaction_date",
     "amount", "currency", "value_date", "provider_ref", "provider_name", "receiver_ref",
@@ -376,9 +391,9 @@ async def replace_transactions(
                 columns=list(_TX_COLUMNS),
             )
             await conn.execute(
-                "UPDATE funding_transaction SET amount_eur = round(amount"
-                " * eur_rate(currency, value_date), 2)"
-                " WHERE source = $1 AND activity_ref = ANY($2::text[])",
+                "UPDATE funding_transaction SET amount_eur = "
+                + _TX_EUR
+                + " WHERE source = $1 AND activity_ref = ANY($2::text[])",
                 source,
                 activity_refs,
             )
@@ -634,15 +649,14 @@ async def list_rates(conn: asyncpg.Connection) -> list[Rate]:
 async def recompute_eur(conn: asyncpg.Connection, currencies: list[str]) -> int:
     """Recompute the EUR amounts of ledger rows and transactions in these currencies."""
     async with translated():
+        # Touching ``amount`` fires the trigger that computes ``amount_eur``.
         status = await conn.execute(
-            "UPDATE funding SET amount_eur = round(amount"
-            " * eur_rate(currency, coalesce(value_date, period_start)), 2)"
-            " WHERE currency = ANY($1::text[])",
-            currencies,
+            "UPDATE funding SET amount = amount WHERE currency = ANY($1::text[])", currencies
         )
         await conn.execute(
-            "UPDATE funding_transaction SET amount_eur = round(amount"
-            " * eur_rate(currency, value_date), 2) WHERE currency = ANY($1::text[])",
+            "UPDATE funding_transaction SET amount_eur = "
+            + _TX_EUR
+            + " WHERE currency = ANY($1::text[])",
             currencies,
         )
     return int(status.split()[-1])
@@ -755,3 +769,9 @@ async def list_ledger(
         int(totals["n"]),
         Decimal(totals["eur"]),
     )
+
+
+async def funder_ref_of(conn: asyncpg.Connection, funder_id: uuid.UUID) -> str | None:
+    """The reference of a funder."""
+    ref = await conn.fetchval("SELECT ref FROM funder WHERE id = $1", funder_id)
+    return ref if isinstance(ref, str) else None

@@ -404,6 +404,23 @@ async def needs_by_area(
     return msgspec.convert(rows, list[NeedBucket], from_attributes=True)
 
 
+async def shortfall_by_area(
+    conn: asyncpg.Connection, *, since: dt.datetime, until: dt.datetime
+) -> list[NeedBucket]:
+    """Needs that found no free place (unmet for ``no_capacity``, or declined for it)."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT participant_code, area_code, taxonomy_code, count(*) AS n"
+            " FROM demand_signal WHERE area_code IS NOT NULL"
+            " AND (kind = 'decline_no_capacity' OR (kind = 'unmet' AND reason = 'no_capacity'))"
+            " AND occurred_at >= $1 AND occurred_at < $2"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            since,
+            until,
+        )
+    return msgspec.convert(rows, list[NeedBucket], from_attributes=True)
+
+
 class AreaName(msgspec.Struct, frozen=True, kw_only=True):
     """An area's code and name."""
 
@@ -421,6 +438,8 @@ class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
     """A service where it is shown to everyone (its area's centre) with its places."""
 
     service_id: uuid.UUID
+    service_name: str
+    organization_name: str
     participant_code: str
     area_code: str
     taxonomy_code: str
@@ -436,7 +455,8 @@ async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
     """Every service with its area's centre (never a site's own point) and its capacity."""
     async with translated():
         rows = await conn.fetch(
-            "SELECT s.id AS service_id, a.participant_code, l.area_code, s.taxonomy_code,"
+            "SELECT s.id AS service_id, s.name AS service_name, o.name AS organization_name,"
+            " a.participant_code, l.area_code, s.taxonomy_code,"
             " s.cross_border, s.accepting_referrals AND o.accepting_referrals"
             "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude"
             " FROM service s JOIN organization o ON o.id = s.organization_id"
@@ -464,3 +484,63 @@ async def area_points(conn: asyncpg.Connection) -> list[AreaPoint]:
             "SELECT code, participant_code, population, latitude, longitude FROM area ORDER BY code"
         )
     return msgspec.convert(rows, list[AreaPoint], from_attributes=True)
+
+
+class FunderUnits(msgspec.Struct, frozen=True, kw_only=True):
+    """The places one funder pays for at one service on a date (before capping)."""
+
+    service_id: uuid.UUID
+    funder_ref: str
+    units: float
+
+
+async def funder_units_on(conn: asyncpg.Connection, on: dt.date) -> list[FunderUnits]:
+    """Each funder's funded places per service on ``on``, by the funded-capacity rules."""
+    async with translated():
+        rows = await conn.fetch(
+            "WITH"
+            + _SERVICE_SUPPLY_CTES
+            + " SELECT u.service_id, fr.ref AS funder_ref, u.units FROM funder_units u"
+            " JOIN funder fr ON fr.id = u.funder_id WHERE u.units > 0",
+            ["on"],
+            [on],
+            dt.datetime.combine(on, dt.time(), dt.UTC),
+            None,
+        )
+    return msgspec.convert(rows, list[FunderUnits], from_attributes=True)
+
+
+async def funder_exists(conn: asyncpg.Connection, ref: str) -> bool:
+    """Whether a funder with this reference is known."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM funder WHERE ref = $1)", ref))
+
+
+class UnitCost(msgspec.Struct, frozen=True, kw_only=True):
+    """The median yearly cost of one funded unit of a service code, in one currency."""
+
+    taxonomy_code: str
+    cost_per_year: float
+    grants: int
+
+
+async def unit_costs(conn: asyncpg.Connection, currency: str) -> list[UnitCost]:
+    """Median yearly cost per funded unit per service code, from grants in ``currency``.
+
+    Only committed or disbursed grants to one service with a number of units count; a grant
+    of under three months counts as three months.
+    """
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT s.taxonomy_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
+            "  f.amount::float8 / f.funded_units"
+            "  / greatest((f.period_end - f.period_start + 1) / 365.25, 0.25)) AS cost_per_year,"
+            " count(*) AS grants"
+            " FROM funding f JOIN funding_service fs ON fs.funding_id = f.id"
+            " JOIN service s ON s.id = fs.service_id"
+            " WHERE f.currency = $1 AND f.funded_units > 0"
+            " AND f.status IN ('committed', 'disbursed')"
+            " AND (SELECT count(*) FROM funding_service x WHERE x.funding_id = f.id) = 1"
+            " GROUP BY s.taxonomy_code ORDER BY s.taxonomy_code",
+            currency,
+        )
+    return msgspec.convert(rows, list[UnitCost], from_attributes=True)

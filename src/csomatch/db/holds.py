@@ -70,14 +70,19 @@ _COLUMNS = (
 
 
 async def lock_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> CapacityNow | None:
-    """Lock a service's capacity row and read it, counting only live holds."""
+    """Lock a service's capacity row and read it, counting only live holds.
+
+    Two statements on purpose: under READ COMMITTED a statement that waited for the lock
+    still sees the other rows (the holds) as of its start; the second statement takes a
+    snapshot after the lock and so sees every hold committed before it.
+    """
     async with translated():
-        row = await conn.fetchrow(
-            "SELECT service_id, available, live_held_places(service_id) AS held, updated_at"
-            " FROM service_capacity WHERE service_id = $1 FOR UPDATE",
-            service_id,
+        found = await conn.fetchval(
+            "SELECT true FROM service_capacity WHERE service_id = $1 FOR UPDATE", service_id
         )
-    return None if row is None else msgspec.convert(row, CapacityNow, from_attributes=True)
+        if not found:
+            return None
+    return await capacity_now(conn, service_id)
 
 
 async def capacity_now(conn: asyncpg.Connection, service_id: uuid.UUID) -> CapacityNow | None:

@@ -149,7 +149,16 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
 
 def parse_csv(data: bytes) -> Parsed:
     """Read a CSV funding file; a header that lacks a required column raises InvalidInput."""
+    try:
+        return _parse_csv(data)
+    except csv.Error as exc:
+        raise InvalidInput(f"the CSV file cannot be read: {exc}", field="file") from None
+
+
+def _parse_csv(data: bytes) -> Parsed:
     text = _decode(data)
+    if "\x00" in text:
+        raise InvalidInput("the CSV file holds NUL characters (is it a CSV file?)", field="file")
     reader = csv.reader(io.StringIO(text), _dialect(text))
     try:
         header = next(reader)

@@ -90,10 +90,10 @@ def _grant(grant: dict[str, Any], where: str) -> FeedLine:
     start = parse_date(str(planned["startDate"]), "plannedDates.startDate")
     if planned.get("endDate"):
         end = parse_date(str(planned["endDate"]), "plannedDates.endDate")
-    elif isinstance(planned.get("duration"), int | float) and planned["duration"] > 0:
+    elif isinstance(planned.get("duration"), int | float) and 0 < planned["duration"] <= 1200:
         end = _add_months(start, int(planned["duration"]))
     else:
-        raise FeedError("plannedDates", "no endDate and no duration (months)")
+        raise FeedError("plannedDates", "no endDate and no duration (1 to 1200 months)")
     check_period(start, end, "plannedDates.endDate")
     recipient = _first(grant, "recipientOrganization")
     funder = _first(grant, "fundingOrganization")

@@ -22,6 +22,7 @@ from lxml import etree
 
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import (
+    MAX_AMOUNT,
     PARTICIPANTS,
     UNITS,
     FeedError,
@@ -30,6 +31,7 @@ from csomatch.funding.records import (
     Parsed,
     Skip,
     parse_amount,
+    parse_currency,
 )
 
 #: Sectors with a vocabulary-uri containing this name carry csomatch taxonomy codes.
@@ -129,7 +131,9 @@ def _value(element: etree._Element | None, default_currency: str | None, where: 
         amount = Decimal(element.text.strip())
     except InvalidOperation:
         raise FeedError(f"{where}/value", f"{element.text!r} is not a number") from None
-    return _Value(amount, currency, value_date)
+    if not amount.is_finite():
+        raise FeedError(f"{where}/value", f"{element.text!r} is not a number")
+    return _Value(amount, parse_currency(currency, f"{where}/value/@currency"), value_date)
 
 
 def parse_iati(data: bytes) -> Parsed:
@@ -150,6 +154,9 @@ def parse_iati(data: bytes) -> Parsed:
     for position, activity in enumerate(activities):
         ident = (activity.findtext("iati-identifier") or "").strip()
         where = f"activity {ident or position + 1} (line {activity.sourceline})"
+        if not ident:
+            skips.append(Skip(where=where, field="iati-identifier", reason="empty"))
+            continue
         if position in invalid:
             skips.append(Skip(where=where, field="schema", reason=invalid[position]))
             continue
@@ -371,6 +378,8 @@ def _transactions(
         if tx_date is None:
             raise FeedError(f"{where}/transaction-date", "no iso-date")
         value = _value(tx.find("value"), default_currency, where)
+        if not abs(value.amount) <= MAX_AMOUNT:
+            raise FeedError(f"{where}/value", f"amount must be within {MAX_AMOUNT}")
         provider = _org(tx.find("provider-org"))
         receiver = _org(tx.find("receiver-org"))
         found.append(
@@ -383,13 +392,17 @@ def _transactions(
                 amount=value.amount.quantize(Decimal("0.01")),
                 currency=value.currency,
                 value_date=value.value_date,
-                provider_ref=provider[0],
-                provider_name=provider[1],
-                receiver_ref=receiver[0],
-                receiver_name=receiver[1],
+                provider_ref=_cut(provider[0], 200),
+                provider_name=_cut(provider[1], 300),
+                receiver_ref=_cut(receiver[0], 200),
+                receiver_name=_cut(receiver[1], 300),
             )
         )
     return found
+
+
+def _cut(text: str | None, length: int) -> str | None:
+    return None if text is None else text[:length]
 
 
 def _explicit_services(activity: etree._Element) -> tuple[tuple[str, ...], int | None, str | None]:

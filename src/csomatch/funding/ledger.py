@@ -24,6 +24,7 @@ import msgspec
 from csomatch.db import funding as funding_db
 from csomatch.funding.orgmatch import Match, OrgIndex, normalise_name
 from csomatch.funding.records import (
+    MAX_AMOUNT,
     PARTICIPANTS,
     STATUSES,
     UNITS,
@@ -162,8 +163,11 @@ class _Services:
         found: list[uuid.UUID] = []
         for ref in refs:
             try:
-                service_id = uuid.UUID(ref)
+                # A taxonomy code is never 36 characters long; skip the costly failed parse.
+                service_id = uuid.UUID(ref) if len(ref) == 36 else None
             except ValueError:
+                service_id = None
+            if service_id is None:
                 code = ref.strip().upper()
                 if code not in self.codes:
                     raise ValueError(f"unknown service code {ref!r}") from None
@@ -181,6 +185,19 @@ class _Services:
 
 
 def _check_line(line: FeedLine) -> Skip | None:
+    for name in ("funder_ref", "funder_name", "recipient_ref", "recipient_name", "title",
+                 "external_id", "currency", "status", "unit", "participant"):  # fmt: skip
+        value = getattr(line, name)
+        if isinstance(value, str) and "\x00" in value:
+            return Skip(where=line.where, field=name, reason="text holds a NUL character")
+    if any("\x00" in ref for ref in line.service_refs):
+        return Skip(where=line.where, field="services", reason="text holds a NUL character")
+    if not (0 <= line.amount <= MAX_AMOUNT):
+        return Skip(where=line.where, field="amount", reason=f"amount must be 0 to {MAX_AMOUNT}")
+    if line.period_end < line.period_start:
+        return Skip(where=line.where, field="period_end", reason="the period ends before it starts")
+    if line.funded_units is not None and line.funded_units > 1_000_000:
+        return Skip(where=line.where, field="funded_units", reason="too many funded units")
     if line.status not in STATUSES:
         return Skip(
             where=line.where,
@@ -208,7 +225,7 @@ def _in_scope(scope: Scope, funder_id: uuid.UUID, match: Match, orgs: OrgIndex) 
     """Why this scope may not add the line, or None when it may."""
     if scope.role == "funder":
         if scope.funder_id is None:
-            return "this funder token speaks for no funder (create it with --funder REF)"
+            return "this funder token speaks for no funder (create one with --funder REF)"
         if funder_id != scope.funder_id:
             return "a funder token may only add funding where it is the funder"
         return None
@@ -285,7 +302,7 @@ async def import_parsed(
         )
         why_not = _in_scope(scope, funder.id, match, orgs)
         if why_not is not None:
-            skips.append(Skip(where=line.where, field="funder", reason=why_not))
+            skips.append(Skip(where=line.where, field="scope", reason=why_not))
             continue
         try:
             service_ids = services.resolve(line.service_refs, match.organization_id)
@@ -390,7 +407,7 @@ async def import_parsed(
             review_id, _status = await funding_db.upsert_review(
                 conn,
                 match_key=match.key,
-                identifier=line.recipient_ref,
+                identifier=None if line.recipient_ref is None else line.recipient_ref[:200],
                 name=line.recipient_name or line.recipient_ref or "?",
                 candidate_organization_id=match.candidate_id,
                 score=match.score,

@@ -11,6 +11,7 @@ with its best candidate (from ``REVIEW_FLOOR`` up).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
@@ -41,6 +42,7 @@ _FOLD = {"đ": "dj", "ð": "d", "æ": "ae", "ø": "o", "ß": "ss", "ı": "i", "�
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise_name(name: str) -> str:
     """Lower-case ASCII words: accents dropped, Cyrillic transliterated, punctuation gone."""
     text = name.casefold()

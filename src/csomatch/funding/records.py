@@ -17,7 +17,8 @@ Format = Literal["iati", "csv", "360giving", "api"]
 STATUSES = ("planned", "committed", "disbursed", "cancelled")
 UNITS = ("bed", "place", "session_per_week", "hour_per_week", "case")
 PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
-MAX_AMOUNT = Decimal("99999999999999.99")
+#: The largest amount a line may carry (a trillion), far above any real grant.
+MAX_AMOUNT = Decimal("1000000000000")
 
 
 class FeedLine(msgspec.Struct, frozen=True, kw_only=True):

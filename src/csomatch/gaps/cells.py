@@ -178,22 +178,20 @@ def demand_counts(
         for pos, counts in table.items():
             month_counts[(pos, month)] = _Counts(values=dict(counts), hidden=hidden.get(pos, set()))
     out: dict[tuple[Position, str], _Counts] = {}
-    by_pos: dict[Position, list[dt.date]] = defaultdict(list)
+    by_month: dict[dt.date, list[Position]] = defaultdict(list)
     for pos, month in month_counts:
-        by_pos[pos].append(month)
+        by_month[month].append(pos)
     for period in periods:
-        wanted = set(period.months)
-        for pos, months in by_pos.items():
-            inside = [m for m in months if m in wanted]
-            if not inside:
-                continue
-            total = _Counts(values=dict.fromkeys(MEASURES, 0), hidden=set())
-            for month in inside:
+        for month in period.months:
+            for pos in by_month.get(month, []):
                 c = month_counts[(pos, month)]
+                total = out.get((pos, period.label))
+                if total is None:
+                    out[(pos, period.label)] = _Counts(values=dict(c.values), hidden=set(c.hidden))
+                    continue
                 for m in MEASURES:
                     total.values[m] += c.values[m]
                 total.hidden |= c.hidden
-            out[(pos, period.label)] = total
     return out
 
 
@@ -367,6 +365,10 @@ def _cell(
         funders=funders,
         hhi=hhi,
         stale_hours=stale_hours,
+        unmet_share=_share(needs, unmet),
+        utilisation=None if free is None else _ratio(known_capacity - free, known_capacity),
+        coverage=_ratio(funded, capacity),
+        cliff_months=_cliff(through, ref),
     )
     flags = figures.flags()
     return GapCell(
@@ -422,28 +424,10 @@ class _Figures(msgspec.Struct, kw_only=True):
     hhi: float | None
     stale_hours: float
 
-    @property
-    def unmet_share(self) -> float | None:
-        needs, unmet = self.shown["needs"], self.shown["unmet"]
-        if needs is None or unmet is None:
-            return None
-        return _ratio(unmet, max(needs, unmet))
-
-    @property
-    def utilisation(self) -> float | None:
-        if self.free is None:
-            return None
-        return _ratio(self.known_capacity - self.free, self.known_capacity)
-
-    @property
-    def coverage(self) -> float | None:
-        return _ratio(self.funded, self.capacity)
-
-    @property
-    def cliff_months(self) -> int | None:
-        if self.runway is None:
-            return None
-        return next((months for months, days in CLIFF_DAYS if self.runway <= days), None)
+    unmet_share: float | None
+    utilisation: float | None
+    coverage: float | None
+    cliff_months: int | None
 
     def _where(self) -> str:
         if self.area == ALL_AREAS:
@@ -555,6 +539,21 @@ class _Figures(msgspec.Struct, kw_only=True):
         ):
             return 2
         return 1
+
+
+def _share(needs: int | None, unmet: int | None) -> float | None:
+    """Unmet needs per need (unmet over the larger of the two), unless one is hidden."""
+    if needs is None or unmet is None:
+        return None
+    return _ratio(unmet, max(needs, unmet))
+
+
+def _cliff(through: dt.date | None, ref: dt.date) -> int | None:
+    """3, 6 or 12: the first horizon within which continuous funding ends; None beyond."""
+    if through is None:
+        return None
+    runway = (through - ref).days
+    return next((months for months, days in CLIFF_DAYS if runway <= days), None)
 
 
 def _n(value: int | None) -> str:

@@ -52,15 +52,21 @@ def period_of(day: dt.date, granularity: Granularity) -> Period:
     return Period(label=f"{day.year:04d}-Q{quarter + 1}", start=start, end=end)
 
 
+#: Years a period may fall in.
+YEARS = range(2000, 2101)
+
+
 def parse_period(label: str, *, field: str = "period") -> Period:
     """The period named ``label`` (``2026-11`` or ``2026-Q4``); InvalidInput otherwise."""
-    if m := _MONTH.match(label):
+    if (m := _MONTH.match(label)) and int(m.group(1)) in YEARS:
         year, month = int(m.group(1)), int(m.group(2))
         if 1 <= month <= 12:
             return period_of(dt.date(year, month, 1), "month")
-    if m := _QUARTER.match(label):
+    if (m := _QUARTER.match(label)) and int(m.group(1)) in YEARS:
         return period_of(dt.date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter")
-    raise InvalidInput(f"period {label!r} is neither YYYY-MM nor YYYY-Qn", field=field)
+    raise InvalidInput(
+        f"period {label!r} is not YYYY-MM or YYYY-Qn with a year from 2000 to 2100", field=field
+    )
 
 
 def last_periods(today: dt.date, granularity: Granularity, count: int) -> list[Period]:

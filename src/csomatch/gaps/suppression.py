@@ -68,11 +68,16 @@ def suppress(interior: Mapping[tuple[R, C], int], threshold: int = THRESHOLD) ->
 
 def _lines(table: Mapping[Key, int]) -> dict[Node, list[Key]]:
     lines: dict[Node, list[Key]] = {}
-    for key in sorted(table, key=repr):
+    for key in sorted(table, key=_order):
         r, c = key
         lines.setdefault(("r", r), []).append(key)
         lines.setdefault(("c", c), []).append(key)
     return lines
+
+
+def _order(key: Key) -> tuple[str, str]:
+    """A deterministic order of cells (labels are compared as text)."""
+    return (str(key[0]), str(key[1]))
 
 
 def _nodes(key: Key) -> tuple[Node, Node]:
@@ -85,17 +90,17 @@ def _complete_lines(
     """Give every line with exactly one hidden cell a second one; return whether any changed."""
     changed = False
     for node, keys in lines.items():
-        if sum(key in hidden for key in keys) != 1:
+        if len(hidden.intersection(keys)) != 1:
             continue
         candidates = [key for key in keys if key not in hidden]
         if not candidates:
             continue
 
-        def cost(key: Key, node: Node = node) -> tuple[int, int, str]:
+        def cost(key: Key, node: Node = node) -> tuple[int, int, str, str]:
             # Prefer a cell whose other line already has a hidden cell: it closes a cycle.
             other = next(n for n in _nodes(key) if n != node)
             lonely = int(not any(k in hidden for k in lines[other]))
-            return (lonely, table[key], repr(key))
+            return (lonely, table[key], *_order(key))
 
         hidden.add(min(candidates, key=cost))
         changed = True
@@ -104,7 +109,7 @@ def _complete_lines(
 
 def _adjacency(hidden: set[Key]) -> dict[Node, list[tuple[Node, Key]]]:
     adj: dict[Node, list[tuple[Node, Key]]] = {}
-    for key in sorted(hidden, key=repr):
+    for key in sorted(hidden, key=_order):
         a, b = _nodes(key)
         adj.setdefault(a, []).append((b, key))
         adj.setdefault(b, []).append((a, key))
@@ -173,7 +178,7 @@ def _close_cycle(table: Mapping[Key, int], hidden: set[Key], bridge: Key) -> boo
     ]
     if not candidates:
         return False
-    hidden.add(min(candidates, key=lambda key: (table[key], repr(key))))
+    hidden.add(min(candidates, key=lambda key: (table[key], *_order(key))))
     return True
 
 

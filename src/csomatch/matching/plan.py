@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from csomatch.domain import Service
 from csomatch.matching import terms
@@ -23,8 +24,10 @@ from csomatch.matching.geo import distance_matrix_km
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.rules import (
     INTERPRETATION_CODE,
+    REASON_CODES,
+    RULE_READS,
+    RULES,
     MatchContext,
-    exclusion_reason,
     free_places,
     is_accommodation,
 )
@@ -54,13 +57,17 @@ class Option(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class NeedPlan(msgspec.Struct, frozen=True, kw_only=True):
-    """One need of one person: its options, what was excluded, and the plan's choice."""
+    """One need of one person: its best options, what was excluded, and the plan's choice."""
 
     person: int
     index: int
     need: Need
-    #: Eligible services, cheapest first.
+    #: The cheapest eligible services (up to the ``top`` asked for), cheapest first.
     options: list[Option]
+    #: How many services are eligible.
+    eligible: int
+    #: The cost of the cheapest eligible service (0 when none).
+    best_total: int
     #: Services offering the code that a hard rule excluded, counted by reason code.
     excluded: dict[str, int]
     planned: Option | None
@@ -92,191 +99,154 @@ class JointPlan(msgspec.Struct, frozen=True, kw_only=True):
     bound: int | None
 
 
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+#: What the rules and terms may read of a profile, as a hashable key (see `_facts`).
+Facts = tuple[tuple[str, object], ...]
+#: Profile fields no hard rule or service-level term reads: the needs themselves (each is
+#: matched on its own), where the person is now (distances are computed per person), the
+#: urgency and a batch person's key. Every other field is part of `Facts`.
+_NOT_FACTS: Final = frozenset({"needs", "current_area", "urgency", "key"})
+
+
 class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
+    """The services one need may use, and the costs of each except distance and proximity."""
+
+    services: IntArray
+    #: Per service: the sum of the terms that do not depend on where the person is.
+    base: IntArray
+    #: Per service: those terms by name.
+    parts: list[dict[str, int]]
+    excluded: dict[str, int]
+
+
+class _Need(msgspec.Struct, frozen=True, kw_only=True):
+    """One need of one person while the plan is built: eligible services and their totals."""
+
     person: int
     index: int
     need: Need
-    services: list[int]
-    excluded: Counter[str]
+    eligible: _Eligible
+    km: FloatArray
+    proximity: IntArray
+    origin: DistanceFrom
+
+    @property
+    def totals(self) -> IntArray:
+        """Total cost per eligible service, in points."""
+        return _distance_points(self.km) + self.eligible.base + self.proximity
 
 
-def plan(
-    profiles: Sequence[NeedsProfile],
-    snap: Snapshot,
-    weights: terms.Weights,
-    params: SolveParams,
-) -> JointPlan:
-    """Place every need of every profile at least total cost, in two stages.
+def _distance_points(km: FloatArray) -> IntArray:
+    # Vectorised `terms.distance_cost` (numpy's rint rounds half to even, like round()).
+    return np.rint(km * terms.POINTS_PER_KM).astype(np.int64)
 
-    Args:
-        profiles: the people, each placed as a whole (a group in one accommodation).
-        snap: the registry; every profile's areas must be in ``snap.areas``.
-        weights: the soft terms' weights in points.
-        params: the solver's time limit, workers and seed (per stage).
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _facts(profile: NeedsProfile) -> Facts:
+    """The profile's facts the hard rules and service terms read, as a hashable key.
+
+    Many people in one batch share them (same gender, age band, languages...), so the
+    rules run once per distinct facts and code, not once per person.
     """
-    services = snap.services
-    by_code: dict[str, list[int]] = {}
-    for j, s in enumerate(services):
-        by_code.setdefault(s.taxonomy_code, []).append(j)
-    sites = np.array([(s.latitude, s.longitude) for s in services], dtype=np.float64)
-    sites = sites.reshape(-1, 2)
-    origin_row: dict[str, int] = {}
-    for p in profiles:
-        origin_row.setdefault(p.current_area, len(origin_row))
-    origins = np.array([snap.areas[a] for a in origin_row], dtype=np.float64).reshape(-1, 2)
-    from_origin = distance_matrix_km(origins, sites)
-
-    eligible = [_eligible(pi, p, snap, by_code) for pi, p in enumerate(profiles)]
-    # Distances from every accommodation anyone may use to every site, computed once.
-    acc = sorted({j for person in eligible for e in person if _is_acc(e) for j in e.services})
-    acc_row = {j: r for r, j in enumerate(acc)}
-    from_acc = distance_matrix_km(sites[acc], sites)
-    static = _ServiceCosts(snap, weights)
-
-    # Stage 1: accommodation, with the lookahead to the person's other services.
-    stage1_options: dict[tuple[int, int], list[Option]] = {}
-    for pi, person in enumerate(eligible):
-        profile = profiles[pi]
-        others = [e.services for e in person if not _is_acc(e) and e.services]
-        for e in person:
-            if not _is_acc(e):
-                continue
-            rows = [acc_row[j] for j in e.services]
-            nearest = [from_acc[np.ix_(rows, o)].min(axis=1) for o in others]
-            options = []
-            for k, j in enumerate(e.services):
-                km = float(from_origin[origin_row[profile.current_area], j])
-                near_km = [float(n[k]) for n in nearest]
-                options.append(
-                    _option(profile, services[j], j, km, "current_area", near_km, static, weights)
-                )
-            stage1_options[(pi, e.index)] = options
-    stage1_needs = [e for person in eligible for e in person if _is_acc(e)]
-    chosen1, stage1 = _solve_stage(
-        "accommodation", stage1_needs, stage1_options, profiles, snap, params
+    fields = msgspec.structs.asdict(profile)
+    return tuple(
+        (name, tuple(value) if isinstance(value, list) else value)
+        for name, value in fields.items()
+        if name not in _NOT_FACTS
     )
 
-    # Stage 2: every other need, measured from where the person will stay.
-    stays: dict[int, int] = {}
-    for e in stage1_needs:
-        stay = chosen1.get((e.person, e.index))
-        if stay is not None:
-            stays.setdefault(e.person, stay)
-    stage2_options: dict[tuple[int, int], list[Option]] = {}
-    for pi, person in enumerate(eligible):
-        profile = profiles[pi]
-        stay = stays.get(pi)
-        for e in person:
-            if _is_acc(e):
-                continue
-            options = []
-            for j in e.services:
-                if stay is None:
-                    km = float(from_origin[origin_row[profile.current_area], j])
-                    origin: DistanceFrom = "current_area"
-                else:
-                    km, origin = float(from_acc[acc_row[stay], j]), "accommodation"
-                options.append(_option(profile, services[j], j, km, origin, [], static, weights))
-            stage2_options[(pi, e.index)] = options
-    stage2_needs = [e for person in eligible for e in person if not _is_acc(e)]
-    chosen2, stage2 = _solve_stage("services", stage2_needs, stage2_options, profiles, snap, params)
 
-    chosen = chosen1 | chosen2
-    options_of = stage1_options | stage2_options
-    needs = [
-        [_need_plan(e, options_of[(e.person, e.index)], chosen.get((e.person, e.index))) for e in p]
-        for p in eligible
-    ]
-    stages = [s for s in (stage1, stage2) if s.demands]
-    status, objective, bound = _combined(stages)
-    return JointPlan(needs=needs, stages=stages, status=status, objective=objective, bound=bound)
-
-
-def _is_acc(e: _Eligible) -> bool:
-    return is_accommodation(e.need.code)
-
-
-def _eligible(
-    pi: int, profile: NeedsProfile, snap: Snapshot, by_code: dict[str, list[int]]
-) -> list[_Eligible]:
-    """The hard rules, applied to the services offering each need's code."""
-    services = snap.services
-    interpreters = by_code.get(INTERPRETATION_CODE, [])
-    ctx = MatchContext(
-        now=snap.now,
-        stale_hours=snap.stale_hours,
-        excluded_points=tuple(snap.areas[a] for a in profile.excluded_areas),
-        interpretation_available=any(
-            services[j].accepting_referrals
-            and any(lang in services[j].languages for lang in profile.languages)
-            for j in interpreters
-        ),
-        licensed=snap.licensed,
-    )
-    found = []
-    for ni, need in enumerate(profile.needs):
-        ok: list[int] = []
-        excluded: Counter[str] = Counter()
-        for j in by_code.get(need.code, []):
-            reason = exclusion_reason(profile, need, services[j], ctx)
-            if reason is None:
-                ok.append(j)
-            else:
-                excluded[reason] += 1
-        found.append(_Eligible(person=pi, index=ni, need=need, services=ok, excluded=excluded))
-    return found
-
-
-class _ServiceCosts:
-    """Terms that depend on the service alone, computed once per service and request."""
+class _Matcher:
+    """The hard rules and service-level terms, memoised per (facts, code) for one request."""
 
     def __init__(self, snap: Snapshot, weights: terms.Weights) -> None:
-        self._snap, self._w = snap, weights
-        self._cache: dict[int, tuple[int, int, int]] = {}
+        self.snap, self.w = snap, weights
+        self.by_code: dict[str, list[int]] = {}
+        for j, s in enumerate(snap.services):
+            self.by_code.setdefault(s.taxonomy_code, []).append(j)
+        self._static: dict[int, tuple[int, int, int]] = {}
+        self._eligible: dict[tuple[Facts, str], _Eligible] = {}
+        self._masks: dict[tuple[str, str, tuple[object, ...]], npt.NDArray[np.bool_]] = {}
 
-    def get(self, j: int) -> tuple[int, int, int]:
-        """Freshness, acceptance and feedback costs of service ``j``."""
-        found = self._cache.get(j)
+    def eligible(self, profile: NeedsProfile, facts: Facts, need: Need) -> _Eligible:
+        """The services ``need`` may use under the hard rules, with their service-level costs."""
+        key = (facts, need.code)
+        found = self._eligible.get(key)
         if found is None:
-            s, snap, w = self._snap.services[j], self._snap, self._w
-            record = snap.records.get(s.id)
-            found = (
-                terms.freshness_cost(s, snap.now, snap.stale_hours, w),
+            found = self._eligible[key] = self._apply_rules(profile, need)
+        return found
+
+    def _context(self, profile: NeedsProfile) -> MatchContext:
+        services, snap = self.snap.services, self.snap
+        return MatchContext(
+            now=snap.now,
+            stale_hours=snap.stale_hours,
+            excluded_points=tuple(snap.areas[a] for a in profile.excluded_areas),
+            interpretation_available=any(
+                services[j].accepting_referrals
+                and any(lang in services[j].languages for lang in profile.languages)
+                for j in self.by_code.get(INTERPRETATION_CODE, [])
+            ),
+            licensed=snap.licensed,
+        )
+
+    def _apply_rules(self, profile: NeedsProfile, need: Need) -> _Eligible:
+        """Every rule as a mask over the code's services; the first rule broken is the reason.
+
+        A rule's mask is computed once per distinct value of the fields it reads
+        (`RULE_READS`) and code, and shared by everyone with those values.
+        """
+        services = self.snap.services
+        candidates = self.by_code.get(need.code, [])
+        ctx: MatchContext | None = None
+        masks = []
+        for reason, rule in RULES:
+            reads = tuple(_hashable(getattr(profile, f)) for f in RULE_READS[reason])
+            key = (reason, need.code, reads)
+            mask = self._masks.get(key)
+            if mask is None:
+                ctx = ctx or self._context(profile)
+                mask = np.array(
+                    [rule(profile, need, services[j], ctx) for j in candidates], dtype=np.bool_
+                )
+                self._masks[key] = mask
+            masks.append(mask)
+        broken = ~np.vstack(masks) if candidates else np.zeros((len(RULES), 0), dtype=np.bool_)
+        first = np.argmax(broken, axis=0)
+        excluded_any = broken.any(axis=0)
+        excluded = Counter(REASON_CODES[int(r)] for r in first[excluded_any].tolist())
+        ok = [candidates[k] for k in np.flatnonzero(~excluded_any).tolist()]
+        parts = [self._parts(profile, j) for j in ok]
+        return _Eligible(
+            services=np.array(ok, dtype=np.int64),
+            base=np.array([sum(p.values()) for p in parts], dtype=np.int64),
+            parts=parts,
+            excluded=dict(sorted(excluded.items())),
+        )
+
+    def _parts(self, profile: NeedsProfile, j: int) -> dict[str, int]:
+        s, w = self.snap.services[j], self.w
+        static = self._static.get(j)
+        if static is None:
+            record = self.snap.records.get(s.id)
+            static = self._static[j] = (
+                terms.freshness_cost(s, self.snap.now, self.snap.stale_hours, w),
                 terms.acceptance_cost(record, w),
                 terms.feedback_cost(record, w),
             )
-            self._cache[j] = found
-        return found
-
-
-def _option(
-    profile: NeedsProfile,
-    service: Service,
-    j: int,
-    km: float,
-    origin: DistanceFrom,
-    nearest_km: list[float],
-    static: _ServiceCosts,
-    w: terms.Weights,
-) -> Option:
-    freshness, acceptance, feedback = static.get(j)
-    parts = {
-        "distance": terms.distance_cost(km),
-        "language": terms.language_cost(profile, service, w),
-        "freshness": freshness,
-        "specialisation": terms.specialisation_cost(profile, service, w),
-        "availability": terms.availability_cost(profile, service, w),
-        "acceptance": acceptance,
-        "feedback": feedback,
-        "proximity": terms.proximity_cost(nearest_km, w),
-    }
-    return Option(
-        service=service,
-        parts=parts,
-        total=sum(parts.values()),
-        distance_km=round(km, 1),
-        distance_from=origin,
-    )
+        freshness, acceptance, feedback = static
+        return {
+            "language": terms.language_cost(profile, s, w),
+            "freshness": freshness,
+            "specialisation": terms.specialisation_cost(profile, s, w),
+            "availability": terms.availability_cost(profile, s, w),
+            "acceptance": acceptance,
+            "feedback": feedback,
+        }
 
 
 def solver_capacity(service: Service, snap: Snapshot) -> int:
@@ -288,10 +258,122 @@ def solver_capacity(service: Service, snap: Snapshot) -> int:
     return 0 if age_h >= snap.stale_hours else free
 
 
+def plan(
+    profiles: Sequence[NeedsProfile],
+    snap: Snapshot,
+    weights: terms.Weights,
+    params: SolveParams,
+    top: int = 0,
+) -> JointPlan:
+    """Place every need of every profile at least total cost, in two stages.
+
+    Args:
+        profiles: the people, each placed as a whole (a group in one accommodation).
+        snap: the registry; every profile's areas must be in ``snap.areas``.
+        weights: the soft terms' weights in points.
+        params: the solver's time limit, workers and seed (per stage).
+        top: how many of the cheapest options to explain per need (the plan's choice is
+            always explained).
+    """
+    services = snap.services
+    matcher = _Matcher(snap, weights)
+    sites = np.array([(s.latitude, s.longitude) for s in services], dtype=np.float64)
+    sites = sites.reshape(-1, 2)
+    origin_row: dict[str, int] = {}
+    for p in profiles:
+        origin_row.setdefault(p.current_area, len(origin_row))
+    origins = np.array([snap.areas[a] for a in origin_row], dtype=np.float64).reshape(-1, 2)
+    from_origin = distance_matrix_km(origins, sites)
+    eligible = []
+    for p in profiles:
+        facts = _facts(p)
+        eligible.append([matcher.eligible(p, facts, need) for need in p.needs])
+    # Distances from every accommodation anyone may use to every site, computed once.
+    acc_row = np.full(len(services), -1, dtype=np.int64)
+    acc = sorted(
+        {
+            int(j)
+            for p, person in zip(profiles, eligible, strict=True)
+            for need, e in zip(p.needs, person, strict=True)
+            if is_accommodation(need.code)
+            for j in e.services
+        }
+    )
+    acc_row[acc] = np.arange(len(acc))
+    from_acc = distance_matrix_km(sites[acc], sites)
+
+    # Stage 1: accommodation, with the lookahead to the person's other services.
+    stage1: list[_Need] = []
+    for pi, (p, person) in enumerate(zip(profiles, eligible, strict=True)):
+        here = from_origin[origin_row[p.current_area]]
+        others = [
+            e.services
+            for need, e in zip(p.needs, person, strict=True)
+            if not is_accommodation(need.code) and len(e.services)
+        ]
+        for ni, (need, e) in enumerate(zip(p.needs, person, strict=True)):
+            if not is_accommodation(need.code):
+                continue
+            rows = acc_row[e.services]
+            nearest = [from_acc[np.ix_(rows, o)].min(axis=1) for o in others]
+            proximity = np.array(
+                [
+                    terms.proximity_cost([float(n[k]) for n in nearest], weights)
+                    for k in range(len(rows))
+                ],
+                dtype=np.int64,
+            )
+            stage1.append(
+                _Need(
+                    person=pi, index=ni, need=need, eligible=e, km=here[e.services],
+                    proximity=proximity, origin="current_area",
+                )
+            )  # fmt: skip
+    chosen1, account1 = _solve_stage("accommodation", stage1, profiles, snap, params)
+
+    # Stage 2: every other need, measured from where the person will stay.
+    stays: dict[int, int] = {}
+    for n in stage1:
+        stay = chosen1.get((n.person, n.index))
+        if stay is not None:
+            stays.setdefault(n.person, stay)
+    stage2: list[_Need] = []
+    for pi, (p, person) in enumerate(zip(profiles, eligible, strict=True)):
+        stay = stays.get(pi)
+        if stay is None:
+            here, origin = from_origin[origin_row[p.current_area]], "current_area"
+        else:
+            here, origin = from_acc[acc_row[stay]], "accommodation"
+        for ni, (need, e) in enumerate(zip(p.needs, person, strict=True)):
+            if is_accommodation(need.code):
+                continue
+            stage2.append(
+                _Need(
+                    person=pi, index=ni, need=need, eligible=e, km=here[e.services],
+                    proximity=np.zeros(len(e.services), dtype=np.int64),
+                    origin=origin,  # type: ignore[arg-type]
+                )
+            )  # fmt: skip
+    chosen2, account2 = _solve_stage("services", stage2, profiles, snap, params)
+
+    chosen = chosen1 | chosen2
+    id_rank = np.argsort(np.argsort(np.array([str(s.id) for s in services]))).astype(np.int64)
+    by_need = {(n.person, n.index): n for n in (*stage1, *stage2)}
+    needs = [
+        [
+            _need_plan(by_need[(pi, ni)], services, id_rank, chosen.get((pi, ni)), top)
+            for ni in range(len(p.needs))
+        ]
+        for pi, p in enumerate(profiles)
+    ]
+    stages = [s for s in (account1, account2) if s.demands]
+    status, objective, bound = _combined(stages)
+    return JointPlan(needs=needs, stages=stages, status=status, objective=objective, bound=bound)
+
+
 def _solve_stage(
     name: StageName,
-    needs: list[_Eligible],
-    options: dict[tuple[int, int], list[Option]],
+    needs: list[_Need],
     profiles: Sequence[NeedsProfile],
     snap: Snapshot,
     params: SolveParams,
@@ -304,20 +386,20 @@ def _solve_stage(
         )  # fmt: skip
         return {}, empty
     # A group takes as many places as it has people, in accommodation only.
-    sizes = [profiles[e.person].group_size if name == "accommodation" else 1 for e in needs]
+    sizes = [profiles[n.person].group_size if name == "accommodation" else 1 for n in needs]
     # All groups of one size (one person asking, or only single adults): count in groups,
     # an exact min-cost flow; otherwise places, a generalised assignment for CP-SAT.
     unit = len(set(sizes)) == 1
     demands = []
     arcs = []
     used: dict[int, None] = {}
-    for e, size in zip(needs, sizes, strict=True):
-        per_person = MUST_PENALTY if e.need.priority == "must" else SHOULD_PENALTY
-        did = f"{e.person}.{e.index}"
+    for n, size in zip(needs, sizes, strict=True):
+        per_person = MUST_PENALTY if n.need.priority == "must" else SHOULD_PENALTY
+        did = f"{n.person}.{n.index}"
         demands.append(Demand(id=did, size=1 if unit else size, unmet_penalty=per_person * size))
-        for j, option in zip(e.services, options[(e.person, e.index)], strict=True):
+        for j, cost in zip(n.eligible.services.tolist(), n.totals.tolist(), strict=True):
             used[j] = None
-            arcs.append(Arc(demand=did, provider=f"s{j}", cost=option.total))
+            arcs.append(Arc(demand=did, provider=f"s{j}", cost=cost))
     providers = []
     for j in used:
         places = solver_capacity(snap.services[j], snap)
@@ -341,18 +423,44 @@ def _solve_stage(
     )
 
 
-def _need_plan(e: _Eligible, options: list[Option], chosen: int | None) -> NeedPlan:
+def _option(n: _Need, k: int, services: Sequence[Service]) -> Option:
+    """The explanation of the ``k``-th eligible service of a need: its cost by term."""
+    km = float(n.km[k])
+    base = n.eligible.parts[k]
+    parts = {
+        "distance": terms.distance_cost(km),
+        **base,
+        "proximity": int(n.proximity[k]),
+    }
+    return Option(
+        service=services[int(n.eligible.services[k])],
+        parts=parts,
+        total=sum(parts.values()),
+        distance_km=round(km, 1),
+        distance_from=n.origin,
+    )
+
+
+def _need_plan(
+    n: _Need, services: Sequence[Service], id_rank: IntArray, chosen: int | None, top: int
+) -> NeedPlan:
+    totals = n.totals
+    # Cheapest first; equal costs in the order of the services' ids, so answers repeat.
+    order = np.lexsort((id_rank[n.eligible.services], totals))
     planned = None
     if chosen is not None:
-        planned = next(o for j, o in zip(e.services, options, strict=True) if j == chosen)
+        (k,) = np.flatnonzero(n.eligible.services == chosen)
+        planned = _option(n, int(k), services)
     return NeedPlan(
-        person=e.person,
-        index=e.index,
-        need=e.need,
-        options=sorted(options, key=lambda o: (o.total, str(o.service.id))),
-        excluded=dict(sorted(e.excluded.items())),
+        person=n.person,
+        index=n.index,
+        need=n.need,
+        options=[_option(n, int(k), services) for k in order[:top]],
+        eligible=len(totals),
+        best_total=int(totals[order[0]]) if len(totals) else 0,
+        excluded=n.eligible.excluded,
         planned=planned,
-        unmet_reason=unmet_reason(e.excluded, len(options), planned is not None),
+        unmet_reason=unmet_reason(Counter(n.eligible.excluded), len(totals), planned is not None),
     )
 
 

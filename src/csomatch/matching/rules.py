@@ -210,6 +210,27 @@ RULES: Final[tuple[tuple[str, Rule], ...]] = (
 )
 REASON_CODES: Final = tuple(code for code, _ in RULES)
 
+_GROUP = ("group_adults", "group_children_age_bands")
+#: The profile fields each rule reads, besides the need's code, the service and what the
+#: context holds for the whole request (time, licences). The context's excluded points
+#: come from ``excluded_areas`` and its interpretation flag from ``languages``. The matcher
+#: evaluates a rule once per distinct value of these fields and code, so a rule that
+#: starts reading another field must list it here; a test checks that changing any other
+#: field never changes a rule's answer.
+RULE_READS: Final[dict[str, tuple[str, ...]]] = {
+    "service_code": (),
+    "gender": ("gender",),
+    "age": ("age_band", "age_uncertain"),
+    "group": _GROUP,
+    "not_accepting": (),
+    "licence": (),
+    "no_capacity": _GROUP,
+    "language": ("languages", "interpreter_needed"),
+    "excluded_area": ("excluded_areas", "min_distance_km"),
+    "security": ("risk_level",),
+    "jurisdiction": ("jurisdiction",),
+}
+
 
 def exclusion_reason(
     profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext

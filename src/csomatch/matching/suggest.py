@@ -98,9 +98,9 @@ def suggest(
         params: the solver's time limit, workers and seed.
         top: suggestions listed per need (the plan's choice is always listed).
     """
-    joint = plan([profile], snap, weights, params)
+    joint = plan([profile], snap, weights, params, top=top)
     (needs,) = joint.needs
-    return SuggestionResult(needs=[_need_result(n, top) for n in needs], plan=_plan(joint, needs))
+    return SuggestionResult(needs=[_need_result(n) for n in needs], plan=_plan(joint, needs))
 
 
 def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
@@ -123,13 +123,14 @@ def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
     )
 
 
-def _need_result(n: NeedPlan, top: int) -> NeedResult:
+def _need_result(n: NeedPlan) -> NeedResult:
     planned = n.planned.service.id if n.planned else None
-    best = n.options[0].total if n.options else 0
-    shown = [o for k, o in enumerate(n.options) if k < top or o.service.id == planned]
+    shown = list(n.options)
+    if n.planned is not None and all(o.service.id != planned for o in shown):
+        shown.append(n.planned)
     if n.unmet_reason is None:
         unmet: list[str] = []
-    elif n.options or not n.excluded:
+    elif n.eligible or not n.excluded:
         unmet = [n.unmet_reason]
     else:
         unmet = sorted(n.excluded, key=lambda r: (-n.excluded[r], REASON_CODES.index(r)))
@@ -137,8 +138,8 @@ def _need_result(n: NeedPlan, top: int) -> NeedResult:
         index=n.index,
         code=n.need.code,
         priority=n.need.priority,
-        suggestions=[suggestion(o, best, o.service.id == planned) for o in shown],
-        eligible=len(n.options),
+        suggestions=[suggestion(o, n.best_total, o.service.id == planned) for o in shown],
+        eligible=n.eligible,
         excluded=n.excluded,
         planned_service_id=planned,
         unmet_reasons=unmet,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections import Counter
+from collections.abc import Mapping
 from typing import Final
 
 import msgspec
@@ -25,7 +25,7 @@ NO_PROVIDER: Final = "no_provider"
 NO_CAPACITY: Final = "no_capacity"
 
 
-def unmet_reason(excluded: Counter[str], eligible: int, planned: bool) -> str | None:
+def unmet_reason(excluded: Mapping[str, int], eligible: int, planned: bool) -> str | None:
     """The reason code a need was not met for, or None when it was.
 
     With eligible services left unplanned, ``no_capacity``. With none, the rule that excluded

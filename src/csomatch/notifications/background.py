@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import asyncpg
 import httpx
 from litestar import Litestar
 
-from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, run_dispatcher
+from csomatch.db.pool import Pool
+from csomatch.errors import CsomatchError
+from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, connection, run_dispatcher
+from csomatch.retention import purge
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,8 +26,33 @@ def _report_crash(task: asyncio.Task[None]) -> None:
         log.error("background task %s stopped", task.get_name(), exc_info=task.exception())
 
 
+async def run_retention(pool: Pool, retention_days: int, interval_s: float) -> None:
+    """Purge closed referrals past the retention period now, then every ``interval_s``."""
+    while True:
+        try:
+            async with connection(pool) as conn:
+                report = await purge(
+                    conn, now=dt.datetime.now(dt.UTC), retention_days=retention_days
+                )
+            log.info(
+                "retention: %d referrals reduced to aggregate facts, %d within the period",
+                report.purged,
+                report.waiting,
+            )
+        except (
+            CsomatchError,
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+        ) as exc:
+            log.warning("retention run failed (%s); next run as scheduled", type(exc).__name__)
+        await asyncio.sleep(interval_s)
+
+
 def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A lifespan that runs the webhook dispatcher (unless ``dispatch_interval_s`` is 0).
+    """A lifespan that runs the webhook dispatcher (unless ``dispatch_interval_s`` is 0) and
+    the daily retention purge (unless ``purge_interval_hours`` is 0).
 
     It needs ``app.state.pool``, so it comes after the pool's lifespan.
     """
@@ -42,6 +72,17 @@ def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncCo
                         settings.dispatch_interval_s,
                     ),
                     name="webhook-dispatcher",
+                )
+                task.add_done_callback(_report_crash)
+                tasks.append(task)
+            if settings.purge_interval_hours > 0:
+                task = asyncio.create_task(
+                    run_retention(
+                        app.state.pool,
+                        settings.retention_days,
+                        settings.purge_interval_hours * 3600,
+                    ),
+                    name="retention",
                 )
                 task.add_done_callback(_report_crash)
                 tasks.append(task)

@@ -55,6 +55,14 @@ async def place_hold(
     service = await svc_db.get_service(conn, service_id)
     if service is None:
         raise InvalidInput(f"no service {service_id}", field="$.service_id")
+    stored = await ref_db.get_referral(conn, referral_id)
+    needed = {n.taxonomy_code for n in stored.needs} if stored else set()
+    if service.taxonomy_code not in needed:
+        raise InvalidInput(
+            f"service {service_id} offers {service.taxonomy_code}, which this referral does not "
+            "need (" + ", ".join(sorted(needed)) + ")",
+            field="$.service_id",
+        )
     if not service.accepting_referrals:
         raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
     if service.participant_code != head.jurisdiction and not (

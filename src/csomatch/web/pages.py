@@ -49,7 +49,9 @@ PAGES = [
     ("/", "index.html"),
     ("/find", "find.html"),
     ("/capacity", "capacity.html"),
+    ("/offers", "offers.html"),
     ("/registry", "registry.html"),
+    ("/gaps", "gaps.html"),
 ]
 
 

@@ -342,3 +342,32 @@ def test_format_detection() -> None:
     assert detect_format(b"<x/>", "grants.csv") == "csv"
     with pytest.raises(InvalidInput):
         parse(b"x", "pdf")
+
+
+def test_hostile_inputs_are_refused_or_skipped_never_crash() -> None:
+    with pytest.raises(InvalidInput):
+        parse_csv(b"funder,amount\x00\n")
+    with pytest.raises(InvalidInput):
+        parse_csv(b"\xff\xfe not utf-8")
+    grants = [
+        {
+            "id": "G",
+            "amountAwarded": 1,
+            "currency": "EUR",
+            "plannedDates": [{"startDate": "2025-01-01", "duration": 10**12}],
+            "recipientOrganization": [{"name": "R"}],
+            "fundingOrganization": [{"name": "F"}],
+        },
+        {"id": "H", "amountAwarded": {"x": 1}, "currency": "EUR"},
+        "not a grant",
+    ]
+    parsed = parse_360giving(msgspec.json.encode(grants))
+    assert parsed.lines == []
+    assert [s.field for s in parsed.skips] == ["plannedDates", "amountAwarded", None]
+    tx = (
+        '<transaction><transaction-type code="3"/><transaction-date iso-date="2025-01-01"/>'
+        '<value currency="EURO" value-date="2025-01-01">10</value></transaction>'
+    )
+    parsed = parse_iati(iati_file(iati_activity("XM-DAC-99-1-T", transactions=tx)))
+    (skip,) = parsed.skips
+    assert "currency" in (skip.field or "")

@@ -38,7 +38,7 @@ def test_last_periods_end_with_the_current_one() -> None:
     assert [q.label for q in quarters] == ["2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
 
 
-@pytest.mark.parametrize("label", ["2026-13", "2026-Q5", "Nov 2026", ""])
+@pytest.mark.parametrize("label", ["2026-13", "2026-Q5", "Nov 2026", "", "0000-01", "9999-12"])
 def test_a_bad_period_names_the_field(label: str) -> None:
     with pytest.raises(InvalidInput) as raised:
         parse_period(label)

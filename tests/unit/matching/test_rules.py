@@ -195,3 +195,47 @@ def test_the_plan_respects_capacity_across_needs() -> None:
     chosen = sorted(str(n.planned_service_id) for n in result.needs)
     assert chosen == sorted([str(near.id), str(far.id)])
     assert result.plan.unmet_needs == []
+
+
+# Profiles that differ in one field each, and services that differ in what the rules read.
+_VARIANTS: dict[str, list[Any]] = {
+    "gender": ["male", "other"],
+    "age_band": ["14-17", "60+", "0-5"],
+    "age_uncertain": [True],
+    "languages": [["ps"], ["en", "sr"]],
+    "interpreter_needed": [True],
+    "excluded_areas": [["RS-1"], ["RS-2"]],
+    "min_distance_km": [50.0, 300.0],
+    "risk_level": ["high", "medium"],
+    "group_adults": [2, 4],
+    "group_children_age_bands": [["0-5"], ["0-5", "6-13", "14-17"]],
+    "jurisdiction": ["AL"],
+    "current_area": ["RS-2"],
+    "urgency": ["emergency", "planned"],
+}
+_SERVICES = [
+    make_service(),
+    make_service(genders=["male"], child_only=True, accepts_children=True, age_bands=["14-17"]),
+    make_service(accepts_families=True, max_group_size=3, available=2, security_level="high"),
+    make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", languages=["ps"]),
+    make_service(taxonomy_code="RET.VOLUNTARY", cross_border=True, latitude=NIS[0]),
+    make_service(licence_required=True, accepting_referrals=False, available=None, held=None),
+]
+
+
+@pytest.mark.parametrize("field", sorted(_VARIANTS))
+def test_a_rule_reads_only_the_fields_it_declares(field: str) -> None:
+    # The matcher shares a rule's answers between profiles that agree on RULE_READS, so a
+    # rule must not change its answer when any other field changes.
+    for code in ("ACC.EMERG", "RET.VOLUNTARY"):
+        base = make_profile(needs=[Need(code=code)])
+        for value in _VARIANTS[field]:
+            other = msgspec.structs.replace(base, **{field: value})
+            for reason, rule in rules.RULES:
+                if field in rules.RULE_READS[reason]:
+                    continue
+                for service in _SERVICES:
+                    ctx = {"excluded_points": (NIS,), "interpretation_available": True}
+                    assert rule(base, base.needs[0], service, make_ctx(**ctx)) == rule(
+                        other, other.needs[0], service, make_ctx(**ctx)
+                    ), (reason, field, value)

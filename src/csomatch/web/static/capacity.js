@@ -2,6 +2,7 @@
 // Every save sends If-Match with the ETag last read; a 412 shows the newer number.
 
 import {
+  PARTICIPANTS,
   api,
   ago,
   el,
@@ -11,7 +12,6 @@ import {
   taxonomy,
 } from "./session.js";
 
-const PARTICIPANTS = ["AL", "BA", "XK", "ME", "MK", "RS"];
 const UNIT_WORDS = {
   bed: "beds",
   place: "places",
@@ -212,7 +212,7 @@ async function showOrganization(orgId) {
 
 async function pickOrganization(me) {
   const params = new URLSearchParams({ limit: "200" });
-  if (PARTICIPANTS.includes(me.jurisdiction)) params.set("participant", me.jurisdiction);
+  if (PARTICIPANTS[me.jurisdiction]) params.set("participant", me.jurisdiction);
   const { data } = await api(`/api/v1/organizations?${params}`);
   orgSelect.replaceChildren(
     ...data.organizations.map((o) =>

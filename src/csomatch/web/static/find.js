@@ -10,15 +10,8 @@ import {
   taxonomy,
   taxonomyOptions,
 } from "./session.js";
+import { LANGUAGES } from "./languages.js";
 
-/** Languages of the region and of the people its services most often meet (ISO 639). */
-export const LANGUAGES = {
-  sq: "Albanian", ar: "Arabic", bs: "Bosnian", hr: "Croatian", cnr: "Montenegrin",
-  en: "English", fa: "Persian (Farsi)", fr: "French", de: "German", el: "Greek",
-  hu: "Hungarian", it: "Italian", mk: "Macedonian", ps: "Pashto", rom: "Romani",
-  ro: "Romanian", ru: "Russian", sr: "Serbian", es: "Spanish", tr: "Turkish",
-  uk: "Ukrainian", ur: "Urdu", vi: "Vietnamese", zh: "Chinese",
-};
 
 const PAGE_SIZE = 20;
 const DEFAULT_CODE = "ACC.EMERG";
@@ -157,7 +150,9 @@ function hit(h) {
           el("strong", {}, String(h.free_places)),
           ` free ${places(h.free_places, unit)}`,
         );
-  const where = s.location.address
+  // A confidential shelter shows only its municipality, even to roles the API tells more:
+  // this page is read on phones, in cars and corridors.
+  const where = s.location.address && !s.location.confidential
     ? `${s.location.address}, ${s.location.municipality} (${s.location.participant})`
     : `${s.location.municipality} (${s.location.participant})`;
   const tags = el("ul", { class: "tags", "aria-label": "Details" });

@@ -1,15 +1,15 @@
 // Registry: organisations and services per participant, with counts, a page at a time.
 
-import { api, el, freshnessBadge, signedIn, taxonomy, taxonomyOptions } from "./session.js";
+import {
+  PARTICIPANTS,
+  api,
+  el,
+  freshnessBadge,
+  signedIn,
+  taxonomy,
+  taxonomyOptions,
+} from "./session.js";
 
-const PARTICIPANTS = {
-  AL: "Albania",
-  BA: "Bosnia and Herzegovina",
-  XK: "Kosovo*",
-  ME: "Montenegro",
-  MK: "North Macedonia",
-  RS: "Serbia",
-};
 const KINDS = { cso: "CSO", state: "State", io: "International" };
 const PAGE_SIZE = 25;
 

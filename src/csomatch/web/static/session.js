@@ -9,8 +9,20 @@ const KEY = "csomatch.token";
 export const PAGES = [
   { href: "/find", label: "Find services", roles: ["officer", "coordinator", "admin"] },
   { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
+  { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
+  { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
 ];
+
+/** The six MARRI participants. */
+export const PARTICIPANTS = {
+  AL: "Albania",
+  BA: "Bosnia and Herzegovina",
+  XK: "Kosovo*",
+  ME: "Montenegro",
+  MK: "North Macedonia",
+  RS: "Serbia",
+};
 
 export const ROLE_NAMES = {
   officer: "Referral officer",

@@ -1,0 +1,256 @@
+"""Benchmark of the gap analysis: every gap cell of 1,000,000 demand signals and 5,000 services.
+
+Not a test: it prints figures and asserts nothing about time. Run from the repository root:
+
+    .venv/bin/python bench/gaps.py                     # 1,000,000 signals, 5,000 services
+    .venv/bin/python bench/gaps.py --signals 200000 --repeat 5
+
+What it does:
+
+1. starts an embedded PostgreSQL in a fresh temporary directory under /tmp and migrates it;
+   loads the taxonomy and gazetteer;
+2. generates, in SQL and deterministically (``setseed``), a fictional registry: 1,000
+   organisations in the largest towns of the six participants, 5,000 services with capacity
+   (a few stale), 40 funders and 6,000 grants (some planned or cancelled, a third without a
+   number of units), and ``--signals`` demand signals over the last 12 months (70 % needs,
+   15 % unmet with a reason, 8 % declines for no capacity, 7 % empty searches), mostly where
+   services are, some in towns with none; then ANALYZE;
+3. measures, ``--repeat`` times each, in the same run on the same data:
+   - the baseline: one plain SQL ``GROUP BY`` of the same signals per participant, area,
+     service code and month;
+   - every gap cell of the last 12 months for all participants (``compute_cells``: demand,
+     reasons and supply queries, then suppression, flags and severity in Python), and
+     the same split into its SQL and Python parts;
+4. prints the best and median wall time of each, the number of cells, and the target
+   (every cell in <= 2 s); stops the database and removes the directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+from csomatch import seeding
+from csomatch.db import gaps as gaps_db
+from csomatch.db.embedded import EmbeddedPostgres, ensure_database
+from csomatch.db.migrate import migrate
+from csomatch.gaps.analysis import compute_cells
+from csomatch.gaps.cells import build_cells
+from csomatch.gaps.periods import last_periods
+
+TARGET_S = 2.0
+STALE_HOURS = 72.0
+
+# Generation statements: constants only, never input. $1 is "now", $2 the number of signals.
+_REGISTRY_SQL = [
+    "SELECT setseed(0.42)",
+    """CREATE TEMP TABLE town AS
+       SELECT code, participant_code, latitude, longitude,
+              row_number() OVER (PARTITION BY participant_code ORDER BY population DESC, code) AS rn
+       FROM area""",
+    """INSERT INTO organization (id, participant_code, name, kind)
+       SELECT md5('org' || i)::uuid, (ARRAY['AL','BA','XK','ME','MK','RS'])[1 + i % 6],
+              'Bench organisation ' || i, 'cso'
+       FROM generate_series(1, 1000) AS i""",
+    """INSERT INTO location (id, organization_id, name, area_code, latitude, longitude,
+                             confidential)
+       SELECT md5('loc' || i)::uuid, md5('org' || i)::uuid, 'Site ' || i, t.code,
+              t.latitude, t.longitude, i % 4 = 0
+       FROM generate_series(1, 1000) AS i
+       JOIN town t ON t.participant_code = (ARRAY['AL','BA','XK','ME','MK','RS'])[1 + i % 6]
+                  AND t.rn = 1 + (i * 7919) % 40""",
+    """INSERT INTO service (id, organization_id, location_id, taxonomy_code, name, genders,
+                            age_bands)
+       SELECT md5('svc' || j)::uuid, md5('org' || (1 + j % 1000))::uuid,
+              md5('loc' || (1 + j % 1000))::uuid, c.code, 'Bench service ' || j,
+              ARRAY['female', 'male'], ARRAY['18-24', '25-59']
+       FROM generate_series(1, 5000) AS j
+       JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k
+             FROM taxonomy_term WHERE parent_code IS NOT NULL) c
+         ON c.k = (j * 31) % 21""",
+    """INSERT INTO service_capacity (service_id, unit, maximum, available, updated_at)
+       SELECT md5('svc' || j)::uuid, 'place', 1 + j % 20, (1 + j % 20) / 2,
+              $1::timestamptz
+                  - make_interval(hours => CASE WHEN j % 25 = 0 THEN 200 ELSE j % 48 END)
+       FROM generate_series(1, 5000) AS j""",
+    """INSERT INTO funder (id, ref, name, kind)
+       SELECT md5('funder' || f)::uuid, 'BENCH-' || f, 'Bench funder ' || f, 'donor'
+       FROM generate_series(1, 40) AS f""",
+    """INSERT INTO funding (id, funder_id, recipient_name, amount, currency, period_start,
+                            period_end, status, source, external_id, funded_units, unit)
+       SELECT md5('grant' || g)::uuid, md5('funder' || (1 + g % 40))::uuid, 'Bench', 10000,
+              'EUR', $1::date + s, $1::date + s + 90 + (g * 13) % 600,
+              (ARRAY['committed','disbursed','committed','disbursed','planned','cancelled'])
+                  [1 + g % 6],
+              'api', 'bench-' || g,
+              CASE WHEN g % 3 = 0 THEN NULL ELSE 1 + g % 8 END,
+              CASE WHEN g % 3 = 0 THEN NULL ELSE 'place' END
+       FROM generate_series(1, 6000) AS g, LATERAL (SELECT -700 + (g * 37) % 1000 AS s) x""",
+    """INSERT INTO funding_service (funding_id, service_id)
+       SELECT md5('grant' || g)::uuid, md5('svc' || (1 + (g * 7) % 5000))::uuid
+       FROM generate_series(1, 6000) AS g""",
+]
+
+_SIGNALS_SQL = """
+WITH svc AS (
+    SELECT row_number() OVER (ORDER BY s.id) - 1 AS k, a.participant_code, l.area_code,
+           s.taxonomy_code
+    FROM service s JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code
+),
+draw AS (
+    SELECT i, random() AS r_svc, random() AS r_kind, random() AS r_t, random() AS r_far,
+           random() AS r_reason
+    FROM generate_series(1, $2::int) AS i
+)
+INSERT INTO demand_signal (occurred_at, kind, source, participant_code, area_code,
+                           taxonomy_code, reason)
+SELECT $1::timestamptz - make_interval(secs => d.r_t * 364 * 86400),
+       k.kind, 'suggestion', svc.participant_code,
+       CASE WHEN d.r_far < 0.1 AND t.code IS NOT NULL THEN t.code ELSE svc.area_code END,
+       svc.taxonomy_code,
+       CASE WHEN k.kind = 'unmet' THEN (ARRAY['no_capacity', 'no_capacity', 'language',
+           'gender', 'age'])[1 + floor(d.r_reason * 5)::int] END
+FROM draw d
+JOIN svc ON svc.k = floor(d.r_svc * 5000)::int
+LEFT JOIN town t ON t.participant_code = svc.participant_code AND t.rn = 41 + (d.i % 30)
+CROSS JOIN LATERAL (SELECT CASE WHEN d.r_kind < 0.70 THEN 'need'
+                                WHEN d.r_kind < 0.85 THEN 'unmet'
+                                WHEN d.r_kind < 0.93 THEN 'decline_no_capacity'
+                                ELSE 'search_empty' END AS kind) k
+"""
+
+_PLAIN_GROUP_BY = (
+    "SELECT participant_code, area_code, taxonomy_code,"
+    " date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS month, count(*) AS n"
+    " FROM demand_signal WHERE occurred_at >= $1 AND occurred_at < $2"
+    " GROUP BY 1, 2, 3, 4"
+)
+
+
+async def _build(conn: asyncpg.Connection, now: dt.datetime, signals: int) -> None:
+    await migrate(conn)
+    await seeding.load_reference(conn, seeding.default_seed_dir())
+    for statement in _REGISTRY_SQL:
+        args = (now,) if "$1" in statement else ()
+        await conn.execute(statement, *args)
+    await conn.execute(_SIGNALS_SQL, now, signals)
+    await conn.execute("ANALYZE")
+
+
+async def _timed(repeat: int, run: Callable[[], Awaitable[object]]) -> tuple[list[float], object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = await run()
+        times.append(time.perf_counter() - started)
+    return times, result
+
+
+async def bench(url: str, signals: int, repeat: int) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        await _build(conn, now, signals)
+        counts = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM demand_signal) AS signals,"
+            " (SELECT count(*) FROM service) AS services,"
+            " (SELECT count(*) FROM funding) AS grants"
+        )
+        assert counts is not None
+        print(
+            f"data: {counts['signals']:,} demand signals, {counts['services']:,} services, "
+            f"{counts['grants']:,} grants (built in {time.perf_counter() - started:.1f} s)"
+        )
+        periods = last_periods(now.date(), "month", 12)
+        since = dt.datetime.combine(periods[0].start, dt.time(), dt.UTC)
+        until = dt.datetime.combine(periods[-1].end, dt.time(), dt.UTC)
+        await conn.fetch(_PLAIN_GROUP_BY, since, until)  # warm the cache
+
+        plain, groups = await _timed(repeat, lambda: conn.fetch(_PLAIN_GROUP_BY, since, until))
+
+        async def every_cell() -> object:
+            return await compute_cells(
+                conn, periods=periods, participants=None, now=now, stale_hours=STALE_HOURS
+            )
+
+        full, cells = await _timed(repeat, every_cell)
+        demand_t, demand = await _timed(
+            repeat,
+            lambda: gaps_db.demand_by_month(conn, since=since, until=until, participants=None),
+        )
+        reasons_t, reasons = await _timed(
+            repeat, lambda: gaps_db.unmet_reasons(conn, since=since, until=until, participants=None)
+        )
+        refs = [(p.label, p.reference_date(now.date())) for p in periods]
+        stale_before = now - dt.timedelta(hours=STALE_HOURS)
+        supply_t, supply = await _timed(
+            repeat,
+            lambda: gaps_db.supply_by_cell(
+                conn, periods=refs, stale_before=stale_before, participants=None
+            ),
+        )
+
+        async def python_part() -> object:
+            return build_cells(
+                demand_rows=demand,  # type: ignore[arg-type]
+                reason_rows=reasons,  # type: ignore[arg-type]
+                supply_rows=supply,  # type: ignore[arg-type]
+                periods=periods,
+                today=now.date(),
+                stale_hours=STALE_HOURS,
+            )
+
+        python_t, _ = await _timed(repeat, python_part)
+    finally:
+        await conn.close()
+
+    def row(name: str, times: list[float], note: str = "") -> None:
+        print(f"  {name:<44} {min(times):7.3f} {statistics.median(times):8.3f}  {note}")
+
+    n_cells = len(cells) if isinstance(cells, list) else 0
+    n_groups = len(groups) if isinstance(groups, list) else 0
+    print(f"\n{'':2}{'what (12 months, all participants)':<44} {'best s':>7} {'median s':>8}")
+    row("plain SQL GROUP BY of the same signals", plain, f"{n_groups:,} groups")
+    row("every gap cell (compute_cells)", full, f"{n_cells:,} cells; target <= {TARGET_S:g} s")
+    row("  of which: demand per cell and month (SQL)", demand_t)
+    row("  of which: unmet reasons (SQL)", reasons_t)
+    row("  of which: capacity and funded capacity (SQL)", supply_t)
+    row("  of which: suppression, flags, severity (Python)", python_t)
+    verdict = "met" if min(full) <= TARGET_S else "NOT met"
+    print(
+        f"\nevery gap cell: best {min(full):.3f} s, target <= {TARGET_S:g} s: {verdict}; "
+        f"{min(full) / min(plain):.1f}x the plain GROUP BY"
+    )
+
+
+def main() -> int:
+    """Build the data, run the measurements, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--signals", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    with tempfile.TemporaryDirectory(prefix="csomatch-bench-gaps-", dir="/tmp") as home:
+        Path(home).chmod(0o755)
+        server = EmbeddedPostgres(Path(home))
+        try:
+            url = asyncio.run(ensure_database(server.start()))
+            asyncio.run(bench(url, args.signals, args.repeat))
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Outcome figures of referrals: offers, answers, decline reasons and times, per cell.
+
+A cell is (receiving participant, the referral's area, the offered service's taxonomy code);
+a row with every key NULL is the total. Only aggregate facts are read (they survive
+retention): holds, their services, the referral's area and dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import msgspec
+
+from csomatch.db.errors import translated
+
+DECLINE_REASONS = ("no_capacity", "not_eligible", "safety", "person_declined", "other")
+
+
+class OfferCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Offers of one cell (or of all, when the keys are None) and how they were answered."""
+
+    participant: str | None
+    area_code: str | None
+    code: str | None
+    referrals: int
+    offers: int
+    accepted: int
+    declined: int
+    expired: int
+    still_open: int
+    no_capacity: int
+    not_eligible: int
+    safety: int
+    person_declined: int
+    other: int
+
+
+class Durations(msgspec.Struct, frozen=True, kw_only=True):
+    """How many referrals, and the median and 90th percentile of a duration, in seconds."""
+
+    participant: str | None
+    area_code: str | None
+    code: str | None
+    n: int
+    median_s: float | None
+    p90_s: float | None
+
+
+#: The referrals a caller may count: their jurisdiction (referring or receiving) or all
+#: (NULL), submitted in [from, to).
+_SCOPE = (
+    " ($1::text IS NULL OR r.jurisdiction = $1 OR r.receiving_participant = $1)"
+    " AND r.submitted_at >= $2 AND r.submitted_at < $3"
+    " AND ($4::text IS NULL OR s.taxonomy_code = $4)"
+    " AND ($5::text IS NULL OR r.receiving_participant = $5)"
+)
+_CELL = (
+    "r.receiving_participant AS participant, r.current_area AS area_code, s.taxonomy_code AS code"
+)
+_GROUPS = " GROUP BY GROUPING SETS ((r.receiving_participant, r.current_area, s.taxonomy_code), ())"
+
+
+class Filter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which referrals to count."""
+
+    jurisdiction: str | None
+    submitted_from: dt.datetime
+    submitted_to: dt.datetime
+    code: str | None = None
+    participant: str | None = None
+
+
+def _args(f: Filter) -> tuple[object, ...]:
+    return (f.jurisdiction, f.submitted_from, f.submitted_to, f.code, f.participant)
+
+
+async def offer_counts(conn: asyncpg.Connection, f: Filter) -> list[OfferCounts]:
+    """Offers per cell and in total: accepted, declined (by reason), expired, still open."""
+    accepted = "h.answered_at IS NOT NULL AND h.decline_reason IS NULL"
+    reasons = ", ".join(
+        f"count(*) FILTER (WHERE h.decline_reason = '{r}') AS {r}" for r in DECLINE_REASONS
+    )
+    async with translated():
+        rows = await conn.fetch(
+            f"SELECT {_CELL}, count(DISTINCT h.referral_id) AS referrals, count(*) AS offers,"
+            f" count(*) FILTER (WHERE {accepted}) AS accepted,"
+            " count(*) FILTER (WHERE h.decline_reason IS NOT NULL) AS declined,"
+            " count(*) FILTER (WHERE h.status = 'expired') AS expired,"
+            f" count(*) FILTER (WHERE h.status = 'held' OR h.status = 'released'"
+            f"   AND NOT ({accepted})) AS still_open,"
+            f" {reasons}"
+            " FROM referral_hold h JOIN referral r ON r.id = h.referral_id"
+            " JOIN service s ON s.id = h.service_id"
+            f" WHERE {_SCOPE}{_GROUPS}",
+            *_args(f),
+        )
+    return msgspec.convert(rows, list[OfferCounts], from_attributes=True)
+
+
+async def time_to_first_offer(conn: asyncpg.Connection, f: Filter) -> list[Durations]:
+    """From submission to each referral's first offer, counted in that offer's cell."""
+    return await _durations(
+        conn,
+        f,
+        "SELECT DISTINCT ON (h.referral_id) h.referral_id, h.service_id, h.created_at AS at"
+        " FROM referral_hold h ORDER BY h.referral_id, h.created_at, h.id",
+    )
+
+
+async def time_to_acceptance(conn: asyncpg.Connection, f: Filter) -> list[Durations]:
+    """From submission to the first accepted offer of each referral, in that offer's cell."""
+    return await _durations(
+        conn,
+        f,
+        "SELECT DISTINCT ON (h.referral_id) h.referral_id, h.service_id, h.answered_at AS at"
+        " FROM referral_hold h WHERE h.answered_at IS NOT NULL AND h.decline_reason IS NULL"
+        " ORDER BY h.referral_id, h.answered_at, h.id",
+    )
+
+
+async def _durations(conn: asyncpg.Connection, f: Filter, first: str) -> list[Durations]:
+    seconds = "greatest(extract(epoch FROM e.at - r.submitted_at), 0)::float8"
+    async with translated():
+        rows = await conn.fetch(
+            f"WITH e AS ({first})"
+            f" SELECT {_CELL}, count(*) AS n,"
+            f" percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) AS median_s,"
+            f" percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds}) AS p90_s"
+            " FROM e JOIN referral r ON r.id = e.referral_id JOIN service s ON s.id = e.service_id"
+            f" WHERE {_SCOPE}{_GROUPS}",
+            *_args(f),
+        )
+    return msgspec.convert(rows, list[Durations], from_attributes=True)

@@ -1,0 +1,427 @@
+"""What-if runs and budget allocation on the last 12 months of demand.
+
+Demand is the ``need`` signals of the last 12 months, one unit demand per need, placed in its
+area's centre. Providers are the services with a reported capacity, accepting referrals, each
+able to serve ``maximum x TURNOVER[unit]`` people in a year. A need may go to a service of its
+code in the same participant (or one that works across borders) within ``MAX_KM``; the cost of
+a placement is its distance. The pure solver (``csomatch.solver``) places the year's demand
+with and without the change; the allocation optimiser (``csomatch.solver.allocation``) buys
+units where they cover most unmet demand weighted by severity. Assumptions are published in
+docs/gaps.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Final
+
+import anyio.to_thread
+import asyncpg
+import msgspec
+
+from csomatch.db import gaps as gaps_db
+from csomatch.errors import InvalidInput, NotFound
+from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.solver import (
+    Arc,
+    Demand,
+    Problem,
+    ProblemError,
+    Provider,
+    SolveParams,
+    check_solution,
+    solve,
+)
+from csomatch.solver.allocation import (
+    AllocationProblem,
+    Bucket,
+    Link,
+    Option,
+    allocate,
+    check_allocation,
+)
+
+#: People one unit serves in a year (a bed: four stays of about three months).
+TURNOVER: Final = {"bed": 4, "place": 4, "session_per_week": 6, "hour_per_week": 5, "case": 6}
+#: Farthest a need is sent, in km (straight line between area centres).
+MAX_KM: Final = 150.0
+#: Cost of leaving a need unmet, in the cost unit (100 m): larger than any placement.
+UNMET_PENALTY: Final = 100_000
+#: Most units a what-if budget or an allocation buys at one service.
+MAX_UNITS: Final = 100_000
+#: Days of demand the what-if reads.
+DEMAND_DAYS: Final = 365
+
+BucketKey = tuple[str, str, str]  # participant, area, code
+
+
+class Run(msgspec.Struct, frozen=True, kw_only=True):
+    """One solve of the year's demand."""
+
+    status: str
+    needs: int
+    placed: int
+    unmet: int
+    travel_km: float
+    mean_km: float | None
+
+
+class WhatIf(msgspec.Struct, frozen=True, kw_only=True):
+    """The effect of a change on the year's demand; all figures are model aggregates."""
+
+    change: str
+    participants: list[str]
+    #: People per year the change removes (negative) or adds at the affected services.
+    capacity_change: int
+    baseline: Run
+    scenario: Run
+    unmet_change: int
+    travel_km_change: float
+    #: ``AREA:CODE`` pairs with demand whose every reachable provider has no capacity left.
+    areas_left_without_provider: list[str]
+
+
+class PurchaseOut(msgspec.Struct, frozen=True, kw_only=True):
+    """Units proposed at one service, their cost and the people they would serve."""
+
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    area_code: str
+    taxonomy_code: str
+    units: int
+    unit: str | None
+    unit_cost: int
+    cost: int
+    people: int
+
+
+class AllocationOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The optimiser's proposal for a budget."""
+
+    status: str
+    budget: int
+    currency: str
+    spent: int
+    #: Needs of the last 12 months that found no free place (unmet or declined for capacity).
+    unmet_before: int
+    covered: int
+    covered_weight: int | None
+    bound: int | None
+    purchases: list[PurchaseOut]
+    #: Service codes with no unit cost in this currency (no grant with units to learn from).
+    codes_without_cost: list[str]
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
+
+
+class _World(msgspec.Struct, kw_only=True):
+    buckets: dict[BucketKey, int]
+    services: list[gaps_db.ServicePoint]
+    links: dict[BucketKey, list[tuple[int, float]]]  # bucket -> (service index, km)
+
+
+async def _world(
+    conn: asyncpg.Connection, now: dt.datetime, participants: list[str] | None
+) -> _World:
+    needs = await gaps_db.needs_by_area(conn, since=now - dt.timedelta(days=DEMAND_DAYS), until=now)
+    points = {a.code: (a.latitude, a.longitude) for a in await gaps_db.area_points(conn)}
+    services = [
+        s
+        for s in await gaps_db.service_points(conn)
+        if (participants is None or s.participant_code in participants)
+        and s.maximum is not None
+        and s.accepting_referrals
+    ]
+    buckets = {
+        (b.participant_code, b.area_code, b.taxonomy_code): b.n
+        for b in needs
+        if participants is None or b.participant_code in participants
+    }
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(services):
+        by_code[s.taxonomy_code].append(i)
+    links: dict[BucketKey, list[tuple[int, float]]] = {}
+    for key in buckets:
+        participant, area, code = key
+        found = []
+        for i in by_code.get(code, []):
+            s = services[i]
+            if s.participant_code != participant and not s.cross_border:
+                continue
+            km = _km(points[area], (s.latitude, s.longitude))
+            if km <= MAX_KM:
+                found.append((i, km))
+        links[key] = found
+    return _World(buckets=buckets, services=services, links=links)
+
+
+def _people(s: gaps_db.ServicePoint) -> int:
+    return (s.maximum or 0) * TURNOVER.get(s.unit or "place", 4)
+
+
+def _solve(world: _World, capacity: list[int]) -> tuple[Run, dict[BucketKey, int]]:
+    """Place the year's demand with these capacities; the run and the unmet needs per bucket."""
+    demands: list[Demand] = []
+    arcs: list[Arc] = []
+    for key, n in sorted(world.buckets.items()):
+        base = "|".join(key)
+        for j in range(n):
+            demand_id = f"{base}|{j}"
+            demands.append(Demand(id=demand_id, unmet_penalty=UNMET_PENALTY))
+            arcs.extend(
+                Arc(demand=demand_id, provider=str(i), cost=round(km * 10))
+                for i, km in world.links[key]
+                if capacity[i] > 0
+            )
+    providers = tuple(Provider(id=str(i), capacity=c) for i, c in enumerate(capacity))
+    problem = Problem(demands=tuple(demands), providers=providers, arcs=tuple(arcs))
+    solution = solve(problem, SolveParams(time_limit_s=30))
+    errors = check_solution(problem, solution)
+    if errors:  # the checker shares no code with the solver: a failure is a bug, not input
+        raise RuntimeError(f"what-if solution breaks its problem: {errors[0]}")
+    km_of = {(a.demand, a.provider): a.cost / 10 for a in arcs}
+    travel = sum(km_of[(a.demand, a.provider)] for a in solution.assignments)
+    unmet: dict[BucketKey, int] = defaultdict(int)
+    for demand_id in solution.unmet:
+        participant, area, code, _ = demand_id.split("|")
+        unmet[(participant, area, code)] += 1
+    placed = len(solution.assignments)
+    run = Run(
+        status=solution.status,
+        needs=len(demands),
+        placed=placed,
+        unmet=len(solution.unmet),
+        travel_km=round(travel, 1),
+        mean_km=round(travel / placed, 1) if placed else None,
+    )
+    return run, unmet
+
+
+def _reachable(world: _World, capacity: list[int]) -> set[BucketKey]:
+    return {key for key, found in world.links.items() if any(capacity[i] > 0 for i, _ in found)}
+
+
+def _compare(
+    world: _World, change: str, participants: list[str], scenario_capacity: list[int]
+) -> WhatIf:
+    baseline_capacity = [_people(s) for s in world.services]
+    baseline, _ = _solve(world, baseline_capacity)
+    scenario, _ = _solve(world, scenario_capacity)
+    lost = _reachable(world, baseline_capacity) - _reachable(world, scenario_capacity)
+    return WhatIf(
+        change=change,
+        participants=participants,
+        capacity_change=sum(scenario_capacity) - sum(baseline_capacity),
+        baseline=baseline,
+        scenario=scenario,
+        unmet_change=scenario.unmet - baseline.unmet,
+        travel_km_change=round(scenario.travel_km - baseline.travel_km, 1),
+        areas_left_without_provider=sorted(f"{area}:{code}" for _, area, code in lost),
+    )
+
+
+async def remove_funder(
+    conn: asyncpg.Connection, funder_ref: str, *, participants: list[str] | None, now: dt.datetime
+) -> WhatIf:
+    """The year's demand placed without the places ``funder_ref`` pays for today."""
+    if not await gaps_db.funder_exists(conn, funder_ref):
+        raise InvalidInput(f"unknown funder {funder_ref!r}", field="$.remove_funder")
+    world = await _world(conn, now, participants)
+    units: dict[uuid.UUID, float] = defaultdict(float)
+    for row in await gaps_db.funder_units_on(conn, now.date()):
+        if row.funder_ref == funder_ref:
+            units[row.service_id] += row.units
+    capacity = [
+        max(
+            0, _people(s) - round(units.get(s.service_id, 0.0) * TURNOVER.get(s.unit or "place", 4))
+        )
+        for s in world.services
+    ]
+    scope = participants or sorted({s.participant_code for s in world.services})
+    return await anyio.to_thread.run_sync(
+        functools.partial(
+            _compare, world, f"remove the places funded by {funder_ref}", scope, capacity
+        )
+    )
+
+
+async def _costs(conn: asyncpg.Connection, currency: str) -> dict[str, float]:
+    return {c.taxonomy_code: c.cost_per_year for c in await gaps_db.unit_costs(conn, currency)}
+
+
+async def add_budget(
+    conn: asyncpg.Connection,
+    service_id: uuid.UUID,
+    amount: float,
+    currency: str,
+    unit_cost: float | None,
+    *,
+    participants: list[str] | None,
+    now: dt.datetime,
+) -> WhatIf:
+    """The year's demand placed with ``amount`` more spent on one service's places."""
+    world = await _world(conn, now, participants)
+    index = next((i for i, s in enumerate(world.services) if s.service_id == service_id), None)
+    if index is None:
+        raise NotFound(f"no service {service_id} with a reported capacity in scope")
+    service = world.services[index]
+    cost = unit_cost or (await _costs(conn, currency)).get(service.taxonomy_code)
+    if not cost:
+        raise InvalidInput(
+            f"no grant in {currency} tells the unit cost of {service.taxonomy_code};"
+            " give unit_cost",
+            field="$.add_budget.unit_cost",
+        )
+    units = min(int(amount // cost), MAX_UNITS)
+    capacity = [_people(s) for s in world.services]
+    capacity[index] += units * TURNOVER.get(service.unit or "place", 4)
+    scope = participants or sorted({s.participant_code for s in world.services})
+    change = f"add {amount:g} {currency} ({units} units at {cost:,.0f}) to service {service_id}"
+    return await anyio.to_thread.run_sync(
+        functools.partial(_compare, world, change, scope, capacity)
+    )
+
+
+async def _severity(
+    conn: asyncpg.Connection, participants: list[str] | None, now: dt.datetime, stale_hours: float
+) -> dict[BucketKey, int]:
+    cells = await list_cells(
+        conn,
+        GapQuery(participants=participants, granularity="quarter", count=4),
+        now=now,
+        stale_hours=stale_hours,
+    )
+    worst: dict[BucketKey, int] = {}
+    for c in cells:
+        key = (c.participant_code, c.area_code, c.taxonomy_code)
+        worst[key] = max(worst.get(key, 1), c.severity)
+    return worst
+
+
+def _allocation_problem(
+    world: _World,
+    unmet: Mapping[BucketKey, int],
+    severity: Mapping[BucketKey, int],
+    costs: Mapping[str, float],
+    overrides: Mapping[uuid.UUID, float],
+    budget: int,
+) -> tuple[AllocationProblem, dict[str, int]]:
+    options: list[Option] = []
+    index: dict[str, int] = {}
+    for i, s in enumerate(world.services):
+        cost = overrides.get(s.service_id) or costs.get(s.taxonomy_code)
+        if not cost:
+            continue
+        unit_cost = max(1, math.ceil(cost))
+        options.append(
+            Option(
+                id=str(i),
+                unit_cost=unit_cost,
+                people_per_unit=TURNOVER.get(s.unit or "place", 4),
+                max_units=min(budget // unit_cost, MAX_UNITS),
+            )
+        )
+        index[str(i)] = i
+    keys = [key for key, n in sorted(unmet.items()) if n > 0]
+    buckets = [
+        Bucket(id="|".join(key), unmet=unmet[key], weight=severity.get(key, 1)) for key in keys
+    ]
+    links = [
+        Link(option=str(i), bucket="|".join(key))
+        for key in keys
+        for i, _ in world.links[key]
+        if str(i) in index
+    ]
+    problem = AllocationProblem(
+        budget=budget, buckets=tuple(buckets), options=tuple(options), links=tuple(links)
+    )
+    return problem, index
+
+
+async def propose_allocation(
+    conn: asyncpg.Connection,
+    *,
+    budget: int,
+    currency: str,
+    overrides: Mapping[uuid.UUID, float],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+    time_limit_s: float,
+) -> AllocationOut:
+    """Where ``budget`` (whole units of ``currency``) covers most severity-weighted unmet demand.
+
+    The unmet demand is what more places would have met: needs of the last 12 months left
+    unmet for ``no_capacity`` and declines for no capacity, per area and service code.
+    """
+    world = await _world(conn, now, participants)
+    costs = await _costs(conn, currency)
+    severity = await _severity(conn, participants, now, stale_hours)
+    shortfall = {
+        (b.participant_code, b.area_code, b.taxonomy_code): b.n
+        for b in await gaps_db.shortfall_by_area(
+            conn, since=now - dt.timedelta(days=DEMAND_DAYS), until=now
+        )
+        if (b.participant_code, b.area_code, b.taxonomy_code) in world.links
+    }
+
+    def run() -> AllocationOut:
+        problem, _ = _allocation_problem(world, shortfall, severity, costs, overrides, budget)
+        try:
+            result = allocate(problem, SolveParams(time_limit_s=time_limit_s))
+        except ProblemError as exc:
+            raise InvalidInput(exc.detail, field="$.budget") from exc
+        errors = check_allocation(problem, result)
+        if errors:
+            raise RuntimeError(f"allocation breaks its problem: {errors[0]}")
+        people: dict[str, int] = defaultdict(int)
+        for c in result.coverage:
+            people[c.option] += c.people
+        purchases = [
+            _purchase(world.services[int(p.option)], p.units, p.cost, people[p.option])
+            for p in result.purchases
+        ]
+        purchases.sort(key=lambda p: (-p.people, p.cost, str(p.service_id)))
+        offered = {s.taxonomy_code for s in world.services}
+        return AllocationOut(
+            status=result.status,
+            budget=budget,
+            currency=currency,
+            spent=result.spent,
+            unmet_before=sum(shortfall.values()),
+            covered=sum(people.values()),
+            covered_weight=result.covered_weight,
+            bound=result.bound,
+            purchases=purchases,
+            codes_without_cost=sorted(offered - set(costs)),
+        )
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def _purchase(s: gaps_db.ServicePoint, units: int, cost: int, people: int) -> PurchaseOut:
+    return PurchaseOut(
+        service_id=s.service_id,
+        service_name=s.service_name,
+        organization_name=s.organization_name,
+        area_code=s.area_code,
+        taxonomy_code=s.taxonomy_code,
+        units=units,
+        unit=s.unit,
+        unit_cost=cost // units,
+        cost=cost,
+        people=people,
+    )

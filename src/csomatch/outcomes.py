@@ -1,0 +1,195 @@
+"""Outcome figures for the coordinator and the gap analysis: how fast referrals get an offer
+and an acceptance, how often offers are accepted, and why they are declined, by service code
+and area.
+
+Coordinators and admins see their jurisdiction's figures (``MARRI``: all). Funders see the
+same figures with small counts hidden: referral counts per cell go through the gap
+analysis's small-cell suppression (1-4 hidden, with complementary suppression), every other
+count from 1 to 4 is hidden, and a rate or a duration over fewer than 5 is hidden.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import msgspec
+
+from csomatch.db import outcomes as out_db
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import Forbidden, InvalidInput
+from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress
+
+#: Roles that may read outcome figures.
+READERS = ("coordinator", "admin", "funder")
+
+
+class Duration(msgspec.Struct, frozen=True, kw_only=True):
+    """A duration over ``n`` referrals, in hours (None: no data, or hidden)."""
+
+    n: int | None
+    median_hours: float | None
+    p90_hours: float | None
+
+
+class Cell(msgspec.Struct, frozen=True, kw_only=True):
+    """The figures of one (participant, area, service code), or of all (keys None)."""
+
+    participant: str | None
+    area: str | None
+    code: str | None
+    referrals: int | None
+    offers: int | None
+    accepted: int | None
+    declined: int | None
+    expired: int | None
+    still_open: int | None
+    #: accepted / (accepted + declined + expired): offers still open do not count
+    acceptance_rate: float | None
+    decline_reasons: dict[str, int | None]
+    time_to_offer: Duration
+    time_to_acceptance: Duration
+    suppressed: bool = False
+
+
+class OutcomeReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The figures of referrals submitted in [since, until)."""
+
+    since: dt.datetime
+    until: dt.datetime
+    jurisdiction: str | None
+    small_counts_hidden: bool
+    total: Cell
+    cells: list[Cell]
+
+
+Key = tuple[str | None, str | None, str | None]
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _duration(d: out_db.Durations | None) -> Duration:
+    if d is None or d.n == 0:
+        return Duration(n=0, median_hours=None, p90_hours=None)
+    return Duration(n=d.n, median_hours=_hours(d.median_s), p90_hours=_hours(d.p90_s))
+
+
+def _cell(counts: out_db.OfferCounts, offer: Duration, accept: Duration) -> Cell:
+    answered = counts.accepted + counts.declined + counts.expired
+    return Cell(
+        participant=counts.participant,
+        area=counts.area_code,
+        code=counts.code,
+        referrals=counts.referrals,
+        offers=counts.offers,
+        accepted=counts.accepted,
+        declined=counts.declined,
+        expired=counts.expired,
+        still_open=counts.still_open,
+        acceptance_rate=round(counts.accepted / answered, 4) if answered else None,
+        decline_reasons={r: getattr(counts, r) for r in out_db.DECLINE_REASONS},
+        time_to_offer=offer,
+        time_to_acceptance=accept,
+    )
+
+
+def _small(n: int | None) -> int | None:
+    return None if n is not None and 0 < n < THRESHOLD else n
+
+
+def _hide_small(cell: Cell, hidden: bool) -> Cell:
+    """A funder's view of a cell: small counts, and figures over small counts, hidden."""
+    if hidden:
+        empty = Duration(n=None, median_hours=None, p90_hours=None)
+        return Cell(
+            participant=cell.participant, area=cell.area, code=cell.code,
+            referrals=None, offers=None, accepted=None, declined=None, expired=None,
+            still_open=None, acceptance_rate=None,
+            decline_reasons=dict.fromkeys(cell.decline_reasons),
+            time_to_offer=empty, time_to_acceptance=empty, suppressed=True,
+        )  # fmt: skip
+    answered = sum(x or 0 for x in (cell.accepted, cell.declined, cell.expired))
+
+    def duration(d: Duration) -> Duration:
+        if d.n is not None and 0 < d.n < THRESHOLD:
+            return Duration(n=None, median_hours=None, p90_hours=None)
+        return d
+
+    return msgspec.structs.replace(
+        cell,
+        offers=_small(cell.offers),
+        accepted=_small(cell.accepted),
+        declined=_small(cell.declined),
+        expired=_small(cell.expired),
+        still_open=_small(cell.still_open),
+        acceptance_rate=cell.acceptance_rate if answered >= THRESHOLD else None,
+        decline_reasons={r: _small(n) for r, n in cell.decline_reasons.items()},
+        time_to_offer=duration(cell.time_to_offer),
+        time_to_acceptance=duration(cell.time_to_acceptance),
+        suppressed=False,
+    )
+
+
+async def outcome_figures(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    code: str | None = None,
+    participant: str | None = None,
+) -> OutcomeReport:
+    """The outcome figures the caller may see, per cell and in total."""
+    if principal.role not in READERS:
+        raise Forbidden(f"the {principal.role} role does not see outcome figures")
+    if until <= since:
+        raise InvalidInput("until must be after since", field="until")
+    jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
+    f = out_db.Filter(
+        jurisdiction=jurisdiction,
+        submitted_from=since,
+        submitted_to=until,
+        code=code,
+        participant=participant,
+    )
+    counts = await out_db.offer_counts(conn, f)
+    offers = {
+        (d.participant, d.area_code, d.code): d for d in await out_db.time_to_first_offer(conn, f)
+    }
+    accepts = {
+        (d.participant, d.area_code, d.code): d for d in await out_db.time_to_acceptance(conn, f)
+    }
+    cells: dict[Key, Cell] = {}
+    for c in counts:
+        key = (c.participant, c.area_code, c.code)
+        cells[key] = _cell(c, _duration(offers.get(key)), _duration(accepts.get(key)))
+    total_key: Key = (None, None, None)
+    total = cells.pop(total_key, None) or _cell(
+        out_db.OfferCounts(
+            participant=None, area_code=None, code=None, referrals=0, offers=0, accepted=0,
+            declined=0, expired=0, still_open=0, no_capacity=0, not_eligible=0, safety=0,
+            person_declined=0, other=0,
+        ),
+        _duration(None),
+        _duration(None),
+    )  # fmt: skip
+    hide = principal.role == "funder"
+    ordered = sorted(
+        cells.values(), key=lambda c: (c.participant or "", c.area or "", c.code or "")
+    )
+    if hide:
+        # referral counts per cell: rows (participant, area), columns service codes
+        interior = {((c.participant, c.area), c.code): c.referrals or 0 for c in ordered}
+        hidden = suppress(interior)
+        ordered = [_hide_small(c, ((c.participant, c.area), c.code) in hidden) for c in ordered]
+        total = _hide_small(total, (TOTAL, TOTAL) in hidden)
+    return OutcomeReport(
+        since=since,
+        until=until,
+        jurisdiction=jurisdiction,
+        small_counts_hidden=hide,
+        total=total,
+        cells=ordered,
+    )
