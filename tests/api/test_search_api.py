@@ -31,11 +31,12 @@ EMPTY = {
 
 
 async def signals_of(db_url: str) -> list[asyncpg.Record]:
+    """The signals searches recorded (not the demo's synthetic demand, keyed ``demo:...``)."""
     conn = await asyncpg.connect(db_url)
     try:
         return await conn.fetch(
             "SELECT kind, source, participant_code, area_code, taxonomy_code, dedup_key"
-            " FROM demand_signal WHERE dedup_key IS NULL OR dedup_key NOT LIKE 'demo:%'"
+            " FROM demand_signal WHERE source = 'search' AND dedup_key NOT LIKE 'demo:%'"
             " ORDER BY taxonomy_code, id"
         )
     finally:
@@ -50,6 +51,10 @@ async def wait_for_signals(db_url: str, n: int) -> list[asyncpg.Record]:
             return rows
         await asyncio.sleep(0.05)
     return await signals_of(db_url)
+
+
+async def test_the_demo_demand_is_not_counted_as_searches(demo_db: str) -> None:
+    assert await signals_of(demo_db) == []
 
 
 async def test_unknown_area_and_later_unknown_code_name_their_parameter(
