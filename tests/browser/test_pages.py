@@ -208,12 +208,12 @@ async def _offer_to_the_shelter(db_url: str, base: str) -> str:
         headers={**officer, **idem()},
     )
     assert submitted.status_code == 200, submitted.text
-    # The matcher's step (POST .../suggestions) is not what this page is about.
-    conn = await asyncpg.connect(db_url)
-    try:
-        await conn.execute("UPDATE referral SET state = 'matched' WHERE id = $1", referral)
-    finally:
-        await conn.close()
+    matched = httpx.post(
+        f"{base}/api/v1/referrals/{referral}/suggestions",
+        headers={**officer, **idem()},
+        timeout=60,
+    )
+    assert matched.status_code == 200, matched.text
     held = httpx.post(
         f"{base}/api/v1/referrals/{referral}/holds",
         json={"service_id": str(SHELTER), "places": 1},
