@@ -131,6 +131,29 @@ async def test_a_shelter_without_a_valid_licence_is_excluded(client: Client, dem
     assert NOVI_SAD_SHELTER not in {s["service_id"] for s in shelter["suggestions"]}
 
 
+async def test_on_request_each_excluded_service_names_its_rule(
+    client: Client, demo_db: str
+) -> None:
+    headers = await make_token(demo_db, "officer")
+    body = profile(needs=[{"code": "ACC.EMERG", "priority": "must"}])
+    plain = await client.post(URL, json=body, headers=headers)
+    response = await client.post(URL, json=body, headers=headers, params={"explain": "excluded"})
+    assert response.status_code == 200, response.text
+    (shelter,) = response.json()["needs"]
+    assert plain.json()["needs"][0]["excluded_services"] is None
+    listed = shelter["excluded_services"]
+    # The list and the counts by rule tell the same story, service by service.
+    assert Counter(e["reason"] for e in listed) == Counter(shelter["excluded"])
+    assert {"service_id": NOVI_SAD_SHELTER, "reason": "licence"}.items() <= next(
+        e for e in listed if e["service_id"] == NOVI_SAD_SHELTER
+    ).items()
+    for e in listed:
+        assert "address" not in e
+        assert "latitude" not in e
+    bad = await client.post(URL, json=body, headers=headers, params={"explain": "everything"})
+    assert bad.status_code == 400
+
+
 async def test_candidates_carry_the_licence_valid_on_the_day(demo_db: str) -> None:
     conn = await asyncpg.connect(demo_db)
     try:

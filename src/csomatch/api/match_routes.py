@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Annotated, Literal
 
 import anyio.to_thread
 import asyncpg
 from litestar import post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 
 from csomatch import registry
 from csomatch.api.auth import roles
@@ -57,9 +58,19 @@ def _named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
 
 @post("/api/v1/match/suggestions", opt=roles(*MATCHERS), status_code=200)
 async def suggestions(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[NeedsProfile]
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[NeedsProfile],
+    explain: Annotated[
+        Literal["excluded"] | None,
+        QueryParameter(description="'excluded': list each excluded service and its rule"),
+    ] = None,
 ) -> SuggestionsOut:
     """Ranked services per need, each cost broken down by term, and the joint best plan.
+
+    ``?explain=excluded`` also lists, per need, each service a hard rule excluded and the
+    rule (its reason code).
 
     A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
     reason; no person data), once per token, day and identical profile.
@@ -77,7 +88,12 @@ async def suggestions(
         reveal_confidential=registry.reveals_confidential(principal),
     )
     run = functools.partial(
-        suggest, data, snap, weights_from_settings(settings), solve_params(settings)
+        suggest,
+        data,
+        snap,
+        weights_from_settings(settings),
+        solve_params(settings),
+        list_excluded=explain == "excluded",
     )
     result = await anyio.to_thread.run_sync(run)
     digest = profile_hash(data)

@@ -70,6 +70,8 @@ class NeedPlan(msgspec.Struct, frozen=True, kw_only=True):
     best_total: int
     #: Services offering the code that a hard rule excluded, counted by reason code.
     excluded: dict[str, int]
+    #: Those services themselves, each with the first rule it broke, in the services' order.
+    excluded_services: list[tuple[Service, str]]
     planned: Option | None
     unmet_reason: str | None
 
@@ -118,6 +120,8 @@ class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
     #: Per service: those terms by name.
     parts: list[dict[str, int]]
     excluded: dict[str, int]
+    #: (service index, reason code) of each excluded service.
+    excluded_by: list[tuple[int, str]]
 
 
 class _Need(msgspec.Struct, frozen=True, kw_only=True):
@@ -218,7 +222,11 @@ class _Matcher:
         broken = ~np.vstack(masks) if candidates else np.zeros((len(RULES), 0), dtype=np.bool_)
         first = np.argmax(broken, axis=0)
         excluded_any = broken.any(axis=0)
-        excluded = Counter(REASON_CODES[int(r)] for r in first[excluded_any].tolist())
+        excluded_by = [
+            (candidates[k], REASON_CODES[int(first[k])])
+            for k in np.flatnonzero(excluded_any).tolist()
+        ]
+        excluded = Counter(reason for _, reason in excluded_by)
         ok = [candidates[k] for k in np.flatnonzero(~excluded_any).tolist()]
         parts = [self._parts(profile, j) for j in ok]
         return _Eligible(
@@ -226,6 +234,7 @@ class _Matcher:
             base=np.array([sum(p.values()) for p in parts], dtype=np.int64),
             parts=parts,
             excluded=dict(sorted(excluded.items())),
+            excluded_by=excluded_by,
         )
 
     def _parts(self, profile: NeedsProfile, j: int) -> dict[str, int]:
@@ -459,6 +468,7 @@ def _need_plan(
         eligible=len(totals),
         best_total=int(totals[order[0]]) if len(totals) else 0,
         excluded=n.eligible.excluded,
+        excluded_services=[(services[j], reason) for j, reason in n.eligible.excluded_by],
         planned=planned,
         unmet_reason=unmet_reason(Counter(n.eligible.excluded), len(totals), planned is not None),
     )

@@ -6,6 +6,7 @@ import uuid
 
 import msgspec
 
+from csomatch.domain import Service
 from csomatch.matching import terms
 from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Option, Stage, plan
 from csomatch.matching.profile import NeedsProfile, Priority
@@ -37,6 +38,18 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
     in_plan: bool
 
 
+class ExcludedService(msgspec.Struct, frozen=True, kw_only=True):
+    """A service that offers the code but broke a hard rule (no address, no point)."""
+
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    area_name: str
+    participant: str
+    #: The first rule it broke, as a reason code (see docs/matching.md).
+    reason: str
+
+
 class NeedResult(msgspec.Struct, frozen=True, kw_only=True):
     """What the matcher found for one need."""
 
@@ -54,6 +67,9 @@ class NeedResult(msgspec.Struct, frozen=True, kw_only=True):
     unmet_reasons: list[str]
     #: The main reason, recorded as an unmet-demand signal for the gap analysis.
     unmet_reason: str | None
+    #: Which services the rules excluded and why; listed only when asked for
+    #: (``?explain=excluded``), otherwise null.
+    excluded_services: list[ExcludedService] | None = None
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +102,7 @@ def suggest(
     weights: terms.Weights,
     params: SolveParams,
     top: int = 5,
+    list_excluded: bool = False,
 ) -> SuggestionResult:
     """Rank eligible services per need and solve for the joint best plan.
 
@@ -97,10 +114,13 @@ def suggest(
         weights: the soft terms' weights in points.
         params: the solver's time limit, workers and seed.
         top: suggestions listed per need (the plan's choice is always listed).
+        list_excluded: also list, per need, each excluded service and the rule it broke.
     """
     joint = plan([profile], snap, weights, params, top=top)
     (needs,) = joint.needs
-    return SuggestionResult(needs=[_need_result(n) for n in needs], plan=_plan(joint, needs))
+    return SuggestionResult(
+        needs=[_need_result(n, list_excluded) for n in needs], plan=_plan(joint, needs)
+    )
 
 
 def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
@@ -123,7 +143,18 @@ def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
     )
 
 
-def _need_result(n: NeedPlan) -> NeedResult:
+def _excluded_view(service: Service, reason: str) -> ExcludedService:
+    return ExcludedService(
+        service_id=service.id,
+        service_name=service.name,
+        organization_name=service.organization_name,
+        area_name=service.area_name,
+        participant=service.participant_code,
+        reason=reason,
+    )
+
+
+def _need_result(n: NeedPlan, list_excluded: bool = False) -> NeedResult:
     planned = n.planned.service.id if n.planned else None
     shown = list(n.options)
     if n.planned is not None and all(o.service.id != planned for o in shown):
@@ -144,6 +175,9 @@ def _need_result(n: NeedPlan) -> NeedResult:
         planned_service_id=planned,
         unmet_reasons=unmet,
         unmet_reason=n.unmet_reason,
+        excluded_services=[_excluded_view(svc, r) for svc, r in n.excluded_services]
+        if list_excluded
+        else None,
     )
 
 
