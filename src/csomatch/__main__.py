@@ -87,19 +87,9 @@ async def _prepare(url: str, settings: Settings, *, demo: bool) -> None:
             print("loading the demo registry (fictional data) ...", file=sys.stderr)
             await seeding.load_demo(conn, seed_dir, now=dt.datetime.now(dt.UTC), progress=_progress)
         if demo:
-            await _load_demo_demand(conn)
-        if demo:
             await _print_demo_tokens(conn)
     finally:
         await conn.close()
-
-
-async def _load_demo_demand(conn: asyncpg.Connection) -> None:
-    """Add the demo's synthetic demand of the last 12 months (idempotent; docs/gaps.md)."""
-    from csomatch.gaps.demo import load_demo_demand
-
-    added = await load_demo_demand(conn, now=dt.datetime.now(dt.UTC))
-    print(f"demo demand (12 months of synthetic signals): {added} added", file=sys.stderr)
 
 
 def _progress(message: str) -> None:
@@ -190,7 +180,6 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
                 now=dt.datetime.now(dt.UTC),
                 progress=_progress,
             )
-            await _load_demo_demand(conn)
         finally:
             await conn.close()
         added = sum(int(getattr(report, f)) for f in report.__struct_fields__)

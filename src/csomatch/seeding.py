@@ -22,6 +22,7 @@ from csomatch.db import funding as funding_db
 from csomatch.db import organizations as orgs_db
 from csomatch.db import services as services_db
 from csomatch.domain import TaxonomyTerm
+from csomatch.gaps.demo import load_demo_demand
 
 # Namespace of the ids this loader derives (licences, funders, grants have none in the files).
 SEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://csomatch.example.org/seed")
@@ -40,6 +41,7 @@ class SeedReport(msgspec.Struct, frozen=True, kw_only=True):
     capacities: int = 0
     funders: int = 0
     grants: int = 0
+    demand_signals: int = 0
 
 
 # --- The seed files, as they are written (field names differ from the columns). ---
@@ -265,6 +267,8 @@ async def load_demo(
             record = _new_funding(grant, funder_ids, org_names, now.date())
             added_grants += await funding_db.insert_funding(conn, record)
         say(f"grants: {added_grants} added")
+        added_signals = await load_demo_demand(conn, now=now)
+        say(f"demand signals (12 months, synthetic): {added_signals} added")
         # Fresh planner statistics: without them the first searches after a bulk load plan
         # nested loops for a few rows and run several times slower.
         await conn.execute("ANALYZE")
@@ -279,6 +283,7 @@ async def load_demo(
         capacities=added_capacities,
         funders=added_funders,
         grants=added_grants,
+        demand_signals=added_signals,
     )
 
 

@@ -11,25 +11,13 @@ import sys
 import uuid
 
 import asyncpg
-import pytest
 from litestar.testing import AsyncTestClient
 
-from csomatch.gaps.demo import load_demo_demand
 from csomatch.gaps.periods import period_of
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 COUNTS = ("needs", "unmet", "unmet_capacity", "declines", "searches")
-
-
-@pytest.fixture(autouse=True)
-async def demo_demand(demo_db: str) -> None:
-    """The demo's 12 months of synthetic demand, as ``serve --demo`` and ``seed`` load it."""
-    conn = await asyncpg.connect(demo_db)
-    try:
-        await load_demo_demand(conn, now=dt.datetime.now(dt.UTC))
-    finally:
-        await conn.close()
 
 
 async def test_a_funder_sees_its_jurisdiction_in_aggregates_only(

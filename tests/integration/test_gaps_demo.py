@@ -14,10 +14,11 @@ NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 
 
 async def test_demo_demand_is_loaded_once_and_makes_gaps_visible(conn: asyncpg.Connection) -> None:
-    await load_demo(conn, default_seed_dir(), now=NOW)
-    assert await conn.fetchval("SELECT count(*) FROM demand_signal") == 0  # a separate step
-    assert await load_demo_demand(conn, now=NOW) > 1000
+    report = await load_demo(conn, default_seed_dir(), now=NOW)
+    assert report.demand_signals > 1000
     assert await load_demo_demand(conn, now=NOW) == 0  # idempotent
+    second = await load_demo(conn, default_seed_dir(), now=NOW)
+    assert second.demand_signals == 0
     row = await conn.fetchrow(
         "SELECT min(occurred_at) AS first, max(occurred_at) AS last,"
         " count(DISTINCT participant_code) AS participants,"
