@@ -93,7 +93,12 @@ def _weighted(rng: random.Random, pool: list[tuple[str, int]]) -> str:
 
 
 async def load_demo_demand(conn: asyncpg.Connection, *, now: dt.datetime) -> int:
-    """Record the demo's demand signals of the 12 months up to ``now``; return how many were new."""
+    """Record the demo's demand signals of the 12 months up to today; return how many were new.
+
+    Signals stop at the start of ``now``'s UTC day, so loading again the same day adds
+    nothing (``csomatch seed`` twice changes nothing) and a later day adds only the days since.
+    """
+    today = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
     services = await gaps_db.service_points(conn)
     areas = await gaps_db.area_points(conn)
     offered = {(s.area_code, s.taxonomy_code) for s in services}
@@ -114,5 +119,5 @@ async def load_demo_demand(conn: asyncpg.Connection, *, now: dt.datetime) -> int
                 participant, period.start, period.end, towns[participant],
                 others[participant], offered,
             )  # fmt: skip
-            signals += [s for s in month_signals if s.occurred_at and s.occurred_at <= now]
+            signals += [s for s in month_signals if s.occurred_at and s.occurred_at < today]
     return await record_signals(conn, signals)
