@@ -8,17 +8,17 @@ provider. Every need of every person is placed in the same two-stage plan as a s
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
 
 from csomatch.matching import terms
-from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Stage, plan
+from csomatch.matching.plan import JointPlan, NeedPlan, Stage, plan
 from csomatch.matching.profile import NeedsProfile, Priority
-from csomatch.matching.rules import free_places, is_accommodation
+from csomatch.matching.rules import is_accommodation
 from csomatch.matching.snapshot import Snapshot
+from csomatch.matching.suggest import Assigned, assigned_view
 from csomatch.solver import SolveParams
 
 #: Most people one batch may place; a larger operation is split by the caller.
@@ -37,23 +37,6 @@ class BatchRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """The people to place together; at most `MAX_BATCH_PEOPLE` (checked with a clear error)."""
 
     people: Annotated[list[BatchPerson], Meta(min_length=1)]
-
-
-class Assigned(msgspec.Struct, frozen=True, kw_only=True):
-    """The service the plan assigns to a need, with its cost broken down by term."""
-
-    service_id: uuid.UUID
-    service_name: str
-    organization_name: str
-    area_code: str
-    area_name: str
-    participant: str
-    distance_km: float
-    distance_from: DistanceFrom
-    free_places: int | None
-    #: Sum of ``parts``, in points (1 point = 100 m of travel).
-    total: int
-    parts: dict[str, int]
 
 
 class NeedPlacement(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,22 +100,7 @@ def place(
 
 
 def _placement(n: NeedPlan, person: BatchPerson) -> NeedPlacement:
-    assigned = None
-    if n.planned is not None:
-        o, s = n.planned, n.planned.service
-        assigned = Assigned(
-            service_id=s.id,
-            service_name=s.name,
-            organization_name=s.organization_name,
-            area_code=s.area_code,
-            area_name=s.area_name,
-            participant=s.participant_code,
-            distance_km=o.distance_km,
-            distance_from=o.distance_from,
-            free_places=free_places(s),
-            total=o.total,
-            parts=o.parts,
-        )
+    assigned = None if n.planned is None else assigned_view(n.planned)
     return NeedPlacement(
         index=n.index,
         code=n.need.code,

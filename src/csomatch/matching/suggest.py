@@ -16,8 +16,8 @@ from csomatch.settings import Settings
 from csomatch.solver import SolveParams
 
 
-class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
-    """One eligible service for a need, with its cost broken down by term."""
+class Assigned(msgspec.Struct, frozen=True, kw_only=True):
+    """A service for a need (no address, no point), with its cost broken down by term."""
 
     service_id: uuid.UUID
     service_name: str
@@ -33,6 +33,11 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
     #: Sum of ``parts``, in points (1 point = 100 m of travel).
     total: int
     parts: dict[str, int]
+
+
+class Suggestion(Assigned, frozen=True, kw_only=True):
+    """One eligible service for a need, and how it compares with the best."""
+
     #: How much more this costs than the best suggestion for the same need.
     delta: int
     in_plan: bool
@@ -123,10 +128,10 @@ def suggest(
     )
 
 
-def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
+def assigned_view(option: Option) -> Assigned:
     """The public view of an option: no address, no point, costs by term."""
     s = option.service
-    return Suggestion(
+    return Assigned(
         service_id=s.id,
         service_name=s.name,
         organization_name=s.organization_name,
@@ -138,6 +143,13 @@ def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
         free_places=free_places(s),
         total=option.total,
         parts=option.parts,
+    )
+
+
+def suggestion(option: Option, best: int, in_plan: bool) -> Suggestion:
+    """An option's public view with its difference to the best and whether the plan chose it."""
+    return Suggestion(
+        **msgspec.structs.asdict(assigned_view(option)),
         delta=option.total - best,
         in_plan=in_plan,
     )
