@@ -32,11 +32,14 @@ from csomatch.api.problems import (
 )
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
+from csomatch.api.schemas import ServiceViews
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, create_pool
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
+from csomatch.search import RecordedToday
+from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
 
@@ -61,6 +64,12 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             stateless=True,
         )
         app.state.token_cache = TokenCache(settings.token_cache_seconds)
+        app.state.recorded_searches = RecordedToday()
+        app.state.service_views = ServiceViews()
+        # The search from memory, kept equal to the tables by notifications (None: SQL).
+        app.state.search_index = SearchIndex(database_url) if settings.search_index else None
+        if app.state.search_index is not None:
+            await app.state.search_index.start()
         sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
         try:
             yield
@@ -68,6 +77,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if app.state.search_index is not None:
+                await app.state.search_index.close()
             await app.state.query_pool.close()
             await app.state.pool.close()
 

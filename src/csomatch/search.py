@@ -30,7 +30,12 @@ SIGNAL_TOWN_KM = 100.0
 
 async def search(conn: asyncpg.Connection, f: svc_db.SearchFilter) -> svc_db.SearchPage:
     """Run a search; InvalidInput naming the parameter for an unknown code or area."""
-    page = await svc_db.search_services(conn, f)
+    return checked(await svc_db.search_services(conn, f), f)
+
+
+def checked(page: svc_db.SearchPage, f: svc_db.SearchFilter) -> svc_db.SearchPage:
+    """The page of a search (from SQL or the index), or InvalidInput naming the parameter
+    for an unknown code or area."""
     if page.unknown_codes and f.codes:
         i = page.unknown_codes[0]
         raise InvalidInput(f"invalid taxonomy code {f.codes[i]!r}", field=f"code[{i}]")
@@ -97,16 +102,53 @@ def empty_search_signals(
     return signals
 
 
+class RecordedToday:
+    """The dedup keys of the ``search_empty`` signals this process recorded today.
+
+    The database keeps one signal per key whatever happens; this only spares it the
+    statements of a search repeated (a page refreshed, a list paged) by the same token on
+    the same day. Bounded: when full, it forgets the oldest keys.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._day: dt.date | None = None
+        self._keys: dict[str, None] = {}
+
+    def new(self, keys: list[str], today: dt.date) -> list[str]:
+        """Those of ``keys`` not recorded today."""
+        if today != self._day:
+            self._day, self._keys = today, {}
+        return [k for k in keys if k not in self._keys]
+
+    def add(self, keys: list[str]) -> None:
+        """Remember ``keys`` as recorded."""
+        for key in keys:
+            self._keys[key] = None
+        while len(self._keys) > self._size:
+            del self._keys[next(iter(self._keys))]
+
+
 async def record_empty_search(
-    pool: Pool, token_id: uuid.UUID, f: svc_db.SearchFilter, origin_participant: str | None
+    pool: Pool,
+    token_id: uuid.UUID,
+    f: svc_db.SearchFilter,
+    origin_participant: str | None,
+    recorded: RecordedToday | None = None,
 ) -> None:
     """Record the demand signals of a search that found nothing (run after the answer).
 
     The participant is the searched area's, else the ``participant`` filter's, else that of
     the town nearest to the point; a point far from every town is not attributed. A failure
-    is logged, never raised: the searcher already has the answer.
+    is logged, never raised: the searcher already has the answer. With ``recorded``, a
+    search this process already recorded today costs no statement.
     """
     by_area = f.latitude is None or f.longitude is None
+    today = dt.datetime.now(dt.UTC).date()
+    signals = empty_search_signals(token_id, f, participant="", area_code=None, today=today)
+    keys = [s.dedup_key for s in signals if s.dedup_key is not None]
+    if recorded is not None and not recorded.new(keys, today):
+        return
     try:
         async with pool.acquire() as proxy:
             conn: asyncpg.Connection = proxy  # type: ignore[assignment]
@@ -125,8 +167,10 @@ async def record_empty_search(
                     f,
                     participant=participant,
                     area_code=f.area if by_area else None,
-                    today=dt.datetime.now(dt.UTC).date(),
+                    today=today,
                 ),
             )
+        if recorded is not None:
+            recorded.add(keys)
     except (CsomatchError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         log.warning("could not record the demand signals of an empty search", exc_info=True)

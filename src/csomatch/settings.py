@@ -79,6 +79,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: How long a verified token is trusted without asking the database again: the longest
     #: a revoked token keeps working in a running server (0: ask on every request).
     token_cache_seconds: float = 10.0
+    #: Answer searches from the in-memory index kept equal to the tables by notifications
+    #: (docs/search.md); off: every search runs the SQL statement.
+    search_index: bool = True
     #: Retention (docs/audit-and-retention.md): days a closed referral keeps its details,
     #: and how often the server purges (0 hours: never; run ``csomatch purge`` instead).
     retention_days: int = 90
@@ -124,6 +127,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("retention_days", int),
             ("purge_interval_hours", float),
             ("token_cache_seconds", float),
+            ("search_index", boolean),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)

@@ -1,13 +1,18 @@
 """The search's narrow table on a real PostgreSQL: it follows every change it depends on, and
-the chord-and-range search finds exactly what a plain great-circle filter finds."""
+the chord-and-range search finds exactly what a plain great-circle filter finds.
+
+Every test runs twice: with the SQL statement, and with the in-memory search index started
+before the changes (so that it learns of each one by notification, as a server does)."""
 
 from __future__ import annotations
 
 import math
 import random
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
+import pytest
 from tests.integration.test_registry_queries import (
     BELGRADE,
     NIS,
@@ -19,6 +24,35 @@ from tests.integration.test_registry_queries import (
 
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
+from csomatch.search_index import SearchIndex
+
+Search = Callable[[svc_db.SearchFilter], Awaitable[svc_db.SearchPage]]
+
+
+@pytest.fixture(name="search", params=["sql", "index"])
+async def search_either_way(
+    request: pytest.FixtureRequest, db_url: str, conn: asyncpg.Connection
+) -> AsyncIterator[Search]:
+    """The search: the statement, or the index (brought up to date before each answer)."""
+    if request.param == "sql":
+
+        async def by_sql(f: svc_db.SearchFilter) -> svc_db.SearchPage:
+            return await svc_db.search_services(conn, f)
+
+        yield by_sql
+        return
+    index = SearchIndex(db_url)
+    await index.start()
+    assert index.ready
+
+    async def by_index(f: svc_db.SearchFilter) -> svc_db.SearchPage:
+        assert await index.sync()
+        return index.search(f)
+
+    try:
+        yield by_index
+    finally:
+        await index.close()
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -30,48 +64,50 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
-async def ids(conn: asyncpg.Connection, **overrides: object) -> list[uuid.UUID]:
-    page = await svc_db.search_services(conn, search_filter(**overrides))
+async def ids(search: Search, **overrides: object) -> list[uuid.UUID]:
+    page = await search(search_filter(**overrides))
     return [r.service.id for r in page.rows]
 
 
-async def test_the_table_follows_capacity_eligibility_and_pauses(conn: asyncpg.Connection) -> None:
+async def test_the_table_follows_capacity_eligibility_and_pauses(
+    conn: asyncpg.Connection, search: Search
+) -> None:
     await seed_reference(conn)
     sid = await add_service(conn, NIS, available=0)
-    assert await ids(conn, available_only=True) == []
+    assert await ids(search, available_only=True) == []
     cap = await svc_db.get_capacity(conn, sid)
     assert cap is not None
     await svc_db.upsert_capacity(
         conn, sid, unit="bed", maximum=10, available=4, expected_version=cap.version
     )
-    assert await ids(conn, available_only=True) == [sid]
+    assert await ids(search, available_only=True) == [sid]
     # `held` is the live holds' count (0010's trigger recounts it on every write); this test
     # of the search table stands in four held places without making four referrals.
     await conn.execute("ALTER TABLE service_capacity DISABLE TRIGGER capacity_recount_held")
     await conn.execute("UPDATE service_capacity SET held = 4 WHERE service_id = $1", sid)
-    assert await ids(conn, available_only=True) == []  # all four places are held
+    assert await ids(search, available_only=True) == []  # all four places are held
     await conn.execute("UPDATE service_capacity SET held = 0 WHERE service_id = $1", sid)
     await conn.execute("ALTER TABLE service_capacity ENABLE TRIGGER capacity_recount_held")
 
     await svc_db.update_service(
         conn, sid, {"languages": ["sq"], "taxonomy_code": "LEGAL.AID"}, None
     )
-    assert await ids(conn, language="sq", codes=["LEGAL.AID"]) == [sid]
-    assert await ids(conn, codes=["ACC.EMERG"]) == []
+    assert await ids(search, language="sq", codes=["LEGAL.AID"]) == [sid]
+    assert await ids(search, codes=["ACC.EMERG"]) == []
 
     org_id = await conn.fetchval("SELECT organization_id FROM service WHERE id = $1", sid)
     await org_db.update_organization(conn, org_id, {"accepting_referrals": False}, None)
-    assert await ids(conn, available_only=True) == []  # paused organisation
-    assert await ids(conn) == [sid]  # still found without ``available``
+    assert await ids(search, available_only=True) == []  # paused organisation
+    assert await ids(search) == [sid]  # still found without ``available``
     await org_db.update_organization(conn, org_id, {"accepting_referrals": True}, None)
-    assert await ids(conn, available_only=True) == [sid]
+    assert await ids(search, available_only=True) == [sid]
 
     await conn.execute("DELETE FROM service_capacity WHERE service_id = $1", sid)
-    assert await ids(conn, available_only=True) == []  # no number: unknown, not free
+    assert await ids(search, available_only=True) == []  # no number: unknown, not free
 
 
 async def test_the_table_follows_a_site_that_moves_or_turns_confidential(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, search: Search
 ) -> None:
     await seed_reference(conn)
     sid = await add_service(conn, NIS)
@@ -80,19 +116,14 @@ async def test_the_table_follows_a_site_that_moves_or_turns_confidential(
         "UPDATE location SET area_code = $2, latitude = $3, longitude = $4 WHERE id = $1",
         loc_id, TIRANA.code, TIRANA.latitude + 0.02, TIRANA.longitude,
     )  # fmt: skip
-    assert await ids(conn, participant="AL") == [sid]
-    near_tirana = await svc_db.search_services(
-        conn, search_filter(latitude=TIRANA.latitude, longitude=TIRANA.longitude)
-    )
+    assert await ids(search, participant="AL") == [sid]
+    near_tirana = await search(search_filter(latitude=TIRANA.latitude, longitude=TIRANA.longitude))
     assert 2.0 < near_tirana.rows[0].distance_km < 2.5  # 0.02 degrees north
 
     await conn.execute("UPDATE location SET confidential = true WHERE id = $1", loc_id)
-    hidden = await svc_db.search_services(
-        conn, search_filter(latitude=TIRANA.latitude, longitude=TIRANA.longitude)
-    )
+    hidden = await search(search_filter(latitude=TIRANA.latitude, longitude=TIRANA.longitude))
     assert hidden.rows[0].distance_km == 0.0  # measured to the municipality's centre
-    revealed = await svc_db.search_services(
-        conn,
+    revealed = await search(
         search_filter(
             latitude=TIRANA.latitude, longitude=TIRANA.longitude, reveal_confidential=True
         ),
@@ -101,7 +132,7 @@ async def test_the_table_follows_a_site_that_moves_or_turns_confidential(
 
 
 async def test_chords_and_ranges_find_exactly_the_great_circle_answer(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, search: Search
 ) -> None:
     await seed_reference(conn)
     rng = random.Random(7)
@@ -118,8 +149,7 @@ async def test_chords_and_ranges_find_exactly_the_great_circle_answer(
     for _ in range(25):
         lat, lon = rng.uniform(40.5, 45.5), rng.uniform(18.5, 23.0)
         radius = rng.choice([None, 15.0, 60.0, 120.0, 300.0])
-        page = await svc_db.search_services(
-            conn,
+        page = await search(
             search_filter(latitude=lat, longitude=lon, radius_km=radius, limit=100),
         )
         every = sorted((haversine_km(lat, lon, *site), sid) for sid, site in sites.items())
@@ -130,22 +160,18 @@ async def test_chords_and_ranges_find_exactly_the_great_circle_answer(
             assert abs(row.distance_km - d) < 1e-6
 
 
-async def test_the_statement_reports_unknown_codes_and_areas(conn: asyncpg.Connection) -> None:
+async def test_the_statement_reports_unknown_codes_and_areas(
+    conn: asyncpg.Connection, search: Search
+) -> None:
     await seed_reference(conn)
     await add_service(conn, NIS)
-    page = await svc_db.search_services(
-        conn, search_filter(codes=["ACC.EMERG", "ACC", "NOPE.NOPE"])
-    )
+    page = await search(search_filter(codes=["ACC.EMERG", "ACC", "NOPE.NOPE"]))
     assert page.unknown_codes == [1, 2]  # a group is not a service code
-    by_area = await svc_db.search_services(
-        conn, search_filter(latitude=None, longitude=None, area=BELGRADE.code)
-    )
+    by_area = await search(search_filter(latitude=None, longitude=None, area=BELGRADE.code))
     assert by_area.origin == (BELGRADE.latitude, BELGRADE.longitude)
     assert by_area.origin_participant == "RS"
     assert by_area.total == 1
-    unknown = await svc_db.search_services(
-        conn, search_filter(latitude=None, longitude=None, area="RS-1")
-    )
+    unknown = await search(search_filter(latitude=None, longitude=None, area="RS-1"))
     assert (unknown.origin, unknown.rows, unknown.total) == (None, [], 0)
 
 

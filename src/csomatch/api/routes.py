@@ -46,6 +46,7 @@ from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, Service, freshness
 from csomatch.errors import DatabaseUnavailable, InvalidInput, NotFound, PreconditionRequired
+from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -193,21 +194,31 @@ async def search_services(
         stale_after_hours=settings.stale_hours, reveal_confidential=reveal, limit=limit,
         offset=offset,
     )  # fmt: skip
-    # One statement on the stateless pool: no connection dependency, no reset round trip.
     pool = request.app.state.query_pool
-    try:
-        conn = await pool.acquire(timeout=10)
-    except (*CONNECTION_ERRORS, TimeoutError) as exc:
-        raise DatabaseUnavailable("the database is not reachable right now; retry shortly") from exc
-    try:
-        page = await searching.search(conn, f)
-    finally:
-        await pool.release(conn)
+    index: SearchIndex | None = getattr(request.app.state, "search_index", None)
+    make_view = service_out
+    if index is not None and await index.sync():
+        # From memory, with every change committed before this request (search_index.py);
+        # its records stay the same objects until they change, so their views are kept.
+        page = searching.checked(index.search(f), f)
+        make_view = request.app.state.service_views.of
+    else:
+        # One statement on the stateless pool: no connection dependency, no reset round trip.
+        try:
+            conn = await pool.acquire(timeout=10)
+        except (*CONNECTION_ERRORS, TimeoutError) as exc:
+            raise DatabaseUnavailable(
+                "the database is not reachable right now; retry shortly"
+            ) from exc
+        try:
+            page = await searching.search(conn, f)
+        finally:
+            await pool.release(conn)
     assert page.origin is not None  # search() raised otherwise
     now = dt.datetime.now(dt.UTC)
     hits = []
     for r in page.rows:
-        view = service_out(
+        view = make_view(
             r.service,
             reveal=reveal,
             freshness=_fresh_at(settings, r.service.capacity_updated_at, now),
@@ -227,7 +238,12 @@ async def search_services(
     background = None
     if page.total == 0 and f.codes:
         background = BackgroundTask(
-            searching.record_empty_search, pool, principal.id, f, page.origin_participant
+            searching.record_empty_search,
+            pool,
+            principal.id,
+            f,
+            page.origin_participant,
+            getattr(request.app.state, "recorded_searches", None),
         )
     return Response(result, background=background)
 

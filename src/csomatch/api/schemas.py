@@ -203,6 +203,32 @@ def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> S
     )  # fmt: skip
 
 
+class ServiceViews:
+    """The views of service records, made once per record, reveal and freshness tier.
+
+    The search index hands out the same ``Service`` record for a service until it changes
+    (a change is a new record), so its views can be kept: keyed by the record's identity,
+    with the record itself held so that the identity cannot be reused while it is kept.
+    Bounded; when full, the oldest views are forgotten.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._views: dict[tuple[int, bool, Freshness | None], tuple[Service, ServiceOut]] = {}
+
+    def of(self, svc: Service, *, reveal: bool, freshness: Freshness | None) -> ServiceOut:
+        """``service_out(svc, reveal=..., freshness=...)``, made once."""
+        key = (id(svc), reveal, freshness)
+        kept = self._views.get(key)
+        if kept is not None and kept[0] is svc:
+            return kept[1]
+        view = service_out(svc, reveal=reveal, freshness=freshness)
+        self._views[key] = (svc, view)
+        if len(self._views) > self._size:
+            del self._views[next(iter(self._views))]
+        return view
+
+
 def area_out(area: Area) -> AreaOut:
     """The view of a gazetteer entry."""
     return AreaOut(
