@@ -34,8 +34,8 @@ from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.api.schemas import ServiceViews
 from csomatch.db.errors import CONNECTION_ERRORS
-from csomatch.db.pool import Pool, create_pool
-from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.db.pool import Pool, acquire, create_pool
+from csomatch.errors import CsomatchError
 from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.search import RecordedToday
@@ -86,16 +86,11 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         request: ASGIConnection[Any, Any, Any, Any],
     ) -> AsyncIterator[asyncpg.Connection]:
         pool: Pool = request.app.state.pool
+        conn = await acquire(pool)
         try:
-            conn = await pool.acquire(timeout=10)
-        except (*CONNECTION_ERRORS, TimeoutError) as exc:
-            raise DatabaseUnavailable(
-                "the database is not reachable right now; retry shortly"
-            ) from exc
-        try:
-            yield conn  # type: ignore[misc]
+            yield conn
         finally:
-            await pool.release(conn)
+            await pool.release(conn)  # type: ignore[arg-type]
 
     def provide_settings() -> Settings:
         return settings

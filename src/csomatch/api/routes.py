@@ -42,10 +42,10 @@ from csomatch.api.schemas import (
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
-from csomatch.db.errors import CONNECTION_ERRORS
+from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, Service, freshness
-from csomatch.errors import DatabaseUnavailable, InvalidInput, NotFound, PreconditionRequired
+from csomatch.errors import InvalidInput, NotFound, PreconditionRequired
 from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 
@@ -204,12 +204,7 @@ async def search_services(
         make_view = request.app.state.service_views.of
     else:
         # One statement on the stateless pool: no connection dependency, no reset round trip.
-        try:
-            conn = await pool.acquire(timeout=10)
-        except (*CONNECTION_ERRORS, TimeoutError) as exc:
-            raise DatabaseUnavailable(
-                "the database is not reachable right now; retry shortly"
-            ) from exc
+        conn = await acquire(pool)
         try:
             page = await searching.search(conn, f)
         finally:

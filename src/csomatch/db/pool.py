@@ -8,6 +8,7 @@ import time
 
 import asyncpg
 
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -70,3 +71,13 @@ async def create_pool(
         else:
             assert pool is not None
             return pool
+
+
+async def acquire(pool: Pool, timeout_s: float = 10.0) -> asyncpg.Connection:
+    """A connection of ``pool`` (give it back with ``pool.release``), or DatabaseUnavailable
+    when the database does not give one within ``timeout_s``."""
+    try:
+        conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)  # type: ignore[assignment]
+    except (*CONNECTION_ERRORS, TimeoutError) as exc:
+        raise DatabaseUnavailable("the database is not reachable right now; retry shortly") from exc
+    return conn
