@@ -214,3 +214,22 @@ async def test_unknown_service_is_404(client: Client, demo_db: str) -> None:
     response = await client.get(f"/api/v1/services/{uuid.uuid4()}", headers=officer)
     assert response.status_code == 404
     assert response.json()["status"] == 404
+
+
+async def test_areas_by_name_prefix_and_by_code(client: Client, demo_db: str) -> None:
+    funder = await make_token(demo_db, "funder")
+    by_name = await client.get("/api/v1/areas", params={"q": "beog"}, headers=funder)
+    assert by_name.status_code == 200
+    by_code = await client.get(
+        "/api/v1/areas",
+        params={"code": ["XK-786714", "RS-1", "RS-792680", "XK-786714"]},
+        headers=funder,
+    )
+    assert by_code.status_code == 200
+    # The codes' areas in the order asked, once each; an unknown code is left out.
+    assert [a["code"] for a in by_code.json()] == ["XK-786714", "RS-792680"]
+    assert by_code.json()[1]["participant"] == "RS"
+    too_many = await client.get(
+        "/api/v1/areas", params={"code": [f"RS-{i}" for i in range(101)]}, headers=funder
+    )
+    assert too_many.status_code == 400

@@ -236,6 +236,8 @@ async def test_provider_answers_an_offer_in_the_inbox(
     await expect(card).to_contain_text("Waiting for your answer", timeout=20_000)
     await expect(card).to_contain_text("Emergency safe accommodation (must)")
     await expect(card.locator("h3")).to_contain_text("Emergency shelter for men")
+    await expect(card).to_contain_text("Belgrade")  # the area's name, not its code
+    await expect(card).not_to_contain_text(BELGRADE)
 
     await card.get_by_role("button", name="Decline").click()
     await expect(card.locator(f"#reason-{offer}-error")).to_contain_text("Choose why")
@@ -266,6 +268,9 @@ async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -
     assert min(severities) >= 3  # the page starts at severity 3
     first = page.locator(".gap").first
     await expect(first).to_contain_text("All of Serbia")
+    # Areas by name (from the gazetteer), never as bare codes.
+    headings = await page.locator(".gap h3").all_inner_texts()
+    assert not [h for h in headings if re.search(r"\bRS-\d+", h)]
     await expect(first.locator(".flags li").first).to_contain_text(":")
 
     await page.get_by_label("Lowest severity").select_option("5")

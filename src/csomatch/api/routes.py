@@ -308,8 +308,17 @@ async def find_areas(
     q: Annotated[str | None, QueryParameter(max_length=80, description="name prefix")] = None,
     participant: ParticipantQ = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    code: Annotated[
+        list[str] | None,
+        QueryParameter(
+            max_items=100, description="area codes, repeatable: these areas (q is ignored)"
+        ),
+    ] = None,
 ) -> list[AreaOut]:
-    """Municipalities and towns whose name starts with ``q`` (accents ignored)."""
+    """Municipalities and towns whose name starts with ``q`` (accents ignored), or the areas
+    of the given codes (to show names for codes; unknown codes are left out)."""
+    if code:
+        return [area_out(a) for a in await area_db.get_areas(conn, code)]
     return [
         area_out(a)
         for a in await area_db.find_areas(conn, query=q, participant=participant, limit=limit)

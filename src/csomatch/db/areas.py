@@ -60,6 +60,16 @@ async def find_areas(
     return msgspec.convert(rows, list[Area], from_attributes=True)
 
 
+async def get_areas(conn: asyncpg.Connection, codes: Sequence[str]) -> list[Area]:
+    """The areas of ``codes`` that exist, in the order of ``codes``."""
+    wanted = list(dict.fromkeys(codes))
+    rows = await conn.fetch(
+        "SELECT " + _AREA_COLUMNS + " FROM area WHERE code = ANY($1::text[])", wanted
+    )
+    found = {a.code: a for a in msgspec.convert(rows, list[Area], from_attributes=True)}
+    return [found[c] for c in wanted if c in found]
+
+
 async def count_areas(conn: asyncpg.Connection) -> int:
     """Return how many areas the gazetteer holds."""
     return int(await conn.fetchval("SELECT count(*) FROM area"))

@@ -1,7 +1,9 @@
 // Gaps: the gap analysis for funders (GET /api/v1/gaps), most severe cells first.
 // Every figure is an aggregate; a count the API suppressed is shown as hidden, never guessed.
 
-import { PARTICIPANTS, api, el, signedIn, taxonomy, taxonomyOptions } from "./session.js";
+import {
+  PARTICIPANTS, api, areaNames, el, signedIn, taxonomy, taxonomyOptions,
+} from "./session.js";
 
 const FLAGS = {
   uncovered: "Uncovered",
@@ -21,6 +23,7 @@ const list = document.getElementById("cells");
 const more = document.getElementById("more");
 
 let codeNames = new Map();
+let placeNames = new Map();
 let cells = [];
 let shown = 0;
 let asked = 0;
@@ -45,7 +48,7 @@ function card(cell) {
       ? `All of ${PARTICIPANTS[cell.participant_code] || cell.participant_code}`
       : cell.area_code === "UNKNOWN"
         ? `${cell.participant_code}, area not known`
-        : `${cell.area_code} (${cell.participant_code})`;
+        : `${placeNames.get(cell.area_code) || cell.area_code} (${cell.participant_code})`;
   const flags = el(
     "ul",
     { class: "flags" },
@@ -105,6 +108,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const { data } = await api(`/api/v1/gaps?${params}`);
+    placeNames = await areaNames(data.cells.map((cell) => cell.area_code));
     if (ticket !== asked) return;
     cells = data.cells;
     shown = 0;

@@ -2,7 +2,7 @@
 // structured reason. Every answer carries an Idempotency-Key, so a retry never acts twice.
 
 import { LANGUAGES } from "./languages.js";
-import { ago, api, el, fieldError, signedIn, taxonomy } from "./session.js";
+import { ago, api, areaNames, el, fieldError, signedIn, taxonomy } from "./session.js";
 
 const REASONS = {
   no_capacity: "No free place after all",
@@ -30,6 +30,7 @@ const list = document.getElementById("offers");
 
 let codeNames = new Map();
 let serviceNames = new Map();
+let placeNames = new Map();
 let busy = 0; // answers in flight: no automatic refresh meanwhile
 let after = null; // the event feed's position
 const answeredHere = new Map(); // offer id -> its card, kept in view after a reload
@@ -66,7 +67,7 @@ function facts(o) {
     fact("Risk level", o.risk_level),
     fact("Accessibility", o.accessibility.join(", ")),
     fact("Group", group),
-    fact("Now in", o.current_area),
+    fact("Now in", placeNames.get(o.current_area) || o.current_area),
     fact("Needed by", o.needed_by ? new Date(o.needed_by).toLocaleString() : null),
   ].filter(Boolean);
   return el("dl", { class: "facts-list" }, ...rows.flat());
@@ -153,6 +154,7 @@ async function load() {
   status.textContent = "Loading…";
   try {
     const { data } = await api(`/api/v1/offers?${params}`);
+    placeNames = await areaNames(data.offers.map((o) => o.current_area));
     // What was answered on this page stays in view (the list of waiting offers drops it).
     const listed = new Set(data.offers.map((o) => o.id));
     const kept = filter.value === "held"

@@ -214,6 +214,29 @@ export function fieldError(input, message) {
   }
 }
 
+const areaNamesByCode = new Map();
+
+/**
+ * The names of gazetteer areas by code (GET /api/v1/areas?code=...), each asked once per
+ * page. A name that cannot be had is left out: the code still shows.
+ */
+export async function areaNames(codes) {
+  const missing = [...new Set(codes)].filter(
+    (code) => /^[A-Z]{2}-\d+$/.test(code || "") && !areaNamesByCode.has(code),
+  );
+  for (let i = 0; i < missing.length; i += 100) {
+    const params = new URLSearchParams();
+    for (const code of missing.slice(i, i + 100)) params.append("code", code);
+    try {
+      const { data } = await api(`/api/v1/areas?${params}`);
+      for (const area of data) areaNamesByCode.set(area.code, area.name);
+    } catch {
+      // Names are a help to read; the codes stay on the page.
+    }
+  }
+  return areaNamesByCode;
+}
+
 /** The service codes with their names, by group (GET /api/v1/taxonomy). */
 export async function taxonomy() {
   const { data } = await api("/api/v1/taxonomy");
