@@ -283,3 +283,27 @@ async def test_the_server_sweeps_expired_offers_by_itself(demo_db: str) -> None:
         demo_db, "SELECT held FROM service_capacity WHERE service_id = $1", service_id
     )
     assert cap["held"] == 0
+
+
+async def test_a_hold_for_a_family_takes_the_whole_group_or_is_refused(
+    client: Client, demo_db: str
+) -> None:
+    service_id, _ = await service_with_free_places(demo_db, 5)
+    await _db(
+        demo_db,
+        "UPDATE service SET accepts_families = true, accepts_children = true,"
+        " max_group_size = 6, age_bands = age_bands || ARRAY['0-5', '6-13'] WHERE id = $1",
+        service_id,
+    )
+    officer = await token(demo_db, "officer", agency="RS police")
+    family = {"group_adults": 1, "group_children_age_bands": ["0-5", "6-13"]}
+    ref_id = await _matched_referral(client, officer, **family)
+    path = f"/api/v1/referrals/{ref_id}/holds"
+    split = await client.post(
+        path, json={"service_id": str(service_id), "places": 1}, headers=officer | idem()
+    )
+    assert split.status_code == 422
+    assert split.json()["field"] == "$.places"
+    assert "group of 3" in split.json()["detail"]
+    hold = await _post(client, path, officer, {"service_id": str(service_id)})
+    assert hold["places"] == 3  # the whole group by default

@@ -18,6 +18,7 @@ from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import freshness
 from csomatch.errors import Conflict, InvalidInput, NotFound
+from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.settings import Settings
@@ -45,11 +46,15 @@ async def place_hold(
     settings: Settings,
     referral_id: uuid.UUID,
     service_id: uuid.UUID,
-    places: int,
+    places: int | None,
     *,
     now: dt.datetime,
 ) -> hold_db.Hold:
-    """Hold ``places`` of a service for a referral now, or raise NoFreePlaces."""
+    """Hold ``places`` of a service for a referral now, or raise NoFreePlaces.
+
+    Accommodation keeps a group together: it holds the whole group's places by default and
+    refuses fewer (InvalidInput naming ``$.places``); other services hold one by default.
+    """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     lifecycle.check_transition(head, "offered", None)
     service = await svc_db.get_service(conn, service_id)
@@ -62,6 +67,19 @@ async def place_hold(
             f"service {service_id} offers {service.taxonomy_code}, which this referral does not "
             "need (" + ", ".join(sorted(needed)) + ")",
             field="$.service_id",
+        )
+    group = (
+        stored.profile.group_adults + len(stored.profile.group_children_age_bands)
+        if (stored is not None and stored.profile is not None)
+        else 1
+    )
+    if places is None:
+        places = group if is_accommodation(service.taxonomy_code) else 1
+    elif is_accommodation(service.taxonomy_code) and places < group:
+        raise InvalidInput(
+            f"this referral's group of {group} people is placed together: hold {group} places "
+            f"of service {service_id}, not {places}",
+            field="$.places",
         )
     if not service.accepting_referrals:
         raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")

@@ -77,7 +77,9 @@ class HoldIn(_In, frozen=True, kw_only=True):
     """Hold places of a service for a referral (an offer to its provider)."""
 
     service_id: uuid.UUID
-    places: Annotated[int, Meta(ge=1, le=100)] = 1
+    #: Places to hold; by default the whole group for accommodation (adults and children
+    #: are placed together), one place for any other service.
+    places: Annotated[int, Meta(ge=1, le=100)] | None = None
 
 
 class TransitionIn(_In, frozen=True, kw_only=True):
