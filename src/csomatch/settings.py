@@ -74,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_backoff_max_s: float = 3600.0
     webhook_timeout_s: float = 10.0
     webhook_allow_http: bool = False
+    #: Allow webhook URLs on loopback, private or link-local addresses (tests, a private
+    #: deployment); off, such a URL is refused and a name resolving to one is not called.
+    webhook_allow_private: bool = False
     dispatch_interval_s: float = 1.0
     events_poll_s: float = 1.0
     #: How long a verified token is trusted without asking the database again: the longest
@@ -122,6 +125,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("webhook_backoff_max_s", float),
             ("webhook_timeout_s", float),
             ("webhook_allow_http", boolean),
+            ("webhook_allow_private", boolean),
             ("dispatch_interval_s", float),
             ("events_poll_s", float),
             ("retention_days", int),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -18,18 +20,21 @@ from csomatch.app import create_app
 from csomatch.db import outbox
 from csomatch.db.pool import Pool, create_pool
 from csomatch.notifications.dispatch import DispatchReport, RetryPolicy, dispatch_once
+from csomatch.notifications.subscriptions import non_public
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
 from tests.api.test_registry_api import OTHER_ORG, SHELTER_ORG, Client
 from tests.api.webhook_receiver import Receiver, receiver
 
-POLICY = RetryPolicy(max_attempts=3, backoff_s=10, backoff_max_s=15, timeout_s=5)
+POLICY = RetryPolicy(
+    max_attempts=3, backoff_s=10, backoff_max_s=15, timeout_s=5, allow_private=True
+)
 
 
 def _settings(db: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": db, "pool_min_size": 1, "pool_max_size": 4,
-        "webhook_allow_http": True, "dispatch_interval_s": 0,
+        "webhook_allow_http": True, "webhook_allow_private": True, "dispatch_interval_s": 0,
     }  # fmt: skip
     values.update(overrides)
     return Settings(**values)
@@ -146,6 +151,13 @@ async def test_bad_subscriptions_are_rejected_naming_the_field(
         ({"url": "https://hooks.example.org/x", "event_types": []}, 400, "event_types"),
         ({"url": "https://hooks.example.org/x", "event_types": ["Referral!"]}, 400, "event_types"),
         ({"url": "https://hooks.example.org/x", "event_types": ["*"], "name": "x"}, 400, "name"),
+        # this machine, private networks and cloud metadata are not public endpoints
+        ({"url": "https://127.0.0.1/x", "event_types": ["*"]}, 422, "$.url"),
+        ({"url": "https://localhost:8443/x", "event_types": ["*"]}, 422, "$.url"),
+        ({"url": "https://10.1.2.3/x", "event_types": ["*"]}, 422, "$.url"),
+        ({"url": "https://169.254.169.254/latest", "event_types": ["*"]}, 422, "$.url"),
+        ({"url": "https://[::ffff:192.168.0.1]/x", "event_types": ["*"]}, 422, "$.url"),
+        ({"url": "https://[fd00::1]/x", "event_types": ["*"]}, 422, "$.url"),
     ]
     for body, status, field in cases:
         response = await client.post("/api/v1/webhooks", json=body, headers=coord)
@@ -279,6 +291,42 @@ async def test_an_unreachable_receiver_logs_the_transport_error(
     assert attempt["error"].startswith("ConnectError")
 
 
+async def test_a_name_resolving_to_a_private_address_is_not_called(
+    demo_db: str, pool: Pool, http: httpx.AsyncClient
+) -> None:
+    # Registered while private addresses were allowed; the server now forbids them.
+    app = create_app(_settings(demo_db), demo_db)
+    coord = await make_token(demo_db, "coordinator")
+    with receiver() as recv:
+        async with AsyncTestClient(app=app) as api:
+            # This machine's name: it resolves to a loopback or private address.
+            url = recv.base_url.replace("127.0.0.1", socket.gethostname()) + "/private"
+            created = await api.post(
+                "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=coord
+            )
+            assert created.status_code == 201, created.text
+            await _emit(demo_db, "referral.offered", orgs=[], jurs=["RS"])
+            strict = msgspec.structs.replace(POLICY, allow_private=False)
+            report = await dispatch_once(pool, http, strict, now=dt.datetime.now(dt.UTC))
+            assert report.retrying == 1
+            [delivery] = (
+                await api.get(f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=coord)
+            ).json()
+        assert recv.received == []
+    [attempt] = delivery["attempt_log"]
+    assert attempt["status_code"] is None
+    assert attempt["error"].startswith(f"refused: {socket.gethostname()} resolves to ")
+
+
+def test_public_and_private_addresses() -> None:
+    for private in ("127.0.0.1", "10.0.0.8", "172.16.5.5", "192.168.1.1", "169.254.169.254",
+                    "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd12::1", "::ffff:10.0.0.1",  # noqa: S104
+                    "224.0.0.1"):  # fmt: skip
+        assert non_public(private), private
+    for public in ("8.8.8.8", "2001:4860:4860::8888", "193.2.1.66"):
+        assert not non_public(public), public
+
+
 async def test_several_dispatchers_deliver_each_event_once(
     api: Client, demo_db: str, http: httpx.AsyncClient
 ) -> None:
@@ -302,7 +350,9 @@ async def test_several_dispatchers_deliver_each_event_once(
             await asyncio.gather(*(dispatcher(p) for p in pools))
             # An attempt that failed on the way (a slow machine's timeout) is retried after
             # its backoff: retry now until nothing is pending, so the count is final.
-            retry_now = RetryPolicy(max_attempts=10, backoff_s=0, backoff_max_s=0, timeout_s=5)
+            retry_now = RetryPolicy(
+                max_attempts=10, backoff_s=0, backoff_max_s=0, timeout_s=5, allow_private=True
+            )
             for _ in range(50):
                 async with pools[0].acquire() as conn:
                     pending = await conn.fetchval(

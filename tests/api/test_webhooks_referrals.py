@@ -25,6 +25,7 @@ from tests.api.webhook_receiver import Receiver, receiver
 async def api(demo_db: str) -> AsyncIterator[Client]:
     settings = Settings(
         database_url=demo_db, pool_min_size=1, pool_max_size=4, webhook_allow_http=True,
+        webhook_allow_private=True,
         dispatch_interval_s=0,
     )  # fmt: skip
     async with AsyncTestClient(app=create_app(settings, demo_db)) as test_client:
@@ -91,7 +92,9 @@ async def test_a_referral_offered_and_accepted_is_announced_to_whom_it_concerns(
         await _ok(await api.post(f"/api/v1/offers/{hold['id']}/accept", headers=provider | _idem()))
 
         async with httpx.AsyncClient() as http:
-            report = await dispatch_once(pool, http, RetryPolicy(), now=dt.datetime.now(dt.UTC))
+            report = await dispatch_once(
+                pool, http, RetryPolicy(allow_private=True), now=dt.datetime.now(dt.UTC)
+            )
         assert report.attempted == report.delivered > 0
 
         def seen(path: str) -> list[tuple[str, str, str]]:

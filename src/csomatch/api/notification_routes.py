@@ -146,6 +146,7 @@ async def create_webhook(
             url=data.url,
             event_types=list(data.event_types),
             allow_http=settings.webhook_allow_http,
+            allow_private=settings.webhook_allow_private,
         )
     return SubscriptionCreated(
         id=sub.id,

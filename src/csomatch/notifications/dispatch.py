@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,8 +30,9 @@ import msgspec
 
 from csomatch.db import webhooks as wh_db
 from csomatch.db.pool import Pool
-from csomatch.errors import CsomatchError
+from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications.signing import SIGNATURE_HEADER, sign
+from csomatch.notifications.subscriptions import check_host, non_public
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     backoff_max_s: float = 3600.0
     timeout_s: float = 10.0
     batch: int = 20
+    #: Call URLs whose host resolves to a loopback, private or link-local address.
+    allow_private: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -55,6 +59,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
             backoff_s=settings.webhook_backoff_s,
             backoff_max_s=settings.webhook_backoff_max_s,
             timeout_s=settings.webhook_timeout_s,
+            allow_private=settings.webhook_allow_private,
         )
 
     def delay_after(self, attempts: int) -> dt.timedelta:
@@ -130,9 +135,31 @@ async def publish(pool: Pool, *, now: dt.datetime, limit: int = 500) -> wh_db.Pu
         return await wh_db.publish_pending(conn, now=now, limit=limit)
 
 
+async def private_target(url: str) -> str | None:
+    """Why ``url``'s host must not be called (it is or resolves to an address that is not
+    public), or None. A name that does not resolve is left to the request to report."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        check_host(host)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except InvalidInput:
+        return f"refused: {host} is not on the public internet"
+    except OSError:
+        return None
+    private = sorted({str(info[4][0]) for info in infos if non_public(str(info[4][0]))})
+    if private:
+        return f"refused: {host} resolves to {', '.join(private)}, not on the public internet"
+    return None
+
+
 async def _post(
-    client: httpx.AsyncClient, due: wh_db.DueDelivery, timeout_s: float, now: int
+    client: httpx.AsyncClient, due: wh_db.DueDelivery, policy: RetryPolicy, now: int
 ) -> tuple[int | None, str | None]:
+    timeout_s = policy.timeout_s
+    if not policy.allow_private:
+        refused = await private_target(due.url)
+        if refused is not None:
+            return None, refused
     body = payload_of(due)
     headers = {
         "Content-Type": "application/json",
@@ -160,7 +187,7 @@ async def _attempt(
     now: dt.datetime,
 ) -> str:
     started = time.monotonic()
-    status_code, error = await _post(client, due, policy.timeout_s, int(now.timestamp()))
+    status_code, error = await _post(client, due, policy, int(now.timestamp()))
     duration_ms = int((time.monotonic() - started) * 1000)
     attempts = due.attempts + 1
     if error is None:

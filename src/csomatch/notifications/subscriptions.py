@@ -8,6 +8,7 @@ of that jurisdiction (``MARRI``: of every participant). Someone else's subscript
 
 from __future__ import annotations
 
+import ipaddress
 import urllib.parse
 import uuid
 
@@ -39,8 +40,37 @@ def owner_of(principal: TokenRecord) -> Owner:
     raise Forbidden(f"the {principal.role} role cannot own webhooks")
 
 
-def check_url(url: str, *, allow_http: bool) -> None:
-    """An absolute https URL with a host (http only when the server allows it)."""
+def non_public(address: str) -> bool:
+    """Whether an IP address is not on the public internet (loopback, private, link-local
+    such as cloud metadata services, multicast, reserved or unspecified)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def check_host(host: str) -> None:
+    """Refuse a host that names this machine or a private network by itself (a literal
+    address or ``localhost``); a name is checked again, resolved, at every delivery."""
+    name = host.rstrip(".").lower()
+    literal = True
+    try:
+        private = non_public(name)
+    except ValueError:
+        literal = False
+        private = name == "localhost" or name.endswith(".localhost")
+    if private:
+        raise InvalidInput(
+            f"url points at {'address' if literal else 'host'} {host}, which is not on the"
+            " public internet; webhooks go to public https endpoints"
+            " (CSOMATCH_WEBHOOK_ALLOW_PRIVATE is off)",
+            field="$.url",
+        )
+
+
+def check_url(url: str, *, allow_http: bool, allow_private: bool = False) -> None:
+    """An absolute https URL with a host (http only when the server allows it), on the
+    public internet (unless the server allows private addresses)."""
     parsed = urllib.parse.urlsplit(url)
     schemes = ("https", "http") if allow_http else ("https",)
     if parsed.scheme not in schemes or not parsed.hostname:
@@ -54,6 +84,8 @@ def check_url(url: str, *, allow_http: bool) -> None:
             "url must not carry a user or password; deliveries are signed instead",
             field="$.url",
         )
+    if not allow_private:
+        check_host(parsed.hostname)
 
 
 async def create_subscription(
@@ -63,12 +95,13 @@ async def create_subscription(
     url: str,
     event_types: list[str],
     allow_http: bool,
+    allow_private: bool = False,
 ) -> tuple[wh_db.Subscription, str]:
     """Register a webhook for the caller's organisation or jurisdiction.
 
     Returns the subscription and its signing secret, which is shown this once.
     """
-    check_url(url, allow_http=allow_http)
+    check_url(url, allow_http=allow_http, allow_private=allow_private)
     owner = owner_of(principal)
     secret = new_secret()
     sub = await wh_db.create_subscription(
