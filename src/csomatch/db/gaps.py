@@ -102,26 +102,29 @@ class GrantEvidence(msgspec.Struct, frozen=True, kw_only=True):
 async def demand_by_month(
     conn: asyncpg.Connection,
     *,
-    since: dt.datetime,
-    until: dt.datetime,
+    since: dt.date,
+    until: dt.date,
     participants: list[str] | None,
 ) -> list[DemandRow]:
-    """Demand signals per participant, area, service code and UTC month in ``[since, until)``."""
+    """Demand signals per participant, area, service code and UTC month in ``[since, until)``.
+
+    Reads the monthly counts ``demand_month`` (kept by triggers in step with
+    ``demand_signal``, migration 0060), so ``since`` and ``until`` are first days of months.
+    """
     async with translated():
         rows = await conn.fetch(
-            "SELECT participant_code, area_code, taxonomy_code,"
-            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
-            " count(*) FILTER (WHERE kind = 'need') AS needs,"
-            " count(*) FILTER (WHERE kind = 'unmet') AS unmet,"
-            " count(*) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity')"
+            "SELECT participant_code, area_code, taxonomy_code, month,"
+            " coalesce(sum(n) FILTER (WHERE kind = 'need'), 0) AS needs,"
+            " coalesce(sum(n) FILTER (WHERE kind = 'unmet'), 0) AS unmet,"
+            " coalesce(sum(n) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity'), 0)"
             "  AS unmet_capacity,"
-            " count(*) FILTER (WHERE kind = 'decline_no_capacity') AS declines,"
-            " count(*) FILTER (WHERE kind = 'search_empty') AS searches"
-            " FROM demand_signal WHERE occurred_at >= $1 AND occurred_at < $2"
+            " coalesce(sum(n) FILTER (WHERE kind = 'decline_no_capacity'), 0) AS declines,"
+            " coalesce(sum(n) FILTER (WHERE kind = 'search_empty'), 0) AS searches"
+            " FROM demand_month WHERE month >= $1 AND month < $2"
             " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
             " GROUP BY 1, 2, 3, 4",
-            since,
-            until,
+            _month(since),
+            _month(until),
             participants,
         )
     return msgspec.convert(rows, list[DemandRow], from_attributes=True)
@@ -130,25 +133,34 @@ async def demand_by_month(
 async def unmet_reasons(
     conn: asyncpg.Connection,
     *,
-    since: dt.datetime,
-    until: dt.datetime,
+    since: dt.date,
+    until: dt.date,
     participants: list[str] | None,
 ) -> list[ReasonRow]:
-    """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``."""
+    """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``.
+
+    Reads ``demand_month`` like ``demand_by_month``: ``since`` and ``until`` are first days.
+    """
     async with translated():
         rows = await conn.fetch(
-            "SELECT participant_code, taxonomy_code,"
-            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
-            " coalesce(reason, 'unknown') AS reason, count(*) AS n"
-            " FROM demand_signal"
-            " WHERE kind = 'unmet' AND occurred_at >= $1 AND occurred_at < $2"
+            "SELECT participant_code, taxonomy_code, month,"
+            " coalesce(reason, 'unknown') AS reason, sum(n) AS n"
+            " FROM demand_month"
+            " WHERE kind = 'unmet' AND month >= $1 AND month < $2"
             " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
             " GROUP BY 1, 2, 3, 4",
-            since,
-            until,
+            _month(since),
+            _month(until),
             participants,
         )
     return msgspec.convert(rows, list[ReasonRow], from_attributes=True)
+
+
+def _month(day: dt.date) -> dt.date:
+    """``day`` itself; a ValueError unless it is the first of a month (what the counts hold)."""
+    if day.day != 1 or isinstance(day, dt.datetime):
+        raise ValueError(f"{day!r} is not the first day of a month")
+    return day
 
 
 # Per service and reference date: capacity, funded units (by funder) and funded_through.

@@ -90,8 +90,8 @@ async def compute_cells(
 
     Suppression runs on whole participant-months, so the result never depends on filters.
     """
-    since = dt.datetime.combine(min(p.start for p in periods), dt.time(), dt.UTC)
-    until = dt.datetime.combine(max(p.end for p in periods), dt.time(), dt.UTC)
+    since = min(p.start for p in periods)
+    until = max(p.end for p in periods)
     today = now.date()
     demand = await gaps_db.demand_by_month(
         conn, since=since, until=until, participants=participants
