@@ -16,7 +16,7 @@ import msgspec
 from csomatch.db.errors import translated
 
 
-class DemandRow(msgspec.Struct, frozen=True, kw_only=True):
+class DemandRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Demand signals of one cell in one calendar month (UTC)."""
 
     participant_code: str
@@ -31,7 +31,7 @@ class DemandRow(msgspec.Struct, frozen=True, kw_only=True):
     searches: int
 
 
-class ReasonRow(msgspec.Struct, frozen=True, kw_only=True):
+class ReasonRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Unmet needs of one participant, service code and month with one reason."""
 
     participant_code: str
@@ -41,7 +41,7 @@ class ReasonRow(msgspec.Struct, frozen=True, kw_only=True):
     n: int
 
 
-class SupplyRow(msgspec.Struct, frozen=True, kw_only=True):
+class SupplyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Capacity and funded capacity of one cell on the reference date of one period."""
 
     period: str
