@@ -22,7 +22,9 @@ _FRESH = (
     " participant_code, area_code, taxonomy_code, kind, reason, count(*)::int AS n"
     " FROM demand_signal GROUP BY 1, 2, 3, 4, 5, 6"
 )
-_ROLLUP = "SELECT month, participant_code, area_code, taxonomy_code, kind, reason, n FROM demand_month"
+_ROLLUP = (
+    "SELECT month, participant_code, area_code, taxonomy_code, kind, reason, n FROM demand_month"
+)
 
 
 async def _registry(conn: asyncpg.Connection) -> None:
