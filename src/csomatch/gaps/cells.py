@@ -335,12 +335,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _ratio(part: float | None, whole: float | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return round(part / whole, 4)
-
-
 def _cell(
     pos: Position,
     period: str,
@@ -408,9 +402,14 @@ def _cell(
     if through is not None:
         runway = (through - ref).days
         cliff_months = _cliff(runway)
-    unmet_share = _share(needs, unmet)
-    utilisation = None if free is None else _ratio(known_capacity - free, known_capacity)
-    coverage = _ratio(funded, capacity)
+    # The ratios of docs/gaps.md (rounded to 4 places; None when a part is hidden or the
+    # whole is 0); unmet_share divides by the larger of needs and unmet.
+    unmet_share = None
+    if needs is not None and unmet is not None and (larger := max(needs, unmet)):
+        unmet_share = round(unmet / larger, 4)
+    # free is known only when known_capacity is not 0
+    utilisation = None if free is None else round((known_capacity - free) / known_capacity, 4)
+    coverage = round(funded / capacity, 4) if capacity else None
 
     # Flags, in the order of FLAG_CODES (docs/gaps.md, "Flags and severity").
     flags: list[Flag] = []
@@ -547,13 +546,6 @@ def _cell(
         suppressed=suppressed,
         unmet_reasons=reasons,
     )
-
-
-def _share(needs: int | None, unmet: int | None) -> float | None:
-    """Unmet needs per need (unmet over the larger of the two), unless one is hidden."""
-    if needs is None or unmet is None:
-        return None
-    return _ratio(unmet, max(needs, unmet))
 
 
 def _cliff(runway: int) -> int | None:

@@ -17,6 +17,7 @@ graph has no bridge.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Final, TypeVar
 
@@ -86,18 +87,26 @@ def suppress_each(
         return [
             suppress({key: n[m] for key, n in interior.items()}, threshold) for m in range(width)
         ]
-    table: dict[Key, list[int]] = {}
+    table: dict[Key, Sequence[int]] = {}
+    row_totals: dict[object, list[int]] = {}
+    col_totals: dict[object, list[int]] = {}
+    grand = [0] * width
     for (r, c), counts in interior.items():
         if len(counts) != width or min(counts) < 0:
             raise ValueError(f"counts of {(r, c)!r} are negative or not {width}")
-        table[(r, c)] = list(counts)
-        for margin in ((r, TOTAL), (TOTAL, c), (TOTAL, TOTAL)):
-            total = table.get(margin)
+        table[(r, c)] = counts
+        for totals, label in ((row_totals, r), (col_totals, c)):
+            total = totals.get(label)
             if total is None:
-                table[margin] = list(counts)
+                totals[label] = list(counts)
             else:
-                for m, n in enumerate(counts):
-                    total[m] += n
+                total[:] = map(operator.add, total, counts)
+        grand[:] = map(operator.add, grand, counts)
+    for row, total in row_totals.items():
+        table[(row, TOTAL)] = total
+    for col, total in col_totals.items():
+        table[(TOTAL, col)] = total
+    table[(TOTAL, TOTAL)] = grand
     keys: list[Key] = sorted(table)
     grid = _Grid(keys)
     columns = list(zip(*(table[key] for key in keys), strict=True))
@@ -210,32 +219,54 @@ class _Grid:
         return adj
 
     def _first_bridge(self) -> int | None:
-        """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None."""
-        adj = self._adjacency()
-        order: dict[int, int] = {}
-        low: dict[int, int] = {}
-        for root in adj:
-            if root in order:
+        """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None.
+
+        Nodes are visited from the lines in the order they first meet a hidden cell, and
+        each node's hidden cells in cell order.
+        """
+        rows, cols = self.rows, self.cols
+        # adj[node]: its neighbours and the cells that join them, flat: [node, cell, ...]
+        adj: list[list[int]] = [[] for _ in self.lines]
+        roots: list[int] = []
+        for i, h in enumerate(self.hidden):
+            if h:
+                a, b = rows[i], cols[i]
+                if not adj[a]:
+                    roots.append(a)
+                adj[a] += (b, i)
+                if not adj[b]:
+                    roots.append(b)
+                adj[b] += (a, i)
+        order = [-1] * len(adj)
+        low = [0] * len(adj)
+        seen = 0
+        for root in roots:
+            if order[root] >= 0:
                 continue
-            order[root] = low[root] = len(order)
+            order[root] = low[root] = seen
+            seen += 1
             stack: list[tuple[int, int, int]] = [(root, -1, 0)]
             while stack:
                 node, via, i = stack[-1]
-                if i < len(adj[node]):
-                    stack[-1] = (node, via, i + 1)
-                    nxt, key = adj[node][i]
+                edges = adj[node]
+                if i < len(edges):
+                    stack[-1] = (node, via, i + 2)
+                    nxt, key = edges[i], edges[i + 1]
                     if key == via:
                         continue
-                    if nxt in order:
-                        low[node] = min(low[node], order[nxt])
+                    if order[nxt] >= 0:
+                        if order[nxt] < low[node]:
+                            low[node] = order[nxt]
                     else:
-                        order[nxt] = low[nxt] = len(order)
+                        order[nxt] = low[nxt] = seen
+                        seen += 1
                         stack.append((nxt, key, 0))
                     continue
                 stack.pop()
                 if stack and via >= 0:
                     parent = stack[-1][0]
-                    low[parent] = min(low[parent], low[node])
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
                     if low[node] > order[parent]:
                         return via
         return None
