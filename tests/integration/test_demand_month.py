@@ -17,14 +17,25 @@ NIS = Area(
     latitude=43.32472, longitude=21.90333,
 )  # fmt: skip
 
+_MONTH = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
 _FRESH = (
-    "SELECT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
-    " participant_code, area_code, taxonomy_code, kind, reason, count(*)::int AS n"
-    " FROM demand_signal GROUP BY 1, 2, 3, 4, 5, 6"
+    f"SELECT {_MONTH} AS month, participant_code, taxonomy_code, area_code,"
+    " count(*) FILTER (WHERE kind = 'need')::int,"
+    " count(*) FILTER (WHERE kind = 'unmet')::int,"
+    " count(*) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity')::int,"
+    " count(*) FILTER (WHERE kind = 'decline_no_capacity')::int,"
+    " count(*) FILTER (WHERE kind = 'search_empty')::int"
+    " FROM demand_signal GROUP BY 1, 2, 3, 4"
 )
 _ROLLUP = (
-    "SELECT month, participant_code, area_code, taxonomy_code, kind, reason, n FROM demand_month"
+    "SELECT month, participant_code, taxonomy_code, area_code, needs, unmet, unmet_capacity,"
+    " declines, searches FROM demand_month"
 )
+_FRESH_UNMET = (
+    f"SELECT {_MONTH} AS month, participant_code, taxonomy_code, reason, count(*)::int"
+    " FROM demand_signal WHERE kind = 'unmet' GROUP BY 1, 2, 3, 4"
+)
+_ROLLUP_UNMET = "SELECT month, participant_code, taxonomy_code, reason, n FROM unmet_month"
 
 
 async def _registry(conn: asyncpg.Connection) -> None:
@@ -49,11 +60,15 @@ def _signal(**overrides: object) -> signals.NewSignal:
 
 
 async def _same(conn: asyncpg.Connection) -> list[tuple[object, ...]]:
-    """The rollup's rows, after checking they equal a fresh GROUP BY of the signals."""
-    fresh = sorted((tuple(r) for r in await conn.fetch(_FRESH)), key=repr)
-    rollup = sorted((tuple(r) for r in await conn.fetch(_ROLLUP)), key=repr)
-    assert rollup == fresh
-    return rollup
+    """The demand counts, after checking both tables equal a fresh GROUP BY of the signals."""
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        return sorted((tuple(r) for r in await conn.fetch(sql)), key=repr)
+
+    assert await rows(_ROLLUP_UNMET) == await rows(_FRESH_UNMET)
+    counts = await rows(_ROLLUP)
+    assert counts == await rows(_FRESH)
+    return counts
 
 
 async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
@@ -71,11 +86,12 @@ async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
         _signal(reason="language"),
     ]
     assert await signals.record_signals(conn, batch) == 7
-    assert len(await _same(conn)) == 6
+    assert len(await _same(conn)) == 3  # Niš in November and October; no area in November
     # A repeated dedup key is skipped by ON CONFLICT DO NOTHING and counts nothing.
     assert await signals.record_signals(conn, [_signal(dedup_key="k1"), _signal()]) == 1
     rows = await _same(conn)
-    assert (T0.date(), "RS", NIS.code, "ACC.EMERG", "unmet", "no_capacity", 3) in rows
+    # 3 unmet (all for no capacity but one for language) and 1 need in Niš in November
+    assert (T0.date(), "RS", "ACC.EMERG", NIS.code, 1, 4, 3, 0, 0) in rows
 
     await conn.execute("UPDATE demand_signal SET reason = 'age' WHERE reason = 'language'")
     await conn.execute(
@@ -91,6 +107,7 @@ async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
     await conn.execute("DELETE FROM demand_signal")
     assert await _same(conn) == []
     assert await conn.fetchval("SELECT count(*) FROM demand_month") == 0
+    assert await conn.fetchval("SELECT count(*) FROM unmet_month") == 0
 
 
 async def test_a_truncate_empties_the_rollup(conn: asyncpg.Connection) -> None:
@@ -108,7 +125,7 @@ async def test_a_rolled_back_insert_counts_nothing(conn: asyncpg.Connection) -> 
     await signals.record_signals(conn, [_signal(), _signal()])
     await tx.rollback()
     rows = await _same(conn)
-    assert [r[-1] for r in rows] == [1]
+    assert [r[4:] for r in rows] == [(0, 1, 1, 0, 0)]
 
 
 async def test_concurrent_writers_to_one_count_lose_nothing(db_url: str) -> None:
@@ -130,7 +147,7 @@ async def test_concurrent_writers_to_one_count_lose_nothing(db_url: str) -> None
         assert await waiting == 2
         await second.commit()
         rows = await _same(setup)
-        assert sorted(r[-1] for r in rows) == [2, 2]
+        assert [r[4:] for r in rows] == [(2, 2, 2, 0, 0)]
     finally:
         for c in (setup, a, b):
             await c.close()

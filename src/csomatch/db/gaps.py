@@ -113,19 +113,14 @@ async def demand_by_month(
 
     Reads the monthly counts ``demand_month`` (kept by triggers in step with
     ``demand_signal``, migration 0060), so ``since`` and ``until`` are first days of months.
+    Its rows are the (participant, area, code, month) groups: no aggregation is left to do.
     """
     async with translated():
         rows = await conn.fetch(
-            "SELECT participant_code, area_code, taxonomy_code, month,"
-            " coalesce(sum(n) FILTER (WHERE kind = 'need'), 0) AS needs,"
-            " coalesce(sum(n) FILTER (WHERE kind = 'unmet'), 0) AS unmet,"
-            " coalesce(sum(n) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity'), 0)"
-            "  AS unmet_capacity,"
-            " coalesce(sum(n) FILTER (WHERE kind = 'decline_no_capacity'), 0) AS declines,"
-            " coalesce(sum(n) FILTER (WHERE kind = 'search_empty'), 0) AS searches"
+            "SELECT participant_code, area_code, taxonomy_code, month, needs, unmet,"
+            " unmet_capacity, declines, searches"
             " FROM demand_month WHERE month >= $1 AND month < $2"
-            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
-            " GROUP BY 1, 2, 3, 4",
+            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))",
             _month(since),
             _month(until),
             participants,
@@ -142,14 +137,14 @@ async def unmet_reasons(
 ) -> list[ReasonRow]:
     """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``.
 
-    Reads ``demand_month`` like ``demand_by_month``: ``since`` and ``until`` are first days.
+    Reads ``unmet_month`` (migration 0060): ``since`` and ``until`` are first days of months.
+    A NULL reason and ``unknown`` are one group, as before.
     """
     async with translated():
         rows = await conn.fetch(
             "SELECT participant_code, taxonomy_code, month,"
             " coalesce(reason, 'unknown') AS reason, sum(n) AS n"
-            " FROM demand_month"
-            " WHERE kind = 'unmet' AND month >= $1 AND month < $2"
+            " FROM unmet_month WHERE month >= $1 AND month < $2"
             " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
             " GROUP BY 1, 2, 3, 4",
             _month(since),
