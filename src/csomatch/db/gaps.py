@@ -566,24 +566,30 @@ class UnitCost(msgspec.Struct, frozen=True, kw_only=True):
     grants: int
 
 
-async def unit_costs(conn: asyncpg.Connection, currency: str) -> list[UnitCost]:
-    """Median yearly cost per funded unit per service code, from grants in ``currency``.
+async def unit_costs(conn: asyncpg.Connection, currency: str, *, on: dt.date) -> list[UnitCost]:
+    """Median yearly cost per funded unit per service code, in ``currency`` on ``on``.
 
-    Only committed or disbursed grants to one service with a number of units count; a grant
-    of under three months counts as three months.
+    Every grant counts at its EUR amount (``amount_eur``: the ledger converts each grant at
+    the rate of its date), whatever its currency; the median in EUR is then converted into
+    ``currency`` at the rate of ``on``. No rate for ``currency``: no costs. Only committed or
+    disbursed grants to one service with a number of units and a known EUR amount count; a
+    grant of under three months counts as three months.
     """
     async with translated():
         rows = await conn.fetch(
             "SELECT s.taxonomy_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-            "  f.amount::float8 / f.funded_units"
-            "  / greatest((f.period_end - f.period_start + 1) / 365.25, 0.25)) AS cost_per_year,"
+            "  f.amount_eur::float8 / f.funded_units"
+            "  / greatest((f.period_end - f.period_start + 1) / 365.25, 0.25)) / x.rate"
+            "  AS cost_per_year,"
             " count(*) AS grants"
             " FROM funding f JOIN funding_service fs ON fs.funding_id = f.id"
             " JOIN service s ON s.id = fs.service_id"
-            " WHERE f.currency = $1 AND f.funded_units > 0"
+            " CROSS JOIN (SELECT eur_rate($1, $2)::float8 AS rate) x"
+            " WHERE x.rate > 0 AND f.amount_eur IS NOT NULL AND f.funded_units > 0"
             " AND f.status IN ('committed', 'disbursed')"
-            " AND (SELECT count(*) FROM funding_service x WHERE x.funding_id = f.id) = 1"
-            " GROUP BY s.taxonomy_code ORDER BY s.taxonomy_code",
+            " AND (SELECT count(*) FROM funding_service y WHERE y.funding_id = f.id) = 1"
+            " GROUP BY s.taxonomy_code, x.rate ORDER BY s.taxonomy_code",
             currency,
+            on,
         )
     return msgspec.convert(rows, list[UnitCost], from_attributes=True)
