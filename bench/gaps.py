@@ -16,13 +16,16 @@ What it does:
    (a few stale), 40 funders and 6,000 grants (some planned or cancelled, a third without a
    number of units), and ``--signals`` demand signals over the last 12 months (70 % needs,
    15 % unmet with a reason, 8 % declines for no capacity, 7 % empty searches), mostly where
-   services are, some in towns with none; then ANALYZE;
+   services are, some in towns with none, in one INSERT (whose statement trigger also fills
+   the monthly counts ``demand_month`` and ``unmet_month``, as every write of signals does);
+   then ANALYZE. The time this setup took is printed;
 3. measures, ``--repeat`` times each, in the same run on the same data:
    - the baseline: one plain SQL ``GROUP BY`` of the same signals per participant, area,
      service code and month;
-   - every gap cell of the last 12 months for all participants (``compute_cells``: demand,
-     reasons and supply queries, then suppression, flags and severity in Python), and
-     the same split into its SQL and Python parts;
+   - every gap cell of the last 12 months for all participants (``compute_cells``, what the
+     API and ``csomatch gaps`` run: demand and reasons from the monthly counts, the supply
+     query, then suppression, flags and severity in Python), and the same split into its SQL
+     and Python parts;
 4. prints the best and median wall time of each, the number of cells, and the target
    (every cell in <= 2 s); stops the database and removes the directory.
 """
