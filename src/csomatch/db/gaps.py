@@ -338,7 +338,6 @@ LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.parti
                         AND f.area_code = c.area_code AND f.taxonomy_code = c.taxonomy_code
 LEFT JOIN share_lists sl ON sl.period = p.period AND sl.participant_code = c.participant_code
                         AND sl.area_code = c.area_code AND sl.taxonomy_code = c.taxonomy_code
-ORDER BY p.period, c.participant_code, c.area_code, c.taxonomy_code
 """
 )
 

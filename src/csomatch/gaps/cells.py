@@ -286,6 +286,22 @@ def supply_by_position(rows: Iterable[SupplyRow]) -> dict[tuple[Position, str], 
     return out
 
 
+class CountedDemand(msgspec.Struct, frozen=True, kw_only=True):
+    """Published demand counts and unmet reasons per (position, period label)."""
+
+    counts: dict[tuple[Position, str], _Counts]
+    reasons: dict[tuple[Position, str], dict[str, int | None]]
+
+
+def count_demand(
+    demand_rows: Iterable[DemandRow], reason_rows: Iterable[ReasonRow], periods: Sequence[Period]
+) -> CountedDemand:
+    """The half of ``build_cells`` that needs no supply: demand counted and suppressed."""
+    with _collector_paused():
+        counts = demand_counts(demand_rows, periods)
+        return CountedDemand(counts=counts, reasons=reason_counts(reason_rows, periods, counts))
+
+
 def build_cells(
     *,
     demand_rows: Iterable[DemandRow],
@@ -296,9 +312,26 @@ def build_cells(
     stale_hours: float,
 ) -> list[GapCell]:
     """Every cell with demand or a service in ``periods``, suppressed, flagged and classed."""
+    return assemble_cells(
+        count_demand(demand_rows, reason_rows, periods),
+        supply_rows=supply_rows,
+        periods=periods,
+        today=today,
+        stale_hours=stale_hours,
+    )
+
+
+def assemble_cells(
+    counted: CountedDemand,
+    *,
+    supply_rows: Iterable[SupplyRow],
+    periods: Sequence[Period],
+    today: dt.date,
+    stale_hours: float,
+) -> list[GapCell]:
+    """The other half of ``build_cells``: every cell from counted demand and the supply."""
     with _collector_paused():
-        demand = demand_counts(demand_rows, periods)
-        reasons = reason_counts(reason_rows, periods, demand)
+        demand, reasons = counted.counts, counted.reasons
         supply = supply_by_position(supply_rows)
         refs = sorted((p.label, p.reference_date(today)) for p in periods)
         positions = {pos for pos, _ in demand}
@@ -324,7 +357,8 @@ def _collector_paused() -> Iterator[None]:
 
     Building the cells allocates about a million small containers and no reference cycle;
     with the collector on, its generational passes re-traverse the growing heap and took a
-    third of the time. It is switched back on afterwards (if it was on), even on an error.
+    third of the time. It is switched back on afterwards if it was on when this started, even
+    on an error (two overlapping pauses, in two threads, leave it on).
     """
     was_enabled = gc.isenabled()
     gc.disable()
