@@ -18,6 +18,9 @@ from csomatch.db.errors import translated
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
+# The gap rows are read by the tens of thousands and never form a reference cycle: gc=False
+# keeps Python's cyclic garbage collector from tracking (and re-traversing) them.
+
 
 class DemandRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Demand signals of one cell in one calendar month (UTC)."""

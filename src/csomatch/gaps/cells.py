@@ -60,6 +60,10 @@ FLAG_CODES: Final = (
 )
 
 
+# Cells are built by the tens of thousands and never form a reference cycle: gc=False keeps
+# Python's cyclic garbage collector from tracking (and re-traversing) them.
+
+
 class Flag(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A raised flag and the one sentence that says why, with the numbers."""
 
@@ -166,6 +170,8 @@ def _monthly_hidden(
         (area, code): counts for (_, area, code), counts in table.items() if area != ALL_AREAS
     }
     hidden: dict[Position, set[str]] = defaultdict(set)
+    if not interior:
+        return hidden  # suppress_each of no cell is no table
     for m, cells in zip(MEASURES, suppress_each(interior), strict=True):
         for row, col in cells:
             if col == TOTAL:
