@@ -151,3 +151,28 @@ async def test_concurrent_writers_to_one_count_lose_nothing(db_url: str) -> None
     finally:
         for c in (setup, a, b):
             await c.close()
+
+
+async def test_a_purge_and_a_writer_at_once_keep_the_counts(db_url: str) -> None:
+    setup = await asyncpg.connect(db_url)
+    a = await asyncpg.connect(db_url)
+    b = await asyncpg.connect(db_url)
+    try:
+        await _registry(setup)
+        old = T0 - dt.timedelta(days=40)
+        await signals.record_signals(setup, [_signal(), _signal(occurred_at=old)])
+        purge, writer = a.transaction(), b.transaction()
+        await purge.start()
+        await writer.start()
+        await a.execute("DELETE FROM demand_signal WHERE occurred_at < $1", T0)
+        await a.execute("DELETE FROM demand_signal WHERE occurred_at >= $1", T0)
+        waiting = asyncio.create_task(signals.record_signals(b, [_signal(), _signal()]))
+        await asyncio.sleep(0.1)  # let b reach the row lock (the result holds either way)
+        await purge.commit()
+        assert await waiting == 2
+        await writer.commit()
+        rows = await _same(setup)
+        assert [r[4:] for r in rows] == [(0, 2, 2, 0, 0)]
+    finally:
+        for c in (setup, a, b):
+            await c.close()

@@ -18,8 +18,9 @@
 --
 -- Concurrency: counts only change by `n = n + EXCLUDED.n` upserts or `n = n - old` updates,
 -- which row-lock the one counting row, so two transactions touching the same row queue on it
--- and neither loses its count. Inserts upsert in key order, so two bulk writers take their
--- row locks in the same order. A row whose counts all fall to 0 is deleted.
+-- and neither loses its count. Inserts upsert in key order and deletes lock their rows in key
+-- order first, so two writers take their row locks in the same order and do not deadlock.
+-- A row whose counts all fall to 0 is deleted.
 
 CREATE TABLE demand_month (
     month date NOT NULL CHECK (extract(day FROM month) = 1),
@@ -52,7 +53,24 @@ DECLARE
     changed bigint;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        -- Subtract first: every counting row of an old signal exists.
+        -- Lock the counting rows of the old signals in key order, as inserts do, so that a
+        -- purge and concurrent writers cannot deadlock on them.
+        PERFORM 1 FROM demand_month d
+        JOIN (SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,
+                     participant_code, taxonomy_code, area_code FROM old_rows) o
+          ON d.month = o.month AND d.participant_code = o.participant_code
+         AND d.taxonomy_code = o.taxonomy_code AND d.area_code IS NOT DISTINCT FROM o.area_code
+        ORDER BY d.month, d.participant_code, d.taxonomy_code, d.area_code
+        FOR UPDATE OF d;
+        PERFORM 1 FROM unmet_month u
+        JOIN (SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,
+                     participant_code, taxonomy_code, reason FROM old_rows
+              WHERE kind = 'unmet') o
+          ON u.month = o.month AND u.participant_code = o.participant_code
+         AND u.taxonomy_code = o.taxonomy_code AND u.reason IS NOT DISTINCT FROM o.reason
+        ORDER BY u.month, u.participant_code, u.taxonomy_code, u.reason
+        FOR UPDATE OF u;
+        -- Then subtract: every counting row of an old signal exists.
         WITH o AS (
             SELECT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,
                    participant_code, taxonomy_code, area_code,
