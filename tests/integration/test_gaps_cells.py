@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import asyncpg
+import pytest
 
 from csomatch.db import areas as area_db
 from csomatch.db import funding as funding_db
@@ -278,3 +279,33 @@ async def test_cells_flag_gaps_with_their_numbers_and_hide_small_counts(
     assert [s.service_id for s in evidence.services] == [shelter]
     assert [g.funder_ref for g in evidence.grants] == ["solo"]
     assert evidence.area_name == "Belgrade"
+
+
+async def test_unit_costs_read_every_grant_at_its_eur_amount(conn: asyncpg.Connection) -> None:
+    await _world(conn)
+    a = await _service(conn, BELGRADE, maximum=10)
+    b = await _service(conn, NIS, maximum=10)
+    funder = await _funder(conn, "mixed")
+    year = dict(period_start=TODAY, period_end=TODAY + dt.timedelta(days=364))
+    for service, amount, currency in ((a, "10000", "EUR"), (b, "1171000", "RSD")):
+        await funding_db.insert_funding(
+            conn,
+            funding_db.NewFunding(
+                id=uuid.uuid4(), funder_id=funder, recipient_organization_id=None,
+                recipient_name="Fictional CSO", amount=Decimal(amount), currency=currency,
+                status="committed", source="api", external_id=uuid.uuid4().hex,
+                funded_units=2, unit="bed", service_ids=[service], **year,
+            ),
+        )  # fmt: skip
+    rate = float(await conn.fetchval("SELECT eur_rate('RSD', $1)", TODAY))
+    eur = await conn.fetchval(
+        "SELECT amount_eur::float8 FROM funding WHERE currency = 'RSD'"
+    )  # 1,171,000 RSD at the ledger's rate: about 10,000 EUR
+    per_year = 365 / 365.25
+    [in_eur] = await gaps_db.unit_costs(conn, "EUR", on=TODAY)
+    # both grants count, the RSD one at its EUR amount: the median of 5,000 and eur / 2
+    assert in_eur.grants == 2
+    assert in_eur.cost_per_year == pytest.approx((5000 + eur / 2) / 2 / per_year)
+    [in_rsd] = await gaps_db.unit_costs(conn, "RSD", on=TODAY)
+    assert in_rsd.cost_per_year == pytest.approx(in_eur.cost_per_year / rate)
+    assert await gaps_db.unit_costs(conn, "XYZ", on=TODAY) == []

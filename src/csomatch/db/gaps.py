@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TypeVar
 
 import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
 
+_S = TypeVar("_S", bound=msgspec.Struct)
 
-class DemandRow(msgspec.Struct, frozen=True, kw_only=True):
+# The gap rows are read by the tens of thousands and never form a reference cycle: gc=False
+# keeps Python's cyclic garbage collector from tracking (and re-traversing) them.
+
+
+class DemandRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Demand signals of one cell in one calendar month (UTC)."""
 
     participant_code: str
@@ -31,7 +37,7 @@ class DemandRow(msgspec.Struct, frozen=True, kw_only=True):
     searches: int
 
 
-class ReasonRow(msgspec.Struct, frozen=True, kw_only=True):
+class ReasonRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Unmet needs of one participant, service code and month with one reason."""
 
     participant_code: str
@@ -41,7 +47,7 @@ class ReasonRow(msgspec.Struct, frozen=True, kw_only=True):
     n: int
 
 
-class SupplyRow(msgspec.Struct, frozen=True, kw_only=True):
+class SupplyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Capacity and funded capacity of one cell on the reference date of one period."""
 
     period: str
@@ -102,53 +108,73 @@ class GrantEvidence(msgspec.Struct, frozen=True, kw_only=True):
 async def demand_by_month(
     conn: asyncpg.Connection,
     *,
-    since: dt.datetime,
-    until: dt.datetime,
+    since: dt.date,
+    until: dt.date,
     participants: list[str] | None,
 ) -> list[DemandRow]:
-    """Demand signals per participant, area, service code and UTC month in ``[since, until)``."""
+    """Demand signals per participant, area, service code and UTC month in ``[since, until)``.
+
+    Reads the monthly counts ``demand_month`` (kept by triggers in step with
+    ``demand_signal``, migration 0060), so ``since`` and ``until`` are first days of months.
+    Its rows are the (participant, area, code, month) groups: no aggregation is left to do.
+    """
     async with translated():
         rows = await conn.fetch(
-            "SELECT participant_code, area_code, taxonomy_code,"
-            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
-            " count(*) FILTER (WHERE kind = 'need') AS needs,"
-            " count(*) FILTER (WHERE kind = 'unmet') AS unmet,"
-            " count(*) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity')"
-            "  AS unmet_capacity,"
-            " count(*) FILTER (WHERE kind = 'decline_no_capacity') AS declines,"
-            " count(*) FILTER (WHERE kind = 'search_empty') AS searches"
-            " FROM demand_signal WHERE occurred_at >= $1 AND occurred_at < $2"
-            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
-            " GROUP BY 1, 2, 3, 4",
-            since,
-            until,
+            "SELECT participant_code, area_code, taxonomy_code, month, needs, unmet,"
+            " unmet_capacity, declines, searches"
+            " FROM demand_month WHERE month >= $1 AND month < $2"
+            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))",
+            _month(since),
+            _month(until),
             participants,
         )
-    return msgspec.convert(rows, list[DemandRow], from_attributes=True)
+    return _structs(rows, DemandRow)
 
 
 async def unmet_reasons(
     conn: asyncpg.Connection,
     *,
-    since: dt.datetime,
-    until: dt.datetime,
+    since: dt.date,
+    until: dt.date,
     participants: list[str] | None,
 ) -> list[ReasonRow]:
-    """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``."""
+    """Unmet needs per participant, service code, UTC month and reason in ``[since, until)``.
+
+    Reads ``unmet_month`` (migration 0060): ``since`` and ``until`` are first days of months.
+    A NULL reason and ``unknown`` are one group, as before.
+    """
     async with translated():
         rows = await conn.fetch(
-            "SELECT participant_code, taxonomy_code,"
-            " date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month,"
-            " coalesce(reason, 'unknown') AS reason, count(*) AS n"
-            " FROM demand_signal"
-            " WHERE kind = 'unmet' AND occurred_at >= $1 AND occurred_at < $2"
+            "SELECT participant_code, taxonomy_code, month,"
+            " coalesce(reason, 'unknown') AS reason, sum(n) AS n"
+            " FROM unmet_month WHERE month >= $1 AND month < $2"
             " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
             " GROUP BY 1, 2, 3, 4",
-            since,
-            until,
+            _month(since),
+            _month(until),
             participants,
         )
-    return msgspec.convert(rows, list[ReasonRow], from_attributes=True)
+    return _structs(rows, ReasonRow)
+
+
+def _structs(rows: list[asyncpg.Record], into: type[_S]) -> list[_S]:
+    """Records as Structs: the first checked by ``msgspec.convert``, every one built by name.
+
+    ``msgspec.convert`` of a whole result took longer than the query (tens of thousands of
+    rows for every gap computation). Each column's type is fixed by the query (casts,
+    ``coalesce`` where a Struct field is not optional), so checking one row checks the
+    columns; the others are built directly from their names.
+    """
+    if rows:
+        msgspec.convert(dict(rows[0]), into)
+    return [into(**row) for row in rows]
+
+
+def _month(day: dt.date) -> dt.date:
+    """``day`` itself; a ValueError unless it is the first of a month (what the counts hold)."""
+    if day.day != 1 or isinstance(day, dt.datetime):
+        raise ValueError(f"{day!r} is not the first day of a month")
+    return day
 
 
 # Per service and reference date: capacity, funded units (by funder) and funded_through.
@@ -204,20 +230,19 @@ per_service AS (
     FROM by_funder GROUP BY period, service_id
 ),
 funder_units AS (
-    SELECT b.period, b.service_id, b.funder_id, b.estimated,
+    SELECT b.period, b.service_id, b.funder_id, b.estimated, b.cap,
            CASE WHEN b.estimated
                 THEN greatest(b.maximum - ps.known, 0) / ps.estimating_funders
                 ELSE b.known END AS units
     FROM by_funder b JOIN per_service ps USING (period, service_id)
 ),
 service_units AS (
-    SELECT u.period, u.service_id,
+    SELECT period, service_id,
            -- LEAST ignores NULL: a service without a reported capacity is not capped.
-           least(sum(u.units), max(b.cap)) AS funded,
-           least(coalesce(sum(u.units) FILTER (WHERE u.estimated), 0), max(b.cap)) AS estimated
-    FROM funder_units u
-    JOIN by_funder b USING (period, service_id, funder_id)
-    GROUP BY u.period, u.service_id
+           least(sum(units), max(cap)) AS funded,
+           least(coalesce(sum(units) FILTER (WHERE estimated), 0), max(cap)) AS estimated
+    FROM funder_units
+    GROUP BY period, service_id
 ),
 ordered AS (
     SELECT service_id, period_start, period_end,
@@ -244,31 +269,47 @@ service_period AS (
 )
 """
 
+# Capacity is the registry's current number: one figure per cell, whatever the period; only
+# funding depends on the period, and only services with funded places contribute to it. So
+# capacity is aggregated once per cell and funding per (period, cell) over the funded
+# service-periods, instead of aggregating every service for every period.
 _SUPPLY_SQL = (
     "WITH"
     + _SERVICE_SUPPLY_CTES
     + """,
-cell AS (
-    SELECT period, participant_code, area_code, taxonomy_code,
+capacity AS (
+    SELECT participant_code, area_code, taxonomy_code,
            count(*) AS services,
            count(*) FILTER (WHERE stale) AS stale_services,
            coalesce(sum(maximum), 0) AS capacity,
            coalesce(sum(maximum) FILTER (WHERE NOT stale), 0) AS known_capacity,
-           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free,
-           sum(funded) AS funded_units,
-           sum(estimated_units) AS estimated_units,
-           count(*) FILTER (WHERE funded > 0) AS funded_services,
-           min(funded_through) FILTER (WHERE funded > 0) AS funded_through
-    FROM service_period
-    GROUP BY period, participant_code, area_code, taxonomy_code
+           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free
+    FROM svc
+    GROUP BY participant_code, area_code, taxonomy_code
 ),
-ending AS (
-    SELECT sp.period, sp.participant_code, sp.area_code, sp.taxonomy_code,
-           sum(sp.funded) AS units_ending
-    FROM service_period sp
-    JOIN cell c USING (period, participant_code, area_code, taxonomy_code)
-    WHERE sp.funded_through = c.funded_through AND sp.funded > 0
-    GROUP BY 1, 2, 3, 4
+funded AS (
+    SELECT su.period, svc.participant_code, svc.area_code, svc.taxonomy_code, su.funded,
+           su.estimated, m.run_end AS funded_through,
+           -- the cell's funded_through, to find the places whose funding ends on it
+           min(m.run_end) FILTER (WHERE su.funded > 0) OVER (
+               PARTITION BY su.period, svc.participant_code, svc.area_code, svc.taxonomy_code
+           ) AS cell_through
+    FROM service_units su
+    JOIN p ON p.period = su.period
+    JOIN svc ON svc.id = su.service_id
+    LEFT JOIN merged m ON m.service_id = su.service_id AND m.run_start <= p.ref
+                      AND m.run_end >= p.ref
+),
+cell_funding AS (
+    SELECT period, participant_code, area_code, taxonomy_code,
+           sum(funded) AS funded_units,
+           sum(estimated) AS estimated_units,
+           count(*) FILTER (WHERE funded > 0) AS funded_services,
+           min(funded_through) FILTER (WHERE funded > 0) AS funded_through,
+           sum(funded) FILTER (WHERE funded > 0 AND funded_through = cell_through)
+               AS units_ending
+    FROM funded
+    GROUP BY period, participant_code, area_code, taxonomy_code
 ),
 shares AS (
     SELECT u.period, svc.participant_code, svc.area_code, svc.taxonomy_code,
@@ -286,16 +327,20 @@ share_lists AS (
     FROM shares WHERE units > 0
     GROUP BY 1, 2, 3, 4
 )
-SELECT c.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
-       c.stale_services, c.capacity, c.known_capacity, c.known_free, c.funded_units,
-       c.estimated_units, c.funded_services, c.funded_through,
-       coalesce(e.units_ending, 0) AS units_ending,
+SELECT p.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
+       c.stale_services, c.capacity, c.known_capacity, c.known_free,
+       coalesce(f.funded_units, 0) AS funded_units,
+       coalesce(f.estimated_units, 0) AS estimated_units,
+       coalesce(f.funded_services, 0) AS funded_services, f.funded_through,
+       coalesce(f.units_ending, 0) AS units_ending,
        coalesce(sl.funder_refs, '{}') AS funder_refs,
        coalesce(sl.funder_names, '{}') AS funder_names,
        coalesce(sl.funder_units, '{}') AS funder_units
-FROM cell c
-LEFT JOIN ending e USING (period, participant_code, area_code, taxonomy_code)
-LEFT JOIN share_lists sl USING (period, participant_code, area_code, taxonomy_code)
+FROM p CROSS JOIN capacity c
+LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.participant_code
+                        AND f.area_code = c.area_code AND f.taxonomy_code = c.taxonomy_code
+LEFT JOIN share_lists sl ON sl.period = p.period AND sl.participant_code = c.participant_code
+                        AND sl.area_code = c.area_code AND sl.taxonomy_code = c.taxonomy_code
 """
 )
 
@@ -333,7 +378,7 @@ async def supply_by_cell(
             stale_before,
             participants,
         )
-    return msgspec.convert(rows, list[SupplyRow], from_attributes=True)
+    return _structs(rows, SupplyRow)
 
 
 async def services_of_cell(
@@ -523,24 +568,30 @@ class UnitCost(msgspec.Struct, frozen=True, kw_only=True):
     grants: int
 
 
-async def unit_costs(conn: asyncpg.Connection, currency: str) -> list[UnitCost]:
-    """Median yearly cost per funded unit per service code, from grants in ``currency``.
+async def unit_costs(conn: asyncpg.Connection, currency: str, *, on: dt.date) -> list[UnitCost]:
+    """Median yearly cost per funded unit per service code, in ``currency`` on ``on``.
 
-    Only committed or disbursed grants to one service with a number of units count; a grant
-    of under three months counts as three months.
+    Every grant counts at its EUR amount (``amount_eur``: the ledger converts each grant at
+    the rate of its date), whatever its currency; the median in EUR is then converted into
+    ``currency`` at the rate of ``on``. No rate for ``currency``: no costs. Only committed or
+    disbursed grants to one service with a number of units and a known EUR amount count; a
+    grant of under three months counts as three months.
     """
     async with translated():
         rows = await conn.fetch(
             "SELECT s.taxonomy_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-            "  f.amount::float8 / f.funded_units"
-            "  / greatest((f.period_end - f.period_start + 1) / 365.25, 0.25)) AS cost_per_year,"
+            "  f.amount_eur::float8 / f.funded_units"
+            "  / greatest((f.period_end - f.period_start + 1) / 365.25, 0.25)) / x.rate"
+            "  AS cost_per_year,"
             " count(*) AS grants"
             " FROM funding f JOIN funding_service fs ON fs.funding_id = f.id"
             " JOIN service s ON s.id = fs.service_id"
-            " WHERE f.currency = $1 AND f.funded_units > 0"
+            " CROSS JOIN (SELECT eur_rate($1, $2)::float8 AS rate) x"
+            " WHERE x.rate > 0 AND f.amount_eur IS NOT NULL AND f.funded_units > 0"
             " AND f.status IN ('committed', 'disbursed')"
-            " AND (SELECT count(*) FROM funding_service x WHERE x.funding_id = f.id) = 1"
-            " GROUP BY s.taxonomy_code ORDER BY s.taxonomy_code",
+            " AND (SELECT count(*) FROM funding_service y WHERE y.funding_id = f.id) = 1"
+            " GROUP BY s.taxonomy_code, x.rate ORDER BY s.taxonomy_code",
             currency,
+            on,
         )
     return msgspec.convert(rows, list[UnitCost], from_attributes=True)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
+import anyio
+import anyio.to_thread
 import asyncpg
 import msgspec
 
 from csomatch.db import gaps as gaps_db
 from csomatch.errors import InvalidInput, NotFound
-from csomatch.gaps.cells import ALL_AREAS, FLAG_CODES, UNKNOWN_AREA, GapCell, build_cells
+from csomatch.gaps.cells import (
+    ALL_AREAS,
+    FLAG_CODES,
+    UNKNOWN_AREA,
+    CountedDemand,
+    GapCell,
+    assemble_cells,
+    count_demand,
+)
 from csomatch.gaps.periods import Granularity, Period, last_periods, parse_period
 
 PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
@@ -90,26 +101,31 @@ async def compute_cells(
 
     Suppression runs on whole participant-months, so the result never depends on filters.
     """
-    since = dt.datetime.combine(min(p.start for p in periods), dt.time(), dt.UTC)
-    until = dt.datetime.combine(max(p.end for p in periods), dt.time(), dt.UTC)
+    since = min(p.start for p in periods)
+    until = max(p.end for p in periods)
     today = now.date()
     demand = await gaps_db.demand_by_month(
         conn, since=since, until=until, participants=participants
     )
     reasons = await gaps_db.unmet_reasons(conn, since=since, until=until, participants=participants)
-    supply = await gaps_db.supply_by_cell(
-        conn,
-        periods=[(p.label, p.reference_date(today)) for p in periods],
-        stale_before=now - dt.timedelta(hours=stale_hours),
-        participants=participants,
-    )
-    return build_cells(
-        demand_rows=demand,
-        reason_rows=reasons,
-        supply_rows=supply,
-        periods=periods,
-        today=today,
-        stale_hours=stale_hours,
+    # Demand is counted and suppressed in a worker thread while PostgreSQL computes the
+    # supply: the two run at the same time, on two cores.
+    counted: list[CountedDemand] = []
+
+    async def count() -> None:
+        counting = functools.partial(count_demand, demand, reasons, periods)
+        counted.append(await anyio.to_thread.run_sync(counting))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(count)
+        supply = await gaps_db.supply_by_cell(
+            conn,
+            periods=[(p.label, p.reference_date(today)) for p in periods],
+            stale_before=now - dt.timedelta(hours=stale_hours),
+            participants=participants,
+        )
+    return assemble_cells(
+        counted[0], supply_rows=supply, periods=periods, today=today, stale_hours=stale_hours
     )
 
 

@@ -8,16 +8,18 @@ depends on a hidden number. The thresholds are module constants, published in do
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Final, Literal
 
 import msgspec
 
 from csomatch.db.gaps import DemandRow, ReasonRow, SupplyRow
 from csomatch.gaps.periods import Period
-from csomatch.gaps.suppression import TOTAL, suppress, suppress_line
+from csomatch.gaps.suppression import TOTAL, suppress_each, suppress_line
 
 #: ``area_code`` of a participant-wide cell, and of demand recorded without an area.
 ALL_AREAS: Final = "ALL"
@@ -58,14 +60,18 @@ FLAG_CODES: Final = (
 )
 
 
-class Flag(msgspec.Struct, frozen=True, kw_only=True):
+# Cells are built by the tens of thousands and never form a reference cycle: gc=False keeps
+# Python's cyclic garbage collector from tracking (and re-traversing) them.
+
+
+class Flag(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A raised flag and the one sentence that says why, with the numbers."""
 
     code: FlagCode
     why: str
 
 
-class FunderShare(msgspec.Struct, frozen=True, kw_only=True):
+class FunderShare(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One funder's part of a cell's funded places."""
 
     ref: str
@@ -74,7 +80,7 @@ class FunderShare(msgspec.Struct, frozen=True, kw_only=True):
     share: float
 
 
-class GapCell(msgspec.Struct, frozen=True, kw_only=True):
+class GapCell(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One cell as a funder sees it: aggregates only; a suppressed count is ``None``."""
 
     key: str
@@ -119,47 +125,58 @@ def cell_key(participant: str, area: str, code: str, period: str) -> str:
 Position = tuple[str, str, str]  # participant, area, code
 
 
-class _Counts(msgspec.Struct, kw_only=True):
-    values: dict[str, int]
+class _Counts(msgspec.Struct, kw_only=True, gc=False):
+    """Exact counts of a position in a month or period, in ``MEASURES`` order; which are hidden."""
+
+    values: list[int]
     hidden: set[str]
 
 
 def _monthly_tables(
     rows: Iterable[DemandRow],
-) -> dict[tuple[str, dt.date], dict[Position, dict[str, int]]]:
+) -> dict[tuple[str, dt.date], dict[Position, list[int]]]:
     """Exact counts per (participant, month), position and measure, participant totals added."""
-    tables: dict[tuple[str, dt.date], dict[Position, dict[str, int]]] = defaultdict(dict)
+    tables: dict[tuple[str, dt.date], dict[Position, list[int]]] = {}
     for row in rows:
-        area = row.area_code or UNKNOWN_AREA
-        table = tables[(row.participant_code, row.month)]
+        key = (row.participant_code, row.month)
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = {}
+        counts = (
+            int(row.needs),
+            int(row.unmet),
+            int(row.unmet_capacity),
+            int(row.declines),
+            int(row.searches),
+        )
         for pos in (
-            (row.participant_code, area, row.taxonomy_code),
+            (row.participant_code, row.area_code or UNKNOWN_AREA, row.taxonomy_code),
             (row.participant_code, ALL_AREAS, row.taxonomy_code),
         ):
-            counts = table.setdefault(pos, dict.fromkeys(MEASURES, 0))
-            for m in MEASURES:
-                counts[m] += int(getattr(row, m))
+            total = table.get(pos)
+            if total is None:
+                table[pos] = list(counts)
+            else:
+                for i, n in enumerate(counts):
+                    total[i] += n
     return tables
 
 
 def _monthly_hidden(
-    table: Mapping[Position, Mapping[str, int]],
+    participant: str, table: Mapping[Position, list[int]]
 ) -> dict[Position, set[str]]:
     """Suppress each measure's area × code table of one participant and month."""
+    interior = {
+        (area, code): counts for (_, area, code), counts in table.items() if area != ALL_AREAS
+    }
     hidden: dict[Position, set[str]] = defaultdict(set)
-    for m in MEASURES:
-        interior = {
-            (pos[1], pos[2]): counts[m]
-            for pos, counts in table.items()
-            if pos[1] != ALL_AREAS and counts[m] > 0
-        }
-        participant = next(iter(table))[0]
-        for area, code in suppress(interior):
-            if area == TOTAL and code == TOTAL:
-                continue  # totals over every code are not published
-            if code == TOTAL:
-                continue  # nor totals of an area over every code
-            hidden[(participant, ALL_AREAS if area == TOTAL else str(area), str(code))].add(m)
+    if not interior:
+        return hidden  # suppress_each of no cell is no table
+    for m, cells in zip(MEASURES, suppress_each(interior), strict=True):
+        for row, col in cells:
+            if col == TOTAL:
+                continue  # totals of an area (or of all) over every code are not published
+            hidden[(participant, ALL_AREAS if row == TOTAL else str(row), str(col))].add(m)
     return hidden
 
 
@@ -171,26 +188,28 @@ def demand_counts(
     Suppression runs on calendar months; a quarter's count is the sum of its months and is
     hidden when any of its months is, so quarters publish nothing the months do not.
     """
-    tables = _monthly_tables(rows)
-    month_counts: dict[tuple[Position, dt.date], _Counts] = {}
-    for (_, month), table in tables.items():
-        hidden = _monthly_hidden(table)
+    by_month: dict[dt.date, list[tuple[Position, _Counts]]] = defaultdict(list)
+    for (participant, month), table in _monthly_tables(rows).items():
+        hidden = _monthly_hidden(participant, table)
+        entries = by_month[month]
         for pos, counts in table.items():
-            month_counts[(pos, month)] = _Counts(values=dict(counts), hidden=hidden.get(pos, set()))
+            entries.append((pos, _Counts(values=counts, hidden=hidden.get(pos) or set())))
     out: dict[tuple[Position, str], _Counts] = {}
-    by_month: dict[dt.date, list[Position]] = defaultdict(list)
-    for pos, month in month_counts:
-        by_month[month].append(pos)
     for period in periods:
-        for month in period.months:
-            for pos in by_month.get(month, []):
-                c = month_counts[(pos, month)]
-                total = out.get((pos, period.label))
+        label, months = period.label, period.months
+        if len(months) == 1:
+            # A month's counts are its own; nothing below changes them, so they are shared.
+            for pos, c in by_month.get(months[0], []):
+                out[(pos, label)] = c
+            continue
+        for month in months:
+            for pos, c in by_month.get(month, []):
+                total = out.get((pos, label))
                 if total is None:
-                    out[(pos, period.label)] = _Counts(values=dict(c.values), hidden=set(c.hidden))
+                    out[(pos, label)] = _Counts(values=list(c.values), hidden=set(c.hidden))
                     continue
-                for m in MEASURES:
-                    total.values[m] += c.values[m]
+                for i, n in enumerate(c.values):
+                    total.values[i] += n
                 total.hidden |= c.hidden
     return out
 
@@ -273,6 +292,22 @@ def supply_by_position(rows: Iterable[SupplyRow]) -> dict[tuple[Position, str], 
     return out
 
 
+class CountedDemand(msgspec.Struct, frozen=True, kw_only=True):
+    """Published demand counts and unmet reasons per (position, period label)."""
+
+    counts: dict[tuple[Position, str], _Counts]
+    reasons: dict[tuple[Position, str], dict[str, int | None]]
+
+
+def count_demand(
+    demand_rows: Iterable[DemandRow], reason_rows: Iterable[ReasonRow], periods: Sequence[Period]
+) -> CountedDemand:
+    """The half of ``build_cells`` that needs no supply: demand counted and suppressed."""
+    with _collector_paused():
+        counts = demand_counts(demand_rows, periods)
+        return CountedDemand(counts=counts, reasons=reason_counts(reason_rows, periods, counts))
+
+
 def build_cells(
     *,
     demand_rows: Iterable[DemandRow],
@@ -283,36 +318,61 @@ def build_cells(
     stale_hours: float,
 ) -> list[GapCell]:
     """Every cell with demand or a service in ``periods``, suppressed, flagged and classed."""
-    demand = demand_counts(demand_rows, periods)
-    reasons = reason_counts(reason_rows, periods, demand)
-    supply = supply_by_position(supply_rows)
-    refs = {p.label: p.reference_date(today) for p in periods}
-    cells = [
-        _cell(
-            pos,
-            period,
-            demand.get((pos, period)),
-            supply.get((pos, period)),
-            reasons.get((pos, period), {}),
-            refs[period],
-            stale_hours,
-        )
-        for pos, period in sorted(set(demand) | set(supply))
-        if period in refs
-    ]
-    return cells
+    return assemble_cells(
+        count_demand(demand_rows, reason_rows, periods),
+        supply_rows=supply_rows,
+        periods=periods,
+        today=today,
+        stale_hours=stale_hours,
+    )
 
 
-def _published(counts: _Counts | None, measure: str) -> int | None:
-    if counts is None:
-        return 0
-    return None if measure in counts.hidden else counts.values[measure]
+def assemble_cells(
+    counted: CountedDemand,
+    *,
+    supply_rows: Iterable[SupplyRow],
+    periods: Sequence[Period],
+    today: dt.date,
+    stale_hours: float,
+) -> list[GapCell]:
+    """The other half of ``build_cells``: every cell from counted demand and the supply."""
+    with _collector_paused():
+        demand, reasons = counted.counts, counted.reasons
+        supply = supply_by_position(supply_rows)
+        refs = sorted((p.label, p.reference_date(today)) for p in periods)
+        positions = {pos for pos, _ in demand}
+        positions.update(pos for pos, _ in supply)
+        cells = []
+        # In (position, period) order: positions sorted once, then each one's periods.
+        for pos in sorted(positions):
+            for label, ref in refs:
+                key = (pos, label)
+                counts = demand.get(key)
+                cover = supply.get(key)
+                if counts is None and cover is None:
+                    continue
+                cells.append(
+                    _cell(pos, label, counts, cover, reasons.get(key) or {}, ref, stale_hours)
+                )
+        return cells
 
 
-def _ratio(part: float | None, whole: float | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return round(part / whole, 4)
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (reference counting still frees everything).
+
+    Building the cells allocates about a million small containers and no reference cycle;
+    with the collector on, its generational passes re-traverse the growing heap and took a
+    third of the time. It is switched back on afterwards if it was on when this started, even
+    on an error (two overlapping pauses, in two threads, leave it on).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _cell(
@@ -324,53 +384,178 @@ def _cell(
     ref: dt.date,
     stale_hours: float,
 ) -> GapCell:
+    """One cell's published figures, flags and severity class, from published counts only.
+
+    Written out in one function (no intermediate objects): it runs for every cell.
+    """
     participant, area, code = pos
-    shown = {m: _published(counts, m) for m in MEASURES}
-    needs, unmet = shown["needs"], shown["unmet"]
-    services = supply.services if supply else 0
-    capacity = supply.capacity if supply else 0
-    known_capacity = supply.known_capacity if supply else 0
-    free = supply.known_free if supply and known_capacity else None
-    funded = round(supply.funded_units, 1) if supply else 0.0
-    through = supply.funded_through if supply else None
-    total_units = sum(supply.funder_units) if supply else 0.0
-    funders = (
-        [
-            FunderShare(
-                ref=ref_, name=name, units=round(units, 1), share=round(units / total_units, 4)
-            )
-            for ref_, name, units in zip(
-                supply.funder_refs, supply.funder_names, supply.funder_units, strict=True
-            )
-        ]
-        if supply and total_units > 0
-        else []
-    )
+    needs: int | None
+    unmet: int | None
+    unmet_capacity: int | None
+    declines: int | None
+    searches: int | None
+    if counts is None:
+        needs = unmet = unmet_capacity = declines = searches = 0
+        any_demand = False
+        suppressed: list[str] = []
+    else:
+        values = counts.values
+        needs, unmet, unmet_capacity, declines, searches = values
+        any_demand = max(values) > 0  # counts are never negative
+        hidden = counts.hidden
+        suppressed = sorted(hidden) if hidden else []
+        if hidden:
+            needs = None if "needs" in hidden else needs
+            unmet = None if "unmet" in hidden else unmet
+            unmet_capacity = None if "unmet_capacity" in hidden else unmet_capacity
+            declines = None if "declines" in hidden else declines
+            searches = None if "searches" in hidden else searches
+
+    funders: list[FunderShare] = []
+    if supply is None:
+        services = stale_services = capacity = known_capacity = 0
+        free: int | None = None
+        funded = estimated = units_ending = 0.0
+        through: dt.date | None = None
+    else:
+        services = supply.services
+        stale_services = supply.stale_services
+        capacity = supply.capacity
+        known_capacity = supply.known_capacity
+        free = supply.known_free if known_capacity else None
+        funded = round(supply.funded_units, 1)
+        estimated = round(supply.estimated_units, 1)
+        units_ending = round(supply.units_ending, 1)
+        through = supply.funded_through
+        total_units = sum(supply.funder_units)
+        if total_units > 0:
+            funders = [
+                FunderShare(
+                    ref=ref_, name=name, units=round(units, 1), share=round(units / total_units, 4)
+                )
+                for ref_, name, units in zip(
+                    supply.funder_refs, supply.funder_names, supply.funder_units, strict=True
+                )
+            ]
     hhi = round(sum(f.share**2 for f in funders), 4) if funders else None
-    figures = _Figures(
-        code=code,
-        area=area,
-        period=period,
-        shown=shown,
-        any_demand=counts is not None and any(counts.values[m] > 0 for m in MEASURES),
-        services=services,
-        stale_services=supply.stale_services if supply else 0,
-        capacity=capacity,
-        known_capacity=known_capacity,
-        free=free,
-        funded=funded,
-        through=through,
-        runway=(through - ref).days if through else None,
-        units_ending=round(supply.units_ending, 1) if supply else 0.0,
-        funders=funders,
-        hhi=hhi,
-        stale_hours=stale_hours,
-        unmet_share=_share(needs, unmet),
-        utilisation=None if free is None else _ratio(known_capacity - free, known_capacity),
-        coverage=_ratio(funded, capacity),
-        cliff_months=_cliff(through, ref),
-    )
-    flags = figures.flags()
+    runway = cliff_months = None
+    if through is not None:
+        runway = (through - ref).days
+        cliff_months = _cliff(runway)
+    # The ratios of docs/gaps.md (rounded to 4 places; None when a part is hidden or the
+    # whole is 0); unmet_share divides by the larger of needs and unmet.
+    unmet_share = None
+    if needs is not None and unmet is not None and (larger := max(needs, unmet)):
+        unmet_share = round(unmet / larger, 4)
+    # free is known only when known_capacity is not 0
+    utilisation = None if free is None else round((known_capacity - free) / known_capacity, 4)
+    coverage = round(funded / capacity, 4) if capacity else None
+
+    # Flags, in the order of FLAG_CODES (docs/gaps.md, "Flags and severity").
+    flags: list[Flag] = []
+    uncovered = any_demand and services == 0 and area != UNKNOWN_AREA
+    if uncovered:
+        where = (
+            "in the whole participant"
+            if area == ALL_AREAS
+            else "with no area recorded"
+            if area == UNKNOWN_AREA
+            else f"in {area}"
+        )
+        flags.append(
+            Flag(
+                code="uncovered",
+                why=f"{_n(needs)} needs, {_n(unmet)} unmet and {_n(searches)} empty searches "
+                f"for {code} {where} in {period}, and no provider of {code} there.",
+            )
+        )
+    pressure = None if unmet_capacity is None or declines is None else unmet_capacity + declines
+    under_capacity = True
+    if services > 0 and pressure is not None and needs and pressure / needs >= CAPACITY_PRESSURE:
+        flags.append(
+            Flag(
+                code="under_capacity",
+                why=f"{pressure} of {needs} needs ({pressure / needs:.0%}) found no free "
+                f"place or were declined for lack of capacity (threshold "
+                f"{CAPACITY_PRESSURE:.0%}).",
+            )
+        )
+    elif any_demand and utilisation is not None and utilisation >= UTILISATION_FULL:
+        flags.append(
+            Flag(
+                code="under_capacity",
+                why=f"{known_capacity - (free or 0)} of {known_capacity} "
+                f"places are in use ({utilisation:.0%}, threshold {UTILISATION_FULL:.0%}) "
+                f"while there is demand.",
+            )
+        )
+    else:
+        under_capacity = False
+    underfunded = coverage is not None and coverage < FUNDED_SHARE_MIN
+    if underfunded:
+        flags.append(
+            Flag(
+                code="underfunded",
+                why=f"funding pays for {funded:g} of {capacity} places "
+                f"({coverage:.0%}, threshold {FUNDED_SHARE_MIN:.0%}).",
+            )
+        )
+    cliff = False
+    if cliff_months is not None and through is not None:
+        cliff = True
+        flags.append(
+            Flag(
+                code="funding_cliff",
+                why=f"funding for {units_ending:g} places ends on "
+                f"{through.isoformat()}, in {runway} days (within {cliff_months} "
+                f"months), and no committed grant follows.",
+            )
+        )
+    single_donor = bool(funders) and funders[0].share > SINGLE_DONOR_SHARE
+    if single_donor:
+        top = funders[0]
+        flags.append(
+            Flag(
+                code="single_donor",
+                why=f"{top.name} pays for {top.share:.0%} of the funded places "
+                f"(Herfindahl index {hhi:.2f}; threshold {SINGLE_DONOR_SHARE:.0%}).",
+            )
+        )
+    if stale_services:
+        flags.append(
+            Flag(
+                code="stale_data",
+                why=f"{stale_services} of {services} services have not "
+                f"reported capacity within {stale_hours:g} hours; their places count "
+                f"as unknown.",
+            )
+        )
+
+    # Severity class 1-5: the highest class whose rule holds (docs/gaps.md).
+    if (
+        uncovered
+        or (unmet_share is not None and unmet_share >= UNMET_CRITICAL)
+        or cliff_months == 3
+    ):
+        severity = 5
+    elif (
+        (unmet_share is not None and unmet_share >= UNMET_HIGH)
+        or cliff_months == 6
+        or (any_demand and utilisation is not None and utilisation >= UTILISATION_CRITICAL)
+    ):
+        severity = 4
+    elif under_capacity or underfunded or cliff:
+        severity = 3
+    elif (
+        single_donor
+        or stale_services
+        or (unmet is None or unmet > 0)
+        or (coverage is not None and coverage < FUNDED_SHARE_LOW)
+    ):
+        severity = 2
+    else:
+        severity = 1
+
     return GapCell(
         key=cell_key(participant, area, code, period),
         participant_code=participant,
@@ -379,188 +564,37 @@ def _cell(
         period=period,
         needs=needs,
         unmet=unmet,
-        unmet_capacity=shown["unmet_capacity"],
-        declines=shown["declines"],
-        searches=shown["searches"],
-        unmet_share=figures.unmet_share,
+        unmet_capacity=unmet_capacity,
+        declines=declines,
+        searches=searches,
+        unmet_share=unmet_share,
         services=services,
-        stale_services=figures.stale_services,
+        stale_services=stale_services,
         capacity=capacity,
         free=free,
-        utilisation=figures.utilisation,
+        utilisation=utilisation,
         funded_units=funded,
-        estimated_units=round(supply.estimated_units, 1) if supply else 0.0,
-        funding_coverage=figures.coverage,
+        estimated_units=estimated,
+        funding_coverage=coverage,
         funded_through=through,
-        runway_days=figures.runway,
-        units_ending=figures.units_ending,
+        runway_days=runway,
+        units_ending=units_ending,
         funders=funders,
         hhi=hhi,
-        severity=figures.severity(flags),
+        severity=severity,
         flags=flags,
-        suppressed=sorted(counts.hidden) if counts else [],
+        suppressed=suppressed,
         unmet_reasons=reasons,
     )
 
 
-class _Figures(msgspec.Struct, kw_only=True):
-    """The published figures of a cell, and the rules that read them."""
-
-    code: str
-    area: str
-    period: str
-    shown: dict[str, int | None]
-    any_demand: bool
-    services: int
-    stale_services: int
-    capacity: int
-    known_capacity: int
-    free: int | None
-    funded: float
-    through: dt.date | None
-    runway: int | None
-    units_ending: float
-    funders: list[FunderShare]
-    hhi: float | None
-    stale_hours: float
-
-    unmet_share: float | None
-    utilisation: float | None
-    coverage: float | None
-    cliff_months: int | None
-
-    def _where(self) -> str:
-        if self.area == ALL_AREAS:
-            return "in the whole participant"
-        if self.area == UNKNOWN_AREA:
-            return "with no area recorded"
-        return f"in {self.area}"
-
-    def flags(self) -> list[Flag]:
-        """The flags the published figures raise, each with its sentence."""
-        out: list[Flag] = []
-        s = self.shown
-        if self.any_demand and self.services == 0 and self.area != UNKNOWN_AREA:
-            out.append(
-                Flag(
-                    code="uncovered",
-                    why=f"{_n(s['needs'])} needs, {_n(s['unmet'])} unmet and "
-                    f"{_n(s['searches'])} empty searches for {self.code} {self._where()} in "
-                    f"{self.period}, and no provider of {self.code} there.",
-                )
-            )
-        pressure = _sum(s["unmet_capacity"], s["declines"])
-        needs = s["needs"]
-        utilisation = self.utilisation
-        if (
-            self.services > 0
-            and pressure is not None
-            and needs
-            and pressure / needs >= CAPACITY_PRESSURE
-        ):
-            out.append(
-                Flag(
-                    code="under_capacity",
-                    why=f"{pressure} of {needs} needs ({pressure / needs:.0%}) found no free "
-                    f"place or were declined for lack of capacity (threshold "
-                    f"{CAPACITY_PRESSURE:.0%}).",
-                )
-            )
-        elif self.any_demand and utilisation is not None and utilisation >= UTILISATION_FULL:
-            out.append(
-                Flag(
-                    code="under_capacity",
-                    why=f"{self.known_capacity - (self.free or 0)} of {self.known_capacity} "
-                    f"places are in use ({utilisation:.0%}, threshold {UTILISATION_FULL:.0%}) "
-                    f"while there is demand.",
-                )
-            )
-        coverage = self.coverage
-        if coverage is not None and coverage < FUNDED_SHARE_MIN:
-            out.append(
-                Flag(
-                    code="underfunded",
-                    why=f"funding pays for {self.funded:g} of {self.capacity} places "
-                    f"({coverage:.0%}, threshold {FUNDED_SHARE_MIN:.0%}).",
-                )
-            )
-        months = self.cliff_months
-        if months is not None and self.through is not None:
-            out.append(
-                Flag(
-                    code="funding_cliff",
-                    why=f"funding for {self.units_ending:g} places ends on "
-                    f"{self.through.isoformat()}, in {self.runway} days (within {months} "
-                    f"months), and no committed grant follows.",
-                )
-            )
-        if self.funders and self.funders[0].share > SINGLE_DONOR_SHARE:
-            top = self.funders[0]
-            out.append(
-                Flag(
-                    code="single_donor",
-                    why=f"{top.name} pays for {top.share:.0%} of the funded places "
-                    f"(Herfindahl index {self.hhi:.2f}; threshold {SINGLE_DONOR_SHARE:.0%}).",
-                )
-            )
-        if self.stale_services:
-            out.append(
-                Flag(
-                    code="stale_data",
-                    why=f"{self.stale_services} of {self.services} services have not "
-                    f"reported capacity within {self.stale_hours:g} hours; their places count "
-                    f"as unknown.",
-                )
-            )
-        return out
-
-    def severity(self, flags: list[Flag]) -> int:
-        """Severity class 1-5: the highest class whose rule holds (docs/gaps.md)."""
-        codes = {f.code for f in flags}
-        share = self.unmet_share
-        months = self.cliff_months
-        utilisation = self.utilisation
-        if "uncovered" in codes or (share is not None and share >= UNMET_CRITICAL) or months == 3:
-            return 5
-        if (
-            (share is not None and share >= UNMET_HIGH)
-            or months == 6
-            or (self.any_demand and utilisation is not None and utilisation >= UTILISATION_CRITICAL)
-        ):
-            return 4
-        if codes & {"under_capacity", "underfunded", "funding_cliff"}:
-            return 3
-        coverage = self.coverage
-        unmet = self.shown["unmet"]
-        if (
-            codes & {"single_donor", "stale_data"}
-            or (unmet is None or unmet > 0)
-            or (coverage is not None and coverage < FUNDED_SHARE_LOW)
-        ):
-            return 2
-        return 1
-
-
-def _share(needs: int | None, unmet: int | None) -> float | None:
-    """Unmet needs per need (unmet over the larger of the two), unless one is hidden."""
-    if needs is None or unmet is None:
-        return None
-    return _ratio(unmet, max(needs, unmet))
-
-
-def _cliff(through: dt.date | None, ref: dt.date) -> int | None:
+def _cliff(runway: int) -> int | None:
     """3, 6 or 12: the first horizon within which continuous funding ends; None beyond."""
-    if through is None:
-        return None
-    runway = (through - ref).days
-    return next((months for months, days in CLIFF_DAYS if runway <= days), None)
+    for months, days in CLIFF_DAYS:
+        if runway <= days:
+            return months
+    return None
 
 
 def _n(value: int | None) -> str:
     return "a suppressed number of" if value is None else str(value)
-
-
-def _sum(*values: int | None) -> int | None:
-    if any(v is None for v in values):
-        return None
-    return sum(v for v in values if v is not None)

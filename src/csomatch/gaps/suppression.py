@@ -17,7 +17,8 @@ graph has no bridge.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import operator
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Final, TypeVar
 
 #: Counts below this (and above 0) are hidden.
@@ -35,44 +36,81 @@ Node = tuple[str, object]
 def with_margins(interior: Mapping[tuple[R, C], int]) -> dict[Key, int]:
     """The table with its row totals ``(r, TOTAL)``, column totals and grand total added."""
     table: dict[Key, int] = {}
+    row_totals: dict[object, int] = {}
+    col_totals: dict[object, int] = {}
+    grand = 0
     for (r, c), n in interior.items():
         if n < 0:
             raise ValueError(f"count of {(r, c)!r} is negative")
         if r == TOTAL or c == TOTAL:
             raise ValueError(f"{TOTAL!r} is reserved for totals")
-        table[(r, c)] = table.get((r, c), 0) + n
-        table[(r, TOTAL)] = table.get((r, TOTAL), 0) + n
-        table[(TOTAL, c)] = table.get((TOTAL, c), 0) + n
-        table[(TOTAL, TOTAL)] = table.get((TOTAL, TOTAL), 0) + n
+        table[(r, c)] = n
+        row_totals[r] = row_totals.get(r, 0) + n
+        col_totals[c] = col_totals.get(c, 0) + n
+        grand += n
+    for row, n in row_totals.items():
+        table[(row, TOTAL)] = n
+    for col, n in col_totals.items():
+        table[(TOTAL, col)] = n
+    if interior:
+        table[(TOTAL, TOTAL)] = grand
     return table
 
 
 def suppress(interior: Mapping[tuple[R, C], int], threshold: int = THRESHOLD) -> set[Key]:
     """The cells of the table (totals included) to hide; a missing cell is a published 0."""
     table = {key: n for key, n in with_margins(interior).items() if n > 0}
-    hidden = {key for key, n in table.items() if n < threshold}
-    lines = _lines(table)
-    while hidden:
-        if _complete_lines(table, lines, hidden):
-            continue
-        bridge = _first_bridge(hidden)
-        if bridge is None:
-            break
-        if not _close_cycle(table, hidden, bridge):
-            # No nonzero cell closes a cycle through the bridge: hide every nonzero cell.
-            # Each interior cell then lies on the cycle it forms with its three totals.
-            hidden = set(table)
-            break
-    return hidden
+    if all(type(r) is str and type(c) is str for r, c in table):
+        keys: list[Key] = sorted(table)  # the same order as _order, faster
+    else:
+        keys = sorted(table, key=_order)
+    grid = _Grid(keys)
+    return {keys[i] for i in grid.hide([table[key] for key in keys], threshold)}
 
 
-def _lines(table: Mapping[Key, int]) -> dict[Node, list[Key]]:
-    lines: dict[Node, list[Key]] = {}
-    for key in sorted(table, key=_order):
-        r, c = key
-        lines.setdefault(("r", r), []).append(key)
-        lines.setdefault(("c", c), []).append(key)
-    return lines
+def suppress_each(
+    interior: Mapping[tuple[R, C], Sequence[int]], threshold: int = THRESHOLD
+) -> list[set[Key]]:
+    """``suppress`` of each of several tables with the same labels (several counts per cell).
+
+    ``interior`` maps a cell to its count in each table; the result lists the cells to hide in
+    each table, exactly as ``suppress`` of that table alone would. When every label is text
+    that sorts after ``TOTAL`` (area and service codes do), the graph of lines is built once
+    for all the tables: a cell with a 0 count is then absent from that table, and the order
+    of the cells and lines that decides every choice is the order of the table alone.
+    """
+    if not interior:
+        return []
+    width = len(next(iter(interior.values())))
+    labels = {label for key in interior for label in key}
+    if not all(type(label) is str and label > TOTAL for label in labels):
+        return [
+            suppress({key: n[m] for key, n in interior.items()}, threshold) for m in range(width)
+        ]
+    table: dict[Key, Sequence[int]] = {}
+    row_totals: dict[object, list[int]] = {}
+    col_totals: dict[object, list[int]] = {}
+    grand = [0] * width
+    for (r, c), counts in interior.items():
+        if len(counts) != width or min(counts) < 0:
+            raise ValueError(f"counts of {(r, c)!r} are negative or not {width}")
+        table[(r, c)] = counts
+        for totals, label in ((row_totals, r), (col_totals, c)):
+            total = totals.get(label)
+            if total is None:
+                totals[label] = list(counts)
+            else:
+                total[:] = map(operator.add, total, counts)
+        grand[:] = map(operator.add, grand, counts)
+    for row, total in row_totals.items():
+        table[(row, TOTAL)] = total
+    for col, total in col_totals.items():
+        table[(TOTAL, col)] = total
+    table[(TOTAL, TOTAL)] = grand
+    keys: list[Key] = sorted(table)
+    grid = _Grid(keys)
+    columns = list(zip(*(table[key] for key in keys), strict=True))
+    return [{keys[i] for i in grid.hide(list(column), threshold)} for column in columns]
 
 
 def _order(key: Key) -> tuple[str, str]:
@@ -80,106 +118,188 @@ def _order(key: Key) -> tuple[str, str]:
     return (str(key[0]), str(key[1]))
 
 
-def _nodes(key: Key) -> tuple[Node, Node]:
-    return ("r", key[0]), ("c", key[1])
+class _Grid:
+    """The table as a graph on integers: cell ``i`` (in ``_order``) joins two line nodes.
 
+    Node ids follow the lines' first appearance in that order, a row's before its column's;
+    every choice below (which line first, which cell, which bridge) follows these orders, so
+    the result is a function of the table alone.
+    """
 
-def _complete_lines(
-    table: Mapping[Key, int], lines: Mapping[Node, list[Key]], hidden: set[Key]
-) -> bool:
-    """Give every line with exactly one hidden cell a second one; return whether any changed."""
-    changed = False
-    for node, keys in lines.items():
-        if len(hidden.intersection(keys)) != 1:
-            continue
-        candidates = [key for key in keys if key not in hidden]
-        if not candidates:
-            continue
+    def __init__(self, keys: list[Key]) -> None:
+        row_node: dict[object, int] = {}
+        col_node: dict[object, int] = {}
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        nodes = 0
+        for r, c in keys:
+            a = row_node.get(r)
+            if a is None:
+                a = row_node[r] = nodes
+                nodes += 1
+            b = col_node.get(c)
+            if b is None:
+                b = col_node[c] = nodes
+                nodes += 1
+            self.rows.append(a)
+            self.cols.append(b)
+        self.lines: list[list[int]] = [[] for _ in range(nodes)]
+        for i, (a, b) in enumerate(zip(self.rows, self.cols, strict=True)):
+            self.lines[a].append(i)
+            self.lines[b].append(i)
 
-        def cost(key: Key, node: Node = node) -> tuple[int, int, str, str]:
-            # Prefer a cell whose other line already has a hidden cell: it closes a cycle.
-            other = next(n for n in _nodes(key) if n != node)
-            lonely = int(not any(k in hidden for k in lines[other]))
-            return (lonely, table[key], *_order(key))
+    def hide(self, counts: list[int], threshold: int) -> list[int]:
+        """Primary, then complementary suppression until no hidden cell is a bridge.
 
-        hidden.add(min(candidates, key=cost))
-        changed = True
-    return changed
-
-
-def _adjacency(hidden: set[Key]) -> dict[Node, list[tuple[Node, Key]]]:
-    adj: dict[Node, list[tuple[Node, Key]]] = {}
-    for key in sorted(hidden, key=_order):
-        a, b = _nodes(key)
-        adj.setdefault(a, []).append((b, key))
-        adj.setdefault(b, []).append((a, key))
-    return adj
-
-
-def _first_bridge(hidden: set[Key]) -> Key | None:
-    """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None."""
-    adj = _adjacency(hidden)
-    order: dict[Node, int] = {}
-    low: dict[Node, int] = {}
-    for root in adj:
-        if root in order:
-            continue
-        order[root] = low[root] = len(order)
-        stack: list[tuple[Node, Key | None, int]] = [(root, None, 0)]
-        while stack:
-            node, via, i = stack[-1]
-            if i < len(adj[node]):
-                stack[-1] = (node, via, i + 1)
-                nxt, key = adj[node][i]
-                if key == via:
-                    continue
-                if nxt in order:
-                    low[node] = min(low[node], order[nxt])
-                else:
-                    order[nxt] = low[nxt] = len(order)
-                    stack.append((nxt, key, 0))
+        A cell whose count is 0 is absent: never hidden, never a complement.
+        """
+        rows, cols = self.rows, self.cols
+        self.counts = counts
+        hidden = [0 < n < threshold for n in counts]
+        self.hidden = hidden
+        per_line = [0] * len(self.lines)
+        for i, h in enumerate(hidden):
+            if h:
+                per_line[rows[i]] += 1
+                per_line[cols[i]] += 1
+        self.per_line = per_line
+        while any(hidden):
+            if self._complete_lines():
                 continue
-            stack.pop()
-            if stack and via is not None:
-                parent = stack[-1][0]
-                low[parent] = min(low[parent], low[node])
-                if low[node] > order[parent]:
-                    return via
-    return None
+            bridge = self._first_bridge()
+            if bridge is None:
+                break
+            if not self._close_cycle(bridge):
+                # No nonzero cell closes a cycle through the bridge: hide every nonzero cell.
+                # Each interior cell then lies on the cycle it forms with its three totals.
+                return [i for i, n in enumerate(counts) if n > 0]
+        return [i for i, h in enumerate(hidden) if h]
 
+    def _add(self, i: int) -> None:
+        self.hidden[i] = True
+        self.per_line[self.rows[i]] += 1
+        self.per_line[self.cols[i]] += 1
 
-def _side(hidden: set[Key], start: Node, without: Key) -> set[Node]:
-    """Nodes reachable from ``start`` through hidden cells other than ``without``."""
-    adj = _adjacency(hidden - {without})
-    seen = {start}
-    todo = [start]
-    while todo:
-        for nxt, _ in adj.get(todo.pop(), []):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def _close_cycle(table: Mapping[Key, int], hidden: set[Key], bridge: Key) -> bool:
-    """Hide the smallest nonzero cell that puts ``bridge`` on a cycle; False if none does."""
-    row_node, col_node = _nodes(bridge)
-    row_side = _side(hidden, row_node, bridge)
-    col_side = _side(hidden, col_node, bridge)
-    candidates = [
-        key
-        for key, n in table.items()
-        if key not in hidden
-        and n > 0
-        and (
-            (("r", key[0]) in row_side and ("c", key[1]) in col_side)
-            or (("r", key[0]) in col_side and ("c", key[1]) in row_side)
+    def _complete_lines(self) -> bool:
+        """Give every line with exactly one hidden cell a second one; return whether any changed."""
+        counts, rows, cols, hidden, per_line = (
+            self.counts,
+            self.rows,
+            self.cols,
+            self.hidden,
+            self.per_line,
         )
-    ]
-    if not candidates:
-        return False
-    hidden.add(min(candidates, key=lambda key: (table[key], *_order(key))))
-    return True
+        changed = False
+        for node, keys in enumerate(self.lines):
+            if per_line[node] != 1:
+                continue
+            # Prefer a cell whose other line already has a hidden cell: it closes a cycle;
+            # then the smallest count, then the first in order.
+            best, best_cost = -1, (True, 0)
+            for i in keys:
+                if hidden[i] or not counts[i]:
+                    continue
+                other = cols[i] if rows[i] == node else rows[i]
+                cost = (per_line[other] == 0, counts[i])
+                if best < 0 or cost < best_cost:
+                    best, best_cost = i, cost
+            if best >= 0:
+                self._add(best)
+                changed = True
+        return changed
+
+    def _adjacency(self, without: int = -1) -> dict[int, list[tuple[int, int]]]:
+        adj: dict[int, list[tuple[int, int]]] = {}
+        rows, cols = self.rows, self.cols
+        for i, h in enumerate(self.hidden):
+            if h and i != without:
+                a, b = rows[i], cols[i]
+                adj.setdefault(a, []).append((b, i))
+                adj.setdefault(b, []).append((a, i))
+        return adj
+
+    def _first_bridge(self) -> int | None:
+        """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None.
+
+        Nodes are visited from the lines in the order they first meet a hidden cell, and
+        each node's hidden cells in cell order.
+        """
+        rows, cols = self.rows, self.cols
+        # adj[node]: its neighbours and the cells that join them, flat: [node, cell, ...]
+        adj: list[list[int]] = [[] for _ in self.lines]
+        roots: list[int] = []
+        for i, h in enumerate(self.hidden):
+            if h:
+                a, b = rows[i], cols[i]
+                if not adj[a]:
+                    roots.append(a)
+                adj[a] += (b, i)
+                if not adj[b]:
+                    roots.append(b)
+                adj[b] += (a, i)
+        order = [-1] * len(adj)
+        low = [0] * len(adj)
+        seen = 0
+        for root in roots:
+            if order[root] >= 0:
+                continue
+            order[root] = low[root] = seen
+            seen += 1
+            stack: list[tuple[int, int, int]] = [(root, -1, 0)]
+            while stack:
+                node, via, i = stack[-1]
+                edges = adj[node]
+                if i < len(edges):
+                    stack[-1] = (node, via, i + 2)
+                    nxt, key = edges[i], edges[i + 1]
+                    if key == via:
+                        continue
+                    if order[nxt] >= 0:
+                        if order[nxt] < low[node]:
+                            low[node] = order[nxt]
+                    else:
+                        order[nxt] = low[nxt] = seen
+                        seen += 1
+                        stack.append((nxt, key, 0))
+                    continue
+                stack.pop()
+                if stack and via >= 0:
+                    parent = stack[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                    if low[node] > order[parent]:
+                        return via
+        return None
+
+    def _side(self, adj: dict[int, list[tuple[int, int]]], start: int) -> set[int]:
+        """Nodes reachable from ``start`` in ``adj``."""
+        seen = {start}
+        todo = [start]
+        while todo:
+            for nxt, _ in adj.get(todo.pop(), []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def _close_cycle(self, bridge: int) -> bool:
+        """Hide the smallest nonzero cell that puts ``bridge`` on a cycle; False if none does."""
+        adj = self._adjacency(without=bridge)
+        row_side = self._side(adj, self.rows[bridge])
+        col_side = self._side(adj, self.cols[bridge])
+        best, best_count = -1, 0
+        for i, h in enumerate(self.hidden):
+            if h or not self.counts[i]:
+                continue
+            a, b = self.rows[i], self.cols[i]
+            if ((a in row_side and b in col_side) or (a in col_side and b in row_side)) and (
+                best < 0 or self.counts[i] < best_count
+            ):
+                best, best_count = i, self.counts[i]
+        if best < 0:
+            return False
+        self._add(best)
+        return True
 
 
 def suppress_line(counts: Mapping[str, int], total_hidden: bool) -> set[str]:

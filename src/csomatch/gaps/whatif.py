@@ -258,8 +258,10 @@ async def remove_funder(
     )
 
 
-async def _costs(conn: asyncpg.Connection, currency: str) -> dict[str, float]:
-    return {c.taxonomy_code: c.cost_per_year for c in await gaps_db.unit_costs(conn, currency)}
+async def _costs(conn: asyncpg.Connection, currency: str, on: dt.date) -> dict[str, float]:
+    return {
+        c.taxonomy_code: c.cost_per_year for c in await gaps_db.unit_costs(conn, currency, on=on)
+    }
 
 
 async def add_budget(
@@ -278,11 +280,11 @@ async def add_budget(
     if index is None:
         raise NotFound(f"no service {service_id} with a reported capacity in scope")
     service = world.services[index]
-    cost = unit_cost or (await _costs(conn, currency)).get(service.taxonomy_code)
+    cost = unit_cost or (await _costs(conn, currency, now.date())).get(service.taxonomy_code)
     if not cost:
         raise InvalidInput(
-            f"no grant in {currency} tells the unit cost of {service.taxonomy_code};"
-            " give unit_cost",
+            f"no grant tells the unit cost of {service.taxonomy_code}, or no rate of {currency}"
+            " to EUR is known; give unit_cost",
             field="$.add_budget.unit_cost",
         )
     units = min(int(amount // cost), MAX_UNITS)
@@ -368,7 +370,7 @@ async def propose_allocation(
     unmet for ``no_capacity`` and declines for no capacity, per area and service code.
     """
     world = await _world(conn, now, participants)
-    costs = await _costs(conn, currency)
+    costs = await _costs(conn, currency, now.date())
     severity = await _severity(conn, participants, now, stale_hours)
     shortfall = {
         (b.participant_code, b.area_code, b.taxonomy_code): b.n

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress, suppress_line, with_margins
+from csomatch.gaps.suppression import (
+    THRESHOLD,
+    TOTAL,
+    suppress,
+    suppress_each,
+    suppress_line,
+    with_margins,
+)
 
 Key = tuple[object, object]
 
@@ -118,3 +125,26 @@ def test_a_breakdown_never_hides_a_single_part_of_a_published_total() -> None:
     }
     assert suppress_line({"language": 7, "gender": 9}, total_hidden=False) == set()
     assert suppress_line({"language": 7, "gender": 0}, total_hidden=True) == {"language"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from(["RS-1", "RS-2", "RS-3", "UNKNOWN"]), st.sampled_from("ABCD")),
+        st.lists(st.integers(0, 12), min_size=3, max_size=3),
+        max_size=16,
+    )
+)
+def test_several_tables_at_once_hide_what_each_table_alone_hides(
+    interior: dict[tuple[str, str], list[int]],
+) -> None:
+    each = suppress_each(interior)
+    for m, hidden in enumerate(each):
+        assert hidden == suppress({key: counts[m] for key, counts in interior.items()})
+
+
+def test_several_tables_with_labels_before_the_total_mark_are_suppressed_one_by_one() -> None:
+    interior = {(" a", "X"): [3, 0], ("b", "X"): [30, 2], ("b", "Y"): [40, 9]}
+    assert suppress_each(interior) == [
+        suppress({key: counts[m] for key, counts in interior.items()}) for m in range(2)
+    ]

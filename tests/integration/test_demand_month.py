@@ -1,0 +1,178 @@
+"""The monthly demand counts (``demand_month``) always equal a fresh count of the signals."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import asyncpg
+
+from csomatch.db import areas as area_db
+from csomatch.db import signals
+from csomatch.domain import Area, TaxonomyTerm
+
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+NIS = Area(
+    code="RS-787657", participant_code="RS", name="Niš", kind="city", population=250000,
+    latitude=43.32472, longitude=21.90333,
+)  # fmt: skip
+
+_MONTH = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
+_FRESH = (
+    f"SELECT {_MONTH} AS month, participant_code, taxonomy_code, area_code,"
+    " count(*) FILTER (WHERE kind = 'need')::int,"
+    " count(*) FILTER (WHERE kind = 'unmet')::int,"
+    " count(*) FILTER (WHERE kind = 'unmet' AND reason = 'no_capacity')::int,"
+    " count(*) FILTER (WHERE kind = 'decline_no_capacity')::int,"
+    " count(*) FILTER (WHERE kind = 'search_empty')::int"
+    " FROM demand_signal GROUP BY 1, 2, 3, 4"
+)
+_ROLLUP = (
+    "SELECT month, participant_code, taxonomy_code, area_code, needs, unmet, unmet_capacity,"
+    " declines, searches FROM demand_month"
+)
+_FRESH_UNMET = (
+    f"SELECT {_MONTH} AS month, participant_code, taxonomy_code, reason, count(*)::int"
+    " FROM demand_signal WHERE kind = 'unmet' GROUP BY 1, 2, 3, 4"
+)
+_ROLLUP_UNMET = "SELECT month, participant_code, taxonomy_code, reason, n FROM unmet_month"
+
+
+async def _registry(conn: asyncpg.Connection) -> None:
+    await area_db.upsert_areas(conn, [NIS])
+    await area_db.upsert_taxonomy(
+        conn,
+        [
+            TaxonomyTerm(code="ACC", parent_code=None, name="Accommodation", accommodation=True),
+            TaxonomyTerm(code="ACC.EMERG", parent_code="ACC", name="Emergency", accommodation=True),
+        ],
+    )
+
+
+def _signal(**overrides: object) -> signals.NewSignal:
+    values: dict[str, object] = {
+        "kind": "unmet", "source": "suggestion", "participant_code": "RS",
+        "area_code": NIS.code, "taxonomy_code": "ACC.EMERG", "reason": "no_capacity",
+        "occurred_at": T0,
+    }  # fmt: skip
+    values.update(overrides)
+    return signals.NewSignal(**values)  # type: ignore[arg-type]
+
+
+async def _same(conn: asyncpg.Connection) -> list[tuple[object, ...]]:
+    """The demand counts, after checking both tables equal a fresh GROUP BY of the signals."""
+
+    async def rows(sql: str) -> list[tuple[object, ...]]:
+        return sorted((tuple(r) for r in await conn.fetch(sql)), key=repr)
+
+    assert await rows(_ROLLUP_UNMET) == await rows(_FRESH_UNMET)
+    counts = await rows(_ROLLUP)
+    assert counts == await rows(_FRESH)
+    return counts
+
+
+async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
+    conn: asyncpg.Connection,
+) -> None:
+    await _registry(conn)
+    late_oct = T0 - dt.timedelta(seconds=1)  # 31 October 23:59:59 UTC: still October
+    batch = [
+        _signal(dedup_key="k1"),
+        _signal(),
+        _signal(occurred_at=late_oct),
+        _signal(kind="need", reason=None),
+        _signal(kind="need", reason=None, area_code=None),
+        _signal(kind="search_empty", reason=None, area_code=None),
+        _signal(reason="language"),
+    ]
+    assert await signals.record_signals(conn, batch) == 7
+    assert len(await _same(conn)) == 3  # Niš in November and October; no area in November
+    # A repeated dedup key is skipped by ON CONFLICT DO NOTHING and counts nothing.
+    assert await signals.record_signals(conn, [_signal(dedup_key="k1"), _signal()]) == 1
+    rows = await _same(conn)
+    # 3 unmet (all for no capacity but one for language) and 1 need in Niš in November
+    assert (T0.date(), "RS", "ACC.EMERG", NIS.code, 1, 4, 3, 0, 0) in rows
+
+    await conn.execute("UPDATE demand_signal SET reason = 'age' WHERE reason = 'language'")
+    await conn.execute(
+        "UPDATE demand_signal SET occurred_at = occurred_at - interval '40 days'"
+        " WHERE kind = 'need'"
+    )
+    await _same(conn)
+    # A purge of old signals, a single delete, then everything.
+    await conn.execute("DELETE FROM demand_signal WHERE occurred_at < $1", T0)
+    await _same(conn)
+    await conn.execute("DELETE FROM demand_signal WHERE dedup_key = 'k1'")
+    await _same(conn)
+    await conn.execute("DELETE FROM demand_signal")
+    assert await _same(conn) == []
+    assert await conn.fetchval("SELECT count(*) FROM demand_month") == 0
+    assert await conn.fetchval("SELECT count(*) FROM unmet_month") == 0
+
+
+async def test_a_truncate_empties_the_rollup(conn: asyncpg.Connection) -> None:
+    await _registry(conn)
+    await signals.record_signals(conn, [_signal(), _signal(kind="need", reason=None)])
+    await conn.execute("TRUNCATE demand_signal")
+    assert await _same(conn) == []
+
+
+async def test_a_rolled_back_insert_counts_nothing(conn: asyncpg.Connection) -> None:
+    await _registry(conn)
+    await signals.record_signals(conn, [_signal()])
+    tx = conn.transaction()
+    await tx.start()
+    await signals.record_signals(conn, [_signal(), _signal()])
+    await tx.rollback()
+    rows = await _same(conn)
+    assert [r[4:] for r in rows] == [(0, 1, 1, 0, 0)]
+
+
+async def test_concurrent_writers_to_one_count_lose_nothing(db_url: str) -> None:
+    setup = await asyncpg.connect(db_url)
+    a = await asyncpg.connect(db_url)
+    b = await asyncpg.connect(db_url)
+    try:
+        await _registry(setup)
+        # Neither row exists yet: the second writer waits on the first's new row, then adds.
+        first, second = a.transaction(), b.transaction()
+        await first.start()
+        await second.start()
+        await signals.record_signals(a, [_signal(), _signal(kind="need", reason=None)])
+        waiting = asyncio.create_task(
+            signals.record_signals(b, [_signal(kind="need", reason=None), _signal()])
+        )
+        await asyncio.sleep(0.1)  # let b reach the row lock (the result holds either way)
+        await first.commit()
+        assert await waiting == 2
+        await second.commit()
+        rows = await _same(setup)
+        assert [r[4:] for r in rows] == [(2, 2, 2, 0, 0)]
+    finally:
+        for c in (setup, a, b):
+            await c.close()
+
+
+async def test_a_purge_and_a_writer_at_once_keep_the_counts(db_url: str) -> None:
+    setup = await asyncpg.connect(db_url)
+    a = await asyncpg.connect(db_url)
+    b = await asyncpg.connect(db_url)
+    try:
+        await _registry(setup)
+        old = T0 - dt.timedelta(days=40)
+        await signals.record_signals(setup, [_signal(), _signal(occurred_at=old)])
+        purge, writer = a.transaction(), b.transaction()
+        await purge.start()
+        await writer.start()
+        await a.execute("DELETE FROM demand_signal WHERE occurred_at < $1", T0)
+        await a.execute("DELETE FROM demand_signal WHERE occurred_at >= $1", T0)
+        waiting = asyncio.create_task(signals.record_signals(b, [_signal(), _signal()]))
+        await asyncio.sleep(0.1)  # let b reach the row lock (the result holds either way)
+        await purge.commit()
+        assert await waiting == 2
+        await writer.commit()
+        rows = await _same(setup)
+        assert [r[4:] for r in rows] == [(0, 2, 2, 0, 0)]
+    finally:
+        for c in (setup, a, b):
+            await c.close()
