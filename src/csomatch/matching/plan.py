@@ -25,6 +25,7 @@ from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.rules import (
     INTERPRETATION_CODE,
     REASON_CODES,
+    RULE_READS,
     RULES,
     MatchContext,
     free_places,
@@ -105,6 +106,11 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 #: What the rules and terms read of a profile for one code, as a hashable key.
 ReadsKey = tuple[str, tuple[object, ...]]
+#: A profile's values of every field (or derived property) a rule or term reads, hashable.
+Facts = dict[str, object]
+_READ_BY_ANY: Final = tuple(
+    sorted({f for fields in (*RULE_READS.values(), *terms.TERM_READS.values()) for f in fields})
+)
 
 
 class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
@@ -174,7 +180,8 @@ class _Matcher:
         for j, s in enumerate(snap.services):
             self.by_code.setdefault(s.taxonomy_code, []).append(j)
         self._eligible: dict[ReadsKey, _Eligible] = {}
-        self._reads: dict[str, tuple[str, ...]] = {}
+        # Per code: the fields its key reads, and the fields each rule reads (RULES order).
+        self._reads: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
         self._masks: dict[tuple[str, str, tuple[object, ...]], npt.NDArray[np.bool_]] = {}
         self._terms: dict[tuple[str, str, tuple[object, ...]], IntArray] = {}
         now, stale_hours, records, w = snap.now, snap.stale_hours, snap.records, weights
@@ -188,17 +195,23 @@ class _Matcher:
             "feedback": lambda p, s: terms.feedback_cost(records.get(s.id), w),
         }
 
-    def eligible(self, profile: NeedsProfile, need: Need) -> _Eligible:
+    @staticmethod
+    def facts(profile: NeedsProfile) -> Facts:
+        """What any rule or term may read of ``profile``, read once per person."""
+        return {f: _hashable(getattr(profile, f)) for f in _READ_BY_ANY}
+
+    def eligible(self, profile: NeedsProfile, facts: Facts, need: Need) -> _Eligible:
         """The services ``need`` may use under the hard rules, with their service-level costs."""
         code = need.code
         reads = self._reads.get(code)
         if reads is None:
-            every = [*(rule_reads(reason, code) for reason, _ in RULES), *terms.TERM_READS.values()]
-            reads = self._reads[code] = tuple(sorted({f for fields in every for f in fields}))
-        key = (code, tuple([_hashable(getattr(profile, f)) for f in reads]))
+            by_rule = [rule_reads(reason, code) for reason, _ in RULES]
+            every = {f for fields in (*by_rule, *terms.TERM_READS.values()) for f in fields}
+            reads = self._reads[code] = (tuple(sorted(every)), by_rule)
+        key = (code, tuple([facts[f] for f in reads[0]]))
         found = self._eligible.get(key)
         if found is None:
-            found = self._eligible[key] = self._apply_rules(profile, need)
+            found = self._eligible[key] = self._apply_rules(profile, facts, need, reads[1])
         return found
 
     def _context(self, profile: NeedsProfile) -> MatchContext:
@@ -215,7 +228,9 @@ class _Matcher:
             licensed=snap.licensed,
         )
 
-    def _apply_rules(self, profile: NeedsProfile, need: Need) -> _Eligible:
+    def _apply_rules(
+        self, profile: NeedsProfile, facts: Facts, need: Need, by_rule: list[tuple[str, ...]]
+    ) -> _Eligible:
         """Every rule as a mask over the code's services; the first rule broken is the reason.
 
         A rule's mask is computed once per distinct value of the fields it reads for the
@@ -225,9 +240,8 @@ class _Matcher:
         candidates = self.by_code.get(need.code, [])
         ctx: MatchContext | None = None
         masks = []
-        for reason, rule in RULES:
-            reads = tuple([_hashable(getattr(profile, f)) for f in rule_reads(reason, need.code)])
-            key = (reason, need.code, reads)
+        for (reason, rule), fields in zip(RULES, by_rule, strict=True):
+            key = (reason, need.code, tuple([facts[f] for f in fields]))
             mask = self._masks.get(key)
             if mask is None:
                 ctx = ctx or self._context(profile)
@@ -245,7 +259,10 @@ class _Matcher:
         ]
         excluded = Counter(reason for _, reason in excluded_by)
         ok = np.flatnonzero(~excluded_any)
-        parts = {name: self._term_vector(name, profile, need.code)[ok] for name in terms.TERM_READS}
+        parts = {
+            name: self._term_vector(name, profile, facts, need.code)[ok]
+            for name in terms.TERM_READS
+        }
         return _Eligible(
             services=np.array(candidates, dtype=np.int64)[ok],
             base=np.sum(list(parts.values()), axis=0, dtype=np.int64).reshape(len(ok)),
@@ -254,10 +271,9 @@ class _Matcher:
             excluded_services=excluded_by,
         )
 
-    def _term_vector(self, name: str, profile: NeedsProfile, code: str) -> IntArray:
+    def _term_vector(self, name: str, profile: NeedsProfile, facts: Facts, code: str) -> IntArray:
         """A service-level term over the code's services, computed once per value it reads."""
-        reads = tuple([_hashable(getattr(profile, f)) for f in terms.TERM_READS[name]])
-        key = (name, code, reads)
+        key = (name, code, tuple([facts[f] for f in terms.TERM_READS[name]]))
         vector = self._terms.get(key)
         if vector is None:
             term, services = self._term_of[name], self.snap.services
@@ -304,7 +320,8 @@ def plan(
     from_origin = distance_matrix_km(origins, sites)
     eligible = []
     for p in profiles:
-        eligible.append([matcher.eligible(p, need) for need in p.needs])
+        facts = matcher.facts(p)
+        eligible.append([matcher.eligible(p, facts, need) for need in p.needs])
     # Distances from every accommodation anyone may use to every site, computed once.
     acc_row = np.full(len(services), -1, dtype=np.int64)
     acc = sorted(
@@ -398,27 +415,35 @@ def _solve_stage(
     # All groups of one size (one person asking, or only single adults): count in groups,
     # an exact min-cost flow; otherwise places, a generalised assignment for CP-SAT.
     unit = len(set(sizes)) == 1
-    demands = []
-    arcs = []
-    used: dict[int, None] = {}
-    for n, size in zip(needs, sizes, strict=True):
-        per_person = MUST_PENALTY if n.need.priority == "must" else SHOULD_PENALTY
-        did = f"{n.person}.{n.index}"
-        demands.append(Demand(id=did, size=1 if unit else size, unmet_penalty=per_person * size))
-        for j, cost in zip(n.eligible.services.tolist(), n.totals.tolist(), strict=True):
-            used[j] = None
-            arcs.append(Arc(demand=did, provider=f"s{j}", cost=cost))
-    providers = []
-    for j in used:
-        places = solver_capacity(snap.services[j], snap)
-        providers.append(Provider(id=f"s{j}", capacity=places // sizes[0] if unit else places))
-    solution = solve(
-        Problem(demands=tuple(demands), providers=tuple(providers), arcs=tuple(arcs)), params
+    demand_ids = [f"{n.person}.{n.index}" for n in needs]
+    demands = tuple(
+        Demand(
+            id=did,
+            size=1 if unit else size,
+            unmet_penalty=(MUST_PENALTY if n.need.priority == "must" else SHOULD_PENALTY) * size,
+        )
+        for did, n, size in zip(demand_ids, needs, sizes, strict=True)
     )
-    chosen = {}
-    for a in solution.assignments:
-        person, index = a.demand.split(".")
-        chosen[(int(person), int(index))] = int(a.provider[1:])
+    # The arcs of all needs at once: need k's eligible services, at their totals.
+    arc_need = np.repeat(np.arange(len(needs)), [len(n.totals) for n in needs]).tolist()
+    arc_service = np.concatenate([n.eligible.services for n in needs])
+    arc_cost = np.concatenate([n.totals for n in needs]).tolist()
+    provider_ids = [f"s{j}" for j in range(len(snap.services))]
+    arcs = tuple(
+        Arc(demand=demand_ids[k], provider=provider_ids[j], cost=cost)
+        for k, j, cost in zip(arc_need, arc_service.tolist(), arc_cost, strict=True)
+    )
+    # Providers in the order their first arc appears.
+    _, first = np.unique(arc_service, return_index=True)
+    providers = []
+    for j in arc_service[np.sort(first)].tolist():
+        places = solver_capacity(snap.services[j], snap)
+        providers.append(
+            Provider(id=provider_ids[j], capacity=places // sizes[0] if unit else places)
+        )
+    solution = solve(Problem(demands=demands, providers=tuple(providers), arcs=arcs), params)
+    need_of = {did: (n.person, n.index) for did, n in zip(demand_ids, needs, strict=True)}
+    chosen = {need_of[a.demand]: int(a.provider[1:]) for a in solution.assignments}
     return chosen, Stage(
         stage=name,
         status=solution.status,
