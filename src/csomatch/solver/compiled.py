@@ -9,6 +9,7 @@ Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -39,6 +40,8 @@ _demand_of = attrgetter("demand")
 _provider_of = attrgetter("provider")
 _cost_of = attrgetter("cost")
 _size_of = attrgetter("size")
+_penalty_of = attrgetter("unmet_penalty")
+_capacity_of = attrgetter("capacity")
 
 
 class ProblemError(ValueError):
@@ -154,6 +157,24 @@ def _index_ids(items: Sequence[Demand | Provider], field: str) -> dict[str, int]
 
 
 def _demand_arrays(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
+    sizes = list(map(_size_of, problem.demands))
+    penalties = list(map(_penalty_of, problem.demands))
+    # Vectorised when every value is a plain int in range (or None for a penalty); anything
+    # else goes through the loop below, which names the first offending value.
+    if set(map(type, sizes)) <= {int} and set(map(type, penalties)) <= {int, type(None)}:
+        must_meet = np.fromiter(map(_is_none, penalties), dtype=np.bool_, count=len(penalties))
+        with suppress(OverflowError):
+            size = np.array(sizes, dtype=np.int64)
+            penalty = np.array([p or 0 for p in penalties], dtype=np.int64)
+            if not (
+                np.any((size < 1) | (size > MAX_SIZE))
+                or np.any((penalty < 0) | (penalty > MAX_COST))
+            ):
+                return size, penalty, must_meet
+    return _demand_arrays_one_by_one(problem)
+
+
+def _demand_arrays_one_by_one(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
     n = len(problem.demands)
     size = np.empty(n, dtype=np.int64)
     penalty = np.zeros(n, dtype=np.int64)
@@ -178,6 +199,24 @@ def _demand_arrays(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
 
 
 def _capacities(problem: Problem, arc_provider: SmallIntArray, arc_size: IntArray) -> IntArray:
+    given = list(map(_capacity_of, problem.providers))
+    capacity: IntArray | None = None
+    if set(map(type, given)) <= {int}:
+        # Vectorised when every capacity is a plain int that fits; else one by one below.
+        with suppress(OverflowError):
+            capacity = np.minimum(np.array(given, dtype=np.int64), OBJECTIVE_LIMIT)
+            if np.any(capacity < 0):
+                capacity = None
+    if capacity is None:
+        capacity = _capacities_one_by_one(problem)
+    # More places than all arcs into a provider can use changes nothing, and clipping keeps
+    # the numbers the models see small.
+    reachable = np.zeros(len(capacity), dtype=np.int64)
+    np.add.at(reachable, arc_provider, arc_size)
+    return np.minimum(capacity, reachable)
+
+
+def _capacities_one_by_one(problem: Problem) -> IntArray:
     capacity = np.empty(len(problem.providers), dtype=np.int64)
     for i, provider in enumerate(problem.providers):
         if not (_is_int(provider.capacity) and provider.capacity >= 0):
@@ -186,11 +225,7 @@ def _capacities(problem: Problem, arc_provider: SmallIntArray, arc_size: IntArra
                 f"capacity {provider.capacity!r} must be an integer >= 0",
             )
         capacity[i] = min(provider.capacity, OBJECTIVE_LIMIT)
-    # More places than all arcs into a provider can use changes nothing, and clipping keeps
-    # the numbers the models see small.
-    reachable = np.zeros(len(capacity), dtype=np.int64)
-    np.add.at(reachable, arc_provider, arc_size)
-    return np.minimum(capacity, reachable)
+    return capacity
 
 
 def _reject_unknown(
@@ -239,6 +274,10 @@ def _arc_costs(arcs: tuple[Arc, ...]) -> IntArray:
         i = int(outside[0])
         _raise_cost(i, arcs[i].cost)
     return raw.astype(np.int64)
+
+
+def _is_none(value: object) -> bool:
+    return value is None
 
 
 def _is_int(value: object) -> TypeGuard[int]:
