@@ -108,6 +108,7 @@ FloatArray = npt.NDArray[np.float64]
 ReadsKey = tuple[str, tuple[object, ...]]
 #: A profile's values of every field (or derived property) a rule or term reads, hashable.
 Facts = dict[str, object]
+_NO_SERVICES: Final = np.zeros(0, dtype=np.int64)
 _READ_BY_ANY: Final = tuple(
     sorted({f for fields in (*RULE_READS.values(), *terms.TERM_READS.values()) for f in fields})
 )
@@ -179,6 +180,7 @@ class _Matcher:
         self.by_code: dict[str, list[int]] = {}
         for j, s in enumerate(snap.services):
             self.by_code.setdefault(s.taxonomy_code, []).append(j)
+        self.by_code_array = {c: np.array(js, dtype=np.int64) for c, js in self.by_code.items()}
         self._eligible: dict[ReadsKey, _Eligible] = {}
         # Per code: the fields its key reads, and the fields each rule reads (RULES order).
         self._reads: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
@@ -250,22 +252,24 @@ class _Matcher:
                 )
                 self._masks[key] = mask
             masks.append(mask)
-        broken = ~np.vstack(masks) if candidates else np.zeros((len(RULES), 0), dtype=np.bool_)
-        first = np.argmax(broken, axis=0)
+        # One row per rule, one column per service: a column's first False is the reason.
+        broken = ~np.array(masks, dtype=np.bool_).reshape(len(RULES), len(candidates))
         excluded_any = broken.any(axis=0)
-        excluded_by = [
-            (services[candidates[k]], REASON_CODES[int(first[k])])
-            for k in np.flatnonzero(excluded_any).tolist()
-        ]
-        excluded = Counter(reason for _, reason in excluded_by)
+        excluded_at = np.flatnonzero(excluded_any).tolist()
+        first = broken.argmax(axis=0).tolist() if excluded_at else []
+        excluded_by = [(services[candidates[k]], REASON_CODES[first[k]]) for k in excluded_at]
+        excluded = Counter([reason for _, reason in excluded_by])
         ok = np.flatnonzero(~excluded_any)
         parts = {
             name: self._term_vector(name, profile, facts, need.code)[ok]
             for name in terms.TERM_READS
         }
+        base = np.zeros(len(ok), dtype=np.int64)
+        for points in parts.values():
+            base += points
         return _Eligible(
-            services=np.array(candidates, dtype=np.int64)[ok],
-            base=np.sum(list(parts.values()), axis=0, dtype=np.int64).reshape(len(ok)),
+            services=self.by_code_array[need.code][ok] if len(ok) else _NO_SERVICES,
+            base=base,
             parts=parts,
             excluded=dict(sorted(excluded.items())),
             excluded_services=excluded_by,
