@@ -34,7 +34,7 @@ from csomatch.matching.rules import (
 )
 from csomatch.matching.snapshot import Snapshot
 from csomatch.matching.unmet import unmet_reason
-from csomatch.solver import Arc, Demand, Problem, Provider, SolveParams, solve
+from csomatch.solver import Demand, Provider, SolveParams, solve_arrays
 from csomatch.solver.problem import Status
 
 #: Cost of leaving a must-need unmet, per person: more than any plausible sum of terms.
@@ -428,24 +428,26 @@ def _solve_stage(
         )
         for did, n, size in zip(demand_ids, needs, sizes, strict=True)
     )
-    # The arcs of all needs at once: need k's eligible services, at their totals.
-    arc_need = np.repeat(np.arange(len(needs)), [len(n.totals) for n in needs]).tolist()
+    # The arcs of all needs at once, as positions: need k, its eligible services, their
+    # totals. Providers are the services used, in the order their first arc appears.
+    arc_need = np.repeat(np.arange(len(needs)), [len(n.totals) for n in needs])
     arc_service = np.concatenate([n.eligible.services for n in needs])
-    arc_cost = np.concatenate([n.totals for n in needs]).tolist()
-    provider_ids = [f"s{j}" for j in range(len(snap.services))]
-    arcs = tuple(
-        Arc(demand=demand_ids[k], provider=provider_ids[j], cost=cost)
-        for k, j, cost in zip(arc_need, arc_service.tolist(), arc_cost, strict=True)
-    )
-    # Providers in the order their first arc appears.
     _, first = np.unique(arc_service, return_index=True)
+    used = arc_service[np.sort(first)]
+    provider_at = np.zeros(len(snap.services), dtype=np.int64)
+    provider_at[used] = np.arange(len(used))
     providers = []
-    for j in arc_service[np.sort(first)].tolist():
+    for j in used.tolist():
         places = solver_capacity(snap.services[j], snap)
-        providers.append(
-            Provider(id=provider_ids[j], capacity=places // sizes[0] if unit else places)
-        )
-    solution = solve(Problem(demands=demands, providers=tuple(providers), arcs=arcs), params)
+        providers.append(Provider(id=f"s{j}", capacity=places // sizes[0] if unit else places))
+    solution = solve_arrays(
+        demands,
+        providers,
+        arc_need,
+        provider_at[arc_service],
+        np.concatenate([n.totals for n in needs]),
+        params,
+    )
     need_of = {did: (n.person, n.index) for did, n in zip(demand_ids, needs, strict=True)}
     chosen = {need_of[a.demand]: int(a.provider[1:]) for a in solution.assignments}
     return chosen, Stage(
@@ -456,7 +458,7 @@ def _solve_stage(
         solver=solution.solver,
         seconds=solution.seconds,
         demands=len(demands),
-        arcs=len(arcs),
+        arcs=len(arc_need),
     )
 
 

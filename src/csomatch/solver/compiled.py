@@ -141,6 +141,90 @@ def compile_problem(problem: Problem) -> CompiledProblem:
     )
 
 
+def compile_arrays(
+    demands: Sequence[Demand],
+    providers: Sequence[Provider],
+    arc_demand: npt.ArrayLike,
+    arc_provider: npt.ArrayLike,
+    arc_cost: npt.ArrayLike,
+) -> CompiledProblem:
+    """`compile_problem` for a caller that holds its arcs as arrays of positions.
+
+    Arc ``i`` joins ``demands[arc_demand[i]]`` and ``providers[arc_provider[i]]`` at
+    ``arc_cost[i]``, using the demand's size: no `Arc` object per arc is built. A valid
+    problem compiles to exactly what the equivalent `Problem` compiles to; an invalid one
+    raises the same `ProblemError` (the equivalent `Problem` is built only then, to name
+    the offending value).
+    """
+    problem = Problem(demands=tuple(demands), providers=tuple(providers), arcs=())
+    _index_ids(problem.demands, "demands")
+    _index_ids(problem.providers, "providers")
+    demand_size, penalty, must_meet = _demand_arrays(problem)
+    demand_at = np.asarray(arc_demand)
+    provider_at = np.asarray(arc_provider)
+    cost = np.asarray(arc_cost)
+    n, m = len(demands), len(providers)
+    if not (demand_at.ndim == provider_at.ndim == cost.ndim == 1) or not (
+        len(demand_at) == len(provider_at) == len(cost)
+    ):
+        raise ProblemError("$.arcs", "arc positions and costs must be three arrays of one length")
+    for field, positions, size in (("demand", demand_at, n), ("provider", provider_at, m)):
+        if positions.dtype.kind not in "iu" and positions.size:
+            raise ProblemError(f"$.arcs[0].{field}", f"{field} positions must be integers")
+        outside = np.flatnonzero((positions < 0) | (positions >= size))
+        if outside.size:
+            i = int(outside[0])
+            raise ProblemError(
+                f"$.arcs[{i}].{field}",
+                f"{field} position {int(positions[i])} is not in {field}s (0..{size - 1})",
+            )
+    arc_d = demand_at.astype(np.int32)
+    arc_p = provider_at.astype(np.int32)
+    pair = arc_d.astype(np.int64) * max(m, 1) + arc_p
+    if (
+        (cost.dtype.kind not in "iu" and cost.size)
+        or np.any((cost < -MAX_COST) | (cost > MAX_COST))
+        or len(np.unique(pair)) != len(pair)
+    ):
+        # Name the offending value the way `compile_problem` does.
+        return compile_problem(_as_problem(demands, providers, arc_d, arc_p, cost))
+    arc_c = cost.astype(np.int64)
+    arc_size = demand_size[arc_d]
+    _reject_overflow(arc_d, arc_c, penalty, n)
+    return CompiledProblem(
+        demand_ids=[d.id for d in problem.demands],
+        provider_ids=[p.id for p in problem.providers],
+        demand_size=demand_size,
+        penalty=penalty,
+        must_meet=must_meet,
+        capacity=_capacities(problem, arc_p, arc_size),
+        arc_demand=arc_d,
+        arc_provider=arc_p,
+        arc_cost=arc_c,
+        arc_size=arc_size,
+    )
+
+
+def _as_problem(
+    demands: Sequence[Demand],
+    providers: Sequence[Provider],
+    arc_demand: SmallIntArray,
+    arc_provider: SmallIntArray,
+    arc_cost: npt.NDArray[np.generic],
+) -> Problem:
+    """The `Problem` that arrays of (valid) positions stand for."""
+    return Problem(
+        demands=tuple(demands),
+        providers=tuple(providers),
+        arcs=tuple(
+            Arc(demand=demands[d].id, provider=providers[p].id, cost=c)
+            for d, p, c in zip(
+                arc_demand.tolist(), arc_provider.tolist(), arc_cost.tolist(), strict=True
+            )
+        ),
+    )
+
+
 def _index_ids(items: Sequence[Demand | Provider], field: str) -> dict[str, int]:
     index: dict[str, int] = {}
     for position, item in enumerate(items):
