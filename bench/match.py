@@ -19,7 +19,7 @@ What it does:
    candidates (about 300 on the demo registry);
 3. measures, ``--runs`` times after one warm-up each:
 
-   - **use case**: `load_snapshot` (the three queries) + `place` (hard rules, terms, the
+   - **use case**: `load_snapshot` (the two queries) + `place` (hard rules, terms, the
      two-stage solve) + encoding the explained answer (per person and need, the assigned
      service with its cost parts, or the unmet reason) to JSON; with a breakdown;
    - **HTTP**: ``POST /api/v1/match/batch`` through the whole app in process (token check,
