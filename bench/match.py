@@ -19,13 +19,13 @@ What it does:
    candidates (about 300 on the demo registry);
 3. measures, ``--runs`` times after one warm-up each:
 
-   - **use case**: `load_snapshot` (the three queries) + `place` (hard rules, terms, the
+   - **use case**: `load_snapshot` (the two queries) + `place` (hard rules, terms, the
      two-stage solve) + encoding the explained answer (per person and need, the assigned
      service with its cost parts, or the unmet reason) to JSON; with a breakdown;
    - **HTTP**: ``POST /api/v1/match/batch`` through the whole app in process (token check,
      decoding and validation, the above, unmet-demand signals), via Litestar's test client;
 
-4. prints p50, p95 and max for each, next to the target (p95 <= 100 ms), and stops the
+4. prints min, p50, p95 and max for each, next to the target (p95 <= 100 ms), and stops the
    database. The CPU time of this process (the matcher, not PostgreSQL) is printed next to
    the wall time of the use case: on a machine shared with other work the wall time grows
    with the load, the CPU time much less.
@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import os
 import random
 import shutil
@@ -257,7 +258,10 @@ async def time_http(
 def row(name: str, values: list[float], target: bool) -> str:
     p95 = percentile(values, 95)
     verdict = ("met" if p95 <= TARGET_P95_MS else "MISSED") if target else ""
-    return f"{name:<30} {percentile(values, 50):>8.1f} {p95:>8.1f} {max(values):>8.1f}  {verdict}"
+    return (
+        f"{name:<30} {min(values):>8.1f} {percentile(values, 50):>8.1f} {p95:>8.1f}"
+        f" {max(values):>8.1f}  {verdict}"
+    )
 
 
 def seed_directory(scale: int, home: Path) -> Path:
@@ -287,11 +291,16 @@ async def bench(args: argparse.Namespace, home: Path, seed_dir: Path) -> None:
         request = msgspec.convert(body, BatchRequest)
         assert all(isinstance(p, BatchPerson) for p in request.people)
         settings = Settings(database_url=url, pool_min_size=1, pool_max_size=2)
+        if not args.no_freeze:
+            # As `csomatch serve` does once started: what was built so far lives as long as
+            # the process, so the collector's full passes need not walk it again and again.
+            gc.freeze()
         use_case = await time_use_case(url, request, settings, args.runs, profile=args.profile)
         http = await time_http(url, body, secret, settings, args.runs)
     finally:
         server.stop()
-    print(f"{'ms (' + str(args.runs) + ' runs)':<30} {'p50':>8} {'p95':>8} {'max':>8}")
+    header = f"{'ms (' + str(args.runs) + ' runs)':<30} {'min':>8} {'p50':>8} {'p95':>8} {'max':>8}"
+    print(header)
     for key in ("snapshot", "place", "encode"):
         print(row(f"  use case: {key}", use_case[key], target=False))
     print(row("use case, end to end", use_case["total"], target=True))
@@ -314,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the batch (1)")
     parser.add_argument(
         "--profile", action="store_true", help="print where the matcher spends its time"
+    )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="do not freeze the start-up heap (gc.freeze) as `csomatch serve` does",
     )
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="csomatch-bench-match-", dir="/tmp"))

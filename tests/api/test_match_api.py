@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from csomatch.db.candidates import candidate_services
 from csomatch.db.signals import count_signals
+from csomatch.db.track_records import record_feedback, record_offer_answer
 from csomatch.matching.terms import TERMS
 from tests.api.conftest import make_token
 
@@ -169,6 +170,23 @@ async def test_candidates_carry_the_licence_valid_on_the_day(demo_db: str) -> No
     # Every other emergency shelter needs a licence and holds one valid today.
     assert all(s.licence_required for s in today.services)
     assert today.licensed == {s.id for s in today.services} - {shelter}
+
+
+async def test_candidates_carry_their_track_record_in_the_same_query(demo_db: str) -> None:
+    conn = await asyncpg.connect(demo_db)
+    try:
+        first, second = (await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())).services[
+            :2
+        ]
+        await record_offer_answer(conn, first.id, accepted=True)
+        await record_offer_answer(conn, first.id, accepted=False)
+        await record_feedback(conn, first.id, 4)
+        found = await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())
+    finally:
+        await conn.close()
+    record = found.records[first.id]
+    assert (record.offers, record.accepted, record.feedback_n, record.feedback_sum) == (2, 1, 1, 4)
+    assert second.id not in found.records  # never offered: no record, not a zero one
 
 
 async def _unmet_signals(db_url: str) -> Counter[tuple[str, str | None, str, str | None]]:

@@ -11,7 +11,7 @@ two-stage plan is used instead of one model.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
 import msgspec
@@ -30,10 +30,11 @@ from csomatch.matching.rules import (
     MatchContext,
     free_places,
     is_accommodation,
+    rule_reads,
 )
 from csomatch.matching.snapshot import Snapshot
 from csomatch.matching.unmet import unmet_reason
-from csomatch.solver import Arc, Demand, Problem, Provider, SolveParams, solve
+from csomatch.solver import Demand, Provider, SolveParams, solve_arrays
 from csomatch.solver.problem import Status
 
 #: Cost of leaving a must-need unmet, per person: more than any plausible sum of terms.
@@ -103,12 +104,14 @@ class JointPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-#: What the rules and terms may read of a profile, as a hashable key (see `_facts`).
-Facts = tuple[tuple[str, object], ...]
-#: Profile fields no hard rule or service-level term reads: the needs themselves (each is
-#: matched on its own), where the person is now (distances are computed per person), the
-#: urgency and a batch person's key. Every other field is part of `Facts`.
-_NOT_FACTS: Final = frozenset({"needs", "current_area", "urgency", "key"})
+#: What the rules and terms read of a profile for one code, as a hashable key.
+ReadsKey = tuple[str, tuple[object, ...]]
+#: A profile's values of every field (or derived property) a rule or term reads, hashable.
+Facts = dict[str, object]
+_NO_SERVICES: Final = np.zeros(0, dtype=np.int64)
+_READ_BY_ANY: Final = tuple(
+    sorted({f for fields in (*RULE_READS.values(), *terms.TERM_READS.values()) for f in fields})
+)
 
 
 class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,11 +120,12 @@ class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
     services: IntArray
     #: Per service: the sum of the terms that do not depend on where the person is.
     base: IntArray
-    #: Per service: those terms by name.
-    parts: list[dict[str, int]]
+    #: Those terms by name (in `terms.TERM_READS` order), each with its points per service.
+    parts: dict[str, IntArray]
     excluded: dict[str, int]
-    #: (service index, reason code) of each excluded service.
-    excluded_by: list[tuple[int, str]]
+    #: Each excluded service with its reason code, in the services' order (shared by every
+    #: need with the same reads: never mutated).
+    excluded_services: list[tuple[Service, str]]
 
 
 class _Need(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,11 +138,24 @@ class _Need(msgspec.Struct, frozen=True, kw_only=True):
     km: FloatArray
     proximity: IntArray
     origin: DistanceFrom
+    #: Total cost per eligible service, in points: distance + ``eligible.base`` + proximity.
+    totals: IntArray
 
-    @property
-    def totals(self) -> IntArray:
-        """Total cost per eligible service, in points."""
-        return _distance_points(self.km) + self.eligible.base + self.proximity
+
+def _need(
+    person: int,
+    index: int,
+    need: Need,
+    eligible: _Eligible,
+    km: FloatArray,
+    proximity: IntArray,
+    origin: DistanceFrom,
+) -> _Need:
+    totals = _distance_points(km) + eligible.base + proximity
+    return _Need(
+        person=person, index=index, need=need, eligible=eligible, km=km, proximity=proximity,
+        origin=origin, totals=totals,
+    )  # fmt: skip
 
 
 def _distance_points(km: FloatArray) -> IntArray:
@@ -150,38 +167,53 @@ def _hashable(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _facts(profile: NeedsProfile) -> Facts:
-    """The profile's facts the hard rules and service terms read, as a hashable key.
-
-    Many people in one batch share them (same gender, age band, languages...), so the
-    rules run once per distinct facts and code, not once per person.
-    """
-    fields = msgspec.structs.asdict(profile)
-    return tuple(
-        (name, tuple(value) if isinstance(value, list) else value)
-        for name, value in fields.items()
-        if name not in _NOT_FACTS
-    )
-
-
 class _Matcher:
-    """The hard rules and service-level terms, memoised per (facts, code) for one request."""
+    """The hard rules and service-level terms, memoised for one request.
+
+    Many people in one batch agree on what the rules and terms read for a code (same
+    gender, age band, languages...), so the rules run once per distinct values and code,
+    not once per person.
+    """
 
     def __init__(self, snap: Snapshot, weights: terms.Weights) -> None:
         self.snap, self.w = snap, weights
         self.by_code: dict[str, list[int]] = {}
         for j, s in enumerate(snap.services):
             self.by_code.setdefault(s.taxonomy_code, []).append(j)
-        self._static: dict[int, tuple[int, int, int]] = {}
-        self._eligible: dict[tuple[Facts, str], _Eligible] = {}
+        self.by_code_array = {c: np.array(js, dtype=np.int64) for c, js in self.by_code.items()}
+        self._eligible: dict[ReadsKey, _Eligible] = {}
+        # Per code: the fields its key reads, and the fields each rule reads (RULES order).
+        self._reads: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
         self._masks: dict[tuple[str, str, tuple[object, ...]], npt.NDArray[np.bool_]] = {}
+        self._terms: dict[tuple[str, str, tuple[object, ...]], IntArray] = {}
+        now, stale_hours, records, w = snap.now, snap.stale_hours, snap.records, weights
+        # The service-level terms as functions of (profile, service), in `TERM_READS` order.
+        self._term_of: dict[str, Callable[[NeedsProfile, Service], int]] = {
+            "language": lambda p, s: terms.language_cost(p, s, w),
+            "freshness": lambda p, s: terms.freshness_cost(s, now, stale_hours, w),
+            "specialisation": lambda p, s: terms.specialisation_cost(p, s, w),
+            "availability": lambda p, s: terms.availability_cost(p, s, w),
+            "acceptance": lambda p, s: terms.acceptance_cost(records.get(s.id), w),
+            "feedback": lambda p, s: terms.feedback_cost(records.get(s.id), w),
+        }
+
+    @staticmethod
+    def facts(profile: NeedsProfile) -> Facts:
+        """What any rule or term may read of ``profile``, read once per person."""
+        return {f: _hashable(getattr(profile, f)) for f in _READ_BY_ANY}
 
     def eligible(self, profile: NeedsProfile, facts: Facts, need: Need) -> _Eligible:
         """The services ``need`` may use under the hard rules, with their service-level costs."""
-        key = (facts, need.code)
+        code = need.code
+        reads = self._reads.get(code)
+        if reads is None:
+            by_rule = [rule_reads(reason, code) for reason, _ in RULES]
+            every = {f for fields in (*by_rule, *terms.TERM_READS.values()) for f in fields}
+            reads = self._reads[code] = (tuple(sorted(every)), by_rule)
+        key = (code, tuple([facts[f] for f in reads[0]]))
         found = self._eligible.get(key)
         if found is None:
-            found = self._eligible[key] = self._apply_rules(profile, need)
+            found = self._eligible[key] = self._apply_rules(profile, facts, need, reads[1])
         return found
 
     def _context(self, profile: NeedsProfile) -> MatchContext:
@@ -198,19 +230,20 @@ class _Matcher:
             licensed=snap.licensed,
         )
 
-    def _apply_rules(self, profile: NeedsProfile, need: Need) -> _Eligible:
+    def _apply_rules(
+        self, profile: NeedsProfile, facts: Facts, need: Need, by_rule: list[tuple[str, ...]]
+    ) -> _Eligible:
         """Every rule as a mask over the code's services; the first rule broken is the reason.
 
-        A rule's mask is computed once per distinct value of the fields it reads
-        (`RULE_READS`) and code, and shared by everyone with those values.
+        A rule's mask is computed once per distinct value of the fields it reads for the
+        code (`rule_reads`), and shared by everyone with those values.
         """
         services = self.snap.services
         candidates = self.by_code.get(need.code, [])
         ctx: MatchContext | None = None
         masks = []
-        for reason, rule in RULES:
-            reads = tuple(_hashable(getattr(profile, f)) for f in RULE_READS[reason])
-            key = (reason, need.code, reads)
+        for (reason, rule), fields in zip(RULES, by_rule, strict=True):
+            key = (reason, need.code, tuple([facts[f] for f in fields]))
             mask = self._masks.get(key)
             if mask is None:
                 ctx = ctx or self._context(profile)
@@ -219,43 +252,39 @@ class _Matcher:
                 )
                 self._masks[key] = mask
             masks.append(mask)
-        broken = ~np.vstack(masks) if candidates else np.zeros((len(RULES), 0), dtype=np.bool_)
-        first = np.argmax(broken, axis=0)
+        # One row per rule, one column per service: a column's first False is the reason.
+        broken = ~np.array(masks, dtype=np.bool_).reshape(len(RULES), len(candidates))
         excluded_any = broken.any(axis=0)
-        excluded_by = [
-            (candidates[k], REASON_CODES[int(first[k])])
-            for k in np.flatnonzero(excluded_any).tolist()
-        ]
-        excluded = Counter(reason for _, reason in excluded_by)
-        ok = [candidates[k] for k in np.flatnonzero(~excluded_any).tolist()]
-        parts = [self._parts(profile, j) for j in ok]
+        excluded_at = np.flatnonzero(excluded_any).tolist()
+        first = broken.argmax(axis=0).tolist() if excluded_at else []
+        excluded_by = [(services[candidates[k]], REASON_CODES[first[k]]) for k in excluded_at]
+        excluded = Counter([reason for _, reason in excluded_by])
+        ok = np.flatnonzero(~excluded_any)
+        parts = {
+            name: self._term_vector(name, profile, facts, need.code)[ok]
+            for name in terms.TERM_READS
+        }
+        base = np.zeros(len(ok), dtype=np.int64)
+        for points in parts.values():
+            base += points
         return _Eligible(
-            services=np.array(ok, dtype=np.int64),
-            base=np.array([sum(p.values()) for p in parts], dtype=np.int64),
+            services=self.by_code_array[need.code][ok] if len(ok) else _NO_SERVICES,
+            base=base,
             parts=parts,
             excluded=dict(sorted(excluded.items())),
-            excluded_by=excluded_by,
+            excluded_services=excluded_by,
         )
 
-    def _parts(self, profile: NeedsProfile, j: int) -> dict[str, int]:
-        s, w = self.snap.services[j], self.w
-        static = self._static.get(j)
-        if static is None:
-            record = self.snap.records.get(s.id)
-            static = self._static[j] = (
-                terms.freshness_cost(s, self.snap.now, self.snap.stale_hours, w),
-                terms.acceptance_cost(record, w),
-                terms.feedback_cost(record, w),
+    def _term_vector(self, name: str, profile: NeedsProfile, facts: Facts, code: str) -> IntArray:
+        """A service-level term over the code's services, computed once per value it reads."""
+        key = (name, code, tuple([facts[f] for f in terms.TERM_READS[name]]))
+        vector = self._terms.get(key)
+        if vector is None:
+            term, services = self._term_of[name], self.snap.services
+            vector = self._terms[key] = np.array(
+                [term(profile, services[j]) for j in self.by_code.get(code, [])], dtype=np.int64
             )
-        freshness, acceptance, feedback = static
-        return {
-            "language": terms.language_cost(profile, s, w),
-            "freshness": freshness,
-            "specialisation": terms.specialisation_cost(profile, s, w),
-            "availability": terms.availability_cost(profile, s, w),
-            "acceptance": acceptance,
-            "feedback": feedback,
-        }
+        return vector
 
 
 def solver_capacity(service: Service, snap: Snapshot) -> int:
@@ -295,7 +324,7 @@ def plan(
     from_origin = distance_matrix_km(origins, sites)
     eligible = []
     for p in profiles:
-        facts = _facts(p)
+        facts = matcher.facts(p)
         eligible.append([matcher.eligible(p, facts, need) for need in p.needs])
     # Distances from every accommodation anyone may use to every site, computed once.
     acc_row = np.full(len(services), -1, dtype=np.int64)
@@ -332,12 +361,7 @@ def plan(
                 ],
                 dtype=np.int64,
             )
-            stage1.append(
-                _Need(
-                    person=pi, index=ni, need=need, eligible=e, km=here[e.services],
-                    proximity=proximity, origin="current_area",
-                )
-            )  # fmt: skip
+            stage1.append(_need(pi, ni, need, e, here[e.services], proximity, "current_area"))
     chosen1, account1 = _solve_stage("accommodation", stage1, profiles, snap, params)
 
     # Stage 2: every other need, measured from where the person will stay.
@@ -349,6 +373,7 @@ def plan(
     stage2: list[_Need] = []
     for pi, (p, person) in enumerate(zip(profiles, eligible, strict=True)):
         stay = stays.get(pi)
+        origin: DistanceFrom
         if stay is None:
             here, origin = from_origin[origin_row[p.current_area]], "current_area"
         else:
@@ -356,13 +381,8 @@ def plan(
         for ni, (need, e) in enumerate(zip(p.needs, person, strict=True)):
             if is_accommodation(need.code):
                 continue
-            stage2.append(
-                _Need(
-                    person=pi, index=ni, need=need, eligible=e, km=here[e.services],
-                    proximity=np.zeros(len(e.services), dtype=np.int64),
-                    origin=origin,  # type: ignore[arg-type]
-                )
-            )  # fmt: skip
+            no_proximity = np.zeros(len(e.services), dtype=np.int64)
+            stage2.append(_need(pi, ni, need, e, here[e.services], no_proximity, origin))
     chosen2, account2 = _solve_stage("services", stage2, profiles, snap, params)
 
     chosen = chosen1 | chosen2
@@ -399,27 +419,37 @@ def _solve_stage(
     # All groups of one size (one person asking, or only single adults): count in groups,
     # an exact min-cost flow; otherwise places, a generalised assignment for CP-SAT.
     unit = len(set(sizes)) == 1
-    demands = []
-    arcs = []
-    used: dict[int, None] = {}
-    for n, size in zip(needs, sizes, strict=True):
-        per_person = MUST_PENALTY if n.need.priority == "must" else SHOULD_PENALTY
-        did = f"{n.person}.{n.index}"
-        demands.append(Demand(id=did, size=1 if unit else size, unmet_penalty=per_person * size))
-        for j, cost in zip(n.eligible.services.tolist(), n.totals.tolist(), strict=True):
-            used[j] = None
-            arcs.append(Arc(demand=did, provider=f"s{j}", cost=cost))
+    demand_ids = [f"{n.person}.{n.index}" for n in needs]
+    demands = tuple(
+        Demand(
+            id=did,
+            size=1 if unit else size,
+            unmet_penalty=(MUST_PENALTY if n.need.priority == "must" else SHOULD_PENALTY) * size,
+        )
+        for did, n, size in zip(demand_ids, needs, sizes, strict=True)
+    )
+    # The arcs of all needs at once, as positions: need k, its eligible services, their
+    # totals. Providers are the services used, in the order their first arc appears.
+    arc_need = np.repeat(np.arange(len(needs)), [len(n.totals) for n in needs])
+    arc_service = np.concatenate([n.eligible.services for n in needs])
+    _, first = np.unique(arc_service, return_index=True)
+    used = arc_service[np.sort(first)]
+    provider_at = np.zeros(len(snap.services), dtype=np.int64)
+    provider_at[used] = np.arange(len(used))
     providers = []
-    for j in used:
+    for j in used.tolist():
         places = solver_capacity(snap.services[j], snap)
         providers.append(Provider(id=f"s{j}", capacity=places // sizes[0] if unit else places))
-    solution = solve(
-        Problem(demands=tuple(demands), providers=tuple(providers), arcs=tuple(arcs)), params
+    solution = solve_arrays(
+        demands,
+        providers,
+        arc_need,
+        provider_at[arc_service],
+        np.concatenate([n.totals for n in needs]),
+        params,
     )
-    chosen = {}
-    for a in solution.assignments:
-        person, index = a.demand.split(".")
-        chosen[(int(person), int(index))] = int(a.provider[1:])
+    need_of = {did: (n.person, n.index) for did, n in zip(demand_ids, needs, strict=True)}
+    chosen = {need_of[a.demand]: int(a.provider[1:]) for a in solution.assignments}
     return chosen, Stage(
         stage=name,
         status=solution.status,
@@ -428,19 +458,17 @@ def _solve_stage(
         solver=solution.solver,
         seconds=solution.seconds,
         demands=len(demands),
-        arcs=len(arcs),
+        arcs=len(arc_need),
     )
 
 
 def _option(n: _Need, k: int, services: Sequence[Service]) -> Option:
     """The explanation of the ``k``-th eligible service of a need: its cost by term."""
     km = float(n.km[k])
-    base = n.eligible.parts[k]
-    parts = {
-        "distance": terms.distance_cost(km),
-        **base,
-        "proximity": int(n.proximity[k]),
-    }
+    parts = {"distance": terms.distance_cost(km)}
+    for name, points in n.eligible.parts.items():
+        parts[name] = int(points[k])
+    parts["proximity"] = int(n.proximity[k])
     return Option(
         service=services[int(n.eligible.services[k])],
         parts=parts,
@@ -454,8 +482,11 @@ def _need_plan(
     n: _Need, services: Sequence[Service], id_rank: IntArray, chosen: int | None, top: int
 ) -> NeedPlan:
     totals = n.totals
-    # Cheapest first; equal costs in the order of the services' ids, so answers repeat.
-    order = np.lexsort((id_rank[n.eligible.services], totals))
+    options = []
+    if top > 0:
+        # Cheapest first; equal costs in the order of the services' ids, so answers repeat.
+        order = np.lexsort((id_rank[n.eligible.services], totals))
+        options = [_option(n, int(k), services) for k in order[:top].tolist()]
     planned = None
     if chosen is not None:
         (k,) = np.flatnonzero(n.eligible.services == chosen)
@@ -464,13 +495,13 @@ def _need_plan(
         person=n.person,
         index=n.index,
         need=n.need,
-        options=[_option(n, int(k), services) for k in order[:top]],
+        options=options,
         eligible=len(totals),
-        best_total=int(totals[order[0]]) if len(totals) else 0,
+        best_total=int(totals.min()) if len(totals) else 0,
         excluded=n.eligible.excluded,
-        excluded_services=[(services[j], reason) for j, reason in n.eligible.excluded_by],
+        excluded_services=n.eligible.excluded_services,
         planned=planned,
-        unmet_reason=unmet_reason(Counter(n.eligible.excluded), len(totals), planned is not None),
+        unmet_reason=unmet_reason(n.eligible.excluded, len(totals), planned is not None),
     )
 
 

@@ -210,26 +210,44 @@ RULES: Final[tuple[tuple[str, Rule], ...]] = (
 )
 REASON_CODES: Final = tuple(code for code, _ in RULES)
 
-_GROUP = ("group_adults", "group_children_age_bands")
 #: The profile fields each rule reads, besides the need's code, the service and what the
 #: context holds for the whole request (time, licences). The context's excluded points
-#: come from ``excluded_areas`` and its interpretation flag from ``languages``. The matcher
-#: evaluates a rule once per distinct value of these fields and code, so a rule that
-#: starts reading another field must list it here; a test checks that changing any other
-#: field never changes a rule's answer.
+#: come from ``excluded_areas`` and its interpretation flag from ``languages``; a derived
+#: property (``group_size``) stands for the fields it is computed from (`DERIVED_FROM`).
+#: The matcher evaluates a rule once per distinct value of these fields and code, so a rule
+#: that starts reading another field must list it here; a test checks that changing any
+#: other field never changes a rule's answer.
 RULE_READS: Final[dict[str, tuple[str, ...]]] = {
     "service_code": (),
     "gender": ("gender",),
     "age": ("age_band", "age_uncertain"),
-    "group": _GROUP,
+    "group": ("group_size",),
     "not_accepting": (),
     "licence": (),
-    "no_capacity": _GROUP,
+    "no_capacity": ("group_size",),
     "language": ("languages", "interpreter_needed"),
     "excluded_area": ("excluded_areas", "min_distance_km"),
     "security": ("risk_level",),
     "jurisdiction": ("jurisdiction",),
 }
+#: Rules that look at the profile only for some codes; for any other code they pass every
+#: service whatever the profile says, so they read nothing there.
+RULE_SCOPE: Final[dict[str, Callable[[str], bool]]] = {
+    "no_capacity": is_accommodation,
+    "security": is_accommodation,
+    "jurisdiction": lambda code: code.startswith(("RET.", "REINT.")),
+}
+#: Profile properties the rules and terms may read, and the fields they are computed from.
+DERIVED_FROM: Final[dict[str, tuple[str, ...]]] = {
+    "group_size": ("group_adults", "group_children_age_bands"),
+    "is_child": ("age_band", "age_uncertain"),
+}
+
+
+def rule_reads(reason: str, code: str) -> tuple[str, ...]:
+    """The profile fields (or derived properties) rule ``reason`` reads for a need of ``code``."""
+    applies = RULE_SCOPE.get(reason)
+    return RULE_READS[reason] if applies is None or applies(code) else ()
 
 
 def exclusion_reason(

@@ -11,7 +11,7 @@ import msgspec
 
 from csomatch.db import areas as area_db
 from csomatch.db.candidates import area_points, candidate_services
-from csomatch.db.track_records import TrackRecord, track_records
+from csomatch.db.track_records import TrackRecord
 from csomatch.domain import Service
 from csomatch.errors import InvalidInput
 from csomatch.matching.rules import INTERPRETATION_CODE, Point
@@ -60,7 +60,7 @@ async def load_snapshot(
     stale_hours: float,
     reveal_confidential: bool,
 ) -> Snapshot:
-    """Read what matching ``codes`` needs: three queries whatever the number of needs.
+    """Read what matching ``codes`` needs: two queries whatever the number of needs.
 
     Args:
         codes: the service codes asked for (interpretation is added).
@@ -82,11 +82,10 @@ async def load_snapshot(
             else s
             for s in services
         ]
-    records = await track_records(conn, [s.id for s in services])
     return Snapshot(
         services=services,
         licensed=found.licensed,
-        records={r.service_id: r for r in records},
+        records=found.records,
         areas=points,
         now=now,
         stale_hours=stale_hours,

@@ -42,6 +42,21 @@ TERMS: Final = (
 )
 
 
+#: The profile fields (or derived properties, see `rules.DERIVED_FROM`) each service-level
+#: term reads; distance and proximity depend on where the person is, and are computed per
+#: person. The matcher computes a term once per distinct value of these fields and code and
+#: shares it, so a term that starts reading another field must list it here; a test checks
+#: that changing any other field never changes a term.
+TERM_READS: Final[dict[str, tuple[str, ...]]] = {
+    "language": ("languages",),
+    "freshness": (),
+    "specialisation": ("gender", "is_child"),
+    "availability": ("group_size",),
+    "acceptance": (),
+    "feedback": (),
+}
+
+
 class Weights(msgspec.Struct, frozen=True, kw_only=True):
     """Integer weights of the soft terms, in points (1 point = 100 m of travel)."""
 

@@ -6,7 +6,7 @@ never the database, the clock, the environment or the network.
 
 from csomatch.solver.check import check_solution
 from csomatch.solver.compiled import ProblemError
-from csomatch.solver.core import solve
+from csomatch.solver.core import solve, solve_arrays
 from csomatch.solver.problem import (
     Arc,
     Assignment,
@@ -28,4 +28,5 @@ __all__ = [
     "SolveParams",
     "check_solution",
     "solve",
+    "solve_arrays",
 ]

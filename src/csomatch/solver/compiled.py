@@ -9,6 +9,7 @@ Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -39,6 +40,8 @@ _demand_of = attrgetter("demand")
 _provider_of = attrgetter("provider")
 _cost_of = attrgetter("cost")
 _size_of = attrgetter("size")
+_penalty_of = attrgetter("unmet_penalty")
+_capacity_of = attrgetter("capacity")
 
 
 class ProblemError(ValueError):
@@ -138,6 +141,90 @@ def compile_problem(problem: Problem) -> CompiledProblem:
     )
 
 
+def compile_arrays(
+    demands: Sequence[Demand],
+    providers: Sequence[Provider],
+    arc_demand: npt.ArrayLike,
+    arc_provider: npt.ArrayLike,
+    arc_cost: npt.ArrayLike,
+) -> CompiledProblem:
+    """`compile_problem` for a caller that holds its arcs as arrays of positions.
+
+    Arc ``i`` joins ``demands[arc_demand[i]]`` and ``providers[arc_provider[i]]`` at
+    ``arc_cost[i]``, using the demand's size: no `Arc` object per arc is built. A valid
+    problem compiles to exactly what the equivalent `Problem` compiles to; an invalid one
+    raises the same `ProblemError` (the equivalent `Problem` is built only then, to name
+    the offending value).
+    """
+    problem = Problem(demands=tuple(demands), providers=tuple(providers), arcs=())
+    _index_ids(problem.demands, "demands")
+    _index_ids(problem.providers, "providers")
+    demand_size, penalty, must_meet = _demand_arrays(problem)
+    demand_at = np.asarray(arc_demand)
+    provider_at = np.asarray(arc_provider)
+    cost = np.asarray(arc_cost)
+    n, m = len(demands), len(providers)
+    if not (demand_at.ndim == provider_at.ndim == cost.ndim == 1) or not (
+        len(demand_at) == len(provider_at) == len(cost)
+    ):
+        raise ProblemError("$.arcs", "arc positions and costs must be three arrays of one length")
+    for field, positions, size in (("demand", demand_at, n), ("provider", provider_at, m)):
+        if positions.dtype.kind not in "iu" and positions.size:
+            raise ProblemError(f"$.arcs[0].{field}", f"{field} positions must be integers")
+        outside = np.flatnonzero((positions < 0) | (positions >= size))
+        if outside.size:
+            i = int(outside[0])
+            raise ProblemError(
+                f"$.arcs[{i}].{field}",
+                f"{field} position {int(positions[i])} is not in {field}s (0..{size - 1})",
+            )
+    arc_d = demand_at.astype(np.int32)
+    arc_p = provider_at.astype(np.int32)
+    pair = arc_d.astype(np.int64) * max(m, 1) + arc_p
+    if (
+        (cost.dtype.kind not in "iu" and cost.size)
+        or np.any((cost < -MAX_COST) | (cost > MAX_COST))
+        or len(np.unique(pair)) != len(pair)
+    ):
+        # Name the offending value the way `compile_problem` does.
+        return compile_problem(_as_problem(demands, providers, arc_d, arc_p, cost))
+    arc_c = cost.astype(np.int64)
+    arc_size = demand_size[arc_d]
+    _reject_overflow(arc_d, arc_c, penalty, n)
+    return CompiledProblem(
+        demand_ids=[d.id for d in problem.demands],
+        provider_ids=[p.id for p in problem.providers],
+        demand_size=demand_size,
+        penalty=penalty,
+        must_meet=must_meet,
+        capacity=_capacities(problem, arc_p, arc_size),
+        arc_demand=arc_d,
+        arc_provider=arc_p,
+        arc_cost=arc_c,
+        arc_size=arc_size,
+    )
+
+
+def _as_problem(
+    demands: Sequence[Demand],
+    providers: Sequence[Provider],
+    arc_demand: SmallIntArray,
+    arc_provider: SmallIntArray,
+    arc_cost: npt.NDArray[np.generic],
+) -> Problem:
+    """The `Problem` that arrays of (valid) positions stand for."""
+    return Problem(
+        demands=tuple(demands),
+        providers=tuple(providers),
+        arcs=tuple(
+            Arc(demand=demands[d].id, provider=providers[p].id, cost=c)
+            for d, p, c in zip(
+                arc_demand.tolist(), arc_provider.tolist(), arc_cost.tolist(), strict=True
+            )
+        ),
+    )
+
+
 def _index_ids(items: Sequence[Demand | Provider], field: str) -> dict[str, int]:
     index: dict[str, int] = {}
     for position, item in enumerate(items):
@@ -154,6 +241,24 @@ def _index_ids(items: Sequence[Demand | Provider], field: str) -> dict[str, int]
 
 
 def _demand_arrays(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
+    sizes = list(map(_size_of, problem.demands))
+    penalties = list(map(_penalty_of, problem.demands))
+    # Vectorised when every value is a plain int in range (or None for a penalty); anything
+    # else goes through the loop below, which names the first offending value.
+    if set(map(type, sizes)) <= {int} and set(map(type, penalties)) <= {int, type(None)}:
+        must_meet = np.fromiter(map(_is_none, penalties), dtype=np.bool_, count=len(penalties))
+        with suppress(OverflowError):
+            size = np.array(sizes, dtype=np.int64)
+            penalty = np.array([p or 0 for p in penalties], dtype=np.int64)
+            if not (
+                np.any((size < 1) | (size > MAX_SIZE))
+                or np.any((penalty < 0) | (penalty > MAX_COST))
+            ):
+                return size, penalty, must_meet
+    return _demand_arrays_one_by_one(problem)
+
+
+def _demand_arrays_one_by_one(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
     n = len(problem.demands)
     size = np.empty(n, dtype=np.int64)
     penalty = np.zeros(n, dtype=np.int64)
@@ -178,6 +283,24 @@ def _demand_arrays(problem: Problem) -> tuple[IntArray, IntArray, BoolArray]:
 
 
 def _capacities(problem: Problem, arc_provider: SmallIntArray, arc_size: IntArray) -> IntArray:
+    given = list(map(_capacity_of, problem.providers))
+    capacity: IntArray | None = None
+    if set(map(type, given)) <= {int}:
+        # Vectorised when every capacity is a plain int that fits; else one by one below.
+        with suppress(OverflowError):
+            capacity = np.minimum(np.array(given, dtype=np.int64), OBJECTIVE_LIMIT)
+            if np.any(capacity < 0):
+                capacity = None
+    if capacity is None:
+        capacity = _capacities_one_by_one(problem)
+    # More places than all arcs into a provider can use changes nothing, and clipping keeps
+    # the numbers the models see small.
+    reachable = np.zeros(len(capacity), dtype=np.int64)
+    np.add.at(reachable, arc_provider, arc_size)
+    return np.minimum(capacity, reachable)
+
+
+def _capacities_one_by_one(problem: Problem) -> IntArray:
     capacity = np.empty(len(problem.providers), dtype=np.int64)
     for i, provider in enumerate(problem.providers):
         if not (_is_int(provider.capacity) and provider.capacity >= 0):
@@ -186,11 +309,7 @@ def _capacities(problem: Problem, arc_provider: SmallIntArray, arc_size: IntArra
                 f"capacity {provider.capacity!r} must be an integer >= 0",
             )
         capacity[i] = min(provider.capacity, OBJECTIVE_LIMIT)
-    # More places than all arcs into a provider can use changes nothing, and clipping keeps
-    # the numbers the models see small.
-    reachable = np.zeros(len(capacity), dtype=np.int64)
-    np.add.at(reachable, arc_provider, arc_size)
-    return np.minimum(capacity, reachable)
+    return capacity
 
 
 def _reject_unknown(
@@ -239,6 +358,10 @@ def _arc_costs(arcs: tuple[Arc, ...]) -> IntArray:
         i = int(outside[0])
         _raise_cost(i, arcs[i].cost)
     return raw.astype(np.int64)
+
+
+def _is_none(value: object) -> bool:
+    return value is None
 
 
 def _is_int(value: object) -> TypeGuard[int]:

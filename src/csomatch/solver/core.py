@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from csomatch.solver.compiled import (
     CompiledProblem,
     RawResult,
     check_params,
+    compile_arrays,
     compile_problem,
 )
 from csomatch.solver.cpsat import solve_cpsat
 from csomatch.solver.flow import solve_flow
-from csomatch.solver.problem import Assignment, Problem, Solution, SolveParams
+from csomatch.solver.problem import (
+    Assignment,
+    Demand,
+    Problem,
+    Provider,
+    Solution,
+    SolveParams,
+)
 
 DEFAULT_PARAMS: Final = SolveParams()
 
@@ -33,7 +43,30 @@ def solve(problem: Problem, params: SolveParams = DEFAULT_PARAMS) -> Solution:
     """
     started = time.perf_counter()
     check_params(params)
-    compiled = compile_problem(problem)
+    return _solve_compiled(compile_problem(problem), params, started)
+
+
+def solve_arrays(
+    demands: Sequence[Demand],
+    providers: Sequence[Provider],
+    arc_demand: npt.ArrayLike,
+    arc_provider: npt.ArrayLike,
+    arc_cost: npt.ArrayLike,
+    params: SolveParams = DEFAULT_PARAMS,
+) -> Solution:
+    """`solve` for a caller that holds its arcs as arrays of positions (see `compile_arrays`).
+
+    Arc ``i`` joins ``demands[arc_demand[i]]`` and ``providers[arc_provider[i]]`` at
+    ``arc_cost[i]`` and uses the demand's size. The answer is the one `solve` gives for the
+    equivalent `Problem`, without building an `Arc` per arc; errors are the same too.
+    """
+    started = time.perf_counter()
+    check_params(params)
+    compiled = compile_arrays(demands, providers, arc_demand, arc_provider, arc_cost)
+    return _solve_compiled(compiled, params, started)
+
+
+def _solve_compiled(compiled: CompiledProblem, params: SolveParams, started: float) -> Solution:
     raw = solve_flow(compiled) if compiled.is_unit else solve_cpsat(compiled, params)
     return _to_solution(compiled, raw, time.perf_counter() - started)
 

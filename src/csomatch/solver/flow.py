@@ -35,11 +35,13 @@ def solve_flow(problem: CompiledProblem) -> RawResult:
     Raises:
         ProblemError: the costs are too large for the flow's cost scaling.
     """
+    # An arc into a provider without places can never carry anyone: leave it out.
+    arcs = np.flatnonzero(problem.capacity[problem.arc_provider] > 0).astype(np.int32)
     result = min_cost_flow(
         problem,
         units=np.ones(len(problem.demand_ids), dtype=np.int64),
-        arcs=np.arange(len(problem.arc_demand), dtype=np.int32),
-        placement_cost=problem.arc_cost,
+        arcs=arcs,
+        placement_cost=problem.arc_cost[arcs],
         unmet_cost=problem.penalty,
     )
     if result is None:
@@ -47,7 +49,7 @@ def solve_flow(problem: CompiledProblem) -> RawResult:
             status="infeasible", chosen=np.zeros(0, np.int32), bound=None, solver=SOLVER_NAME
         )
     flows, cost = result
-    chosen = np.flatnonzero(flows > 0).astype(np.int32)
+    chosen = arcs[flows > 0]
     return RawResult(status="optimal", chosen=chosen, bound=cost, solver=SOLVER_NAME)
 
 

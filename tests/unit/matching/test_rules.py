@@ -18,7 +18,7 @@ from matching_factories import (
 )
 
 from csomatch.domain import Service
-from csomatch.matching import rules
+from csomatch.matching import rules, terms
 from csomatch.matching.profile import Need, NeedsProfile
 
 
@@ -223,19 +223,47 @@ _SERVICES = [
 ]
 
 
+def reads_field(declared: tuple[str, ...], field: str) -> bool:
+    """Whether ``field`` is among ``declared``, directly or through a derived property."""
+    return any(field in rules.DERIVED_FROM.get(name, (name,)) for name in declared)
+
+
 @pytest.mark.parametrize("field", sorted(_VARIANTS))
 def test_a_rule_reads_only_the_fields_it_declares(field: str) -> None:
-    # The matcher shares a rule's answers between profiles that agree on RULE_READS, so a
-    # rule must not change its answer when any other field changes.
-    for code in ("ACC.EMERG", "RET.VOLUNTARY"):
+    # The matcher shares a rule's answers between profiles that agree on what `rule_reads`
+    # declares for the code, so a rule must not change its answer when any other field
+    # changes.
+    for code in ("ACC.EMERG", "RET.VOLUNTARY", "PSY.COUNSEL"):
         base = make_profile(needs=[Need(code=code)])
         for value in _VARIANTS[field]:
             other = msgspec.structs.replace(base, **{field: value})
             for reason, rule in rules.RULES:
-                if field in rules.RULE_READS[reason]:
+                if reads_field(rules.rule_reads(reason, code), field):
                     continue
                 for service in _SERVICES:
                     ctx = {"excluded_points": (NIS,), "interpretation_available": True}
                     assert rule(base, base.needs[0], service, make_ctx(**ctx)) == rule(
                         other, other.needs[0], service, make_ctx(**ctx)
                     ), (reason, field, value)
+
+
+@pytest.mark.parametrize("field", sorted(_VARIANTS))
+def test_a_service_term_reads_only_the_fields_it_declares(field: str) -> None:
+    # The matcher shares a term's points between profiles that agree on TERM_READS too.
+    profile_terms = {
+        "language": terms.language_cost,
+        "specialisation": terms.specialisation_cost,
+        "availability": terms.availability_cost,
+    }
+    # The other terms (freshness, track record) take no profile at all.
+    assert all(not read for name, read in terms.TERM_READS.items() if name not in profile_terms)
+    base = make_profile()
+    for value in _VARIANTS[field]:
+        other = msgspec.structs.replace(base, **{field: value})
+        for name, term in profile_terms.items():
+            if reads_field(terms.TERM_READS[name], field):
+                continue
+            for service in _SERVICES:
+                assert term(base, service, terms.DEFAULT_WEIGHTS) == term(
+                    other, service, terms.DEFAULT_WEIGHTS
+                ), (name, field, value)

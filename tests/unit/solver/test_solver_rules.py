@@ -357,8 +357,14 @@ def test_a_short_time_limit_still_returns_a_checked_answer() -> None:
             "$.arcs[0].size",
         ),
         (problem((demand("d1", size=0),), (), ()), "$.demands[0].size"),
+        (problem((demand("d1"), demand("d2", size=True)), (), ()), "$.demands[1].size"),
+        (problem((demand("d1", unmet_penalty=2**70),), (), ()), "$.demands[0].unmet_penalty"),
         (problem((demand("d1", unmet_penalty=-1),), (), ()), "$.demands[0].unmet_penalty"),
         (problem((), (provider("p1", capacity=-1),), ()), "$.providers[0].capacity"),
+        (
+            problem((), (provider("p1"), provider("p2", capacity=1.0)), ()),  # type: ignore[arg-type]
+            "$.providers[1].capacity",
+        ),
     ],
     ids=[
         "unknown-demand",
@@ -371,8 +377,11 @@ def test_a_short_time_limit_still_returns_a_checked_answer() -> None:
         "cost-float",
         "arc-size-zero",
         "demand-size-zero",
+        "demand-size-bool",
+        "penalty-beyond-int64",
         "negative-penalty",
         "negative-capacity",
+        "capacity-float",
     ],
 )
 def test_invalid_problems_raise_value_error_naming_the_value(p: Problem, path: str) -> None:
@@ -481,3 +490,15 @@ def test_the_checker_reports_each_broken_rule(changes: dict[str, object], messag
     errors = check_solution(_two_people_one_place(), broken)
 
     assert any(message in error for error in errors), errors
+
+
+def test_a_capacity_beyond_64_bits_is_valid_and_changes_nothing() -> None:
+    p = problem(
+        (demand("d1"), demand("d2", unmet_penalty=5)),
+        (provider("p1", capacity=2**70), provider("p2", capacity=0)),
+        (arc("d1", "p1", cost=3), arc("d2", "p1", cost=4), arc("d2", "p2", cost=1)),
+    )
+    solution = solve(p)
+    assert solution.status == "optimal"
+    assert solution.objective == 7
+    assert check_solution(p, solution) == []
