@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import gc
 import logging
 import os
 import signal
@@ -146,11 +145,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
         asyncio.run(_prepare(url, settings, demo=args.demo))
         print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-        app = create_app(settings, url)
-        # What start-up built (modules, the app, the gazetteer...) lives as long as the
-        # process: freezing it keeps the collector's full passes, which would otherwise walk
-        # it in the middle of a request (~50 ms for a 500-need batch), to what requests make.
-        gc.freeze()
+        # What start-up builds (modules, the app, the gazetteer, the search index) lives as
+        # long as the process: freezing it once the app has started keeps the collector's
+        # full passes, which would otherwise walk it in the middle of a request (~50 ms for a
+        # 500-need batch), to what requests make.
+        app = create_app(settings, url, freeze_heap=True)
         uvicorn.run(
             app,
             host=settings.host,
