@@ -393,3 +393,29 @@ async def test_officer_refers_sees_suggestions_and_holds_a_place(
     # The link follows the referral on its own.
     await page.goto(href)
     await expect(page.locator(".referral-state")).to_have_attribute("data-state", "offered")
+
+
+async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
+    page: Page, web_db: str
+) -> None:
+    await sign_in(page, web_db, "officer")
+    await page.goto("/refer")
+    await expect(page.locator("#referral[data-ready]")).to_be_attached()
+    await _fill_a_referral(page)
+    # Identity documents ask for nationality; the API refuses one that is not a country code.
+    await page.get_by_label("Service 2", exact=True).select_option("DOC.ID")
+    nationality = page.get_by_label("Nationality (only for return or documents)")
+    await expect(nationality).to_be_visible()
+    await nationality.fill("X1")
+    await page.get_by_role("button", name="Submit and find services").click()
+    await expect(page.locator("#nationality-error")).to_contain_text("[A-Z]{2}")
+    await expect(nationality).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#status")).to_have_text(
+        "The referral was not sent: see the message at the field."
+    )
+    # Nothing typed is lost; a corrected answer goes through.
+    await expect(page.get_by_label("Where the person is now")).to_have_value("Belgrade (RS)")
+    await nationality.fill("AL")
+    await page.get_by_role("button", name="Submit and find services").click()
+    await expect(page.locator("#status")).to_contain_text("Suggestions for", timeout=30_000)
+    await expect(page.locator("#nationality-error")).to_be_hidden()

@@ -353,9 +353,12 @@ async function build() {
   return marked.length ? null : body;
 }
 
-/** The form control an API problem names (``$.needs[0].code``, ``$.current_area``...). */
+/**
+ * The form control an API problem names: a JSON path (``$.needs[0].code``,
+ * ``$.current_area``) from a domain check, or a bare key (``needs``) from body validation.
+ */
 function fieldFor(path) {
-  const m = /^\$\.([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?/.exec(path || "");
+  const m = /^(?:\$\.)?([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?/.exec(path || "");
   if (!m) return null;
   const [, name, index, sub] = m;
   const i = index === undefined ? 0 : Number(index);
