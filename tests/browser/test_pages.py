@@ -305,6 +305,18 @@ async def _open_the_women_shelter(db_url: str) -> uuid.UUID:
     return WOMEN_SHELTER
 
 
+async def _set_free_places(db_url: str, service: uuid.UUID, available: int) -> None:
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(
+            "UPDATE service_capacity SET available = $2, updated_at = now() WHERE service_id = $1",
+            service,
+            available,
+        )
+    finally:
+        await conn.close()
+
+
 async def _fill_a_referral(page: Page) -> None:
     """Needs only: emergency accommodation and legal aid, female, 25-59, Serbian, Belgrade."""
     await page.get_by_label("Service", exact=True).select_option("ACC.EMERG")
@@ -366,6 +378,12 @@ async def test_officer_refers_sees_suggestions_and_holds_a_place(
     service_id = str(shelter)
     await expect(page.locator(".referral-state")).to_have_attribute("data-state", "matched")
 
+    # The last places went in the meantime: the hold is refused with the number free now.
+    await _set_free_places(web_db, shelter, 0)
+    await first.get_by_role("button", name="Hold a place").click()
+    await expect(first.locator(".note")).to_contain_text("Not held")
+    await expect(first.locator(".note")).to_contain_text("Free places now: 0.")
+    await _set_free_places(web_db, shelter, 3)
     await first.get_by_role("button", name="Hold a place").click()
     await expect(first.locator(".note")).to_contain_text("Held: 1 place")
     await expect(page.locator(".referral-state")).to_have_attribute("data-state", "offered")

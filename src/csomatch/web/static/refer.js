@@ -438,7 +438,7 @@ form.addEventListener("submit", async (event) => {
     const { at: _, ...consentWithoutTime } = body.consent;
     const text = JSON.stringify({ ...body, consent: consentWithoutTime });
     if (text !== flow.text) {
-      if (flow.id && flow.state === "draft") cancelDraft(flow.id);
+      if (flow.id && flow.state === "draft" && !flow.followed) cancelDraft(flow.id);
       flow = fresh(text);
     }
     if (!flow.id) {
@@ -580,7 +580,7 @@ function option(s) {
       const freeNow = error.problem && "free_places" in error.problem
         ? ` Free places now: ${error.problem.free_places === null ? "unknown" : error.problem.free_places}.`
         : "";
-      note.textContent = `Not held: ${error.message}.${freeNow}`;
+      note.textContent = `Not held: ${error.message.replace(/\.$/, "")}.${freeNow}`;
       button.disabled = false;
     }
   });
@@ -671,6 +671,7 @@ async function start() {
   const followed = new URLSearchParams(location.search).get("referral");
   if (followed && UUID.test(followed)) {
     flow.id = followed;
+    flow.followed = true; // opened by its link: a new form never cancels it
     showFollow(followed);
     await refresh();
   }
