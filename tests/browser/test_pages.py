@@ -434,6 +434,16 @@ async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
     # Nothing typed is lost; a corrected answer goes through.
     await expect(page.get_by_label("Where the person is now")).to_have_value("Belgrade (RS)")
     await nationality.fill("AL")
+    # Keep away from Novi Sad, where Serbia's only women's emergency shelter is.
+    await page.get_by_text("More: safety, timing, access, another country").click()
+    await page.get_by_label("Keep away from (optional)").fill("Novi Sad")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.locator("#excluded-list li")).to_contain_text("Novi Sad (RS)")
     await page.get_by_role("button", name="Submit and find services").click()
     await expect(page.locator("#status")).to_contain_text("Suggestions for", timeout=30_000)
     await expect(page.locator("#nationality-error")).to_be_hidden()
+    # A need nobody can meet says why.
+    shelter = page.locator('.need-result[data-code="ACC.EMERG"]')
+    await expect(shelter.locator(".unmet")).to_contain_text("Nobody can meet this need now: ")
+    await expect(shelter.locator(".hit")).to_have_count(0)
+    await expect(shelter).to_contain_text("Left out: ")
