@@ -59,6 +59,8 @@ async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, dem
             assert "address" not in s
             assert "latitude" not in s
     shelter = body["needs"][0]
+    # An accommodation suggestion has a known, reported number: when is said with it.
+    assert all(s["capacity_updated_at"] for s in shelter["suggestions"])
     for need in body["needs"]:
         for s in need["suggestions"]:
             assert set(s["parts"]) == set(TERMS)

@@ -110,6 +110,7 @@ async def test_a_decline_for_no_capacity_doubts_the_number_and_suggests_the_next
     client: Client, demo_db: str
 ) -> None:
     service_id, org_id = await service_with_free_places(demo_db, 3)
+    await service_with_free_places(demo_db, 3, nth=1)  # the next one, also in Serbia
     officer = await token(demo_db, "officer", agency="RS police")
     provider = await token(demo_db, "provider", org=org_id)
     ref_id = await _matched_referral(client, officer)
@@ -156,6 +157,7 @@ async def test_an_unanswered_offer_expires_frees_its_places_and_is_escalated(
     client: Client, demo_db: str
 ) -> None:
     service_id, _ = await service_with_free_places(demo_db, 1)
+    await service_with_free_places(demo_db, 1, nth=1)  # the next one, also in Serbia
     officer = await token(demo_db, "officer", agency="RS police")
     coordinator = await token(demo_db, "coordinator")
     ref_id = await _matched_referral(client, officer)
@@ -307,3 +309,25 @@ async def test_a_hold_for_a_family_takes_the_whole_group_or_is_refused(
     assert "group of 3" in split.json()["detail"]
     hold = await _post(client, path, officer, {"service_id": str(service_id)})
     assert hold["places"] == 3  # the whole group by default
+
+
+async def test_a_referral_is_suggested_only_services_it_may_hold(
+    client: Client, demo_db: str
+) -> None:
+    await service_with_free_places(demo_db, 2)
+    await service_with_free_places(demo_db, 2, nth=1)
+    officer = await token(demo_db, "officer", agency="RS police")
+    needs = [{"code": "ACC.EMERG", "priority": "must"}, {"code": "LEGAL.AID", "priority": "should"}]
+    ref = await _post(client, "/api/v1/referrals", officer, referral_body(needs=needs))
+    await _post(client, f"/api/v1/referrals/{ref['id']}/transitions", officer, {"to": "submitted"})
+    matched = await _post(client, f"/api/v1/referrals/{ref['id']}/suggestions", officer)
+    # Services over the border are eligible by the matcher's rules, but a referral within
+    # Serbia is placed in Serbia: only what a hold would take is suggested.
+    offered = [s for need in matched["needs"] for s in need["suggestions"]]
+    assert offered
+    assert {s["participant"] for s in offered} == {"RS"}
+    first = matched["needs"][0]["suggestions"][0]
+    hold = await _post(
+        client, f"/api/v1/referrals/{ref['id']}/holds", officer, {"service_id": first["service_id"]}
+    )
+    assert hold["status"] == "held"

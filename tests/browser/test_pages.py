@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 SHELTER_ORG = uuid.UUID("eb87e9ee-4bf0-598f-ab6d-f11b452b2005")
 SHELTER = uuid.UUID("9b8ecbcd-7895-5967-9c12-31e341d4d782")  # confidential, Belgrade
 BELGRADE = "RS-792680"
+WOMEN_SHELTER = uuid.UUID("1146b794-2bb7-5156-b650-f7fc3865ee06")  # Novi Sad
 
 
 async def _search_near_belgrade(page: Page) -> None:
@@ -277,3 +278,172 @@ async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -
     await expect(page.locator("#status")).to_contain_text("most severe first")
     await expect(badges.first).to_have_text("Severity 5")
     assert set(await badges.all_inner_texts()) == {"Severity 5"}
+
+
+async def _open_the_women_shelter(db_url: str) -> uuid.UUID:
+    """The demo's emergency shelter for women in Serbia (Novi Sad), licensed and with three
+    places reported free just now."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        org = await conn.fetchval(
+            "SELECT organization_id FROM service WHERE id = $1", WOMEN_SHELTER
+        )
+        await conn.execute(
+            "INSERT INTO licence (id, organization_id, authority, number, service_codes,"
+            " valid_from) VALUES ($1, $2, 'Ministry of Labour (test)', 'TEST-ACC-1',"
+            " ARRAY['ACC.EMERG'], current_date - 1) ON CONFLICT DO NOTHING",
+            uuid.uuid4(),
+            org,
+        )
+        await conn.execute(
+            "UPDATE service_capacity SET maximum = 3, available = 3, updated_at = now()"
+            " WHERE service_id = $1",
+            WOMEN_SHELTER,
+        )
+    finally:
+        await conn.close()
+    return WOMEN_SHELTER
+
+
+async def _set_free_places(db_url: str, service: uuid.UUID, available: int) -> None:
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(
+            "UPDATE service_capacity SET available = $2, updated_at = now() WHERE service_id = $1",
+            service,
+            available,
+        )
+    finally:
+        await conn.close()
+
+
+async def _fill_a_referral(page: Page) -> None:
+    """Needs only: emergency accommodation and legal aid, female, 25-59, Serbian, Belgrade."""
+    await page.get_by_label("Service", exact=True).select_option("ACC.EMERG")
+    await page.get_by_role("button", name="Add another service").click()
+    await page.get_by_label("Service 2", exact=True).select_option("LEGAL.AID")
+    await page.get_by_label("Must or should").nth(1).select_option("should")
+    await page.get_by_label("Urgency").select_option("emergency")
+    await page.get_by_label("Age band").select_option("25-59")
+    await page.get_by_label("Gender for placement").select_option("female")
+    await page.get_by_label("Language spoken").select_option("sr")
+    await page.get_by_label("Where the person is now").fill("Belgr")
+    await expect(page.locator("#area-options option").first).to_have_attribute(
+        "value", "Belgrade (RS)"
+    )
+    await page.get_by_label("Where the person is now").fill("Belgrade (RS)")
+    await page.get_by_label("The person consents to this referral").check()
+
+
+async def test_officer_refers_sees_suggestions_and_holds_a_place(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    shelter = await _open_the_women_shelter(web_db)
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, web_db, "officer")
+    await page.get_by_role("link", name="Make a referral").click()
+    await expect(page.locator("#referral[data-ready]")).to_be_attached()
+    # The form asks for needs, never for identity.
+    for field in ("name", "birth", "document", "phone", "address"):
+        assert await page.locator(f"#referral [name*='{field}']").count() == 0
+
+    # Nothing chosen: the page says what is missing at the field, and sends nothing.
+    await page.get_by_role("button", name="Submit and find services").click()
+    need = page.get_by_label("Service", exact=True)
+    await expect(page.locator(f"#{await need.get_attribute('id')}-error")).to_have_text(
+        "Choose at least one service the person needs."
+    )
+    await expect(need).to_have_attribute("aria-invalid", "true")
+    await expect(need).to_be_focused()
+    await expect(page.locator("#consent-given-row-error")).to_contain_text("consent")
+    await expect(page.locator(".hit")).to_have_count(0)
+
+    await _fill_a_referral(page)
+    await page.get_by_role("button", name="Submit and find services").click()
+    await expect(page.locator("#status")).to_contain_text("Suggestions for", timeout=30_000)
+    for error in await page.locator(".field-error").all():
+        await expect(error).to_be_hidden()
+
+    shelters = page.locator('.need-result[data-code="ACC.EMERG"] .hit')
+    await expect(shelters.first).to_be_visible()
+    first = shelters.first
+    await expect(first.locator(".distance")).to_contain_text("km from where the person is now")
+    await expect(first.locator(".why")).to_contain_text("travel")
+    await expect(first.locator(".reported")).to_contain_text("reported")
+    legal = page.locator('.need-result[data-code="LEGAL.AID"]')
+    await expect(legal.locator("h3")).to_have_text("Legal aid and representation (should)")
+    await expect(first).to_have_attribute("data-service-id", str(shelter))
+    await expect(first.locator(".where")).to_have_text("Novi Sad (RS)")
+    await expect(first.locator(".free strong")).to_have_text("3")
+    service_id = str(shelter)
+    await expect(page.locator(".referral-state")).to_have_attribute("data-state", "matched")
+
+    # The last places went in the meantime: the hold is refused with the number free now.
+    await _set_free_places(web_db, shelter, 0)
+    await first.get_by_role("button", name="Hold a place").click()
+    await expect(first.locator(".note")).to_contain_text("Not held")
+    await expect(first.locator(".note")).to_contain_text("Free places now: 0.")
+    await _set_free_places(web_db, shelter, 3)
+    await first.get_by_role("button", name="Hold a place").click()
+    await expect(first.locator(".note")).to_contain_text("Held: 1 place")
+    await expect(page.locator(".referral-state")).to_have_attribute("data-state", "offered")
+    await expect(page.locator("#follow-offers li")).to_contain_text("waiting for the provider")
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow == 0
+
+    href = await page.locator("#follow-link").get_attribute("href")
+    assert href is not None
+    referral = href.removeprefix("/refer?referral=")
+    coordinator = await make_token(web_db, "coordinator")
+    answer = httpx.get(f"{live_app}/api/v1/referrals/{referral}", headers=coordinator)
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()
+    assert seen["state"] == "offered"
+    assert [(o["service_id"], o["status"]) for o in seen["offers"]] == [(service_id, "held")]
+    assert seen["needs"] == [
+        {"code": "ACC.EMERG", "priority": "must"},
+        {"code": "LEGAL.AID", "priority": "should"},
+    ]
+    assert (seen["current_area"], seen["profile"]["gender"]) == (BELGRADE, "female")
+
+    # The link follows the referral on its own.
+    await page.goto(href)
+    await expect(page.locator(".referral-state")).to_have_attribute("data-state", "offered")
+
+
+async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
+    page: Page, web_db: str
+) -> None:
+    await sign_in(page, web_db, "officer")
+    await page.goto("/refer")
+    await expect(page.locator("#referral[data-ready]")).to_be_attached()
+    await _fill_a_referral(page)
+    # Identity documents ask for nationality; the API refuses one that is not a country code.
+    await page.get_by_label("Service 2", exact=True).select_option("DOC.ID")
+    nationality = page.get_by_label("Nationality (only for return or documents)")
+    await expect(nationality).to_be_visible()
+    await nationality.fill("X1")
+    await page.get_by_role("button", name="Submit and find services").click()
+    await expect(page.locator("#nationality-error")).to_contain_text("[A-Z]{2}")
+    await expect(nationality).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#status")).to_have_text(
+        "The referral was not sent: see the message at the field."
+    )
+    # Nothing typed is lost; a corrected answer goes through.
+    await expect(page.get_by_label("Where the person is now")).to_have_value("Belgrade (RS)")
+    await nationality.fill("AL")
+    # Keep away from Novi Sad, where Serbia's only women's emergency shelter is.
+    await page.get_by_text("More: safety, timing, access, another country").click()
+    await page.get_by_label("Keep away from (optional)").fill("Novi Sad")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.locator("#excluded-list li")).to_contain_text("Novi Sad (RS)")
+    await page.get_by_role("button", name="Submit and find services").click()
+    await expect(page.locator("#status")).to_contain_text("Suggestions for", timeout=30_000)
+    await expect(page.locator("#nationality-error")).to_be_hidden()
+    # A need nobody can meet says why.
+    shelter = page.locator('.need-result[data-code="ACC.EMERG"]')
+    await expect(shelter.locator(".unmet")).to_contain_text("Nobody can meet this need now: ")
+    await expect(shelter.locator(".hit")).to_have_count(0)
+    await expect(shelter).to_contain_text("Left out: ")

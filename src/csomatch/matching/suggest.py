@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import msgspec
@@ -30,6 +31,8 @@ class Assigned(msgspec.Struct, frozen=True, kw_only=True):
     #: accommodation the plan chose for them.
     distance_from: DistanceFrom
     free_places: int | None
+    #: When the capacity number was last reported (null: never); ``parts`` prices its age.
+    capacity_updated_at: dt.datetime | None
     #: Sum of ``parts``, in points (1 point = 100 m of travel).
     total: int
     parts: dict[str, int]
@@ -141,6 +144,7 @@ def assigned_view(option: Option) -> Assigned:
         distance_km=option.distance_km,
         distance_from=option.distance_from,
         free_places=free_places(s),
+        capacity_updated_at=s.capacity_updated_at,
         total=option.total,
         parts=option.parts,
     )

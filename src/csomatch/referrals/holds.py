@@ -40,6 +40,12 @@ def hold_minutes(settings: Settings, urgency: str) -> float:
     }.get(urgency, settings.hold_minutes_planned)
 
 
+def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_border: bool) -> bool:
+    """A referral uses services in its own jurisdiction, or cross-border services in the
+    participant that receives it (a transnational referral)."""
+    return participant == jurisdiction or (participant == receiving and cross_border)
+
+
 async def place_hold(
     conn: asyncpg.Connection,
     principal: TokenRecord,
@@ -83,9 +89,10 @@ async def place_hold(
         )
     if not service.accepting_referrals:
         raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
-    if service.participant_code != head.jurisdiction and not (
-        service.participant_code == head.receiving_participant and service.cross_border
-    ):
+    if not may_place(
+        head.jurisdiction, head.receiving_participant, service.participant_code,
+        cross_border=service.cross_border,
+    ):  # fmt: skip
         raise InvalidInput(
             f"service {service_id} is in {service.participant_code}; this referral may use "
             f"services in {head.jurisdiction}"

@@ -17,6 +17,7 @@ from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import load_snapshot
 from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
 from csomatch.matching.terms import weights_from_settings
+from csomatch.referrals.holds import may_place
 from csomatch.settings import Settings
 
 #: Holds whose service is not suggested again for the same referral.
@@ -71,11 +72,18 @@ async def suggestions_for(
         stale_hours=settings.stale_hours,
         reveal_confidential=reveal,
     )
-    services = [s for s in snap.services if s.id not in tried]
-    if stored.head.transnational:
-        # Services are sought in the receiving participant (and at home for what crosses).
-        home = {stored.head.receiving_participant, stored.head.jurisdiction}
-        services = [s for s in services if s.participant_code in home]
+    # Only what a hold would take: services at home, or cross-border ones in the receiving
+    # participant of a transnational referral (a service over the border is never offered).
+    head = stored.head
+    services = [
+        s
+        for s in snap.services
+        if s.id not in tried
+        and may_place(
+            head.jurisdiction, head.receiving_participant, s.participant_code,
+            cross_border=s.cross_border,
+        )
+    ]  # fmt: skip
     snap = msgspec.structs.replace(snap, services=services)
     run = functools.partial(
         suggest, profile, snap, weights_from_settings(settings), solve_params(settings)

@@ -48,6 +48,7 @@ REVALIDATE = CacheControlHeader(no_cache=True)
 PAGES = [
     ("/", "index.html"),
     ("/find", "find.html"),
+    ("/refer", "refer.html"),
     ("/capacity", "capacity.html"),
     ("/offers", "offers.html"),
     ("/registry", "registry.html"),

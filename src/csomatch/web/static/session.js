@@ -8,6 +8,7 @@ const KEY = "csomatch.token";
 /** The pages of csomatch and the roles that use each. */
 export const PAGES = [
   { href: "/find", label: "Find services", roles: ["officer", "coordinator", "admin"] },
+  { href: "/refer", label: "Make a referral", roles: ["officer", "coordinator", "admin"] },
   { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
   { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },

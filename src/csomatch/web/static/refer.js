@@ -1,0 +1,681 @@
+// Make a referral: the needs (never who the person is), submitted; the matcher's suggestions
+// per need; hold a place; follow the referral. Every POST carries an Idempotency-Key that is
+// kept for a retry after a lost connection, so pressing a button twice never acts twice.
+
+import { LANGUAGES } from "./languages.js";
+import {
+  PARTICIPANTS,
+  ago,
+  api,
+  el,
+  fieldError,
+  signedIn,
+  taxonomy,
+} from "./session.js";
+
+const ROLES = ["officer", "coordinator", "admin"];
+/** Services whose purpose depends on nationality: only then is it asked (and sent). */
+const NATIONALITY_CODES = new Set(["RET.VOLUNTARY", "DOC.ID"]);
+const CHILD_BANDS = ["0-5", "6-13", "14-17"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Why services were left out (the matcher's reason codes, docs/matching.md), in words. */
+const REASONS = {
+  no_provider: "no service in the registry offers it",
+  service_code: "does not offer this service",
+  gender: "not for this gender",
+  age: "not for this age band",
+  group: "cannot take the whole group together",
+  not_accepting: "not accepting referrals now",
+  licence: "no valid licence for this service",
+  no_capacity: "no free place now",
+  language: "does not speak the person's languages, and no interpreter",
+  excluded_area: "in or too near a place to keep away from",
+  security: "not secure enough for a high risk",
+  jurisdiction: "outside the jurisdiction, without cross-border support",
+};
+/** The matcher's cost terms, in words (1 point = 100 m of travel). */
+const TERMS = {
+  distance: "travel",
+  language: "not the person's first language",
+  freshness: "age of the free-places number",
+  specialisation: "not specialised for this person",
+  availability: "no free place reported now",
+  acceptance: "often declines offers",
+  feedback: "lower feedback from people served",
+  proximity: "far from the person's other services",
+};
+const STATES = {
+  draft: "Draft: not sent yet",
+  submitted: "Submitted",
+  matched: "Matched: hold a place at one of the services below",
+  offered: "Offered: a place is held, waiting for the provider's answer",
+  accepted: "Accepted by the provider: confirm the placement",
+  declined: "Declined by the provider: hold a place somewhere else",
+  expired: "The offer expired unanswered: hold a place somewhere else",
+  confirmed: "Placement confirmed",
+  in_service: "In service",
+  closed: "Closed",
+  cancelled: "Cancelled",
+};
+const OFFER_STATUS = {
+  held: "waiting for the provider's answer",
+  accepted: "accepted",
+  confirmed: "confirmed",
+  declined: "declined",
+  expired: "expired unanswered",
+  released: "released",
+};
+
+const $ = (id) => document.getElementById(id);
+const form = $("referral");
+const needRows = $("needs");
+const areaInput = $("area");
+const areaOptions = $("area-options");
+const excludedInput = $("excluded");
+const excludedList = $("excluded-list");
+const receiving = $("receiving");
+const status = $("status");
+const results = $("needs-results");
+const formError = $("form-error");
+const send = $("send");
+
+let me = null;
+let terms = [];
+let codeNames = new Map();
+const serviceNames = new Map(); // service id -> "Service · Organisation", from suggestions
+const suggestions = new Map(); // "Name (RS)" -> area
+const excluded = new Map(); // area code -> label
+let consentAt = null; // when the consent box was ticked
+let marked = []; // elements showing a field error
+let needCount = 0;
+
+/** The referral being made: its keys survive a lost connection, and a changed form starts anew. */
+let flow = fresh("");
+
+function fresh(text) {
+  return { text, id: null, state: null, createKey: newKey(), submitKey: newKey(), matchKey: newKey() };
+}
+
+/** A random Idempotency-Key (crypto.randomUUID needs a secure context; this does not). */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- The form ----------------------------------------------------------------------------
+
+function addNeed(code = "", priority = "must") {
+  needCount += 1;
+  const n = needCount;
+  const codeSelect = el("select", { id: `need-code-${n}`, class: "need-code" },
+    el("option", { value: "" }, "Choose a service…"));
+  const groups = new Map();
+  for (const term of terms) {
+    if (!groups.has(term.group)) {
+      groups.set(term.group, el("optgroup", { label: term.group_name }));
+      codeSelect.append(groups.get(term.group));
+    }
+    groups.get(term.group).append(el("option", { value: term.code }, term.name));
+  }
+  codeSelect.value = code;
+  const prioritySelect = el("select", { id: `need-priority-${n}`, class: "need-priority" },
+    el("option", { value: "must" }, "Must"),
+    el("option", { value: "should" }, "Should"));
+  prioritySelect.value = priority;
+  const remove = el("button", { type: "button", class: "secondary remove" }, "Remove");
+  const row = el("li", { class: "need-row" },
+    el("div", { class: "field grow" }, el("label", { for: codeSelect.id }, "Service"), codeSelect),
+    el("div", { class: "field" },
+      el("label", { for: prioritySelect.id }, "Must or should"), prioritySelect),
+    remove);
+  remove.addEventListener("click", () => {
+    row.remove();
+    drawNeedRows();
+    const first = needRows.querySelector(".need-code");
+    if (first) first.focus();
+  });
+  codeSelect.addEventListener("change", () => {
+    fieldError(codeSelect, "");
+    drawNeedRows();
+  });
+  needRows.append(row);
+  drawNeedRows();
+  return codeSelect;
+}
+
+/** One need cannot be removed; nationality is asked only for return or documents. */
+function drawNeedRows() {
+  const rows = needRows.querySelectorAll(".need-row");
+  rows.forEach((row, i) => {
+    row.querySelector("label").textContent = rows.length > 1 ? `Service ${i + 1}` : "Service";
+    const remove = row.querySelector(".remove");
+    remove.hidden = rows.length < 2;
+    const select = row.querySelector(".need-code");
+    const name = select.value ? select.selectedOptions[0].textContent : "";
+    remove.setAttribute("aria-label", `Remove service ${i + 1}${name ? `: ${name}` : ""}`);
+  });
+  const codes = [...needRows.querySelectorAll(".need-code")].map((s) => s.value);
+  $("nationality-field").hidden = !codes.some((c) => NATIONALITY_CODES.has(c));
+}
+
+function areaLabel(area) {
+  return `${area.name} (${area.participant})`;
+}
+
+let asked = 0; // the latest suggestion request; older answers arriving late are dropped
+async function suggestAreas(input) {
+  const q = input.value.trim();
+  if (q.length < 2 || suggestions.has(q)) return;
+  const ticket = ++asked;
+  try {
+    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=8`);
+    if (ticket !== asked) return;
+    areaOptions.replaceChildren();
+    for (const area of data) {
+      suggestions.set(areaLabel(area), area);
+      areaOptions.append(el("option", { value: areaLabel(area) }));
+    }
+  } catch {
+    // Suggestions are a convenience; sending the form reports errors.
+  }
+}
+
+for (const input of [areaInput, excludedInput]) {
+  let timer = null;
+  input.addEventListener("input", () => {
+    fieldError(input, "");
+    if (input === areaInput) $("area-note").textContent = "";
+    clearTimeout(timer);
+    timer = setTimeout(() => suggestAreas(input), 150);
+  });
+}
+
+/** The area typed or picked in ``input``, or null with the reason shown at the field. */
+async function lookUp(input, emptyMessage) {
+  const typed = input.value.trim();
+  if (!typed) {
+    if (emptyMessage) mark(input, emptyMessage);
+    return null;
+  }
+  let area = suggestions.get(typed);
+  if (!area) {
+    const name = typed.replace(/\s*\([A-Z]{2}\)$/, "");
+    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(name)}&limit=1`);
+    area = data[0];
+  }
+  if (!area) {
+    mark(input, `No town or municipality called “${typed}”. Pick one from the list.`);
+    return null;
+  }
+  return area;
+}
+
+function drawExcluded() {
+  excludedList.replaceChildren(...[...excluded].map(([code, label]) => {
+    const remove = el("button", { type: "button", class: "link", "aria-label": `Remove ${label}` },
+      "Remove");
+    remove.addEventListener("click", () => {
+      excluded.delete(code);
+      drawExcluded();
+      excludedInput.focus();
+    });
+    return el("li", { class: "tag", "data-area": code }, `${label} `, remove);
+  }));
+}
+
+$("add-excluded").addEventListener("click", async () => {
+  fieldError(excludedInput, "");
+  try {
+    const area = await lookUp(excludedInput, "Type a town or municipality to keep away from.");
+    if (!area) return;
+    excluded.set(area.code, areaLabel(area));
+    excludedInput.value = "";
+    drawExcluded();
+  } catch (error) {
+    mark(excludedInput, error.message);
+  }
+});
+
+$("add-need").addEventListener("click", () => addNeed().focus());
+$("consent-given").addEventListener("change", (event) => {
+  consentAt = event.target.checked ? new Date() : null;
+  fieldError($("consent-given-row"), "");
+});
+
+function mark(input, message) {
+  if (input.closest("details")) input.closest("details").open = true;
+  fieldError(input, message);
+  marked.push(input);
+}
+
+/** The control to put the focus on for a marked field (a row or a group: its first input). */
+function focusable(target) {
+  if (target.matches("input, select, button")) return target;
+  return target.querySelector("input:not([disabled]), select") || target;
+}
+
+function clearMarks() {
+  for (const input of marked) fieldError(input, "");
+  marked = [];
+  formError.hidden = true;
+  formError.textContent = "";
+}
+
+function count(id, low, high) {
+  const value = Number.parseInt($(id).value || String(low), 10);
+  if (!Number.isInteger(value) || value < low || value > high) {
+    mark($(id), `Give a whole number from ${low} to ${high}.`);
+    return null;
+  }
+  return value;
+}
+
+/** The body of POST /api/v1/referrals, or null with every problem shown at its field. */
+async function build() {
+  const body = {};
+  const rows = [...needRows.querySelectorAll(".need-row")];
+  body.needs = rows.map((row) => ({
+    code: row.querySelector(".need-code").value,
+    priority: row.querySelector(".need-priority").value,
+  }));
+  const blank = rows.filter((row) => !row.querySelector(".need-code").value);
+  for (const row of blank) {
+    const message = blank.length === rows.length
+      ? "Choose at least one service the person needs."
+      : "Choose a service here, or remove this line.";
+    mark(row.querySelector(".need-code"), message);
+  }
+  body.urgency = $("urgency").value;
+  body.risk_level = $("risk").value;
+  body.age_band = $("age-band").value;
+  if (!body.age_band) mark($("age-band"), "Choose the age band (a guess is fine; tick “Age not established” if unsure).");
+  body.age_uncertain = $("age-uncertain").checked;
+  body.gender = $("gender").value;
+  if (!body.gender) mark($("gender"), "Choose the gender for placement.");
+  const languages = [$("language").value, $("language-2").value].filter(Boolean);
+  body.languages = [...new Set(languages)];
+  if (!$("language").value) mark($("language"), "Choose the language the person speaks.");
+  body.interpreter_needed = $("interpreter").checked;
+  body.group_adults = count("adults", 1, 20);
+  body.group_children_age_bands = [];
+  for (const band of CHILD_BANDS) {
+    const n = count(`children-${band}`, 0, 20);
+    for (let i = 0; i < (n || 0); i += 1) body.group_children_age_bands.push(band);
+  }
+  body.excluded_areas = [...excluded.keys()];
+  const km = Number($("min-distance").value || "0");
+  if (!(km >= 0 && km <= 1000)) mark($("min-distance"), "Give a distance from 0 to 1000 km.");
+  body.min_distance_km = km;
+  const accessibility = [...$("access-set").querySelectorAll("input:checked")];
+  body.accessibility = accessibility.map((box) => box.value);
+  if ($("needed-by").value) {
+    const when = new Date($("needed-by").value);
+    if (Number.isNaN(when.getTime())) mark($("needed-by"), "Give a date and time, or leave it empty.");
+    else body.needed_by = when.toISOString();
+  }
+  if (!$("consent-given").checked) {
+    mark($("consent-given-row"),
+      "Ask for the person's consent first: a referral is submitted with it. " +
+      "(Proceeding without consent needs a coordinator's approval.)");
+  }
+  const scope = ["referral"];
+  if ($("scope-data").checked) scope.push("data_sharing");
+  if ($("scope-cross").checked) scope.push("cross_border");
+  body.consent = {
+    given: $("consent-given").checked,
+    method: $("consent-method").value,
+    scope,
+    at: (consentAt || new Date()).toISOString(),
+  };
+  if (!$("nationality-field").hidden && $("nationality").value.trim()) {
+    body.nationality = $("nationality").value.trim().toUpperCase();
+  }
+  let area = null;
+  try {
+    area = await lookUp(areaInput, "Type the town or municipality where the person is now.");
+  } catch (error) {
+    mark(areaInput, error.message);
+  }
+  if (area) {
+    body.current_area = area.code;
+    $("area-note").textContent = `Now in ${areaLabel(area)}`;
+  }
+  // A MARRI-wide token refers on behalf of the participant where the person is.
+  body.jurisdiction = PARTICIPANTS[me.jurisdiction] ? me.jurisdiction : area?.participant;
+  const to = receiving.value || body.jurisdiction;
+  if (to && to !== body.jurisdiction) {
+    body.receiving_participant = to;
+    if (!$("scope-cross").checked) {
+      mark($("consent-scope"), "A referral to another country needs consent to a referral across a border.");
+    }
+  }
+  return marked.length ? null : body;
+}
+
+/**
+ * The form control an API problem names: a JSON path (``$.needs[0].code``,
+ * ``$.current_area``) from a domain check, or a bare key (``needs``) from body validation.
+ */
+function fieldFor(path) {
+  const m = /^(?:\$\.)?([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?/.exec(path || "");
+  if (!m) return null;
+  const [, name, index, sub] = m;
+  const i = index === undefined ? 0 : Number(index);
+  switch (name) {
+    case "needs": {
+      const row = needRows.querySelectorAll(".need-row")[i] || needRows.querySelector(".need-row");
+      return row && row.querySelector(sub === "priority" ? ".need-priority" : ".need-code");
+    }
+    case "urgency": return $("urgency");
+    case "risk_level": return $("risk");
+    case "age_band": return $("age-band");
+    case "age_uncertain": return $("age-uncertain");
+    case "gender": return $("gender");
+    case "languages": return i === 1 ? $("language-2") : $("language");
+    case "interpreter_needed": return $("interpreter");
+    case "current_area": return areaInput;
+    case "excluded_areas": return excludedInput;
+    case "preferred_areas": return areaInput;
+    case "min_distance_km": return $("min-distance");
+    case "group_adults": return $("adults");
+    case "group_children_age_bands": return $("children-0-5");
+    case "needed_by": return $("needed-by");
+    case "accessibility": return $("access-set");
+    case "nationality": return $("nationality");
+    case "jurisdiction":
+    case "receiving_participant": return receiving;
+    case "consent":
+      if (sub === "scope") return $("consent-scope");
+      if (sub === "method") return $("consent-method");
+      return $("consent-given-row");
+    case "consent_override": return $("consent-given-row");
+    default: return null;
+  }
+}
+
+/** Show an API problem at the field it names, or at the top of the form. */
+function showProblem(error, what) {
+  const target = fieldFor(error.field);
+  if (target) {
+    mark(target, error.message);
+    focusable(target).focus();
+    status.textContent = `${what}: see the message at the field.`;
+  } else {
+    formError.textContent = `${what}: ${error.message}`;
+    formError.hidden = false;
+    status.textContent = "";
+  }
+}
+
+// ---- Submit: create, submit, match -------------------------------------------------------
+
+/** POST with an Idempotency-Key from ``flow``; a lost connection keeps the key for a retry. */
+async function post(path, body, keyName) {
+  try {
+    const { data } = await api(path, {
+      method: "POST", body, headers: { "Idempotency-Key": flow[keyName] },
+    });
+    return data;
+  } catch (error) {
+    if (error.status !== 0) flow[keyName] = newKey();
+    throw error;
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearMarks();
+  send.disabled = true;
+  try {
+    const body = await build();
+    if (!body) {
+      status.textContent = "Some answers are missing: see the messages at the fields.";
+      focusable(marked[0]).focus();
+      return;
+    }
+    // The same form sent again continues the same referral; a changed form is a new one.
+    const { at: _, ...consentWithoutTime } = body.consent;
+    const text = JSON.stringify({ ...body, consent: consentWithoutTime });
+    if (text !== flow.text) {
+      if (flow.id && flow.state === "draft" && !flow.followed) cancelDraft(flow.id);
+      flow = fresh(text);
+    }
+    if (!flow.id) {
+      status.textContent = "Sending the referral…";
+      try {
+        const made = await post("/api/v1/referrals", body, "createKey");
+        flow.id = made.id;
+        flow.state = made.state;
+      } catch (error) {
+        showProblem(error, "The referral was not sent");
+        return;
+      }
+    }
+    if (flow.state === "draft") {
+      status.textContent = "Submitting…";
+      try {
+        const moved = await post(`/api/v1/referrals/${flow.id}/transitions`, { to: "submitted" }, "submitKey");
+        flow.state = moved.state;
+      } catch (error) {
+        showProblem(error, "The referral was saved but not submitted");
+        return;
+      }
+    }
+    await match();
+  } finally {
+    send.disabled = false;
+  }
+});
+
+/** A draft left behind by a changed form is cancelled (best effort: a draft harms nobody). */
+function cancelDraft(id) {
+  api(`/api/v1/referrals/${id}/transitions`, {
+    method: "POST", body: { to: "cancelled" }, headers: { "Idempotency-Key": newKey() },
+  }).catch(() => {});
+}
+
+async function match() {
+  status.textContent = "Finding services…";
+  results.replaceChildren();
+  let answer;
+  try {
+    answer = await post(`/api/v1/referrals/${flow.id}/suggestions`, undefined, "matchKey");
+  } catch (error) {
+    showProblem(error, "No suggestions");
+    return;
+  }
+  flow.state = answer.state;
+  for (const need of answer.needs) {
+    for (const s of need.suggestions) {
+      serviceNames.set(s.service_id, s.service_name);
+    }
+  }
+  results.replaceChildren(...answer.needs.map(needCard));
+  const met = answer.needs.filter((n) => n.suggestions.length).length;
+  status.textContent = met
+    ? `Suggestions for ${met} of ${answer.needs.length} need${answer.needs.length === 1 ? "" : "s"}, best first. Hold a place to offer it to the provider.`
+    : "No service can meet these needs now: see why below.";
+  showFollow(flow.id);
+  await refresh();
+  if (status.getBoundingClientRect().top > window.innerHeight) status.scrollIntoView({ block: "start" });
+}
+
+// ---- Suggestions -------------------------------------------------------------------------
+
+function km(points) {
+  return (points / 10).toFixed(1);
+}
+
+/** The score's parts in words: every term as kilometres of travel it is worth. */
+function why(s) {
+  const parts = Object.entries(s.parts)
+    .filter(([term, points]) => points > 0 || term === "distance")
+    .map(([term, points]) => `${TERMS[term] || term} ${km(points)} km`);
+  return `Score ${km(s.total)} (as km of travel, lower is better): ${parts.join(" + ")}`;
+}
+
+function excludedWords(counts) {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${n} ${REASONS[reason] || reason}`)
+    .join("; ");
+}
+
+function needCard(need) {
+  const name = codeNames.get(need.code) || need.code;
+  const item = el("li", { class: "card need-result", "data-code": need.code },
+    el("h3", {}, `${name} (${need.priority})`));
+  if (need.suggestions.length) {
+    const shown = need.suggestions.length;
+    item.append(el("p", { class: "meta" },
+      `${need.eligible} service${need.eligible === 1 ? "" : "s"} can meet it` +
+      (need.eligible > shown ? `; the best ${shown} first.` : ".")));
+    item.append(el("ol", { class: "hits" }, ...need.suggestions.map(option)));
+  } else {
+    const reasons = need.unmet_reasons.map((r) => REASONS[r] || r).join("; ");
+    item.append(el("p", { class: "unmet" },
+      `Nobody can meet this need now: ${reasons || "no service is eligible"}.`));
+  }
+  if (Object.keys(need.excluded).length) {
+    item.append(el("p", { class: "hint" }, `Left out: ${excludedWords(need.excluded)}.`));
+  }
+  return item;
+}
+
+function option(s) {
+  const from = s.distance_from === "accommodation"
+    ? " from the suggested accommodation" : " from where the person is now";
+  const free = s.free_places === null
+    ? el("span", { class: "free unknown" }, el("strong", {}, "?"), " free places unknown")
+    : el("span", { class: s.free_places > 0 ? "free" : "free none" },
+      el("strong", {}, String(s.free_places)), ` free place${s.free_places === 1 ? "" : "s"}`);
+  const reported = s.capacity_updated_at
+    ? el("span", { class: "reported" }, `Number reported ${ago(s.capacity_updated_at)}`)
+    : el("span", { class: "reported" }, "Number never reported");
+  const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
+  const button = el("button", {
+    type: "button", class: "primary hold",
+    "aria-label": `Hold a place: ${s.service_name}, ${s.organization_name}`,
+  }, "Hold a place");
+  let key = null; // kept for a retry after a lost connection
+  button.addEventListener("click", async () => {
+    key = key || newKey();
+    button.disabled = true;
+    note.textContent = "Holding…";
+    try {
+      const { data: offer } = await api(`/api/v1/referrals/${flow.id}/holds`, {
+        method: "POST", body: { service_id: s.service_id }, headers: { "Idempotency-Key": key },
+      });
+      key = null;
+      note.textContent = `Held: ${offer.places} place${offer.places === 1 ? "" : "s"}, ` +
+        `${OFFER_STATUS[offer.status] || offer.status}, until ${when(offer.expires_at)}.`;
+      // One offer is open per referral at a time: the others wait for its answer.
+      for (const other of results.querySelectorAll("button.hold")) other.disabled = true;
+      button.textContent = "Place held";
+      button.setAttribute("aria-label", `Place held: ${s.service_name}, ${s.organization_name}`);
+      await refresh();
+    } catch (error) {
+      if (error.status !== 0) key = null;
+      const freeNow = error.problem && "free_places" in error.problem
+        ? ` Free places now: ${error.problem.free_places === null ? "unknown" : error.problem.free_places}.`
+        : "";
+      note.textContent = `Not held: ${error.message.replace(/\.$/, "")}.${freeNow}`;
+      button.disabled = false;
+    }
+  });
+  return el("li", { class: "hit", "data-service-id": s.service_id },
+    el("h4", { class: "org" }, s.organization_name),
+    el("p", { class: "svc" }, s.service_name),
+    el("div", { class: "facts" },
+      el("span", { class: "distance" }, el("strong", {}, s.distance_km.toFixed(1)), ` km${from}`),
+      free,
+      reported),
+    el("p", { class: "where" }, `${s.area_name} (${s.participant})`),
+    s.in_plan ? el("ul", { class: "tags" }, el("li", { class: "tag strong" }, "Best in the plan")) : null,
+    el("p", { class: "why" }, why(s)),
+    button,
+    note);
+}
+
+// ---- Follow the referral -----------------------------------------------------------------
+
+/** "2 Dec 2026, 00:23 (in 60 min)": a deadline, absolute and how far away. */
+function when(iso) {
+  const at = new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
+  if (minutes <= 0) return at;
+  const left = minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+  return `${at} (in ${left})`;
+}
+
+function showFollow(id) {
+  $("follow").hidden = false;
+  $("follow-link").href = `/refer?referral=${id}`;
+}
+
+/** Read the referral (GET /api/v1/referrals/{id}) and show its state and offers. */
+async function refresh() {
+  const id = flow.id;
+  const state = $("follow-state");
+  try {
+    const { data } = await api(`/api/v1/referrals/${id}`);
+    flow.state = data.state;
+    state.replaceChildren(el("strong", { class: "referral-state", "data-state": data.state },
+      STATES[data.state] || data.state), ` · updated ${ago(data.updated_at)}`);
+    $("follow-offers").replaceChildren(...data.offers.map((o) => el("li", { "data-offer-id": o.id },
+      `${serviceNames.get(o.service_id) || "A service"}: ${o.places} place${o.places === 1 ? "" : "s"}, ` +
+      `${OFFER_STATUS[o.status] || o.status}` +
+      (o.status === "held" ? ` until ${when(o.expires_at)}` : ""))));
+    // After a decline or an expiry (or when only following), the matcher is asked again.
+    const again = ["declined", "expired"].includes(data.state) ||
+      (data.state === "matched" && results.children.length === 0);
+    $("rematch").hidden = !again;
+  } catch (error) {
+    state.textContent = `Could not read the referral: ${error.message}`;
+  }
+}
+
+$("refresh").addEventListener("click", refresh);
+$("rematch").addEventListener("click", () => {
+  flow.matchKey = newKey();
+  match();
+});
+
+// ---- Start -------------------------------------------------------------------------------
+
+async function start() {
+  me = await signedIn(ROLES);
+  if (!me) return;
+  const sorted = Object.entries(LANGUAGES).sort((a, b) => a[1].localeCompare(b[1]));
+  for (const [code, name] of sorted) {
+    $("language").append(el("option", { value: code }, name));
+    $("language-2").append(el("option", { value: code }, name));
+  }
+  for (const [code, name] of Object.entries(PARTICIPANTS)) {
+    receiving.append(el("option", { value: code }, name));
+  }
+  if (PARTICIPANTS[me.jurisdiction]) {
+    receiving.value = me.jurisdiction;
+  } else {
+    receiving.prepend(el("option", { value: "" }, "Where the person is"));
+    receiving.value = "";
+  }
+  try {
+    terms = await taxonomy();
+    codeNames = new Map(terms.map((t) => [t.code, t.name]));
+  } catch (error) {
+    status.textContent = `Could not load the service list: ${error.message}`;
+  }
+  addNeed();
+  const followed = new URLSearchParams(location.search).get("referral");
+  if (followed && UUID.test(followed)) {
+    flow.id = followed;
+    flow.followed = true; // opened by its link: a new form never cancels it
+    showFollow(followed);
+    await refresh();
+  }
+  form.dataset.ready = "true";
+}
+
+start();
