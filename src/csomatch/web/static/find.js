@@ -3,6 +3,8 @@
 
 import {
   api,
+  areaLabel,
+  areaPicker,
   el,
   fieldError,
   freshnessBadge,
@@ -32,41 +34,16 @@ const status = document.getElementById("status");
 const results = document.getElementById("results");
 const more = document.getElementById("more");
 
-const suggestions = new Map(); // "Name (RS)" -> area
+const towns = areaPicker(areaOptions);
 let codeNames = new Map();
 let here = null; // { lat, lon } from the browser, when "Near me" was used
 let lastQuery = null;
 let shown = 0;
 
-function areaLabel(area) {
-  return `${area.name} (${area.participant})`;
-}
-
-let suggestTimer = null;
-let asked = 0; // the latest suggestion request; older answers arriving late are dropped
-async function suggest() {
-  const q = areaInput.value.trim();
-  if (q.length < 2 || suggestions.has(q)) return;
-  const ticket = ++asked;
-  try {
-    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=8`);
-    if (ticket !== asked) return;
-    areaOptions.replaceChildren();
-    for (const area of data) {
-      suggestions.set(areaLabel(area), area);
-      areaOptions.append(el("option", { value: areaLabel(area) }));
-    }
-  } catch {
-    // Suggestions are a convenience; the search itself reports errors.
-  }
-}
-
-areaInput.addEventListener("input", () => {
+towns.watch(areaInput, () => {
   here = null;
   originNote.textContent = "";
   fieldError(areaInput, "");
-  clearTimeout(suggestTimer);
-  suggestTimer = setTimeout(suggest, 150);
 });
 
 /** The search origin: the point from "Near me", or the area typed or picked. */
@@ -77,12 +54,7 @@ async function origin() {
     fieldError(areaInput, "Type a town or municipality, or use Near me.");
     return null;
   }
-  let area = suggestions.get(typed);
-  if (!area) {
-    const name = typed.replace(/\s*\([A-Z]{2}\)$/, "");
-    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(name)}&limit=1`);
-    area = data[0];
-  }
+  const area = await towns.find(typed);
   if (!area) {
     fieldError(areaInput, `No town or municipality called “${typed}”. Pick one from the list.`);
     return null;

@@ -7,6 +7,8 @@ import {
   PARTICIPANTS,
   ago,
   api,
+  areaLabel,
+  areaPicker,
   el,
   fieldError,
   signedIn,
@@ -84,7 +86,7 @@ let me = null;
 let terms = [];
 let codeNames = new Map();
 const serviceNames = new Map(); // service id -> "Service · Organisation", from suggestions
-const suggestions = new Map(); // "Name (RS)" -> area
+const towns = areaPicker(areaOptions);
 const excluded = new Map(); // area code -> label
 let consentAt = null; // when the consent box was ticked
 let marked = []; // elements showing a field error
@@ -159,35 +161,10 @@ function drawNeedRows() {
   $("nationality-field").hidden = !codes.some((c) => NATIONALITY_CODES.has(c));
 }
 
-function areaLabel(area) {
-  return `${area.name} (${area.participant})`;
-}
-
-let asked = 0; // the latest suggestion request; older answers arriving late are dropped
-async function suggestAreas(input) {
-  const q = input.value.trim();
-  if (q.length < 2 || suggestions.has(q)) return;
-  const ticket = ++asked;
-  try {
-    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=8`);
-    if (ticket !== asked) return;
-    areaOptions.replaceChildren();
-    for (const area of data) {
-      suggestions.set(areaLabel(area), area);
-      areaOptions.append(el("option", { value: areaLabel(area) }));
-    }
-  } catch {
-    // Suggestions are a convenience; sending the form reports errors.
-  }
-}
-
 for (const input of [areaInput, excludedInput]) {
-  let timer = null;
-  input.addEventListener("input", () => {
+  towns.watch(input, () => {
     fieldError(input, "");
     if (input === areaInput) $("area-note").textContent = "";
-    clearTimeout(timer);
-    timer = setTimeout(() => suggestAreas(input), 150);
   });
 }
 
@@ -198,12 +175,7 @@ async function lookUp(input, emptyMessage) {
     if (emptyMessage) mark(input, emptyMessage);
     return null;
   }
-  let area = suggestions.get(typed);
-  if (!area) {
-    const name = typed.replace(/\s*\([A-Z]{2}\)$/, "");
-    const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(name)}&limit=1`);
-    area = data[0];
-  }
+  const area = await towns.find(typed);
   if (!area) {
     mark(input, `No town or municipality called “${typed}”. Pick one from the list.`);
     return null;

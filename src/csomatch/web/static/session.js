@@ -215,6 +215,56 @@ export function fieldError(input, message) {
   }
 }
 
+/** How a town is shown and picked: "Name (RS)". */
+export function areaLabel(area) {
+  return `${area.name} (${area.participant})`;
+}
+
+/**
+ * Town suggestions for text inputs that share one <datalist> (GET /api/v1/areas?q=), and
+ * the area a typed or picked label names. ``watch(input, onInput)`` suggests as the user
+ * types (after a short pause; late answers to older questions are dropped); ``find(typed)``
+ * gives the area, or null when there is no such town.
+ */
+export function areaPicker(datalist) {
+  const known = new Map(); // "Name (RS)" -> area
+  let asked = 0;
+
+  async function suggest(q) {
+    if (q.length < 2 || known.has(q)) return;
+    const ticket = ++asked;
+    try {
+      const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=8`);
+      if (ticket !== asked) return;
+      datalist.replaceChildren();
+      for (const area of data) {
+        known.set(areaLabel(area), area);
+        datalist.append(el("option", { value: areaLabel(area) }));
+      }
+    } catch {
+      // Suggestions are a convenience; the page's own request reports errors.
+    }
+  }
+
+  return {
+    watch(input, onInput = () => {}) {
+      let timer = null;
+      input.addEventListener("input", () => {
+        onInput();
+        clearTimeout(timer);
+        timer = setTimeout(() => suggest(input.value.trim()), 150);
+      });
+    },
+    async find(typed) {
+      const picked = known.get(typed);
+      if (picked) return picked;
+      const name = typed.replace(/\s*\([A-Z]{2}\)$/, "");
+      const { data } = await api(`/api/v1/areas?q=${encodeURIComponent(name)}&limit=1`);
+      return data[0] || null;
+    },
+  };
+}
+
 const areaNamesByCode = new Map();
 
 /**
