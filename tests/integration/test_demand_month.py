@@ -6,16 +6,9 @@ import asyncio
 import datetime as dt
 
 import asyncpg
+from tests.integration.test_signals import NIS, T0, registry, unmet
 
-from csomatch.db import areas as area_db
 from csomatch.db import signals
-from csomatch.domain import Area, TaxonomyTerm
-
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-NIS = Area(
-    code="RS-787657", participant_code="RS", name="Niš", kind="city", population=250000,
-    latitude=43.32472, longitude=21.90333,
-)  # fmt: skip
 
 _MONTH = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
 _FRESH = (
@@ -38,27 +31,6 @@ _FRESH_UNMET = (
 _ROLLUP_UNMET = "SELECT month, participant_code, taxonomy_code, reason, n FROM unmet_month"
 
 
-async def _registry(conn: asyncpg.Connection) -> None:
-    await area_db.upsert_areas(conn, [NIS])
-    await area_db.upsert_taxonomy(
-        conn,
-        [
-            TaxonomyTerm(code="ACC", parent_code=None, name="Accommodation", accommodation=True),
-            TaxonomyTerm(code="ACC.EMERG", parent_code="ACC", name="Emergency", accommodation=True),
-        ],
-    )
-
-
-def _signal(**overrides: object) -> signals.NewSignal:
-    values: dict[str, object] = {
-        "kind": "unmet", "source": "suggestion", "participant_code": "RS",
-        "area_code": NIS.code, "taxonomy_code": "ACC.EMERG", "reason": "no_capacity",
-        "occurred_at": T0,
-    }  # fmt: skip
-    values.update(overrides)
-    return signals.NewSignal(**values)  # type: ignore[arg-type]
-
-
 async def _same(conn: asyncpg.Connection) -> list[tuple[object, ...]]:
     """The demand counts, after checking both tables equal a fresh GROUP BY of the signals."""
 
@@ -74,21 +46,21 @@ async def _same(conn: asyncpg.Connection) -> list[tuple[object, ...]]:
 async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
     conn: asyncpg.Connection,
 ) -> None:
-    await _registry(conn)
+    await registry(conn)
     late_oct = T0 - dt.timedelta(seconds=1)  # 31 October 23:59:59 UTC: still October
     batch = [
-        _signal(dedup_key="k1"),
-        _signal(),
-        _signal(occurred_at=late_oct),
-        _signal(kind="need", reason=None),
-        _signal(kind="need", reason=None, area_code=None),
-        _signal(kind="search_empty", reason=None, area_code=None),
-        _signal(reason="language"),
+        unmet(dedup_key="k1"),
+        unmet(),
+        unmet(occurred_at=late_oct),
+        unmet(kind="need", reason=None),
+        unmet(kind="need", reason=None, area_code=None),
+        unmet(kind="search_empty", reason=None, area_code=None),
+        unmet(reason="language"),
     ]
     assert await signals.record_signals(conn, batch) == 7
     assert len(await _same(conn)) == 3  # Niš in November and October; no area in November
     # A repeated dedup key is skipped by ON CONFLICT DO NOTHING and counts nothing.
-    assert await signals.record_signals(conn, [_signal(dedup_key="k1"), _signal()]) == 1
+    assert await signals.record_signals(conn, [unmet(dedup_key="k1"), unmet()]) == 1
     rows = await _same(conn)
     # 3 unmet (all for no capacity but one for language) and 1 need in Niš in November
     assert (T0.date(), "RS", "ACC.EMERG", NIS.code, 1, 4, 3, 0, 0) in rows
@@ -111,18 +83,18 @@ async def test_the_rollup_follows_inserts_conflicts_updates_and_deletes(
 
 
 async def test_a_truncate_empties_the_rollup(conn: asyncpg.Connection) -> None:
-    await _registry(conn)
-    await signals.record_signals(conn, [_signal(), _signal(kind="need", reason=None)])
+    await registry(conn)
+    await signals.record_signals(conn, [unmet(), unmet(kind="need", reason=None)])
     await conn.execute("TRUNCATE demand_signal")
     assert await _same(conn) == []
 
 
 async def test_a_rolled_back_insert_counts_nothing(conn: asyncpg.Connection) -> None:
-    await _registry(conn)
-    await signals.record_signals(conn, [_signal()])
+    await registry(conn)
+    await signals.record_signals(conn, [unmet()])
     tx = conn.transaction()
     await tx.start()
-    await signals.record_signals(conn, [_signal(), _signal()])
+    await signals.record_signals(conn, [unmet(), unmet()])
     await tx.rollback()
     rows = await _same(conn)
     assert [r[4:] for r in rows] == [(0, 1, 1, 0, 0)]
@@ -133,14 +105,14 @@ async def test_concurrent_writers_to_one_count_lose_nothing(db_url: str) -> None
     a = await asyncpg.connect(db_url)
     b = await asyncpg.connect(db_url)
     try:
-        await _registry(setup)
+        await registry(setup)
         # Neither row exists yet: the second writer waits on the first's new row, then adds.
         first, second = a.transaction(), b.transaction()
         await first.start()
         await second.start()
-        await signals.record_signals(a, [_signal(), _signal(kind="need", reason=None)])
+        await signals.record_signals(a, [unmet(), unmet(kind="need", reason=None)])
         waiting = asyncio.create_task(
-            signals.record_signals(b, [_signal(kind="need", reason=None), _signal()])
+            signals.record_signals(b, [unmet(kind="need", reason=None), unmet()])
         )
         await asyncio.sleep(0.1)  # let b reach the row lock (the result holds either way)
         await first.commit()
@@ -158,15 +130,15 @@ async def test_a_purge_and_a_writer_at_once_keep_the_counts(db_url: str) -> None
     a = await asyncpg.connect(db_url)
     b = await asyncpg.connect(db_url)
     try:
-        await _registry(setup)
+        await registry(setup)
         old = T0 - dt.timedelta(days=40)
-        await signals.record_signals(setup, [_signal(), _signal(occurred_at=old)])
+        await signals.record_signals(setup, [unmet(), unmet(occurred_at=old)])
         purge, writer = a.transaction(), b.transaction()
         await purge.start()
         await writer.start()
         await a.execute("DELETE FROM demand_signal WHERE occurred_at < $1", T0)
         await a.execute("DELETE FROM demand_signal WHERE occurred_at >= $1", T0)
-        waiting = asyncio.create_task(signals.record_signals(b, [_signal(), _signal()]))
+        waiting = asyncio.create_task(signals.record_signals(b, [unmet(), unmet()]))
         await asyncio.sleep(0.1)  # let b reach the row lock (the result holds either way)
         await purge.commit()
         assert await waiting == 2

@@ -19,7 +19,7 @@ NIS = Area(
 )  # fmt: skip
 
 
-async def _registry(conn: asyncpg.Connection) -> None:
+async def registry(conn: asyncpg.Connection) -> None:
     await area_db.upsert_areas(conn, [NIS])
     await area_db.upsert_taxonomy(
         conn,
@@ -30,7 +30,7 @@ async def _registry(conn: asyncpg.Connection) -> None:
     )
 
 
-def _unmet(**overrides: object) -> signals.NewSignal:
+def unmet(**overrides: object) -> signals.NewSignal:
     values: dict[str, object] = {
         "kind": "unmet", "source": "suggestion", "participant_code": "RS",
         "area_code": NIS.code, "taxonomy_code": "ACC.EMERG", "reason": "no_capacity",
@@ -41,23 +41,23 @@ def _unmet(**overrides: object) -> signals.NewSignal:
 
 
 async def test_a_repeated_dedup_key_counts_once(conn: asyncpg.Connection) -> None:
-    await _registry(conn)
-    first = await signals.record_signals(conn, [_unmet(dedup_key="k1"), _unmet()])
-    again = await signals.record_signals(conn, [_unmet(dedup_key="k1")])
+    await registry(conn)
+    first = await signals.record_signals(conn, [unmet(dedup_key="k1"), unmet()])
+    again = await signals.record_signals(conn, [unmet(dedup_key="k1")])
     counts = await signals.count_signals(conn, since=T0, until=T0 + dt.timedelta(days=1))
     assert (first, again) == (2, 0)
     assert [(c.kind, c.reason, c.n) for c in counts] == [("unmet", "no_capacity", 2)]
 
 
 async def test_counts_only_the_period(conn: asyncpg.Connection) -> None:
-    await _registry(conn)
-    await signals.record_signals(conn, [_unmet(), _unmet(occurred_at=T0 - dt.timedelta(days=40))])
+    await registry(conn)
+    await signals.record_signals(conn, [unmet(), unmet(occurred_at=T0 - dt.timedelta(days=40))])
     counts = await signals.count_signals(conn, since=T0, until=T0 + dt.timedelta(days=1))
     assert sum(c.n for c in counts) == 1
 
 
 async def test_a_reason_is_a_code_never_free_text(conn: asyncpg.Connection) -> None:
-    await _registry(conn)
+    await registry(conn)
     with pytest.raises(InvalidInput):
-        await signals.record_signals(conn, [_unmet(reason="She said the trafficker is here")])
+        await signals.record_signals(conn, [unmet(reason="She said the trafficker is here")])
     assert await conn.fetchval("SELECT count(*) FROM demand_signal") == 0
