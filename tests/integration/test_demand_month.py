@@ -6,9 +6,11 @@ import asyncio
 import datetime as dt
 
 import asyncpg
+from tests.conftest import fresh_database
 from tests.integration.test_signals import NIS, T0, registry, unmet
 
 from csomatch.db import signals
+from csomatch.db.migrate import available_migrations, migrate
 
 _MONTH = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
 _FRESH = (
@@ -148,3 +150,45 @@ async def test_a_purge_and_a_writer_at_once_keep_the_counts(db_url: str) -> None
     finally:
         for c in (setup, a, b):
             await c.close()
+
+
+async def test_the_migration_back_fills_the_counts_of_signals_already_stored(
+    pg_server_url: str,
+) -> None:
+    # A database as it was before 0060, holding signals; then 0060 (and later) applied.
+    async with fresh_database(pg_server_url, "template0") as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "CREATE TABLE schema_migration (version integer PRIMARY KEY, name text NOT NULL,"
+                " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for m in available_migrations():
+                if m.version < 60:
+                    await conn.execute(m.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migration (version, name, checksum)"
+                        " VALUES ($1, $2, $3)",
+                        m.version, m.name, m.checksum,
+                    )  # fmt: skip
+            await registry(conn)
+            stored = [
+                unmet(dedup_key="old1"),
+                unmet(occurred_at=T0 - dt.timedelta(days=40)),
+                unmet(kind="need", reason=None),
+                unmet(kind="need", reason=None, area_code=None),
+                unmet(kind="search_empty", reason=None),
+                unmet(kind="decline_no_capacity", reason=None),
+                unmet(reason="language"),
+            ]
+            assert await signals.record_signals(conn, stored) == len(stored)
+            applied = await migrate(conn)
+            assert applied[0].version == 60
+            counts = await _same(conn)
+            # needs + unmet + declines + empty searches: every stored signal, counted once
+            assert sum(c[4] + c[5] + c[7] + c[8] for c in counts) == len(stored)
+            # And the triggers count what comes after.
+            await signals.record_signals(conn, [unmet(dedup_key="new1")])
+            await _same(conn)
+        finally:
+            await conn.close()
