@@ -7,6 +7,7 @@ tab's ``sessionStorage``), so without a valid token a page shows nothing but a s
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,20 @@ SECURITY_HEADERS = {
 #: Pages and their scripts change with a release: revalidate rather than serve a stale copy.
 REVALIDATE = CacheControlHeader(no_cache=True)
 
-#: URL and template of each page.
+#: Each page: its URL, the file holding its ``<main>`` content, its title, its script, and
+#: whether it has the navigation (the sign-in page has none).
 PAGES = [
-    ("/", "index.html"),
-    ("/find", "find.html"),
-    ("/refer", "refer.html"),
-    ("/capacity", "capacity.html"),
-    ("/offers", "offers.html"),
-    ("/registry", "registry.html"),
-    ("/gaps", "gaps.html"),
+    ("/", "index.html", "Sign in", "signin.js", False),
+    ("/find", "find.html", "Find services", "find.js", True),
+    ("/refer", "refer.html", "Make a referral", "refer.js", True),
+    ("/capacity", "capacity.html", "My capacity", "capacity.js", True),
+    ("/offers", "offers.html", "Offers", "offers.js", True),
+    ("/registry", "registry.html", "Registry", "registry.js", True),
+    ("/gaps", "gaps.html", "Gaps", "gaps.js", True),
 ]
+#: The head, header and frame every page shares (``$title``, ``$script``, ``$nav``, ``$main``).
+LAYOUT = "layout.html"
+NAV = '  <nav id="nav" aria-label="Pages"></nav>\n'
 
 
 async def secure(response: Response[Any]) -> Response[Any]:
@@ -67,8 +72,15 @@ async def secure(response: Response[Any]) -> Response[Any]:
     return response
 
 
-def _page(path: str, template: str) -> HTTPRouteHandler:
-    html = (HERE / "templates" / template).read_bytes()
+def render(template: str, title: str, script: str, nav: bool) -> bytes:
+    """A page's HTML: its ``<main>`` content in the shared layout (built once, at start)."""
+    layout = string.Template((HERE / "templates" / LAYOUT).read_text("utf-8"))
+    main = (HERE / "templates" / template).read_text("utf-8")
+    return layout.substitute(title=title, script=script, nav=NAV if nav else "", main=main).encode()
+
+
+def _page(path: str, template: str, title: str, script: str, nav: bool) -> HTTPRouteHandler:
+    html = render(template, title, script, nav)
     name = f"page:{template.removesuffix('.html')}"
 
     @get(path, name=name, media_type=MediaType.HTML, sync_to_thread=False)
@@ -83,7 +95,7 @@ def web_routes() -> list[Router]:
     """The pages under ``/`` and their assets under ``/static``, all public."""
     pages = Router(
         path="/",
-        route_handlers=[_page(path, template) for path, template in PAGES],
+        route_handlers=[_page(*page) for page in PAGES],
         after_request=secure,
         cache_control=REVALIDATE,
         include_in_schema=False,
