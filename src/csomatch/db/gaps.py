@@ -466,19 +466,6 @@ async def shortfall_by_area(
     return msgspec.convert(rows, list[NeedBucket], from_attributes=True)
 
 
-class AreaName(msgspec.Struct, frozen=True, kw_only=True):
-    """An area's code and name."""
-
-    code: str
-    name: str
-
-
-async def area_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, str]:
-    """Names of the known areas among ``codes``."""
-    rows = await conn.fetch("SELECT code, name FROM area WHERE code = ANY($1::text[])", codes)
-    return {a.code: a.name for a in msgspec.convert(rows, list[AreaName], from_attributes=True)}
-
-
 class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
     """A service where it is shown to everyone (its area's centre) with its places."""
 

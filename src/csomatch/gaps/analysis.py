@@ -11,6 +11,7 @@ import anyio.to_thread
 import asyncpg
 import msgspec
 
+from csomatch.db import areas as area_db
 from csomatch.db import gaps as gaps_db
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.cells import (
@@ -205,7 +206,11 @@ async def cell_evidence(
         services = msgspec.convert(rows, list[ServiceEvidence], from_attributes=True)
         found = await gaps_db.grants_of_services(conn, [s.service_id for s in rows], on=ref)
         grants = msgspec.convert(found, list[GrantEvidence], from_attributes=True)
-    names = await gaps_db.area_names(conn, [area])
+    named = await area_db.get_areas(conn, [area])
     return CellEvidence(
-        cell=cell, area_name=names.get(area), reference_date=ref, services=services, grants=grants
+        cell=cell,
+        area_name=named[0].name if named else None,
+        reference_date=ref,
+        services=services,
+        grants=grants,
     )
