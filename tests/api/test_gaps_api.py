@@ -92,6 +92,12 @@ async def test_a_cell_comes_with_its_evidence_and_others_are_not_found(
     assert "address" not in response.text
     assert "latitude" not in response.text
 
+    assert body["area_name"] is None  # a participant-wide cell has no area
+    by_area = await client.get("/api/v1/gaps?area=RS-792680&periods=1", headers=headers)
+    belgrade = by_area.json()["cells"][0]
+    named = (await client.get(f"/api/v1/gaps/{belgrade['key']}", headers=headers)).json()
+    assert named["area_name"] == "Belgrade"
+
     foreign = cell["key"].replace("RS:", "AL:", 1)
     assert (await client.get(f"/api/v1/gaps/{foreign}", headers=headers)).status_code == 404
     assert (await client.get("/api/v1/gaps/RS:nowhere", headers=headers)).status_code == 404
