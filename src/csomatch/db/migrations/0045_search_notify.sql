@@ -11,72 +11,47 @@
 --   t                   the taxonomy changed
 --   *                   a table was truncated: reload everything
 
-CREATE FUNCTION search_notify_service() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for every row trigger: TG_ARGV[0] is the payload's kind, TG_ARGV[1] the
+-- column of the changed row that names it (read from the new row, or the old one on delete).
+CREATE FUNCTION search_notify_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('csomatch_search', 's:' || COALESCE(NEW.id, OLD.id)::text);
+    PERFORM pg_notify('csomatch_search', TG_ARGV[0] || ':' || CASE TG_OP
+        WHEN 'DELETE' THEN to_jsonb(OLD) ->> TG_ARGV[1]
+        ELSE to_jsonb(NEW) ->> TG_ARGV[1] END);
     RETURN NULL;
 END $$;
 CREATE TRIGGER search_notify_service AFTER INSERT OR UPDATE OR DELETE ON service
-    FOR EACH ROW EXECUTE FUNCTION search_notify_service();
-
-CREATE FUNCTION search_notify_service_row() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('csomatch_search', 's:' || COALESCE(NEW.service_id, OLD.service_id)::text);
-    RETURN NULL;
-END $$;
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('s', 'id');
 CREATE TRIGGER search_notify_capacity AFTER INSERT OR UPDATE OR DELETE ON service_capacity
-    FOR EACH ROW EXECUTE FUNCTION search_notify_service_row();
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('s', 'service_id');
 CREATE TRIGGER search_notify_search_row AFTER INSERT OR UPDATE OR DELETE ON service_search
-    FOR EACH ROW EXECUTE FUNCTION search_notify_service_row();
-
-CREATE FUNCTION search_notify_organization() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('csomatch_search', 'o:' || COALESCE(NEW.id, OLD.id)::text);
-    RETURN NULL;
-END $$;
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('s', 'service_id');
 CREATE TRIGGER search_notify_organization AFTER UPDATE OR DELETE ON organization
-    FOR EACH ROW EXECUTE FUNCTION search_notify_organization();
-
-CREATE FUNCTION search_notify_location() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('csomatch_search', 'l:' || COALESCE(NEW.id, OLD.id)::text);
-    RETURN NULL;
-END $$;
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('o', 'id');
 CREATE TRIGGER search_notify_location AFTER UPDATE OR DELETE ON location
-    FOR EACH ROW EXECUTE FUNCTION search_notify_location();
-
-CREATE FUNCTION search_notify_area() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('csomatch_search', 'a:' || COALESCE(NEW.code, OLD.code));
-    RETURN NULL;
-END $$;
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('l', 'id');
 CREATE TRIGGER search_notify_area AFTER INSERT OR UPDATE OR DELETE ON area
-    FOR EACH ROW EXECUTE FUNCTION search_notify_area();
+    FOR EACH ROW EXECUTE FUNCTION search_notify_row('a', 'code');
 
-CREATE FUNCTION search_notify_taxonomy() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Statement triggers: the payload is the trigger's argument ("t", or "*" for a truncation).
+CREATE FUNCTION search_notify_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('csomatch_search', 't');
+    PERFORM pg_notify('csomatch_search', TG_ARGV[0]);
     RETURN NULL;
 END $$;
 CREATE TRIGGER search_notify_taxonomy AFTER INSERT OR UPDATE OR DELETE ON taxonomy_term
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_taxonomy();
-
-CREATE FUNCTION search_notify_all() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('csomatch_search', '*');
-    RETURN NULL;
-END $$;
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('t');
 CREATE TRIGGER search_notify_truncate_service AFTER TRUNCATE ON service
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_capacity AFTER TRUNCATE ON service_capacity
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_search AFTER TRUNCATE ON service_search
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_organization AFTER TRUNCATE ON organization
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_location AFTER TRUNCATE ON location
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_area AFTER TRUNCATE ON area
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
 CREATE TRIGGER search_notify_truncate_taxonomy AFTER TRUNCATE ON taxonomy_term
-    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_all();
+    FOR EACH STATEMENT EXECUTE FUNCTION search_notify_statement('*');
