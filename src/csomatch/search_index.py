@@ -51,6 +51,16 @@ Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 
+def _free(e: index_db.Entry) -> int:
+    """Free places as the filter compares them: no number counts as 0 (never > 0)."""
+    return 0 if e.free is None else e.free
+
+
+def _updated(e: index_db.Entry) -> float:
+    """When the number was reported, in epoch seconds; no number is older than any time."""
+    return -math.inf if e.updated_at is None else e.updated_at.timestamp()
+
+
 class Arrays:
     """The search rows of every service as columns, and the search over them (pure)."""
 
@@ -64,17 +74,26 @@ class Arrays:
         ints = [e.service.id.int for e in items]
         self.hi = np.array([v >> 64 for v in ints], dtype=np.uint64)
         self.lo = np.array([v & 0xFFFFFFFFFFFFFFFF for v in ints], dtype=np.uint64)
+        # Column by column (a row at a time would clear every membership column per row).
         self.participants: dict[str, int] = {}
-        self.participant = np.zeros(n, dtype=np.int64)
-        self.members: dict[str, Bools] = {}
-        self.children = np.zeros(n, dtype=np.bool_)
-        self.accepting = np.zeros(n, dtype=np.bool_)
-        self.free = np.zeros(n, dtype=np.int64)
-        self.updated = np.full(n, -math.inf)
-        self.shown = np.zeros((3, n))
-        self.site = np.zeros((3, n))
+        self.participant = np.array(
+            [self.participants.setdefault(e.participant, len(self.participants)) for e in items],
+            dtype=np.int64,
+        )
+        rows_of: dict[str, list[int]] = {}
         for i, e in enumerate(items):
-            self.set_row(i, e)
+            for key in self._member_keys(e):
+                rows_of.setdefault(key, []).append(i)
+        self.members: dict[str, Bools] = {}
+        for key, rows in rows_of.items():
+            self.members[key] = np.zeros(n, dtype=np.bool_)
+            self.members[key][rows] = True
+        self.children = np.array([e.accepts_children for e in items], dtype=np.bool_)
+        self.accepting = np.array([e.accepting for e in items], dtype=np.bool_)
+        self.free = np.array([_free(e) for e in items], dtype=np.int64)
+        self.updated = np.array([_updated(e) for e in items], dtype=np.float64)
+        self.shown = np.array([e.shown for e in items], dtype=np.float64).reshape(n, 3).T.copy()
+        self.site = np.array([e.site for e in items], dtype=np.float64).reshape(n, 3).T.copy()
         by_code: dict[str, list[int]] = {}
         for i, code in enumerate(self.codes):
             by_code.setdefault(code, []).append(i)
@@ -95,8 +114,8 @@ class Arrays:
             self.members[key][i] = True
         self.children[i] = e.accepts_children
         self.accepting[i] = e.accepting
-        self.free[i] = 0 if e.free is None else e.free  # NULL is never > 0
-        self.updated[i] = -math.inf if e.updated_at is None else e.updated_at.timestamp()
+        self.free[i] = _free(e)
+        self.updated[i] = _updated(e)
         self.shown[:, i] = e.shown
         self.site[:, i] = e.site
 
