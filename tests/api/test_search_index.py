@@ -4,6 +4,7 @@ does, sees every change committed before a search, and falls back to SQL while i
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from collections.abc import AsyncIterator
 
@@ -11,9 +12,11 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from csomatch.app import create_app
 from csomatch.db import services as svc_db
 from csomatch.domain import Service
 from csomatch.search_index import SearchIndex
+from csomatch.settings import Settings
 from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -202,3 +205,23 @@ async def test_while_its_connection_is_lost_searches_use_sql_and_it_comes_back(
         assert after.json() == during.json()
     finally:
         await conn.close()
+
+
+async def test_the_server_freezes_its_heap_once_started_with_the_index_loaded(
+    demo_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded_when_frozen: list[bool] = []
+    settings = Settings(database_url=demo_db, pool_min_size=1, pool_max_size=2)
+    app = create_app(settings, demo_db, freeze_heap=True)
+
+    def freeze() -> None:
+        loaded_when_frozen.append(app.state.search_index.ready)
+
+    monkeypatch.setattr(gc, "freeze", freeze)
+    async with AsyncTestClient(app=app):
+        pass
+    assert loaded_when_frozen == [True]
+    plain = create_app(settings, demo_db)
+    async with AsyncTestClient(app=plain):
+        pass
+    assert loaded_when_frozen == [True]  # tests and tools build apps without freezing
