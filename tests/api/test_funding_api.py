@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -11,15 +10,9 @@ from litestar.testing import AsyncTestClient
 from csomatch.db import funding as funding_db
 from csomatch.db.tokens import create_token
 from tests.api.conftest import make_token
+from tests.reference import IATI_EXAMPLE as EXAMPLE
 
 Client = AsyncTestClient[Any]
-EXAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "iati-2.03"
-    / "activity-standard-example-annotated.xml"
-)
 
 
 async def funder_token(db_url: str, funder_ref: str | None) -> dict[str, str]:

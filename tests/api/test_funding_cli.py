@@ -10,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.reference import IATI_EXAMPLE as EXAMPLE
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "iati-2.03"
-    / "activity-standard-example-annotated.xml"
-)
+pytestmark = pytest.mark.slow
 
 
 def csomatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

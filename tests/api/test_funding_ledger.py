@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -17,15 +16,9 @@ from csomatch.db import funding as funding_db
 from csomatch.funding import parse
 from csomatch.funding.ledger import OPERATOR, Scope, run_import
 from csomatch.funding.rates import import_rates, parse_rates
+from tests.reference import IATI_EXAMPLE as EXAMPLE
 from tests.unit.funding.test_funding_readers import budget, iati_activity, iati_file
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "iati-2.03"
-    / "activity-standard-example-annotated.xml"
-)
 HEADER = (
     "funder,recipient,registration number,service codes,amount,currency,start,end,external id\n"
 )

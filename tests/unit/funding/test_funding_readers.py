@@ -8,15 +8,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from tests.reference import IATI_EXAMPLE as EXAMPLE
 
 from csomatch.errors import InvalidInput
 from csomatch.funding import detect_format, parse
 from csomatch.funding.csvfeed import field_of_hashtag, parse_csv
 from csomatch.funding.giving360 import parse_360giving
 from csomatch.funding.iati import parse_iati
-
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "reference" / "iati-2.03"
-EXAMPLE = SHARED / "activity-standard-example-annotated.xml"
 
 HEADER = (
     "funder,recipient,registration number,service codes,amount,currency,start,end,status,"

@@ -16,8 +16,6 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from csomatch.solver import Arc, Demand, Problem, Provider
 
-GAP_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference" / "gap"
-
 
 def demand(id: str = "d1", *, size: int = 1, unmet_penalty: int | None = None) -> Demand:
     """A demand; must be met unless a penalty is given."""

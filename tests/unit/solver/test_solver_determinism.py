@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import msgspec
 import pytest
-from solver_factories import GAP_DIR, random_problem, read_gap
+from solver_factories import random_problem, read_gap
+from tests.reference import GAP_DIR
 
 from csomatch.solver import Problem, SolveParams, solve
 from csomatch.solver.io import problem_to_json, read_problem, solution_to_json

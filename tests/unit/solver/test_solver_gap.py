@@ -1,6 +1,6 @@
 """OR-Library GAP instances gap1-gap12 (Cattrysse 1994) reach their published optima.
 
-The instances live beside the checkout in ``../shared/reference/gap`` (CI provides it);
+The instances are in ``tests/data/gap`` (with their source and licence);
 ``optima.csv`` lists minimisation optima. Every job must be assigned and the weight matrix
 gives the arc sizes, so these exercise the CP-SAT path with tight knapsack capacities.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 
 import pytest
-from solver_factories import GAP_DIR, read_gap
+from solver_factories import read_gap
+from tests.reference import GAP_DIR
 
 from csomatch.solver import SolveParams, check_solution, solve
 
