@@ -98,7 +98,7 @@ async def test_provider_updates_capacity_and_the_api_shows_it(
     await available.fill(str(confirmed["maximum"] + 5))
     await card.get_by_role("button", name="Save").click()
     await expect(card.locator(f"#available-{SHELTER}-error")).to_contain_text(
-        "free places cannot exceed the total"
+        "or raise the maximum"
     )
     await expect(available).to_have_attribute("aria-invalid", "true")
     assert httpx.get(api, headers=headers).json()["version"] == confirmed["version"]
