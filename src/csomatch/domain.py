@@ -107,7 +107,8 @@ class Location(Stored, frozen=True):
 
 
 class Capacity(Stored, frozen=True):
-    """Typed capacity of a service; free places are ``available - held``."""
+    """Typed capacity of a service; free places are ``available - held`` (never below 0: a
+    provider may report fewer places than are held, and the holds beyond are at risk)."""
 
     service_id: uuid.UUID
     unit: str
@@ -121,7 +122,7 @@ class Capacity(Stored, frozen=True):
     @property
     def free(self) -> int:
         """Places that can be offered now, if the number is not stale."""
-        return self.available - self.held
+        return max(self.available - self.held, 0)
 
 
 class Service(Stored, frozen=True):

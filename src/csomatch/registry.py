@@ -91,7 +91,8 @@ async def report_capacity(
         raise NotFound(f"no service {service_id}")
     if available > maximum:
         raise InvalidInput(
-            f"available ({available}) > maximum ({maximum}): free places cannot exceed the total",
+            f"{available} places are reported free but the service has {maximum} in total; "
+            f"report at most {maximum} as free, or raise the maximum.",
             field="$.available",
         )
     if svc.capacity_version is not None and if_match is None:
@@ -194,7 +195,9 @@ async def create_service(
     if capacity is not None:
         if capacity.available > capacity.maximum:
             raise InvalidInput(
-                "available > maximum: free places cannot exceed the total",
+                f"{capacity.available} places are reported free but the service has "
+                f"{capacity.maximum} in total; report at most {capacity.maximum} as free, or "
+                "raise the maximum.",
                 field="$.capacity.available",
             )
         await svc_db.insert_capacity(conn, capacity)

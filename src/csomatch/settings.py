@@ -65,6 +65,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hold_minutes_emergency: float = 60.0
     hold_minutes_urgent: float = 1440.0
     hold_minutes_planned: float = 1440.0
+    #: How long an accepted offer waits for the referrer's confirmation before it expires
+    #: (and frees its places) like an unanswered one.
+    confirm_hours: float = 24.0
     sweep_seconds: float = 30.0
     idempotency_hours: float = 24.0
     #: Notifications (docs/notifications.md): webhook retries, the background dispatcher
@@ -118,6 +121,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("hold_minutes_emergency", float),
             ("hold_minutes_urgent", float),
             ("hold_minutes_planned", float),
+            ("confirm_hours", float),
             ("sweep_seconds", float),
             ("idempotency_hours", float),
             ("webhook_max_attempts", int),
@@ -165,6 +169,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
+        if not 0 < self.confirm_hours <= 720:
+            raise SettingsError(
+                f"CSOMATCH_CONFIRM_HOURS must be in (0, 720] (got {self.confirm_hours})"
+            )
         if self.sweep_seconds <= 0:
             raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
         if self.idempotency_hours < 24:

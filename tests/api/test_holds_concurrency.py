@@ -233,3 +233,102 @@ async def test_no_hold_is_lost_or_duplicated_when_connections_are_killed(
         assert (await http.get("/readyz")).status_code == 200
         listed = await http.get("/api/v1/referrals?limit=5", headers=officer)
         assert listed.status_code == 200
+
+
+async def _risk_state(db_url: str, service_id: uuid.UUID) -> dict[str, Any]:
+    """The counters, the holds marked at risk, the holds beyond available computed afresh,
+    and the places of the live holds not at risk."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT c.available, c.held, live_held_places(c.service_id) AS live,"
+            " ARRAY(SELECT r.hold_id FROM hold_at_risk r WHERE r.service_id = c.service_id"
+            "  ORDER BY r.hold_id) AS at_risk,"
+            " ARRAY(SELECT b FROM holds_beyond(c.service_id, c.available) AS b ORDER BY b)"
+            "  AS beyond,"
+            " (SELECT coalesce(sum(h.places), 0) FROM referral_hold h"
+            "  WHERE h.service_id = c.service_id AND h.status IN ('held', 'accepted')"
+            "  AND NOT EXISTS (SELECT 1 FROM hold_at_risk r WHERE r.hold_id = h.id)) AS safe"
+            " FROM service_capacity c WHERE c.service_id = $1",
+            service_id,
+        )
+    finally:
+        await conn.close()
+    return dict(row)
+
+
+async def test_holds_racing_a_lower_report_never_overbook_and_the_newest_are_at_risk(
+    server: str, demo_db: str
+) -> None:
+    """The provider reports 1 place (down from 3) in the middle of a burst of holds: the report
+    is stored, no hold is taken beyond what was free when it was taken, the holds beyond the
+    report are exactly the newest, and only a hold within it can be accepted and confirmed."""
+    officer = await token(demo_db, "officer", agency="RS police")
+    rng = random.Random(7)
+    for round_no in range(3):
+        await _release_all(demo_db)
+        service_id, org_id = await service_with_free_places(demo_db, FREE)
+        provider = await token(demo_db, "provider", org=org_id)
+        referrals = await _matched_referrals(demo_db, officer, 40)
+        cap_path = f"/api/v1/services/{service_id}/capacity"
+        async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+
+            async def hold(rid: str, jitter: float, sid: uuid.UUID = service_id) -> httpx.Response:
+                await asyncio.sleep(jitter)
+                return await http.post(
+                    f"/api/v1/referrals/{rid}/holds",
+                    json={"service_id": str(sid), "places": 1},
+                    headers=officer | {"Idempotency-Key": str(uuid.uuid4())},
+                )
+
+            async def report_one_place(
+                path: str = cap_path, headers: dict[str, str] = provider
+            ) -> httpx.Response:
+                await asyncio.sleep(rng.uniform(0, 0.05))
+                for _ in range(100):  # every hold changes the ETag: read again, and again
+                    etag = (await http.get(path, headers=headers)).headers["etag"]
+                    put = await http.put(
+                        path, json={"unit": "bed", "maximum": FREE, "available": 1},
+                        headers=headers | {"If-Match": etag},
+                    )  # fmt: skip
+                    if put.status_code != 412:
+                        return put
+                raise AssertionError("the report never got a current ETag")
+
+            *answers, put = await asyncio.gather(
+                *(hold(rid, rng.uniform(0, 0.05)) for rid in referrals), report_one_place()
+            )
+            assert put.status_code == 200, put.text
+            codes = [a.status_code for a in answers]
+            assert set(codes) <= {201, 409}, (round_no, [a.text for a in answers][:3])
+            taken = codes.count(201)
+            assert 1 <= taken <= FREE, (round_no, codes)
+            state = await _risk_state(demo_db, service_id)
+            assert (state["available"], state["held"], state["live"]) == (1, taken, taken)
+            assert state["at_risk"] == state["beyond"]
+            assert len(state["at_risk"]) == taken - 1
+            assert state["safe"] <= state["available"]
+
+            # The provider answers every offer at once: only the one within the report is
+            # accepted; then it is confirmed, and the bed is occupied.
+            offers = [a.json()["id"] for a in answers if a.status_code == 201]
+            accepts = await asyncio.gather(
+                *(
+                    http.post(
+                        f"/api/v1/offers/{oid}/accept",
+                        headers=provider | {"Idempotency-Key": str(uuid.uuid4())},
+                    )
+                    for oid in offers
+                )
+            )
+            assert sorted(a.status_code for a in accepts) == [200] + [409] * (taken - 1)
+            [accepted] = [a.json() for a in accepts if a.status_code == 200]
+            confirmed = await http.post(
+                f"/api/v1/referrals/{accepted['referral_id']}/transitions",
+                json={"to": "confirmed"},
+                headers=officer | {"Idempotency-Key": str(uuid.uuid4())},
+            )
+            assert confirmed.status_code == 200, confirmed.text
+        state = await _risk_state(demo_db, service_id)
+        assert (state["available"], state["held"], state["safe"]) == (0, taken - 1, 0)
+        assert len(state["at_risk"]) == taken - 1

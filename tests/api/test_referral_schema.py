@@ -124,7 +124,9 @@ async def test_holds_never_exceed_available_places(demo: asyncpg.Connection) -> 
     await _hold(demo, sid, org, 2)
     with pytest.raises(InvalidInput) as refused:
         await _hold(demo, sid, org, 2)
-    assert refused.value.field == "$.available"
+    # A hold that does not fit is about the places it asks for (migration 0062).
+    assert refused.value.field == "$.places"
+    assert "choose another service" in refused.value.detail
     await _hold(demo, sid, org, 1)
     cap = await hold_db.capacity_now(demo, sid)
     assert cap is not None

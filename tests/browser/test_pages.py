@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from tests.api.referral_factories import idem, referral_body, token
+from tests.api.referral_factories import idem, referral_body, service_with_free_places, token
 from tests.browser.conftest import make_token, sign_in
 
 pytestmark = pytest.mark.browser
@@ -98,7 +98,7 @@ async def test_provider_updates_capacity_and_the_api_shows_it(
     await available.fill(str(confirmed["maximum"] + 5))
     await card.get_by_role("button", name="Save").click()
     await expect(card.locator(f"#available-{SHELTER}-error")).to_contain_text(
-        "free places cannot exceed the total"
+        "or raise the maximum"
     )
     await expect(available).to_have_attribute("aria-invalid", "true")
     assert httpx.get(api, headers=headers).json()["version"] == confirmed["version"]
@@ -447,3 +447,50 @@ async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
     await expect(shelter.locator(".unmet")).to_contain_text("Nobody can meet this need now: ")
     await expect(shelter.locator(".hit")).to_have_count(0)
     await expect(shelter).to_contain_text("Left out: ")
+
+
+async def test_the_followed_referral_shows_its_offer_at_risk_at_once(
+    page: Page, web_db: str, live_app: str
+) -> None:
+    """A provider reports fewer places than are held: the referrer's open /refer page shows
+    the offer at risk, with what to do, without pressing Refresh (the event feed)."""
+    service_id, org_id = await service_with_free_places(web_db, 1, code="PSY.COUNSEL", nth=3)
+    officer = await token(web_db, "officer", agency="police-rs-novi-sad")
+    body = referral_body(needs=[{"code": "PSY.COUNSEL", "priority": "must"}])
+    referral = httpx.post(
+        f"{live_app}/api/v1/referrals", json=body, headers={**officer, **idem()}
+    ).json()["id"]
+    for step, payload in (("transitions", {"to": "submitted"}), ("suggestions", None)):
+        answer = httpx.post(
+            f"{live_app}/api/v1/referrals/{referral}/{step}", json=payload,
+            headers={**officer, **idem()}, timeout=60,
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+    held = httpx.post(
+        f"{live_app}/api/v1/referrals/{referral}/holds", json={"service_id": str(service_id)},
+        headers={**officer, **idem()},
+    )  # fmt: skip
+    assert held.status_code == 201, held.text
+
+    await sign_in(page, web_db, "coordinator")
+    await page.goto(f"/refer?referral={referral}")
+    offer = page.locator(f'#follow-offers li[data-offer-id="{held.json()["id"]}"]')
+    await expect(offer).to_contain_text("waiting for the provider")
+    await expect(offer.locator(".at-risk")).to_have_count(0)
+
+    provider = await token(web_db, "provider", org=org_id)
+    capacity = f"{live_app}/api/v1/services/{service_id}/capacity"
+    etag = httpx.get(capacity, headers=provider).headers["etag"]
+    reported = httpx.put(
+        capacity, json={"unit": "place", "maximum": 1, "available": 0},
+        headers={**provider, "If-Match": etag},
+    )  # fmt: skip
+    assert reported.status_code == 200, reported.text
+
+    risk = offer.locator(".at-risk")
+    await expect(risk).to_contain_text("At risk", timeout=20_000)
+    await expect(risk).to_contain_text("Call the provider")
+    httpx.post(
+        f"{live_app}/api/v1/referrals/{referral}/transitions", json={"to": "cancelled"},
+        headers={**officer, **idem()},
+    )  # fmt: skip

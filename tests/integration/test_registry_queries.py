@@ -128,10 +128,14 @@ async def test_capacity_constraint_rejects_available_above_maximum(
     service_id = await add_service(conn, NIS, available=3, maximum=10)
     cap = await svc_db.get_capacity(conn, service_id)
     assert cap is not None
-    with pytest.raises(InvalidInput, match="available > maximum"):
+    with pytest.raises(InvalidInput, match="report at most its maximum as free") as refused:
         await svc_db.upsert_capacity(
             conn, service_id, unit="bed", maximum=5, available=6, expected_version=cap.version
         )
+    # A sentence saying what to do: never a formula or a constraint's name.
+    assert not set("<>=") & set(refused.value.detail)
+    assert "capacity_" not in refused.value.detail
+    assert refused.value.field == "$.available"
     unchanged = await svc_db.get_capacity(conn, service_id)
     assert unchanged == cap
 

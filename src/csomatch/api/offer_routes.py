@@ -73,12 +73,17 @@ async def list_offers(
 
 @post("/api/v1/offers/{offer_id:uuid}/accept", opt=roles("provider"), status_code=200)
 async def accept_offer(
-    request: Request[Any, Any, Any], conn: Conn, principal: Caller, offer_id: FromPath[uuid.UUID]
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    offer_id: FromPath[uuid.UUID],
 ) -> Response[OfferOut]:
-    """Accept an offer to your organisation; the referrer then confirms the placement."""
+    """Accept an offer to your organisation; the referrer then confirms the placement within
+    ``CSOMATCH_CONFIRM_HOURS``. An offer at risk answers 409 until places free up."""
 
     async def run() -> OfferOut:
-        hold = await offers.accept(conn, principal, offer_id, now=dt.datetime.now(dt.UTC))
+        hold = await offers.accept(conn, principal, settings, offer_id, now=dt.datetime.now(dt.UTC))
         return await _offer_view(conn, hold)
 
     return await idempotent(
@@ -115,8 +120,8 @@ async def decline_offer(
 async def escalated_offers(
     conn: Conn, principal: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> EscalatedList:
-    """Offers nobody answered in time, where the referral or the service is in your
-    jurisdiction (newest first)."""
+    """Offers nobody answered in time, or accepted and never confirmed, where the referral or
+    the service is in your jurisdiction (newest first)."""
     jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
     async with conn.transaction():
         found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)

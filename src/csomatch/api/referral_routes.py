@@ -145,7 +145,7 @@ async def transition(
         if data.to == "submitted":
             await intake.submit(conn, principal, referral_id)
         elif data.to == "confirmed":
-            await holds.confirm(conn, principal, referral_id)
+            await holds.confirm(conn, principal, referral_id, now=_now())
         else:
             await holds.finish(conn, principal, referral_id, data.to, data.outcome)
         return await view(conn, referral_id)

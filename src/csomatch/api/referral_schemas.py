@@ -79,6 +79,10 @@ class OfferSummary(Out, frozen=True):
     answered_by_role: str | None
     answered_by_agency: str | None
     escalated_at: dt.datetime | None
+    #: An accepted offer's deadline for the referrer's confirmation.
+    confirm_by: dt.datetime | None
+    #: The provider now reports fewer free places than are held, and this offer is beyond them.
+    at_risk: bool
 
 
 class ReferralSummary(Out, frozen=True):
@@ -131,6 +135,8 @@ class OfferOut(Out, frozen=True):
     expires_at: dt.datetime
     answered_at: dt.datetime | None
     decline_reason: str | None
+    confirm_by: dt.datetime | None
+    at_risk: bool
     urgency: str
     needed_by: dt.datetime | None
     current_area: str
@@ -181,6 +187,7 @@ def offer_summary(h: Hold) -> OfferSummary:
         created_at=h.created_at, expires_at=h.expires_at, answered_at=h.answered_at,
         decline_reason=h.decline_reason, answered_by_role=h.answered_by_role,
         answered_by_agency=h.answered_by_agency, escalated_at=h.escalated_at,
+        confirm_by=h.confirm_by, at_risk=h.at_risk,
     )  # fmt: skip
 
 
@@ -245,7 +252,8 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         id=hold.id, referral_id=hold.referral_id, service_id=hold.service_id,
         places=hold.places, status=hold.status, created_at=hold.created_at,
         expires_at=hold.expires_at, answered_at=hold.answered_at,
-        decline_reason=hold.decline_reason, urgency=h.urgency, needed_by=h.needed_by,
+        decline_reason=hold.decline_reason, confirm_by=hold.confirm_by, at_risk=hold.at_risk,
+        urgency=h.urgency, needed_by=h.needed_by,
         current_area=h.current_area, transnational=h.transnational, needs=_needs(r.needs),
         age_band=p.age_band if p else None, age_uncertain=p.age_uncertain if p else None,
         gender=p.gender if p else None, languages=p.languages if p else [],

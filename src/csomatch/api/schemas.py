@@ -162,7 +162,7 @@ def capacity_out(cap: Capacity, freshness: Freshness) -> CapacityOut:
     """The capacity view; a stale number has no free count (it is unknown)."""
     return CapacityOut(
         service_id=cap.service_id, unit=cap.unit, maximum=cap.maximum, available=cap.available,
-        held=cap.held, free=None if freshness == "stale" else cap.available - cap.held,
+        held=cap.held, free=None if freshness == "stale" else cap.free,
         updated_at=cap.updated_at, verified_at=cap.verified_at, freshness=freshness,
         version=cap.version,
     )  # fmt: skip

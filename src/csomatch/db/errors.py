@@ -13,8 +13,12 @@ from csomatch.errors import Conflict, DatabaseUnavailable, InvalidInput
 CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "capacity_counts": (
         "$.available",
-        "capacity must satisfy 0 <= held <= available <= maximum (available > maximum, "
-        "or fewer available places than are currently held)",
+        "The number of free places cannot be negative; report 0 when the service is full.",
+    ),
+    "capacity_within_maximum": (
+        "$.available",
+        "More places are reported free than the service has in total; report at most its "
+        "maximum as free, or raise the maximum.",
     ),
     "organization_registration_unique": (
         "$.registration_number",
@@ -47,6 +51,27 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "referral_hold_one_open": ("$.service_id", "this referral already has an open offer"),
     "hold_needs_capacity": ("$.service_id", "the service has reported no capacity"),
+    # holds (migration 0062)
+    "hold_exceeds_free": (
+        "$.places",
+        "Fewer places are free at this service now than this hold asks for; hold fewer "
+        "places or choose another service.",
+    ),
+    "hold_at_risk": (
+        "$",
+        "This offer is at risk: its provider now reports fewer free places than are held, "
+        "and this offer is beyond them. It can be accepted or confirmed once places free "
+        "up; until then ask the provider, or let it be declined and choose another service.",
+    ),
+    "hold_confirm_in_time": (
+        "$.to",
+        "Only an offer the provider accepted can be confirmed, before its confirmation "
+        "deadline; this one cannot be any more. Hold a place again.",
+    ),
+    "hold_accepted_has_deadline": (
+        "$",
+        "An accepted offer needs a confirmation deadline; accept it through the offers API.",
+    ),
 }
 
 CONNECTION_ERRORS = (

@@ -194,7 +194,8 @@ _SERVICE_SUPPLY_CTES = """
 p AS (SELECT * FROM unnest($1::text[], $2::date[]) AS p(period, ref)),
 svc AS (
     SELECT s.id, s.name, o.name AS organization_name, a.participant_code, l.area_code,
-           s.taxonomy_code, c.unit, c.maximum, c.available - c.held AS free,
+           s.taxonomy_code, c.unit, c.maximum,
+           CASE WHEN c.service_id IS NOT NULL THEN greatest(c.available - c.held, 0) END AS free,
            (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale
     FROM service s
     JOIN organization o ON o.id = s.organization_id

@@ -1,9 +1,11 @@
 """Holds on service capacity: each is an offer to the provider, with an expiry.
 
 The database keeps ``service_capacity.held`` equal to the places of live holds (held and not
-expired, or accepted) and refuses any write that would make it exceed ``available``; see
-migration 0010 and docs/referrals.md. The functions here lock rows in one order — the
-referral, then the capacity row — so that concurrent requests cannot deadlock.
+past ``expires_at``, or accepted and not past ``confirm_by``), refuses a hold that would add
+places beyond ``available``, and keeps the holds beyond a lower report at risk; see
+migrations 0010 and 0062 and docs/referrals.md. The functions here lock rows in one order —
+the referral, then the hold, then the capacity row — so that concurrent requests cannot
+deadlock.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import msgspec
 
 from csomatch.db.errors import translated
 
-LIVE = "(h.status = 'accepted' OR (h.status = 'held' AND h.expires_at > now()))"
-
 
 class CapacityNow(msgspec.Struct, frozen=True, kw_only=True):
     """A service's capacity at this moment, counting only live holds."""
@@ -29,8 +29,13 @@ class CapacityNow(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def free(self) -> int:
-        """Places that can be held now."""
-        return self.available - self.held
+        """Places that can be held now (0 while holds exceed a lower report)."""
+        return max(self.available - self.held, 0)
+
+    @property
+    def overcommitted(self) -> bool:
+        """More places are held than the provider reports available: some holds are at risk."""
+        return self.held > self.available
 
 
 class Hold(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +54,10 @@ class Hold(msgspec.Struct, frozen=True, kw_only=True):
     answered_by_role: str | None
     answered_by_agency: str | None
     escalated_at: dt.datetime | None
+    #: An accepted offer's confirmation deadline; past it the offer expires.
+    confirm_by: dt.datetime | None
+    #: A live hold beyond the places its provider last reported (newest first).
+    at_risk: bool
 
 
 class NewHold(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,10 +71,14 @@ class NewHold(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: dt.datetime
 
 
+# ``at_risk`` also looks at the status: in a RETURNING clause the row of a hold released by
+# the same statement is still in ``hold_at_risk`` (the trigger that clears it runs after).
 _COLUMNS = (
     "h.id, h.referral_id, h.service_id, h.organization_id, h.places, h.status, h.created_at,"
     " h.expires_at, h.answered_at, h.decline_reason, h.answered_by_role, h.answered_by_agency,"
-    " h.escalated_at"
+    " h.escalated_at, h.confirm_by,"
+    " (h.status IN ('held', 'accepted')"
+    "  AND EXISTS (SELECT 1 FROM hold_at_risk r WHERE r.hold_id = h.id)) AS at_risk"
 )
 
 
@@ -97,7 +110,7 @@ async def capacity_now(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capac
 
 
 async def insert_hold(conn: asyncpg.Connection, new: NewHold) -> Hold:
-    """Insert a hold; the database refuses it (``capacity_counts``) if places are short."""
+    """Insert a hold; the database refuses it (``hold_exceeds_free``) if places are short."""
     async with translated():
         row = await conn.fetchrow(
             "INSERT INTO referral_hold AS h"
@@ -149,32 +162,62 @@ async def answer_hold(
     role: str | None,
     agency: str | None,
     decline_reason: str | None = None,
+    confirm_hours: float | None = None,
 ) -> Hold:
-    """Set a hold's status as an answer (accepted, declined, released, confirmed)."""
+    """Set a hold's status as an answer (accepted, declined, released, confirmed).
+
+    With ``confirm_hours`` (on accepting) the referrer must confirm within that many hours
+    of the answer (``confirm_by``).
+    """
     async with translated():
         row = await conn.fetchrow(
             "UPDATE referral_hold h SET status = $2, decline_reason = $3,"
             " answered_at = CASE WHEN $2 IN ('accepted', 'declined') THEN now()"
             "   ELSE h.answered_at END,"
             " answered_by_role = coalesce($4, h.answered_by_role),"
-            " answered_by_agency = coalesce($5, h.answered_by_agency)"
+            " answered_by_agency = coalesce($5, h.answered_by_agency),"
+            " confirm_by = CASE WHEN $6::float8 IS NULL THEN h.confirm_by"
+            "   ELSE now() + make_interval(secs => $6::float8 * 3600) END"
             " WHERE h.id = $1 RETURNING " + _COLUMNS,
             hold_id,
             status,
             decline_reason,
             role,
             agency,
+            confirm_hours,
         )
     return msgspec.convert(row, Hold, from_attributes=True)
 
 
+async def beyond_available(conn: asyncpg.Connection, hold: Hold) -> bool:
+    """Whether a live hold is beyond the places its service reports now (at risk).
+
+    Call it with the capacity row locked (``lock_capacity``), so that the answer holds.
+    """
+    async with translated():
+        found = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM service_capacity c,"
+            " holds_beyond(c.service_id, c.available) AS b (id)"
+            " WHERE c.service_id = $1 AND b.id = $2)",
+            hold.service_id,
+            hold.id,
+        )
+    return bool(found)
+
+
+_DUE = (
+    "(h.status = 'held' AND h.expires_at <= now())"
+    " OR (h.status = 'accepted' AND h.confirm_by <= now())"
+)
+
+
 async def expire_hold(conn: asyncpg.Connection, hold_id: uuid.UUID) -> Hold | None:
-    """Mark a held offer past its expiry as expired and escalated; None if it is not."""
+    """Mark an offer past its deadline (unanswered, or accepted and not confirmed in time) as
+    expired and escalated; None if it is not past it."""
     async with translated():
         row = await conn.fetchrow(
             "UPDATE referral_hold h SET status = 'expired', escalated_at = now()"
-            " WHERE h.id = $1 AND h.status = 'held' AND h.expires_at <= now()"
-            " RETURNING " + _COLUMNS,
+            " WHERE h.id = $1 AND (" + _DUE + ") RETURNING " + _COLUMNS,
             hold_id,
         )
     return None if row is None else msgspec.convert(row, Hold, from_attributes=True)
@@ -183,11 +226,17 @@ async def expire_hold(conn: asyncpg.Connection, hold_id: uuid.UUID) -> Hold | No
 async def due_holds(
     conn: asyncpg.Connection, limit: int = 100
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(hold, referral) ids of held offers past their expiry, oldest first."""
+    """(hold, referral) ids of offers past their deadline, oldest deadline first: held and
+    unanswered after ``expires_at``, or accepted and unconfirmed after ``confirm_by``."""
     async with translated():
         rows = await conn.fetch(
-            "SELECT id, referral_id FROM referral_hold WHERE status = 'held'"
-            " AND expires_at <= now() ORDER BY expires_at LIMIT $1",
+            "SELECT id, referral_id FROM ("
+            " SELECT h.id, h.referral_id, h.expires_at AS due FROM referral_hold h"
+            "  WHERE h.status = 'held' AND h.expires_at <= now()"
+            " UNION ALL"
+            " SELECT h.id, h.referral_id, h.confirm_by FROM referral_hold h"
+            "  WHERE h.status = 'accepted' AND h.confirm_by <= now()"
+            ") d ORDER BY due LIMIT $1",
             limit,
         )
     return [(r["id"], r["referral_id"]) for r in rows]

@@ -86,7 +86,9 @@ async def offer_counts(conn: asyncpg.Connection, f: Filter) -> list[OfferCounts]
             f"SELECT {_CELL}, count(DISTINCT h.referral_id) AS referrals, count(*) AS offers,"
             f" count(*) FILTER (WHERE {accepted}) AS accepted,"
             " count(*) FILTER (WHERE h.decline_reason IS NOT NULL) AS declined,"
-            " count(*) FILTER (WHERE h.status = 'expired') AS expired,"
+            # expired unanswered only: an offer accepted and then not confirmed in time counts
+            # as accepted (the provider's answer), never against it
+            " count(*) FILTER (WHERE h.status = 'expired' AND h.answered_at IS NULL) AS expired,"
             f" count(*) FILTER (WHERE h.status = 'held' OR h.status = 'released'"
             f"   AND NOT ({accepted})) AS still_open,"
             f" {reasons}"

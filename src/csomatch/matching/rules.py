@@ -67,10 +67,10 @@ def is_accommodation(code: str) -> bool:
 
 
 def free_places(service: Service) -> int | None:
-    """Free places reported (available minus held), or None without a number."""
+    """Free places reported (available minus held, never below 0), or None without a number."""
     if service.available is None or service.held is None:
         return None
-    return service.available - service.held
+    return max(service.available - service.held, 0)
 
 
 def capacity_is_stale(service: Service, ctx: MatchContext) -> bool:

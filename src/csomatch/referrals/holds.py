@@ -2,7 +2,9 @@
 
 A hold takes its places in the same transaction that checks them, under the lock of the
 service's capacity row; the database recounts ``held`` from live holds on every write and
-its CHECK (held <= available) refuses an overbooking whatever the code above it does.
+refuses a hold beyond ``available`` whatever the code above it does. When a provider reports
+fewer places than are held, the newest holds beyond the report are at risk: no new hold is
+taken and an at-risk hold is not confirmed until places free up (migration 0062).
 """
 
 from __future__ import annotations
@@ -114,9 +116,7 @@ async def place_hold(
             free=None,
         )
     if cap.free < places:
-        raise NoFreePlaces(
-            f"service {service_id} has {cap.free} free places; {places} asked", free=cap.free
-        )
+        raise NoFreePlaces(no_room(cap), free=cap.free)
     expires = now + dt.timedelta(minutes=hold_minutes(settings, head.urgency))
     hold = await hold_db.insert_hold(
         conn,
@@ -135,6 +135,24 @@ async def place_hold(
     return hold
 
 
+def no_room(cap: hold_db.CapacityNow) -> str:
+    """Why a hold does not fit, and what to do instead (a sentence, never a formula)."""
+    if cap.overcommitted:
+        return (
+            "No places are free at this service now: its provider reports fewer free places "
+            "than are already held for referrals, so it takes no new hold until places free "
+            "up. Choose another service."
+        )
+    if cap.free == 0:
+        return "No places are free at this service now; choose another service."
+    if cap.free == 1:
+        return "Only 1 place is free at this service now; hold at most 1 or choose another service."
+    return (
+        f"Only {cap.free} places are free at this service now; hold at most {cap.free} or "
+        "choose another service."
+    )
+
+
 async def _open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> hold_db.Hold:
     hold = await hold_db.open_hold_of(conn, head.id)
     if hold is None:
@@ -143,13 +161,33 @@ async def _open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> hol
 
 
 async def confirm(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID, *, now: dt.datetime
 ) -> ref_db.ReferralHead:
-    """Confirm an accepted offer: its places leave ``available`` for good (a placement)."""
+    """Confirm an accepted offer: its places leave ``available`` for good (a placement).
+
+    Refused (Conflict) after the offer's confirmation deadline, and while the offer is at
+    risk (beyond the places its provider reports now).
+    """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     lifecycle.check_transition(head, "confirmed", None)
     hold = await _open_hold(conn, head)
     await hold_db.lock_capacity(conn, hold.service_id)
+    if hold.confirm_by is not None and hold.confirm_by <= now:
+        raise Conflict(
+            f"The provider's acceptance of this offer lapsed at {hold.confirm_by.isoformat()} "
+            "because the placement was not confirmed in time; the offer is being expired and "
+            "escalated. Find services again and hold a place."
+        )
+    if await hold_db.beyond_available(conn, hold):
+        raise Conflict(
+            "This offer is at risk: the provider now reports fewer free places than are held "
+            "for referrals, and this offer is beyond them, so the placement cannot be "
+            "confirmed now. Ask the provider: if they have the place they report it and you "
+            "confirm again; if not, the offer expires"
+            + (f" at {hold.confirm_by.isoformat()}" if hold.confirm_by else "")
+            + ", or close this referral and refer again.",
+            field="$.to",
+        )
     confirmed = await hold_db.answer_hold(conn, hold.id, status="confirmed", role=None, agency=None)
     await hold_db.consume_places(conn, hold.service_id, hold.places)
     moved = await lifecycle.move(conn, principal, head, "confirmed", action="referral.confirm")

@@ -2,9 +2,10 @@
 
 draft → submitted → matched → offered → accepted | declined | expired → confirmed →
 in_service → closed (placed, person_declined, no_capacity, transferred, withdrawn), and
-cancelled from any open state. The database holds the same table (``referral_transition``)
-and refuses any other change; this module checks first so that the caller gets a 409 that
-names the current state and the allowed next ones, with nothing changed.
+cancelled from any open state; an accepted offer not confirmed in time expires too. The
+database holds the same table (``referral_transition``) and refuses any other change; this
+module checks first so that the caller gets a 409 that names the current state and the
+allowed next ones, with nothing changed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "submitted": ("matched", "closed", "cancelled"),
     "matched": ("offered", "closed", "cancelled"),
     "offered": ("accepted", "declined", "expired", "cancelled"),
-    "accepted": ("confirmed", "closed", "cancelled"),
+    "accepted": ("confirmed", "expired", "closed", "cancelled"),
     "declined": ("matched", "offered", "closed", "cancelled"),
     "expired": ("matched", "offered", "closed", "cancelled"),
     "confirmed": ("in_service", "closed", "cancelled"),

@@ -1,5 +1,5 @@
 """The provider's side: its inbox of offers, accepting or declining with a reason, and
-escalation of offers nobody answered in time."""
+escalation of offers nobody answered in time or that were accepted and never confirmed."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ async def _locked_offer(
     return head, locked
 
 
+def _places(n: int) -> str:
+    return "1 place" if n == 1 else f"{n} places"
+
+
 def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
     if hold.status != "held":
         raise Conflict(f"offer {hold.id} is {hold.status}; only a held offer is answered")
@@ -49,15 +53,30 @@ def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
 
 
 async def accept(
-    conn: asyncpg.Connection, principal: TokenRecord, hold_id: uuid.UUID, *, now: dt.datetime
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    settings: Settings,
+    hold_id: uuid.UUID,
+    *,
+    now: dt.datetime,
 ) -> hold_db.Hold:
-    """Accept an offer: its places stay held until the referrer confirms."""
+    """Accept an offer: its places stay held until the referrer confirms, for at most
+    ``settings.confirm_hours``; an offer at risk is refused (Conflict) until places free up."""
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
     lifecycle.check_transition(head, "accepted", None)
+    cap = await hold_db.lock_capacity(conn, hold.service_id)
+    if cap is not None and await hold_db.beyond_available(conn, hold):
+        raise Conflict(
+            f"This offer is at risk: your service now reports {_places(cap.available)} free "
+            f"while {_places(cap.held)} are held for referrals, and this offer is beyond them. "
+            "If you do have a place for this person, report your free places again (My "
+            "capacity) and then accept; otherwise decline the offer."
+        )
     answered = await hold_db.answer_hold(
-        conn, hold.id, status="accepted", role=principal.role, agency=principal.agency
-    )
+        conn, hold.id, status="accepted", role=principal.role, agency=principal.agency,
+        confirm_hours=settings.confirm_hours,
+    )  # fmt: skip
     await record_offer_answer(conn, hold.service_id, accepted=True)
     moved = await lifecycle.move(conn, principal, head, "accepted", action="offer.accept")
     await lifecycle.announce_hold(conn, moved, answered)
@@ -129,20 +148,23 @@ async def expire_one(
 ) -> bool:
     """Expire one offer past its time: free its places, escalate, suggest the next service.
 
-    Returns False when someone answered or expired it first (nothing done).
+    An offer expires unanswered after ``expires_at``, or accepted and not confirmed after
+    ``confirm_by``. An expiry after acceptance is not the provider's doing: the track record
+    keeps the acceptance and nothing else is counted.
+    Returns False when someone answered, confirmed or expired it first (nothing done).
     """
     now = dt.datetime.now(dt.UTC)
     head = await ref_db.get_head(conn, referral_id, for_update=True)
     if head is None:
         return False
     hold = await hold_db.get_hold(conn, hold_id, for_update=True)
-    if hold is None or hold.status != "held":
+    if hold is None or hold.status not in ("held", "accepted"):
         return False
     await hold_db.lock_capacity(conn, hold.service_id)
     expired = await hold_db.expire_hold(conn, hold_id)
     if expired is None:
         return False
-    if head.state == "offered":
+    if head.state in ("offered", "accepted"):
         moved = await lifecycle.move(conn, None, head, "expired")
     else:
         moved = head

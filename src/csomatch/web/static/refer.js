@@ -54,7 +54,7 @@ const STATES = {
   offered: "Offered: a place is held, waiting for the provider's answer",
   accepted: "Accepted by the provider: confirm the placement",
   declined: "Declined by the provider: hold a place somewhere else",
-  expired: "The offer expired unanswered: hold a place somewhere else",
+  expired: "The offer expired (unanswered, or not confirmed in time): hold a place somewhere else",
   confirmed: "Placement confirmed",
   in_service: "In service",
   closed: "Closed",
@@ -65,9 +65,16 @@ const OFFER_STATUS = {
   accepted: "accepted",
   confirmed: "confirmed",
   declined: "declined",
-  expired: "expired unanswered",
+  expired: "expired",
   released: "released",
 };
+/** An offer beyond the places its provider now reports (docs/referrals.md): what to do. */
+const AT_RISK = "At risk: the provider now reports fewer free places than are held, and " +
+  "this offer is beyond them, so it cannot be accepted or confirmed for now. Call the " +
+  "provider: if the place is there, they report it and the offer goes ahead; if not, it " +
+  "will be declined or expire, and you hold a place somewhere else.";
+/** How often the page looks at the event feed for news of the followed referral. */
+const WATCH_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 const form = $("referral");
@@ -91,6 +98,8 @@ const excluded = new Map(); // area code -> label
 let consentAt = null; // when the consent box was ticked
 let marked = []; // elements showing a field error
 let needCount = 0;
+let after = null; // the event feed's position (GET /api/v1/events)
+let followed = new Set(); // the followed referral's id and its offers' ids
 
 /** The referral being made: its keys survive a lost connection, and a changed form starts anew. */
 let flow = fresh("");
@@ -595,16 +604,32 @@ async function refresh() {
     flow.state = data.state;
     state.replaceChildren(el("strong", { class: "referral-state", "data-state": data.state },
       STATES[data.state] || data.state), ` · updated ${ago(data.updated_at)}`);
+    followed = new Set([id, ...data.offers.map((o) => o.id)]);
     $("follow-offers").replaceChildren(...data.offers.map((o) => el("li", { "data-offer-id": o.id },
       `${serviceNames.get(o.service_id) || "A service"}: ${o.places} place${o.places === 1 ? "" : "s"}, ` +
       `${OFFER_STATUS[o.status] || o.status}` +
-      (o.status === "held" ? ` until ${when(o.expires_at)}` : ""))));
+      (o.status === "held" ? ` until ${when(o.expires_at)}` : "") +
+      (o.status === "accepted" && o.confirm_by ? `: confirm by ${when(o.confirm_by)}` : ""),
+      o.at_risk ? el("strong", { class: "at-risk" }, AT_RISK) : "")));
     // After a decline or an expiry (or when only following), the matcher is asked again.
     const again = ["declined", "expired"].includes(data.state) ||
       (data.state === "matched" && results.children.length === 0);
     $("rematch").hidden = !again;
   } catch (error) {
     state.textContent = `Could not read the referral: ${error.message}`;
+  }
+}
+
+/** Read the referral again when the event feed has news of it or of its offers. */
+async function watch() {
+  if (!flow.id || document.hidden) return;
+  try {
+    const { data } = await api(after === null ? "/api/v1/events" : `/api/v1/events?after=${after}`);
+    const news = after !== null && data.events.some((e) => followed.has(e.object_id));
+    after = data.next_after;
+    if (news) await refresh();
+  } catch {
+    // The next look tries again.
   }
 }
 
@@ -648,6 +673,8 @@ async function start() {
     await refresh();
   }
   form.dataset.ready = "true";
+  await watch();
+  setInterval(watch, WATCH_MS);
 }
 
 start();
