@@ -13,8 +13,10 @@ from pathlib import Path
 from tests.reference import GAP_DIR, IATI_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
-# Spelled in pieces so that this file does not match itself.
-OUTSIDE = re.compile(r"\.\./" + "shared|" + "shared" + r"/reference|/\s*\"" + "shared" + r"\"\s*(/|\)|$)")
+_NAME = "shared"  # spelled apart so that this file does not match itself
+OUTSIDE = re.compile(
+    r"\.\./" + _NAME + "|" + _NAME + r"/reference|/\s*\"" + _NAME + r"\"\s*(/|\)|$)"
+)
 SCANNED = ("src", "tests", "bench", "seed_data", ".ci", "Makefile", "pyproject.toml")
 
 
