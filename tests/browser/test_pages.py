@@ -134,7 +134,7 @@ async def test_find_near_me_on_a_phone_hides_shelter_addresses(
     await page.set_viewport_size({"width": 360, "height": 740})
     await context.grant_permissions(["geolocation"])
     await context.set_geolocation({"latitude": 44.8125, "longitude": 20.4612})  # Belgrade
-    # A coordinator: the API reveals confidential sites to this role, the page still does not.
+    # A coordinator of Serbia: the API reveals Serbian confidential sites to it; the page does not.
     await sign_in(page, web_db, "coordinator")
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()

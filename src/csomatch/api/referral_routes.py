@@ -169,7 +169,7 @@ async def referral_suggestions(
         assert stored is not None
         result = await suggestions_for(
             conn, stored, now=_now(), settings=settings,
-            reveal=registry.reveals_confidential(principal),
+            address_scope=registry.address_scope(principal),
         )  # fmt: skip
         return SuggestionsForReferral(
             referral_id=referral_id, state=head.state, needs=result.needs, plan=result.plan,
