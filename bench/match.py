@@ -64,6 +64,7 @@ from csomatch.db.migrate import migrate
 from csomatch.db.services import list_services
 from csomatch.db.tokens import create_token
 from csomatch.db.track_records import record_feedback, record_offer_answer
+from csomatch.domain import AddressScope
 from csomatch.matching.batch import BatchPerson, BatchRequest, place
 from csomatch.matching.snapshot import load_snapshot
 from csomatch.matching.suggest import solve_params
@@ -201,7 +202,7 @@ async def time_use_case(
                 areas=[(f"$.people[{i}]", p.current_area) for i, p in enumerate(request.people)],
                 now=dt.datetime.now(dt.UTC),
                 stale_hours=settings.stale_hours,
-                reveal_confidential=False,
+                address_scope=AddressScope(),
             )
             t1 = time.perf_counter()
             result = place(request.people, snap, weights, params)

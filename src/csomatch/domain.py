@@ -173,6 +173,22 @@ class Service(Stored, frozen=True):
     capacity_version: int | None
 
 
+class AddressScope(Stored, frozen=True):
+    """The confidential sites whose street address and exact point a caller sees.
+
+    Built for a caller by ``registry.address_scope`` (the one rule); everything that shows a
+    site, measures a distance to it or searches around it asks this scope. The default sees
+    no confidential site.
+    """
+
+    #: Every confidential site of this participant (its own coordinators and admins).
+    participant: str | None = None
+
+    def covers(self, site_participant: str) -> bool:
+        """Whether a confidential site of this participant is shown in full."""
+        return self.participant is not None and site_participant == self.participant
+
+
 def freshness(
     updated_at: dt.datetime, now: dt.datetime, fresh_hours: float, stale_hours: float
 ) -> Freshness:

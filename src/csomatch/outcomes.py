@@ -3,9 +3,11 @@ and an acceptance, how often offers are accepted, and why they are declined, by 
 and area.
 
 Coordinators and admins see their jurisdiction's figures (``MARRI``: all). Funders see the
-same figures with small counts hidden: referral counts per cell go through the gap
-analysis's small-cell suppression (1-4 hidden, with complementary suppression), every other
-count from 1 to 4 is hidden, and a rate or a duration over fewer than 5 is hidden.
+same figures of closed months only, as they stood when the current month began (offers and
+answers after that do not count), with small counts hidden: referral counts per cell go
+through the gap analysis's small-cell suppression (1-4 hidden, with complementary
+suppression), every other count from 1 to 4 is hidden, and a rate or a duration over fewer
+than 5 is hidden.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import msgspec
 from csomatch.db import outcomes as out_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Forbidden, InvalidInput
+from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress
 
 #: Roles that may read outcome figures.
@@ -146,6 +149,15 @@ async def outcome_figures(
         raise Forbidden(f"the {principal.role} role does not see outcome figures")
     if until <= since:
         raise InvalidInput("until must be after since", field="until")
+    as_of = None
+    if not sees_open_period(principal.role):
+        as_of = open_since(dt.datetime.now(dt.UTC).date())
+        if until > as_of:
+            raise Forbidden(
+                f"funders see closed months only: until may be {as_of.date().isoformat()} at "
+                "the latest",
+                field="query.until",
+            )
     jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
     f = out_db.Filter(
         jurisdiction=jurisdiction,
@@ -153,6 +165,7 @@ async def outcome_figures(
         submitted_to=until,
         code=code,
         participant=participant,
+        as_of=as_of,
     )
     counts = await out_db.offer_counts(conn, f)
     offers = {

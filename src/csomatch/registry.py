@@ -13,7 +13,14 @@ from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Capacity, Organization, Service
+from csomatch.domain import (
+    PARTICIPANTS,
+    AddressScope,
+    Capacity,
+    Location,
+    Organization,
+    Service,
+)
 from csomatch.errors import (
     Forbidden,
     InvalidInput,
@@ -22,15 +29,29 @@ from csomatch.errors import (
     StaleVersion,
 )
 
-#: Roles that may see a confidential site's address and exact point.
+#: Roles that may see a confidential site of their own jurisdiction in full.
 REVEALING_ROLES = frozenset({"coordinator", "admin"})
 #: Roles that may report capacity for any service of their jurisdiction.
 CAPACITY_EDITORS = frozenset({"coordinator", "admin"})
 
 
-def reveals_confidential(principal: TokenRecord) -> bool:
-    """Whether this caller may see confidential addresses (coordinator, admin)."""
-    return principal.role in REVEALING_ROLES
+def address_scope(principal: TokenRecord) -> AddressScope:
+    """The one rule of confidential addresses: which confidential sites this caller sees in
+    full (street address and exact point).
+
+    Only the coordinators and admins of the site's own jurisdiction (the participant of its
+    location); a region-wide ``MARRI`` token, another participant's coordinator or admin,
+    officers, providers and funders see the municipality only. (A later rule adds the
+    referring officer of an active placement at the site: it belongs here, and nowhere else.)
+    """
+    if principal.role in REVEALING_ROLES and principal.jurisdiction in PARTICIPANTS:
+        return AddressScope(participant=principal.jurisdiction)
+    return AddressScope()
+
+
+def may_see_address(principal: TokenRecord, site: Service | Location) -> bool:
+    """Whether this caller sees this site's street address and exact point."""
+    return not site.confidential or address_scope(principal).covers(site.participant_code)
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization:

@@ -164,8 +164,15 @@ class Arrays:
         vx = math.cos(math.radians(lat)) * math.cos(math.radians(lon))
         vy = math.cos(math.radians(lat)) * math.sin(math.radians(lon))
         vz = math.sin(math.radians(lat))
-        points = self.site if f.reveal_confidential else self.shown
-        x, y, z = points[0][pos], points[1][pos], points[2][pos]
+        x, y, z = self.shown[0][pos], self.shown[1][pos], self.shown[2][pos]
+        revealed = f.address_scope.participant
+        if revealed is not None:
+            # As the statement: the site's own point where the caller's scope covers the
+            # service's participant, the shown point everywhere else.
+            own = self.participant[pos] == self.participants.get(revealed, -1)
+            x = np.where(own, self.site[0][pos], x)
+            y = np.where(own, self.site[1][pos], y)
+            z = np.where(own, self.site[2][pos], z)
         if f.radius_km is not None:
             chord = 2 * math.sin(min(f.radius_km / 6371.0088, math.pi) / 2)
             box = (z >= vz - chord) & (z <= vz + chord)

@@ -20,6 +20,7 @@ from csomatch.app import create_app
 from csomatch.db import outbox
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
+from tests.api.referral_factories import idem, referral_body, service_with_free_places, token
 from tests.api.test_registry_api import OTHER_ORG, SHELTER_ORG, Client
 
 
@@ -64,7 +65,8 @@ async def test_each_caller_sees_only_the_events_it_may(api: Client, demo_db: str
     cross = await _emit(demo_db, "referral.submitted", orgs=[], jurs=["RS", "AL"])
     provider = await make_token(demo_db, "provider", org=SHELTER_ORG)
     assert await _ids(api, provider) == [mine]
-    assert await _ids(api, await make_token(demo_db, "officer")) == [mine, theirs, cross]
+    # an officer hears only of referrals it may read; these name no referral at all
+    assert await _ids(api, await make_token(demo_db, "officer")) == []
     assert await _ids(api, await make_token(demo_db, "coordinator")) == [mine, theirs, cross]
     al = await make_token(demo_db, "coordinator", jurisdiction="AL")
     assert await _ids(api, al) == [albanian, cross]
@@ -73,6 +75,51 @@ async def test_each_caller_sees_only_the_events_it_may(api: Client, demo_db: str
     funder = await make_token(demo_db, "funder")
     assert (await api.get("/api/v1/events", headers=funder)).status_code == 403
     assert (await api.get("/api/v1/events")).status_code == 401
+
+
+async def _post(api: Client, path: str, headers: dict[str, str], body: Any = None) -> Any:
+    answer = await api.post(path, json=body, headers=headers | idem())
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+async def test_an_officer_hears_only_of_the_referrals_it_may_read(
+    api: Client, demo_db: str
+) -> None:
+    service_id, org_id = await service_with_free_places(demo_db, 3)
+    police = await token(demo_db, "officer", agency="RS police")
+    social = await token(demo_db, "officer", agency="RS social work")
+    colleague = await token(demo_db, "officer", agency="RS police")
+    start = (await api.get("/api/v1/events", headers=police)).json()["next_after"]
+    referral_of: dict[str, str] = {}
+    holds: dict[str, str] = {}
+    for name, officer in (("police", police), ("social", social)):
+        ref = await _post(api, "/api/v1/referrals", officer, referral_body())
+        path = f"/api/v1/referrals/{ref['id']}"
+        await _post(api, f"{path}/transitions", officer, {"to": "submitted"})
+        await _post(api, f"{path}/suggestions", officer)
+        hold = await _post(api, f"{path}/holds", officer, {"service_id": str(service_id)})
+        referral_of[name], holds[name] = ref["id"], hold["id"]
+
+    async def heard(headers: dict[str, str]) -> set[str]:
+        page = await api.get(f"/api/v1/events?after={start}&limit=500", headers=headers)
+        assert page.status_code == 200, page.text
+        return {e["object_id"] for e in page.json()["events"]}
+
+    mine = {referral_of["police"], holds["police"]}
+    assert await heard(police) == mine
+    assert await heard(colleague) == mine  # the same agency reads the same referrals
+    assert await heard(social) == {referral_of["social"], holds["social"]}
+    for name, officer in (("police", police), ("social", social)):
+        other = referral_of["social" if name == "police" else "police"]
+        assert (await api.get(f"/api/v1/referrals/{other}", headers=officer)).status_code == 404
+    coordinator = await token(demo_db, "coordinator")
+    assert await heard(coordinator) == set(referral_of.values()) | set(holds.values())
+    # without an agency, an officer reads (and hears of) only the referrals it created
+    lone = await token(demo_db, "officer")
+    assert await heard(lone) == set()
+    provider = await token(demo_db, "provider", org=org_id)
+    assert await heard(provider) >= set(holds.values())
 
 
 async def test_events_carry_ids_types_and_states_only(api: Client, demo_db: str) -> None:

@@ -11,12 +11,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from csomatch.gaps.periods import open_since
 from tests.api.conftest import make_token
 from tests.api.outcome_factories import BELGRADE, NIS, Offer, make_referral, service_of
 from tests.api.test_registry_api import SHELTER_ORG, Client
 
 HOUR = dt.timedelta(hours=1)
-SUBMITTED = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
+#: In the last closed month (funders see closed months only), whatever today's date.
+SUBMITTED = open_since(dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=10)
 
 
 def percentile_cont(values: list[float], p: float) -> float:

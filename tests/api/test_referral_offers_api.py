@@ -69,9 +69,13 @@ async def test_the_closed_loop_from_hold_to_placed(client: Client, demo_db: str)
     await _post(client, f"/api/v1/offers/{hold['id']}/accept", provider)
     path = f"/api/v1/referrals/{ref_id}/transitions"
     assert (await _post(client, path, officer, {"to": "confirmed"}))["state"] == "confirmed"
-    assert (await _post(client, path, provider, {"to": "in_service"}))["state"] == "in_service"
+    # the provider gets its offer view back, with the placement's state, never the referral
+    in_service = await _post(client, path, provider, {"to": "in_service"})
+    assert (in_service["id"], in_service["referral_state"]) == (hold["id"], "in_service")
+    assert not {"profile", "offers", "nationality", "excluded_areas"} & set(in_service)
     closed = await _post(client, path, provider, {"to": "closed", "outcome": "placed"})
-    assert (closed["state"], closed["outcome"]) == ("closed", "placed")
+    assert (closed["referral_state"], closed["outcome"]) == ("closed", "placed")
+    assert set(closed) == set(inbox[0])
     [cap] = await _db(
         demo_db, "SELECT available, held FROM service_capacity WHERE service_id = $1", service_id
     )

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from csomatch.app import create_app
 from csomatch.db import services as svc_db
-from csomatch.domain import Service
+from csomatch.domain import AddressScope, Service
 from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
@@ -55,7 +55,9 @@ def random_filter(rng: random.Random) -> svc_db.SearchFilter:
         child=rng.choice([None, None, True, False]),
         available_only=rng.random() < 0.4,
         stale_after_hours=rng.choice([24.0, 72.0]),
-        reveal_confidential=rng.random() < 0.3,
+        address_scope=AddressScope(participant=rng.choice(["RS", "AL", "XK"]))
+        if rng.random() < 0.3
+        else AddressScope(),
         limit=rng.choice([1, 5, 20, 100]),
         offset=rng.choice([0, 0, 0, 3, 30]),
     )

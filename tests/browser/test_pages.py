@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from csomatch.gaps.periods import period_of
 from tests.api.referral_factories import idem, referral_body, service_with_free_places, token
 from tests.browser.conftest import make_token, sign_in
 
@@ -134,7 +136,7 @@ async def test_find_near_me_on_a_phone_hides_shelter_addresses(
     await page.set_viewport_size({"width": 360, "height": 740})
     await context.grant_permissions(["geolocation"])
     await context.set_geolocation({"latitude": 44.8125, "longitude": 20.4612})  # Belgrade
-    # A coordinator: the API reveals confidential sites to this role, the page still does not.
+    # A coordinator of Serbia: the API reveals Serbian confidential sites to it; the page does not.
     await sign_in(page, web_db, "coordinator")
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()
@@ -259,8 +261,14 @@ async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -
     await page.get_by_role("link", name="Gaps").click()
     await expect(page.locator("#page[data-ready]")).to_be_attached()
     await expect(page.locator("#status")).to_contain_text("most severe first")
-    # A funder of RS sees Serbia only.
+    # A funder of RS sees Serbia only, and periods that are over only (last month first).
     await expect(page.locator("#participant option")).to_have_text(["Serbia"])
+    await expect(page.locator("#period option")).to_have_text(
+        ["Last month", "The last 3 months", "Last quarter", "The last 12 months"]
+    )
+    today = dt.datetime.now(dt.UTC).date()
+    last_month = period_of(today.replace(day=1) - dt.timedelta(days=1), "month").label
+    await expect(page.locator(".gap").first).to_contain_text(last_month)
 
     badges = page.locator(".gap .badge.severity")
     severities = [int(t.split()[-1]) for t in await badges.all_inner_texts()]
@@ -278,6 +286,18 @@ async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -
     await expect(page.locator("#status")).to_contain_text("most severe first")
     await expect(badges.first).to_have_text("Severity 5")
     assert set(await badges.all_inner_texts()) == {"Severity 5"}
+
+
+async def test_a_coordinator_may_also_look_at_the_open_month(page: Page, web_db: str) -> None:
+    await sign_in(page, web_db, "coordinator")
+    await page.goto("/gaps")
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    await expect(page.locator("#period")).to_have_value("month:1:closed")
+    await page.get_by_label("Lowest severity").select_option("1")
+    await page.get_by_label("Period").select_option(label="This month (still open)")
+    await expect(page.locator("#status")).to_contain_text("most severe first")
+    this_month = period_of(dt.datetime.now(dt.UTC).date(), "month").label
+    await expect(page.locator(".gap").first).to_contain_text(this_month)
 
 
 async def _open_the_women_shelter(db_url: str) -> uuid.UUID:

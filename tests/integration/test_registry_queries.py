@@ -12,7 +12,7 @@ from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.migrate import applied_versions, available_migrations, migrate
-from csomatch.domain import Area, TaxonomyTerm
+from csomatch.domain import AddressScope, Area, TaxonomyTerm
 from csomatch.errors import Conflict, InvalidInput
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -107,7 +107,7 @@ def search_filter(**overrides: object) -> svc_db.SearchFilter:
     values: dict[str, object] = {
         "latitude": NIS.latitude, "longitude": NIS.longitude, "radius_km": None, "codes": None,
         "participant": None, "language": None, "gender": None, "age_band": None, "child": None,
-        "available_only": False, "stale_after_hours": 72.0, "reveal_confidential": False,
+        "available_only": False, "stale_after_hours": 72.0,
         "limit": 20, "offset": 0,
     }  # fmt: skip
     values.update(overrides)
@@ -240,8 +240,12 @@ async def test_search_places_confidential_sites_at_their_municipality(
     ).rows
     assert rows[0].service.id == hidden
     assert rows[0].distance_km == pytest.approx(0.0, abs=1e-6)  # the centre, not the site
-    rows = (await svc_db.search_services(conn, search_filter(reveal_confidential=True))).rows
+    own = search_filter(address_scope=AddressScope(participant="RS"))
+    rows = (await svc_db.search_services(conn, own)).rows
     assert rows[0].distance_km > 0.5  # the real point is 0.01 degrees away
+    elsewhere = search_filter(address_scope=AddressScope(participant="AL"))
+    rows = (await svc_db.search_services(conn, elsewhere)).rows
+    assert rows[0].distance_km == pytest.approx(0.0, abs=1e-6)  # not Albania's shelter
 
 
 async def test_list_and_update_services(conn: asyncpg.Connection) -> None:

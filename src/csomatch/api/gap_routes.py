@@ -2,7 +2,9 @@
 
 Scope: a token of jurisdiction ``MARRI`` or of role ``admin`` sees every participant; any other
 token (funder, coordinator) sees its own jurisdiction's cells only. Every figure is an aggregate
-with small counts suppressed (docs/gaps.md).
+with small counts suppressed (docs/gaps.md). Funders see closed periods only (the last ``n``
+periods end with the last closed month or quarter; an open one answers 403, its cell 404);
+coordinators and admins also the current, still open period.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.cells import GapCell
+from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
     AllocationOut,
@@ -69,6 +72,14 @@ FlagQ = Annotated[
 ]
 SeverityQ = Annotated[int, QueryParameter(ge=1, le=5, description="lowest severity class")]
 FormatQ = Annotated[Literal["json", "csv"], QueryParameter(description="json or csv (with HXL)")]
+ClosedQ = Annotated[
+    bool | None,
+    QueryParameter(
+        description="true: closed periods only (the last n end with the last closed one); "
+        "false: up to the current, open period. Default: true for funders (who may not ask "
+        "false), false for coordinators and admins"
+    ),
+]
 
 
 class GapList(Out, frozen=True):
@@ -84,6 +95,18 @@ def scope_of(principal: TokenRecord) -> list[str] | None:
     if principal.role == "admin" or principal.jurisdiction == "MARRI":
         return None
     return [principal.jurisdiction]
+
+
+def closed_only(principal: TokenRecord, asked: bool | None = None) -> bool:
+    """Whether the caller's gap figures stop at the last closed period (always, for funders)."""
+    if sees_open_period(principal.role):
+        return bool(asked)
+    if asked is False:
+        raise Forbidden(
+            "funders see closed periods only; leave out closed or send closed=true",
+            field="query.closed",
+        )
+    return True
 
 
 def _participants(principal: TokenRecord, participant: str | None) -> list[str] | None:
@@ -104,6 +127,7 @@ async def _cells(
     principal: TokenRecord,
     query: GapQuery,
     participant: str | None,
+    closed: bool | None,
 ) -> list[GapCell]:
     query = GapQuery(
         participants=_participants(principal, participant),
@@ -114,6 +138,7 @@ async def _cells(
         count=query.count,
         flag=query.flag,
         min_severity=query.min_severity,
+        closed_only=closed_only(principal, closed),
     )
     return await list_cells(
         conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
@@ -134,6 +159,7 @@ async def list_gaps(
     flag: FlagQ = None,
     min_severity: SeverityQ = 1,
     format: FormatQ = "json",
+    closed: ClosedQ = None,
 ) -> Response[GapList] | Response[str]:
     """Gap cells (participant × area × service × period), most severe first.
 
@@ -143,7 +169,7 @@ async def list_gaps(
         area=area, code=service, period=period, granularity=granularity, count=periods,
         flag=flag, min_severity=min_severity,
     )  # fmt: skip
-    cells = await _cells(conn, settings, principal, query, participant)
+    cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
         return _csv(cells)
     scope = scope_of(principal) or ["AL", "BA", "XK", "ME", "MK", "RS"]
@@ -171,13 +197,14 @@ async def gaps_csv(
     periods: PeriodsQ = 12,
     flag: FlagQ = None,
     min_severity: SeverityQ = 1,
+    closed: ClosedQ = None,
 ) -> Response[str]:
     """Gap cells as CSV: a header row, then HXL hashtags, then one row per cell."""
     query = GapQuery(
         area=area, code=service, period=period, granularity=granularity, count=periods,
         flag=flag, min_severity=min_severity,
     )  # fmt: skip
-    return _csv(await _cells(conn, settings, principal, query, participant))
+    return _csv(await _cells(conn, settings, principal, query, participant, closed))
 
 
 @get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS))
@@ -186,7 +213,8 @@ async def get_gap(
 ) -> CellEvidence:
     """One cell with its evidence: the services, places, funded places and grants behind it.
 
-    A cell of a participant outside the token's scope answers 404.
+    A cell of a participant outside the token's scope, or (for a funder) of a period not over
+    yet, answers 404.
     """
     return await cell_evidence(
         conn,
@@ -194,6 +222,7 @@ async def get_gap(
         allowed=scope_of(principal),
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
+        closed_only=closed_only(principal),
     )
 
 
@@ -247,12 +276,16 @@ async def what_if(conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]) -> Wh
     if (data.remove_funder is None) == (data.add_budget is None):
         raise InvalidInput("give exactly one of remove_funder and add_budget", field="$")
     if data.remove_funder is not None:
-        return await remove_funder(conn, data.remove_funder, participants=participants, now=now)
+        return await remove_funder(
+            conn, data.remove_funder, participants=participants, now=now,
+            closed_only=closed_only(principal),
+        )  # fmt: skip
     assert data.add_budget is not None
     b = data.add_budget
     return await add_budget(
-        conn, b.service_id, b.amount, b.currency, b.unit_cost, participants=participants, now=now
-    )
+        conn, b.service_id, b.amount, b.currency, b.unit_cost, participants=participants,
+        now=now, closed_only=closed_only(principal),
+    )  # fmt: skip
 
 
 @post("/api/v1/gaps/allocate", opt=roles(*GAP_READERS), status_code=200)
@@ -269,6 +302,7 @@ async def allocate_budget(
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
         time_limit_s=data.time_limit_s,
+        closed_only=closed_only(principal),
     )
 
 

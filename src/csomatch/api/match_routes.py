@@ -85,7 +85,7 @@ async def suggestions(
         areas=_named_areas(data, "$"),
         now=now,
         stale_hours=settings.stale_hours,
-        reveal_confidential=registry.reveals_confidential(principal),
+        address_scope=registry.address_scope(principal),
     )
     run = functools.partial(
         suggest,
@@ -176,7 +176,7 @@ async def batch(
         ],
         now=now,
         stale_hours=settings.stale_hours,
-        reveal_confidential=registry.reveals_confidential(principal),
+        address_scope=registry.address_scope(principal),
     )
     run = functools.partial(
         place, data.people, snap, weights_from_settings(settings), solve_params(settings)

@@ -14,17 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import AuditAs, idempotent
-from csomatch.api.referral_schemas import (
-    EscalatedList,
-    OfferList,
-    OfferOut,
-    offer_out,
-    offer_summary,
-)
+from csomatch.api.referral_schemas import EscalatedList, OfferList, OfferOut, OfferSummary
+from csomatch.api.referral_views import hold_view, provider_offer_view, referrer_only
 from csomatch.db import holds as hold_db
-from csomatch.db import referrals as ref_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import NotFound
 from csomatch.referrals import offers
 from csomatch.referrals.access import audit
 from csomatch.referrals.model import DeclineIn
@@ -40,13 +33,6 @@ StatusQ = Annotated[
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 ALL_STATUSES = ["held", "accepted", "declined", "expired", "released", "confirmed"]
-
-
-async def _offer_view(conn: asyncpg.Connection, hold: hold_db.Hold) -> OfferOut:
-    stored = await ref_db.get_referral(conn, hold.referral_id)
-    if stored is None:
-        raise NotFound(f"no offer {hold.id}")
-    return offer_out(hold, stored)
 
 
 @get("/api/v1/offers", opt=roles("provider"))
@@ -66,7 +52,7 @@ async def list_offers(
         )
         views = []
         for hold in found:
-            views.append(await _offer_view(conn, hold))
+            views.append(await provider_offer_view(conn, principal, hold))
             await audit(conn, principal, "offer.list", "referral", hold.referral_id)
     return OfferList(offers=views)
 
@@ -84,7 +70,7 @@ async def accept_offer(
 
     async def run() -> OfferOut:
         hold = await offers.accept(conn, principal, settings, offer_id, now=dt.datetime.now(dt.UTC))
-        return await _offer_view(conn, hold)
+        return await provider_offer_view(conn, principal, hold)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -108,7 +94,7 @@ async def decline_offer(
         hold = await offers.decline(
             conn, principal, settings, offer_id, data.reason, now=dt.datetime.now(dt.UTC)
         )
-        return await _offer_view(conn, hold)
+        return await provider_offer_view(conn, principal, hold)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -125,9 +111,11 @@ async def escalated_offers(
     jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
     async with conn.transaction():
         found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)
+        views: list[OfferSummary] = []
         for hold in found:
+            views.append(referrer_only(await hold_view(conn, principal, hold)))
             await audit(conn, principal, "offer.escalated", "referral", hold.referral_id)
-    return EscalatedList(offers=[offer_summary(h) for h in found])
+    return EscalatedList(offers=views)
 
 
 OFFER_ROUTES = [list_offers, accept_offer, decline_offer, escalated_offers]

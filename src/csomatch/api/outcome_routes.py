@@ -16,6 +16,7 @@ from csomatch.api.auth import ALL_ROLES, roles
 from csomatch.api.schemas import Out
 from csomatch.db.audit import AuditEvent
 from csomatch.db.tokens import TokenRecord
+from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.outcomes import READERS, OutcomeReport, outcome_figures
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -101,7 +102,10 @@ async def get_outcomes(
     ] = None,
     until: Annotated[
         dt.date | None,
-        QueryParameter(description="day after the last day of submission (default: tomorrow)"),
+        QueryParameter(
+            description="day after the last day of submission (default: tomorrow; for a "
+            "funder the first day of the current month, the latest it may ask)"
+        ),
     ] = None,
     code: Annotated[
         str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
@@ -112,9 +116,14 @@ async def get_outcomes(
 ) -> OutcomeReport:
     """Time to offer and to acceptance (median, p90, hours), acceptance rate and decline
     reasons, per receiving participant, area and service code, and in total. Funders see
-    small counts (1-4) hidden."""
+    closed months only, with small counts (1-4) hidden."""
     today = dt.datetime.now(dt.UTC).date()
-    end = until or today + dt.timedelta(days=1)
+    default_end = (
+        today + dt.timedelta(days=1)
+        if sees_open_period(principal.role)
+        else open_since(today).date()
+    )
+    end = until or default_end
     year = dt.timedelta(days=365)
     start = since or (end - year if end > dt.date.min + year else dt.date.min)
     return await outcome_figures(

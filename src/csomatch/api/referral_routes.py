@@ -20,19 +20,17 @@ from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.referral_schemas import (
+    OfferOut,
     OfferSummary,
     ReferralList,
     ReferralOut,
     SuggestionsForReferral,
-    offer_summary,
-    referral_out,
-    referral_summary,
 )
+from csomatch.api.referral_views import hold_view, referral_view, referrer_only, summary_view
 from csomatch.api.schemas import Page
-from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import CsomatchError, Forbidden, NotFound
+from csomatch.errors import CsomatchError, Forbidden
 from csomatch.referrals import holds, intake, lifecycle
 from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
@@ -57,14 +55,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def view(conn: asyncpg.Connection, referral_id: uuid.UUID) -> ReferralOut:
-    """The full view of a referral the caller was already found to see."""
-    stored = await ref_db.get_referral(conn, referral_id)
-    if stored is None:
-        raise NotFound(f"no referral {referral_id}")
-    return referral_out(stored, await hold_db.holds_of(conn, referral_id))
-
-
 @post("/api/v1/referrals", opt=roles(*REFERRERS), status_code=201)
 async def create_referral(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[ReferralIn]
@@ -73,7 +63,7 @@ async def create_referral(
 
     async def run() -> ReferralOut:
         referral_id = await intake.create_referral(conn, principal, data, now=_now())
-        return await view(conn, referral_id)
+        return referrer_only(await referral_view(conn, principal, referral_id))
 
     return await idempotent(
         request, conn, principal, run, status_code=201,
@@ -89,7 +79,7 @@ async def get_referral(
     try:
         async with conn.transaction():
             await visible_head(conn, principal, referral_id)
-            out = await view(conn, referral_id)
+            out = referrer_only(await referral_view(conn, principal, referral_id))
             await audit(conn, principal, "referral.read", "referral", referral_id)
     except CsomatchError as exc:
         await audit_refusal(conn, principal, "referral.read", "referral", referral_id, exc)
@@ -118,7 +108,7 @@ async def list_referrals(
         for head in heads:
             stored = await ref_db.get_referral(conn, head.id)
             assert stored is not None
-            summaries.append(referral_summary(head, stored.needs))
+            summaries.append(summary_view(principal, head, stored.needs))
             await audit(conn, principal, "referral.list", "referral", head.id)
     return ReferralList(
         items_page=Page(total=total, limit=limit, offset=offset), referrals=summaries
@@ -132,14 +122,15 @@ async def transition(
     principal: Caller,
     referral_id: FromPath[uuid.UUID],
     data: JSONBody[TransitionIn],
-) -> Response[ReferralOut]:
+) -> Response[ReferralOut | OfferOut]:
     """Move a referral: submit, confirm (an accepted offer), start service, close, cancel.
 
     An illegal move answers 409 naming the current state and the allowed next ones.
-    Providers may only mark a referral placed with them in service or closed.
+    Providers may only mark a referral placed with them in service or closed, and get back
+    their offer view (with the referral's state), never the referral.
     """
 
-    async def run() -> ReferralOut:
+    async def run() -> ReferralOut | OfferOut:
         if principal.role == "provider" and data.to not in ("in_service", "closed"):
             raise Forbidden("a provider marks a referral in service or closed, nothing else")
         if data.to == "submitted":
@@ -148,7 +139,7 @@ async def transition(
             await holds.confirm(conn, principal, referral_id, now=_now())
         else:
             await holds.finish(conn, principal, referral_id, data.to, data.outcome)
-        return await view(conn, referral_id)
+        return await referral_view(conn, principal, referral_id)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -178,7 +169,7 @@ async def referral_suggestions(
         assert stored is not None
         result = await suggestions_for(
             conn, stored, now=_now(), settings=settings,
-            reveal=registry.reveals_confidential(principal),
+            address_scope=registry.address_scope(principal),
         )  # fmt: skip
         return SuggestionsForReferral(
             referral_id=referral_id, state=head.state, needs=result.needs, plan=result.plan,
@@ -207,7 +198,7 @@ async def create_hold(
         hold = await holds.place_hold(
             conn, principal, settings, referral_id, data.service_id, data.places, now=_now()
         )
-        return offer_summary(hold)
+        return referrer_only(await hold_view(conn, principal, hold))
 
     return await idempotent(
         request, conn, principal, run, status_code=201,
@@ -226,7 +217,7 @@ async def approve_override(
 
     async def run() -> ReferralOut:
         await intake.approve_override(conn, principal, referral_id, now=_now())
-        return await view(conn, referral_id)
+        return referrer_only(await referral_view(conn, principal, referral_id))
 
     return await idempotent(
         request, conn, principal, run, status_code=200,

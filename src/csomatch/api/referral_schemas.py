@@ -151,6 +151,10 @@ class OfferOut(Out, frozen=True):
     accessibility: list[str]
     group_adults: int | None
     group_children_age_bands: list[str]
+    #: The referral's state and outcome once this offer is the placement (confirmed); null
+    #: before, so that a provider never learns what became of a referral placed elsewhere.
+    referral_state: str | None
+    outcome: str | None
 
 
 class OfferList(Out, frozen=True):
@@ -248,6 +252,7 @@ def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
 def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
     """The provider's view of one of its offers."""
     h, p = r.head, r.profile
+    placed = hold.status == "confirmed"
     return OfferOut(
         id=hold.id, referral_id=hold.referral_id, service_id=hold.service_id,
         places=hold.places, status=hold.status, created_at=hold.created_at,
@@ -261,4 +266,5 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         risk_level=p.risk_level if p else None,
         accessibility=p.accessibility if p else [], group_adults=p.group_adults if p else None,
         group_children_age_bands=p.group_children_age_bands if p else [],
+        referral_state=h.state if placed else None, outcome=h.outcome if placed else None,
     )  # fmt: skip

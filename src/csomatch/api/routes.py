@@ -72,11 +72,10 @@ def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
 
 
 def _views(settings: Settings, principal: TokenRecord, services: list[Service]) -> list[ServiceOut]:
-    reveal = registry.reveals_confidential(principal)
     return [
         service_out(
             s,
-            reveal=reveal,
+            reveal=registry.may_see_address(principal, s),
             freshness=_fresh(settings, s.capacity_updated_at),
         )
         for s in services
@@ -186,12 +185,12 @@ async def search_services(
     # The caller straight from the guard: a second dependency next to ``settings`` would make
     # Litestar resolve the two in a task group, on every search.
     principal: TokenRecord = request.state.principal
-    reveal = registry.reveals_confidential(principal)
+    scope = registry.address_scope(principal)
     f = svc_db.SearchFilter(
         latitude=lat, longitude=lon, area=area if lat is None else None, radius_km=radius_km,
         codes=code or None, participant=participant, language=language, gender=gender,
         age_band=age_band, child=child, available_only=available,
-        stale_after_hours=settings.stale_hours, reveal_confidential=reveal, limit=limit,
+        stale_after_hours=settings.stale_hours, address_scope=scope, limit=limit,
         offset=offset,
     )  # fmt: skip
     pool = request.app.state.query_pool
@@ -215,7 +214,7 @@ async def search_services(
     for r in page.rows:
         view = make_view(
             r.service,
-            reveal=reveal,
+            reveal=scope.covers(r.service.participant_code),
             freshness=_fresh_at(settings, r.service.capacity_updated_at, now),
         )
         hits.append(

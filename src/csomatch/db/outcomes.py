@@ -69,32 +69,45 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     submitted_to: dt.datetime
     code: str | None = None
     participant: str | None = None
+    #: Count only what had happened before this time: offers made and answered, offers
+    #: expired (None: everything up to now).
+    as_of: dt.datetime | None = None
 
 
 def _args(f: Filter) -> tuple[object, ...]:
-    return (f.jurisdiction, f.submitted_from, f.submitted_to, f.code, f.participant)
+    return (f.jurisdiction, f.submitted_from, f.submitted_to, f.code, f.participant, f.as_of)
+
+
+#: Before the ``as_of`` time ($6), or at any time when it is NULL.
+_BEFORE = "($6::timestamptz IS NULL OR {} < $6::timestamptz)"
 
 
 async def offer_counts(conn: asyncpg.Connection, f: Filter) -> list[OfferCounts]:
-    """Offers per cell and in total: accepted, declined (by reason), expired, still open."""
-    accepted = "h.answered_at IS NOT NULL AND h.decline_reason IS NULL"
+    """Offers per cell and in total: accepted, declined (by reason), expired, still open
+    (with ``as_of``: as things stood then)."""
+    answered = _BEFORE.format("h.answered_at")
+    accepted = f"h.answered_at IS NOT NULL AND h.decline_reason IS NULL AND {answered}"
+    declined = f"h.decline_reason IS NOT NULL AND {answered}"
+    # Expired unanswered only: an offer accepted and then not confirmed in time counts as
+    # accepted (the provider's answer), never against it.
+    expired = "h.status = 'expired' AND h.answered_at IS NULL AND " + _BEFORE.format("h.expires_at")
     reasons = ", ".join(
-        f"count(*) FILTER (WHERE h.decline_reason = '{r}') AS {r}" for r in DECLINE_REASONS
+        f"count(*) FILTER (WHERE h.decline_reason = '{r}' AND {answered}) AS {r}"
+        for r in DECLINE_REASONS
     )
     async with translated():
         rows = await conn.fetch(
             f"SELECT {_CELL}, count(DISTINCT h.referral_id) AS referrals, count(*) AS offers,"
             f" count(*) FILTER (WHERE {accepted}) AS accepted,"
-            " count(*) FILTER (WHERE h.decline_reason IS NOT NULL) AS declined,"
-            # expired unanswered only: an offer accepted and then not confirmed in time counts
-            # as accepted (the provider's answer), never against it
-            " count(*) FILTER (WHERE h.status = 'expired' AND h.answered_at IS NULL) AS expired,"
-            f" count(*) FILTER (WHERE h.status = 'held' OR h.status = 'released'"
-            f"   AND NOT ({accepted})) AS still_open,"
+            f" count(*) FILTER (WHERE {declined}) AS declined,"
+            f" count(*) FILTER (WHERE {expired}) AS expired,"
+            " count(*) FILTER (WHERE CASE WHEN $6::timestamptz IS NULL"
+            f"   THEN h.status = 'held' OR h.status = 'released' AND NOT ({accepted})"
+            f"   ELSE NOT ({accepted} OR {declined} OR {expired}) END) AS still_open,"
             f" {reasons}"
             " FROM referral_hold h JOIN referral r ON r.id = h.referral_id"
             " JOIN service s ON s.id = h.service_id"
-            f" WHERE {_SCOPE}{_GROUPS}",
+            f" WHERE {_SCOPE} AND {_BEFORE.format('h.created_at')}{_GROUPS}",
             *_args(f),
         )
     return msgspec.convert(rows, list[OfferCounts], from_attributes=True)
@@ -106,7 +119,8 @@ async def time_to_first_offer(conn: asyncpg.Connection, f: Filter) -> list[Durat
         conn,
         f,
         "SELECT DISTINCT ON (h.referral_id) h.referral_id, h.service_id, h.created_at AS at"
-        " FROM referral_hold h ORDER BY h.referral_id, h.created_at, h.id",
+        f" FROM referral_hold h WHERE {_BEFORE.format('h.created_at')}"
+        " ORDER BY h.referral_id, h.created_at, h.id",
     )
 
 
@@ -117,7 +131,7 @@ async def time_to_acceptance(conn: asyncpg.Connection, f: Filter) -> list[Durati
         f,
         "SELECT DISTINCT ON (h.referral_id) h.referral_id, h.service_id, h.answered_at AS at"
         " FROM referral_hold h WHERE h.answered_at IS NOT NULL AND h.decline_reason IS NULL"
-        " ORDER BY h.referral_id, h.answered_at, h.id",
+        f" AND {_BEFORE.format('h.answered_at')} ORDER BY h.referral_id, h.answered_at, h.id",
     )
 
 

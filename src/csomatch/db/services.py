@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-from csomatch.domain import Capacity, Service
+from csomatch.domain import AddressScope, Capacity, Service
 
 _SERVICE_SELECT = (
     "SELECT s.id, s.organization_id, o.name AS organization_name, s.location_id,"
@@ -89,9 +89,11 @@ class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
     child: bool | None
     available_only: bool
     stale_after_hours: float
-    reveal_confidential: bool
     limit: int
     offset: int
+    #: Whose confidential sites are measured at their own point (``registry.address_scope``);
+    #: every other confidential site is at its municipality's centre.
+    address_scope: AddressScope = AddressScope()
 
 
 class SearchRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,9 +337,14 @@ _UNKNOWN_CODES = (
 _ORIGIN_POINT = "SELECT #::float8 AS lat, #::float8 AS lon, NULL::text AS participant_code"
 _ORIGIN_AREA = "SELECT latitude AS lat, longitude AS lon, participant_code FROM area WHERE code = #"
 # Which point of a service a caller measures to: the shown one (a confidential site's
-# municipality centre) or the site itself (coordinators, admins).
+# municipality centre), or the site itself where the caller's address scope covers the
+# service's participant (its own coordinators and admins; ``v.revealed`` holds it).
 _SHOWN = ("ss.shown_x", "ss.shown_y", "ss.shown_z")
-_SITE = ("ss.site_x", "ss.site_y", "ss.site_z")
+_SCOPED = (
+    "CASE WHEN ss.participant_code = v.revealed THEN ss.site_x ELSE ss.shown_x END",
+    "CASE WHEN ss.participant_code = v.revealed THEN ss.site_y ELSE ss.shown_y END",
+    "CASE WHEN ss.participant_code = v.revealed THEN ss.site_z ELSE ss.shown_z END",
+)
 
 
 # The page's rows in full, with their great-circle distances (the same statement).
@@ -380,11 +387,13 @@ def _search_sql(by_point: bool, reveal: bool, codes: bool, radius: bool) -> str:
         q.add(_ORIGIN_AREA, 1)
     q.add(
         "), v AS (SELECT lat, lon, participant_code, unit_x(lat, lon) AS x,"
-        " unit_y(lat, lon) AS y, unit_z(lat) AS z FROM origin)"
+        " unit_y(lat, lon) AS y, unit_z(lat) AS z, #::text AS revealed FROM origin)",
+        1,
     )
-    # A confidential site is placed at its municipality's centre unless revealed, so that
-    # distances from chosen points cannot be used to triangulate a shelter.
-    x, y, z = _SITE if reveal else _SHOWN
+    # A confidential site is placed at its municipality's centre unless the caller's scope
+    # covers it, so that distances from chosen points cannot be used to triangulate a shelter.
+    # Without a scope the shown point alone is read (the (taxonomy_code, shown_z) index).
+    x, y, z = _SCOPED if reveal else _SHOWN
     q.add(
         ", hits AS (SELECT ss.service_id, (" + x + " - v.x) * (" + x + " - v.x) + (" + y
         + " - v.y) * (" + y + " - v.y) + (" + z + " - v.z) * (" + z + " - v.z) AS d2"
@@ -427,6 +436,8 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
     """
     by_point = f.latitude is not None and f.longitude is not None
     args: list[object] = [f.latitude, f.longitude] if by_point else [f.area]
+    revealed = f.address_scope.participant
+    args.append(revealed)
     if f.codes:
         args.append(f.codes)
     for value in (
@@ -444,7 +455,7 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
     args += [f.limit, f.offset]
     if f.codes:
         args.append(f.codes)
-    sql = _search_sql(by_point, f.reveal_confidential, bool(f.codes), f.radius_km is not None)
+    sql = _search_sql(by_point, revealed is not None, bool(f.codes), f.radius_km is not None)
     rows = await conn.fetch(sql, *args)
     first = rows[0]
     found = [r for r in rows if r["id"] is not None]

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
+from csomatch.db.referrals import ReferralScope
 
 
 class Subscription(msgspec.Struct, frozen=True, kw_only=True):
@@ -331,23 +332,42 @@ async def published_events(
     up_to_seq: int,
     organization_id: uuid.UUID | None,
     jurisdiction: str | None,
+    referrals: ReferralScope | None = None,
     limit: int,
 ) -> list[PublishedEvent]:
     """Published events in feed order after ``after_seq`` (up to ``up_to_seq``) that name
-    the organisation, or the jurisdiction (``MARRI``: every event with a jurisdiction)."""
+    the organisation, or the jurisdiction (``MARRI``: every event with a jurisdiction).
+
+    With ``referrals``, only the events of referrals in that scope (a referral's own events,
+    and those of its holds) are kept: an officer hears of the referrals it may read.
+    """
+    scope = referrals or ReferralScope()
     async with translated():
         rows = await conn.fetch(
             "SELECT published_seq AS seq, id, event_type, object_type, object_id, state,"
-            " created_at AS occurred_at FROM outbox_event"
+            " created_at AS occurred_at FROM outbox_event e"
             " WHERE published_seq > $1 AND published_seq <= $2"
             " AND ($3::uuid IS NOT NULL AND $3 = ANY (organization_ids)"
             "      OR $4::text IS NOT NULL AND ($4 = ANY (jurisdictions)"
             "          OR $4 = 'MARRI' AND cardinality(jurisdictions) > 0))"
+            " AND ($6::boolean IS NOT TRUE OR EXISTS (SELECT 1 FROM referral r"
+            "   WHERE r.id = CASE e.object_type WHEN 'referral' THEN e.object_id"
+            "     WHEN 'hold' THEN (SELECT h.referral_id FROM referral_hold h"
+            "                        WHERE h.id = e.object_id) END"
+            "   AND ($7::text IS NULL OR r.jurisdiction = $7 OR r.receiving_participant = $7)"
+            "   AND ($8::text IS NULL OR r.jurisdiction = $8)"
+            "   AND ($9::text IS NULL OR r.agency = $9)"
+            "   AND ($10::uuid IS NULL OR r.created_by = $10)))"
             " ORDER BY published_seq LIMIT $5",
             after_seq,
             up_to_seq,
             organization_id,
             jurisdiction,
             limit,
+            referrals is not None,
+            scope.jurisdiction,
+            scope.referring_jurisdiction,
+            scope.agency,
+            scope.created_by,
         )
     return msgspec.convert(rows, list[PublishedEvent], from_attributes=True)

@@ -13,7 +13,7 @@ import msgspec
 
 from csomatch.db import areas as area_db
 from csomatch.db import gaps as gaps_db
-from csomatch.errors import InvalidInput, NotFound
+from csomatch.errors import Forbidden, InvalidInput, NotFound
 from csomatch.gaps.cells import (
     ALL_AREAS,
     FLAG_CODES,
@@ -23,7 +23,14 @@ from csomatch.gaps.cells import (
     assemble_cells,
     count_demand,
 )
-from csomatch.gaps.periods import Granularity, Period, last_periods, parse_period
+from csomatch.gaps.periods import (
+    Granularity,
+    Period,
+    is_closed,
+    last_closed,
+    last_periods,
+    parse_period,
+)
 
 PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
 
@@ -40,6 +47,9 @@ class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
     count: int = 12
     flag: str | None = None
     min_severity: int = 1
+    #: Only periods that are over (a funder's view): the last ``count`` end with the last
+    #: closed one, and a ``period`` still open is refused.
+    closed_only: bool = False
 
 
 class ServiceEvidence(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,9 +94,19 @@ class CellEvidence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def periods_of(query: GapQuery, today: dt.date) -> list[Period]:
-    """The periods a query covers."""
+    """The periods a query covers (Forbidden: an open period asked for with ``closed_only``)."""
     if query.period is not None:
-        return [parse_period(query.period)]
+        period = parse_period(query.period)
+        if query.closed_only and not is_closed(period, today):
+            newest = last_closed(today, "quarter" if "Q" in period.label else "month")
+            raise Forbidden(
+                f"{period.label} is not over yet; funders see closed periods only, the newest "
+                f"is {newest.label}",
+                field="query.period",
+            )
+        return [period]
+    if query.closed_only:
+        today = last_closed(today, query.granularity).start
     return last_periods(today, query.granularity, query.count)
 
 
@@ -180,11 +200,15 @@ async def cell_evidence(
     allowed: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
+    closed_only: bool = False,
 ) -> CellEvidence:
-    """One cell with the services and grants behind it; NotFound outside ``allowed``."""
+    """One cell with the services and grants behind it; NotFound outside ``allowed`` or, with
+    ``closed_only``, for a period not over yet."""
     participant, area, code, period = parse_key(key)
     if allowed is not None and participant not in allowed:
         raise NotFound(f"no gap cell {key!r}")
+    if closed_only and not is_closed(period, now.date()):
+        raise NotFound(f"no gap cell {key!r}: funders see closed periods only")
     cells = await compute_cells(
         conn, periods=[period], participants=[participant], now=now, stale_hours=stale_hours
     )

@@ -75,3 +75,25 @@ def last_periods(today: dt.date, granularity: Granularity, count: int) -> list[P
     while len(periods) < count:
         periods.append(period_of(periods[-1].start - dt.timedelta(days=1), granularity))
     return periods[::-1]
+
+
+def is_closed(period: Period, today: dt.date) -> bool:
+    """Whether a period is over: it ended before ``today`` (UTC), so no new referral, search or
+    match adds to it any more."""
+    return period.end <= today
+
+
+def last_closed(today: dt.date, granularity: Granularity) -> Period:
+    """The newest month or quarter that is over on ``today``."""
+    return period_of(period_of(today, granularity).start - dt.timedelta(days=1), granularity)
+
+
+def open_since(today: dt.date) -> dt.datetime:
+    """The start (UTC) of the month still open on ``today``: what a funder sees ends there."""
+    return dt.datetime(today.year, today.month, 1, tzinfo=dt.UTC)
+
+
+def sees_open_period(role: str) -> bool:
+    """Funders see closed periods only, so that two looks around one new referral cannot tell
+    it apart; coordinators and admins also see the current, still open period."""
+    return role != "funder"

@@ -27,6 +27,7 @@ import msgspec
 from csomatch.db import gaps as gaps_db
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.gaps.periods import open_since
 from csomatch.solver import (
     Arc,
     Demand,
@@ -133,10 +134,18 @@ class _World(msgspec.Struct, kw_only=True):
     links: dict[BucketKey, list[tuple[int, float]]]  # bucket -> (service index, km)
 
 
+def demand_until(now: dt.datetime, *, closed_only: bool) -> dt.datetime:
+    """Where the year of demand ends: now, or for a funder (closed periods only) the start
+    of the month still open."""
+    return open_since(now.date()) if closed_only else now
+
+
 async def _world(
-    conn: asyncpg.Connection, now: dt.datetime, participants: list[str] | None
+    conn: asyncpg.Connection, until: dt.datetime, participants: list[str] | None
 ) -> _World:
-    needs = await gaps_db.needs_by_area(conn, since=now - dt.timedelta(days=DEMAND_DAYS), until=now)
+    needs = await gaps_db.needs_by_area(
+        conn, since=until - dt.timedelta(days=DEMAND_DAYS), until=until
+    )
     points = {a.code: (a.latitude, a.longitude) for a in await gaps_db.area_points(conn)}
     services = [
         s
@@ -234,12 +243,18 @@ def _compare(
 
 
 async def remove_funder(
-    conn: asyncpg.Connection, funder_ref: str, *, participants: list[str] | None, now: dt.datetime
+    conn: asyncpg.Connection,
+    funder_ref: str,
+    *,
+    participants: list[str] | None,
+    now: dt.datetime,
+    closed_only: bool = False,
 ) -> WhatIf:
-    """The year's demand placed without the places ``funder_ref`` pays for today."""
+    """The year's demand placed without the places ``funder_ref`` pays for today
+    (``closed_only``: the 365 days up to the month still open)."""
     if not await gaps_db.funder_exists(conn, funder_ref):
         raise InvalidInput(f"unknown funder {funder_ref!r}", field="$.remove_funder")
-    world = await _world(conn, now, participants)
+    world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
     units: dict[uuid.UUID, float] = defaultdict(float)
     for row in await gaps_db.funder_units_on(conn, now.date()):
         if row.funder_ref == funder_ref:
@@ -273,9 +288,11 @@ async def add_budget(
     *,
     participants: list[str] | None,
     now: dt.datetime,
+    closed_only: bool = False,
 ) -> WhatIf:
-    """The year's demand placed with ``amount`` more spent on one service's places."""
-    world = await _world(conn, now, participants)
+    """The year's demand placed with ``amount`` more spent on one service's places
+    (``closed_only``: the 365 days up to the month still open)."""
+    world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
     index = next((i for i, s in enumerate(world.services) if s.service_id == service_id), None)
     if index is None:
         raise NotFound(f"no service {service_id} with a reported capacity in scope")
@@ -298,11 +315,17 @@ async def add_budget(
 
 
 async def _severity(
-    conn: asyncpg.Connection, participants: list[str] | None, now: dt.datetime, stale_hours: float
+    conn: asyncpg.Connection,
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+    closed_only: bool,
 ) -> dict[BucketKey, int]:
     cells = await list_cells(
         conn,
-        GapQuery(participants=participants, granularity="quarter", count=4),
+        GapQuery(
+            participants=participants, granularity="quarter", count=4, closed_only=closed_only
+        ),
         now=now,
         stale_hours=stale_hours,
     )
@@ -363,19 +386,22 @@ async def propose_allocation(
     now: dt.datetime,
     stale_hours: float,
     time_limit_s: float,
+    closed_only: bool = False,
 ) -> AllocationOut:
     """Where ``budget`` (whole units of ``currency``) covers most severity-weighted unmet demand.
 
     The unmet demand is what more places would have met: needs of the last 12 months left
-    unmet for ``no_capacity`` and declines for no capacity, per area and service code.
+    unmet for ``no_capacity`` and declines for no capacity, per area and service code
+    (``closed_only``: the 365 days up to the month still open, and closed quarters).
     """
-    world = await _world(conn, now, participants)
+    until = demand_until(now, closed_only=closed_only)
+    world = await _world(conn, until, participants)
     costs = await _costs(conn, currency, now.date())
-    severity = await _severity(conn, participants, now, stale_hours)
+    severity = await _severity(conn, participants, now, stale_hours, closed_only)
     shortfall = {
         (b.participant_code, b.area_code, b.taxonomy_code): b.n
         for b in await gaps_db.shortfall_by_area(
-            conn, since=now - dt.timedelta(days=DEMAND_DAYS), until=now
+            conn, since=until - dt.timedelta(days=DEMAND_DAYS), until=until
         )
         if (b.participant_code, b.area_code, b.taxonomy_code) in world.links
     }

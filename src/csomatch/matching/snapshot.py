@@ -12,7 +12,7 @@ import msgspec
 from csomatch.db import areas as area_db
 from csomatch.db.candidates import area_points, candidate_services
 from csomatch.db.track_records import TrackRecord
-from csomatch.domain import Service
+from csomatch.domain import AddressScope, Service
 from csomatch.errors import InvalidInput
 from csomatch.matching.rules import INTERPRETATION_CODE, Point
 
@@ -58,7 +58,7 @@ async def load_snapshot(
     areas: Iterable[tuple[str, str]],
     now: dt.datetime,
     stale_hours: float,
-    reveal_confidential: bool,
+    address_scope: AddressScope,
 ) -> Snapshot:
     """Read what matching ``codes`` needs: two queries whatever the number of needs.
 
@@ -66,7 +66,8 @@ async def load_snapshot(
         codes: the service codes asked for (interpretation is added).
         areas: (JSON path, area code) of every area the request names; an unknown one is
             an InvalidInput naming its path.
-        reveal_confidential: False places confidential sites at their municipality's
+        address_scope: the confidential sites the caller sees in full
+            (``registry.address_scope``); every other one is placed at its municipality's
             centre, so that distances cannot be used to triangulate a shelter.
     """
     named = list(areas)
@@ -74,14 +75,12 @@ async def load_snapshot(
     check_areas(named, points)
     wanted = sorted({*codes, INTERPRETATION_CODE})
     found = await candidate_services(conn, wanted, now.astimezone(dt.UTC).date())
-    services = found.services
-    if not reveal_confidential:
-        services = [
-            msgspec.structs.replace(s, latitude=s.area_latitude, longitude=s.area_longitude)
-            if s.confidential
-            else s
-            for s in services
-        ]
+    services = [
+        msgspec.structs.replace(s, latitude=s.area_latitude, longitude=s.area_longitude)
+        if s.confidential and not address_scope.covers(s.participant_code)
+        else s
+        for s in found.services
+    ]
     return Snapshot(
         services=services,
         licensed=found.licensed,

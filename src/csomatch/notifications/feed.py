@@ -1,7 +1,9 @@
 """The event feed of web pages: the published events a caller may see, in feed order.
 
-A provider sees the events that name its organisation; an officer, coordinator or admin the
-events of their jurisdiction (``MARRI``: of every participant). Positions (``seq``) come from
+A provider sees the events that name its organisation (its current offers'); a coordinator or
+admin the events of their jurisdiction (``MARRI``: of every participant); an officer only the
+events of the referrals it may read (``GET /api/v1/referrals/{id}``: its agency's, or its
+own, in its jurisdiction), and of their offers. Positions (``seq``) come from
 the publisher, which numbers events in the order they became visible, so a reader that asks
 for "everything after N" never misses an event that committed late.
 """
@@ -16,6 +18,7 @@ import msgspec
 from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Forbidden
+from csomatch.referrals.access import scope_of
 
 #: Roles that may read the event feed (funders see aggregates only).
 READERS = ("officer", "provider", "coordinator", "admin")
@@ -46,6 +49,7 @@ async def read_feed(
         up_to_seq=last,
         organization_id=principal.organization_id if principal.role == "provider" else None,
         jurisdiction=None if principal.role == "provider" else principal.jurisdiction,
+        referrals=scope_of(principal) if principal.role == "officer" else None,
         limit=limit,
     )
     next_after = events[-1].seq if len(events) == limit else last

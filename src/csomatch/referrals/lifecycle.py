@@ -69,11 +69,21 @@ def check_transition(head: ref_db.ReferralHead, to_state: str, outcome: str | No
         raise InvalidInput("only closing takes an outcome", field="$.outcome")
 
 
+#: Statuses of an offer whose provider follows the referral's state.
+CURRENT_OFFER = frozenset({"held", "accepted", "confirmed"})
+
+
 async def recipients(
     conn: asyncpg.Connection, head: ref_db.ReferralHead
 ) -> tuple[list[uuid.UUID], list[str]]:
-    """Who should hear of a change: providers offered the referral, both jurisdictions."""
-    orgs = sorted({h.organization_id for h in await hold_db.holds_of(conn, head.id)}, key=str)
+    """Who should hear of a change: the provider whose offer is current (held, accepted or
+    the confirmed placement) and both jurisdictions.
+
+    A provider that declined, let an offer expire or had it released hears no more of the
+    referral (only its own offer's events): what becomes of it is another provider's offer.
+    """
+    holds = await hold_db.holds_of(conn, head.id)
+    orgs = sorted({h.organization_id for h in holds if h.status in CURRENT_OFFER}, key=str)
     places = [head.jurisdiction]
     if head.receiving_participant != head.jurisdiction:
         places.append(head.receiving_participant)

@@ -12,6 +12,7 @@ import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
+from csomatch.domain import AddressScope
 from csomatch.errors import Conflict
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import load_snapshot
@@ -56,7 +57,7 @@ async def suggestions_for(
     *,
     now: dt.datetime,
     settings: Settings,
-    reveal: bool,
+    address_scope: AddressScope,
 ) -> SuggestionResult:
     """Run the matcher on a referral, leaving out services that declined or let it expire."""
     profile = needs_profile(stored)
@@ -70,7 +71,7 @@ async def suggestions_for(
         + [(f"$.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)],
         now=now,
         stale_hours=settings.stale_hours,
-        reveal_confidential=reveal,
+        address_scope=address_scope,
     )
     # Only what a hold would take: services at home, or cross-border ones in the receiving
     # participant of a transnational referral (a service over the border is never offered).
@@ -102,7 +103,10 @@ async def next_service(
     """The best remaining service for the need a declined or expired offer was for."""
     if stored.profile is None:
         return None
-    result = await suggestions_for(conn, stored, now=now, settings=settings, reveal=True)
+    # As the referrer is shown it: confidential sites at their municipality's centre.
+    result = await suggestions_for(
+        conn, stored, now=now, settings=settings, address_scope=AddressScope()
+    )
     for need in result.needs:
         if need.code == tried_code:
             if need.planned_service_id is not None:

@@ -94,10 +94,12 @@ function showMore() {
 
 async function load() {
   const ticket = ++asked;
-  const [granularity, periods] = document.getElementById("period").value.split(":");
+  // "closed": periods that are over (all a funder may see); "open": up to the current one.
+  const [granularity, periods, which] = document.getElementById("period").value.split(":");
   const params = new URLSearchParams({
     granularity,
     periods,
+    closed: which === "closed" ? "true" : "false",
     min_severity: document.getElementById("severity").value,
   });
   if (participant.value) params.set("participant", participant.value);
@@ -126,6 +128,14 @@ async function start() {
   const me = await signedIn(["funder", "coordinator", "admin"]);
   if (!me) return;
   const all = me.role === "admin" || me.jurisdiction === "MARRI";
+  if (me.role !== "funder") {
+    // Coordinators and admins also see the current month and quarter, still open.
+    const period = document.getElementById("period");
+    period.append(
+      el("option", { value: "month:1:open" }, "This month (still open)"),
+      el("option", { value: "quarter:1:open" }, "This quarter (still open)"),
+    );
+  }
   const visible = all ? Object.keys(PARTICIPANTS) : [me.jurisdiction];
   if (all) participant.append(el("option", { value: "" }, "All six"));
   for (const p of visible) participant.append(el("option", { value: p }, PARTICIPANTS[p] || p));
