@@ -86,8 +86,8 @@ def _views(settings: Settings, principal: TokenRecord, services: list[Service]) 
     ]
 
 
-class HealthOut(msgspec.Struct, frozen=True, kw_only=True):
-    """``/healthz`` and ``/readyz``: ``ok``, or what is wrong."""
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``/healthz`` and ``/readyz``: ``ok``, or what is wrong (``problems`` only then)."""
 
     status: str
     problems: list[str] = []
