@@ -94,8 +94,11 @@ class EmbeddedPostgres:
             log.info("stopping embedded PostgreSQL")
             _forget_dead_users(self.pgdata / ".handle_pids.json")
             # The library stops the postmaster it started or joined; after a restart that
-            # one is dead, and the one running now must be stopped instead.
-            self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)  # type: ignore[attr-defined]
+            # one is dead, and the one running now must be stopped instead. (The library
+            # asserts the file's shape: a half-written file keeps the old handle.)
+            with contextlib.suppress(OSError, ValueError, AssertionError):
+                current = PostmasterInfo.read_from_pgdata(self.pgdata)
+                self._server._postmaster_info = current  # type: ignore[attr-defined]
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
 
