@@ -130,6 +130,10 @@ def create_app(
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
         state=State({"health": health or Health()}),
+        # Logging is the command's (``logging.basicConfig`` in ``__main__``). Litestar's default
+        # would take the root logger over with a queue emptied by a thread, and a worker forked
+        # by ``csomatch serve`` has no such thread: its records would be lost.
+        logging_config=None,
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),
