@@ -324,18 +324,21 @@ def _proc_cpu(pid: int) -> tuple[float, int]:
 
 
 def cpu_seconds(server_pids: tuple[int, int | None]) -> tuple[float, float, float]:
-    """CPU seconds used so far by the server, by PostgreSQL (the postmaster and every
-    process it started) and by this process (the client)."""
+    """CPU seconds used so far by the server (its supervisor and the workers it forked), by
+    PostgreSQL (the postmaster and every process it started) and by this process (the
+    client)."""
     server, postmaster = server_pids
-    pg = 0.0
-    if postmaster:
+    srv = pg = 0.0
+    if server or postmaster:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 cpu, parent = _proc_cpu(int(entry.name))
-                if int(entry.name) == postmaster or parent == postmaster:
+                if postmaster and (int(entry.name) == postmaster or parent == postmaster):
                     pg += cpu
+                if server and (int(entry.name) == server or parent == server):
+                    srv += cpu
     own = os.times()
-    return (_proc_cpu(server)[0] if server else 0.0), pg, own.user + own.system
+    return srv, pg, own.user + own.system
 
 
 async def run_phase(

@@ -14,10 +14,15 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import asyncpg
+import msgspec
 
 from csomatch.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from csomatch.db.embedded import EmbeddedPostgres
 
 ROLES = ("officer", "provider", "funder", "coordinator", "admin")
 JURISDICTIONS = ("AL", "BA", "XK", "ME", "MK", "RS", "MARRI")
@@ -31,6 +36,7 @@ lives in $CSOMATCH_HOME/pgdata (default ./.csomatch) and stop it when they end.
 
 EPILOG = """examples:
   csomatch serve --demo          serve http://127.0.0.1:8000 with the fictional demo registry
+  csomatch serve --host 0.0.0.0 --port 8080 --workers 4
   csomatch db migrate            apply pending migrations, load taxonomy and gazetteer
   csomatch seed                  load the demo registry (idempotent)
   csomatch token create --role officer --jurisdiction RS
@@ -45,16 +51,17 @@ EPILOG = """examples:
                                  coverage gaps for funders (docs/gaps.md)
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
-CSOMATCH_PORT, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
+CSOMATCH_PORT, CSOMATCH_WORKERS, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
 CSOMATCH_LOG_LEVEL, CSOMATCH_TOKEN_CACHE_SECONDS; see the README's configuration table.
 """
 
 
 @contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """Yield the URL of the csomatch database: the configured one, or the embedded server's."""
+def database_and_server(settings: Settings) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+    """Yield the URL of the csomatch database and the embedded server (None: the configured
+    database); the embedded server is started (or joined) first and stopped afterwards."""
     if settings.database_url:
-        yield settings.database_url
+        yield settings.database_url, None
         return
     from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 
@@ -66,9 +73,16 @@ def database(settings: Settings) -> Iterator[str]:
     print(f"starting the embedded PostgreSQL in {server.home / 'pgdata'} ...", file=sys.stderr)
     try:
         server_url = server.start()
-        yield asyncio.run(ensure_database(server_url))
+        yield asyncio.run(ensure_database(server_url)), server
     finally:
         server.stop()
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """Yield the URL of the csomatch database: the configured one, or the embedded server's."""
+    with database_and_server(settings) as (url, _):
+        yield url
 
 
 async def _prepare(url: str, settings: Settings, *, demo: bool) -> None:
@@ -129,38 +143,45 @@ async def _link_demo_funder(conn: asyncpg.Connection, token_id: uuid.UUID) -> No
         await link_token_funder(conn, token_id, funder.id)
 
 
+SERVE_DESCRIPTION = """\
+Serve the HTTP API and the web pages.
+
+A supervisor process starts (or joins) the embedded PostgreSQL unless CSOMATCH_DATABASE_URL
+is set, applies the migrations, then forks N worker processes that share the port; it
+starts a new worker for one that dies, and starts the embedded PostgreSQL again if it dies
+(GET /healthz answers 503 after CSOMATCH_EMBEDDED_RESTART_ATTEMPTS failed restarts in a row;
+GET /readyz answers 503 while the database does not). A request that does not arrive in time
+(no byte for CSOMATCH_READ_TIMEOUT_S, or longer than CSOMATCH_READ_DEADLINE_S in all) is
+answered 408 and its connection closed. SIGTERM or Ctrl-C: the workers finish their requests,
+then the embedded PostgreSQL stops. Flags win over the variables. See docs/operations.md.
+"""
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API until Ctrl-C or SIGTERM."""
-    import uvicorn
+    from csomatch.runtime.workers import serve
 
-    from csomatch.app import create_app
-
-    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
-    # the embedded PostgreSQL be stopped cleanly by ``database()`` (signals skip atexit).
+    # Flags win over the variables.
+    flags = {k: v for k in ("host", "port", "workers") if (v := getattr(args, k)) is not None}
+    settings = msgspec.structs.replace(settings, **flags)
+    try:
+        settings.validate()
+    except SettingsError as error:
+        print(f"csomatch serve: {error}", file=sys.stderr)
+        return 2
+    # A SIGTERM while starting becomes SystemExit, so that ``database_and_server`` stops the
+    # embedded PostgreSQL cleanly (signals skip atexit); once serving, the supervisor handles
+    # SIGTERM and SIGINT itself (runtime.workers).
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    with database(settings) as url:
+    with database_and_server(settings) as (url, embedded):
         asyncio.run(_prepare(url, settings, demo=args.demo))
-        print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-        # What start-up builds (modules, the app, the gazetteer, the search index) lives as
-        # long as the process: freezing it once the app has started keeps the collector's
-        # full passes, which would otherwise walk it in the middle of a request (~50 ms for a
-        # 500-need batch), to what requests make.
-        app = create_app(settings, url, freeze_heap=True)
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            # The C event loop and HTTP parser (pinned dependencies), not asyncio's and h11.
-            loop="uvloop",
-            http="httptools",
-        )
-    return 0
+        workers = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
+        print(f"serving on http://{settings.host}:{settings.port} ({workers})", file=sys.stderr)
+        return serve(settings, url, embedded)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -395,12 +416,30 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve the HTTP API (and start the embedded database)")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the HTTP API (and start the embedded database)",
+        description=SERVE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
         help="load the fictional demo registry if the database is empty and print one token "
         "per role",
+    )
+    serve.add_argument(
+        "--host", help="the address to listen on (default: CSOMATCH_HOST, else 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, help="the port to listen on (default: CSOMATCH_PORT, else 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="server processes sharing the port, each with its own database pools and search "
+        "index (default: CSOMATCH_WORKERS, else 1)",
     )
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from litestar import Litestar
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -39,18 +40,27 @@ from csomatch.db.pool import Pool, acquire, create_pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.background import background_tasks
 from csomatch.referrals.sweeper import run_sweeper
+from csomatch.runtime.health import Health
 from csomatch.search import RecordedToday
 from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
 
 
-def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = False) -> Litestar:
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    freeze_heap: bool = False,
+    health: Health | None = None,
+) -> Litestar:
     """Build the application: pool, dependencies, auth, problem details, routes.
 
     ``freeze_heap`` (the server process, not tests) moves what start-up built, the search
     index included, out of the garbage collector's full passes (``gc.freeze``): it lives as
     long as the process, and walking it in the middle of a request costs tens of ms.
+    ``health`` is what ``/healthz`` reports (the supervisor of ``csomatch serve`` writes its
+    verdict there); every background task of the app is watched by it (``health.watch``).
     """
 
     @asynccontextmanager
@@ -78,7 +88,9 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             await app.state.search_index.start()
         if freeze_heap:
             gc.freeze()
-        sweeper = asyncio.create_task(run_sweeper(app.state.pool, settings))
+        sweeper = app.state.health.watch(
+            asyncio.create_task(run_sweeper(app.state.pool, settings), name="sweeper")
+        )
         try:
             yield
         finally:
@@ -117,6 +129,11 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             *web_routes(),
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
+        state=State({"health": health or Health()}),
+        # Logging is the command's (``logging.basicConfig`` in ``__main__``). Litestar's default
+        # would take the root logger over with a queue emptied by a thread, and a worker forked
+        # by ``csomatch serve`` has no such thread: its records would be lost.
+        logging_config=None,
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from csomatch.db import search_index as index_db
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.services import SearchFilter, SearchPage, SearchRow
 from csomatch.domain import Service
 
@@ -229,7 +230,7 @@ class SearchIndex:
         """Connect, listen and load; on failure, keep trying in the background."""
         try:
             await self._connect()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
             log.warning("search index not loaded yet; searches use SQL", exc_info=True)
             self._reconnect_later()
 
@@ -329,7 +330,7 @@ class SearchIndex:
             await asyncio.sleep(delay)
             try:
                 await self._connect()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
                 delay = min(delay * 2, 5.0)
 
     async def _pump(self) -> None:
@@ -338,20 +339,24 @@ class SearchIndex:
             waiter, self._next = self._next, None
             ok = False
             conn = self._conn
-            if conn is not None and self._ready:
-                try:
-                    await conn.execute("SELECT 1", timeout=BARRIER_TIMEOUT_S)
-                    await asyncio.sleep(0)  # let the notifications' callbacks run
-                    await self._catch_up(conn)
-                    ok = True
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                    log.warning("search index barrier failed; reconnecting", exc_info=True)
-                    self._ready = False
-                    self._conn = None
-                    conn.terminate()
-                    self._reconnect_later()
-            if not waiter.done():
-                waiter.set_result(ok)
+            try:
+                if conn is not None and self._ready:
+                    try:
+                        await conn.execute("SELECT 1", timeout=BARRIER_TIMEOUT_S)
+                        await asyncio.sleep(0)  # let the notifications' callbacks run
+                        await self._catch_up(conn)
+                        ok = True
+                    except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
+                        log.warning("search index barrier failed; reconnecting", exc_info=True)
+                        self._ready = False
+                        self._conn = None
+                        conn.terminate()
+                        self._reconnect_later()
+            finally:
+                # Whatever happened, the searches waiting for this barrier get an answer
+                # (False: they run the SQL statement) instead of waiting for ever.
+                if not waiter.done():
+                    waiter.set_result(ok)
 
     async def _catch_up(self, conn: asyncpg.Connection) -> None:
         while self._reload_all or self._dirty or self._dirty_owners:

@@ -92,6 +92,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: and how often the server purges (0 hours: never; run ``csomatch purge`` instead).
     retention_days: int = 90
     purge_interval_hours: float = 24.0
+    #: Deployment (docs/operations.md): server processes of ``csomatch serve``; how long a
+    #: request (or a new connection) may send nothing before it is complete, and how long
+    #: reading one request may take at most, before it is dropped (slow clients hold a
+    #: connection each); how many failed restarts of the embedded PostgreSQL in a row make
+    #: ``/healthz`` answer 503.
+    workers: int = 1
+    read_timeout_s: float = 8.0
+    read_deadline_s: float = 60.0
+    embedded_restart_attempts: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -136,6 +145,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("purge_interval_hours", float),
             ("token_cache_seconds", float),
             ("search_index", boolean),
+            ("workers", int),
+            ("read_timeout_s", float),
+            ("read_deadline_s", float),
+            ("embedded_restart_attempts", int),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -197,4 +210,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.retention_days < 1 or self.purge_interval_hours < 0:
             raise SettingsError(
                 "CSOMATCH_RETENTION_DAYS must be >= 1 and CSOMATCH_PURGE_INTERVAL_HOURS >= 0"
+            )
+        if not 1 <= self.workers <= 64:
+            raise SettingsError(f"CSOMATCH_WORKERS must be 1-64 (got {self.workers})")
+        if not 0 < self.read_timeout_s <= self.read_deadline_s <= 3600:
+            raise SettingsError(
+                "CSOMATCH_READ_TIMEOUT_S must be positive and at most CSOMATCH_READ_DEADLINE_S "
+                f"(at most 3600; got {self.read_timeout_s} and {self.read_deadline_s})"
+            )
+        if not 1 <= self.embedded_restart_attempts <= 1000:
+            raise SettingsError(
+                "CSOMATCH_EMBEDDED_RESTART_ATTEMPTS must be 1-1000 "
+                f"(got {self.embedded_restart_attempts})"
             )

@@ -7,10 +7,12 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response, get, patch, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from csomatch import registry
@@ -42,6 +44,7 @@ from csomatch.api.schemas import (
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, Service, freshness
@@ -82,21 +85,49 @@ def _views(settings: Settings, principal: TokenRecord, services: list[Service]) 
     ]
 
 
-@get("/healthz", opt=public(), sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    """The process is up."""
-    return {"status": "ok"}
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``/healthz`` and ``/readyz``: ``ok``, or what is wrong (``problems`` only then)."""
+
+    status: str
+    problems: list[str] = []
 
 
-@get("/readyz", opt=public())
-async def readyz(state: State) -> Response[dict[str, str]]:
+@get(
+    "/healthz",
+    opt=public(),
+    sync_to_thread=False,
+    responses={
+        503: ResponseSpec(
+            HealthOut, generate_examples=False, description="it cannot recover by itself"
+        )
+    },
+)
+def healthz(state: State) -> Response[HealthOut]:
+    """The process can serve, or recover by itself (a database outage is not a problem here:
+    ``/readyz`` says it); 503 names what it cannot recover from (docs/operations.md)."""
+    problems = state.health.problems()
+    if problems:
+        return Response(HealthOut(status="failing", problems=problems), status_code=503)
+    return Response(HealthOut(status="ok"))
+
+
+@get(
+    "/readyz",
+    opt=public(),
+    responses={
+        503: ResponseSpec(
+            HealthOut, generate_examples=False, description="the database does not answer"
+        )
+    },
+)
+async def readyz(state: State) -> Response[HealthOut]:
     """The database answers."""
     try:
         async with state.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-        return Response({"status": "database unreachable"}, status_code=503)
-    return Response({"status": "ok"})
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
+        return Response(HealthOut(status="database unreachable"), status_code=503)
+    return Response(HealthOut(status="ok"))
 
 
 @get("/api/v1/organizations", opt=roles(*ALL_ROLES))

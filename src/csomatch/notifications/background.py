@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, connection, run_dispatcher
@@ -19,11 +20,6 @@ from csomatch.retention import purge
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _report_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background task %s stopped", task.get_name(), exc_info=task.exception())
 
 
 async def run_retention(pool: Pool, retention_days: int, interval_s: float) -> None:
@@ -39,13 +35,7 @@ async def run_retention(pool: Pool, retention_days: int, interval_s: float) -> N
                 report.purged,
                 report.waiting,
             )
-        except (
-            CsomatchError,
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-        ) as exc:
+        except (*CONNECTION_ERRORS, CsomatchError, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("retention run failed (%s); next run as scheduled", type(exc).__name__)
         await asyncio.sleep(interval_s)
 
@@ -54,7 +44,8 @@ def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncCo
     """A lifespan that runs the webhook dispatcher (unless ``dispatch_interval_s`` is 0) and
     the daily retention purge (unless ``purge_interval_hours`` is 0).
 
-    It needs ``app.state.pool``, so it comes after the pool's lifespan.
+    It needs ``app.state.pool``, so it comes after the pool's lifespan. Each task is
+    watched by ``app.state.health``: one that stops makes ``/healthz`` answer 503.
     """
 
     @asynccontextmanager
@@ -73,8 +64,7 @@ def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncCo
                     ),
                     name="webhook-dispatcher",
                 )
-                task.add_done_callback(_report_crash)
-                tasks.append(task)
+                tasks.append(app.state.health.watch(task))
             if settings.purge_interval_hours > 0:
                 task = asyncio.create_task(
                     run_retention(
@@ -84,8 +74,7 @@ def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncCo
                     ),
                     name="retention",
                 )
-                task.add_done_callback(_report_crash)
-                tasks.append(task)
+                tasks.append(app.state.health.watch(task))
             try:
                 yield
             finally:

@@ -29,6 +29,7 @@ import httpx
 import msgspec
 
 from csomatch.db import webhooks as wh_db
+from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool
 from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications.signing import SIGNATURE_HEADER, sign
@@ -269,13 +270,7 @@ async def run_dispatcher(
         try:
             report = await dispatch_once(pool, client, policy)
             busy = report.attempted >= policy.batch
-        except (
-            CsomatchError,
-            OSError,
-            TimeoutError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-        ) as exc:
+        except (*CONNECTION_ERRORS, CsomatchError, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("webhook dispatcher: %s; trying again shortly", type(exc).__name__)
         if not busy:
             await asyncio.sleep(interval_s)

@@ -1,0 +1,2 @@
+"""How ``csomatch serve`` runs: worker processes, health, the embedded server's watchdog and
+the HTTP protocol's read deadlines (docs/operations.md)."""
