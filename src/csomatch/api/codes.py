@@ -3,15 +3,17 @@ described in the OpenAPI document by this plugin."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar._openapi.schema_generation import SchemaCreator
 from litestar.openapi.spec import Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.plugins import OpenAPISchemaPlugin
-from litestar.typing import FieldDefinition
 
 from csomatch.domain import ListedCode, decode_code, is_listed_code
+
+if TYPE_CHECKING:  # Litestar calls the plugin; it does not read these annotations
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 #: For ``Litestar(type_decoders=...)``: every ``ListedCode`` field is checked against its list.
 TYPE_DECODERS = [(is_listed_code, decode_code)]
