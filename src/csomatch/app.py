@@ -19,6 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.codes import TYPE_DECODERS, ListedCodeSchema
 from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
 from csomatch.api.match_routes import MATCH_ROUTES
@@ -135,6 +136,8 @@ def create_app(
         # by ``csomatch serve`` has no such thread: its records would be lost.
         logging_config=None,
         guards=[authorize],
+        type_decoders=TYPE_DECODERS,
+        plugins=[ListedCodeSchema()],
         dependencies={
             "conn": Provide(provide_conn),
             "settings": Provide(provide_settings, sync_to_thread=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from tests.api.conftest import make_token
@@ -16,7 +17,7 @@ def _referral_body() -> dict[str, object]:
         "urgency": "urgent", "age_band": "25-59", "gender": "female", "languages": ["sr"],
         "current_area": BELGRADE, "jurisdiction": "RS",
         "consent": {"given": True, "method": "verbal", "scope": ["referral"],
-                    "at": "2026-12-01T10:00:00Z"},
+                    "at": dt.datetime.now(dt.UTC).isoformat()},
     }  # fmt: skip
 
 

@@ -91,7 +91,7 @@ async def _post_until_answered(
             await asyncio.sleep(0.1)
             continue
         if answer.status_code != 503 and not (
-            answer.status_code == 409 and answer.json().get("field") == "Idempotency-Key"
+            answer.status_code == 409 and answer.json().get("field") == "header.Idempotency-Key"
         ):
             return answer
         await asyncio.sleep(0.1)

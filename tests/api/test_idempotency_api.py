@@ -27,7 +27,7 @@ async def test_a_post_without_a_key_answers_400(client: Client, demo_db: str) ->
     officer = await token(demo_db, "officer", agency="RS police")
     answer = await client.post("/api/v1/referrals", json=referral_body(), headers=officer)
     assert answer.status_code == 400
-    assert answer.json()["field"] == "Idempotency-Key"
+    assert answer.json()["field"] == "header.Idempotency-Key"
     assert await _count(demo_db) == 0
 
 
@@ -35,7 +35,7 @@ async def test_a_retry_returns_the_first_answer_with_no_second_effect(
     client: Client, demo_db: str
 ) -> None:
     officer = await token(demo_db, "officer", agency="RS police")
-    headers = officer | {"Idempotency-Key": "k-1"}
+    headers = officer | {"Idempotency-Key": "retry-key-0001-aaaa"}
     body = referral_body()
     first = await client.post("/api/v1/referrals", json=body, headers=headers)
     second = await client.post("/api/v1/referrals", json=body, headers=headers)
@@ -47,13 +47,13 @@ async def test_a_retry_returns_the_first_answer_with_no_second_effect(
         "/api/v1/referrals", json=body | {"urgency": "planned"}, headers=headers
     )
     assert other_body.status_code == 422
-    assert other_body.json()["field"] == "Idempotency-Key"
+    assert other_body.json()["field"] == "header.Idempotency-Key"
     assert await _count(demo_db) == 1
 
 
 async def test_a_refusal_is_replayed_too(client: Client, demo_db: str) -> None:
     officer = await token(demo_db, "officer", agency="RS police")
-    headers = officer | {"Idempotency-Key": "k-2"}
+    headers = officer | {"Idempotency-Key": "retry-key-0002-aaaa"}
     body = referral_body(nationality="AL")
     first = await client.post("/api/v1/referrals", json=body, headers=headers)
     second = await client.post("/api/v1/referrals", json=body, headers=headers)
@@ -66,7 +66,9 @@ async def test_keys_are_scoped_to_the_token(client: Client, demo_db: str) -> Non
     two = await token(demo_db, "officer", agency="RS police")
     for headers in (one, two):
         answer = await client.post(
-            "/api/v1/referrals", json=referral_body(), headers=headers | {"Idempotency-Key": "same"}
+            "/api/v1/referrals",
+            json=referral_body(),
+            headers=headers | {"Idempotency-Key": "same-key-for-two-tokens"},
         )
         assert answer.status_code == 201
     assert await _count(demo_db) == 2
@@ -80,16 +82,18 @@ async def test_a_request_still_in_flight_answers_409(client: Client, demo_db: st
         assert record is not None
         # The first request's transaction holds the key's lock while it runs.
         async with conn.transaction():
-            assert await idem_db.try_lock(conn, record.id, "busy")
+            assert await idem_db.try_lock(conn, record.id, "busy-key-0000-0001")
             answer = await client.post(
                 "/api/v1/referrals",
                 json=referral_body(),
-                headers=officer | {"Idempotency-Key": "busy"},
+                headers=officer | {"Idempotency-Key": "busy-key-0000-0001"},
             )
         assert answer.status_code == 409
-        assert answer.json()["field"] == "Idempotency-Key"
+        assert answer.json()["field"] == "header.Idempotency-Key"
         later = await client.post(
-            "/api/v1/referrals", json=referral_body(), headers=officer | {"Idempotency-Key": "busy"}
+            "/api/v1/referrals",
+            json=referral_body(),
+            headers=officer | {"Idempotency-Key": "busy-key-0000-0001"},
         )
         assert later.status_code == 201
     finally:
@@ -110,7 +114,8 @@ async def test_keys_are_kept_a_day_then_purged(demo_db: str) -> None:
         await idem_db.store_answer(conn, token_id, "new", answer)
         await conn.execute(
             "UPDATE idempotency_key SET created_at = now() - interval '25 hours'"
-            " WHERE idem_key = 'old'"
+            " WHERE key_hash = $1",
+            idem_db.key_hash("old"),
         )
         now = dt.datetime.now(dt.UTC)
         assert await idem_db.purge_answers(conn, older_than=now - dt.timedelta(hours=24)) == 1

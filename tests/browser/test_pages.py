@@ -446,7 +446,7 @@ async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
     await expect(nationality).to_be_visible()
     await nationality.fill("X1")
     await page.get_by_role("button", name="Submit and find services").click()
-    await expect(page.locator("#nationality-error")).to_contain_text("[A-Z]{2}")
+    await expect(page.locator("#nationality-error")).to_contain_text("ISO 3166-1")
     await expect(nationality).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#status")).to_have_text(
         "The referral was not sent: see the message at the field."

@@ -21,6 +21,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas import In, Out, Page
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
@@ -161,9 +162,19 @@ _FIELDS = {"funder": "$.funder", "services": "$.services", "external_id": "$.ext
 
 @post("/api/v1/funding", opt=roles(*LEDGER_ROLES), status_code=200)
 async def add_funding(
-    conn: Conn, principal: Caller, data: JSONBody[FundingIn]
+    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[FundingIn]
 ) -> Response[ImportReport]:
-    """Add (201) or update (200) one funding record; the answer is the import report."""
+    """Add (201) or update (200) one funding record; the answer is the import report.
+    Honours an Idempotency-Key."""
+    return await idempotent(
+        request, conn, principal, lambda: _add_funding(conn, principal, data), status_code=200,
+        required=False,
+    )  # fmt: skip
+
+
+async def _add_funding(
+    conn: asyncpg.Connection, principal: TokenRecord, data: FundingIn
+) -> Response[ImportReport]:
     scope = await scope_of(
         conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
     )
@@ -200,8 +211,24 @@ async def upload_funding(
     filename: Annotated[
         str | None, QueryParameter(max_length=200, pattern=r"^[^\x00/\\]*$")
     ] = None,
+) -> Response[ImportReport]:
+    """Upload a feed file as the request body (IATI XML, CSV/HXL, 360Giving JSON); report.
+    Honours an Idempotency-Key (re-importing the same file adds nothing anyway)."""
+
+    async def run() -> ImportReport:
+        return await _upload(request, conn, principal, format, dry_run, filename)
+
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
+
+
+async def _upload(
+    request: Request[Any, Any, Any],
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    format: str,
+    dry_run: bool,
+    filename: str | None,
 ) -> ImportReport:
-    """Upload a feed file as the request body (IATI XML, CSV/HXL, 360Giving JSON); report."""
     body = await request.body()
     if not body.strip():
         raise InvalidInput("send the file as the request body", field="body")
@@ -303,18 +330,31 @@ async def _decide(
 
 @post("/api/v1/funding/matches/{review_id:uuid}/confirm", opt=roles(*REVIEWERS), status_code=200)
 async def confirm_funding_match(
-    conn: Conn, principal: Caller, review_id: FromPath[uuid.UUID], data: JSONBody[ConfirmIn]
-) -> ConfirmOut:
-    """Confirm the candidate (or the organisation given); links the recipient's funding rows."""
-    return await _decide(conn, principal, review_id, "confirmed", data.organization_id)
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    review_id: FromPath[uuid.UUID],
+    data: JSONBody[ConfirmIn],
+) -> Response[ConfirmOut]:
+    """Confirm the candidate (or the organisation given); links the recipient's funding rows.
+    Honours an Idempotency-Key."""
+    return await idempotent(
+        request, conn, principal,
+        lambda: _decide(conn, principal, review_id, "confirmed", data.organization_id),
+        status_code=200, required=False,
+    )  # fmt: skip
 
 
 @post("/api/v1/funding/matches/{review_id:uuid}/reject", opt=roles(*REVIEWERS), status_code=200)
 async def reject_funding_match(
-    conn: Conn, principal: Caller, review_id: FromPath[uuid.UUID]
-) -> ConfirmOut:
-    """Reject: the recipient stays unmatched and is not proposed again."""
-    return await _decide(conn, principal, review_id, "rejected", None)
+    request: Request[Any, Any, Any], conn: Conn, principal: Caller, review_id: FromPath[uuid.UUID]
+) -> Response[ConfirmOut]:
+    """Reject: the recipient stays unmatched and is not proposed again. Honours an
+    Idempotency-Key."""
+    return await idempotent(
+        request, conn, principal, lambda: _decide(conn, principal, review_id, "rejected", None),
+        status_code=200, required=False,
+    )  # fmt: skip
 
 
 @get("/api/v1/funding/rates", opt=roles(*LEDGER_ROLES))

@@ -10,16 +10,18 @@ coordinators and admins also the current, still open period.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas import In, Out
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Forbidden, InvalidInput
@@ -266,11 +268,19 @@ class AllocateIn(In, frozen=True):
 
 
 @post("/api/v1/gaps/what-if", opt=roles(*GAP_READERS), status_code=200)
-async def what_if(conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]) -> WhatIf:
+async def what_if(
+    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]
+) -> Response[WhatIf]:
     """Re-place the last 12 months of demand with one funder's places removed, or a budget added.
 
     Reports the change in unmet needs and travel distance, and the areas left with no provider.
+    Changes nothing; honours an Idempotency-Key all the same (a retry gets the first answer).
     """
+    run = functools.partial(_what_if, conn, principal, data)
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
+
+
+async def _what_if(conn: asyncpg.Connection, principal: TokenRecord, data: WhatIfIn) -> WhatIf:
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
@@ -290,9 +300,23 @@ async def what_if(conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]) -> Wh
 
 @post("/api/v1/gaps/allocate", opt=roles(*GAP_READERS), status_code=200)
 async def allocate_budget(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[AllocateIn]
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[AllocateIn],
+) -> Response[AllocationOut]:
+    """Propose how a budget, at each service's unit cost, covers the most severe unmet demand.
+
+    Changes nothing; honours an Idempotency-Key all the same (a retry gets the first answer).
+    """
+    run = functools.partial(_allocate, conn, settings, principal, data)
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
+
+
+async def _allocate(
+    conn: asyncpg.Connection, settings: Settings, principal: TokenRecord, data: AllocateIn
 ) -> AllocationOut:
-    """Propose how a budget, at each service's unit cost, covers the most severe unmet demand."""
     return await propose_allocation(
         conn,
         budget=data.budget,

@@ -1,25 +1,30 @@
-"""Idempotent POSTs, implemented once: every referral or hold change goes through ``idempotent``.
+"""Idempotent POSTs, implemented once: every POST route goes through ``idempotent``.
 
-A POST that creates or changes a referral or a hold must carry an ``Idempotency-Key``
-(400 without). The key is scoped to the caller's token. The first request takes a
+Every POST honours an ``Idempotency-Key`` when one is sent; a POST that creates or changes
+a referral or a hold must carry one (400 without). A key is a UUID or 16-128 letters,
+digits, ``-`` or ``_`` (anything else: 400 naming ``header.Idempotency-Key``); it is scoped
+to the caller's token and stored only as its SHA-256. The first request takes a
 transaction-scoped advisory lock on (token, key) and runs the change in a savepoint of the
 same transaction that stores its answer, so the answer is stored exactly when the change
-commits. A retry with the same key and the same request gets the stored answer (same status
-and body, header ``Idempotent-Replayed: true``) and changes nothing; the same key with
-another request answers 422; a retry while the first is still running answers 409.
-Refusals (4xx) are stored too; a 503 (database unreachable) is not, so a retry runs again.
+commits. A retry with the same key and the same request (method, path, query, JSON body by
+meaning) gets the stored answer (same status, body and ``ETag``, header
+``Idempotent-Replayed: true``) and changes nothing; the same key with another request answers
+422; a retry while the first is still running answers 409. Refusals (4xx) are stored too; a
+503 (database unreachable) is not, so a retry runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import msgspec
 from litestar import Request, Response
+from litestar.serialization import encode_json
 
 from csomatch.api.problems import PROBLEM_JSON, problem, status_of
 from csomatch.db import idempotency as idem_db
@@ -27,8 +32,17 @@ from csomatch.db.tokens import TokenRecord
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.referrals.access import audit, outcome_of
 
-HEADER = "Idempotency-Key"
-MAX_KEY = 200
+HEADER: Final = "Idempotency-Key"
+#: Where a problem about the key points (STYLE: headers are named ``header.<Name>``).
+FIELD: Final = f"header.{HEADER}"
+#: A UUID (36 characters of hex digits and hyphens) fits this too.
+KEY_FORMAT: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
+#: Headers of a first answer that a replay repeats.
+REPLAYED_HEADERS: Final = ("etag", "location")
+_HOW = "a UUID, or 16-128 letters, digits, '-' or '_'"
+
+#: What a change returns: its answer, or a Response to set the status or headers (ETag).
+Answer = msgspec.Struct | Response[Any]
 
 
 class AuditAs(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,13 +53,31 @@ class AuditAs(msgspec.Struct, frozen=True, kw_only=True):
     object_id: Any = None
 
 
-def fingerprint(method: str, path: str, body: bytes) -> bytes:
-    """SHA-256 of the method, path and body (JSON compared by meaning, not by spacing)."""
+def fingerprint(method: str, path: str, body: bytes, query: str = "") -> bytes:
+    """SHA-256 of the method, path, query and body (JSON compared by meaning, not spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).digest()
+    target = path + (f"?{query}" if query else "")
+    return hashlib.sha256(method.encode() + b" " + target.encode() + b"\n" + canonical).digest()
+
+
+def key_problem(key: str | None, *, required: bool) -> Response[dict[str, object]] | None:
+    """The 400 for a missing (when required) or malformed key, or None when it is fine."""
+    if key is None:
+        if not required:
+            return None
+        return problem(
+            400, "Bad request", f"send an {HEADER} header ({_HOW}) with every POST that creates "
+            "or changes a referral or a hold; a retry reuses it", field=FIELD,
+        )  # fmt: skip
+    if KEY_FORMAT.fullmatch(key) is None:
+        return problem(
+            400, "Bad request", f"an {HEADER} is {_HOW}: send a new UUID (e.g. from uuidgen) "
+            "and reuse it when you retry the same request", field=FIELD,
+        )  # fmt: skip
+    return None
 
 
 def _replay(answer: idem_db.StoredAnswer) -> Response[bytes]:
@@ -54,53 +86,66 @@ def _replay(answer: idem_db.StoredAnswer) -> Response[bytes]:
         answer.body,
         status_code=answer.status,
         media_type=media,
-        headers={"Idempotent-Replayed": "true"},
+        headers={**answer.headers, "Idempotent-Replayed": "true"},
     )
+
+
+def _stored(result: Answer, status_code: int, fp: bytes) -> idem_db.StoredAnswer:
+    """The answer to store (and send) for a change's result."""
+    if isinstance(result, Response):
+        headers = {k: v for k, v in result.headers.items() if k.lower() in REPLAYED_HEADERS}
+        return idem_db.StoredAnswer(
+            fingerprint=fp, status=result.status_code or status_code,
+            body=encode_json(result.content),
+            headers=headers,
+        )  # fmt: skip
+    return idem_db.StoredAnswer(fingerprint=fp, status=status_code, body=encode_json(result))
 
 
 async def idempotent(
     request: Request[Any, Any, Any],
     conn: asyncpg.Connection,
     principal: TokenRecord,
-    run: Callable[[], Awaitable[msgspec.Struct]],
+    run: Callable[[], Awaitable[Answer]],
     *,
     status_code: int,
-    audit_as: AuditAs,
+    audit_as: AuditAs | None = None,
+    required: bool = True,
 ) -> Response[Any]:
-    """Run a change at most once per (token, Idempotency-Key); replay its first answer."""
-    key = request.headers.get(HEADER.lower(), "").strip()
-    if not key or len(key) > MAX_KEY:
-        return problem(
-            400,
-            "Bad request",
-            f"send an {HEADER} header (1-{MAX_KEY} characters, e.g. a UUID) with every POST "
-            "that creates or changes a referral or a hold; a retry reuses it",
-            field=HEADER,
-        )
+    """Run a change at most once per (token, Idempotency-Key); replay its first answer.
+
+    ``required``: refuse a request without a key (referrals and holds); otherwise a request
+    without one simply runs. ``audit_as``: how a refusal is written to the audit log (routes
+    of referral data), none for the others.
+    """
+    key = request.headers.get(HEADER.lower())
+    if (refused := key_problem(key, required=required)) is not None:
+        return refused
+    if key is None:
+        result = await run()
+        if isinstance(result, Response):
+            return result
+        return Response(result, status_code=status_code)
     body = await request.body()
-    fp = fingerprint(request.method, request.url.path, body)
+    fp = fingerprint(request.method, request.url.path, body, request.url.query)
     async with conn.transaction():
         if not await idem_db.try_lock(conn, principal.id, key):
             return problem(
                 409, "Conflict", f"a request with this {HEADER} is still being processed; "
-                "retry in a moment", field=HEADER,
+                "retry in a moment", field=FIELD,
             )  # fmt: skip
         found = await idem_db.find_answer(conn, principal.id, key)
         if found is not None:
             if found.fingerprint != fp:
                 return problem(
                     422, "Invalid input", f"this {HEADER} was used for another request; "
-                    "use a new key for a new request", field=HEADER,
+                    "use a new key for a new request", field=FIELD,
                 )  # fmt: skip
             return _replay(found)
         try:
             async with conn.transaction():
-                result = await run()
-                content = msgspec.json.encode(result)
-                await idem_db.store_answer(
-                    conn, principal.id, key,
-                    idem_db.StoredAnswer(fingerprint=fp, status=status_code, body=content),
-                )  # fmt: skip
+                answer = _stored(await run(), status_code, fp)
+                await idem_db.store_answer(conn, principal.id, key, answer)
         except DatabaseUnavailable:
             raise
         except CsomatchError as exc:
@@ -109,12 +154,16 @@ async def idempotent(
                 conn, principal.id, key,
                 idem_db.StoredAnswer(fingerprint=fp, status=status, body=problem_body),
             )  # fmt: skip
-            await audit(
-                conn, principal, audit_as.action, audit_as.object_type, audit_as.object_id,
-                outcome_of(exc),
-            )  # fmt: skip
+            if audit_as is not None:
+                await audit(
+                    conn, principal, audit_as.action, audit_as.object_type, audit_as.object_id,
+                    outcome_of(exc),
+                )  # fmt: skip
             return Response(problem_body, status_code=status, media_type=PROBLEM_JSON)
-    return Response(content, status_code=status_code, media_type="application/json")
+    return Response(
+        answer.body, status_code=answer.status, media_type="application/json",
+        headers=answer.headers,
+    )  # fmt: skip
 
 
 def _refusal(exc: CsomatchError) -> tuple[int, bytes]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import asyncpg
-from litestar import post
+from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
 from csomatch import registry
 from csomatch.api.auth import roles
+from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas import Out
 from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
@@ -58,6 +59,7 @@ def _named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
 
 @post("/api/v1/match/suggestions", opt=roles(*MATCHERS), status_code=200)
 async def suggestions(
+    request: Request[Any, Any, Any],
     conn: Conn,
     settings: Cfg,
     principal: Caller,
@@ -66,15 +68,27 @@ async def suggestions(
         Literal["excluded"] | None,
         QueryParameter(description="'excluded': list each excluded service and its rule"),
     ] = None,
-) -> SuggestionsOut:
+) -> Response[SuggestionsOut]:
     """Ranked services per need, each cost broken down by term, and the joint best plan.
 
     ``?explain=excluded`` also lists, per need, each service a hard rule excluded and the
     rule (its reason code).
 
     A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
-    reason; no person data), once per token, day and identical profile.
+    reason; no person data), once per token, day and identical profile. Honours an
+    Idempotency-Key (a retry gets the first answer).
     """
+    run = functools.partial(_suggestions, conn, settings, principal, data, explain)
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
+
+
+async def _suggestions(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    principal: TokenRecord,
+    data: NeedsProfile,
+    explain: str | None,
+) -> SuggestionsOut:
     known = await service_codes(conn)
     for i, need in enumerate(data.needs):
         check_code(need.code, known, f"$.needs[{i}].code")
@@ -152,12 +166,24 @@ def _check_batch(data: BatchRequest, known: frozenset[str]) -> None:
     request_max_body_size=BATCH_MAX_BODY,
 )
 async def batch(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[BatchRequest]
-) -> BatchOut:
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[BatchRequest],
+) -> Response[BatchOut]:
     """Place many people at once, jointly and optimally, families in one provider.
 
-    Each need left unmet is recorded as an unmet-demand signal (source ``batch``).
+    Each need left unmet is recorded as an unmet-demand signal (source ``batch``). Honours
+    an Idempotency-Key (a retry gets the first answer).
     """
+    run = functools.partial(_batch, conn, settings, principal, data)
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
+
+
+async def _batch(
+    conn: asyncpg.Connection, settings: Settings, principal: TokenRecord, data: BatchRequest
+) -> BatchOut:
     _check_batch(data, await service_codes(conn))
     now = dt.datetime.now(dt.UTC)
     snap = await load_snapshot(

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import asyncpg
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
@@ -20,6 +20,7 @@ from litestar.response.sse import ServerSentEventMessage
 from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas import In, Out
 from csomatch.db import webhooks as wh_db
 from csomatch.db.pool import Pool
@@ -135,30 +136,41 @@ def _delivery_out(d: wh_db.Delivery) -> DeliveryOut:
 
 @post("/api/v1/webhooks", opt=roles(*subs.OWNERS), status_code=201)
 async def create_webhook(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[SubscriptionIn]
-) -> SubscriptionCreated:
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[SubscriptionIn],
+) -> Response[SubscriptionCreated]:
     """Register a webhook for your organisation (provider) or jurisdiction (coordinator,
-    admin). The answer carries the signing secret once (docs/notifications.md)."""
-    async with conn.transaction():
-        sub, secret = await subs.create_subscription(
-            conn,
-            principal,
-            url=data.url,
-            event_types=list(data.event_types),
-            allow_http=settings.webhook_allow_http,
-            allow_private=settings.webhook_allow_private,
+    admin). The answer carries the signing secret once (docs/notifications.md); a retry with
+    the same Idempotency-Key gets the same answer and registers nothing more."""
+
+    async def run() -> SubscriptionCreated:
+        async with conn.transaction():
+            sub, secret = await subs.create_subscription(
+                conn,
+                principal,
+                url=data.url,
+                event_types=list(data.event_types),
+                allow_http=settings.webhook_allow_http,
+                allow_private=settings.webhook_allow_private,
+            )
+        return SubscriptionCreated(
+            id=sub.id,
+            url=sub.url,
+            event_types=sub.event_types,
+            organization_id=sub.organization_id,
+            jurisdiction=sub.jurisdiction,
+            active=sub.active,
+            created_at=sub.created_at,
+            secret=secret,
+            signature_header=(
+                "X-Csomatch-Signature: t=UNIX_TIME,v1=HEX(HMAC_SHA256(secret, t.body))"
+            ),
         )
-    return SubscriptionCreated(
-        id=sub.id,
-        url=sub.url,
-        event_types=sub.event_types,
-        organization_id=sub.organization_id,
-        jurisdiction=sub.jurisdiction,
-        active=sub.active,
-        created_at=sub.created_at,
-        secret=secret,
-        signature_header="X-Csomatch-Signature: t=UNIX_TIME,v1=HEX(HMAC_SHA256(secret, t.body))",
-    )
+
+    return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
 @get("/api/v1/webhooks", opt=roles(*subs.OWNERS))

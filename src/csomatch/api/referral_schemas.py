@@ -53,7 +53,7 @@ class ProfileOut(Out, frozen=True):
     interpreter_needed: bool
     preferred_areas: list[str]
     excluded_areas: list[str]
-    min_distance_km: float
+    min_distance_km: int
     risk_level: str
     accessibility: list[str]
     group_adults: int

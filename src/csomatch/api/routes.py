@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from csomatch import registry
 from csomatch import search as searching
 from csomatch.api.auth import ALL_ROLES, public, roles
+from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas import (
     AreaOut,
     CapacityIn,
@@ -47,7 +48,7 @@ from csomatch.db import services as svc_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Freshness, Service, freshness
+from csomatch.domain import Freshness, LanguageCode, Service, freshness
 from csomatch.errors import InvalidInput, NotFound, PreconditionRequired
 from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
@@ -188,7 +189,7 @@ async def search_services(
     lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
     area: Annotated[str | None, QueryParameter(max_length=20)] = None,
     radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
-    language: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{2,3}$")] = None,
+    language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
     gender: Annotated[str | None, QueryParameter(pattern=r"^(female|male|other)$")] = None,
     age_band: Annotated[
         str | None, QueryParameter(pattern=r"^(0-5|6-13|14-17|18-24|25-59|60\+)$")
@@ -374,9 +375,9 @@ def _if_match(request: Request[Any, Any, Any], *, required: bool) -> int | None:
 
 @post("/api/v1/organizations", opt=roles("coordinator", "admin"), status_code=201)
 async def create_organization(
-    conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
+    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
 ) -> Response[OrganizationOut]:
-    """Register an organisation in the caller's jurisdiction."""
+    """Register an organisation in the caller's jurisdiction (honours an Idempotency-Key)."""
     new = org_db.NewOrganization(
         id=uuid.uuid4(),
         participant_code=data.participant,
@@ -388,9 +389,15 @@ async def create_organization(
         website=data.website,
         accepting_referrals=data.accepting_referrals,
     )
-    async with conn.transaction():
-        org = await registry.create_organization(conn, principal, new)
-    return Response(organization_out(org), status_code=201, headers={"ETag": _etag(org.version)})
+
+    async def run() -> Response[OrganizationOut]:
+        async with conn.transaction():
+            org = await registry.create_organization(conn, principal, new)
+        return Response(
+            organization_out(org), status_code=201, headers={"ETag": _etag(org.version)}
+        )
+
+    return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
 @patch("/api/v1/organizations/{org_id:uuid}", opt=roles(*MANAGERS))
@@ -411,10 +418,14 @@ async def update_organization(
 
 @post("/api/v1/organizations/{org_id:uuid}/locations", opt=roles(*MANAGERS), status_code=201)
 async def add_location(
-    conn: Conn, principal: Caller, org_id: FromPath[uuid.UUID], data: JSONBody[LocationIn]
-) -> LocationCreated:
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    org_id: FromPath[uuid.UUID],
+    data: JSONBody[LocationIn],
+) -> Response[LocationCreated]:
     """Add a site to an organisation; a confidential site's address never leaves the server
-    except to coordinators and admins."""
+    except to coordinators and admins. Honours an Idempotency-Key."""
     loc = org_db.NewLocation(
         id=uuid.uuid4(),
         organization_id=org_id,
@@ -426,16 +437,24 @@ async def add_location(
         accessibility=list(data.accessibility),
         confidential=data.confidential,
     )
-    async with conn.transaction():
-        await registry.add_location(conn, principal, loc)
-    return LocationCreated(id=loc.id)
+
+    async def run() -> LocationCreated:
+        async with conn.transaction():
+            await registry.add_location(conn, principal, loc)
+        return LocationCreated(id=loc.id)
+
+    return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
 @post("/api/v1/services", opt=roles(*MANAGERS), status_code=201)
 async def create_service(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[ServiceIn]
-) -> ServiceOut:
-    """Add a service (with its first capacity report, optionally)."""
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[ServiceIn],
+) -> Response[ServiceOut]:
+    """Add a service (with its first capacity report, optionally); honours an Idempotency-Key."""
     new = svc_db.NewService(
         id=uuid.uuid4(),
         organization_id=data.organization_id,
@@ -468,9 +487,13 @@ async def create_service(
             updated_at=now,
             verified_at=now,
         )
-    async with conn.transaction():
-        svc = await registry.create_service(conn, principal, new, capacity)
-    return (_views(settings, principal, [svc]))[0]
+
+    async def run() -> ServiceOut:
+        async with conn.transaction():
+            svc = await registry.create_service(conn, principal, new, capacity)
+        return (_views(settings, principal, [svc]))[0]
+
+    return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
 @patch("/api/v1/services/{service_id:uuid}", opt=roles(*MANAGERS))

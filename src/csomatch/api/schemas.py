@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from csomatch.domain import Area, Capacity, Freshness, Organization, Service
+from csomatch.domain import Area, Capacity, Freshness, LanguageCode, Organization, Service
 
 Places = Annotated[int, Meta(ge=0, le=100_000)]
 CapacityUnitIn = Annotated[str, Meta(pattern=r"^(bed|place|session_per_week|hour_per_week|case)$")]
@@ -247,7 +247,6 @@ AgeBandIn = Literal["0-5", "6-13", "14-17", "18-24", "25-59", "60+"]
 AccessibilityIn = Literal[
     "wheelchair", "step_free", "accessible_toilet", "hearing_loop", "sign_language"
 ]
-LanguageIn = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code")]
 TaxonomyCodeIn = Annotated[str, Meta(pattern=r"^[A-Z]+\.[A-Z]+$")]
 SecurityIn = Literal["standard", "elevated", "high"]
 GroupSizeIn = Annotated[int, Meta(ge=1, le=100)]
@@ -310,7 +309,7 @@ class ServiceIn(In, frozen=True):
     child_only: bool = False
     accepts_families: bool = False
     max_group_size: GroupSizeIn = 1
-    languages: list[LanguageIn] = msgspec.field(default_factory=list)
+    languages: list[LanguageCode] = msgspec.field(default_factory=list)
     accessibility: list[AccessibilityIn] = msgspec.field(default_factory=list)
     security_level: SecurityIn = "standard"
     intake_24_7: bool = False
@@ -333,7 +332,7 @@ class ServicePatch(In, frozen=True):
     child_only: bool | UnsetType = UNSET
     accepts_families: bool | UnsetType = UNSET
     max_group_size: GroupSizeIn | UnsetType = UNSET
-    languages: list[LanguageIn] | UnsetType = UNSET
+    languages: list[LanguageCode] | UnsetType = UNSET
     accessibility: list[AccessibilityIn] | UnsetType = UNSET
     security_level: SecurityIn | UnsetType = UNSET
     intake_24_7: bool | UnsetType = UNSET

@@ -1,4 +1,8 @@
-"""Idempotency keys: the first answer to a POST, replayed for a retry with the same key."""
+"""Idempotency keys: the first answer to a POST, replayed for a retry with the same key.
+
+A key is stored and looked up as its SHA-256 only (``key_hash``): a client may have put
+something readable in it, and the database never needs the key itself.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,13 @@ class StoredAnswer(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: bytes
     status: int
     body: bytes
+    #: Headers the first answer carried that a replay repeats (``ETag``).
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def key_hash(key: str) -> bytes:
+    """SHA-256 of a key: what is stored instead of the key."""
+    return hashlib.sha256(key.encode()).digest()
 
 
 def _lock_key(token_id: uuid.UUID, key: str) -> int:
@@ -38,12 +49,19 @@ async def find_answer(
     """The stored answer for a token's key, if any."""
     async with translated():
         row = await conn.fetchrow(
-            "SELECT fingerprint, status, body FROM idempotency_key"
-            " WHERE token_id = $1 AND idem_key = $2",
+            "SELECT fingerprint, status, body, headers::text AS headers FROM idempotency_key"
+            " WHERE token_id = $1 AND key_hash = $2",
             token_id,
-            key,
+            key_hash(key),
         )
-    return None if row is None else msgspec.convert(row, StoredAnswer, from_attributes=True)
+    if row is None:
+        return None
+    return StoredAnswer(
+        fingerprint=row["fingerprint"],
+        status=row["status"],
+        body=row["body"],
+        headers=msgspec.json.decode(row["headers"], type=dict[str, str]),
+    )
 
 
 async def store_answer(
@@ -52,13 +70,15 @@ async def store_answer(
     """Store the first answer for a key (a second store of the same key changes nothing)."""
     async with translated():
         await conn.execute(
-            "INSERT INTO idempotency_key (token_id, idem_key, fingerprint, status, body)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            "INSERT INTO idempotency_key (token_id, key_hash, fingerprint, status, body, headers)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+            " ON CONFLICT (token_id, key_hash) DO NOTHING",
             token_id,
-            key,
+            key_hash(key),
             answer.fingerprint,
             answer.status,
             answer.body,
+            msgspec.json.encode(answer.headers).decode(),
         )
 
 

@@ -20,7 +20,8 @@ Priority = Literal["must", "should"]
 Urgency = Literal["emergency", "urgent", "planned"]
 RiskLevel = Literal["low", "medium", "high"]
 ChildAgeBand = Literal["0-5", "6-13", "14-17"]
-Kilometres = Annotated[float, Meta(ge=0, le=1000)]
+#: Whole kilometres: a fraction would only make a distance more exact than it needs to be.
+WholeKilometres = Annotated[int, Meta(ge=0, le=1000)]
 Adults = Annotated[int, Meta(ge=1, le=20)]
 
 
@@ -49,10 +50,11 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     current_area: AreaCode
     #: Areas to keep away from; no reason is stored.
     excluded_areas: Annotated[list[AreaCode], Meta(max_length=50)] = []
-    min_distance_km: Kilometres = 0.0
+    min_distance_km: WholeKilometres = 0
     risk_level: RiskLevel = "low"
     group_adults: Adults = 1
-    group_children_age_bands: Annotated[list[ChildAgeBand], Meta(max_length=20)] = []
+    #: At most 10: a larger family would single the person out.
+    group_children_age_bands: Annotated[list[ChildAgeBand], Meta(max_length=10)] = []
     jurisdiction: ParticipantCode
 
     @property

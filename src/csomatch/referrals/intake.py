@@ -18,8 +18,13 @@ from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import NATIONALITY_CODES, ReferralIn
 
-#: A consent time this far ahead of the server's clock is a mistake, not clock skew.
+#: Tolerance for the clock of the officer's device: a consent time or ``needed_by`` up to
+#: this far on the wrong side of the server's clock is accepted, further is a mistake.
 CLOCK_SKEW = dt.timedelta(minutes=5)
+#: Consent older than this is not the person's informed consent to this referral: ask again.
+CONSENT_MAX_AGE = dt.timedelta(days=30)
+#: ``needed_by`` at most this far ahead (366 days: a date one year from today, leap or not).
+NEEDED_BY_HORIZON = dt.timedelta(days=366)
 
 
 async def _check_codes_and_areas(conn: asyncpg.Connection, data: ReferralIn) -> None:
@@ -89,8 +94,10 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
             + "); leave it out",
             field="$.nationality",
         )
-    if data.consent is not None and data.consent.at > now + CLOCK_SKEW:
-        raise InvalidInput("consent cannot be given in the future", field="$.consent.at")
+    if data.consent is not None:
+        _check_consent_time(data.consent.at, now)
+    if data.needed_by is not None:
+        _check_needed_by(data.needed_by, now)
     receiving = data.receiving_participant or jurisdiction
     check_consent_covers(
         transnational=receiving != jurisdiction,
@@ -100,6 +107,47 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
         override_scope=list(data.consent_override.scope) if data.consent_override else [],
     )
     return receiving
+
+
+def _with_zone(at: dt.datetime, field: str) -> dt.datetime:
+    if at.tzinfo is None:
+        raise InvalidInput(
+            "give the time with its zone, e.g. 2026-12-01T02:00:00Z or +01:00", field=field
+        )
+    return at
+
+
+def _check_consent_time(at: dt.datetime, now: dt.datetime) -> None:
+    """Consent was given within the last 30 days, and not in the future (5 minutes' skew)."""
+    at = _with_zone(at, "$.consent.at")
+    if at > now + CLOCK_SKEW:
+        raise InvalidInput(
+            "consent cannot be given in the future: send the time the person consented"
+            " (check the device's clock and time zone)",
+            field="$.consent.at",
+        )
+    if at < now - CONSENT_MAX_AGE:
+        raise InvalidInput(
+            f"consent given more than {CONSENT_MAX_AGE.days} days ago does not cover a new"
+            " referral: ask the person again and send the time they consented",
+            field="$.consent.at",
+        )
+
+
+def _check_needed_by(needed_by: dt.datetime, now: dt.datetime) -> None:
+    """Help is needed from now (5 minutes' skew) to one year ahead."""
+    needed_by = _with_zone(needed_by, "$.needed_by")
+    if needed_by < now - CLOCK_SKEW:
+        raise InvalidInput(
+            "needed_by is in the past: send a time from now on, or leave it out when help"
+            " is needed now",
+            field="$.needed_by",
+        )
+    if needed_by > now + NEEDED_BY_HORIZON:
+        raise InvalidInput(
+            "needed_by is more than a year ahead: send a time within the next year",
+            field="$.needed_by",
+        )
 
 
 def _profile(data: ReferralIn, principal: TokenRecord) -> ref_db.StoredProfile:

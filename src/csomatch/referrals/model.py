@@ -17,13 +17,12 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import Meta
 
-from csomatch.domain import Accessibility, AreaCode, ParticipantCode
+from csomatch.domain import Accessibility, AreaCode, CountryCode, ParticipantCode
 from csomatch.matching.profile import NeedsProfile
 
 ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
 ConsentScope = Literal["referral", "data_sharing", "cross_border"]
 OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
-Nationality = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 ScopeList = Annotated[list[ConsentScope], Meta(min_length=1, max_length=3)]
 
 #: Services whose eligibility or purpose depends on nationality (return to a country of
@@ -68,7 +67,8 @@ class ReferralIn(NeedsProfile, frozen=True, kw_only=True):
     )
     consent: Consent | None = None
     consent_override: ConsentOverride | None = None
-    nationality: Nationality | None = None
+    #: ISO 3166-1 alpha-2 (or XK), checked against pycountry's list.
+    nationality: CountryCode | None = None
     #: Where services are sought, when not in the referring jurisdiction (transnational).
     receiving_participant: ParticipantCode | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from typing import Any
 
 import anyio.to_thread
 import asyncpg
@@ -14,7 +15,7 @@ from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.domain import AddressScope
 from csomatch.errors import Conflict
-from csomatch.matching.profile import NeedsProfile
+from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.snapshot import load_snapshot
 from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
 from csomatch.matching.terms import weights_from_settings
@@ -25,30 +26,34 @@ from csomatch.settings import Settings
 TRIED = frozenset({"declined", "expired"})
 
 
+def _need(code: str, priority: str) -> dict[str, Any]:
+    return {"code": code, "priority": priority}
+
+
 def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
     """The matcher's view of a referral (its profile must not have been purged)."""
     p = stored.profile
     if p is None:
         raise Conflict(f"referral {stored.head.id} no longer holds a profile (retention)")
-    return msgspec.convert(
-        {
-            "needs": [{"code": n.taxonomy_code, "priority": n.priority} for n in stored.needs],
-            "urgency": stored.head.urgency,
-            "age_band": p.age_band,
-            "age_uncertain": p.age_uncertain,
-            "gender": p.gender,
-            "languages": p.languages,
-            "interpreter_needed": p.interpreter_needed,
-            "current_area": stored.head.current_area,
-            "excluded_areas": p.excluded_areas,
-            "min_distance_km": p.min_distance_km,
-            "risk_level": p.risk_level,
-            "group_adults": p.group_adults,
-            "group_children_age_bands": p.group_children_age_bands,
-            "jurisdiction": stored.head.jurisdiction,
-        },
-        NeedsProfile,
-    )
+    # Built directly, not decoded: the stored profile passed the input rules of its day, and
+    # a code list or bound tightened since must not make an existing referral unmatchable.
+    fields: dict[str, Any] = {
+        "needs": [Need(**_need(n.taxonomy_code, n.priority)) for n in stored.needs],
+        "urgency": stored.head.urgency,
+        "age_band": p.age_band,
+        "age_uncertain": p.age_uncertain,
+        "gender": p.gender,
+        "languages": list(p.languages),
+        "interpreter_needed": p.interpreter_needed,
+        "current_area": stored.head.current_area,
+        "excluded_areas": list(p.excluded_areas),
+        "min_distance_km": p.min_distance_km,
+        "risk_level": p.risk_level,
+        "group_adults": p.group_adults,
+        "group_children_age_bands": list(p.group_children_age_bands),
+        "jurisdiction": stored.head.jurisdiction,
+    }
+    return NeedsProfile(**fields)
 
 
 async def suggestions_for(

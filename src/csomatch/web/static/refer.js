@@ -19,6 +19,9 @@ const ROLES = ["officer", "coordinator", "admin"];
 /** Services whose purpose depends on nationality: only then is it asked (and sent). */
 const NATIONALITY_CODES = new Set(["RET.VOLUNTARY", "DOC.ID"]);
 const CHILD_BANDS = ["0-5", "6-13", "14-17"];
+const MAX_CHILDREN = 10; // the API's limit: a larger family would single the person out
+const SKEW_MS = 5 * 60 * 1000; // the API's clock-skew tolerance for needed_by
+const YEAR_MS = 366 * 24 * 3600 * 1000; // needed_by at most a year ahead
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Why services were left out (the matcher's reason codes, docs/matching.md), in words. */
@@ -281,18 +284,26 @@ async function build() {
   body.group_adults = count("adults", 1, 20);
   body.group_children_age_bands = [];
   for (const band of CHILD_BANDS) {
-    const n = count(`children-${band}`, 0, 20);
+    const n = count(`children-${band}`, 0, MAX_CHILDREN);
     for (let i = 0; i < (n || 0); i += 1) body.group_children_age_bands.push(band);
+  }
+  if (body.group_children_age_bands.length > MAX_CHILDREN) {
+    mark($("children-0-5"), `At most ${MAX_CHILDREN} children in one referral: refer the others in a second one.`);
   }
   body.excluded_areas = [...excluded.keys()];
   const km = Number($("min-distance").value || "0");
-  if (!(km >= 0 && km <= 1000)) mark($("min-distance"), "Give a distance from 0 to 1000 km.");
+  if (!(Number.isInteger(km) && km >= 0 && km <= 1000)) {
+    mark($("min-distance"), "Give whole kilometres, from 0 to 1000.");
+  }
   body.min_distance_km = km;
   const accessibility = [...$("access-set").querySelectorAll("input:checked")];
   body.accessibility = accessibility.map((box) => box.value);
   if ($("needed-by").value) {
     const when = new Date($("needed-by").value);
-    if (Number.isNaN(when.getTime())) mark($("needed-by"), "Give a date and time, or leave it empty.");
+    const ahead = when.getTime() - Date.now();
+    if (Number.isNaN(ahead)) mark($("needed-by"), "Give a date and time, or leave it empty.");
+    else if (ahead < -SKEW_MS) mark($("needed-by"), "Give a time from now on, or leave it empty.");
+    else if (ahead > YEAR_MS) mark($("needed-by"), "Give a time within the next year.");
     else body.needed_by = when.toISOString();
   }
   if (!$("consent-given").checked) {

@@ -197,13 +197,29 @@ export async function signedIn(roles) {
   return me;
 }
 
-/** Show an error next to a field (aria-describedby) or clear it with an empty message. */
+/**
+ * Where a field's error goes: after the input, or after the row it shares with buttons (the
+ * /capacity stepper, /find's "Where" with Near me). Inside a row the message would be one
+ * more item beside the input and squeeze it; below the row it takes the whole width.
+ */
+function errorAnchor(input) {
+  let anchor = input;
+  for (let box = anchor.parentElement; box && box !== document.body; box = box.parentElement) {
+    const style = getComputedStyle(box);
+    const inRow = /flex/.test(style.display) && !style.flexDirection.startsWith("column");
+    if (!inRow) break;
+    anchor = box;
+  }
+  return anchor;
+}
+
+/** Show an error under a field (aria-describedby) or clear it with an empty message. */
 export function fieldError(input, message) {
   const id = `${input.id}-error`;
   let note = document.getElementById(id);
   if (!note) {
     note = el("p", { class: "field-error", id, role: "alert" });
-    input.insertAdjacentElement("afterend", note);
+    errorAnchor(input).insertAdjacentElement("afterend", note);
   }
   note.textContent = message || "";
   note.hidden = !message;
