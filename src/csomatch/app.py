@@ -34,6 +34,8 @@ from csomatch.api.problems import (
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.api.schemas import ServiceViews
+from csomatch.audit.checkpoints import checkpoint_lifespan
+from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, acquire, create_pool
 from csomatch.errors import CsomatchError
@@ -51,7 +53,11 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
     ``freeze_heap`` (the server process, not tests) moves what start-up built, the search
     index included, out of the garbage collector's full passes (``gc.freeze``): it lives as
     long as the process, and walking it in the middle of a request costs tens of ms.
+
+    The audit key is read (created at the first start) here: a missing permission or a
+    key file others can read stops the start with AuditKeyError, saying what to fix.
     """
+    audit_key = load_key(settings, create=True)
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -60,6 +66,7 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
+            audit_key=audit_key,  # the audit events written through it are signed
         )
         # The search and token checks: single statements, returned without a reset.
         app.state.query_pool = await create_pool(
@@ -116,7 +123,11 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             *ME_ROUTES,
             *web_routes(),
         ],
-        lifespan=[pool_lifespan, background_tasks(settings)],
+        lifespan=[
+            pool_lifespan,
+            background_tasks(settings),
+            checkpoint_lifespan(settings, audit_key),
+        ],
         guards=[authorize],
         dependencies={
             "conn": Provide(provide_conn),
