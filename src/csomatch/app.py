@@ -40,6 +40,7 @@ from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, acquire, create_pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.background import background_tasks
+from csomatch.notifications.targets import Resolver
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.search import RecordedToday
 from csomatch.search_index import SearchIndex
@@ -47,7 +48,13 @@ from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
 
 
-def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = False) -> Litestar:
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    freeze_heap: bool = False,
+    resolver: Resolver | None = None,
+) -> Litestar:
     """Build the application: pool, dependencies, auth, problem details, routes.
 
     ``freeze_heap`` (the server process, not tests) moves what start-up built, the search
@@ -56,7 +63,10 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
 
     The audit key is read (created at the first start) here: a missing permission or a
     key file others can read stops the start with AuditKeyError, saying what to fix.
+
+    ``resolver`` turns webhook host names into addresses (default: the system's DNS).
     """
+    names = resolver or Resolver()
     audit_key = load_key(settings, create=True)
 
     @asynccontextmanager
@@ -125,7 +135,7 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
         ],
         lifespan=[
             pool_lifespan,
-            background_tasks(settings),
+            background_tasks(settings, names),
             checkpoint_lifespan(settings, audit_key),
         ],
         guards=[authorize],
@@ -133,6 +143,7 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             "conn": Provide(provide_conn),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "principal": Provide(provide_principal),
+            "resolver": Provide(lambda: names, sync_to_thread=False),
         },
         exception_handlers={
             CsomatchError: domain_error,

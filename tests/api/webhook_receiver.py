@@ -58,8 +58,14 @@ class Receiver:
 
 
 @contextmanager
-def receiver(respond: Callable[[str, int], int] = lambda path, n: 200) -> Iterator[Receiver]:
-    """Serve on a free local port in a thread; yield the receiver."""
+def receiver(
+    respond: Callable[[str, int], int] = lambda path, n: 200,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Iterator[Receiver]:
+    """Serve on ``host`` (a loopback address) and a free port (or ``port``) in a thread;
+    yield the receiver."""
     lock = threading.Lock()
     state: dict[str, Receiver] = {}
 
@@ -81,8 +87,8 @@ def receiver(respond: Callable[[str, int], int] = lambda path, n: 200) -> Iterat
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["r"] = Receiver(base_url=f"http://127.0.0.1:{server.server_address[1]}")
+    server = ThreadingHTTPServer((host, port), Handler)
+    state["r"] = Receiver(base_url=f"http://{host}:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

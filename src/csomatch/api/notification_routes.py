@@ -28,11 +28,13 @@ from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
 from csomatch.notifications.feed import READERS, read_feed
+from csomatch.notifications.targets import Resolver
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
 Caller = NamedDependency[TokenRecord]
+Names = NamedDependency[Resolver]
 
 EventTypePattern = Annotated[
     str,
@@ -135,7 +137,7 @@ def _delivery_out(d: wh_db.Delivery) -> DeliveryOut:
 
 @post("/api/v1/webhooks", opt=roles(*subs.OWNERS), status_code=201)
 async def create_webhook(
-    conn: Conn, settings: Cfg, principal: Caller, data: JSONBody[SubscriptionIn]
+    conn: Conn, settings: Cfg, principal: Caller, resolver: Names, data: JSONBody[SubscriptionIn]
 ) -> SubscriptionCreated:
     """Register a webhook for your organisation (provider) or jurisdiction (coordinator,
     admin). The answer carries the signing secret once (docs/notifications.md)."""
@@ -147,6 +149,8 @@ async def create_webhook(
             event_types=list(data.event_types),
             allow_http=settings.webhook_allow_http,
             allow_private=settings.webhook_allow_private,
+            resolver=resolver,
+            timeout_s=settings.webhook_timeout_s,
         )
     return SubscriptionCreated(
         id=sub.id,
