@@ -6,12 +6,14 @@ checked, however DNS answers the next time (DNS rebinding)."""
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 from litestar.testing import AsyncTestClient
 
 from csomatch.app import create_app
@@ -336,3 +338,38 @@ async def test_a_name_that_now_resolves_to_a_private_address_is_not_called(
     assert attempt["error"] == (
         "refused: turned.example.org resolves to 10.9.8.7, a private address"
     )
+
+
+async def test_https_reaches_the_checked_address_and_checks_the_certificate_of_the_name(
+    lenient: Client, demo_db: str, pool: Pool
+) -> None:
+    # A real TLS receiver with a certificate for the name only: connecting by address works
+    # because the TLS server name (SNI) and the certificate check still use the name.
+    ca = trustme.CA()
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    coord = await make_token(demo_db, "coordinator")
+    dns = FakeDNS({"hooks.example.org": [["127.0.0.1"]], "other.example.org": [["127.0.0.1"]]})
+    for name, delivered in (("hooks.example.org", 1), ("other.example.org", 0)):
+        serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("hooks.example.org").configure_cert(serving)
+        with receiver(tls=serving) as recv:
+            port = recv.base_url.rsplit(":", 1)[1]
+            sub_id = await _register(lenient, coord, f"https://{name}:{port}/tls")
+            recv.secrets["/tls"] = (
+                (await lenient.get(f"/api/v1/webhooks/{sub_id}", headers=coord))
+                .json()
+                .get("secret", "")
+            )
+            await _emit(demo_db, "referral.offered", orgs=[], jurs=["RS"])
+            async with httpx.AsyncClient(verify=trusting) as http:
+                report = await dispatch_once(pool, http, LENIENT, now=dt.datetime.now(dt.UTC),
+                                             resolver=dns)  # fmt: skip
+            await lenient.delete(f"/api/v1/webhooks/{sub_id}", headers=coord)
+        assert report.delivered == delivered, name
+        assert len(recv.received) == delivered, name
+        if delivered:
+            assert recv.received[0].headers["Host"] == f"hooks.example.org:{port}"
+        else:
+            [attempt] = await _attempts(lenient, coord, sub_id)
+            assert "CERTIFICATE_VERIFY_FAILED" in attempt["error"], attempt

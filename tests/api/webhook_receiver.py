@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,9 +64,10 @@ def receiver(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Receiver]:
-    """Serve on ``host`` (a loopback address) and a free port (or ``port``) in a thread;
-    yield the receiver."""
+    """Serve on ``host`` (a loopback address) and a free port (or ``port``) in a thread,
+    over https with ``tls``; yield the receiver."""
     lock = threading.Lock()
     state: dict[str, Receiver] = {}
 
@@ -88,7 +90,10 @@ def receiver(
             """Quiet."""
 
     server = ThreadingHTTPServer((host, port), Handler)
-    state["r"] = Receiver(base_url=f"http://{host}:{server.server_address[1]}")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "http" if tls is None else "https"
+    state["r"] = Receiver(base_url=f"{scheme}://{host}:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
