@@ -356,11 +356,6 @@ async def test_https_reaches_the_checked_address_and_checks_the_certificate_of_t
         with receiver(tls=serving) as recv:
             port = recv.base_url.rsplit(":", 1)[1]
             sub_id = await _register(lenient, coord, f"https://{name}:{port}/tls")
-            recv.secrets["/tls"] = (
-                (await lenient.get(f"/api/v1/webhooks/{sub_id}", headers=coord))
-                .json()
-                .get("secret", "")
-            )
             await _emit(demo_db, "referral.offered", orgs=[], jurs=["RS"])
             async with httpx.AsyncClient(verify=trusting) as http:
                 report = await dispatch_once(pool, http, LENIENT, now=dt.datetime.now(dt.UTC),
