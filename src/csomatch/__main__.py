@@ -289,7 +289,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Verify the audit chain (hashes, signatures, newest checkpoint); exit 1 when broken."""
     from csomatch.audit.checkpoints import CheckpointInvalid, log_path, newest
     from csomatch.audit.key import load_key
-    from csomatch.db.audit import ChainReport, verify_chain
+    from csomatch.db.audit import ChainReport, signing_installed, verify_chain
     from csomatch.db.migrate import applied_versions
 
     key = load_key(settings)
@@ -306,7 +306,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def run(url: str) -> ChainReport | None:
         conn = await asyncpg.connect(url)
         try:
-            if not await applied_versions(conn):
+            if not await applied_versions(conn) or not await signing_installed(conn):
                 return None
             return await verify_chain(
                 conn,
@@ -321,7 +321,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
         report = asyncio.run(run(url))
     if report is None:
-        print("no audit log: the database is not migrated (csomatch db migrate)")
+        print("no signed audit log: the database is not migrated (csomatch db migrate)")
         return 0
     if report.first_break is not None:
         print(

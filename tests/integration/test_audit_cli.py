@@ -192,3 +192,13 @@ def test_help_explains_the_checks_and_the_exit_codes(tmp_path: Path) -> None:
         "can still be deleted unseen",
     ):
         assert words in text, words
+
+
+async def test_a_database_not_yet_migrated_to_signing_says_so(
+    conn: asyncpg.Connection, db_url: str, tmp_path: Path
+) -> None:
+    load_key(Settings(home=tmp_path), create=True)
+    await conn.execute("DROP TABLE audit_signing")  # as before that migration
+    result = _verify(db_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "not migrated (csomatch db migrate)" in result.stdout

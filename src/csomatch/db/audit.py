@@ -277,6 +277,13 @@ async def head_mac(conn: asyncpg.Connection) -> tuple[Head, bytes | None]:
     return Head(seq=row["seq"], hash=bytes(row["hash"])), None if mac is None else bytes(mac)
 
 
+async def signing_installed(conn: asyncpg.Connection) -> bool:
+    """Whether the database has the migration that signs audit events."""
+    async with translated():
+        found = await conn.fetchval("SELECT to_regclass('audit_signing') IS NOT NULL")
+    return bool(found)
+
+
 async def unsigned_until(conn: asyncpg.Connection) -> int:
     """The last ``seq`` written before signing began (0: every event is signed)."""
     async with translated():
