@@ -25,6 +25,19 @@ from csomatch.db.migrate import migrate
 TEMPLATE = "csomatch_test_template"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _empty_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run in an empty folder, so that what the app keeps under a relative default
+    ``CSOMATCH_HOME`` (``./.csomatch``: the audit key and checkpoint log) stays out of the
+    checkout; tests find their files from ``__file__``."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database, for creating test databases."""

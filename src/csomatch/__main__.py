@@ -307,9 +307,19 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Verify the audit chain; print the events checked and the first break (exit 1)."""
-    from csomatch.db.audit import ChainReport, verify_chain
+    """Verify the audit chain (hashes, signatures, newest checkpoint); exit 1 when broken."""
+    from csomatch.audit.checkpoints import CheckpointInvalid, log_path, newest
+    from csomatch.audit.key import load_key
+    from csomatch.db.audit import ChainReport, signing_installed, verify_chain
     from csomatch.db.migrate import applied_versions
+
+    key = load_key(settings)
+    checkpoints = log_path(settings)
+    try:
+        last = newest(checkpoints, key)
+    except CheckpointInvalid as error:
+        print(f"audit checkpoints BROKEN: {error}")
+        return 1
 
     def progress(count: int) -> None:
         print(f"  {count} events verified ...", file=sys.stderr)
@@ -317,37 +327,63 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     async def run(url: str) -> ChainReport | None:
         conn = await asyncpg.connect(url)
         try:
-            if not await applied_versions(conn):
+            if not await applied_versions(conn) or not await signing_installed(conn):
                 return None
-            return await verify_chain(conn, batch=args.batch, progress=progress)
+            return await verify_chain(
+                conn,
+                key,
+                anchor=None if last is None else last.anchor(),
+                batch=args.batch,
+                progress=progress,
+            )
         finally:
             await conn.close()
 
     with database(settings) as url:
         report = asyncio.run(run(url))
     if report is None:
-        print("no audit log: the database is not migrated (csomatch db migrate)")
+        print("no signed audit log: the database is not migrated (csomatch db migrate)")
         return 0
-    if report.first_break is None:
-        print(f"audit chain intact: {report.events} events checked")
-        return 0
-    print(
-        f"audit chain BROKEN at event seq {report.first_break.seq}: "
-        f"{report.first_break.problem}\n"
-        f"{report.events} events before it verified"
-    )
-    return 1
+    if report.first_break is not None:
+        print(
+            f"audit chain BROKEN at event seq {report.first_break.seq}: "
+            f"{report.first_break.problem}\n"
+            f"{report.events} events before it verified"
+        )
+        return 1
+    print(f"audit chain intact: {report.events} events checked")
+    if report.unsigned:
+        print(
+            f"{report.unsigned} events from before signing began (seq <= "
+            f"{report.unsigned_until}) rest on the hash chain and the checkpoints only"
+        )
+    if last is None:
+        print(
+            f"no checkpoint yet in {checkpoints}: deleting the newest events would not show"
+            " (the server writes one at start and then every"
+            f" {settings.audit_checkpoint_interval_s:g} s)"
+        )
+    else:
+        print(
+            f"newest checkpoint ({last.at.isoformat(timespec='seconds')}) holds: event seq "
+            f"{last.seq} unchanged, {report.after_anchor} newer events chain from it"
+        )
+    return 0
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     """Reduce closed referrals past the retention period to their aggregate facts."""
+    from csomatch.audit.key import load_key
+    from csomatch.db.audit import signing_connection
     from csomatch.retention import PurgeReport, purge
 
     days = args.days or settings.retention_days
+    # Each reduced referral leaves an audit event, signed like the server's.
+    key = load_key(settings, create=True)
 
     async def run(url: str) -> PurgeReport:
         await _prepare(url, settings, demo=False)
-        conn = await asyncpg.connect(url)
+        conn = await asyncpg.connect(url, connection_class=signing_connection(key))
         try:
             return await purge(
                 conn, now=dt.datetime.now(dt.UTC), retention_days=days, dry_run=args.dry_run
@@ -371,6 +407,26 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
             f"{report.deliveries_deleted} webhook deliveries older than the period deleted"
         )
     return 0
+
+
+AUDIT_VERIFY_DESCRIPTION = """\
+Check the audit log of referral data, from its first event:
+
+  - each event's hash (SHA-256 over the previous hash and the event) and link;
+  - each event's signature (HMAC-SHA-256 with the audit key, CSOMATCH_AUDIT_KEY_FILE,
+    default $CSOMATCH_HOME/audit.key): without the key no one can edit an event and
+    recompute the chain;
+  - the newest signed checkpoint in $CSOMATCH_HOME/audit-checkpoints.log, which the server
+    writes every CSOMATCH_AUDIT_CHECKPOINT_INTERVAL_S (60 s): the event it saw as the head
+    must still be there, unchanged, and the newer ones must chain from it, so deleting the
+    newest events shows too.
+
+Events newer than the newest checkpoint (at most one interval old) can still be deleted
+unseen; see docs/audit-and-retention.md for what is and is not detected.
+
+stdout: the verdict (the first bad event's seq and the problem); stderr: progress.
+exit status: 0 intact, 1 broken, 2 no key, an unusable key file or bad arguments.
+"""
 
 
 def _positive_int(raw: str) -> int:
@@ -479,8 +535,10 @@ def parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_sub.add_parser(
         "verify",
-        help="recompute the hash chain; print how many events were checked and the first "
-        "altered or missing event (exit 0 intact, 1 broken)",
+        help="check the audit log's hash chain, every event's signature and the newest "
+        "checkpoint (exit 0 intact, 1 broken, 2 no key or bad arguments)",
+        description=AUDIT_VERIFY_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument(
         "--batch",
@@ -548,7 +606,11 @@ def main(argv: list[str] | None = None) -> int:
         "funding": cmd_funding,
         "gaps": cmd_gaps,
     }
-    return handlers[args.command](args, settings)
+    try:
+        return handlers[args.command](args, settings)
+    except SettingsError as error:  # the audit key file among others: say what to fix
+        print(f"csomatch: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -36,10 +36,13 @@ from csomatch.api.problems import (
 from csomatch.api.referral_routes import REFERRAL_ROUTES
 from csomatch.api.routes import ROUTES
 from csomatch.api.schemas import ServiceViews
+from csomatch.audit.checkpoints import checkpoint_lifespan
+from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, acquire, create_pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.background import background_tasks
+from csomatch.notifications.targets import Resolver
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.runtime.health import Health
 from csomatch.search import RecordedToday
@@ -54,6 +57,7 @@ def create_app(
     *,
     freeze_heap: bool = False,
     health: Health | None = None,
+    resolver: Resolver | None = None,
 ) -> Litestar:
     """Build the application: pool, dependencies, auth, problem details, routes.
 
@@ -62,7 +66,14 @@ def create_app(
     long as the process, and walking it in the middle of a request costs tens of ms.
     ``health`` is what ``/healthz`` reports (the supervisor of ``csomatch serve`` writes its
     verdict there); every background task of the app is watched by it (``health.watch``).
+
+    The audit key is read (created at the first start) here: a missing permission or a
+    key file others can read stops the start with AuditKeyError, saying what to fix.
+
+    ``resolver`` turns webhook host names into addresses (default: the system's DNS).
     """
+    names = resolver or Resolver()
+    audit_key = load_key(settings, create=True)
 
     @asynccontextmanager
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -71,6 +82,7 @@ def create_app(
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             timeout_s=settings.connect_timeout_s,
+            audit_key=audit_key,  # the audit events written through it are signed
         )
         # The search and token checks: single statements, returned without a reset.
         app.state.query_pool = await create_pool(
@@ -129,7 +141,11 @@ def create_app(
             *ME_ROUTES,
             *web_routes(),
         ],
-        lifespan=[pool_lifespan, background_tasks(settings)],
+        lifespan=[
+            pool_lifespan,
+            background_tasks(settings, names),
+            checkpoint_lifespan(settings, audit_key),
+        ],
         state=State({"health": health or Health()}),
         # Logging is the command's (``logging.basicConfig`` in ``__main__``). Litestar's default
         # would take the root logger over with a queue emptied by a thread, and a worker forked
@@ -142,6 +158,7 @@ def create_app(
             "conn": Provide(provide_conn),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "principal": Provide(provide_principal),
+            "resolver": Provide(lambda: names, sync_to_thread=False),
         },
         exception_handlers={
             CsomatchError: domain_error,

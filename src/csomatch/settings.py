@@ -82,6 +82,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_private: bool = False
     dispatch_interval_s: float = 1.0
     events_poll_s: float = 1.0
+    #: The audit log (docs/audit-and-retention.md): the file of the key that signs it (None:
+    #: ``home/audit.key``), and how often a signed checkpoint of its head is written.
+    audit_key_file: Path | None = None
+    audit_checkpoint_interval_s: float = 60.0
     #: How long a verified token is trusted without asking the database again: the longest
     #: a revoked token keeps working in a running server (0: ask on every request).
     token_cache_seconds: float = 10.0
@@ -143,6 +147,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("events_poll_s", float),
             ("retention_days", int),
             ("purge_interval_hours", float),
+            ("audit_key_file", Path),
+            ("audit_checkpoint_interval_s", float),
             ("token_cache_seconds", float),
             ("search_index", boolean),
             ("workers", int),
@@ -193,6 +199,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not 0 <= self.token_cache_seconds <= 300:
             raise SettingsError(
                 f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
+            )
+        if not 0 < self.audit_checkpoint_interval_s <= 3600:
+            raise SettingsError(
+                "CSOMATCH_AUDIT_CHECKPOINT_INTERVAL_S must be in (0, 3600] "
+                f"(got {self.audit_checkpoint_interval_s})"
             )
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")

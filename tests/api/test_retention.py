@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from csomatch.app import create_app
+from csomatch.audit.key import load_key
 from csomatch.db import audit, outbox
 from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import find_token
@@ -33,7 +34,9 @@ HOUR = dt.timedelta(hours=1)
 
 @pytest.fixture
 async def conn(demo_db: str) -> AsyncIterator[asyncpg.Connection]:
-    c = await asyncpg.connect(demo_db)
+    # Signs its audit events like the app of the ``client`` fixture (the default home's key).
+    key = load_key(Settings(), create=True)
+    c = await asyncpg.connect(demo_db, connection_class=audit.signing_connection(key))
     try:
         yield c
     finally:
@@ -119,7 +122,7 @@ async def test_a_purge_keeps_only_the_aggregate_facts(
     assert [(e.action, e.role) for e in purged if e.action == "referral.purge"] == [
         ("referral.purge", "system")
     ]
-    assert (await audit.verify_chain(conn)).first_break is None
+    assert (await audit.verify_chain(conn, load_key(Settings()))).first_break is None
 
     again = await purge(conn, now=NOW, retention_days=90)
     assert (again.purged, again.reduced) == (0, 2)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
+import ipaddress
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -20,7 +19,7 @@ from csomatch.app import create_app
 from csomatch.db import outbox
 from csomatch.db.pool import Pool, create_pool
 from csomatch.notifications.dispatch import DispatchReport, RetryPolicy, dispatch_once
-from csomatch.notifications.subscriptions import non_public
+from csomatch.notifications.targets import address_problem
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
 from tests.api.test_registry_api import OTHER_ORG, SHELTER_ORG, Client
@@ -291,40 +290,13 @@ async def test_an_unreachable_receiver_logs_the_transport_error(
     assert attempt["error"].startswith("ConnectError")
 
 
-async def test_a_name_resolving_to_a_private_address_is_not_called(
-    demo_db: str, pool: Pool, http: httpx.AsyncClient
-) -> None:
-    # Registered while private addresses were allowed; the server now forbids them.
-    app = create_app(_settings(demo_db), demo_db)
-    coord = await make_token(demo_db, "coordinator")
-    with receiver() as recv:
-        async with AsyncTestClient(app=app) as api:
-            # This machine's name: it resolves to a loopback or private address.
-            url = recv.base_url.replace("127.0.0.1", socket.gethostname()) + "/private"
-            created = await api.post(
-                "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=coord
-            )
-            assert created.status_code == 201, created.text
-            await _emit(demo_db, "referral.offered", orgs=[], jurs=["RS"])
-            strict = msgspec.structs.replace(POLICY, allow_private=False)
-            report = await dispatch_once(pool, http, strict, now=dt.datetime.now(dt.UTC))
-            assert report.retrying == 1
-            [delivery] = (
-                await api.get(f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=coord)
-            ).json()
-        assert recv.received == []
-    [attempt] = delivery["attempt_log"]
-    assert attempt["status_code"] is None
-    assert attempt["error"].startswith(f"refused: {socket.gethostname()} resolves to ")
-
-
 def test_public_and_private_addresses() -> None:
     for private in ("127.0.0.1", "10.0.0.8", "172.16.5.5", "192.168.1.1", "169.254.169.254",
                     "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd12::1", "::ffff:10.0.0.1",  # noqa: S104
-                    "224.0.0.1"):  # fmt: skip
-        assert non_public(private), private
-    for public in ("8.8.8.8", "2001:4860:4860::8888", "193.2.1.66"):
-        assert not non_public(public), public
+                    "224.0.0.1", "::7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::"):  # fmt: skip
+        assert address_problem(ipaddress.ip_address(private)) is not None, private
+    for public in ("8.8.8.8", "2001:4860:4860::8888", "193.2.1.66", "64:ff9b::808:808"):
+        assert address_problem(ipaddress.ip_address(public)) is None, public
 
 
 async def test_several_dispatchers_deliver_each_event_once(

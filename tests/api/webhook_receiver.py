@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,8 +59,15 @@ class Receiver:
 
 
 @contextmanager
-def receiver(respond: Callable[[str, int], int] = lambda path, n: 200) -> Iterator[Receiver]:
-    """Serve on a free local port in a thread; yield the receiver."""
+def receiver(
+    respond: Callable[[str, int], int] = lambda path, n: 200,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[Receiver]:
+    """Serve on ``host`` (a loopback address) and a free port (or ``port``) in a thread,
+    over https with ``tls``; yield the receiver."""
     lock = threading.Lock()
     state: dict[str, Receiver] = {}
 
@@ -81,8 +89,11 @@ def receiver(respond: Callable[[str, int], int] = lambda path, n: 200) -> Iterat
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["r"] = Receiver(base_url=f"http://127.0.0.1:{server.server_address[1]}")
+    server = ThreadingHTTPServer((host, port), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "http" if tls is None else "https"
+    state["r"] = Receiver(base_url=f"{scheme}://{host}:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -29,11 +29,13 @@ from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
 from csomatch.notifications.feed import READERS, read_feed
+from csomatch.notifications.targets import Resolver
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
 Caller = NamedDependency[TokenRecord]
+Names = NamedDependency[Resolver]
 
 EventTypePattern = Annotated[
     str,
@@ -140,6 +142,7 @@ async def create_webhook(
     conn: Conn,
     settings: Cfg,
     principal: Caller,
+    resolver: Names,
     data: JSONBody[SubscriptionIn],
 ) -> Response[SubscriptionCreated]:
     """Register a webhook for your organisation (provider) or jurisdiction (coordinator,
@@ -155,6 +158,8 @@ async def create_webhook(
                 event_types=list(data.event_types),
                 allow_http=settings.webhook_allow_http,
                 allow_private=settings.webhook_allow_private,
+                resolver=resolver,
+                timeout_s=settings.webhook_timeout_s,
             )
         return SubscriptionCreated(
             id=sub.id,

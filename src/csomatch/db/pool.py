@@ -8,6 +8,7 @@ import time
 
 import asyncpg
 
+from csomatch.db.audit import AuditKey, signing_connection
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.errors import DatabaseUnavailable
 
@@ -36,6 +37,7 @@ async def create_pool(
     max_size: int = 10,
     timeout_s: float = 30.0,
     stateless: bool = False,
+    audit_key: AuditKey | None = None,
 ) -> Pool:
     """Open a pool on ``url``, retrying with backoff for up to ``timeout_s`` seconds.
 
@@ -44,6 +46,8 @@ async def create_pool(
     without asyncpg's reset statement, a round trip per request saved (an open transaction
     is still rolled back), keep more prepared statements (the search has a statement per
     combination of filters) and plan each of them once.
+
+    With ``audit_key``, the audit events written through the pool are signed with it.
     """
     deadline = time.monotonic() + timeout_s
     delay = 0.2
@@ -58,6 +62,9 @@ async def create_pool(
                 server_settings=_STATELESS_SETTINGS if stateless else _SETTINGS,
                 reset=_keep_session if stateless else None,
                 statement_cache_size=512 if stateless else 100,
+                connection_class=(
+                    asyncpg.Connection if audit_key is None else signing_connection(audit_key)
+                ),
             )
         except RETRYABLE as exc:
             if time.monotonic() + delay > deadline:

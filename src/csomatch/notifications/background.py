@@ -16,6 +16,7 @@ from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, connection, run_dispatcher
+from csomatch.notifications.targets import Resolver
 from csomatch.retention import purge
 from csomatch.settings import Settings
 
@@ -40,7 +41,9 @@ async def run_retention(pool: Pool, retention_days: int, interval_s: float) -> N
         await asyncio.sleep(interval_s)
 
 
-def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def background_tasks(
+    settings: Settings, resolver: Resolver | None = None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """A lifespan that runs the webhook dispatcher (unless ``dispatch_interval_s`` is 0) and
     the daily retention purge (unless ``purge_interval_hours`` is 0).
 
@@ -61,6 +64,7 @@ def background_tasks(settings: Settings) -> Callable[[Litestar], AbstractAsyncCo
                         client,
                         RetryPolicy.from_settings(settings),
                         settings.dispatch_interval_s,
+                        resolver,
                     ),
                     name="webhook-dispatcher",
                 )

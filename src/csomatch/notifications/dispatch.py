@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,12 +32,14 @@ from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool
 from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications.signing import SIGNATURE_HEADER, sign
-from csomatch.notifications.subscriptions import check_host, non_public
+from csomatch.notifications.targets import Refused, Resolver, checked_addresses, parse_target
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "csomatch-webhooks/0.1"
+#: How many of a name's addresses one attempt tries (each may take ``timeout_s``).
+MAX_ADDRESSES = 2
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,7 +50,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     backoff_max_s: float = 3600.0
     timeout_s: float = 10.0
     batch: int = 20
-    #: Call URLs whose host resolves to a loopback, private or link-local address.
+    #: Call URLs whose host is, or resolves to, an address not on the public internet.
     allow_private: bool = False
 
     @classmethod
@@ -69,8 +70,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def lease(self) -> dt.timedelta:
-        """How long a claimed delivery is reserved for the process attempting it."""
-        return dt.timedelta(seconds=self.timeout_s + 30)
+        """How long a claimed delivery is reserved for the process attempting it: resolving
+        the name and trying up to ``MAX_ADDRESSES`` of its addresses, and a margin."""
+        return dt.timedelta(seconds=self.timeout_s * (MAX_ADDRESSES + 1) + 30)
 
 
 class EventPayload(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,48 +138,59 @@ async def publish(pool: Pool, *, now: dt.datetime, limit: int = 500) -> wh_db.Pu
         return await wh_db.publish_pending(conn, now=now, limit=limit)
 
 
-async def private_target(url: str) -> str | None:
-    """Why ``url``'s host must not be called (it is or resolves to an address that is not
-    public), or None. A name that does not resolve is left to the request to report."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        check_host(host)
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except InvalidInput:
-        return f"refused: {host} is not on the public internet"
-    except OSError:
-        return None
-    private = sorted({str(info[4][0]) for info in infos if non_public(str(info[4][0]))})
-    if private:
-        return f"refused: {host} resolves to {', '.join(private)}, not on the public internet"
-    return None
-
-
 async def _post(
-    client: httpx.AsyncClient, due: wh_db.DueDelivery, policy: RetryPolicy, now: int
+    client: httpx.AsyncClient,
+    due: wh_db.DueDelivery,
+    policy: RetryPolicy,
+    now: int,
+    resolver: Resolver,
 ) -> tuple[int | None, str | None]:
-    timeout_s = policy.timeout_s
-    if not policy.allow_private:
-        refused = await private_target(due.url)
-        if refused is not None:
-            return None, refused
+    try:
+        target = parse_target(due.url)
+    except InvalidInput as exc:
+        return None, f"refused: {exc.detail}"
+    try:
+        addresses = await checked_addresses(
+            target, resolver, allow_private=policy.allow_private, timeout_s=policy.timeout_s
+        )
+    except Refused as exc:
+        return None, f"refused: {exc.reason}"
+    except OSError as exc:
+        return None, f"DNS: {target.host} did not resolve ({type(exc).__name__}: {exc})"[:500]
     body = payload_of(due)
     headers = {
+        "Host": target.host_header(),
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Csomatch-Event": due.event_type,
         "X-Csomatch-Delivery": str(due.id),
         SIGNATURE_HEADER: sign(due.secret, now, body),
     }
-    try:
-        # Streamed so that a receiver's response body is never read or stored.
-        async with client.stream(
-            "POST", due.url, content=body, headers=headers, timeout=timeout_s
-        ) as response:
-            status = response.status_code
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__
-    return status, None if 200 <= status < 300 else f"HTTP {status}"
+    error = "no address"
+    # The checked addresses only, never the name again: a second DNS answer could differ.
+    for ip in addresses[:MAX_ADDRESSES]:
+        try:
+            # Streamed so that a receiver's response body is never read or stored.
+            async with client.stream(
+                "POST",
+                target.url_at(ip),
+                content=body,
+                headers=headers,
+                timeout=policy.timeout_s,
+                extensions=target.extensions(),
+            ) as response:
+                status = response.status_code
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            error = _transport_error(exc)
+            continue  # the name's next address
+        except httpx.HTTPError as exc:
+            return None, _transport_error(exc)
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
+    return None, error
+
+
+def _transport_error(exc: httpx.HTTPError) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__
 
 
 async def _attempt(
@@ -186,9 +199,10 @@ async def _attempt(
     policy: RetryPolicy,
     due: wh_db.DueDelivery,
     now: dt.datetime,
+    resolver: Resolver,
 ) -> str:
     started = time.monotonic()
-    status_code, error = await _post(client, due, policy, int(now.timestamp()))
+    status_code, error = await _post(client, due, policy, int(now.timestamp()), resolver)
     duration_ms = int((time.monotonic() - started) * 1000)
     attempts = due.attempts + 1
     if error is None:
@@ -228,15 +242,25 @@ async def _attempt(
 
 
 async def deliver_due(
-    pool: Pool, client: httpx.AsyncClient, policy: RetryPolicy, *, now: dt.datetime
+    pool: Pool,
+    client: httpx.AsyncClient,
+    policy: RetryPolicy,
+    *,
+    now: dt.datetime,
+    resolver: Resolver | None = None,
 ) -> list[str]:
-    """Attempt up to ``policy.batch`` due deliveries at once; return each outcome."""
+    """Attempt up to ``policy.batch`` due deliveries at once; return each outcome.
+
+    Each URL's host is resolved once by ``resolver`` (default: the system's), checked, and
+    connected to by address (``csomatch.notifications.targets``).
+    """
+    names = resolver or Resolver()
     async with connection(pool) as conn:
         claimed = await wh_db.claim_due(
             conn, now=now, lease_until=now + policy.lease, limit=policy.batch
         )
     return list(
-        await asyncio.gather(*(_attempt(pool, client, policy, due, now) for due in claimed))
+        await asyncio.gather(*(_attempt(pool, client, policy, due, now, names) for due in claimed))
     )
 
 
@@ -246,11 +270,12 @@ async def dispatch_once(
     policy: RetryPolicy,
     *,
     now: dt.datetime | None = None,
+    resolver: Resolver | None = None,
 ) -> DispatchReport:
     """One round: publish pending events, then attempt the deliveries due at ``now``."""
     at = now or dt.datetime.now(dt.UTC)
     published = await publish(pool, now=at)
-    outcomes = await deliver_due(pool, client, policy, now=at)
+    outcomes = await deliver_due(pool, client, policy, now=at, resolver=resolver)
     return DispatchReport(
         published=published.events,
         deliveries_created=published.deliveries,
@@ -262,13 +287,17 @@ async def dispatch_once(
 
 
 async def run_dispatcher(
-    pool: Pool, client: httpx.AsyncClient, policy: RetryPolicy, interval_s: float
+    pool: Pool,
+    client: httpx.AsyncClient,
+    policy: RetryPolicy,
+    interval_s: float,
+    resolver: Resolver | None = None,
 ) -> None:
     """Repeat ``dispatch_once`` until cancelled; a database outage only delays it."""
     while True:
         busy = False
         try:
-            report = await dispatch_once(pool, client, policy)
+            report = await dispatch_once(pool, client, policy, resolver=resolver)
             busy = report.attempted >= policy.batch
         except (*CONNECTION_ERRORS, CsomatchError, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("webhook dispatcher: %s; trying again shortly", type(exc).__name__)

@@ -8,8 +8,7 @@ of that jurisdiction (``MARRI``: of every participant). Someone else's subscript
 
 from __future__ import annotations
 
-import ipaddress
-import urllib.parse
+import contextlib
 import uuid
 
 import asyncpg
@@ -17,8 +16,9 @@ import msgspec
 
 from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import Forbidden, InvalidInput, NotFound
+from csomatch.errors import Forbidden, NotFound
 from csomatch.notifications.signing import new_secret
+from csomatch.notifications.targets import Resolver, checked_addresses, parse_target
 
 #: Roles that may own webhooks.
 OWNERS = ("provider", "coordinator", "admin")
@@ -40,52 +40,19 @@ def owner_of(principal: TokenRecord) -> Owner:
     raise Forbidden(f"the {principal.role} role cannot own webhooks")
 
 
-def non_public(address: str) -> bool:
-    """Whether an IP address is not on the public internet (loopback, private, link-local
-    such as cloud metadata services, multicast, reserved or unspecified)."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def check_host(host: str) -> None:
-    """Refuse a host that names this machine or a private network by itself (a literal
-    address or ``localhost``); a name is checked again, resolved, at every delivery."""
-    name = host.rstrip(".").lower()
-    literal = True
-    try:
-        private = non_public(name)
-    except ValueError:
-        literal = False
-        private = name == "localhost" or name.endswith(".localhost")
-    if private:
-        raise InvalidInput(
-            f"url points at {'address' if literal else 'host'} {host}, which is not on the"
-            " public internet; webhooks go to public https endpoints"
-            " (CSOMATCH_WEBHOOK_ALLOW_PRIVATE is off)",
-            field="$.url",
-        )
-
-
-def check_url(url: str, *, allow_http: bool, allow_private: bool = False) -> None:
-    """An absolute https URL with a host (http only when the server allows it), on the
-    public internet (unless the server allows private addresses)."""
-    parsed = urllib.parse.urlsplit(url)
-    schemes = ("https", "http") if allow_http else ("https",)
-    if parsed.scheme not in schemes or not parsed.hostname:
-        raise InvalidInput(
-            "url must be an absolute https:// URL"
-            + (" (or http://)" if allow_http else " (CSOMATCH_WEBHOOK_ALLOW_HTTP is off)"),
-            field="$.url",
-        )
-    if parsed.username or parsed.password:
-        raise InvalidInput(
-            "url must not carry a user or password; deliveries are signed instead",
-            field="$.url",
-        )
-    if not allow_private:
-        check_host(parsed.hostname)
+async def check_target(
+    url: str, *, allow_http: bool, allow_private: bool, resolver: Resolver, timeout_s: float
+) -> None:
+    """Refuse (InvalidInput on ``$.url``) a URL that is not an absolute https URL (http only
+    when the server allows it) on the public internet (unless the server allows private
+    addresses): its host, written as an address or a name, and every address the name
+    resolves to now. A name that does not resolve yet is accepted; every delivery resolves
+    and checks it again."""
+    target = parse_target(url, allow_http=allow_http)
+    if allow_private:
+        return
+    with contextlib.suppress(OSError):
+        await checked_addresses(target, resolver, allow_private=False, timeout_s=timeout_s)
 
 
 async def create_subscription(
@@ -96,13 +63,21 @@ async def create_subscription(
     event_types: list[str],
     allow_http: bool,
     allow_private: bool = False,
+    resolver: Resolver | None = None,
+    timeout_s: float = 10.0,
 ) -> tuple[wh_db.Subscription, str]:
     """Register a webhook for the caller's organisation or jurisdiction.
 
     Returns the subscription and its signing secret, which is shown this once.
     """
-    check_url(url, allow_http=allow_http, allow_private=allow_private)
     owner = owner_of(principal)
+    await check_target(
+        url,
+        allow_http=allow_http,
+        allow_private=allow_private,
+        resolver=resolver or Resolver(),
+        timeout_s=timeout_s,
+    )
     secret = new_secret()
     sub = await wh_db.create_subscription(
         conn,
