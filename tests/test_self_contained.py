@@ -14,7 +14,9 @@ from tests.reference import GAP_DIR, IATI_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 # Spelled in pieces so that this file does not match itself.
-OUTSIDE = re.compile(r"\.\./" + "shared|" + "shared" + r"/reference|/\s*\"" + "shared" + r"\"\s*(/|\)|$)")
+OUTSIDE = re.compile(
+    r"\.\./" + "shared|" + "shared" + r"/reference|/\s*\"" + "shared" + r"\"\s*(/|\)|$)"
+)
 SCANNED = ("src", "tests", "bench", "seed_data", ".ci", "Makefile", "pyproject.toml")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from litestar import Litestar
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -20,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
+from csomatch.api.inputs import CsomatchRequest, DeclaredParameters, check_parameters
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
@@ -27,6 +29,7 @@ from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.outcome_routes import OUTCOME_ROUTES
 from csomatch.api.problems import (
     database_unavailable,
+    document_problems,
     domain_error,
     http_error,
     unexpected_error,
@@ -117,7 +120,13 @@ def create_app(settings: Settings, database_url: str, *, freeze_heap: bool = Fal
             *web_routes(),
         ],
         lifespan=[pool_lifespan, background_tasks(settings)],
-        guards=[authorize],
+        # Who may call first (401/403 before anything is said about the request), then
+        # whether the request names only parameters the route declares.
+        guards=[authorize, check_parameters],
+        # Bodies are read strictly, as their handler's type (api/inputs.py).
+        request_class=CsomatchRequest,
+        state=State({"declared_parameters": DeclaredParameters()}),
+        on_app_init=[document_problems],
         dependencies={
             "conn": Provide(provide_conn),
             "settings": Provide(provide_settings, sync_to_thread=False),

@@ -27,7 +27,7 @@ async def test_a_post_without_a_key_answers_400(client: Client, demo_db: str) ->
     officer = await token(demo_db, "officer", agency="RS police")
     answer = await client.post("/api/v1/referrals", json=referral_body(), headers=officer)
     assert answer.status_code == 400
-    assert answer.json()["field"] == "Idempotency-Key"
+    assert answer.json()["field"] == "header.Idempotency-Key"
     assert await _count(demo_db) == 0
 
 
@@ -47,7 +47,7 @@ async def test_a_retry_returns_the_first_answer_with_no_second_effect(
         "/api/v1/referrals", json=body | {"urgency": "planned"}, headers=headers
     )
     assert other_body.status_code == 422
-    assert other_body.json()["field"] == "Idempotency-Key"
+    assert other_body.json()["field"] == "header.Idempotency-Key"
     assert await _count(demo_db) == 1
 
 
@@ -87,7 +87,7 @@ async def test_a_request_still_in_flight_answers_409(client: Client, demo_db: st
                 headers=officer | {"Idempotency-Key": "busy"},
             )
         assert answer.status_code == 409
-        assert answer.json()["field"] == "Idempotency-Key"
+        assert answer.json()["field"] == "header.Idempotency-Key"
         later = await client.post(
             "/api/v1/referrals", json=referral_body(), headers=officer | {"Idempotency-Key": "busy"}
         )

@@ -43,7 +43,7 @@ def fingerprint(method: str, path: str, body: bytes) -> bytes:
     """SHA-256 of the method, path and body (JSON compared by meaning, not by spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to compare by meaning
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).digest()
 
