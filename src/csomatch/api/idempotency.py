@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 
-from csomatch.api.problems import PROBLEM_JSON, problem, status_of
+from csomatch.api.problems import PROBLEM_JSON, locate, problem, status_of
 from csomatch.db import idempotency as idem_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import CsomatchError, DatabaseUnavailable
@@ -104,7 +104,7 @@ async def idempotent(
         except DatabaseUnavailable:
             raise
         except CsomatchError as exc:
-            status, problem_body = _refusal(exc)
+            status, problem_body = _refusal(exc, request)
             await idem_db.store_answer(
                 conn, principal.id, key,
                 idem_db.StoredAnswer(fingerprint=fp, status=status, body=problem_body),
@@ -117,10 +117,10 @@ async def idempotent(
     return Response(content, status_code=status_code, media_type="application/json")
 
 
-def _refusal(exc: CsomatchError) -> tuple[int, bytes]:
+def _refusal(exc: CsomatchError, request: Request[Any, Any, Any]) -> tuple[int, bytes]:
     """The status and problem-details body of a refused change."""
     status, title = status_of(exc)
-    extra: dict[str, object] = {"field": exc.field} if exc.field else {}
+    extra: dict[str, object] = {"field": locate(exc.field, request)} if exc.field else {}
     free = getattr(exc, "free", msgspec.UNSET)
     if free is not msgspec.UNSET:
         extra["free_places"] = free
