@@ -104,7 +104,11 @@ class Health(msgspec.Struct, frozen=True):
 @get(
     "/readyz",
     opt=public(),
-    responses={503: ResponseSpec(Health, description="the database does not answer")},
+    responses={
+        503: ResponseSpec(
+            Health, description="the database does not answer", generate_examples=False
+        )
+    },
 )
 async def readyz(state: State) -> Response[dict[str, str]]:
     """The database answers."""
