@@ -22,6 +22,7 @@ from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_princi
 from csomatch.api.codes import TYPE_DECODERS, ListedCodeSchema
 from csomatch.api.funding_routes import FUNDING_ROUTES
 from csomatch.api.gap_routes import GAP_ROUTES
+from csomatch.api.inputs import CsomatchRequest, DeclaredParameters, check_parameters
 from csomatch.api.match_routes import MATCH_ROUTES
 from csomatch.api.me_routes import ME_ROUTES
 from csomatch.api.notification_routes import NOTIFICATION_ROUTES
@@ -29,6 +30,7 @@ from csomatch.api.offer_routes import OFFER_ROUTES
 from csomatch.api.outcome_routes import OUTCOME_ROUTES
 from csomatch.api.problems import (
     database_unavailable,
+    document_problems,
     domain_error,
     http_error,
     unexpected_error,
@@ -146,12 +148,17 @@ def create_app(
             background_tasks(settings, names),
             checkpoint_lifespan(settings, audit_key),
         ],
-        state=State({"health": health or Health()}),
+        state=State({"health": health or Health(), "declared_parameters": DeclaredParameters()}),
         # Logging is the command's (``logging.basicConfig`` in ``__main__``). Litestar's default
         # would take the root logger over with a queue emptied by a thread, and a worker forked
         # by ``csomatch serve`` has no such thread: its records would be lost.
         logging_config=None,
-        guards=[authorize],
+        # Who may call first (401/403 before anything is said about the request), then
+        # whether the request names only parameters the route declares.
+        guards=[authorize, check_parameters],
+        # Bodies are read strictly, as their handler's type (api/inputs.py).
+        request_class=CsomatchRequest,
+        on_app_init=[document_problems],
         type_decoders=TYPE_DECODERS,
         plugins=[ListedCodeSchema()],
         dependencies={

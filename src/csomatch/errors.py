@@ -3,6 +3,7 @@
 CsomatchError
 ├── NotFound             the object does not exist or the caller may not know it does
 ├── Forbidden            the caller is known but the role may not do this
+├── MalformedInput       the request cannot be read as its schema says (names the field)
 ├── InvalidInput         a value breaks a rule the schema cannot express (names the field)
 ├── Conflict             the request contradicts the current state
 │   └── StaleVersion     an If-Match version no longer matches (lost update avoided)
@@ -28,6 +29,11 @@ class NotFound(CsomatchError):
 
 class Forbidden(CsomatchError):
     """The caller is authenticated but their role may not do this."""
+
+
+class MalformedInput(CsomatchError):
+    """The request does not follow its schema: not UTF-8 or JSON, a wrong type, an unknown
+    field or parameter, nesting too deep, a NUL character; ``field`` says where."""
 
 
 class InvalidInput(CsomatchError):

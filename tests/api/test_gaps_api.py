@@ -47,7 +47,7 @@ async def test_a_funder_sees_its_jurisdiction_in_aggregates_only(
 
     other = await client.get("/api/v1/gaps?participant=AL", headers=headers)
     assert other.status_code == 403
-    assert other.json()["field"] == "participant"
+    assert other.json()["field"] == "query.participant"
 
 
 async def test_filters_csv_and_roles(client: Client, demo_db: str) -> None:

@@ -1,19 +1,25 @@
-"""The real server over real HTTP: the CLI starts it, schemathesis finds no 5xx, tokens work."""
+"""The real server over real HTTP: the CLI starts it, schemathesis finds nothing the OpenAPI
+document does not describe, tokens work."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.conftest import make_token
+
+SHELTER_ORG = uuid.UUID("eb87e9ee-4bf0-598f-ab6d-f11b452b2005")
 
 pytestmark = pytest.mark.slow
 
@@ -81,33 +87,83 @@ def live_server(server_env: dict[str, str]) -> Iterator[str]:
             proc.stderr.close()
 
 
-# Every operation of the API (it grows with each feature) gets 15 examples: allow the time.
-@pytest.mark.timeout(900)
-async def test_schemathesis_finds_no_server_errors(live_server: str, demo_db: str) -> None:
-    headers = await make_token(demo_db, "coordinator")
-    result = subprocess.run(
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+)
+HOOKS = Path(__file__).parent / "schemathesis_hooks.py"
+
+
+def _schemathesis(
+    base: str, authorization: str, workdir: Path, *, phases: str, seed: int
+) -> dict[str, Any]:
+    """One ``st run`` with the five checks (5 examples per operation); its JSON report."""
+    report = workdir / f"report-{seed}.json"
+    done = subprocess.run(
         [
             str(Path(sys.executable).parent / "st"),
             "run",
-            live_server + "/schema/openapi.json",
+            base + "/schema/openapi.json",
             "--checks",
-            "not_a_server_error",
+            ",".join(CHECKS),
+            "--phases",
+            phases,
             "--max-examples",
-            "15",
+            "5",
             "--seed",
-            "1",
+            str(seed),
             "--generation-deterministic",
+            "--no-shrink",
+            "--workers",
+            "1",
             "--header",
-            f"Authorization:{headers['Authorization']}",
+            f"Authorization:{authorization}",
             "--request-timeout",
-            "10",
+            "20",
+            "--suppress-health-check",
+            "all",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report),
         ],
+        cwd=workdir,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         capture_output=True,
         text=True,
         timeout=800,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert report.exists(), done.stdout[-4000:] + done.stderr[-2000:]
+    found: dict[str, Any] = json.loads(report.read_text())
+    assert (found["failures"], found["errors"]) == ([], []), done.stdout[-6000:]
+    assert done.returncode == 0, done.stdout[-4000:]
+    return found
+
+
+# A moderate run (bench/schemathesis_run.py runs the full campaign of 20,000 requests): the
+# admin reaches the most logic, with the coverage phase's boundary and negative cases and
+# fuzzing; the officer and the provider, whom many routes refuse, with fuzzing.
+@pytest.mark.timeout(900)
+async def test_schemathesis_finds_no_failure_as_admin_officer_and_provider(
+    live_server: str, demo_db: str, tmp_path: Path
+) -> None:
+    runs = [
+        ("admin", await make_token(demo_db, "admin"), "coverage,fuzzing"),
+        ("officer", await make_token(demo_db, "officer"), "fuzzing"),
+        ("provider", await make_token(demo_db, "provider", org=SHELTER_ORG), "fuzzing"),
+    ]
+    requests = 0
+    for seed, (role, headers, phases) in enumerate(runs, start=1):
+        found = _schemathesis(
+            live_server, headers["Authorization"], tmp_path, phases=phases, seed=seed
+        )
+        assert found["operations"]["tested"] >= 45, role
+        requests += found["test_cases"]["generated"]
+    assert requests >= 2000
 
 
 async def test_token_created_by_the_cli_opens_the_api(

@@ -135,7 +135,7 @@ async def test_others_see_their_own_jurisdiction_or_nothing(
         "/api/v1/outcomes?since=2026-02-01&until=2026-01-01", headers=coord
     )
     assert backwards.status_code == 422
-    assert backwards.json()["field"] == "until"
+    assert backwards.json()["field"] == "query.until"
     # the default period (a year before until) never runs before year 1
     ancient = await client.get("/api/v1/outcomes?until=0001-03-01", headers=coord)
     assert ancient.status_code == 200, ancient.text

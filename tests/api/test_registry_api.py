@@ -196,7 +196,7 @@ async def test_invalid_taxonomy_code_is_a_clear_400(client: Client, demo_db: str
     )
     assert response.status_code == 422
     assert "invalid taxonomy code" in response.json()["detail"]
-    assert response.json()["field"] == "code[0]"
+    assert response.json()["field"] == "query.code[0]"
 
 
 async def test_lists_are_paginated(client: Client, demo_db: str) -> None:

@@ -63,15 +63,15 @@ async def test_unknown_area_and_later_unknown_code_name_their_parameter(
     officer = await make_token(demo_db, "officer")
     area = await client.get(SEARCH, params={"area": "RS-1"}, headers=officer)
     assert area.status_code == 422
-    assert area.json()["field"] == "area"
+    assert area.json()["field"] == "query.area"
     assert "RS-1" in area.json()["detail"]
     code = await client.get(
         SEARCH, params={"area": BELGRADE, "code": ["LEGAL.AID", "LEGAL"]}, headers=officer
     )
     assert code.status_code == 422
-    assert code.json()["field"] == "code[1]"
+    assert code.json()["field"] == "query.code[1]"
     half = await client.get(SEARCH, params={"lat": 44.8}, headers=officer)
-    assert (half.status_code, half.json()["field"]) == (422, "lon")
+    assert (half.status_code, half.json()["field"]) == (422, "query.lon")
 
 
 async def test_an_empty_coded_search_records_one_signal_per_code_once_a_day(

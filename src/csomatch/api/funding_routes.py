@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
@@ -45,7 +46,7 @@ class FundingIn(In, frozen=True):
 
     external_id: Annotated[str, Meta(min_length=1, max_length=150, pattern=r"^[^\x00]*$")]
     #: 0 to a trillion, as a JSON string ("1250.50") or number.
-    amount: Decimal
+    amount: Annotated[Decimal, Meta(extra_json_schema={"extra": {"type": ["string", "number"]}})]
     currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
     period_start: dt.date
     period_end: dt.date
@@ -160,7 +161,12 @@ def _line(data: FundingIn, funder_ref: str | None) -> FeedLine:
 _FIELDS = {"funder": "$.funder", "services": "$.services", "external_id": "$.external_id"}
 
 
-@post("/api/v1/funding", opt=roles(*LEDGER_ROLES), status_code=200)
+@post(
+    "/api/v1/funding",
+    opt=roles(*LEDGER_ROLES),
+    status_code=200,
+    responses={201: ResponseSpec(ImportReport, description="added", generate_examples=False)},
+)
 async def add_funding(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[FundingIn]
 ) -> Response[ImportReport]:
@@ -241,7 +247,12 @@ async def _upload(
     )
 
 
-@get("/api/v1/funding/imports/{import_id:uuid}", opt=roles(*LEDGER_ROLES))
+@get(
+    "/api/v1/funding/imports/{import_id:uuid}",
+    opt=roles(*LEDGER_ROLES),
+    # The report is stored as the JSON it was answered with; it is sent as stored.
+    responses={200: ResponseSpec(ImportReport, description="the report", generate_examples=False)},
+)
 async def get_funding_import(
     conn: Conn, principal: Caller, import_id: FromPath[uuid.UUID]
 ) -> Response[bytes]:

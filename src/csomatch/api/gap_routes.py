@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
@@ -42,7 +45,8 @@ Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
 Caller = NamedDependency[TokenRecord]
 GAP_READERS = ("funder", "coordinator", "admin")
-CSV_MEDIA = "text/csv; charset=utf-8"
+#: Litestar adds "; charset=utf-8" to a text/* media type itself.
+CSV_MEDIA = "text/csv"
 
 ParticipantQ = Annotated[
     str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
@@ -147,7 +151,23 @@ async def _cells(
     )
 
 
-@get("/api/v1/gaps", opt=roles(*GAP_READERS))
+@dataclass
+class JsonOrCsv(Operation):
+    """The OpenAPI operation of ``/gaps``: JSON, or CSV (with HXL) with ``format=csv``."""
+
+    def __post_init__(self) -> None:
+        """Add the CSV answer beside the JSON one."""
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content[CSV_MEDIA] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+
+
+@get(
+    "/api/v1/gaps",
+    opt=roles(*GAP_READERS),
+    responses={200: ResponseSpec(GapList, description="the cells", generate_examples=False)},
+    operation_class=JsonOrCsv,
+)
 async def list_gaps(
     conn: Conn,
     settings: Cfg,
@@ -186,7 +206,7 @@ def _csv(cells: list[GapCell]) -> Response[str]:
     )
 
 
-@get("/api/v1/gaps.csv", opt=roles(*GAP_READERS))
+@get("/api/v1/gaps.csv", opt=roles(*GAP_READERS), media_type=CSV_MEDIA)
 async def gaps_csv(
     conn: Conn,
     settings: Cfg,

@@ -26,7 +26,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.serialization import encode_json
 
-from csomatch.api.problems import PROBLEM_JSON, problem, status_of
+from csomatch.api.problems import PROBLEM_JSON, locate, problem, status_of
 from csomatch.db import idempotency as idem_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import CsomatchError, DatabaseUnavailable
@@ -57,7 +57,7 @@ def fingerprint(method: str, path: str, body: bytes, query: str = "") -> bytes:
     """SHA-256 of the method, path, query and body (JSON compared by meaning, not spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to compare by meaning
         canonical = body
     target = path + (f"?{query}" if query else "")
     return hashlib.sha256(method.encode() + b" " + target.encode() + b"\n" + canonical).digest()
@@ -149,7 +149,7 @@ async def idempotent(
         except DatabaseUnavailable:
             raise
         except CsomatchError as exc:
-            status, problem_body = _refusal(exc)
+            status, problem_body = _refusal(exc, request)
             await idem_db.store_answer(
                 conn, principal.id, key,
                 idem_db.StoredAnswer(fingerprint=fp, status=status, body=problem_body),
@@ -166,10 +166,10 @@ async def idempotent(
     )  # fmt: skip
 
 
-def _refusal(exc: CsomatchError) -> tuple[int, bytes]:
+def _refusal(exc: CsomatchError, request: Request[Any, Any, Any]) -> tuple[int, bytes]:
     """The status and problem-details body of a refused change."""
     status, title = status_of(exc)
-    extra: dict[str, object] = {"field": exc.field} if exc.field else {}
+    extra: dict[str, object] = {"field": locate(exc.field, request)} if exc.field else {}
     free = getattr(exc, "free", msgspec.UNSET)
     if free is not msgspec.UNSET:
         extra["free_places"] = free

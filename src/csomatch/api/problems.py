@@ -1,12 +1,38 @@
-"""RFC 9457 problem details for every error; never a stack trace, SQL or row data."""
+"""RFC 9457 problem details for every error; never a stack trace, SQL or row data.
+
+Every error answer is ``application/problem+json`` with ``type``, ``title``, ``status``,
+``detail`` (what is wrong and how to fix it) and, when one field is at fault, ``field``:
+
+- a JSONPath into the JSON body: ``$.available``, ``$.needs[2].code`` (``$``: the body as a
+  whole, e.g. an uploaded file);
+- ``query.area``, ``path.org_id`` or ``header.If-Match`` for a parameter or header.
+
+Domain errors name fields as the layer that raises them knows them (a use case says ``area``;
+it does not know whether that came from a query parameter or a body); :func:`locate` turns
+them into the form above from what the route declares.
+
+:func:`document_problems` declares the problem answers of every route in the OpenAPI
+document once (an ``on_app_init`` hook), from what each route declares: its roles, path
+parameters, body, query parameters and If-Match.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from http import HTTPStatus
+from typing import Any, Final
 
+import msgspec
 from litestar import MediaType, Request, Response
+from litestar.config.app import AppConfig
+from litestar.connection import ASGIConnection
+from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.router import Router
+from msgspec import UNSET, UnsetType
 
 from csomatch.errors import (
     Conflict,
@@ -14,6 +40,7 @@ from csomatch.errors import (
     DatabaseUnavailable,
     Forbidden,
     InvalidInput,
+    MalformedInput,
     NotFound,
     PreconditionRequired,
     StaleVersion,
@@ -26,12 +53,43 @@ PROBLEM_JSON = "application/problem+json"
 _STATUS: list[tuple[type[CsomatchError], int, str]] = [
     (NotFound, 404, "Not found"),
     (Forbidden, 403, "Forbidden"),
+    (MalformedInput, 400, "Bad request"),
     (InvalidInput, 422, "Invalid input"),
     (StaleVersion, 412, "Precondition failed"),
     (Conflict, 409, "Conflict"),
     (PreconditionRequired, 428, "Precondition required"),
     (DatabaseUnavailable, 503, "Service unavailable"),
 ]
+#: Request headers a problem may name, by their lower-case name.
+_HEADERS: Final = {
+    name.lower(): name for name in ("If-Match", "Idempotency-Key", "Last-Event-ID", "Content-Type")
+}
+#: Fields of use cases that mean the request body as a whole (an uploaded file).
+_WHOLE_BODY: Final = frozenset({"file", "body", "header"})
+_LOCATED: Final = ("$", "query.", "header.", "path.", "cookie.")
+_BASE_NAME = re.compile(r"^[^.\[]*")
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """One of several fields at fault."""
+
+    field: str
+    detail: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem: what is wrong (``detail``, with how to fix it) and where."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    #: ``$.available`` (JSONPath into the body), ``query.area``, ``path.id``, ``header.If-Match``.
+    field: str | UnsetType = UNSET
+    #: Every field at fault, when there are several.
+    errors: list[FieldProblem] | UnsetType = UNSET
+    #: A hold refused for want of places: how many are free now (None: unknown).
+    free_places: int | UnsetType | None = UNSET
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response[dict[str, object]]:
@@ -39,6 +97,9 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response[d
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
     body["detail"] = detail
     body.update(extra)
+    field = body.get("field")
+    if isinstance(field, str) and field.lower() in _HEADERS:
+        body["field"] = f"header.{_HEADERS[field.lower()]}"
     headers = {"Retry-After": "5"} if status == 503 else None
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -51,32 +112,87 @@ def status_of(exc: CsomatchError) -> tuple[int, str]:
     return 400, "Bad request"
 
 
-def domain_error(_: Request[Any, Any, Any], exc: CsomatchError) -> Response[dict[str, object]]:
-    """Map a domain error to its status."""
-    for kind, status, title in _STATUS:
-        if isinstance(exc, kind):
-            extra = {"field": exc.field} if exc.field else {}
-            return problem(status, title, exc.detail, **extra)
-    return problem(400, "Bad request", exc.detail)
+def locate(field: str, connection: ASGIConnection[Any, Any, Any, Any] | None) -> str:
+    """A field as a problem names it: ``area`` -> ``query.area`` on a route whose query
+    parameter it is, ``If-Match`` -> ``header.If-Match``, ``available`` -> ``$.available``."""
+    if field.startswith(_LOCATED):
+        return field
+    if field.lower() in _HEADERS:
+        return f"header.{_HEADERS[field.lower()]}"
+    base = _BASE_NAME.match(field)
+    name = base.group(0) if base else field
+    declared = _declared(connection)
+    if declared is not None and name in declared:
+        return declared[name] + field[len(name) :]
+    if field in _WHOLE_BODY:
+        return "$"
+    return f"$.{field}" if name else f"${field}"
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:
-    """Litestar's own errors (validation, 404 of unknown routes, 405…) as problem details."""
+def _declared(connection: ASGIConnection[Any, Any, Any, Any] | None) -> dict[str, str] | None:
+    if connection is None:
+        return None
+    params = getattr(connection.app.state, "declared_parameters", None)
+    try:
+        handler = connection.route_handler
+    except (AttributeError, KeyError):
+        return None
+    if params is None or handler is None:
+        return None
+    fields: dict[str, str] = params.of(connection).fields
+    return fields
+
+
+def domain_error(
+    request: Request[Any, Any, Any], exc: CsomatchError
+) -> Response[dict[str, object]]:
+    """Map a domain error to its status, naming its field."""
+    status, title = status_of(exc)
+    field = exc.field
+    if field is None and isinstance(exc, StaleVersion | PreconditionRequired):
+        field = "header.If-Match"  # the one precondition this API checks
+    extra: dict[str, object] = {"field": locate(field, request)} if field else {}
+    free = getattr(exc, "free", UNSET)
+    if free is not UNSET and status == 409:
+        extra["free_places"] = free
+    return problem(status, title, exc.detail, **extra)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:
+    """Litestar's own errors (parameters, 401, 403, 404 of unknown routes, 405, 413…)."""
     if isinstance(exc, ValidationException):
-        errors = exc.extra if isinstance(exc.extra, list) else []
-        field = None
-        for error in errors:
-            if isinstance(error, dict) and error.get("key"):
-                field = str(error["key"])
-                break
-        detail = exc.detail
-        if errors and isinstance(errors[0], dict) and errors[0].get("message"):
-            detail = str(errors[0]["message"])
-        extra: dict[str, object] = {"errors": errors}
-        if field:
-            extra["field"] = field
-        return problem(400, "Bad request", detail, **extra)
+        found = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
+        errors = [
+            FieldProblem(field=_litestar_field(e, request), detail=_litestar_detail(e))
+            for e in found
+        ]
+        if not errors:
+            return problem(400, "Bad request", _plain(str(exc.detail)), field="$")
+        extra: dict[str, object] = {"field": errors[0].field}
+        if len(errors) > 1:
+            extra["errors"] = [msgspec.structs.asdict(e) for e in errors]
+        return problem(400, "Bad request", f"{errors[0].field}: {errors[0].detail}", **extra)
     return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+
+def _litestar_field(error: dict[str, Any], request: Request[Any, Any, Any]) -> str:
+    """The field of one of Litestar's validation errors (``key`` is the Python name)."""
+    key = str(error.get("key") or "")
+    if not key or key == "data":  # the body as a whole (none was sent)
+        return "$"
+    if error.get("source") == "body":
+        return f"$.{key}"
+    return locate(key, request)
+
+
+def _litestar_detail(error: dict[str, Any]) -> str:
+    if error.get("key") == "data":
+        return "send the request's JSON body (Content-Type: application/json)"
+    return _plain(str(error.get("message")))
+
+
+def _plain(message: str) -> str:
+    return message.replace("`", "")
 
 
 def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
@@ -94,20 +210,112 @@ def unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
 
 
+# -- The OpenAPI document: the problem answers of every route, declared once. --
+
+_WHY: Final = {
+    400: "The request does not follow the schema (body, parameter or header); `field` says "
+    "where. Also an unknown query parameter.",
+    401: "No valid bearer token.",
+    403: "The token's role may not do this.",
+    404: "No such object, or not one the caller may see.",
+    409: "The change contradicts the current state (e.g. no free places: `free_places`).",
+    412: "If-Match names a version that is no longer current: read it again.",
+    413: "The body is too large.",
+    422: "A value breaks a rule the schema cannot express; `field` says which.",
+    428: "The change needs If-Match with the ETag last read.",
+    503: "The database cannot be reached right now; retry after `Retry-After` seconds.",
+}
+_CHANGES: Final = frozenset({HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE})
+
+
+def problem_statuses(handler: HTTPRouteHandler) -> set[int]:
+    """The problem statuses a route can answer, from what it declares."""
+    statuses = {400}
+    parameters = handler.parsed_fn_signature.parameters
+    public = handler.opt.get("roles") == "public"
+    if not public:
+        statuses |= {401, 403, 503}
+    if "conn" in parameters or "request" in parameters:
+        statuses.add(503)
+    path_params = any(
+        "{" in path and not path.endswith(":path}") for path in handler.paths
+    )  # an object named in the path may not exist
+    changes = bool(handler.http_methods & _CHANGES)
+    if not public and (path_params or changes):
+        statuses.add(404)
+    if not public and (changes or "data" in parameters or _has_query(handler)):
+        statuses.add(422)
+    if changes and not public:
+        statuses |= {409, 413}
+    if any(_is_if_match(p) for p in parameters.values()):
+        statuses |= {412, 428}
+    return statuses
+
+
+def _has_query(handler: HTTPRouteHandler) -> bool:
+    reserved = {"conn", "settings", "principal", "request", "state", "data", "headers", "query"}
+    return any(
+        name not in reserved and not _is_path(handler, name)
+        for name in handler.parsed_fn_signature.parameters
+    )
+
+
+def _is_path(handler: HTTPRouteHandler, name: str) -> bool:
+    return any(f"{{{name}:" in path or f"{{{name}}}" in path for path in handler.paths)
+
+
+def _is_if_match(parameter: Any) -> bool:
+    kwarg = getattr(parameter, "kwarg_definition", None)
+    return str(getattr(kwarg, "name", "") or "").lower() == "if-match"
+
+
+def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
+    """The problem answers of a route for the OpenAPI document."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_WHY[status],
+            generate_examples=False,
+        )
+        for status in sorted(problem_statuses(handler))
+    }
+
+
+def document_problems(app_config: AppConfig) -> AppConfig:
+    """Declare the problem answers of every route (its own ``responses`` come first)."""
+    for handler in _handlers(app_config.route_handlers):
+        own = dict(handler.responses or {})
+        handler.responses = {**problem_responses(handler), **own}
+    return app_config
+
+
+def _handlers(values: Any) -> list[HTTPRouteHandler]:
+    found: list[HTTPRouteHandler] = []
+    for value in values:
+        if isinstance(value, HTTPRouteHandler):
+            found.append(value)
+        elif isinstance(value, Router):
+            for route in value.routes:
+                found.extend(_handlers(getattr(route, "route_handlers", ())))
+    return found
+
+
 __all__ = [
     "PROBLEM_JSON",
     "MediaType",
+    "Problem",
     "database_unavailable",
+    "document_problems",
     "domain_error",
     "http_error",
+    "locate",
     "problem",
     "status_of",
     "unexpected_error",

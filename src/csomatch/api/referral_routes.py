@@ -115,7 +115,11 @@ async def list_referrals(
     )
 
 
-@post("/api/v1/referrals/{referral_id:uuid}/transitions", opt=roles(*REFERRERS, "provider"))
+@post(
+    "/api/v1/referrals/{referral_id:uuid}/transitions",
+    opt=roles(*REFERRERS, "provider"),
+    status_code=200,
+)
 async def transition(
     request: Request[Any, Any, Any],
     conn: Conn,
@@ -206,7 +210,11 @@ async def create_hold(
     )  # fmt: skip
 
 
-@post("/api/v1/referrals/{referral_id:uuid}/override-approval", opt=roles("coordinator"))
+@post(
+    "/api/v1/referrals/{referral_id:uuid}/override-approval",
+    opt=roles("coordinator"),
+    status_code=200,
+)
 async def approve_override(
     request: Request[Any, Any, Any],
     conn: Conn,

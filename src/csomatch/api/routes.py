@@ -10,15 +10,16 @@ import asyncpg
 import msgspec
 from litestar import Request, Response, get, patch, post, put
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from csomatch import registry
 from csomatch import search as searching
 from csomatch.api.auth import ALL_ROLES, public, roles
 from csomatch.api.idempotency import idempotent
+from csomatch.api.inputs import IfMatch, list_query, version_of
 from csomatch.api.schemas import (
     AreaOut,
     CapacityIn,
@@ -49,7 +50,7 @@ from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, LanguageCode, Service, freshness
-from csomatch.errors import InvalidInput, NotFound, PreconditionRequired
+from csomatch.errors import InvalidInput, NotFound
 from csomatch.search_index import SearchIndex
 from csomatch.settings import Settings
 
@@ -61,6 +62,9 @@ ParticipantQ = Annotated[
 CodeQ = Annotated[
     str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
 ]
+#: The ETag of an answer: the version its PUT or PATCH checks in If-Match.
+ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the version, e.g. "3"')]
+CodesQ = Annotated[list[str] | None, list_query("taxonomy codes, repeatable")]
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
 Caller = NamedDependency[TokenRecord]
@@ -149,10 +153,11 @@ async def list_organizations(
     )
 
 
-@get("/api/v1/organizations/{org_id:uuid}", opt=roles(*ALL_ROLES))
-async def get_organization(conn: Conn, org_id: FromPath[uuid.UUID]) -> OrganizationOut:
-    """One organisation."""
-    return organization_out(await registry.get_organization(conn, org_id))
+@get("/api/v1/organizations/{org_id:uuid}", opt=roles(*ALL_ROLES), response_headers=ETAG)
+async def get_organization(conn: Conn, org_id: FromPath[uuid.UUID]) -> Response[OrganizationOut]:
+    """One organisation; its ETag is the version ``PATCH`` checks in If-Match."""
+    org = await registry.get_organization(conn, org_id)
+    return Response(organization_out(org), headers={"ETag": _etag(org.version)})
 
 
 @get("/api/v1/services", opt=roles(*ALL_ROLES))
@@ -181,9 +186,7 @@ async def list_services(
 async def search_services(
     request: Request[Any, Any, Any],
     settings: Cfg,
-    code: Annotated[
-        list[str] | None, QueryParameter(description="taxonomy codes, repeatable")
-    ] = None,
+    code: CodesQ = None,
     participant: ParticipantQ = None,
     lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
     lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
@@ -282,20 +285,21 @@ def _fresh_at(
     return freshness(updated_at, now, settings.fresh_hours, settings.stale_hours)
 
 
-@get("/api/v1/services/{service_id:uuid}", opt=roles(*ALL_ROLES))
+@get("/api/v1/services/{service_id:uuid}", opt=roles(*ALL_ROLES), response_headers=ETAG)
 async def get_service(
     conn: Conn, settings: Cfg, principal: Caller, service_id: FromPath[uuid.UUID]
-) -> ServiceOut:
-    """One service with its eligibility, place and capacity."""
+) -> Response[ServiceOut]:
+    """One service with its eligibility, place and capacity; its ETag is the version
+    ``PATCH`` checks in If-Match (the capacity has its own, on ``.../capacity``)."""
     svc = await registry.get_service(conn, service_id)
-    return (_views(settings, principal, [svc]))[0]
+    return Response(_views(settings, principal, [svc])[0], headers={"ETag": _etag(svc.version)})
 
 
 def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-@get("/api/v1/services/{service_id:uuid}/capacity", opt=roles(*ALL_ROLES))
+@get("/api/v1/services/{service_id:uuid}/capacity", opt=roles(*ALL_ROLES), response_headers=ETAG)
 async def get_capacity(
     conn: Conn, settings: Cfg, service_id: FromPath[uuid.UUID]
 ) -> Response[CapacityOut]:
@@ -309,17 +313,21 @@ async def get_capacity(
     return Response(capacity_out(cap, tier), headers={"ETag": _etag(cap.version)})
 
 
-@put("/api/v1/services/{service_id:uuid}/capacity", opt=roles("provider", "coordinator", "admin"))
+@put(
+    "/api/v1/services/{service_id:uuid}/capacity",
+    opt=roles("provider", "coordinator", "admin"),
+    response_headers=ETAG,
+)
 async def put_capacity(
-    request: Request[Any, Any, Any],
     conn: Conn,
     settings: Cfg,
     principal: Caller,
     service_id: FromPath[uuid.UUID],
     data: JSONBody[CapacityIn],
+    if_match: IfMatch = None,
 ) -> Response[CapacityOut]:
     """Report capacity now. Needs ``If-Match`` with the ETag last read (412 if stale)."""
-    version = _if_match(request, required=False)
+    version = version_of(if_match, required=False)
     async with conn.transaction():
         cap = await registry.report_capacity(
             conn,
@@ -341,9 +349,7 @@ async def find_areas(
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     code: Annotated[
         list[str] | None,
-        QueryParameter(
-            max_items=100, description="area codes, repeatable: these areas (q is ignored)"
-        ),
+        list_query("area codes, repeatable: these areas (q is ignored)", max_items=100),
     ] = None,
 ) -> list[AreaOut]:
     """Municipalities and towns whose name starts with ``q`` (accents ignored), or the areas
@@ -359,21 +365,12 @@ async def find_areas(
 MANAGERS = ("provider", "coordinator", "admin")
 
 
-def _if_match(request: Request[Any, Any, Any], *, required: bool) -> int | None:
-    raw = request.headers.get("if-match")
-    if raw is None:
-        if required:
-            raise PreconditionRequired("send If-Match with the ETag you last read")
-        return None
-    try:
-        return int(raw.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise InvalidInput(
-            'If-Match must be an ETag this API gave you, e.g. "3"', field="If-Match"
-        ) from None
-
-
-@post("/api/v1/organizations", opt=roles("coordinator", "admin"), status_code=201)
+@post(
+    "/api/v1/organizations",
+    opt=roles("coordinator", "admin"),
+    status_code=201,
+    response_headers=ETAG,
+)
 async def create_organization(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
 ) -> Response[OrganizationOut]:
@@ -400,18 +397,18 @@ async def create_organization(
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
-@patch("/api/v1/organizations/{org_id:uuid}", opt=roles(*MANAGERS))
+@patch("/api/v1/organizations/{org_id:uuid}", opt=roles(*MANAGERS), response_headers=ETAG)
 async def update_organization(
-    request: Request[Any, Any, Any],
     conn: Conn,
     principal: Caller,
     org_id: FromPath[uuid.UUID],
     data: JSONBody[OrganizationPatch],
+    if_match: IfMatch = None,
 ) -> Response[OrganizationOut]:
     """Change an organisation (providers: their own). ``If-Match`` guards lost updates."""
     async with conn.transaction():
         org = await registry.update_organization(
-            conn, principal, org_id, changes_of(data), _if_match(request, required=False)
+            conn, principal, org_id, changes_of(data), version_of(if_match, required=False)
         )
     return Response(organization_out(org), headers={"ETag": _etag(org.version)})
 
@@ -496,22 +493,23 @@ async def create_service(
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
-@patch("/api/v1/services/{service_id:uuid}", opt=roles(*MANAGERS))
+@patch("/api/v1/services/{service_id:uuid}", opt=roles(*MANAGERS), response_headers=ETAG)
 async def update_service(
-    request: Request[Any, Any, Any],
     conn: Conn,
     settings: Cfg,
     principal: Caller,
     service_id: FromPath[uuid.UUID],
     data: JSONBody[ServicePatch],
-) -> ServiceOut:
-    """Change a service (providers: their own organisation's)."""
+    if_match: IfMatch = None,
+) -> Response[ServiceOut]:
+    """Change a service (providers: their own organisation's). ``If-Match`` guards lost
+    updates."""
     changes = changes_of(data, {"code": "taxonomy_code"})
     async with conn.transaction():
         svc = await registry.update_service(
-            conn, principal, service_id, changes, _if_match(request, required=False)
+            conn, principal, service_id, changes, version_of(if_match, required=False)
         )
-    return (_views(settings, principal, [svc]))[0]
+    return Response(_views(settings, principal, [svc])[0], headers={"ETag": _etag(svc.version)})
 
 
 ROUTES = [

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import msgspec
-
+from csomatch import json_input
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import (
     FeedError,
@@ -48,11 +47,9 @@ def _add_months(start: dt.date, months: int) -> dt.date:
 
 
 def parse_360giving(data: bytes) -> Parsed:
-    """Read 360Giving grants; a file that is not JSON grants raises InvalidInput."""
-    try:
-        document = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"the file is not JSON: {exc}", field="file") from None
+    """Read 360Giving grants; a file that is not JSON raises MalformedInput (naming where),
+    one that holds no list of grants InvalidInput."""
+    document = json_input.decode(data)
     grants = document.get("grants") if isinstance(document, dict) else document
     if not isinstance(grants, list):
         raise InvalidInput("a 360Giving file holds a list of grants", field="$.grants")

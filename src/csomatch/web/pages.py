@@ -56,6 +56,8 @@ PAGES = [
     ("/registry", "registry.html", "Registry", "registry.js", True),
     ("/gaps", "gaps.html", "Gaps", "gaps.js", True),
 ]
+#: Query parameters a page's script reads (every other one answers 400, as on the API).
+PAGE_QUERY = {"/refer": ("referral",)}
 #: The head, header and frame every page shares (``$title``, ``$script``, ``$nav``, ``$main``).
 LAYOUT = "layout.html"
 NAV = '  <nav id="nav" aria-label="Pages"></nav>\n'
@@ -83,7 +85,13 @@ def _page(path: str, template: str, title: str, script: str, nav: bool) -> HTTPR
     html = render(template, title, script, nav)
     name = f"page:{template.removesuffix('.html')}"
 
-    @get(path, name=name, media_type=MediaType.HTML, sync_to_thread=False)
+    @get(
+        path,
+        name=name,
+        media_type=MediaType.HTML,
+        sync_to_thread=False,
+        opt={"query": PAGE_QUERY.get(path, ())},
+    )
     def page() -> Response[bytes]:
         """A web page: plain HTML; its data comes from the API."""
         return Response(html, media_type="text/html; charset=utf-8")
