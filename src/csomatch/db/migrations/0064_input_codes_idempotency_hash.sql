@@ -1,4 +1,4 @@
--- csomatch 0065: nothing identifying slips in through allowed fields (issue 11, item 10).
+-- csomatch 0064: nothing identifying slips in through allowed fields (issue 11, item 10).
 --
 -- The API checks language codes against pycountry's ISO 639 list and country codes against
 -- ISO 3166-1 (csomatch.domain.LanguageCode / CountryCode); the database keeps the shape that
