@@ -71,7 +71,7 @@ async def test_capacity_stepper_errors_show_under_the_stepper(page: Page, web_db
     total = card.get_by_label("Total beds")
     await available.fill(str(int(await total.input_value()) + 5))
     await card.get_by_role("button", name="Save").click()
-    await expect(error).to_contain_text("free places cannot exceed the total")
+    await expect(error).to_contain_text("in total; report at most 12 as free")
     await _assert_under(available, error, width)
 
     total_width = await _width(total)
