@@ -36,11 +36,11 @@ from xml.sax.saxutils import escape
 
 import asyncpg
 
-from csomatch import seeding
 from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
 from csomatch.funding import parse
 from csomatch.funding.ledger import OPERATOR, run_import
+from csomatch.registry import seeding
 
 CURRENCIES = ["EUR", "ALL", "BAM", "MKD", "RSD"]
 

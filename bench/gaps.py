@@ -47,13 +47,13 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from csomatch import seeding
 from csomatch.db import gaps as gaps_db
 from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
 from csomatch.gaps.analysis import compute_cells
 from csomatch.gaps.cells import build_cells
 from csomatch.gaps.periods import last_periods
+from csomatch.registry import seeding
 
 TARGET_S = 2.0
 STALE_HOURS = 72.0

@@ -57,8 +57,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from csomatch import seeding
-from csomatch.api.match_routes import BatchOut
+from csomatch.api.matching import BatchOut
 from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
 from csomatch.db.services import list_services
@@ -69,6 +68,7 @@ from csomatch.matching.batch import BatchPerson, BatchRequest, place
 from csomatch.matching.snapshot import load_snapshot
 from csomatch.matching.suggest import solve_params
 from csomatch.matching.terms import weights_from_settings
+from csomatch.registry import seeding
 from csomatch.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,15 +19,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
-from csomatch.api.codes import TYPE_DECODERS, ListedCodeSchema
-from csomatch.api.funding_routes import FUNDING_ROUTES
-from csomatch.api.gap_routes import GAP_ROUTES
-from csomatch.api.inputs import CsomatchRequest, DeclaredParameters, check_parameters
-from csomatch.api.match_routes import MATCH_ROUTES
-from csomatch.api.me_routes import ME_ROUTES
-from csomatch.api.notification_routes import NOTIFICATION_ROUTES
-from csomatch.api.offer_routes import OFFER_ROUTES
-from csomatch.api.outcome_routes import OUTCOME_ROUTES
+from csomatch.api.funding import FUNDING_ROUTES
+from csomatch.api.gaps import GAP_ROUTES
+from csomatch.api.matching import MATCH_ROUTES
+from csomatch.api.me import ME_ROUTES
+from csomatch.api.notifications import NOTIFICATION_ROUTES
+from csomatch.api.offers import OFFER_ROUTES
+from csomatch.api.outcomes import OUTCOME_ROUTES
+from csomatch.api.params import CsomatchRequest, DeclaredParameters, check_parameters
 from csomatch.api.problems import (
     database_unavailable,
     document_problems,
@@ -35,9 +34,10 @@ from csomatch.api.problems import (
     http_error,
     unexpected_error,
 )
-from csomatch.api.referral_routes import REFERRAL_ROUTES
-from csomatch.api.routes import ROUTES
-from csomatch.api.schemas import ServiceViews
+from csomatch.api.referrals import REFERRAL_ROUTES
+from csomatch.api.registry import ROUTES
+from csomatch.api.schemas.codes import TYPE_DECODERS, ListedCodeSchema
+from csomatch.api.schemas.registry import ServiceViews
 from csomatch.audit.checkpoints import checkpoint_lifespan
 from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -47,8 +47,8 @@ from csomatch.notifications.background import background_tasks
 from csomatch.notifications.targets import Resolver
 from csomatch.referrals.sweeper import run_sweeper
 from csomatch.runtime.health import Health
-from csomatch.search import RecordedToday
-from csomatch.search_index import SearchIndex
+from csomatch.search.demand import RecordedToday
+from csomatch.search.index import SearchIndex
 from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
 
@@ -149,14 +149,14 @@ def create_app(
             checkpoint_lifespan(settings, audit_key),
         ],
         state=State({"health": health or Health(), "declared_parameters": DeclaredParameters()}),
-        # Logging is the command's (``logging.basicConfig`` in ``__main__``). Litestar's default
+        # Logging is the command's (``logging.basicConfig`` in ``csomatch.cli``). Litestar's default
         # would take the root logger over with a queue emptied by a thread, and a worker forked
         # by ``csomatch serve`` has no such thread: its records would be lost.
         logging_config=None,
         # Who may call first (401/403 before anything is said about the request), then
         # whether the request names only parameters the route declares.
         guards=[authorize, check_parameters],
-        # Bodies are read strictly, as their handler's type (api/inputs.py).
+        # Bodies are read strictly, as their handler's type (api/params.py).
         request_class=CsomatchRequest,
         on_app_init=[document_problems],
         type_decoders=TYPE_DECODERS,

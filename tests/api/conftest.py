@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from csomatch import seeding
 from csomatch.app import create_app
 from csomatch.db.embedded import database_url
 from csomatch.db.tokens import create_token
+from csomatch.registry import seeding
 from csomatch.settings import Settings
 from tests.conftest import fresh_database
 

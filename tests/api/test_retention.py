@@ -20,8 +20,8 @@ from csomatch.audit.key import load_key
 from csomatch.db import audit, outbox
 from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import find_token
-from csomatch.outcomes import outcome_figures
-from csomatch.retention import purge
+from csomatch.referrals.outcomes import outcome_figures
+from csomatch.referrals.retention import purge
 from csomatch.settings import Settings, SettingsError
 from tests.api.conftest import make_token
 from tests.api.outcome_factories import Offer, make_referral, service_of

@@ -16,7 +16,7 @@ from csomatch.api.auth import TokenCache
 from csomatch.app import create_app
 from csomatch.db import services as svc_db
 from csomatch.db.tokens import TokenRecord, create_token, revoke_token
-from csomatch.search import empty_search_signals, normalised_query
+from csomatch.search.demand import empty_search_signals, normalised_query
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
 

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from csomatch.app import create_app
 from csomatch.db import services as svc_db
 from csomatch.domain import AddressScope, Service
-from csomatch.search_index import SearchIndex
+from csomatch.search.index import SearchIndex
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
 

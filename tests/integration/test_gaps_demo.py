@@ -8,7 +8,7 @@ import asyncpg
 
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.demo import load_demo_demand
-from csomatch.seeding import default_seed_dir, load_demo
+from csomatch.registry.seeding import default_seed_dir, load_demo
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 

@@ -8,9 +8,9 @@ import uuid
 import asyncpg
 import pytest
 
-from csomatch import seeding
 from csomatch.db import outbox, track_records
 from csomatch.errors import InvalidInput
+from csomatch.registry import seeding
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from csomatch.__main__ import main
+from csomatch.cli import main
 
 
 def _agencies(db_url: str) -> list[str | None]:

@@ -25,7 +25,7 @@ from tests.integration.test_registry_queries import (
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.domain import AddressScope
-from csomatch.search_index import SearchIndex
+from csomatch.search.index import SearchIndex
 
 Search = Callable[[svc_db.SearchFilter], Awaitable[svc_db.SearchPage]]
 

@@ -8,8 +8,8 @@ import json
 import asyncpg
 
 from csomatch.domain import PARTICIPANTS
-from csomatch.gazetteer import load_areas
-from csomatch.seeding import SeedReport, default_seed_dir, load_demo, load_reference
+from csomatch.registry.gazetteer import load_areas
+from csomatch.registry.seeding import SeedReport, default_seed_dir, load_demo, load_reference
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 TABLES = (

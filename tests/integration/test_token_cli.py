@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
-from csomatch.__main__ import main
+from csomatch.cli import main
 
 
 def _revoked_at(db_url: str, token_id: uuid.UUID) -> object:

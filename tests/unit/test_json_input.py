@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import msgspec
 import pytest
 
+from csomatch.domain.decoding import MAX_DEPTH, decode, member
 from csomatch.errors import InvalidInput, MalformedInput
-from csomatch.json_input import MAX_DEPTH, decode, member
 
 
 class Need(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -8,8 +8,8 @@ import datetime as dt
 import msgspec
 from tests.unit.matching.matching_factories import make_service
 
-from csomatch.api.schemas import ServiceViews, service_out
-from csomatch.search import RecordedToday
+from csomatch.api.schemas.registry import ServiceViews, service_out
+from csomatch.search.demand import RecordedToday
 
 DAY = dt.date(2026, 12, 1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from csomatch.__main__ import main, parser
+from csomatch.cli import main, parser
 from csomatch.settings import Settings, SettingsError
 
 

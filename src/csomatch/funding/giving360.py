@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from csomatch import json_input
+from csomatch.domain import decoding
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import (
     FeedError,
@@ -49,7 +49,7 @@ def _add_months(start: dt.date, months: int) -> dt.date:
 def parse_360giving(data: bytes) -> Parsed:
     """Read 360Giving grants; a file that is not JSON raises MalformedInput (naming where),
     one that holds no list of grants InvalidInput."""
-    document = json_input.decode(data)
+    document = decoding.decode(data)
     grants = document.get("grants") if isinstance(document, dict) else document
     if not isinstance(grants, list):
         raise InvalidInput("a 360Giving file holds a list of grants", field="$.grants")

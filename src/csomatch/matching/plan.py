@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from csomatch.domain import Service
+from csomatch.geo import distance_matrix_km
 from csomatch.matching import terms
-from csomatch.matching.geo import distance_matrix_km
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.rules import (
     INTERPRETATION_CODE,

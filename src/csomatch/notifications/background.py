@@ -17,7 +17,7 @@ from csomatch.db.pool import Pool
 from csomatch.errors import CsomatchError
 from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, connection, run_dispatcher
 from csomatch.notifications.targets import Resolver
-from csomatch.retention import purge
+from csomatch.referrals.retention import purge
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from matching_factories import NIS, PARAMS, make_profile, make_service, make_sna
 
 from csomatch.db.track_records import TrackRecord
 from csomatch.domain import Service
+from csomatch.geo import distance_km, distance_matrix_km
 from csomatch.matching import terms
-from csomatch.matching.geo import distance_km, distance_matrix_km
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.suggest import suggest
 from csomatch.settings import Settings, SettingsError

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from solver_factories import arc, demand, problem, provider
 
+from csomatch.cli.solve import main
 from csomatch.solver import check_solution
-from csomatch.solver.cli import main
 from csomatch.solver.io import problem_to_json, read_problem, read_solution
 
 EXAMPLE = b"""{

@@ -23,7 +23,7 @@ from typing import Literal, TypeVar
 
 import asyncpg
 
-from csomatch.api.referral_schemas import (
+from csomatch.api.schemas.referrals import (
     OfferOut,
     OfferSummary,
     ReferralOut,

@@ -14,8 +14,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import AuditAs, idempotent
-from csomatch.api.referral_schemas import EscalatedList, OfferList, OfferOut, OfferSummary
-from csomatch.api.referral_views import hold_view, provider_offer_view, referrer_only
+from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut, OfferSummary
+from csomatch.api.schemas.views import hold_view, provider_offer_view, referrer_only
 from csomatch.db import holds as hold_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.referrals import offers

@@ -25,7 +25,7 @@ from msgspec import Meta
 
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
-from csomatch.api.schemas import In, Out
+from csomatch.api.schemas.registry import In, Out
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells

@@ -9,7 +9,7 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from csomatch.api.auth import ALL_ROLES, roles
-from csomatch.api.schemas import Out
+from csomatch.api.schemas.registry import Out
 from csomatch.db import areas as area_db
 from csomatch.db.tokens import TokenRecord
 

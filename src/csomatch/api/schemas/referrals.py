@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from csomatch.api.schemas import Out, Page
+from csomatch.api.schemas.registry import Out, Page
 from csomatch.db.holds import Hold
 from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
 from csomatch.matching.suggest import NeedResult, Plan

@@ -21,7 +21,7 @@ from msgspec import Meta
 
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
-from csomatch.api.schemas import In, Out
+from csomatch.api.schemas.registry import In, Out
 from csomatch.db import webhooks as wh_db
 from csomatch.db.pool import Pool
 from csomatch.db.tokens import TokenRecord

@@ -1,7 +1,7 @@
 """What every request must be before a handler sees it: its JSON body, its parameters, If-Match.
 
 - :class:`CsomatchRequest` reads a handler's JSON body (``data: JSONBody[...]``) with
-  :func:`csomatch.json_input.decode`: UTF-8, at most 64 levels deep, no NUL character,
+  :func:`csomatch.domain.decoding.decode`: UTF-8, at most 64 levels deep, no NUL character,
   strict types (``"50"`` is not 50), timestamps with a zone. Litestar's own reading would
   decode loosely and let the rest through to PostgreSQL.
 - :func:`check_parameters`, a guard on every route (API, pages, static files), refuses a query
@@ -28,7 +28,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import Empty
 
-from csomatch import json_input
+from csomatch.domain import decoding
 from csomatch.errors import MalformedInput, PreconditionRequired, StaleVersion
 
 #: Versions are PostgreSQL ``integer`` columns: an ETag beyond this was never given out.
@@ -170,13 +170,13 @@ class CsomatchRequest(Request[Any, Any, Any]):
     __slots__ = ()
 
     async def json(self) -> Any:
-        """The body decoded as the handler's ``data`` type (see :mod:`csomatch.json_input`)."""
+        """The body decoded as the handler's ``data`` type (see :mod:`csomatch.domain.decoding`)."""
         if self._json is not Empty:
             return self._json
         target = self.route_handler.parsed_fn_signature.parameters.get("data")
         body = await self.body()
         if target is None:
-            value = json_input.decode(body or b"null")
+            value = decoding.decode(body or b"null")
         elif not body.strip():
             if not (target.is_optional or target.has_default):
                 raise MalformedInput(
@@ -184,7 +184,7 @@ class CsomatchRequest(Request[Any, Any, Any]):
                 )
             value = None
         else:
-            value = json_input.decode(body, target.annotation)
+            value = decoding.decode(body, target.annotation)
         self._json = self._connection_state.json = value
         return value
 

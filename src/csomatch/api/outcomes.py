@@ -11,13 +11,13 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from csomatch.access_log import referral_access_log
 from csomatch.api.auth import ALL_ROLES, roles
-from csomatch.api.schemas import Out
+from csomatch.api.schemas.registry import Out
 from csomatch.db.audit import AuditEvent
 from csomatch.db.tokens import TokenRecord
 from csomatch.gaps.periods import open_since, sees_open_period
-from csomatch.outcomes import READERS, OutcomeReport, outcome_figures
+from csomatch.referrals.access_log import referral_access_log
+from csomatch.referrals.outcomes import READERS, OutcomeReport, outcome_figures
 
 Conn = NamedDependency[asyncpg.Connection]
 Caller = NamedDependency[TokenRecord]

@@ -16,11 +16,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from csomatch import registry
-from csomatch import search as searching
 from csomatch.api.auth import ALL_ROLES, public, roles
 from csomatch.api.idempotency import idempotent
-from csomatch.api.inputs import IfMatch, list_query, version_of
-from csomatch.api.schemas import (
+from csomatch.api.params import IfMatch, list_query, version_of
+from csomatch.api.schemas.registry import (
     AreaOut,
     CapacityIn,
     CapacityOut,
@@ -51,7 +50,8 @@ from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
 from csomatch.domain import Freshness, LanguageCode, Service, freshness
 from csomatch.errors import InvalidInput, NotFound
-from csomatch.search_index import SearchIndex
+from csomatch.search import demand as searching
+from csomatch.search.index import SearchIndex
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -232,7 +232,7 @@ async def search_services(
     index: SearchIndex | None = getattr(request.app.state, "search_index", None)
     make_view = service_out
     if index is not None and await index.sync():
-        # From memory, with every change committed before this request (search_index.py);
+        # From memory, with every change committed before this request (search/index.py);
         # its records stay the same objects until they change, so their views are kept.
         page = searching.checked(index.search(f), f)
         make_view = request.app.state.service_views.of

@@ -23,7 +23,7 @@ from msgspec import Meta
 
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
-from csomatch.api.schemas import In, Out, Page
+from csomatch.api.schemas.registry import In, Out, Page
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import TokenRecord

@@ -19,15 +19,15 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import AuditAs, idempotent
-from csomatch.api.referral_schemas import (
+from csomatch.api.schemas.referrals import (
     OfferOut,
     OfferSummary,
     ReferralList,
     ReferralOut,
     SuggestionsForReferral,
 )
-from csomatch.api.referral_views import hold_view, referral_view, referrer_only, summary_view
-from csomatch.api.schemas import Page
+from csomatch.api.schemas.registry import Page
+from csomatch.api.schemas.views import hold_view, referral_view, referrer_only, summary_view
 from csomatch.db import referrals as ref_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import CsomatchError, Forbidden

@@ -15,7 +15,7 @@ from litestar.params import JSONBody, QueryParameter
 from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
-from csomatch.api.schemas import Out
+from csomatch.api.schemas.registry import Out
 from csomatch.db.signals import record_signals
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import InvalidInput

@@ -16,13 +16,13 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from csomatch import gazetteer
 from csomatch.db import areas as areas_db
 from csomatch.db import funding as funding_db
 from csomatch.db import organizations as orgs_db
 from csomatch.db import services as services_db
 from csomatch.domain import TaxonomyTerm
 from csomatch.gaps.demo import load_demo_demand
+from csomatch.registry import gazetteer
 
 # Namespace of the ids this loader derives (licences, funders, grants have none in the files).
 SEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://csomatch.example.org/seed")
@@ -165,7 +165,7 @@ class _Funding(_SeedFile, frozen=True):
 
 def default_seed_dir() -> Path:
     """Return the ``seed_data/`` directory of the source tree."""
-    return Path(__file__).resolve().parents[2] / "seed_data"
+    return Path(__file__).resolve().parents[3] / "seed_data"
 
 
 def taxonomy_terms(seed_dir: Path) -> list[TaxonomyTerm]:
