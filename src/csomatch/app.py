@@ -21,6 +21,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
+from csomatch.api.health import HEALTH_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
 from csomatch.api.notifications import NOTIFICATION_ROUTES
@@ -35,9 +36,10 @@ from csomatch.api.problems import (
     unexpected_error,
 )
 from csomatch.api.referrals import REFERRAL_ROUTES
-from csomatch.api.registry import ROUTES
+from csomatch.api.registry import REGISTRY_ROUTES
 from csomatch.api.schemas.codes import TYPE_DECODERS, ListedCodeSchema
 from csomatch.api.schemas.registry import ServiceViews
+from csomatch.api.search import SEARCH_ROUTES
 from csomatch.audit.checkpoints import checkpoint_lifespan
 from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -132,7 +134,9 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            *ROUTES,
+            *HEALTH_ROUTES,
+            *REGISTRY_ROUTES,
+            *SEARCH_ROUTES,
             *MATCH_ROUTES,
             *REFERRAL_ROUTES,
             *OFFER_ROUTES,

@@ -16,7 +16,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from csomatch.db.pool import Pool
-from csomatch.db.tokens import TokenRecord, find_token_by_hash, hash_token
+from csomatch.db.tokens import TokenRecord
+from csomatch.registry.tokens import principal_of, token_hash
 
 PUBLIC = "public"
 #: The OpenAPI document is public; Litestar generates its routes.
@@ -91,7 +92,7 @@ async def authorize(
         raise NotAuthorizedException(
             "send 'Authorization: Bearer TOKEN'; create a token with 'csomatch token create'"
         )
-    principal = await _verify(connection, hash_token(secret.strip()))
+    principal = await _verify(connection, token_hash(secret.strip()))
     if principal is None:
         raise NotAuthorizedException("unknown or revoked token")
     if not isinstance(allowed, tuple) or principal.role not in allowed:
@@ -100,18 +101,18 @@ async def authorize(
 
 
 async def _verify(
-    connection: ASGIConnection[Any, Any, Any, Any], token_hash: bytes
+    connection: ASGIConnection[Any, Any, Any, Any], hashed: bytes
 ) -> TokenRecord | None:
     """The record of a valid token, from the cache or the database."""
     state = connection.app.state
     cache: TokenCache | None = getattr(state, "token_cache", None)
-    principal = None if cache is None else cache.get(token_hash)
+    principal = None if cache is None else cache.get(hashed)
     if principal is None:
         pool: Pool = getattr(state, "query_pool", None) or state.pool
         async with pool.acquire() as conn:
-            principal = await find_token_by_hash(conn, token_hash)  # type: ignore[arg-type]
+            principal = await principal_of(conn, hashed)  # type: ignore[arg-type]
         if principal is not None and cache is not None:
-            cache.put(token_hash, principal)
+            cache.put(hashed, principal)
     return principal
 
 

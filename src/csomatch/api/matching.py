@@ -12,7 +12,6 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import Out
@@ -31,6 +30,7 @@ from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import NeedResult, Plan, solve_params, suggest
 from csomatch.matching.terms import weights_from_settings
 from csomatch.matching.unmet import profile_hash, unmet_signal
+from csomatch.registry import addresses
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -99,7 +99,7 @@ async def _suggestions(
         areas=_named_areas(data, "$"),
         now=now,
         stale_hours=settings.stale_hours,
-        address_scope=registry.address_scope(principal),
+        address_scope=addresses.address_scope(principal),
     )
     run = functools.partial(
         suggest,
@@ -202,7 +202,7 @@ async def _batch(
         ],
         now=now,
         stale_hours=settings.stale_hours,
-        address_scope=registry.address_scope(principal),
+        address_scope=addresses.address_scope(principal),
     )
     run = functools.partial(
         place, data.people, snap, weights_from_settings(settings), solve_params(settings)

@@ -1,17 +1,15 @@
-"""Who the caller is, and the service taxonomy: what the web pages need to draw themselves."""
+"""Who the caller is: what the web pages need to draw themselves (with ``/api/v1/taxonomy``)."""
 
 from __future__ import annotations
 
 import uuid
 
-import asyncpg
+import msgspec
 from litestar import get
-from litestar.di import NamedDependency
 
 from csomatch.api.auth import ALL_ROLES, roles
+from csomatch.api.deps import Caller
 from csomatch.api.schemas.registry import Out
-from csomatch.db import areas as area_db
-from csomatch.db.tokens import TokenRecord
 
 
 class MeOut(Out, frozen=True):
@@ -23,43 +21,10 @@ class MeOut(Out, frozen=True):
     agency: str | None
 
 
-class TaxonomyCodeOut(Out, frozen=True):
-    """One service code with its name and the name of its group."""
-
-    code: str
-    name: str
-    group: str
-    group_name: str
-    accommodation: bool
-
-
 @get("/api/v1/me", opt=roles(*ALL_ROLES), sync_to_thread=False)
-def me(principal: NamedDependency[TokenRecord]) -> MeOut:
+def me(principal: Caller) -> MeOut:
     """The role, jurisdiction, organisation and agency of the token in use."""
-    return MeOut(
-        role=principal.role,
-        jurisdiction=principal.jurisdiction,
-        organization_id=principal.organization_id,
-        agency=principal.agency,
-    )
+    return msgspec.convert(principal, MeOut, from_attributes=True)
 
 
-@get("/api/v1/taxonomy", opt=roles(*ALL_ROLES))
-async def taxonomy(conn: NamedDependency[asyncpg.Connection]) -> list[TaxonomyCodeOut]:
-    """The service codes (second level of the taxonomy) with their names, by group."""
-    terms = await area_db.list_taxonomy(conn)
-    groups = {t.code: t.name for t in terms if t.parent_code is None}
-    return [
-        TaxonomyCodeOut(
-            code=t.code,
-            name=t.name,
-            group=t.parent_code,
-            group_name=groups.get(t.parent_code, t.parent_code),
-            accommodation=t.accommodation,
-        )
-        for t in terms
-        if t.parent_code is not None
-    ]
-
-
-ME_ROUTES = [me, taxonomy]
+ME_ROUTES = [me]

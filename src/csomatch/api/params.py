@@ -12,7 +12,9 @@
 - :class:`DeclaredParameters` knows, per handler, which query, path and header parameters it
   declares; ``api.problems`` uses it to name fields ``query.area``, ``path.org_id``,
   ``header.If-Match``.
-- :data:`IfMatch` and :func:`version_of`: the ETag precondition of the PUT and PATCH routes.
+- :data:`IfMatch` and :func:`version_of`: the ETag precondition of the PUT and PATCH routes;
+  :data:`ETAG` and :func:`etag`: the ETag of an answer.
+- The query parameters several routes share: :data:`ParticipantQ`, :data:`Offset`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Annotated, Any, Final
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader
 from litestar.enums import ParamType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import OpenAPIType, Schema
@@ -42,6 +45,18 @@ IfMatch = Annotated[
         description='the ETag you last read (e.g. "3"); 412 when it is no longer current',
     ),
 ]
+
+#: The ETag of an answer: the version its PUT or PATCH checks in If-Match.
+ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the version, e.g. "3"')]
+ParticipantQ = Annotated[
+    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="rows to skip")]
+
+
+def etag(version: int) -> str:
+    """The ETag of a version: ``"3"``."""
+    return f'"{version}"'
 
 
 def list_query(description: str, *, max_items: int | None = None) -> QueryParameter:

@@ -16,7 +16,6 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from csomatch import registry
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.referrals import (
@@ -35,6 +34,7 @@ from csomatch.referrals import holds, intake, lifecycle
 from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import suggestions_for
+from csomatch.registry import addresses
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -173,7 +173,7 @@ async def referral_suggestions(
         assert stored is not None
         result = await suggestions_for(
             conn, stored, now=_now(), settings=settings,
-            address_scope=registry.address_scope(principal),
+            address_scope=addresses.address_scope(principal),
         )  # fmt: skip
         return SuggestionsForReferral(
             referral_id=referral_id, state=head.state, needs=result.needs, plan=result.plan,

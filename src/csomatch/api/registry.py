@@ -1,4 +1,5 @@
-"""HTTP routes of the registry under /api/v1, and the health checks."""
+"""HTTP routes of the registry under /api/v1: organisations, locations, services, capacity,
+the taxonomy and the gazetteer's areas."""
 
 from __future__ import annotations
 
@@ -6,19 +7,21 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
-import msgspec
 from litestar import Request, Response, get, patch, post, put
-from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import ResponseHeader, State
-from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from csomatch import registry
-from csomatch.api.auth import ALL_ROLES, public, roles
+from csomatch.api.auth import ALL_ROLES, roles
+from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
-from csomatch.api.params import IfMatch, list_query, version_of
+from csomatch.api.params import (
+    ETAG,
+    IfMatch,
+    Offset,
+    ParticipantQ,
+    etag,
+    list_query,
+    version_of,
+)
 from csomatch.api.schemas.registry import (
     AreaOut,
     CapacityIn,
@@ -29,9 +32,8 @@ from csomatch.api.schemas.registry import (
     OrganizationList,
     OrganizationOut,
     OrganizationPatch,
+    Out,
     Page,
-    SearchHit,
-    SearchResult,
     ServiceIn,
     ServiceList,
     ServiceOut,
@@ -39,100 +41,36 @@ from csomatch.api.schemas.registry import (
     area_out,
     capacity_out,
     changes_of,
+    freshness_of,
     organization_out,
     service_out,
 )
-from csomatch.db import areas as area_db
-from csomatch.db import organizations as org_db
-from csomatch.db import services as svc_db
-from csomatch.db.errors import CONNECTION_ERRORS
-from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Freshness, LanguageCode, Service, freshness
-from csomatch.errors import InvalidInput, NotFound
-from csomatch.search import demand as searching
-from csomatch.search.index import SearchIndex
+from csomatch.domain import Service, freshness
+from csomatch.registry import areas, capacity, organizations, services
+from csomatch.registry.addresses import may_see_address
+from csomatch.registry.organizations import NewLocation, NewOrganization
+from csomatch.registry.services import NewCapacity, NewService
+from csomatch.registry.taxonomy import list_terms
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
-Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="rows to skip")]
-ParticipantQ = Annotated[
-    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
-]
 CodeQ = Annotated[
     str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
 ]
-#: The ETag of an answer: the version its PUT or PATCH checks in If-Match.
-ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the version, e.g. "3"')]
-CodesQ = Annotated[list[str] | None, list_query("taxonomy codes, repeatable")]
-Conn = NamedDependency[asyncpg.Connection]
-Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
-SEARCHERS = ("officer", "provider", "coordinator", "admin")
+MANAGERS = ("provider", "coordinator", "admin")
 
 
-def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
-    if updated_at is None:
-        return None
-    return freshness(
-        updated_at, dt.datetime.now(dt.UTC), settings.fresh_hours, settings.stale_hours
-    )
-
-
-def _views(settings: Settings, principal: TokenRecord, services: list[Service]) -> list[ServiceOut]:
+def _views(settings: Settings, principal: TokenRecord, found: list[Service]) -> list[ServiceOut]:
+    now = dt.datetime.now(dt.UTC)
     return [
         service_out(
             s,
-            reveal=registry.may_see_address(principal, s),
-            freshness=_fresh(settings, s.capacity_updated_at),
+            reveal=may_see_address(principal, s),
+            freshness=freshness_of(settings, s.capacity_updated_at, now),
         )
-        for s in services
+        for s in found
     ]
-
-
-class HealthOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """``/healthz`` and ``/readyz``: ``ok``, or what is wrong (``problems`` only then)."""
-
-    status: str
-    problems: list[str] = []
-
-
-@get(
-    "/healthz",
-    opt=public(),
-    sync_to_thread=False,
-    responses={
-        503: ResponseSpec(
-            HealthOut, generate_examples=False, description="it cannot recover by itself"
-        )
-    },
-)
-def healthz(state: State) -> Response[HealthOut]:
-    """The process can serve, or recover by itself (a database outage is not a problem here:
-    ``/readyz`` says it); 503 names what it cannot recover from (docs/operations.md)."""
-    problems = state.health.problems()
-    if problems:
-        return Response(HealthOut(status="failing", problems=problems), status_code=503)
-    return Response(HealthOut(status="ok"))
-
-
-@get(
-    "/readyz",
-    opt=public(),
-    responses={
-        503: ResponseSpec(
-            HealthOut, generate_examples=False, description="the database does not answer"
-        )
-    },
-)
-async def readyz(state: State) -> Response[HealthOut]:
-    """The database answers."""
-    try:
-        async with state.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1")
-    except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
-        return Response(HealthOut(status="database unreachable"), status_code=503)
-    return Response(HealthOut(status="ok"))
 
 
 @get("/api/v1/organizations", opt=roles(*ALL_ROLES))
@@ -144,8 +82,8 @@ async def list_organizations(
     offset: Offset = 0,
 ) -> OrganizationList:
     """Organisations of the registry, by participant and name."""
-    orgs, total = await org_db.list_organizations(
-        conn, participant=participant, kind=kind, only_id=None, limit=limit, offset=offset
+    orgs, total = await organizations.list_organizations(
+        conn, participant=participant, kind=kind, limit=limit, offset=offset
     )
     return OrganizationList(
         items_page=Page(total=total, limit=limit, offset=offset),
@@ -156,8 +94,8 @@ async def list_organizations(
 @get("/api/v1/organizations/{org_id:uuid}", opt=roles(*ALL_ROLES), response_headers=ETAG)
 async def get_organization(conn: Conn, org_id: FromPath[uuid.UUID]) -> Response[OrganizationOut]:
     """One organisation; its ETag is the version ``PATCH`` checks in If-Match."""
-    org = await registry.get_organization(conn, org_id)
-    return Response(organization_out(org), headers={"ETag": _etag(org.version)})
+    org = await organizations.get_organization(conn, org_id)
+    return Response(organization_out(org), headers={"ETag": etag(org.version)})
 
 
 @get("/api/v1/services", opt=roles(*ALL_ROLES))
@@ -172,117 +110,14 @@ async def list_services(
     offset: Offset = 0,
 ) -> ServiceList:
     """Services of the registry, by participant, taxonomy code and name."""
-    services, total = await svc_db.list_services(
+    found, total = await services.list_services(
         conn, participant=participant, code=code, organization_id=organization,
         limit=limit, offset=offset,
     )  # fmt: skip
     return ServiceList(
         items_page=Page(total=total, limit=limit, offset=offset),
-        services=_views(settings, principal, services),
+        services=_views(settings, principal, found),
     )
-
-
-@get("/api/v1/services/search", opt=roles(*SEARCHERS))
-async def search_services(
-    request: Request[Any, Any, Any],
-    settings: Cfg,
-    code: CodesQ = None,
-    participant: ParticipantQ = None,
-    lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
-    area: Annotated[str | None, QueryParameter(max_length=20)] = None,
-    radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
-    language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
-    gender: Annotated[str | None, QueryParameter(pattern=r"^(female|male|other)$")] = None,
-    age_band: Annotated[
-        str | None, QueryParameter(pattern=r"^(0-5|6-13|14-17|18-24|25-59|60\+)$")
-    ] = None,
-    child: FromQuery[bool | None] = None,
-    available: FromQuery[bool] = False,
-    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: Offset = 0,
-) -> Response[SearchResult]:
-    """Services near a point or area, nearest first, with distance, free places and freshness.
-
-    ``available=true`` keeps services with free places now; a stale number counts as unknown.
-    A search by taxonomy code that finds nothing is recorded as demand (one ``search_empty``
-    signal per code, no person data) for the gap analysis.
-    """
-    if (lat is None) != (lon is None):
-        raise InvalidInput(
-            "give both lat and lon, or neither", field="lat" if lat is None else "lon"
-        )
-    if lat is None and area is None:
-        raise InvalidInput(
-            "say where to search from: lat and lon, or an area code (GET /api/v1/areas?q=...)",
-            field="area",
-        )
-    # The caller straight from the guard: a second dependency next to ``settings`` would make
-    # Litestar resolve the two in a task group, on every search.
-    principal: TokenRecord = request.state.principal
-    scope = registry.address_scope(principal)
-    f = svc_db.SearchFilter(
-        latitude=lat, longitude=lon, area=area if lat is None else None, radius_km=radius_km,
-        codes=code or None, participant=participant, language=language, gender=gender,
-        age_band=age_band, child=child, available_only=available,
-        stale_after_hours=settings.stale_hours, address_scope=scope, limit=limit,
-        offset=offset,
-    )  # fmt: skip
-    pool = request.app.state.query_pool
-    index: SearchIndex | None = getattr(request.app.state, "search_index", None)
-    make_view = service_out
-    if index is not None and await index.sync():
-        # From memory, with every change committed before this request (search/index.py);
-        # its records stay the same objects until they change, so their views are kept.
-        page = searching.checked(index.search(f), f)
-        make_view = request.app.state.service_views.of
-    else:
-        # One statement on the stateless pool: no connection dependency, no reset round trip.
-        conn = await acquire(pool)
-        try:
-            page = await searching.search(conn, f)
-        finally:
-            await pool.release(conn)
-    assert page.origin is not None  # search() raised otherwise
-    now = dt.datetime.now(dt.UTC)
-    hits = []
-    for r in page.rows:
-        view = make_view(
-            r.service,
-            reveal=scope.covers(r.service.participant_code),
-            freshness=_fresh_at(settings, r.service.capacity_updated_at, now),
-        )
-        hits.append(
-            SearchHit(
-                distance_km=round(r.distance_km, 1),
-                free_places=view.capacity.free if view.capacity else None,
-                freshness=view.capacity.freshness if view.capacity else None,
-                service=view,
-            )
-        )
-    result = SearchResult(
-        items_page=Page(total=page.total, limit=limit, offset=offset),
-        origin_latitude=page.origin[0], origin_longitude=page.origin[1], hits=hits,
-    )  # fmt: skip
-    background = None
-    if page.total == 0 and f.codes:
-        background = BackgroundTask(
-            searching.record_empty_search,
-            pool,
-            principal.id,
-            f,
-            page.origin_participant,
-            getattr(request.app.state, "recorded_searches", None),
-        )
-    return Response(result, background=background)
-
-
-def _fresh_at(
-    settings: Settings, updated_at: dt.datetime | None, now: dt.datetime
-) -> Freshness | None:
-    if updated_at is None:
-        return None
-    return freshness(updated_at, now, settings.fresh_hours, settings.stale_hours)
 
 
 @get("/api/v1/services/{service_id:uuid}", opt=roles(*ALL_ROLES), response_headers=ETAG)
@@ -291,12 +126,8 @@ async def get_service(
 ) -> Response[ServiceOut]:
     """One service with its eligibility, place and capacity; its ETag is the version
     ``PATCH`` checks in If-Match (the capacity has its own, on ``.../capacity``)."""
-    svc = await registry.get_service(conn, service_id)
-    return Response(_views(settings, principal, [svc])[0], headers={"ETag": _etag(svc.version)})
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
+    svc = await services.get_service(conn, service_id)
+    return Response(_views(settings, principal, [svc])[0], headers={"ETag": etag(svc.version)})
 
 
 @get("/api/v1/services/{service_id:uuid}/capacity", opt=roles(*ALL_ROLES), response_headers=ETAG)
@@ -304,13 +135,11 @@ async def get_capacity(
     conn: Conn, settings: Cfg, service_id: FromPath[uuid.UUID]
 ) -> Response[CapacityOut]:
     """A service's capacity now, with its freshness tier; the ETag is its version."""
-    cap = await svc_db.get_capacity(conn, service_id)
-    if cap is None:
-        raise NotFound(f"service {service_id} has no capacity record (or does not exist)")
+    cap = await capacity.get_capacity(conn, service_id)
     tier = freshness(
         cap.updated_at, dt.datetime.now(dt.UTC), settings.fresh_hours, settings.stale_hours
     )
-    return Response(capacity_out(cap, tier), headers={"ETag": _etag(cap.version)})
+    return Response(capacity_out(cap, tier), headers={"ETag": etag(cap.version)})
 
 
 @put(
@@ -320,7 +149,6 @@ async def get_capacity(
 )
 async def put_capacity(
     conn: Conn,
-    settings: Cfg,
     principal: Caller,
     service_id: FromPath[uuid.UUID],
     data: JSONBody[CapacityIn],
@@ -329,7 +157,7 @@ async def put_capacity(
     """Report capacity now. Needs ``If-Match`` with the ETag last read (412 if stale)."""
     version = version_of(if_match, required=False)
     async with conn.transaction():
-        cap = await registry.report_capacity(
+        cap = await capacity.report_capacity(
             conn,
             principal,
             service_id,
@@ -338,7 +166,7 @@ async def put_capacity(
             available=data.available,
             if_match=version,
         )
-    return Response(capacity_out(cap, "fresh"), headers={"ETag": _etag(cap.version)})
+    return Response(capacity_out(cap, "fresh"), headers={"ETag": etag(cap.version)})
 
 
 @get("/api/v1/areas", opt=roles(*ALL_ROLES))
@@ -354,15 +182,36 @@ async def find_areas(
 ) -> list[AreaOut]:
     """Municipalities and towns whose name starts with ``q`` (accents ignored), or the areas
     of the given codes (to show names for codes; unknown codes are left out)."""
-    if code:
-        return [area_out(a) for a in await area_db.get_areas(conn, code)]
+    found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=code)
+    return [area_out(a) for a in found]
+
+
+class TaxonomyCodeOut(Out, frozen=True):
+    """One service code with its name and the name of its group."""
+
+    code: str
+    name: str
+    group: str
+    group_name: str
+    accommodation: bool
+
+
+@get("/api/v1/taxonomy", opt=roles(*ALL_ROLES))
+async def taxonomy(conn: Conn) -> list[TaxonomyCodeOut]:
+    """The service codes (second level of the taxonomy) with their names, by group."""
+    terms = await list_terms(conn)
+    groups = {t.code: t.name for t in terms if t.parent_code is None}
     return [
-        area_out(a)
-        for a in await area_db.find_areas(conn, query=q, participant=participant, limit=limit)
+        TaxonomyCodeOut(
+            code=t.code,
+            name=t.name,
+            group=t.parent_code,
+            group_name=groups.get(t.parent_code, t.parent_code),
+            accommodation=t.accommodation,
+        )
+        for t in terms
+        if t.parent_code is not None
     ]
-
-
-MANAGERS = ("provider", "coordinator", "admin")
 
 
 @post(
@@ -375,7 +224,7 @@ async def create_organization(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
 ) -> Response[OrganizationOut]:
     """Register an organisation in the caller's jurisdiction (honours an Idempotency-Key)."""
-    new = org_db.NewOrganization(
+    new = NewOrganization(
         id=uuid.uuid4(),
         participant_code=data.participant,
         name=data.name,
@@ -389,10 +238,8 @@ async def create_organization(
 
     async def run() -> Response[OrganizationOut]:
         async with conn.transaction():
-            org = await registry.create_organization(conn, principal, new)
-        return Response(
-            organization_out(org), status_code=201, headers={"ETag": _etag(org.version)}
-        )
+            org = await organizations.create_organization(conn, principal, new)
+        return Response(organization_out(org), status_code=201, headers={"ETag": etag(org.version)})
 
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
@@ -407,10 +254,10 @@ async def update_organization(
 ) -> Response[OrganizationOut]:
     """Change an organisation (providers: their own). ``If-Match`` guards lost updates."""
     async with conn.transaction():
-        org = await registry.update_organization(
+        org = await organizations.update_organization(
             conn, principal, org_id, changes_of(data), version_of(if_match, required=False)
         )
-    return Response(organization_out(org), headers={"ETag": _etag(org.version)})
+    return Response(organization_out(org), headers={"ETag": etag(org.version)})
 
 
 @post("/api/v1/organizations/{org_id:uuid}/locations", opt=roles(*MANAGERS), status_code=201)
@@ -423,7 +270,7 @@ async def add_location(
 ) -> Response[LocationCreated]:
     """Add a site to an organisation; a confidential site's address never leaves the server
     except to coordinators and admins. Honours an Idempotency-Key."""
-    loc = org_db.NewLocation(
+    loc = NewLocation(
         id=uuid.uuid4(),
         organization_id=org_id,
         name=data.name,
@@ -437,7 +284,7 @@ async def add_location(
 
     async def run() -> LocationCreated:
         async with conn.transaction():
-            await registry.add_location(conn, principal, loc)
+            await organizations.add_location(conn, principal, loc)
         return LocationCreated(id=loc.id)
 
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
@@ -452,7 +299,7 @@ async def create_service(
     data: JSONBody[ServiceIn],
 ) -> Response[ServiceOut]:
     """Add a service (with its first capacity report, optionally); honours an Idempotency-Key."""
-    new = svc_db.NewService(
+    new = NewService(
         id=uuid.uuid4(),
         organization_id=data.organization_id,
         location_id=data.location_id,
@@ -473,10 +320,10 @@ async def create_service(
         licence_required=data.licence_required,
         accepting_referrals=data.accepting_referrals,
     )
-    capacity = None
+    first = None
     if data.capacity is not None:
         now = dt.datetime.now(dt.UTC)
-        capacity = svc_db.NewCapacity(
+        first = NewCapacity(
             service_id=new.id,
             unit=data.capacity.unit,
             maximum=data.capacity.maximum,
@@ -487,7 +334,7 @@ async def create_service(
 
     async def run() -> ServiceOut:
         async with conn.transaction():
-            svc = await registry.create_service(conn, principal, new, capacity)
+            svc = await services.create_service(conn, principal, new, first)
         return (_views(settings, principal, [svc]))[0]
 
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
@@ -506,14 +353,14 @@ async def update_service(
     updates."""
     changes = changes_of(data, {"code": "taxonomy_code"})
     async with conn.transaction():
-        svc = await registry.update_service(
+        svc = await services.update_service(
             conn, principal, service_id, changes, version_of(if_match, required=False)
         )
-    return Response(_views(settings, principal, [svc])[0], headers={"ETag": _etag(svc.version)})
+    return Response(_views(settings, principal, [svc])[0], headers={"ETag": etag(svc.version)})
 
 
-ROUTES = [
-    healthz, readyz, list_organizations, get_organization, list_services, search_services,
-    get_service, get_capacity, put_capacity, find_areas, create_organization,
-    update_organization, add_location, create_service, update_service,
+REGISTRY_ROUTES = [
+    list_organizations, get_organization, list_services, get_service, get_capacity,
+    put_capacity, find_areas, taxonomy, create_organization, update_organization,
+    add_location, create_service, update_service,
 ]  # fmt: skip

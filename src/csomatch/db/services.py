@@ -91,8 +91,9 @@ class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_hours: float
     limit: int
     offset: int
-    #: Whose confidential sites are measured at their own point (``registry.address_scope``);
-    #: every other confidential site is at its municipality's centre.
+    #: Whose confidential sites are measured at their own point
+    #: (``registry.addresses.address_scope``); every other confidential site is at its
+    #: municipality's centre.
     address_scope: AddressScope = AddressScope()
 
 

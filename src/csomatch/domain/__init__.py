@@ -307,8 +307,8 @@ class Service(Stored, frozen=True):
 class AddressScope(Stored, frozen=True):
     """The confidential sites whose street address and exact point a caller sees.
 
-    Built for a caller by ``registry.address_scope`` (the one rule); everything that shows a
-    site, measures a distance to it or searches around it asks this scope. The default sees
+    Built for a caller by ``registry.addresses.address_scope`` (the one rule); everything that
+    shows a site, measures a distance to it or searches around it asks this scope. The default sees
     no confidential site.
     """
 

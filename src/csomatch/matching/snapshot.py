@@ -67,7 +67,7 @@ async def load_snapshot(
         areas: (JSON path, area code) of every area the request names; an unknown one is
             an InvalidInput naming its path.
         address_scope: the confidential sites the caller sees in full
-            (``registry.address_scope``); every other one is placed at its municipality's
+            (``registry.addresses.address_scope``); every other one is placed at its municipality's
             centre, so that distances cannot be used to triangulate a shelter.
     """
     named = list(areas)

@@ -1,4 +1,5 @@
-"""What ``/healthz`` answers: whether a server process can still recover by itself.
+"""What ``/healthz`` answers: whether a server process can still recover by itself; and
+what ``/readyz`` answers: whether the database answers.
 
 A database that is down is not such a problem (``/readyz`` says it, and the pools, the search
 index and the background loops resume when it returns). These are: the supervisor gave up
@@ -11,6 +12,11 @@ import asyncio
 import logging
 import mmap
 from typing import Any
+
+import asyncpg
+
+from csomatch.db.errors import CONNECTION_ERRORS
+from csomatch.db.pool import Pool
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +69,13 @@ def _report_stop(task: asyncio.Task[Any]) -> None:
         return
     error = task.exception()
     log.error("background task %s stopped", task.get_name(), exc_info=error)
+
+
+async def database_answers(pool: Pool, timeout_s: float = 2.0) -> bool:
+    """Whether the database gives a connection and answers a query within ``timeout_s``."""
+    try:
+        async with pool.acquire(timeout=timeout_s) as conn:
+            await conn.fetchval("SELECT 1")
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError):
+        return False
+    return True

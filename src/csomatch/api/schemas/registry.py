@@ -1,4 +1,12 @@
-"""The public contract: what each response holds, field by field (allow-lists)."""
+"""The public contract: what each response holds, field by field (allow-lists).
+
+A response is built from a stored record in one way: ``msgspec.convert(record, XOut,
+from_attributes=True)``, which reads exactly the fields the Out Struct declares and nothing
+else; a field whose public name differs from the stored one is renamed on the Struct
+(``rename``). Only a view that computes a field (a confidential site shown at its
+municipality's centre, a stale number shown as unknown) builds its Struct field by field, in
+one named function here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,16 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from csomatch.domain import Area, Capacity, Freshness, LanguageCode, Organization, Service
+from csomatch.domain import (
+    Area,
+    Capacity,
+    Freshness,
+    LanguageCode,
+    Organization,
+    Service,
+    freshness,
+)
+from csomatch.settings import Settings
 
 Places = Annotated[int, Meta(ge=0, le=100_000)]
 CapacityUnitIn = Annotated[str, Meta(pattern=r"^(bed|place|session_per_week|hour_per_week|case)$")]
@@ -23,11 +40,12 @@ class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base of request bodies: unknown fields are rejected, naming the field."""
 
 
-class OrganizationOut(Out, frozen=True):
+class OrganizationOut(Out, frozen=True, rename={"participant_code": "participant"}):
     """An organisation of the registry."""
 
     id: uuid.UUID
-    participant: str
+    #: Sent as ``participant``.
+    participant_code: str
     name: str
     kind: str
     registration_number: str | None
@@ -139,23 +157,29 @@ class SearchResult(Out, frozen=True):
     hits: list[SearchHit]
 
 
-class AreaOut(Out, frozen=True):
+class AreaOut(Out, frozen=True, rename={"participant_code": "participant"}):
     """A municipality or town of the gazetteer."""
 
     code: str
-    participant: str
+    #: Sent as ``participant``.
+    participant_code: str
     name: str
     latitude: float
     longitude: float
 
 
+def freshness_of(
+    settings: Settings, updated_at: dt.datetime | None, now: dt.datetime
+) -> Freshness | None:
+    """The freshness tier of a capacity number reported at ``updated_at`` (None: never)."""
+    if updated_at is None:
+        return None
+    return freshness(updated_at, now, settings.fresh_hours, settings.stale_hours)
+
+
 def organization_out(org: Organization) -> OrganizationOut:
     """The public view of an organisation (no contact e-mail)."""
-    return OrganizationOut(
-        id=org.id, participant=org.participant_code, name=org.name, kind=org.kind,
-        registration_number=org.registration_number, survivor_led=org.survivor_led,
-        website=org.website, accepting_referrals=org.accepting_referrals, version=org.version,
-    )  # fmt: skip
+    return msgspec.convert(org, OrganizationOut, from_attributes=True)
 
 
 def capacity_out(cap: Capacity, freshness: Freshness) -> CapacityOut:
@@ -231,10 +255,7 @@ class ServiceViews:
 
 def area_out(area: Area) -> AreaOut:
     """The view of a gazetteer entry."""
-    return AreaOut(
-        code=area.code, participant=area.participant_code, name=area.name,
-        latitude=area.latitude, longitude=area.longitude,
-    )  # fmt: skip
+    return msgspec.convert(area, AreaOut, from_attributes=True)
 
 
 Name = Annotated[str, Meta(min_length=2, max_length=200)]

@@ -1,0 +1,28 @@
+"""The one rule of confidential addresses: who sees a shelter's street address and point."""
+
+from __future__ import annotations
+
+from csomatch.db.tokens import TokenRecord
+from csomatch.domain import PARTICIPANTS, AddressScope, Location, Service
+
+#: Roles that may see a confidential site of their own jurisdiction in full.
+REVEALING_ROLES = frozenset({"coordinator", "admin"})
+
+
+def address_scope(principal: TokenRecord) -> AddressScope:
+    """The one rule of confidential addresses: which confidential sites this caller sees in
+    full (street address and exact point).
+
+    Only the coordinators and admins of the site's own jurisdiction (the participant of its
+    location); a region-wide ``MARRI`` token, another participant's coordinator or admin,
+    officers, providers and funders see the municipality only. (A later rule adds the
+    referring officer of an active placement at the site: it belongs here, and nowhere else.)
+    """
+    if principal.role in REVEALING_ROLES and principal.jurisdiction in PARTICIPANTS:
+        return AddressScope(participant=principal.jurisdiction)
+    return AddressScope()
+
+
+def may_see_address(principal: TokenRecord, site: Service | Location) -> bool:
+    """Whether this caller sees this site's street address and exact point."""
+    return not site.confidential or address_scope(principal).covers(site.participant_code)

@@ -1,0 +1,74 @@
+"""A service's capacity: read it, and report it now (guarded against lost updates)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from csomatch.db import services as svc_db
+from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Capacity, Service
+from csomatch.errors import InvalidInput, NotFound, PreconditionRequired, StaleVersion
+
+#: Roles that may report capacity for any service of their jurisdiction.
+CAPACITY_EDITORS = frozenset({"coordinator", "admin"})
+
+
+async def get_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capacity:
+    """A service's capacity record, or NotFound (no record, or no such service)."""
+    cap = await svc_db.get_capacity(conn, service_id)
+    if cap is None:
+        raise NotFound(f"service {service_id} has no capacity record (or does not exist)")
+    return cap
+
+
+def _may_report(principal: TokenRecord, svc: Service) -> bool:
+    """Providers report for their own organisation; coordinators and admins their
+    jurisdiction's services."""
+    if principal.role == "provider":
+        return principal.organization_id == svc.organization_id
+    if principal.role in CAPACITY_EDITORS:
+        return principal.jurisdiction in ("MARRI", svc.participant_code)
+    return False
+
+
+async def report_capacity(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    service_id: uuid.UUID,
+    *,
+    unit: str,
+    maximum: int,
+    available: int,
+    if_match: int | None,
+) -> Capacity:
+    """Set a service's capacity now, guarded against lost updates.
+
+    A provider may report only for its own organisation's services (others answer NotFound,
+    so their existence is not revealed). A service with a capacity record needs the version
+    the caller last saw (If-Match).
+    """
+    svc = await svc_db.get_service(conn, service_id)
+    if svc is None or not _may_report(principal, svc):
+        raise NotFound(f"no service {service_id}")
+    if available > maximum:
+        raise InvalidInput(
+            f"{available} places are reported free but the service has {maximum} in total; "
+            f"report at most {maximum} as free, or raise the maximum.",
+            field="$.available",
+        )
+    if svc.capacity_version is not None and if_match is None:
+        raise PreconditionRequired(
+            "send If-Match with the ETag from GET .../capacity, so that a newer report "
+            "is never overwritten"
+        )
+    cap = await svc_db.upsert_capacity(
+        conn, service_id, unit=unit, maximum=maximum, available=available,
+        expected_version=if_match if svc.capacity_version is not None else None,
+    )  # fmt: skip
+    if cap is None:
+        raise StaleVersion(
+            "the capacity changed since you read it; GET it again and re-apply your change"
+        )
+    return cap

@@ -1,0 +1,117 @@
+"""Organisations and their sites: read, list, register, change, add a location.
+
+Providers manage their own organisation; coordinators and admins those of their
+jurisdiction (a ``MARRI`` token: all). Someone else's organisation is "not found".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from csomatch.db import areas as area_db
+from csomatch.db import organizations as org_db
+from csomatch.db.organizations import NewLocation, NewOrganization
+from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Organization
+from csomatch.errors import Forbidden, InvalidInput, NotFound, StaleVersion
+
+__all__ = [
+    "MANAGING_ROLES",
+    "NewLocation",
+    "NewOrganization",
+    "add_location",
+    "create_organization",
+    "get_organization",
+    "list_organizations",
+    "managed_organization",
+    "update_organization",
+]
+
+#: Roles that manage every organisation of their jurisdiction (providers: their own only).
+MANAGING_ROLES = frozenset({"coordinator", "admin"})
+
+
+async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization:
+    """One organisation, or NotFound."""
+    org = await org_db.get_organization(conn, org_id)
+    if org is None:
+        raise NotFound(f"no organisation {org_id}")
+    return org
+
+
+async def list_organizations(
+    conn: asyncpg.Connection,
+    *,
+    participant: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Organization], int]:
+    """A page of organisations by participant and name, and how many the filters select."""
+    return await org_db.list_organizations(
+        conn, participant=participant, kind=kind, only_id=None, limit=limit, offset=offset
+    )
+
+
+def _may_manage(principal: TokenRecord, org: Organization) -> bool:
+    """Providers manage their own organisation; coordinators and admins their jurisdiction's."""
+    if principal.role == "provider":
+        return principal.organization_id == org.id
+    if principal.role in MANAGING_ROLES:
+        return principal.jurisdiction in ("MARRI", org.participant_code)
+    return False
+
+
+async def managed_organization(
+    conn: asyncpg.Connection, principal: TokenRecord, org_id: uuid.UUID
+) -> Organization:
+    """The organisation if the caller manages it, else NotFound (its existence unsaid)."""
+    org = await org_db.get_organization(conn, org_id)
+    if org is None or not _may_manage(principal, org):
+        raise NotFound(f"no organisation {org_id}")
+    return org
+
+
+async def create_organization(
+    conn: asyncpg.Connection, principal: TokenRecord, new: NewOrganization
+) -> Organization:
+    """Register an organisation in the caller's jurisdiction (coordinator, admin)."""
+    if principal.jurisdiction not in ("MARRI", new.participant_code):
+        raise Forbidden(
+            f"a {principal.jurisdiction} token cannot register organisations of "
+            f"{new.participant_code}"
+        )
+    await org_db.insert_organization(conn, new)
+    return await get_organization(conn, new.id)
+
+
+async def update_organization(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    org_id: uuid.UUID,
+    changes: dict[str, object],
+    if_match: int | None,
+) -> Organization:
+    """Change an organisation the caller manages; a stale If-Match answers StaleVersion."""
+    await managed_organization(conn, principal, org_id)
+    updated = await org_db.update_organization(conn, org_id, changes, if_match)
+    if updated is None:
+        raise StaleVersion("the organisation changed since you read it; GET it again")
+    return updated
+
+
+async def add_location(conn: asyncpg.Connection, principal: TokenRecord, loc: NewLocation) -> None:
+    """Add a site to an organisation the caller manages, inside that participant."""
+    org = await managed_organization(conn, principal, loc.organization_id)
+    area = await area_db.get_area(conn, loc.area_code)
+    if area is None:
+        raise InvalidInput(f"unknown area code {loc.area_code!r}", field="$.area")
+    if area.participant_code != org.participant_code:
+        raise InvalidInput(
+            f"{loc.area_code} is in {area.participant_code}, the organisation in "
+            f"{org.participant_code}",
+            field="$.area",
+        )
+    await org_db.insert_location(conn, loc)

@@ -1,0 +1,93 @@
+"""Services of the registry: read, list, add (with a first capacity report), change.
+
+A service belongs to an organisation; who manages the organisation manages its services
+(``registry.organizations.may_manage``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from csomatch.db import services as svc_db
+from csomatch.db.services import NewCapacity, NewService
+from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Service
+from csomatch.errors import InvalidInput, NotFound, StaleVersion
+from csomatch.registry.organizations import managed_organization
+from csomatch.registry.taxonomy import check_code
+
+__all__ = [
+    "NewCapacity",
+    "NewService",
+    "create_service",
+    "get_service",
+    "list_services",
+    "update_service",
+]
+
+
+async def get_service(conn: asyncpg.Connection, service_id: uuid.UUID) -> Service:
+    """One service, or NotFound."""
+    svc = await svc_db.get_service(conn, service_id)
+    if svc is None:
+        raise NotFound(f"no service {service_id}")
+    return svc
+
+
+async def list_services(
+    conn: asyncpg.Connection,
+    *,
+    participant: str | None,
+    code: str | None,
+    organization_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Service], int]:
+    """A page of services by participant, taxonomy code and organisation, and their total."""
+    return await svc_db.list_services(
+        conn, participant=participant, code=code, organization_id=organization_id,
+        limit=limit, offset=offset,
+    )  # fmt: skip
+
+
+async def create_service(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    new: NewService,
+    capacity: NewCapacity | None,
+) -> Service:
+    """Add a service (and its first capacity) to an organisation the caller manages."""
+    await managed_organization(conn, principal, new.organization_id)
+    await check_code(conn, new.taxonomy_code)
+    await svc_db.insert_service(conn, new)
+    if capacity is not None:
+        if capacity.available > capacity.maximum:
+            raise InvalidInput(
+                f"{capacity.available} places are reported free but the service has "
+                f"{capacity.maximum} in total; report at most {capacity.maximum} as free, or "
+                "raise the maximum.",
+                field="$.capacity.available",
+            )
+        await svc_db.insert_capacity(conn, capacity)
+    return await get_service(conn, new.id)
+
+
+async def update_service(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    service_id: uuid.UUID,
+    changes: dict[str, object],
+    if_match: int | None,
+) -> Service:
+    """Change a service of an organisation the caller manages."""
+    svc = await svc_db.get_service(conn, service_id)
+    if svc is None:
+        raise NotFound(f"no service {service_id}")
+    await managed_organization(conn, principal, svc.organization_id)
+    if "taxonomy_code" in changes:
+        await check_code(conn, str(changes["taxonomy_code"]))
+    if not await svc_db.update_service(conn, service_id, changes, if_match):
+        raise StaleVersion("the service changed since you read it; GET it again")
+    return await get_service(conn, service_id)
