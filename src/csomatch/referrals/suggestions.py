@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from typing import Any
 
-import anyio.to_thread
 import asyncpg
-import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
-from csomatch.domain import AddressScope
+from csomatch.domain import AddressScope, Service
 from csomatch.errors import Conflict
 from csomatch.matching.profile import Need, NeedsProfile
-from csomatch.matching.snapshot import load_snapshot
-from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
-from csomatch.matching.terms import weights_from_settings
+from csomatch.matching.suggest import SuggestionResult
+from csomatch.matching.suggestions import suggest_services
 from csomatch.referrals.holds import may_place
 from csomatch.settings import Settings
 
@@ -66,35 +62,20 @@ async def suggestions_for(
 ) -> SuggestionResult:
     """Run the matcher on a referral, leaving out services that declined or let it expire."""
     profile = needs_profile(stored)
-    tried = {
-        h.service_id for h in await hold_db.holds_of(conn, stored.head.id) if h.status in TRIED
-    }
-    snap = await load_snapshot(
-        conn,
-        codes={n.code for n in profile.needs},
-        areas=[("$.current_area", profile.current_area)]
-        + [(f"$.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)],
-        now=now,
-        stale_hours=settings.stale_hours,
-        address_scope=address_scope,
-    )
-    # Only what a hold would take: services at home, or cross-border ones in the receiving
-    # participant of a transnational referral (a service over the border is never offered).
     head = stored.head
-    services = [
-        s
-        for s in snap.services
-        if s.id not in tried
-        and may_place(
+    tried = {h.service_id for h in await hold_db.holds_of(conn, head.id) if h.status in TRIED}
+
+    def takes(s: Service) -> bool:
+        # Only what a hold would take: services at home, or cross-border ones in the
+        # receiving participant of a transnational referral (never one over the border).
+        return s.id not in tried and may_place(
             head.jurisdiction, head.receiving_participant, s.participant_code,
             cross_border=s.cross_border,
-        )
-    ]  # fmt: skip
-    snap = msgspec.structs.replace(snap, services=services)
-    run = functools.partial(
-        suggest, profile, snap, weights_from_settings(settings), solve_params(settings)
+        )  # fmt: skip
+
+    return await suggest_services(
+        conn, profile, now=now, settings=settings, scope=address_scope, keep=takes
     )
-    return await anyio.to_thread.run_sync(run)
 
 
 async def next_service(
