@@ -7,60 +7,27 @@ ledger. Who may add what is ``csomatch.funding.ledger``'s rule (docs/funding.md)
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import anyio.to_thread
 import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.deps import Caller, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out, Page
-from csomatch.db import funding as funding_db
-from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import Forbidden, InvalidInput, NotFound
-from csomatch.funding import parse
-from csomatch.funding.ledger import ImportReport, run_import, scope_of
-from csomatch.funding.records import MAX_AMOUNT, FeedLine, Parsed
+from csomatch.funding import entries, imports, rates, reviews
+from csomatch.funding.entries import FundingIn
+from csomatch.funding.ledger import ImportReport
 
-Conn = NamedDependency[asyncpg.Connection]
-Caller = NamedDependency[TokenRecord]
 LEDGER_ROLES = ("funder", "coordinator", "admin")
 REVIEWERS = ("coordinator", "admin")
-
-Text = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
-Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
-
-
-class FundingIn(In, frozen=True):
-    """One funding record. A funder token may leave ``funder`` out: it is its own funder."""
-
-    external_id: Annotated[str, Meta(min_length=1, max_length=150, pattern=r"^[^\x00]*$")]
-    #: 0 to a trillion, as a JSON string ("1250.50") or number.
-    amount: Annotated[Decimal, Meta(extra_json_schema={"extra": {"type": ["string", "number"]}})]
-    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
-    period_start: dt.date
-    period_end: dt.date
-    funder: Code | None = None
-    recipient_id: uuid.UUID | None = None
-    recipient_ref: Code | None = None
-    recipient_name: Text | None = None
-    participant: Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")] | None = None
-    value_date: dt.date | None = None
-    status: Literal["planned", "committed", "disbursed", "cancelled"] = "committed"
-    funded_units: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
-    unit: Literal["bed", "place", "session_per_week", "hour_per_week", "case"] | None = None
-    services: Annotated[list[Code], Meta(max_length=50)] = msgspec.field(default_factory=list)
-    title: Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")] | None = None
 
 
 class FundingOut(Out, frozen=True):
@@ -135,32 +102,6 @@ class RateOut(Out, frozen=True):
     illustrative: bool
 
 
-def _line(data: FundingIn, funder_ref: str | None) -> FeedLine:
-    return FeedLine(
-        where="$",
-        external_id=data.external_id,
-        funder_ref=funder_ref,
-        funder_name=None,
-        recipient_id=data.recipient_id,
-        recipient_ref=data.recipient_ref,
-        recipient_name=data.recipient_name or "",
-        participant=data.participant,
-        amount=data.amount.quantize(Decimal("0.01")),
-        currency=data.currency,
-        value_date=data.value_date,
-        period_start=data.period_start,
-        period_end=data.period_end,
-        status=data.status,
-        funded_units=data.funded_units,
-        unit=data.unit,
-        service_refs=tuple(data.services),
-        title=data.title,
-    )
-
-
-_FIELDS = {"funder": "$.funder", "services": "$.services", "external_id": "$.external_id"}
-
-
 @post(
     "/api/v1/funding",
     opt=roles(*LEDGER_ROLES),
@@ -172,37 +113,12 @@ async def add_funding(
 ) -> Response[ImportReport]:
     """Add (201) or update (200) one funding record; the answer is the import report.
     Honours an Idempotency-Key."""
-    return await idempotent(
-        request, conn, principal, lambda: _add_funding(conn, principal, data), status_code=200,
-        required=False,
-    )  # fmt: skip
 
+    async def run() -> Response[ImportReport]:
+        report = await entries.add_entry(conn, principal, data)
+        return Response(report, status_code=201 if report.imported else 200)
 
-async def _add_funding(
-    conn: asyncpg.Connection, principal: TokenRecord, data: FundingIn
-) -> Response[ImportReport]:
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
-    funder_ref = data.funder
-    if funder_ref is None and scope.funder_id is not None:
-        funder_ref = await funding_db.funder_ref_of(conn, scope.funder_id)
-    if funder_ref is None:
-        raise InvalidInput("name the funder (its reference or name)", field="$.funder")
-    if data.recipient_id is None and data.recipient_ref is None and data.recipient_name is None:
-        raise InvalidInput("name the recipient", field="$.recipient_name")
-    if not (data.amount.is_finite() and 0 <= data.amount <= MAX_AMOUNT):
-        raise InvalidInput(f"amount must be 0 to {MAX_AMOUNT}", field="$.amount")
-    if data.period_end < data.period_start:
-        raise InvalidInput("period_end must not be before period_start", field="$.period_end")
-    parsed = Parsed(format="api", rows_read=1, lines=[_line(data, funder_ref)], skips=[])
-    report = await run_import(conn, parsed, source="api", scope=scope)
-    if report.skips:
-        skip = report.skips[0]
-        if skip.field == "scope":
-            raise Forbidden(skip.reason)
-        raise InvalidInput(skip.reason, field=_FIELDS.get(skip.field or "", f"$.{skip.field}"))
-    return Response(report, status_code=201 if report.imported else 200)
+    return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
 @post("/api/v1/funding/imports", opt=roles(*LEDGER_ROLES), status_code=200)
@@ -222,29 +138,12 @@ async def upload_funding(
     Honours an Idempotency-Key (re-importing the same file adds nothing anyway)."""
 
     async def run() -> ImportReport:
-        return await _upload(request, conn, principal, format, dry_run, filename)
+        return await imports.upload_feed(
+            conn, principal, await request.body(), fmt=format, filename=filename,
+            dry_run=dry_run,
+        )  # fmt: skip
 
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
-
-
-async def _upload(
-    request: Request[Any, Any, Any],
-    conn: asyncpg.Connection,
-    principal: TokenRecord,
-    format: str,
-    dry_run: bool,
-    filename: str | None,
-) -> ImportReport:
-    body = await request.body()
-    if not body.strip():
-        raise InvalidInput("send the file as the request body", field="body")
-    parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, format, filename))
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
-    return await run_import(
-        conn, parsed, source=parsed.format, scope=scope, filename=filename, dry_run=dry_run
-    )
 
 
 @get(
@@ -257,10 +156,8 @@ async def get_funding_import(
     conn: Conn, principal: Caller, import_id: FromPath[uuid.UUID]
 ) -> Response[bytes]:
     """The stored report of an import (a funder token: only its own imports)."""
-    record = await funding_db.get_import(conn, import_id)
-    if record is None or (principal.role == "funder" and record.token_id != principal.id):
-        raise NotFound(f"no import {import_id}")
-    return Response(record.report.encode(), media_type="application/json")
+    report = await imports.import_report(conn, principal, import_id)
+    return Response(report.encode(), media_type="application/json")
 
 
 @get("/api/v1/funding", opt=roles(*LEDGER_ROLES))
@@ -281,22 +178,16 @@ async def list_funding(
     offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
 ) -> FundingList:
     """Ledger rows (newest period first) with their EUR amounts, and the EUR total."""
-    flt = funding_db.LedgerFilter(
-        funder_ref=funder, recipient_id=recipient, participant=participant, status=status,
-        source=source, active_on=active_on, unmatched=unmatched, limit=limit, offset=offset,
+    found, total, total_eur = await entries.list_entries(
+        conn, funder_ref=funder, recipient_id=recipient, participant=participant,
+        status=status, source=source, active_on=active_on, unmatched=unmatched, limit=limit,
+        offset=offset,
     )  # fmt: skip
-    entries, total, total_eur = await funding_db.list_ledger(conn, flt)
     return FundingList(
         items_page=Page(total=total, limit=limit, offset=offset),
         total_eur=total_eur,
-        funding=[
-            FundingOut(**{f: getattr(e, f) for f in FundingOut.__struct_fields__}) for e in entries
-        ],
+        funding=[msgspec.convert(e, FundingOut, from_attributes=True) for e in found],
     )
-
-
-def _review_out(review: funding_db.ReviewRow) -> ReviewOut:
-    return ReviewOut(**{f: getattr(review, f) for f in ReviewOut.__struct_fields__})
 
 
 @get("/api/v1/funding/matches", opt=roles(*REVIEWERS))
@@ -307,7 +198,8 @@ async def list_funding_matches(
     ] = "pending",
 ) -> list[ReviewOut]:
     """Recipients not matched with confidence, most recently seen first."""
-    return [_review_out(r) for r in await funding_db.list_reviews(conn, status=status)]
+    found = await reviews.list_reviews(conn, status=status)
+    return [msgspec.convert(r, ReviewOut, from_attributes=True) for r in found]
 
 
 async def _decide(
@@ -317,26 +209,9 @@ async def _decide(
     status: str,
     organization_id: uuid.UUID | None,
 ) -> ConfirmOut:
-    review = await funding_db.get_review(conn, review_id)
-    if review is None:
-        raise NotFound(f"no review {review_id}")
-    if status == "confirmed":
-        org_id = organization_id or review.candidate_organization_id
-        if org_id is None:
-            raise InvalidInput("this review has no candidate: name one", field="$.organization_id")
-        org = await get_organization(conn, org_id)
-        if org is None:
-            raise InvalidInput(f"no organisation {org_id}", field="$.organization_id")
-        if principal.jurisdiction not in ("MARRI", org.participant_code):
-            raise Forbidden(f"a {principal.jurisdiction} token cannot link funding to {org.name}")
-        organization_id = org_id
     async with conn.transaction():
-        linked = await funding_db.decide_review(
-            conn, review_id, status=status, organization_id=organization_id
-        )
-    decided = await funding_db.get_review(conn, review_id)
-    assert decided is not None
-    return ConfirmOut(review=_review_out(decided), linked_rows=linked)
+        decision = await reviews.decide(conn, principal, review_id, status, organization_id)
+    return msgspec.convert(decision, ConfirmOut, from_attributes=True)
 
 
 @post("/api/v1/funding/matches/{review_id:uuid}/confirm", opt=roles(*REVIEWERS), status_code=200)
@@ -371,9 +246,7 @@ async def reject_funding_match(
 @get("/api/v1/funding/rates", opt=roles(*LEDGER_ROLES))
 async def list_funding_rates(conn: Conn) -> list[RateOut]:
     """The EUR rates in use (``illustrative`` marks the shipped defaults)."""
-    return [
-        msgspec.convert(r, RateOut, from_attributes=True) for r in await funding_db.list_rates(conn)
-    ]
+    return [msgspec.convert(r, RateOut, from_attributes=True) for r in await rates.list_rates(conn)]
 
 
 FUNDING_ROUTES = [

@@ -86,3 +86,8 @@ async def import_rates(conn: asyncpg.Connection, rates: list[funding_db.Rate]) -
     """Store rates and recompute EUR amounts; return how many ledger rows were recomputed."""
     await funding_db.upsert_rates(conn, rates)
     return await funding_db.recompute_eur(conn, sorted({r.currency for r in rates}))
+
+
+async def list_rates(conn: asyncpg.Connection) -> list[funding_db.Rate]:
+    """Every EUR rate in use, by currency and date (``illustrative``: a shipped default)."""
+    return await funding_db.list_rates(conn)

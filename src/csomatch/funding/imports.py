@@ -1,0 +1,48 @@
+"""Feed files uploaded through the API, and the stored report of every import."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+
+import anyio.to_thread
+import asyncpg
+
+from csomatch.db import funding as funding_db
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import InvalidInput, NotFound
+from csomatch.funding import parse
+from csomatch.funding.ledger import ImportReport, run_import, scope_of
+
+
+async def upload_feed(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    body: bytes,
+    *,
+    fmt: str,
+    filename: str | None,
+    dry_run: bool,
+) -> ImportReport:
+    """Read a feed file (IATI XML, CSV/HXL, 360Giving JSON; parsed in a worker thread) and
+    import its lines within the caller's scope; the report (``dry_run``: nothing saved)."""
+    if not body.strip():
+        raise InvalidInput("send the file as the request body", field="body")
+    parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, fmt, filename))
+    scope = await scope_of(
+        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
+    )
+    return await run_import(
+        conn, parsed, source=parsed.format, scope=scope, filename=filename, dry_run=dry_run
+    )
+
+
+async def import_report(
+    conn: asyncpg.Connection, principal: TokenRecord, import_id: uuid.UUID
+) -> str:
+    """The stored report of an import, as the JSON it was answered with (a funder token:
+    only its own imports; any other is NotFound)."""
+    record = await funding_db.get_import(conn, import_id)
+    if record is None or (principal.role == "funder" and record.token_id != principal.id):
+        raise NotFound(f"no import {import_id}")
+    return record.report
