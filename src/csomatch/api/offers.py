@@ -7,32 +7,23 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
+from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import AuditAs, idempotent
-from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut, OfferSummary
-from csomatch.api.schemas.views import hold_view, provider_offer_view, referrer_only
-from csomatch.db import holds as hold_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut
+from csomatch.api.schemas.views import provider_offer_view, referrer_offer_view
 from csomatch.referrals import offers
-from csomatch.referrals.access import audit
 from csomatch.referrals.model import DeclineIn
-from csomatch.settings import Settings
 
-Conn = NamedDependency[asyncpg.Connection]
-Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
 StatusQ = Annotated[
     str | None,
     QueryParameter(pattern=r"^(held|accepted|declined|expired|released|confirmed)$"),
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
-ALL_STATUSES = ["held", "accepted", "declined", "expired", "released", "confirmed"]
 
 
 @get("/api/v1/offers", opt=roles("provider"))
@@ -44,16 +35,10 @@ async def list_offers(
     offset: Offset = 0,
 ) -> OfferList:
     """The provider organisation's offers, newest first (``status`` filters)."""
-    assert principal.organization_id is not None
-    statuses = [status] if status else ALL_STATUSES
     async with conn.transaction():
-        found = await hold_db.offers_for_org(
-            conn, principal.organization_id, statuses=statuses, limit=limit, offset=offset
-        )
-        views = []
-        for hold in found:
-            views.append(await provider_offer_view(conn, principal, hold))
-            await audit(conn, principal, "offer.list", "referral", hold.referral_id)
+        found = await offers.inbox(conn, principal, status=status, limit=limit, offset=offset)
+        # Shaped inside the transaction: a view refused rolls the listing's audit back.
+        views = [provider_offer_view(principal, o) for o in found]
     return OfferList(offers=views)
 
 
@@ -69,8 +54,10 @@ async def accept_offer(
     ``CSOMATCH_CONFIRM_HOURS``. An offer at risk answers 409 until places free up."""
 
     async def run() -> OfferOut:
-        hold = await offers.accept(conn, principal, settings, offer_id, now=dt.datetime.now(dt.UTC))
-        return await provider_offer_view(conn, principal, hold)
+        offer = await offers.accept(
+            conn, principal, settings, offer_id, now=dt.datetime.now(dt.UTC)
+        )
+        return provider_offer_view(principal, offer)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -91,10 +78,10 @@ async def decline_offer(
     capacity number (until then the old one counts as unknown)."""
 
     async def run() -> OfferOut:
-        hold = await offers.decline(
+        offer = await offers.decline(
             conn, principal, settings, offer_id, data.reason, now=dt.datetime.now(dt.UTC)
         )
-        return await provider_offer_view(conn, principal, hold)
+        return provider_offer_view(principal, offer)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -108,13 +95,9 @@ async def escalated_offers(
 ) -> EscalatedList:
     """Offers nobody answered in time, or accepted and never confirmed, where the referral or
     the service is in your jurisdiction (newest first)."""
-    jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
     async with conn.transaction():
-        found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)
-        views: list[OfferSummary] = []
-        for hold in found:
-            views.append(referrer_only(await hold_view(conn, principal, hold)))
-            await audit(conn, principal, "offer.escalated", "referral", hold.referral_id)
+        found = await offers.escalated(conn, principal, limit=limit, offset=offset)
+        views = [referrer_offer_view(principal, h) for h in found]
     return EscalatedList(offers=views)
 
 

@@ -11,12 +11,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
+from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.referrals import (
     OfferOut,
@@ -26,20 +25,16 @@ from csomatch.api.schemas.referrals import (
     SuggestionsForReferral,
 )
 from csomatch.api.schemas.registry import Page
-from csomatch.api.schemas.views import hold_view, referral_view, referrer_only, summary_view
-from csomatch.db import referrals as ref_db
-from csomatch.db.tokens import TokenRecord
-from csomatch.errors import CsomatchError, Forbidden
-from csomatch.referrals import holds, intake, lifecycle
-from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
+from csomatch.api.schemas.views import (
+    referral_view,
+    referrer_offer_view,
+    referrer_only,
+    summary_view,
+)
+from csomatch.referrals import casework, holds
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
-from csomatch.referrals.suggestions import suggestions_for
-from csomatch.registry import addresses
-from csomatch.settings import Settings
+from csomatch.referrals.suggestions import match_referral
 
-Conn = NamedDependency[asyncpg.Connection]
-Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
 REFERRERS = ("officer", "coordinator", "admin")
 StateQ = Annotated[
     str | None,
@@ -62,8 +57,8 @@ async def create_referral(
     """Create a referral (a draft) from the minimum data; needs an Idempotency-Key."""
 
     async def run() -> ReferralOut:
-        referral_id = await intake.create_referral(conn, principal, data, now=_now())
-        return referrer_only(await referral_view(conn, principal, referral_id))
+        record = await casework.create(conn, principal, data, now=_now())
+        return referrer_only(referral_view(principal, record))
 
     return await idempotent(
         request, conn, principal, run, status_code=201,
@@ -76,15 +71,8 @@ async def get_referral(
     conn: Conn, principal: Caller, referral_id: FromPath[uuid.UUID]
 ) -> ReferralOut:
     """One referral with its profile, offers, allowed next states and next suggestion."""
-    try:
-        async with conn.transaction():
-            await visible_head(conn, principal, referral_id)
-            out = referrer_only(await referral_view(conn, principal, referral_id))
-            await audit(conn, principal, "referral.read", "referral", referral_id)
-    except CsomatchError as exc:
-        await audit_refusal(conn, principal, "referral.read", "referral", referral_id, exc)
-        raise
-    return out
+    record = await casework.read(conn, principal, referral_id)
+    return referrer_only(referral_view(principal, record))
 
 
 @get("/api/v1/referrals", opt=roles(*REFERRERS))
@@ -97,21 +85,13 @@ async def list_referrals(
 ) -> ReferralList:
     """Referrals the caller may see, newest first (officer: their agency's; coordinator:
     their jurisdiction's, including transnational ones addressed to it)."""
-    scope = scope_of(principal)
-    if scope is None:
-        raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
     async with conn.transaction():
-        heads, total = await ref_db.list_heads(
-            conn, scope, state=referral_state, limit=limit, offset=offset
+        page = await casework.list_page(
+            conn, principal, state=referral_state, limit=limit, offset=offset
         )
-        summaries = []
-        for head in heads:
-            stored = await ref_db.get_referral(conn, head.id)
-            assert stored is not None
-            summaries.append(summary_view(principal, head, stored.needs))
-            await audit(conn, principal, "referral.list", "referral", head.id)
     return ReferralList(
-        items_page=Page(total=total, limit=limit, offset=offset), referrals=summaries
+        items_page=Page(total=page.total, limit=limit, offset=offset),
+        referrals=[summary_view(principal, h, page.needs[h.id]) for h in page.heads],
     )
 
 
@@ -135,15 +115,10 @@ async def transition(
     """
 
     async def run() -> ReferralOut | OfferOut:
-        if principal.role == "provider" and data.to not in ("in_service", "closed"):
-            raise Forbidden("a provider marks a referral in service or closed, nothing else")
-        if data.to == "submitted":
-            await intake.submit(conn, principal, referral_id)
-        elif data.to == "confirmed":
-            await holds.confirm(conn, principal, referral_id, now=_now())
-        else:
-            await holds.finish(conn, principal, referral_id, data.to, data.outcome)
-        return await referral_view(conn, principal, referral_id)
+        record = await casework.transition(
+            conn, principal, referral_id, data.to, data.outcome, now=_now()
+        )
+        return referral_view(principal, record)
 
     return await idempotent(
         request, conn, principal, run, status_code=200,
@@ -164,20 +139,10 @@ async def referral_suggestions(
     a submitted, declined or expired referral becomes matched."""
 
     async def run() -> SuggestionsForReferral:
-        head = await visible_head(conn, principal, referral_id, for_update=True)
-        if head.state != "matched":
-            head = await lifecycle.move(conn, principal, head, "matched", action="referral.match")
-        else:
-            await audit(conn, principal, "referral.match", "referral", referral_id)
-        stored = await ref_db.get_referral(conn, referral_id)
-        assert stored is not None
-        result = await suggestions_for(
-            conn, stored, now=_now(), settings=settings,
-            address_scope=addresses.address_scope(principal),
-        )  # fmt: skip
+        matched = await match_referral(conn, principal, referral_id, settings=settings, now=_now())
         return SuggestionsForReferral(
-            referral_id=referral_id, state=head.state, needs=result.needs, plan=result.plan,
-            cost_unit="1 point = 100 m",
+            referral_id=referral_id, state=matched.state, needs=matched.result.needs,
+            plan=matched.result.plan, cost_unit="1 point = 100 m",
         )  # fmt: skip
 
     return await idempotent(
@@ -202,7 +167,7 @@ async def create_hold(
         hold = await holds.place_hold(
             conn, principal, settings, referral_id, data.service_id, data.places, now=_now()
         )
-        return referrer_only(await hold_view(conn, principal, hold))
+        return referrer_offer_view(principal, hold)
 
     return await idempotent(
         request, conn, principal, run, status_code=201,
@@ -224,8 +189,8 @@ async def approve_override(
     """A coordinator (not the requester) approves a requested consent override; logged."""
 
     async def run() -> ReferralOut:
-        await intake.approve_override(conn, principal, referral_id, now=_now())
-        return referrer_only(await referral_view(conn, principal, referral_id))
+        record = await casework.approve_override(conn, principal, referral_id, now=_now())
+        return referrer_only(referral_view(principal, record))
 
     return await idempotent(
         request, conn, principal, run, status_code=200,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 import msgspec
@@ -184,6 +185,53 @@ async def get_referral(conn: asyncpg.Connection, referral_id: uuid.UUID) -> Stor
         if profile is None
         else msgspec.convert(profile, StoredProfile, from_attributes=True),
     )
+
+
+async def needs_of(
+    conn: asyncpg.Connection, referral_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[StoredNeed]]:
+    """The needs of several referrals in one query, by referral (in need order)."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT referral_id, idx, taxonomy_code, priority FROM referral_need"
+            " WHERE referral_id = ANY($1::uuid[]) ORDER BY referral_id, idx",
+            list(referral_ids),
+        )
+    found: dict[uuid.UUID, list[StoredNeed]] = {r: [] for r in referral_ids}
+    for row in rows:
+        found[row["referral_id"]].append(msgspec.convert(row, StoredNeed, from_attributes=True))
+    return found
+
+
+async def get_referrals(
+    conn: asyncpg.Connection, referral_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, StoredReferral]:
+    """Several referrals with their needs and profiles in three queries, by id (an unknown
+    id is left out)."""
+    ids = list(dict.fromkeys(referral_ids))
+    async with translated():
+        heads = await conn.fetch(
+            "SELECT " + _HEAD + " FROM referral r WHERE r.id = ANY($1::uuid[])", ids
+        )
+        profiles = await conn.fetch(
+            "SELECT referral_id, " + _PROFILE + " FROM referral_profile"
+            " WHERE referral_id = ANY($1::uuid[])",
+            ids,
+        )
+    needs = await needs_of(conn, ids)
+    by_id = {row["referral_id"]: row for row in profiles}
+    found = {}
+    for row in heads:
+        head = msgspec.convert(row, ReferralHead, from_attributes=True)
+        profile = by_id.get(head.id)
+        found[head.id] = StoredReferral(
+            head=head,
+            needs=needs[head.id],
+            profile=None
+            if profile is None
+            else msgspec.convert(profile, StoredProfile, from_attributes=True),
+        )
+    return found
 
 
 async def list_heads(

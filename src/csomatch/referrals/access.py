@@ -10,11 +10,12 @@ found".
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
 from csomatch.db import referrals as ref_db
-from csomatch.db.audit import AuditActor, record_event
+from csomatch.db.audit import AuditActor, record_event, record_events
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
 
@@ -98,6 +99,25 @@ async def audit(
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         outcome=outcome,
+    )
+
+
+async def audit_each(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    action: str,
+    object_type: str,
+    object_ids: Sequence[uuid.UUID],
+) -> None:
+    """Write one audit event per object (a page of a list), in order, in the caller's
+    transaction, in a fixed number of statements."""
+    await record_events(
+        conn,
+        actor=actor_of(principal),
+        action=action,
+        object_type=object_type,
+        object_ids=[str(i) for i in object_ids],
+        outcome="ok",
     )
 
 

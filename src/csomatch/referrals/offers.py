@@ -8,6 +8,7 @@ import hashlib
 import uuid
 
 import asyncpg
+import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
@@ -18,11 +19,52 @@ from csomatch.db.tokens import TokenRecord
 from csomatch.db.track_records import record_offer_answer
 from csomatch.errors import Conflict, NotFound
 from csomatch.referrals import lifecycle
-from csomatch.referrals.access import audit
+from csomatch.referrals.access import audit, audit_each
 from csomatch.referrals.suggestions import next_service
 from csomatch.settings import Settings
 
 SYSTEM = AuditActor(token_id=None, role="system", jurisdiction=None)
+#: Every status an offer may have (the inbox without a filter).
+ALL_STATUSES = ("held", "accepted", "declined", "expired", "released", "confirmed")
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True):
+    """An offer (a hold) and the referral it is for, from which its provider's view is made
+    (None: the referral is gone)."""
+
+    hold: hold_db.Hold
+    referral: ref_db.StoredReferral | None
+
+
+async def inbox(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[Offer]:
+    """The provider organisation's offers, newest first (``status`` filters), each listing
+    audited: a fixed number of statements whatever the page's size."""
+    assert principal.organization_id is not None
+    statuses = [status] if status else list(ALL_STATUSES)
+    found = await hold_db.offers_for_org(
+        conn, principal.organization_id, statuses=statuses, limit=limit, offset=offset
+    )
+    referrals = await ref_db.get_referrals(conn, [h.referral_id for h in found])
+    await audit_each(conn, principal, "offer.list", "referral", [h.referral_id for h in found])
+    return [Offer(hold=h, referral=referrals.get(h.referral_id)) for h in found]
+
+
+async def escalated(
+    conn: asyncpg.Connection, principal: TokenRecord, *, limit: int, offset: int
+) -> list[hold_db.Hold]:
+    """Offers nobody answered in time, or accepted and never confirmed, where the referral
+    or the service is in the caller's jurisdiction (newest first), each listing audited."""
+    jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
+    found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)
+    await audit_each(conn, principal, "offer.escalated", "referral", [h.referral_id for h in found])
+    return found
 
 
 async def _locked_offer(
@@ -59,7 +101,7 @@ async def accept(
     hold_id: uuid.UUID,
     *,
     now: dt.datetime,
-) -> hold_db.Hold:
+) -> Offer:
     """Accept an offer: its places stay held until the referrer confirms, for at most
     ``settings.confirm_hours``; an offer at risk is refused (Conflict) until places free up."""
     head, hold = await _locked_offer(conn, principal, hold_id)
@@ -81,7 +123,7 @@ async def accept(
     moved = await lifecycle.move(conn, principal, head, "accepted", action="offer.accept")
     await lifecycle.announce_hold(conn, moved, answered)
     await audit(conn, principal, "offer.accept", "hold", hold.id)
-    return answered
+    return Offer(hold=answered, referral=await ref_db.get_referral(conn, hold.referral_id))
 
 
 async def decline(
@@ -92,7 +134,7 @@ async def decline(
     reason: str,
     *,
     now: dt.datetime,
-) -> hold_db.Hold:
+) -> Offer:
     """Decline an offer with a reason; for ``no_capacity`` the capacity number is doubted."""
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
@@ -126,7 +168,7 @@ async def decline(
     await lifecycle.announce_hold(conn, moved, answered)
     await audit(conn, principal, "offer.decline", "hold", hold.id)
     await _suggest_next(conn, settings, head.id, service.taxonomy_code, now)
-    return answered
+    return Offer(hold=answered, referral=await ref_db.get_referral(conn, hold.referral_id))
 
 
 async def _suggest_next(

@@ -7,15 +7,20 @@ import uuid
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
+from csomatch.db.tokens import TokenRecord
 from csomatch.domain import AddressScope, Service
 from csomatch.errors import Conflict
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.suggest import SuggestionResult
 from csomatch.matching.suggestions import suggest_services
+from csomatch.referrals import lifecycle
+from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.holds import may_place
+from csomatch.registry import addresses
 from csomatch.settings import Settings
 
 #: Holds whose service is not suggested again for the same referral.
@@ -76,6 +81,36 @@ async def suggestions_for(
     return await suggest_services(
         conn, profile, now=now, settings=settings, scope=address_scope, keep=takes
     )
+
+
+class Matched(msgspec.Struct, frozen=True, kw_only=True):
+    """A referral's suggestions and the state the matching left it in."""
+
+    state: str
+    result: SuggestionResult
+
+
+async def match_referral(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    referral_id: uuid.UUID,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> Matched:
+    """Run the matcher on a referral the caller may see (audited); a submitted, declined or
+    expired referral becomes matched. Confidential sites are placed as the caller sees them."""
+    head = await visible_head(conn, principal, referral_id, for_update=True)
+    if head.state != "matched":
+        head = await lifecycle.move(conn, principal, head, "matched", action="referral.match")
+    else:
+        await audit(conn, principal, "referral.match", "referral", referral_id)
+    stored = await ref_db.get_referral(conn, referral_id)
+    assert stored is not None
+    result = await suggestions_for(
+        conn, stored, now=now, settings=settings, address_scope=addresses.address_scope(principal)
+    )
+    return Matched(state=head.state, result=result)
 
 
 async def next_service(

@@ -11,17 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import msgspec
+
 from csomatch.api.schemas.registry import Out, Page
-from csomatch.db.holds import Hold
-from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
 from csomatch.matching.suggest import NeedResult, Plan
+from csomatch.referrals.casework import (
+    Hold,
+    ReferralHead,
+    StoredNeed,
+    StoredProfile,
+    StoredReferral,
+)
 from csomatch.referrals.lifecycle import allowed_next
 
 
-class NeedOut(Out, frozen=True):
+class NeedOut(Out, frozen=True, rename={"taxonomy_code": "code"}):
     """One need: a taxonomy code, `must` or `should`."""
 
-    code: str
+    #: Sent as ``code``.
+    taxonomy_code: str
     priority: str
 
 
@@ -180,19 +188,12 @@ class SuggestionsForReferral(Out, frozen=True):
 
 
 def _needs(needs: list[StoredNeed]) -> list[NeedOut]:
-    return [NeedOut(code=n.taxonomy_code, priority=n.priority) for n in needs]
+    return msgspec.convert(needs, list[NeedOut], from_attributes=True)
 
 
 def offer_summary(h: Hold) -> OfferSummary:
     """The referrer's view of an offer."""
-    return OfferSummary(
-        id=h.id, referral_id=h.referral_id, service_id=h.service_id,
-        organization_id=h.organization_id, places=h.places, status=h.status,
-        created_at=h.created_at, expires_at=h.expires_at, answered_at=h.answered_at,
-        decline_reason=h.decline_reason, answered_by_role=h.answered_by_role,
-        answered_by_agency=h.answered_by_agency, escalated_at=h.escalated_at,
-        confirm_by=h.confirm_by, at_risk=h.at_risk,
-    )  # fmt: skip
+    return msgspec.convert(h, OfferSummary, from_attributes=True)
 
 
 def _profile(p: StoredProfile) -> ProfileOut:

@@ -18,10 +18,7 @@ every role and checks the fields against the allow-lists of docs/referrals.md.
 
 from __future__ import annotations
 
-import uuid
 from typing import Literal, TypeVar
-
-import asyncpg
 
 from csomatch.api.schemas.referrals import (
     OfferOut,
@@ -33,11 +30,11 @@ from csomatch.api.schemas.referrals import (
     referral_out,
     referral_summary,
 )
-from csomatch.db import holds as hold_db
-from csomatch.db import referrals as ref_db
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import NotFound
 from csomatch.referrals.access import REFERRERS
+from csomatch.referrals.casework import Hold, ReferralHead, ReferralRecord, StoredNeed
+from csomatch.referrals.offers import Offer
 
 Audience = Literal["referrer", "provider"]
 View = TypeVar("View", ReferralOut, OfferSummary)
@@ -52,55 +49,49 @@ def audience_of(principal: TokenRecord) -> Audience | None:
     return None
 
 
-def _own_offer(principal: TokenRecord, holds: list[hold_db.Hold]) -> hold_db.Hold | None:
-    """The provider's offer a referral is shown through: its confirmed placement, else its
-    newest offer (None: the referral was never offered to the provider's organisation)."""
-    mine = [h for h in holds if h.organization_id == principal.organization_id]
-    placed = [h for h in mine if h.status == "confirmed"]
-    shown = placed or mine
-    return shown[-1] if shown else None
-
-
-async def referral_view(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
-) -> ReferralOut | OfferOut:
-    """A referral as this caller may see it (access already checked by the use case)."""
-    stored = await ref_db.get_referral(conn, referral_id)
-    if stored is None:
-        raise NotFound(f"no referral {referral_id}")
-    holds = await hold_db.holds_of(conn, referral_id)
+def referral_view(principal: TokenRecord, record: ReferralRecord) -> ReferralOut | OfferOut:
+    """A referral as this caller may see it (access already checked by the use case): the
+    referrer's view, or the provider's view of its own offer (its confirmed placement, else
+    its newest offer; none: "not found")."""
+    stored = record.referral
     audience = audience_of(principal)
     if audience == "referrer":
-        return referral_out(stored, holds)
-    hold = _own_offer(principal, holds) if audience == "provider" else None
-    if hold is None:
-        raise NotFound(f"no referral {referral_id}")
-    return offer_out(hold, stored)
+        return referral_out(stored, record.holds)
+    if audience == "provider":
+        mine = [h for h in record.holds if h.organization_id == principal.organization_id]
+        shown = [h for h in mine if h.status == "confirmed"] or mine
+        if shown:
+            return offer_out(shown[-1], stored)
+    raise NotFound(f"no referral {stored.head.id}")
 
 
-async def hold_view(
-    conn: asyncpg.Connection, principal: TokenRecord, hold: hold_db.Hold
-) -> OfferSummary | OfferOut:
+def offer_view(principal: TokenRecord, offer: Offer) -> OfferSummary | OfferOut:
     """An offer as this caller may see it: the referrer's summary, or the provider's view of
     its own organisation's offer."""
+    hold = offer.hold
     audience = audience_of(principal)
     if audience == "referrer":
         return offer_summary(hold)
-    if audience == "provider" and hold.organization_id == principal.organization_id:
-        stored = await ref_db.get_referral(conn, hold.referral_id)
-        if stored is not None:
-            return offer_out(hold, stored)
+    if (
+        audience == "provider"
+        and hold.organization_id == principal.organization_id
+        and offer.referral is not None
+    ):
+        return offer_out(hold, offer.referral)
     raise NotFound(f"no offer {hold.id}")
 
 
-async def provider_offer_view(
-    conn: asyncpg.Connection, principal: TokenRecord, hold: hold_db.Hold
-) -> OfferOut:
+def provider_offer_view(principal: TokenRecord, offer: Offer) -> OfferOut:
     """The provider's view of its own offer (the routes only providers call)."""
-    view = await hold_view(conn, principal, hold)
+    view = offer_view(principal, offer)
     if not isinstance(view, OfferOut):
-        raise NotFound(f"no offer {hold.id}")
+        raise NotFound(f"no offer {offer.hold.id}")
     return view
+
+
+def referrer_offer_view(principal: TokenRecord, hold: Hold) -> OfferSummary:
+    """The referrer's view of an offer, on a route only referrers call."""
+    return referrer_only(offer_view(principal, Offer(hold=hold, referral=None)))
 
 
 def referrer_only(view: View | OfferOut) -> View:
@@ -111,7 +102,7 @@ def referrer_only(view: View | OfferOut) -> View:
 
 
 def summary_view(
-    principal: TokenRecord, head: ref_db.ReferralHead, needs: list[ref_db.StoredNeed]
+    principal: TokenRecord, head: ReferralHead, needs: list[StoredNeed]
 ) -> ReferralSummary:
     """A referral in a list: only for referrers (providers list their offers instead)."""
     if audience_of(principal) != "referrer":

@@ -1,0 +1,145 @@
+"""Casework: each thing a caller does to a referral, and the referral as it stands after it.
+
+Each function checks access (someone else's referral is "not found"), does the step with
+the use case that owns it (``intake``, ``holds``, ``lifecycle``), leaves its audit events in
+the caller's transaction and returns what the caller's view of the referral is made from:
+the referral with its needs, profile and offers (``ReferralRecord``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+import msgspec
+
+from csomatch.db import holds as hold_db
+from csomatch.db import referrals as ref_db
+from csomatch.db.holds import Hold
+from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
+from csomatch.db.tokens import TokenRecord
+from csomatch.errors import CsomatchError, Forbidden, NotFound
+from csomatch.referrals import holds, intake
+from csomatch.referrals.access import audit, audit_each, audit_refusal, scope_of, visible_head
+from csomatch.referrals.model import ReferralIn
+
+# The stored types a record is made of, named here for the callers that shape it.
+__all__ = [
+    "Hold",
+    "ReferralHead",
+    "ReferralPage",
+    "ReferralRecord",
+    "StoredNeed",
+    "StoredProfile",
+    "StoredReferral",
+    "approve_override",
+    "create",
+    "list_page",
+    "read",
+    "record_of",
+    "transition",
+]
+
+#: The states a provider may move a referral placed with it to.
+PROVIDER_MOVES = ("in_service", "closed")
+
+
+class ReferralRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A referral with its needs and profile, and its offers (holds), oldest first."""
+
+    referral: StoredReferral
+    holds: list[Hold]
+
+
+class ReferralPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of referrals (no profiles) with the needs of each, and how many there are."""
+
+    heads: list[ReferralHead]
+    needs: dict[uuid.UUID, list[StoredNeed]]
+    total: int
+
+
+async def record_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> ReferralRecord:
+    """A referral and its offers as stored now (access already checked), or NotFound."""
+    stored = await ref_db.get_referral(conn, referral_id)
+    if stored is None:
+        raise NotFound(f"no referral {referral_id}")
+    return ReferralRecord(referral=stored, holds=await hold_db.holds_of(conn, referral_id))
+
+
+async def create(
+    conn: asyncpg.Connection, principal: TokenRecord, data: ReferralIn, *, now: dt.datetime
+) -> ReferralRecord:
+    """Check a new referral and store it as a draft (audited)."""
+    referral_id = await intake.create_referral(conn, principal, data, now=now)
+    return await record_of(conn, referral_id)
+
+
+async def read(
+    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+) -> ReferralRecord:
+    """A referral the caller may see, its reading audited; a refused reading is audited in
+    a transaction of its own (the refused one rolled back), as ``access_log`` does."""
+    try:
+        async with conn.transaction():
+            await visible_head(conn, principal, referral_id)
+            record = await record_of(conn, referral_id)
+            await audit(conn, principal, "referral.read", "referral", referral_id)
+    except CsomatchError as exc:
+        await audit_refusal(conn, principal, "referral.read", "referral", referral_id, exc)
+        raise
+    return record
+
+
+async def list_page(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    *,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> ReferralPage:
+    """The referrals the caller may see, newest first, each listing audited: a fixed number
+    of statements whatever the page's size (officer: their agency's; coordinator: their
+    jurisdiction's, including transnational ones addressed to it)."""
+    scope = scope_of(principal)
+    if scope is None:
+        raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
+    heads, total = await ref_db.list_heads(conn, scope, state=state, limit=limit, offset=offset)
+    ids = [h.id for h in heads]
+    needs = await ref_db.needs_of(conn, ids)
+    await audit_each(conn, principal, "referral.list", "referral", ids)
+    return ReferralPage(heads=heads, needs=needs, total=total)
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    principal: TokenRecord,
+    referral_id: uuid.UUID,
+    to: str,
+    outcome: str | None,
+    *,
+    now: dt.datetime,
+) -> ReferralRecord:
+    """Submit, confirm (an accepted offer), start service, close or cancel a referral.
+
+    A provider may only mark a referral placed with it in service or closed.
+    """
+    if principal.role == "provider" and to not in PROVIDER_MOVES:
+        raise Forbidden("a provider marks a referral in service or closed, nothing else")
+    if to == "submitted":
+        await intake.submit(conn, principal, referral_id)
+    elif to == "confirmed":
+        await holds.confirm(conn, principal, referral_id, now=now)
+    else:
+        await holds.finish(conn, principal, referral_id, to, outcome)
+    return await record_of(conn, referral_id)
+
+
+async def approve_override(
+    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID, *, now: dt.datetime
+) -> ReferralRecord:
+    """A coordinator (not the requester) approves a requested consent override (audited)."""
+    await intake.approve_override(conn, principal, referral_id, now=now)
+    return await record_of(conn, referral_id)
