@@ -27,10 +27,22 @@ from litestar import Request, Response
 from litestar.serialization import encode_json
 
 from csomatch.api.problems import PROBLEM_JSON, locate, problem, status_of
-from csomatch.db import idempotency as idem_db
 from csomatch.db.tokens import TokenRecord
-from csomatch.errors import CsomatchError, DatabaseUnavailable
-from csomatch.referrals.access import audit, outcome_of
+from csomatch.errors import CsomatchError
+from csomatch.idempotency import AuditAs, Busy, Replayed, Reused, StoredAnswer, run_once
+
+# ``AuditAs`` is named here too: the routes say how a refusal is audited when they call this.
+__all__ = [
+    "FIELD",
+    "HEADER",
+    "KEY_FORMAT",
+    "REPLAYED_HEADERS",
+    "Answer",
+    "AuditAs",
+    "fingerprint",
+    "idempotent",
+    "key_problem",
+]
 
 HEADER: Final = "Idempotency-Key"
 #: Where a problem about the key points (STYLE: headers are named ``header.<Name>``).
@@ -43,14 +55,6 @@ _HOW = "a UUID, or 16-128 letters, digits, '-' or '_'"
 
 #: What a change returns: its answer, or a Response to set the status or headers (ETag).
 Answer = msgspec.Struct | Response[Any]
-
-
-class AuditAs(msgspec.Struct, frozen=True, kw_only=True):
-    """How a refused request is written to the audit log."""
-
-    action: str
-    object_type: str
-    object_id: Any = None
 
 
 def fingerprint(method: str, path: str, body: bytes, query: str = "") -> bytes:
@@ -80,7 +84,7 @@ def key_problem(key: str | None, *, required: bool) -> Response[dict[str, object
     return None
 
 
-def _replay(answer: idem_db.StoredAnswer) -> Response[bytes]:
+def _replay(answer: StoredAnswer) -> Response[bytes]:
     media = PROBLEM_JSON if answer.status >= 400 else "application/json"
     return Response(
         answer.body,
@@ -90,16 +94,16 @@ def _replay(answer: idem_db.StoredAnswer) -> Response[bytes]:
     )
 
 
-def _stored(result: Answer, status_code: int, fp: bytes) -> idem_db.StoredAnswer:
+def _stored(result: Answer, status_code: int, fp: bytes) -> StoredAnswer:
     """The answer to store (and send) for a change's result."""
     if isinstance(result, Response):
         headers = {k: v for k, v in result.headers.items() if k.lower() in REPLAYED_HEADERS}
-        return idem_db.StoredAnswer(
+        return StoredAnswer(
             fingerprint=fp, status=result.status_code or status_code,
             body=encode_json(result.content),
             headers=headers,
         )  # fmt: skip
-    return idem_db.StoredAnswer(fingerprint=fp, status=status_code, body=encode_json(result))
+    return StoredAnswer(fingerprint=fp, status=status_code, body=encode_json(result))
 
 
 async def idempotent(
@@ -128,38 +132,30 @@ async def idempotent(
         return Response(result, status_code=status_code)
     body = await request.body()
     fp = fingerprint(request.method, request.url.path, body, request.url.query)
-    async with conn.transaction():
-        if not await idem_db.try_lock(conn, principal.id, key):
-            return problem(
-                409, "Conflict", f"a request with this {HEADER} is still being processed; "
-                "retry in a moment", field=FIELD,
-            )  # fmt: skip
-        found = await idem_db.find_answer(conn, principal.id, key)
-        if found is not None:
-            if found.fingerprint != fp:
-                return problem(
-                    422, "Invalid input", f"this {HEADER} was used for another request; "
-                    "use a new key for a new request", field=FIELD,
-                )  # fmt: skip
-            return _replay(found)
-        try:
-            async with conn.transaction():
-                answer = _stored(await run(), status_code, fp)
-                await idem_db.store_answer(conn, principal.id, key, answer)
-        except DatabaseUnavailable:
-            raise
-        except CsomatchError as exc:
-            status, problem_body = _refusal(exc, request)
-            await idem_db.store_answer(
-                conn, principal.id, key,
-                idem_db.StoredAnswer(fingerprint=fp, status=status, body=problem_body),
-            )  # fmt: skip
-            if audit_as is not None:
-                await audit(
-                    conn, principal, audit_as.action, audit_as.object_type, audit_as.object_id,
-                    outcome_of(exc),
-                )  # fmt: skip
-            return Response(problem_body, status_code=status, media_type=PROBLEM_JSON)
+
+    async def change() -> StoredAnswer:
+        return _stored(await run(), status_code, fp)
+
+    def refusal(exc: CsomatchError) -> StoredAnswer:
+        status, problem_body = _refusal(exc, request)
+        return StoredAnswer(fingerprint=fp, status=status, body=problem_body)
+
+    outcome = await run_once(conn, principal, key, fp, change, refusal, audit_as=audit_as)
+    if isinstance(outcome, Busy):
+        return problem(
+            409, "Conflict", f"a request with this {HEADER} is still being processed; "
+            "retry in a moment", field=FIELD,
+        )  # fmt: skip
+    if isinstance(outcome, Reused):
+        return problem(
+            422, "Invalid input", f"this {HEADER} was used for another request; "
+            "use a new key for a new request", field=FIELD,
+        )  # fmt: skip
+    if isinstance(outcome, Replayed):
+        return _replay(outcome.answer)
+    answer = outcome.answer
+    if outcome.refused:
+        return Response(answer.body, status_code=answer.status, media_type=PROBLEM_JSON)
     return Response(
         answer.body, status_code=answer.status, media_type="application/json",
         headers=answer.headers,
