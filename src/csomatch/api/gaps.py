@@ -17,13 +17,13 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
 from csomatch.db.tokens import TokenRecord
@@ -41,9 +41,6 @@ from csomatch.gaps.whatif import (
 )
 from csomatch.settings import Settings
 
-Conn = NamedDependency[asyncpg.Connection]
-Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
 GAP_READERS = ("funder", "coordinator", "admin")
 #: Litestar adds "; charset=utf-8" to a text/* media type itself.
 CSV_MEDIA = "text/csv"

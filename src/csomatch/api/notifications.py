@@ -20,9 +20,9 @@ from litestar.response.sse import ServerSentEventMessage
 from msgspec import Meta
 
 from csomatch.api.auth import roles
+from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
-from csomatch.db import webhooks as wh_db
 from csomatch.db.pool import Pool
 from csomatch.db.tokens import TokenRecord
 from csomatch.errors import CsomatchError, InvalidInput
@@ -30,11 +30,7 @@ from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
 from csomatch.notifications.feed import READERS, read_feed
 from csomatch.notifications.targets import Resolver
-from csomatch.settings import Settings
 
-Conn = NamedDependency[asyncpg.Connection]
-Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
 Names = NamedDependency[Resolver]
 
 EventTypePattern = Annotated[
@@ -99,43 +95,6 @@ class DeliveryOut(Out, frozen=True):
     attempt_log: list[AttemptOut]
 
 
-def _sub_out(sub: wh_db.Subscription) -> SubscriptionOut:
-    return SubscriptionOut(
-        id=sub.id,
-        url=sub.url,
-        event_types=sub.event_types,
-        organization_id=sub.organization_id,
-        jurisdiction=sub.jurisdiction,
-        active=sub.active,
-        created_at=sub.created_at,
-    )
-
-
-def _delivery_out(d: wh_db.Delivery) -> DeliveryOut:
-    return DeliveryOut(
-        id=d.id,
-        event_id=d.event_id,
-        event_type=d.event_type,
-        object_type=d.object_type,
-        object_id=d.object_id,
-        state=d.state,
-        status=d.status,
-        attempts=d.attempts,
-        next_attempt_at=d.next_attempt_at,
-        delivered_at=d.delivered_at,
-        attempt_log=[
-            AttemptOut(
-                attempt=a.attempt,
-                attempted_at=a.attempted_at,
-                duration_ms=a.duration_ms,
-                status_code=a.status_code,
-                error=a.error,
-            )
-            for a in d.attempt_log
-        ],
-    )
-
-
 @post("/api/v1/webhooks", opt=roles(*subs.OWNERS), status_code=201)
 async def create_webhook(
     request: Request[Any, Any, Any],
@@ -161,14 +120,9 @@ async def create_webhook(
                 resolver=resolver,
                 timeout_s=settings.webhook_timeout_s,
             )
+        shown = msgspec.convert(sub, SubscriptionOut, from_attributes=True)
         return SubscriptionCreated(
-            id=sub.id,
-            url=sub.url,
-            event_types=sub.event_types,
-            organization_id=sub.organization_id,
-            jurisdiction=sub.jurisdiction,
-            active=sub.active,
-            created_at=sub.created_at,
+            **msgspec.structs.asdict(shown),
             secret=secret,
             signature_header=(
                 "X-Csomatch-Signature: t=UNIX_TIME,v1=HEX(HMAC_SHA256(secret, t.body))"
@@ -181,7 +135,8 @@ async def create_webhook(
 @get("/api/v1/webhooks", opt=roles(*subs.OWNERS))
 async def list_webhooks(conn: Conn, principal: Caller) -> list[SubscriptionOut]:
     """Your organisation's or jurisdiction's webhooks (without their secrets)."""
-    return [_sub_out(s) for s in await subs.list_subscriptions(conn, principal)]
+    found = await subs.list_subscriptions(conn, principal)
+    return [msgspec.convert(s, SubscriptionOut, from_attributes=True) for s in found]
 
 
 @get("/api/v1/webhooks/{sub_id:uuid}", opt=roles(*subs.OWNERS))
@@ -189,7 +144,8 @@ async def get_webhook(
     conn: Conn, principal: Caller, sub_id: FromPath[uuid.UUID]
 ) -> SubscriptionOut:
     """One of your webhooks."""
-    return _sub_out(await subs.get_subscription(conn, principal, sub_id))
+    sub = await subs.get_subscription(conn, principal, sub_id)
+    return msgspec.convert(sub, SubscriptionOut, from_attributes=True)
 
 
 @delete("/api/v1/webhooks/{sub_id:uuid}", opt=roles(*subs.OWNERS), status_code=204)
@@ -213,15 +169,16 @@ async def list_webhook_deliveries(
     deliveries = await subs.list_deliveries(
         conn, principal, sub_id, status=status, limit=limit, offset=offset
     )
-    return [_delivery_out(d) for d in deliveries]
+    return [msgspec.convert(d, DeliveryOut, from_attributes=True) for d in deliveries]
 
 
-class EventOut(Out, frozen=True):
+class EventOut(Out, frozen=True, rename={"event_type": "type"}):
     """One event: its feed position, ids, type and state. Never person data."""
 
     seq: int
     id: int
-    type: str
+    #: Sent as ``type``.
+    event_type: str
     object_type: str
     object_id: uuid.UUID
     state: str | None
@@ -233,18 +190,6 @@ class EventPage(Out, frozen=True):
 
     events: list[EventOut]
     next_after: int
-
-
-def _event_out(e: wh_db.PublishedEvent) -> EventOut:
-    return EventOut(
-        seq=e.seq,
-        id=e.id,
-        type=e.event_type,
-        object_type=e.object_type,
-        object_id=e.object_id,
-        state=e.state,
-        occurred_at=e.occurred_at,
-    )
 
 
 After = Annotated[
@@ -272,7 +217,7 @@ async def list_events(
     """The events you may see after position ``after``, oldest first. Poll again with
     ``after=next_after``. Without ``after``: none yet, and the position of now."""
     page = await read_feed(conn, principal, after=after, limit=limit)
-    return EventPage(events=[_event_out(e) for e in page.events], next_after=page.next_after)
+    return msgspec.convert(page, EventPage, from_attributes=True)
 
 
 def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | None:
@@ -295,18 +240,19 @@ async def _event_stream(
     last_sent = time.monotonic()
     yield ServerSentEventMessage(data=None, comment="csomatch events", retry=3000)
     while time.monotonic() < deadline:
-        events: list[wh_db.PublishedEvent] = []
+        events: list[EventOut] = []
         try:
             async with connection(pool) as conn:
                 page = await read_feed(conn, principal, after=after, limit=STREAM_BATCH)
-            events, after = page.events, page.next_after
+            events = msgspec.convert(page.events, list[EventOut], from_attributes=True)
+            after = page.next_after
         except (CsomatchError, OSError, TimeoutError, asyncpg.PostgresError) as exc:
             yield ServerSentEventMessage(
                 data=None, comment=f"waiting for the database ({type(exc).__name__})"
             )
         for e in events:
             yield ServerSentEventMessage(
-                id=e.seq, event=e.event_type, data=msgspec.json.encode(_event_out(e)).decode()
+                id=e.seq, event=e.event_type, data=msgspec.json.encode(e).decode()
             )
             last_sent = time.monotonic()
         if not events and time.monotonic() - last_sent >= STREAM_PING_S:

@@ -6,21 +6,16 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-import asyncpg
+import msgspec
 from litestar import get
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from csomatch.api.auth import ALL_ROLES, roles
+from csomatch.api.deps import Caller, Conn
 from csomatch.api.schemas.registry import Out
-from csomatch.db.audit import AuditEvent
-from csomatch.db.tokens import TokenRecord
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.referrals.access_log import referral_access_log
 from csomatch.referrals.outcomes import READERS, OutcomeReport, outcome_figures
-
-Conn = NamedDependency[asyncpg.Connection]
-Caller = NamedDependency[TokenRecord]
 
 
 class AccessEventOut(Out, frozen=True):
@@ -47,14 +42,6 @@ class AccessLog(Out, frozen=True):
     next_after: int
 
 
-def _access_out(e: AuditEvent) -> AccessEventOut:
-    return AccessEventOut(
-        seq=e.seq, at=e.at, token_id=e.token_id, role=e.role, jurisdiction=e.jurisdiction,
-        organization_id=e.organization_id, agency=e.agency, action=e.action,
-        object_type=e.object_type, object_id=e.object_id, outcome=e.outcome,
-    )  # fmt: skip
-
-
 @get("/api/v1/referrals/{referral_id:uuid}/access-log", opt=roles(*ALL_ROLES))
 async def get_access_log(
     conn: Conn,
@@ -68,22 +55,7 @@ async def get_access_log(
     events = await referral_access_log(conn, principal, referral_id, after_seq=after, limit=limit)
     return AccessLog(
         referral_id=referral_id,
-        events=[
-            AccessEventOut(
-                seq=e.seq,
-                at=e.at,
-                token_id=e.token_id,
-                role=e.role,
-                jurisdiction=e.jurisdiction,
-                organization_id=e.organization_id,
-                agency=e.agency,
-                action=e.action,
-                object_type=e.object_type,
-                object_id=e.object_id,
-                outcome=e.outcome,
-            )
-            for e in events
-        ],
+        events=[msgspec.convert(e, AccessEventOut, from_attributes=True) for e in events],
         next_after=events[-1].seq if events else after,
     )
 
