@@ -11,6 +11,9 @@ meaning) gets the stored answer (same status, body and ``ETag``, header
 ``Idempotent-Replayed: true``) and changes nothing; the same key with another request answers
 422; a retry while the first is still running answers 409. Refusals (4xx) are stored too; a
 503 (database unreachable) is not, so a retry runs again.
+
+The protocol itself (lock, look-up, savepoint, stored answer) is
+:func:`csomatch.idempotency.run_once`; this module is its HTTP side.
 """
 
 from __future__ import annotations

@@ -1,12 +1,5 @@
-"""The public contract: what each response holds, field by field (allow-lists).
-
-A response is built from a stored record in one way: ``msgspec.convert(record, XOut,
-from_attributes=True)``, which reads exactly the fields the Out Struct declares and nothing
-else; a field whose public name differs from the stored one is renamed on the Struct
-(``rename``). Only a view that computes a field (a confidential site shown at its
-municipality's centre, a stale number shown as unknown) builds its Struct field by field, in
-one named function here.
-"""
+"""The public contract of the registry: what each response holds, field by field
+(allow-lists; how a record becomes one: ``csomatch.api.schemas``)."""
 
 from __future__ import annotations
 

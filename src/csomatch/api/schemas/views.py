@@ -13,7 +13,9 @@ Every answer that carries referral data is built here (docs/referrals.md, "Who s
 
 Handlers call these functions and nothing else to shape a referral or an offer, so that a
 new route cannot hand a provider the referrer's view by accident; a test calls every route as
-every role and checks the fields against the allow-lists of docs/referrals.md.
+every role and checks the fields against the allow-lists of docs/referrals.md. They read
+nothing: the use cases (``referrals.casework``, ``referrals.offers``) return the records they
+are made from.
 """
 
 from __future__ import annotations
