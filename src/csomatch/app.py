@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -18,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
@@ -38,19 +34,14 @@ from csomatch.api.problems import (
 from csomatch.api.referrals import REFERRAL_ROUTES
 from csomatch.api.registry import REGISTRY_ROUTES
 from csomatch.api.schemas.codes import TYPE_DECODERS, ListedCodeSchema
-from csomatch.api.schemas.registry import ServiceViews
 from csomatch.api.search import SEARCH_ROUTES
-from csomatch.audit.checkpoints import checkpoint_lifespan
 from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
-from csomatch.db.pool import Pool, acquire, create_pool
+from csomatch.db.pool import Pool, acquire
 from csomatch.errors import CsomatchError
-from csomatch.notifications.background import background_tasks
 from csomatch.notifications.targets import Resolver
-from csomatch.referrals.sweeper import run_sweeper
 from csomatch.runtime.health import Health
-from csomatch.search.demand import RecordedToday
-from csomatch.search.index import SearchIndex
+from csomatch.runtime.lifespan import lifespan
 from csomatch.settings import Settings
 from csomatch.web.pages import web_routes
 
@@ -63,13 +54,13 @@ def create_app(
     health: Health | None = None,
     resolver: Resolver | None = None,
 ) -> Litestar:
-    """Build the application: pool, dependencies, auth, problem details, routes.
+    """Build the application: routes, dependencies, guards, problem details, lifespan.
 
-    ``freeze_heap`` (the server process, not tests) moves what start-up built, the search
-    index included, out of the garbage collector's full passes (``gc.freeze``): it lives as
-    long as the process, and walking it in the middle of a request costs tens of ms.
-    ``health`` is what ``/healthz`` reports (the supervisor of ``csomatch serve`` writes its
-    verdict there); every background task of the app is watched by it (``health.watch``).
+    The lifespan (``runtime.lifespan``) opens the pools and the search index and starts the
+    background loops; ``freeze_heap`` (the server process, not tests) has it move what
+    start-up built, the search index included, out of the garbage collector's full passes
+    (``gc.freeze``). ``health`` is what ``/healthz`` reports (the supervisor of ``csomatch
+    serve`` writes its verdict there); every background loop is watched by it.
 
     The audit key is read (created at the first start) here: a missing permission or a
     key file others can read stops the start with AuditKeyError, saying what to fix.
@@ -78,46 +69,6 @@ def create_app(
     """
     names = resolver or Resolver()
     audit_key = load_key(settings, create=True)
-
-    @asynccontextmanager
-    async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(
-            database_url,
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
-            timeout_s=settings.connect_timeout_s,
-            audit_key=audit_key,  # the audit events written through it are signed
-        )
-        # The search and token checks: single statements, returned without a reset.
-        app.state.query_pool = await create_pool(
-            database_url,
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
-            timeout_s=settings.connect_timeout_s,
-            stateless=True,
-        )
-        app.state.token_cache = TokenCache(settings.token_cache_seconds)
-        app.state.recorded_searches = RecordedToday()
-        app.state.service_views = ServiceViews()
-        # The search from memory, kept equal to the tables by notifications (None: SQL).
-        app.state.search_index = SearchIndex(database_url) if settings.search_index else None
-        if app.state.search_index is not None:
-            await app.state.search_index.start()
-        if freeze_heap:
-            gc.freeze()
-        sweeper = app.state.health.watch(
-            asyncio.create_task(run_sweeper(app.state.pool, settings), name="sweeper")
-        )
-        try:
-            yield
-        finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            if app.state.search_index is not None:
-                await app.state.search_index.close()
-            await app.state.query_pool.close()
-            await app.state.pool.close()
 
     async def provide_conn(
         request: ASGIConnection[Any, Any, Any, Any],
@@ -147,10 +98,11 @@ def create_app(
             *ME_ROUTES,
             *web_routes(),
         ],
+        # Pools, search index and background loops: started and stopped in runtime/lifespan.py.
         lifespan=[
-            pool_lifespan,
-            background_tasks(settings, names),
-            checkpoint_lifespan(settings, audit_key),
+            lifespan(
+                settings, database_url, audit_key=audit_key, resolver=names, freeze_heap=freeze_heap
+            )
         ],
         state=State({"health": health or Health(), "declared_parameters": DeclaredParameters()}),
         # Logging is the command's (``logging.basicConfig`` in ``csomatch.cli``). Litestar's default

@@ -20,18 +20,14 @@ Several processes on one ``CSOMATCH_HOME`` take turns through a lock file: the o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import fcntl
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import msgspec
-from litestar import Litestar
 
 from csomatch.audit.key import AuditKeyError, key_path
 from csomatch.db.audit import (
@@ -238,38 +234,3 @@ async def check_key(conn: asyncpg.Connection, key: AuditKey, settings: Settings)
             f" event (seq {head.seq}): give every server of one database the same key file"
             " (CSOMATCH_AUDIT_KEY_FILE), or run csomatch audit verify if the event was altered"
         )
-
-
-def checkpoint_lifespan(
-    settings: Settings, key: AuditKey
-) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A lifespan that checks the key against the log, then runs the checkpoint writer.
-
-    It needs ``app.state.pool``, so it comes after the pool's lifespan.
-    """
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with app.state.pool.acquire() as conn:
-            await check_key(conn, key, settings)
-        path = log_path(settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = WriterLock(path.with_suffix(".lock"))
-        # Watched like every background loop: one that stops makes /healthz answer 503.
-        task = app.state.health.watch(
-            asyncio.create_task(
-                run_checkpointer(
-                    app.state.pool, key, path, settings.audit_checkpoint_interval_s, lock
-                ),
-                name="audit-checkpoints",
-            )
-        )
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            lock.release()
-
-    return lifespan

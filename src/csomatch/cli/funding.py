@@ -11,12 +11,14 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from csomatch.cli.db import connected, database, prepare
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
 from csomatch.errors import CsomatchError
 from csomatch.funding import FORMATS, detect_format, parse
 from csomatch.funding.ledger import OPERATOR, ImportReport, run_import
 from csomatch.funding.rates import import_rates, parse_rates
+from csomatch.settings import Settings
 
 EPILOG = """examples:
   csomatch funding import grants.csv                 import (format from name and content)
@@ -39,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    funding.set_defaults(handler=run)
     actions = funding.add_subparsers(dest="funding_command", metavar="ACTION", required=True)
     imp = actions.add_parser(
         "import",
@@ -68,7 +71,14 @@ def _progress(stage: str, done: int, total: int) -> None:
     print(f"  {stage} {done:,}/{total:,}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace, url: str) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Import funding feeds, review recipient matches, keep EUR rates."""
+    with database(settings) as url:
+        asyncio.run(prepare(url, settings))
+        return _act(args, url)
+
+
+def _act(args: argparse.Namespace, url: str) -> int:
     """Run one ``funding`` action against the database at ``url``."""
     path: Path | None = args.file if args.funding_command == "import" else None
     if args.funding_command == "rates" and args.rates_action == "import":
@@ -92,15 +102,12 @@ def run(args: argparse.Namespace, url: str) -> int:
 
 
 async def _run(args: argparse.Namespace, url: str, data: bytes) -> int:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         if args.funding_command == "import":
             return await _import(conn, args, data)
         if args.funding_command == "matches":
             return await _matches(conn, args)
         return await _rates(conn, args, data)
-    finally:
-        await conn.close()
 
 
 async def _import(conn: asyncpg.Connection, args: argparse.Namespace, data: bytes) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import sys
 
-import asyncpg
-
+from csomatch.cli.db import connected, database, prepare
+from csomatch.errors import InvalidInput
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.gaps.table import to_csv, to_text
@@ -23,8 +25,14 @@ EPILOG = """examples:
 Counts from 1 to 4, and counts that would reveal them, show as <5* (docs/gaps.md)."""
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The filters of ``csomatch gaps``."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``gaps`` and its filters to the ``csomatch`` parser."""
+    p = sub.add_parser(
+        "gaps",
+        help="coverage gaps per participant, area, service and period (aggregates only)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--participant", choices=PARTICIPANTS)
     p.add_argument("--area", help="area code, ALL (participant-wide) or UNKNOWN")
     p.add_argument("--service", metavar="CODE", help="service taxonomy code, e.g. ACC.EMERG")
@@ -35,6 +43,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-severity", type=int, choices=range(1, 6), default=1)
     p.add_argument("--why", action="store_true", help="print each flag's sentence under its cell")
     p.add_argument("--csv", action="store_true", help="CSV with HXL hashtags instead of a table")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the gap cells as a table (or CSV)."""
+
+    async def table(url: str) -> str:
+        await prepare(url, settings)
+        return await render(url, args, settings)
+
+    with database(settings) as url:
+        try:
+            print(asyncio.run(table(url)), end="")
+        except InvalidInput as error:
+            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            return 2
+    return 0
 
 
 async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
@@ -49,11 +74,8 @@ async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
         flag=args.flag,
         min_severity=args.min_severity,
     )
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         cells = await list_cells(
             conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
         )
-    finally:
-        await conn.close()
     return to_csv(cells) if args.csv else to_text(cells, reasons=args.why)

@@ -1,4 +1,7 @@
-"""``csomatch solve FILE``: solve a problem file and print the solution as JSON."""
+"""``csomatch solve FILE``: solve a problem file and print the solution as JSON.
+
+It has a parser of its own: ``csomatch`` hands ``solve`` and what follows to ``main``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
-
-from csomatch.solver.compiled import ProblemError
-from csomatch.solver.core import solve
-from csomatch.solver.io import read_problem, solution_to_json
-from csomatch.solver.problem import SolveParams
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -41,8 +39,19 @@ The file format is described in docs/solver-format.md.
 """
 
 
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Name ``solve`` in the ``csomatch`` parser's help (``csomatch.cli.main`` hands it over)."""
+    sub.add_parser("solve", help="solve a matching problem file (see 'csomatch solve --help')")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``csomatch solve``; returns the exit code (argparse exits itself on bad usage)."""
+    # Here, not at the top: the solver (OR-Tools, numpy) takes half a second to import, and
+    # every command imports this module to name ``solve`` in its help.
+    from csomatch.solver import SolveParams, solve
+    from csomatch.solver.compiled import ProblemError
+    from csomatch.solver.io import read_problem, solution_to_json
+
     args = _parser().parse_args(argv)
     source = "stdin" if args.file == "-" else args.file
     try:

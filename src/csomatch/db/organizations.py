@@ -233,3 +233,18 @@ async def get_location(conn: asyncpg.Connection, location_id: uuid.UUID) -> Loca
 async def count_organizations(conn: asyncpg.Connection) -> int:
     """Return how many organisations the registry holds."""
     return int(await conn.fetchval("SELECT count(*) FROM organization"))
+
+
+async def first_offering(
+    conn: asyncpg.Connection, *, participant: str, taxonomy_code: str
+) -> uuid.UUID | None:
+    """The id of the first organisation by name of ``participant`` with a service of
+    ``taxonomy_code`` (None: no such organisation)."""
+    org_id: uuid.UUID | None = await conn.fetchval(
+        "SELECT o.id FROM organization o JOIN service s ON s.organization_id = o.id"
+        " WHERE o.participant_code = $1 AND s.taxonomy_code = $2"
+        " ORDER BY o.name LIMIT 1",
+        participant,
+        taxonomy_code,
+    )
+    return org_id

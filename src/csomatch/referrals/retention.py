@@ -5,18 +5,26 @@ in batches of its own transactions, every referral closed (or cancelled) more th
 ``retention_days`` ago to its aggregate facts (service, area, dates, outcome, decline reasons)
 and writes one audit event per referral (action ``referral.purge``, role ``system``). The
 notification log ages out with the same period: published outbox events and finished webhook
-deliveries (ids and states only) older than it are deleted.
+deliveries (ids and states only) older than it are deleted. ``run_retention`` repeats it in
+the background of the server (runtime.lifespan), surviving database outages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 
 import asyncpg
 import msgspec
 
 from csomatch.db import retention as ret_db
 from csomatch.db.audit import AuditActor, record_event
+from csomatch.db.errors import CONNECTION_ERRORS
+from csomatch.db.pool import Pool
+from csomatch.errors import CsomatchError
+
+log = logging.getLogger(__name__)
 
 SYSTEM = AuditActor(token_id=None, role="system", jurisdiction=None)
 
@@ -88,3 +96,23 @@ async def purge(
         deliveries_deleted=deliveries,
         dry_run=dry_run,
     )
+
+
+async def run_retention(pool: Pool, retention_days: int, interval_s: float) -> None:
+    """Purge closed referrals past the retention period now, then every ``interval_s``."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                report = await purge(
+                    conn,  # type: ignore[arg-type]
+                    now=dt.datetime.now(dt.UTC),
+                    retention_days=retention_days,
+                )
+            log.info(
+                "retention: %d referrals reduced to aggregate facts, %d within the period",
+                report.purged,
+                report.waiting,
+            )
+        except (*CONNECTION_ERRORS, CsomatchError, TimeoutError, asyncpg.PostgresError) as exc:
+            log.warning("retention run failed (%s); next run as scheduled", type(exc).__name__)
+        await asyncio.sleep(interval_s)

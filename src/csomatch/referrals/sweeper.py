@@ -1,7 +1,7 @@
 """The sweeper: expires offers past their time (freeing their places) and old idempotency keys.
 
-``sweep`` is the use case (tests and the CLI call it); ``run_sweeper`` repeats it in the
-background of the server, surviving database outages.
+``sweep`` is the use case (tests call it); ``run_sweeper`` repeats it in the background of
+the server (runtime.lifespan), surviving database outages.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ listening socket, freezes its heap (``gc.freeze``: what it built is never collec
 workers' collections do not write to, and copy, the pages they share with it) and forks
 ``workers`` processes. Each worker runs uvicorn on the shared socket (the kernel spreads the
 connections) with pools, a search index and background loops of its own, made by the
-application's lifespan after the fork (a connection must not cross a fork).
+application's lifespan (``runtime.lifespan``) after the fork (a connection must not cross
+a fork).
 
 The supervisor then only watches: it forks a new worker for one that died, calls the
 embedded server's watchdog (``runtime.watchdog``) about every second, and on SIGTERM or
