@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio.to_thread
 import asyncpg
@@ -27,6 +27,14 @@ from csomatch.api.schemas.registry import In, Out, Page
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import TokenRecord
+from csomatch.domain import (
+    FUNDING_STATUSES,
+    PARTICIPANT_PATTERN,
+    CapacityUnit,
+    FundingStatus,
+    ParticipantPattern,
+    one_of_pattern,
+)
 from csomatch.errors import Forbidden, InvalidInput, NotFound
 from csomatch.funding import parse
 from csomatch.funding.ledger import ImportReport, run_import, scope_of
@@ -54,11 +62,11 @@ class FundingIn(In, frozen=True):
     recipient_id: uuid.UUID | None = None
     recipient_ref: Code | None = None
     recipient_name: Text | None = None
-    participant: Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")] | None = None
+    participant: ParticipantPattern | None = None
     value_date: dt.date | None = None
-    status: Literal["planned", "committed", "disbursed", "cancelled"] = "committed"
+    status: FundingStatus = "committed"
     funded_units: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
-    unit: Literal["bed", "place", "session_per_week", "hour_per_week", "case"] | None = None
+    unit: CapacityUnit | None = None
     services: Annotated[list[Code], Meta(max_length=50)] = msgspec.field(default_factory=list)
     title: Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")] | None = None
 
@@ -268,10 +276,8 @@ async def list_funding(
     conn: Conn,
     funder: Annotated[str | None, QueryParameter(max_length=100, description="funder ref")] = None,
     recipient: Annotated[uuid.UUID | None, QueryParameter(description="organisation id")] = None,
-    participant: Annotated[str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$")] = None,
-    status: Annotated[
-        str | None, QueryParameter(pattern=r"^(planned|committed|disbursed|cancelled)$")
-    ] = None,
+    participant: Annotated[str | None, QueryParameter(pattern=PARTICIPANT_PATTERN)] = None,
+    status: Annotated[str | None, QueryParameter(pattern=one_of_pattern(FUNDING_STATUSES))] = None,
     source: Annotated[
         str | None, QueryParameter(pattern=r"^(seed|iati|csv|360giving|api)$")
     ] = None,

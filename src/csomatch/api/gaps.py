@@ -27,9 +27,17 @@ from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
 from csomatch.db.tokens import TokenRecord
+from csomatch.domain import (
+    PARTICIPANT_GROUP,
+    PARTICIPANT_PATTERN,
+    PARTICIPANTS,
+    TAXONOMY_CODE_PATTERN,
+    ParticipantPattern,
+    one_of_pattern,
+)
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
-from csomatch.gaps.cells import GapCell
+from csomatch.gaps.cells import FLAG_CODES, GapCell
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
@@ -49,17 +57,17 @@ GAP_READERS = ("funder", "coordinator", "admin")
 CSV_MEDIA = "text/csv"
 
 ParticipantQ = Annotated[
-    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+    str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="participant code")
 ]
 AreaQ = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^((AL|BA|XK|ME|MK|RS)-[0-9]+|ALL|UNKNOWN)$",
+        pattern="^(" + PARTICIPANT_GROUP + "-[0-9]+|ALL|UNKNOWN)$",
         description="area code; ALL for participant-wide cells, UNKNOWN for demand without area",
     ),
 ]
 ServiceQ = Annotated[
-    str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="service taxonomy code")
+    str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="service taxonomy code")
 ]
 PeriodQ = Annotated[
     str | None,
@@ -72,7 +80,7 @@ PeriodsQ = Annotated[int, QueryParameter(ge=1, le=24, description="how many rece
 FlagQ = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^(uncovered|under_capacity|underfunded|funding_cliff|single_donor|stale_data)$",
+        pattern=one_of_pattern(FLAG_CODES),
         description="only cells with this flag",
     ),
 ]
@@ -194,7 +202,7 @@ async def list_gaps(
     cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
         return _csv(cells)
-    scope = scope_of(principal) or ["AL", "BA", "XK", "ME", "MK", "RS"]
+    scope = scope_of(principal) or list(PARTICIPANTS)
     return Response(GapList(scope=scope, total=len(cells), cells=cells))
 
 
@@ -248,7 +256,6 @@ async def get_gap(
     )
 
 
-Participant = Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[float, Meta(gt=0, le=1e10)]
 
@@ -267,7 +274,7 @@ class WhatIfIn(In, frozen=True):
 
     remove_funder: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
     add_budget: AddBudgetIn | None = None
-    participant: Participant | None = None
+    participant: ParticipantPattern | None = None
 
 
 class UnitCostIn(In, frozen=True):
@@ -282,7 +289,7 @@ class AllocateIn(In, frozen=True):
 
     budget: Annotated[int, Meta(ge=1, le=10_000_000_000)]
     currency: Currency = "EUR"
-    participant: Participant | None = None
+    participant: ParticipantPattern | None = None
     unit_costs: tuple[UnitCostIn, ...] = ()
     time_limit_s: Annotated[float, Meta(gt=0, le=10)] = 5.0
 

@@ -48,7 +48,14 @@ from csomatch.db import services as svc_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
 from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Freshness, LanguageCode, Service, freshness
+from csomatch.domain import (
+    PARTICIPANT_PATTERN,
+    TAXONOMY_CODE_PATTERN,
+    Freshness,
+    LanguageCode,
+    Service,
+    freshness,
+)
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.search import demand as searching
 from csomatch.search.index import SearchIndex
@@ -57,10 +64,10 @@ from csomatch.settings import Settings
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="rows to skip")]
 ParticipantQ = Annotated[
-    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+    str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="participant code")
 ]
 CodeQ = Annotated[
-    str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
+    str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="taxonomy code")
 ]
 #: The ETag of an answer: the version its PUT or PATCH checks in If-Match.
 ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the version, e.g. "3"')]

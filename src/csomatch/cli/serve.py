@@ -15,10 +15,10 @@ import msgspec
 
 from csomatch.cli.arguments import positive_int
 from csomatch.cli.db import connected, database_and_server, prepare, progress
-from csomatch.cli.token import ROLES
 from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import count_organizations, first_offering
 from csomatch.db.tokens import create_token
+from csomatch.domain import ROLES
 from csomatch.registry import seeding
 from csomatch.settings import Settings, SettingsError
 

@@ -40,6 +40,7 @@ from csomatch.domain.vocabulary import (
     CHILD_AGE_BANDS,
     COORDINATING,
     DECLINE_REASONS,
+    FUNDING_STATUSES,
     GENDERS,
     JURISDICTIONS,
     NATIONALITY_CODES,
@@ -64,6 +65,7 @@ from csomatch.domain.vocabulary import (
     Count,
     DeclineReason,
     Freshness,
+    FundingStatus,
     Gender,
     GroupSize,
     Jurisdiction,
@@ -80,6 +82,7 @@ from csomatch.domain.vocabulary import (
     SecurityLevel,
     TaxonomyCode,
     Urgency,
+    one_of_pattern,
 )
 
 __all__ = [
@@ -91,6 +94,7 @@ __all__ = [
     "CHILD_AGE_BANDS",
     "COORDINATING",
     "DECLINE_REASONS",
+    "FUNDING_STATUSES",
     "GENDERS",
     "JURISDICTIONS",
     "NATIONALITY_CODES",
@@ -119,6 +123,7 @@ __all__ = [
     "CountryCode",
     "DeclineReason",
     "Freshness",
+    "FundingStatus",
     "Gender",
     "GroupSize",
     "Jurisdiction",
@@ -147,4 +152,5 @@ __all__ = [
     "freshness",
     "is_listed_code",
     "language_codes",
+    "one_of_pattern",
 ]

@@ -11,9 +11,16 @@ them with these tuples.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Final, Literal, get_args
 
 from msgspec import Meta
+
+
+def one_of_pattern(words: Iterable[str]) -> str:
+    """A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``."""
+    return "^(" + "|".join(words) + ")$"
+
 
 # --- Who and where -------------------------------------------------------------------------
 
@@ -29,7 +36,7 @@ JURISDICTIONS: Final[tuple[Jurisdiction, ...]] = get_args(Jurisdiction)
 #: One participant code, as a regular-expression group: ``(AL|BA|XK|ME|MK|RS)``.
 PARTICIPANT_GROUP: Final = "(" + "|".join(PARTICIPANTS) + ")"
 #: A participant code, whole.
-PARTICIPANT_PATTERN: Final = "^" + PARTICIPANT_GROUP + "$"
+PARTICIPANT_PATTERN: Final = one_of_pattern(PARTICIPANTS)
 #: A gazetteer area code: its participant, a dash, digits (``RS-792680``).
 AREA_CODE_PATTERN: Final = "^" + PARTICIPANT_GROUP + "-[0-9]+$"
 
@@ -71,8 +78,14 @@ CapacityUnit = Literal["bed", "place", "session_per_week", "hour_per_week", "cas
 #: What a capacity counts.
 CAPACITY_UNITS: Final[tuple[CapacityUnit, ...]] = get_args(CapacityUnit)
 #: A capacity unit, whole (fields whose problem text names the pattern).
-CAPACITY_UNIT_PATTERN: Final = "^(" + "|".join(CAPACITY_UNITS) + ")$"
+CAPACITY_UNIT_PATTERN: Final = one_of_pattern(CAPACITY_UNITS)
 Freshness = Literal["fresh", "aging", "stale"]
+
+# --- Funding -------------------------------------------------------------------------------
+
+FundingStatus = Literal["planned", "committed", "disbursed", "cancelled"]
+#: States of a line of the funding ledger.
+FUNDING_STATUSES: Final[tuple[FundingStatus, ...]] = get_args(FundingStatus)
 
 # --- Services ------------------------------------------------------------------------------
 

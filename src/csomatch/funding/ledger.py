@@ -22,12 +22,10 @@ import asyncpg
 import msgspec
 
 from csomatch.db import funding as funding_db
+from csomatch.domain import CAPACITY_UNITS, FUNDING_STATUSES, PARTICIPANTS
 from csomatch.funding.orgmatch import Match, OrgIndex, normalise_name
 from csomatch.funding.records import (
     MAX_AMOUNT,
-    PARTICIPANTS,
-    STATUSES,
-    UNITS,
     FeedLine,
     FeedTransaction,
     Parsed,
@@ -198,17 +196,17 @@ def _check_line(line: FeedLine) -> Skip | None:
         return Skip(where=line.where, field="period_end", reason="the period ends before it starts")
     if line.funded_units is not None and line.funded_units > 1_000_000:
         return Skip(where=line.where, field="funded_units", reason="too many funded units")
-    if line.status not in STATUSES:
+    if line.status not in FUNDING_STATUSES:
         return Skip(
             where=line.where,
             field="status",
-            reason=f"status {line.status!r} is not one of {', '.join(STATUSES)}",
+            reason=f"status {line.status!r} is not one of {', '.join(FUNDING_STATUSES)}",
         )
-    if line.unit is not None and line.unit not in UNITS:
+    if line.unit is not None and line.unit not in CAPACITY_UNITS:
         return Skip(
             where=line.where,
             field="unit",
-            reason=f"unit {line.unit!r} is not one of {', '.join(UNITS)}",
+            reason=f"unit {line.unit!r} is not one of {', '.join(CAPACITY_UNITS)}",
         )
     if line.funded_units is not None and line.funded_units < 0:
         return Skip(where=line.where, field="funded_units", reason="funded units are negative")

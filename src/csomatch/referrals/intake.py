@@ -13,10 +13,11 @@ from csomatch.db import referrals as ref_db
 from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.db.tokens import TokenRecord
+from csomatch.domain import NATIONALITY_CODES
 from csomatch.errors import Conflict, Forbidden, InvalidInput
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
-from csomatch.referrals.model import NATIONALITY_CODES, ReferralIn
+from csomatch.referrals.model import ReferralIn
 
 #: Tolerance for the clock of the officer's device: a consent time or ``needed_by`` up to
 #: this far on the wrong side of the server's clock is accepted, further is a mistake.

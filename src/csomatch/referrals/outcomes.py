@@ -19,6 +19,7 @@ import msgspec
 
 from csomatch.db import outcomes as out_db
 from csomatch.db.tokens import TokenRecord
+from csomatch.domain import DECLINE_REASONS
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress
@@ -92,7 +93,7 @@ def _cell(counts: out_db.OfferCounts, offer: Duration, accept: Duration) -> Cell
         expired=counts.expired,
         still_open=counts.still_open,
         acceptance_rate=round(counts.accepted / answered, 4) if answered else None,
-        decline_reasons={r: getattr(counts, r) for r in out_db.DECLINE_REASONS},
+        decline_reasons={r: getattr(counts, r) for r in DECLINE_REASONS},
         time_to_offer=offer,
         time_to_acceptance=accept,
     )
