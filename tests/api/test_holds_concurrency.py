@@ -21,6 +21,7 @@ import httpx
 import msgspec
 import pytest
 
+from csomatch.api.auth import principal_of
 from csomatch.db.tokens import find_token
 from csomatch.referrals import intake, lifecycle
 from csomatch.referrals.model import ReferralIn
@@ -103,8 +104,9 @@ async def _matched_referrals(db_url: str, officer: dict[str, str], n: int) -> li
     (quicker than over HTTP; the holds under test go over HTTP)."""
     conn = await asyncpg.connect(db_url)
     try:
-        principal = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
-        assert principal is not None
+        record = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
+        assert record is not None
+        principal = principal_of(record)
         data = msgspec.convert(referral_body(), ReferralIn)
         ids = []
         for _ in range(n):

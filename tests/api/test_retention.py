@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from csomatch.api.auth import principal_of
 from csomatch.app import create_app
 from csomatch.audit.key import load_key
 from csomatch.db import audit, outbox
@@ -76,8 +77,9 @@ async def test_a_purge_keeps_only_the_aggregate_facts(
 ) -> None:
     refs = await _referrals(conn)
     coord = await make_token(demo_db, "coordinator")
-    principal = await find_token(conn, coord["Authorization"].split()[1])
-    assert principal is not None
+    record = await find_token(conn, coord["Authorization"].split()[1])
+    assert record is not None
+    principal = principal_of(record)
     window = {"since": NOW - 400 * DAY, "until": NOW + DAY}
     figures_before = await outcome_figures(conn, principal, **window)
     before = await conn.fetchrow(

@@ -11,17 +11,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from csomatch.db.pool import Pool
 from csomatch.db.tokens import TokenRecord, find_token_by_hash, hash_token
+from csomatch.domain import ROLES, Principal, Role
 
 PUBLIC = "public"
 #: The OpenAPI document is public; Litestar generates its routes.
 SCHEMA_PATH = "/schema"
-ALL_ROLES = ("officer", "provider", "funder", "coordinator", "admin")
+ALL_ROLES = ROLES
 
 
 class TokenCache:
@@ -44,10 +46,10 @@ class TokenCache:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: dict[bytes, tuple[float, TokenRecord]] = {}
+        self._entries: dict[bytes, tuple[float, Principal]] = {}
 
-    def get(self, token_hash: bytes) -> TokenRecord | None:
-        """The record of a token verified less than ``ttl_s`` seconds ago, else None."""
+    def get(self, token_hash: bytes) -> Principal | None:
+        """The caller of a token verified less than ``ttl_s`` seconds ago, else None."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
@@ -56,17 +58,17 @@ class TokenCache:
             return None
         return entry[1]
 
-    def put(self, token_hash: bytes, record: TokenRecord) -> None:
-        """Remember a token the database has just verified."""
+    def put(self, token_hash: bytes, principal: Principal) -> None:
+        """Remember the caller of a token the database has just verified."""
         if self.ttl_s <= 0:
             return
         self._entries.pop(token_hash, None)
         while len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[token_hash] = (self._clock() + self.ttl_s, record)
+        self._entries[token_hash] = (self._clock() + self.ttl_s, principal)
 
 
-def roles(*allowed: str) -> dict[str, object]:
+def roles(*allowed: Role) -> dict[str, object]:
     """The ``opt`` of a route callable by these roles."""
     return {"roles": allowed}
 
@@ -99,23 +101,31 @@ async def authorize(
     connection.state.principal = principal
 
 
+def principal_of(record: TokenRecord) -> Principal:
+    """The caller a verified token speaks for."""
+    return msgspec.convert(record, Principal, from_attributes=True)
+
+
 async def _verify(
     connection: ASGIConnection[Any, Any, Any, Any], token_hash: bytes
-) -> TokenRecord | None:
-    """The record of a valid token, from the cache or the database."""
+) -> Principal | None:
+    """The caller of a valid token, from the cache or the database."""
     state = connection.app.state
     cache: TokenCache | None = getattr(state, "token_cache", None)
     principal = None if cache is None else cache.get(token_hash)
     if principal is None:
         pool: Pool = getattr(state, "query_pool", None) or state.pool
         async with pool.acquire() as conn:
-            principal = await find_token_by_hash(conn, token_hash)  # type: ignore[arg-type]
-        if principal is not None and cache is not None:
+            record = await find_token_by_hash(conn, token_hash)  # type: ignore[arg-type]
+        if record is None:
+            return None
+        principal = principal_of(record)
+        if cache is not None:
             cache.put(token_hash, principal)
     return principal
 
 
-async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> TokenRecord:
+async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The authenticated caller of the current request."""
-    principal: TokenRecord = request.state.principal
+    principal: Principal = request.state.principal
     return principal

@@ -26,13 +26,15 @@ from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out, Page
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
-from csomatch.db.tokens import TokenRecord
 from csomatch.domain import (
+    COORDINATING,
     FUNDING_STATUSES,
     PARTICIPANT_PATTERN,
     CapacityUnit,
     FundingStatus,
     ParticipantPattern,
+    Principal,
+    Role,
     one_of_pattern,
 )
 from csomatch.errors import Forbidden, InvalidInput, NotFound
@@ -41,9 +43,9 @@ from csomatch.funding.ledger import ImportReport, run_import, scope_of
 from csomatch.funding.records import MAX_AMOUNT, FeedLine, Parsed
 
 Conn = NamedDependency[asyncpg.Connection]
-Caller = NamedDependency[TokenRecord]
-LEDGER_ROLES = ("funder", "coordinator", "admin")
-REVIEWERS = ("coordinator", "admin")
+Caller = NamedDependency[Principal]
+LEDGER_ROLES: tuple[Role, ...] = ("funder", *COORDINATING)
+REVIEWERS = COORDINATING
 
 Text = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
@@ -187,7 +189,7 @@ async def add_funding(
 
 
 async def _add_funding(
-    conn: asyncpg.Connection, principal: TokenRecord, data: FundingIn
+    conn: asyncpg.Connection, principal: Principal, data: FundingIn
 ) -> Response[ImportReport]:
     scope = await scope_of(
         conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
@@ -238,7 +240,7 @@ async def upload_funding(
 async def _upload(
     request: Request[Any, Any, Any],
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     format: str,
     dry_run: bool,
     filename: str | None,
@@ -318,7 +320,7 @@ async def list_funding_matches(
 
 async def _decide(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     review_id: uuid.UUID,
     status: str,
     organization_id: uuid.UUID | None,
@@ -333,7 +335,7 @@ async def _decide(
         org = await get_organization(conn, org_id)
         if org is None:
             raise InvalidInput(f"no organisation {org_id}", field="$.organization_id")
-        if principal.jurisdiction not in ("MARRI", org.participant_code):
+        if not principal.covers(org.participant_code):
             raise Forbidden(f"a {principal.jurisdiction} token cannot link funding to {org.name}")
         organization_id = org_id
     async with conn.transaction():

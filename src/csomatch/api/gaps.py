@@ -26,13 +26,15 @@ from msgspec import Meta
 from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
-from csomatch.db.tokens import TokenRecord
 from csomatch.domain import (
+    COORDINATING,
     PARTICIPANT_GROUP,
     PARTICIPANT_PATTERN,
     PARTICIPANTS,
     TAXONOMY_CODE_PATTERN,
     ParticipantPattern,
+    Principal,
+    Role,
     one_of_pattern,
 )
 from csomatch.errors import Forbidden, InvalidInput
@@ -51,8 +53,8 @@ from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
-GAP_READERS = ("funder", "coordinator", "admin")
+Caller = NamedDependency[Principal]
+GAP_READERS: tuple[Role, ...] = ("funder", *COORDINATING)
 #: Litestar adds "; charset=utf-8" to a text/* media type itself.
 CSV_MEDIA = "text/csv"
 
@@ -104,14 +106,15 @@ class GapList(Out, frozen=True):
     cells: list[GapCell]
 
 
-def scope_of(principal: TokenRecord) -> list[str] | None:
+def scope_of(principal: Principal) -> list[str] | None:
     """Participants a caller may see: None (all) for admin and MARRI tokens."""
-    if principal.role == "admin" or principal.jurisdiction == "MARRI":
+    participant = principal.participant()
+    if principal.role == "admin" or participant is None:
         return None
-    return [principal.jurisdiction]
+    return [participant]
 
 
-def closed_only(principal: TokenRecord, asked: bool | None = None) -> bool:
+def closed_only(principal: Principal, asked: bool | None = None) -> bool:
     """Whether the caller's gap figures stop at the last closed period (always, for funders)."""
     if sees_open_period(principal.role):
         return bool(asked)
@@ -123,7 +126,7 @@ def closed_only(principal: TokenRecord, asked: bool | None = None) -> bool:
     return True
 
 
-def _participants(principal: TokenRecord, participant: str | None) -> list[str] | None:
+def _participants(principal: Principal, participant: str | None) -> list[str] | None:
     scope = scope_of(principal)
     if participant is None:
         return scope
@@ -138,7 +141,7 @@ def _participants(principal: TokenRecord, participant: str | None) -> list[str] 
 async def _cells(
     conn: asyncpg.Connection,
     settings: Settings,
-    principal: TokenRecord,
+    principal: Principal,
     query: GapQuery,
     participant: str | None,
     closed: bool | None,
@@ -307,7 +310,7 @@ async def what_if(
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
-async def _what_if(conn: asyncpg.Connection, principal: TokenRecord, data: WhatIfIn) -> WhatIf:
+async def _what_if(conn: asyncpg.Connection, principal: Principal, data: WhatIfIn) -> WhatIf:
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
@@ -342,7 +345,7 @@ async def allocate_budget(
 
 
 async def _allocate(
-    conn: asyncpg.Connection, settings: Settings, principal: TokenRecord, data: AllocateIn
+    conn: asyncpg.Connection, settings: Settings, principal: Principal, data: AllocateIn
 ) -> AllocationOut:
     return await propose_allocation(
         conn,

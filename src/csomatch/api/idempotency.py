@@ -28,7 +28,7 @@ from litestar.serialization import encode_json
 
 from csomatch.api.problems import PROBLEM_JSON, locate, problem, status_of
 from csomatch.db import idempotency as idem_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.referrals.access import audit, outcome_of
 
@@ -105,7 +105,7 @@ def _stored(result: Answer, status_code: int, fp: bytes) -> idem_db.StoredAnswer
 async def idempotent(
     request: Request[Any, Any, Any],
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     run: Callable[[], Awaitable[Answer]],
     *,
     status_code: int,

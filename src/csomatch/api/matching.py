@@ -17,7 +17,7 @@ from csomatch.api.auth import roles
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import Out
 from csomatch.db.signals import record_signals
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import REFERRING, Principal
 from csomatch.errors import InvalidInput
 from csomatch.matching.batch import (
     MAX_BATCH_PEOPLE,
@@ -35,8 +35,8 @@ from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
-MATCHERS = ("officer", "coordinator", "admin")
+Caller = NamedDependency[Principal]
+MATCHERS = REFERRING
 COST_UNIT = "1 point = 100 m"
 
 
@@ -85,7 +85,7 @@ async def suggestions(
 async def _suggestions(
     conn: asyncpg.Connection,
     settings: Settings,
-    principal: TokenRecord,
+    principal: Principal,
     data: NeedsProfile,
     explain: str | None,
 ) -> SuggestionsOut:
@@ -182,7 +182,7 @@ async def batch(
 
 
 async def _batch(
-    conn: asyncpg.Connection, settings: Settings, principal: TokenRecord, data: BatchRequest
+    conn: asyncpg.Connection, settings: Settings, principal: Principal, data: BatchRequest
 ) -> BatchOut:
     _check_batch(data, await service_codes(conn))
     now = dt.datetime.now(dt.UTC)

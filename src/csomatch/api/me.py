@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from csomatch.api.auth import ALL_ROLES, roles
 from csomatch.api.schemas.registry import Out
 from csomatch.db import areas as area_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 
 
 class MeOut(Out, frozen=True):
@@ -34,7 +34,7 @@ class TaxonomyCodeOut(Out, frozen=True):
 
 
 @get("/api/v1/me", opt=roles(*ALL_ROLES), sync_to_thread=False)
-def me(principal: NamedDependency[TokenRecord]) -> MeOut:
+def me(principal: NamedDependency[Principal]) -> MeOut:
     """The role, jurisdiction, organisation and agency of the token in use."""
     return MeOut(
         role=principal.role,

@@ -24,7 +24,7 @@ from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
 from csomatch.db import webhooks as wh_db
 from csomatch.db.pool import Pool
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
@@ -34,7 +34,7 @@ from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
+Caller = NamedDependency[Principal]
 Names = NamedDependency[Resolver]
 
 EventTypePattern = Annotated[
@@ -289,7 +289,7 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
 
 
 async def _event_stream(
-    pool: Pool, principal: TokenRecord, after: int | None, poll_s: float
+    pool: Pool, principal: Principal, after: int | None, poll_s: float
 ) -> AsyncIterator[ServerSentEventMessage]:
     deadline = time.monotonic() + STREAM_MAX_S
     last_sent = time.monotonic()

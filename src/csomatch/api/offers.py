@@ -17,7 +17,7 @@ from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut, OfferSummary
 from csomatch.api.schemas.views import hold_view, provider_offer_view, referrer_only
 from csomatch.db import holds as hold_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import COORDINATING, Principal
 from csomatch.referrals import offers
 from csomatch.referrals.access import audit
 from csomatch.referrals.model import DeclineIn
@@ -25,7 +25,7 @@ from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
+Caller = NamedDependency[Principal]
 StatusQ = Annotated[
     str | None,
     QueryParameter(pattern=r"^(held|accepted|declined|expired|released|confirmed)$"),
@@ -102,13 +102,13 @@ async def decline_offer(
     )  # fmt: skip
 
 
-@get("/api/v1/offers/escalated", opt=roles("coordinator", "admin"))
+@get("/api/v1/offers/escalated", opt=roles(*COORDINATING))
 async def escalated_offers(
     conn: Conn, principal: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> EscalatedList:
     """Offers nobody answered in time, or accepted and never confirmed, where the referral or
     the service is in your jurisdiction (newest first)."""
-    jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
+    jurisdiction = principal.participant()
     async with conn.transaction():
         found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)
         views: list[OfferSummary] = []

@@ -14,14 +14,13 @@ from litestar.params import FromPath, QueryParameter
 from csomatch.api.auth import ALL_ROLES, roles
 from csomatch.api.schemas.registry import Out
 from csomatch.db.audit import AuditEvent
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import PARTICIPANT_PATTERN, TAXONOMY_CODE_PATTERN
+from csomatch.domain import PARTICIPANT_PATTERN, TAXONOMY_CODE_PATTERN, Principal
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.referrals.access_log import referral_access_log
 from csomatch.referrals.outcomes import READERS, OutcomeReport, outcome_figures
 
 Conn = NamedDependency[asyncpg.Connection]
-Caller = NamedDependency[TokenRecord]
+Caller = NamedDependency[Principal]
 
 
 class AccessEventOut(Out, frozen=True):

@@ -29,7 +29,7 @@ from csomatch.api.schemas.referrals import (
 from csomatch.api.schemas.registry import Page
 from csomatch.api.schemas.views import hold_view, referral_view, referrer_only, summary_view
 from csomatch.db import referrals as ref_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import REFERRING, Principal
 from csomatch.errors import CsomatchError, Forbidden
 from csomatch.referrals import holds, intake, lifecycle
 from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
@@ -39,8 +39,8 @@ from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
-REFERRERS = ("officer", "coordinator", "admin")
+Caller = NamedDependency[Principal]
+REFERRERS = REFERRING
 StateQ = Annotated[
     str | None,
     QueryParameter(

@@ -47,12 +47,14 @@ from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
-from csomatch.db.tokens import TokenRecord
 from csomatch.domain import (
+    COORDINATING,
     PARTICIPANT_PATTERN,
     TAXONOMY_CODE_PATTERN,
     Freshness,
     LanguageCode,
+    Principal,
+    Role,
     Service,
     freshness,
 )
@@ -74,8 +76,8 @@ ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the ve
 CodesQ = Annotated[list[str] | None, list_query("taxonomy codes, repeatable")]
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
-SEARCHERS = ("officer", "provider", "coordinator", "admin")
+Caller = NamedDependency[Principal]
+SEARCHERS: tuple[Role, ...] = ("officer", "provider", *COORDINATING)
 
 
 def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
@@ -86,7 +88,7 @@ def _fresh(settings: Cfg, updated_at: dt.datetime | None) -> Freshness | None:
     )
 
 
-def _views(settings: Settings, principal: TokenRecord, services: list[Service]) -> list[ServiceOut]:
+def _views(settings: Settings, principal: Principal, services: list[Service]) -> list[ServiceOut]:
     return [
         service_out(
             s,
@@ -226,7 +228,7 @@ async def search_services(
         )
     # The caller straight from the guard: a second dependency next to ``settings`` would make
     # Litestar resolve the two in a task group, on every search.
-    principal: TokenRecord = request.state.principal
+    principal: Principal = request.state.principal
     scope = registry.address_scope(principal)
     f = svc_db.SearchFilter(
         latitude=lat, longitude=lon, area=area if lat is None else None, radius_km=radius_km,
@@ -322,7 +324,7 @@ async def get_capacity(
 
 @put(
     "/api/v1/services/{service_id:uuid}/capacity",
-    opt=roles("provider", "coordinator", "admin"),
+    opt=roles("provider", *COORDINATING),
     response_headers=ETAG,
 )
 async def put_capacity(
@@ -369,12 +371,12 @@ async def find_areas(
     ]
 
 
-MANAGERS = ("provider", "coordinator", "admin")
+MANAGERS: tuple[Role, ...] = ("provider", *COORDINATING)
 
 
 @post(
     "/api/v1/organizations",
-    opt=roles("coordinator", "admin"),
+    opt=roles(*COORDINATING),
     status_code=201,
     response_headers=ETAG,
 )

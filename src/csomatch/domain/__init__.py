@@ -3,6 +3,7 @@
 - :mod:`~csomatch.domain.vocabulary`: participants, roles, eligibility, reason codes,
   patterns, each declared once;
 - :mod:`~csomatch.domain.codes`: language and country codes checked against pycountry;
+- :mod:`~csomatch.domain.principal`: the caller and its permission rules;
 - :mod:`~csomatch.domain.stored`: what the registry stores;
 - :mod:`~csomatch.domain.decoding`: untrusted JSON, read in one place.
 
@@ -19,6 +20,7 @@ from csomatch.domain.codes import (
     is_listed_code,
     language_codes,
 )
+from csomatch.domain.principal import Principal
 from csomatch.domain.stored import (
     AddressScope,
     Area,
@@ -139,6 +141,7 @@ __all__ = [
     "OverrideReason",
     "ParticipantCode",
     "ParticipantPattern",
+    "Principal",
     "Priority",
     "RiskLevel",
     "Role",

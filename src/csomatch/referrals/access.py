@@ -15,16 +15,11 @@ import asyncpg
 
 from csomatch.db import referrals as ref_db
 from csomatch.db.audit import AuditActor, record_event
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
 
-#: Roles that see every referral of their jurisdiction.
-OVERSEERS = frozenset({"coordinator", "admin"})
-#: Roles that create and steer referrals.
-REFERRERS = frozenset({"officer", "coordinator", "admin"})
 
-
-def actor_of(principal: TokenRecord) -> AuditActor:
+def actor_of(principal: Principal) -> AuditActor:
     """The audit log's view of a caller: token, role, jurisdiction, organisation, agency."""
     return AuditActor(
         token_id=principal.id,
@@ -35,10 +30,10 @@ def actor_of(principal: TokenRecord) -> AuditActor:
     )
 
 
-def scope_of(principal: TokenRecord) -> ref_db.ReferralScope | None:
+def scope_of(principal: Principal) -> ref_db.ReferralScope | None:
     """The referrals a caller may see directly; None for a provider (offers only)."""
-    if principal.role in OVERSEERS:
-        if principal.jurisdiction == "MARRI":
+    if principal.is_coordinating():
+        if principal.is_region_wide():
             return ref_db.ReferralScope()
         return ref_db.ReferralScope(jurisdiction=principal.jurisdiction)
     if principal.role == "officer":
@@ -54,7 +49,7 @@ def scope_of(principal: TokenRecord) -> ref_db.ReferralScope | None:
 
 async def visible_head(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     *,
     for_update: bool = False,
@@ -84,7 +79,7 @@ def outcome_of(exc: CsomatchError) -> str:
 
 async def audit(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     action: str,
     object_type: str,
     object_id: uuid.UUID | None,
@@ -103,7 +98,7 @@ async def audit(
 
 async def audit_refusal(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     action: str,
     object_type: str,
     object_id: uuid.UUID | None,

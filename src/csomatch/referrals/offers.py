@@ -14,8 +14,8 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
 from csomatch.db.audit import AuditActor, record_event
 from csomatch.db.signals import NewSignal, record_signals
-from csomatch.db.tokens import TokenRecord
 from csomatch.db.track_records import record_offer_answer
+from csomatch.domain import Principal
 from csomatch.errors import Conflict, NotFound
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit
@@ -26,7 +26,7 @@ SYSTEM = AuditActor(token_id=None, role="system", jurisdiction=None)
 
 
 async def _locked_offer(
-    conn: asyncpg.Connection, principal: TokenRecord, hold_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, hold_id: uuid.UUID
 ) -> tuple[ref_db.ReferralHead, hold_db.Hold]:
     """The caller's organisation's offer and its referral, both locked (referral first)."""
     hold = await hold_db.get_hold(conn, hold_id)
@@ -54,7 +54,7 @@ def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
 
 async def accept(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     settings: Settings,
     hold_id: uuid.UUID,
     *,
@@ -86,7 +86,7 @@ async def accept(
 
 async def decline(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     settings: Settings,
     hold_id: uuid.UUID,
     reason: str,

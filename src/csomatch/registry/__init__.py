@@ -12,13 +12,12 @@ import asyncpg
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db import services as svc_db
-from csomatch.db.tokens import TokenRecord
 from csomatch.domain import (
-    PARTICIPANTS,
     AddressScope,
     Capacity,
     Location,
     Organization,
+    Principal,
     Service,
 )
 from csomatch.errors import (
@@ -29,13 +28,8 @@ from csomatch.errors import (
     StaleVersion,
 )
 
-#: Roles that may see a confidential site of their own jurisdiction in full.
-REVEALING_ROLES = frozenset({"coordinator", "admin"})
-#: Roles that may report capacity for any service of their jurisdiction.
-CAPACITY_EDITORS = frozenset({"coordinator", "admin"})
 
-
-def address_scope(principal: TokenRecord) -> AddressScope:
+def address_scope(principal: Principal) -> AddressScope:
     """The one rule of confidential addresses: which confidential sites this caller sees in
     full (street address and exact point).
 
@@ -44,12 +38,13 @@ def address_scope(principal: TokenRecord) -> AddressScope:
     officers, providers and funders see the municipality only. (A later rule adds the
     referring officer of an active placement at the site: it belongs here, and nowhere else.)
     """
-    if principal.role in REVEALING_ROLES and principal.jurisdiction in PARTICIPANTS:
-        return AddressScope(participant=principal.jurisdiction)
+    participant = principal.participant()
+    if principal.is_coordinating() and participant is not None:
+        return AddressScope(participant=participant)
     return AddressScope()
 
 
-def may_see_address(principal: TokenRecord, site: Service | Location) -> bool:
+def may_see_address(principal: Principal, site: Service | Location) -> bool:
     """Whether this caller sees this site's street address and exact point."""
     return not site.confidential or address_scope(principal).covers(site.participant_code)
 
@@ -93,7 +88,7 @@ async def search_origin(
 
 async def report_capacity(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     service_id: uuid.UUID,
     *,
     unit: str,
@@ -132,25 +127,17 @@ async def report_capacity(
     return cap
 
 
-def _may_edit(principal: TokenRecord, svc: Service) -> bool:
-    if principal.role == "provider":
-        return principal.organization_id == svc.organization_id
-    if principal.role in CAPACITY_EDITORS:
-        return principal.jurisdiction in ("MARRI", svc.participant_code)
-    return False
+def _may_edit(principal: Principal, svc: Service) -> bool:
+    return principal.may_manage(svc.organization_id, svc.participant_code)
 
 
-def _may_manage_org(principal: TokenRecord, org: Organization) -> bool:
+def _may_manage_org(principal: Principal, org: Organization) -> bool:
     """Providers manage their own organisation; coordinators and admins their jurisdiction's."""
-    if principal.role == "provider":
-        return principal.organization_id == org.id
-    if principal.role in CAPACITY_EDITORS:
-        return principal.jurisdiction in ("MARRI", org.participant_code)
-    return False
+    return principal.may_manage(org.id, org.participant_code)
 
 
 async def _managed_org(
-    conn: asyncpg.Connection, principal: TokenRecord, org_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, org_id: uuid.UUID
 ) -> Organization:
     org = await org_db.get_organization(conn, org_id)
     if org is None or not _may_manage_org(principal, org):
@@ -159,10 +146,10 @@ async def _managed_org(
 
 
 async def create_organization(
-    conn: asyncpg.Connection, principal: TokenRecord, new: org_db.NewOrganization
+    conn: asyncpg.Connection, principal: Principal, new: org_db.NewOrganization
 ) -> Organization:
     """Register an organisation in the caller's jurisdiction (coordinator, admin)."""
-    if principal.jurisdiction not in ("MARRI", new.participant_code):
+    if not principal.covers(new.participant_code):
         raise Forbidden(
             f"a {principal.jurisdiction} token cannot register organisations of "
             f"{new.participant_code}"
@@ -173,7 +160,7 @@ async def create_organization(
 
 async def update_organization(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     org_id: uuid.UUID,
     changes: dict[str, object],
     if_match: int | None,
@@ -187,7 +174,7 @@ async def update_organization(
 
 
 async def add_location(
-    conn: asyncpg.Connection, principal: TokenRecord, loc: org_db.NewLocation
+    conn: asyncpg.Connection, principal: Principal, loc: org_db.NewLocation
 ) -> None:
     """Add a site to an organisation the caller manages, inside that participant."""
     org = await _managed_org(conn, principal, loc.organization_id)
@@ -205,7 +192,7 @@ async def add_location(
 
 async def create_service(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     new: svc_db.NewService,
     capacity: svc_db.NewCapacity | None,
 ) -> Service:
@@ -227,7 +214,7 @@ async def create_service(
 
 async def update_service(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     service_id: uuid.UUID,
     changes: dict[str, object],
     if_match: int | None,

@@ -35,24 +35,23 @@ from csomatch.api.schemas.referrals import (
 )
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import REFERRING, Principal
 from csomatch.errors import NotFound
-from csomatch.referrals.access import REFERRERS
 
 Audience = Literal["referrer", "provider"]
 View = TypeVar("View", ReferralOut, OfferSummary)
 
 
-def audience_of(principal: TokenRecord) -> Audience | None:
+def audience_of(principal: Principal) -> Audience | None:
     """Which views of referrals a caller gets: the referrer's, the provider's, or none."""
-    if principal.role in REFERRERS:
+    if principal.role in REFERRING:
         return "referrer"
     if principal.role == "provider":
         return "provider"
     return None
 
 
-def _own_offer(principal: TokenRecord, holds: list[hold_db.Hold]) -> hold_db.Hold | None:
+def _own_offer(principal: Principal, holds: list[hold_db.Hold]) -> hold_db.Hold | None:
     """The provider's offer a referral is shown through: its confirmed placement, else its
     newest offer (None: the referral was never offered to the provider's organisation)."""
     mine = [h for h in holds if h.organization_id == principal.organization_id]
@@ -62,7 +61,7 @@ def _own_offer(principal: TokenRecord, holds: list[hold_db.Hold]) -> hold_db.Hol
 
 
 async def referral_view(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
 ) -> ReferralOut | OfferOut:
     """A referral as this caller may see it (access already checked by the use case)."""
     stored = await ref_db.get_referral(conn, referral_id)
@@ -79,7 +78,7 @@ async def referral_view(
 
 
 async def hold_view(
-    conn: asyncpg.Connection, principal: TokenRecord, hold: hold_db.Hold
+    conn: asyncpg.Connection, principal: Principal, hold: hold_db.Hold
 ) -> OfferSummary | OfferOut:
     """An offer as this caller may see it: the referrer's summary, or the provider's view of
     its own organisation's offer."""
@@ -94,7 +93,7 @@ async def hold_view(
 
 
 async def provider_offer_view(
-    conn: asyncpg.Connection, principal: TokenRecord, hold: hold_db.Hold
+    conn: asyncpg.Connection, principal: Principal, hold: hold_db.Hold
 ) -> OfferOut:
     """The provider's view of its own offer (the routes only providers call)."""
     view = await hold_view(conn, principal, hold)
@@ -111,7 +110,7 @@ def referrer_only(view: View | OfferOut) -> View:
 
 
 def summary_view(
-    principal: TokenRecord, head: ref_db.ReferralHead, needs: list[ref_db.StoredNeed]
+    principal: Principal, head: ref_db.ReferralHead, needs: list[ref_db.StoredNeed]
 ) -> ReferralSummary:
     """A referral in a list: only for referrers (providers list their offers instead)."""
     if audience_of(principal) != "referrer":
