@@ -39,7 +39,7 @@ from csomatch.domain import (
 )
 from csomatch.errors import Forbidden, InvalidInput, NotFound
 from csomatch.funding import parse
-from csomatch.funding.ledger import ImportReport, run_import, scope_of
+from csomatch.funding.ledger import ImportReport, import_scope, run_import
 from csomatch.funding.records import MAX_AMOUNT, FeedLine, Parsed
 
 Conn = NamedDependency[asyncpg.Connection]
@@ -191,9 +191,7 @@ async def add_funding(
 async def _add_funding(
     conn: asyncpg.Connection, principal: Principal, data: FundingIn
 ) -> Response[ImportReport]:
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
+    scope = await import_scope(conn, principal)
     funder_ref = data.funder
     if funder_ref is None and scope.funder_id is not None:
         funder_ref = await funding_db.funder_ref_of(conn, scope.funder_id)
@@ -249,9 +247,7 @@ async def _upload(
     if not body.strip():
         raise InvalidInput("send the file as the request body", field="body")
     parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, format, filename))
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
+    scope = await import_scope(conn, principal)
     return await run_import(
         conn, parsed, source=parsed.format, scope=scope, filename=filename, dry_run=dry_run
     )

@@ -106,7 +106,7 @@ class GapList(Out, frozen=True):
     cells: list[GapCell]
 
 
-def scope_of(principal: Principal) -> list[str] | None:
+def participants_visible_to(principal: Principal) -> list[str] | None:
     """Participants a caller may see: None (all) for admin and MARRI tokens."""
     participant = principal.participant()
     if principal.role == "admin" or participant is None:
@@ -127,7 +127,7 @@ def closed_only(principal: Principal, asked: bool | None = None) -> bool:
 
 
 def _participants(principal: Principal, participant: str | None) -> list[str] | None:
-    scope = scope_of(principal)
+    scope = participants_visible_to(principal)
     if participant is None:
         return scope
     if scope is not None and participant not in scope:
@@ -205,7 +205,7 @@ async def list_gaps(
     cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
         return _csv(cells)
-    scope = scope_of(principal) or list(PARTICIPANTS)
+    scope = participants_visible_to(principal) or list(PARTICIPANTS)
     return Response(GapList(scope=scope, total=len(cells), cells=cells))
 
 
@@ -252,7 +252,7 @@ async def get_gap(
     return await cell_evidence(
         conn,
         cell,
-        allowed=scope_of(principal),
+        allowed=participants_visible_to(principal),
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),

@@ -32,7 +32,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.domain import REFERRING, Principal
 from csomatch.errors import CsomatchError, Forbidden
 from csomatch.referrals import holds, intake, lifecycle
-from csomatch.referrals.access import audit, audit_refusal, scope_of, visible_head
+from csomatch.referrals.access import audit, audit_refusal, referrals_visible_to, visible_head
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import suggestions_for
 from csomatch.settings import Settings
@@ -97,7 +97,7 @@ async def list_referrals(
 ) -> ReferralList:
     """Referrals the caller may see, newest first (officer: their agency's; coordinator:
     their jurisdiction's, including transnational ones addressed to it)."""
-    scope = scope_of(principal)
+    scope = referrals_visible_to(principal)
     if scope is None:
         raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
     async with conn.transaction():

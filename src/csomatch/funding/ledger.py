@@ -22,7 +22,15 @@ import asyncpg
 import msgspec
 
 from csomatch.db import funding as funding_db
-from csomatch.domain import CAPACITY_UNITS, FUNDING_STATUSES, PARTICIPANTS
+from csomatch.domain import (
+    CAPACITY_UNITS,
+    FUNDING_STATUSES,
+    PARTICIPANTS,
+    REGION,
+    Jurisdiction,
+    Principal,
+    Role,
+)
 from csomatch.funding.orgmatch import Match, OrgIndex, normalise_name
 from csomatch.funding.records import (
     MAX_AMOUNT,
@@ -43,14 +51,14 @@ Progress = Callable[[str, int, int], None]
 class Scope(msgspec.Struct, frozen=True, kw_only=True):
     """Who imports: role, jurisdiction, token, and for a funder token its funder."""
 
-    role: str
-    jurisdiction: str
+    role: Role
+    jurisdiction: Jurisdiction
     token_id: uuid.UUID | None = None
     funder_id: uuid.UUID | None = None
 
 
 #: The scope of the command line: the operator of the installation.
-OPERATOR = Scope(role="admin", jurisdiction="MARRI")
+OPERATOR = Scope(role="admin", jurisdiction=REGION)
 
 
 class UnmatchedOrg(msgspec.Struct, frozen=True, kw_only=True):
@@ -227,7 +235,7 @@ def _in_scope(scope: Scope, funder_id: uuid.UUID, match: Match, orgs: OrgIndex) 
         if funder_id != scope.funder_id:
             return "a funder token may only add funding where it is the funder"
         return None
-    if scope.role == "admin" or scope.jurisdiction == "MARRI":
+    if scope.role == "admin" or scope.jurisdiction == REGION:
         return None
     if scope.role == "coordinator":
         if match.organization_id is None:
@@ -510,11 +518,14 @@ async def run_import(
     return report
 
 
-async def scope_of(
-    conn: asyncpg.Connection, *, role: str, jurisdiction: str, token_id: uuid.UUID | None
-) -> Scope:
-    """The import scope of a token (a funder token carries its funder)."""
+async def import_scope(conn: asyncpg.Connection, principal: Principal) -> Scope:
+    """What a caller may import (a funder token carries its funder)."""
     funder_id = None
-    if role == "funder" and token_id is not None:
-        funder_id = await funding_db.funder_of_token(conn, token_id)
-    return Scope(role=role, jurisdiction=jurisdiction, token_id=token_id, funder_id=funder_id)
+    if principal.role == "funder":
+        funder_id = await funding_db.funder_of_token(conn, principal.id)
+    return Scope(
+        role=principal.role,
+        jurisdiction=principal.jurisdiction,
+        token_id=principal.id,
+        funder_id=funder_id,
+    )

@@ -19,7 +19,7 @@ import msgspec
 from csomatch.db import webhooks as wh_db
 from csomatch.domain import COORDINATING, Principal, Role
 from csomatch.errors import Forbidden
-from csomatch.referrals.access import scope_of
+from csomatch.referrals.access import referrals_visible_to
 
 #: Roles that may read the event feed (funders see aggregates only).
 READERS: Final[tuple[Role, ...]] = ("officer", "provider", *COORDINATING)
@@ -50,7 +50,7 @@ async def read_feed(
         up_to_seq=last,
         organization_id=principal.organization_id if principal.role == "provider" else None,
         jurisdiction=None if principal.role == "provider" else principal.jurisdiction,
-        referrals=scope_of(principal) if principal.role == "officer" else None,
+        referrals=referrals_visible_to(principal) if principal.role == "officer" else None,
         limit=limit,
     )
     next_after = events[-1].seq if len(events) == limit else last

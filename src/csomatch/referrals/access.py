@@ -30,7 +30,7 @@ def actor_of(principal: Principal) -> AuditActor:
     )
 
 
-def scope_of(principal: Principal) -> ref_db.ReferralScope | None:
+def referrals_visible_to(principal: Principal) -> ref_db.ReferralScope | None:
     """The referrals a caller may see directly; None for a provider (offers only)."""
     if principal.is_coordinating():
         if principal.is_region_wide():
@@ -55,7 +55,7 @@ async def visible_head(
     for_update: bool = False,
 ) -> ref_db.ReferralHead:
     """The referral if the caller may see it (locked with ``for_update``), else NotFound."""
-    scope = scope_of(principal)
+    scope = referrals_visible_to(principal)
     if scope is None or not await ref_db.in_scope(conn, referral_id, scope):
         raise NotFound(f"no referral {referral_id}")
     head = await ref_db.get_head(conn, referral_id, for_update=for_update)

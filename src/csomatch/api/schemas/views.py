@@ -2,9 +2,10 @@
 
 Every answer that carries referral data is built here (docs/referrals.md, "Who sees what"):
 
-- officers, coordinators and admins (who steer referrals, within ``access.scope_of``) get the
-  referrer's views: the referral with its profile and every offer (``ReferralOut``), a
-  referral in a list (``ReferralSummary``), an offer (``OfferSummary``);
+- officers, coordinators and admins (who steer referrals, within
+  ``access.referrals_visible_to``) get the referrer's views: the referral with its profile
+  and every offer (``ReferralOut``), a referral in a list (``ReferralSummary``), an offer
+  (``OfferSummary``);
 - a provider gets only the offer view (``OfferOut``) of its own organisation's offers: the
   needs it judges eligibility on, never nationality, excluded or preferred areas, the minimum
   distance, consent or other providers' offers; the referral's state and outcome only once
