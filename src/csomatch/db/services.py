@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-from csomatch.domain import AddressScope, Capacity, Service
+from csomatch.domain import AddressScope, Capacity, Service, ServiceFields
 
 _SERVICE_SELECT = (
     "SELECT s.id, s.organization_id, o.name AS organization_name, s.location_id,"
@@ -35,28 +35,8 @@ _SERVICE_SELECT = (
 _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, verified_at, version"
 
 
-class NewService(msgspec.Struct, frozen=True, kw_only=True):
+class NewService(ServiceFields, frozen=True):
     """Values of a service to insert."""
-
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    location_id: uuid.UUID
-    taxonomy_code: str
-    name: str
-    description: str
-    genders: list[str]
-    age_bands: list[str]
-    accepts_children: bool
-    child_only: bool
-    accepts_families: bool
-    max_group_size: int
-    languages: list[str]
-    accessibility: list[str]
-    security_level: str
-    intake_24_7: bool
-    cross_border: bool
-    licence_required: bool
-    accepting_referrals: bool
 
 
 class NewCapacity(msgspec.Struct, frozen=True, kw_only=True):

@@ -29,9 +29,12 @@ from csomatch.domain.stored import (
     Location,
     Organization,
     Service,
+    ServiceFields,
+    ServiceTerms,
     Stored,
     TaxonomyTerm,
     freshness,
+    service_terms,
 )
 from csomatch.domain.vocabulary import (
     ACCESSIBILITY,
@@ -147,6 +150,8 @@ __all__ = [
     "Role",
     "SecurityLevel",
     "Service",
+    "ServiceFields",
+    "ServiceTerms",
     "Stored",
     "TaxonomyCode",
     "TaxonomyTerm",
@@ -156,4 +161,5 @@ __all__ = [
     "is_listed_code",
     "language_codes",
     "one_of_pattern",
+    "service_terms",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -101,14 +102,10 @@ class Capacity(Stored, frozen=True):
         return max(self.available - self.held, 0)
 
 
-class Service(Stored, frozen=True):
-    """One service of one organisation at one location."""
+class ServiceTerms(Stored, frozen=True):
+    """Whom a service takes and how: the fields every record of a service carries (stored,
+    inserted, seeded), declared once."""
 
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    organization_name: str
-    location_id: uuid.UUID
-    taxonomy_code: str
     name: str
     description: str
     genders: list[str]
@@ -124,6 +121,26 @@ class Service(Stored, frozen=True):
     cross_border: bool
     licence_required: bool
     accepting_referrals: bool
+
+
+class ServiceFields(ServiceTerms, frozen=True):
+    """A service's own columns: its terms, what it is, whose and where."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    location_id: uuid.UUID
+    taxonomy_code: str
+
+
+def service_terms(source: ServiceTerms) -> dict[str, Any]:
+    """The terms of a service record, by field name (to build another record from them)."""
+    return {name: getattr(source, name) for name in ServiceTerms.__struct_fields__}
+
+
+class Service(ServiceFields, frozen=True):
+    """One service of one organisation at one location."""
+
+    organization_name: str
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
