@@ -48,7 +48,10 @@ from csomatch.db import services as svc_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import acquire
 from csomatch.domain import (
+    AGE_BANDS,
     COORDINATING,
+    GENDERS,
+    ORG_KINDS,
     PARTICIPANT_PATTERN,
     TAXONOMY_CODE_PATTERN,
     Freshness,
@@ -57,6 +60,7 @@ from csomatch.domain import (
     Role,
     Service,
     freshness,
+    one_of_pattern,
 )
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.search import demand as searching
@@ -148,7 +152,7 @@ async def readyz(state: State) -> Response[HealthOut]:
 async def list_organizations(
     conn: Conn,
     participant: ParticipantQ = None,
-    kind: Annotated[str | None, QueryParameter(pattern=r"^(cso|state|io)$")] = None,
+    kind: Annotated[str | None, QueryParameter(pattern=one_of_pattern(ORG_KINDS))] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrganizationList:
@@ -202,10 +206,8 @@ async def search_services(
     area: Annotated[str | None, QueryParameter(max_length=20)] = None,
     radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
     language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
-    gender: Annotated[str | None, QueryParameter(pattern=r"^(female|male|other)$")] = None,
-    age_band: Annotated[
-        str | None, QueryParameter(pattern=r"^(0-5|6-13|14-17|18-24|25-59|60\+)$")
-    ] = None,
+    gender: Annotated[str | None, QueryParameter(pattern=one_of_pattern(GENDERS))] = None,
+    age_band: Annotated[str | None, QueryParameter(pattern=one_of_pattern(AGE_BANDS))] = None,
     child: FromQuery[bool | None] = None,
     available: FromQuery[bool] = False,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,

@@ -11,6 +11,7 @@ them with these tuples.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Final, Literal, get_args
 
@@ -18,8 +19,13 @@ from msgspec import Meta
 
 
 def one_of_pattern(words: Iterable[str]) -> str:
-    """A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``."""
-    return "^(" + "|".join(words) + ")$"
+    """A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``.
+
+    Only what is special outside a character class is escaped (``60+`` becomes ``60\\+``,
+    ``0-5`` stays), so that the pattern reads as it always did in the problem texts that
+    quote it.
+    """
+    return "^(" + "|".join(re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", w) for w in words) + ")$"
 
 
 # --- Who and where -------------------------------------------------------------------------
