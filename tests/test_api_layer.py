@@ -20,8 +20,6 @@ API = Path(__file__).resolve().parents[1] / "src" / "csomatch" / "api"
 #: What an api module may import from ``csomatch.db``, by module: the types it passes on.
 ALLOWED = {
     "csomatch.db.pool": frozenset({"Pool"}),
-    # The caller's record, the principal type until domain.Principal replaces it.
-    "csomatch.db.tokens": frozenset({"TokenRecord"}),
 }
 
 

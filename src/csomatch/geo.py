@@ -1,24 +1,81 @@
-"""Distances on the WGS84 ellipsoid, many at a time.
+"""Distances on the earth: one earth, several ways to measure on it.
 
-geopy's ``geodesic`` is exact but costs ~0.1 ms a pair; a batch of 500 needs against 300
-services needs tens of thousands of distances. Andoyer-Lambert's formula corrects the
-great-circle distance for the earth's flattening and stays within a few metres of the
-geodesic at the distances of the region (well under the matcher's 100 m resolution); a
-test checks it against geopy. It runs vectorised over numpy arrays.
+- **On the sphere** of the mean earth radius :data:`EARTH_RADIUS_KM` (the only radius in
+  csomatch): the great-circle distance (:func:`haversine_km`), cheap and within 0.5% of the
+  geodesic; and the search's chords between unit vectors (:func:`unit_vector`,
+  :func:`chord_of_km`, :func:`km_of_chord2`), which order points exactly as great circles do
+  and need no trigonometry per row. The search statement (``db/services.py``) and the
+  in-memory index compute the same floating-point operations in the same order, bit for bit
+  (docs/search.md); the statement's SQL spells the radius from :data:`EARTH_RADIUS_KM` too.
+- **On the WGS84 ellipsoid**, many at a time (:func:`distance_matrix_km`): geopy's
+  ``geodesic`` is exact but costs ~0.1 ms a pair, and a batch of 500 needs against 300
+  services needs tens of thousands of distances. Andoyer-Lambert's formula corrects the
+  great-circle distance for the earth's flattening and stays within a few metres of the
+  geodesic at the distances of the region (well under the matcher's 100 m resolution); a
+  test checks it against geopy. It runs vectorised over numpy arrays.
+- **Exactly**, only where a cheap bound cannot decide (:func:`at_least_km`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from geopy.distance import geodesic
 
 FloatArray = npt.NDArray[np.float64]
+#: A point: latitude and longitude in degrees.
+Point = tuple[float, float]
 
+#: Mean earth radius (km, IUGG): the sphere of every great-circle distance and chord.
+EARTH_RADIUS_KM: Final = 6371.0088
+#: The haversine distance is within 0.5% of the geodesic one; outside this band the cheap
+#: bound already decides a distance comparison and the exact geodesic is not needed.
+HAVERSINE_TOLERANCE: Final = 0.005
 #: WGS84 semi-major axis (km) and flattening.
 WGS84_A_KM: Final = 6378.137
 WGS84_F: Final = 1 / 298.257223563
+
+
+def haversine_km(a: Point, b: Point) -> float:
+    """Great-circle distance on the sphere: cheap, within 0.5% of the geodesic."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def at_least_km(a: Point, b: Point, km: float) -> bool:
+    """Whether ``a`` is at least ``km`` from ``b``; geodesic only when the bound cannot tell."""
+    rough = haversine_km(a, b)
+    if rough >= km * (1 + HAVERSINE_TOLERANCE):
+        return True
+    if rough < km * (1 - HAVERSINE_TOLERANCE):
+        return False
+    return bool(geodesic(a, b).km >= km)
+
+
+def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]:
+    """The point as a unit vector (x, y, z), as the SQL functions ``unit_x/y/z`` compute it."""
+    return (
+        math.cos(math.radians(latitude)) * math.cos(math.radians(longitude)),
+        math.cos(math.radians(latitude)) * math.sin(math.radians(longitude)),
+        math.sin(math.radians(latitude)),
+    )
+
+
+def chord_of_km(km: float) -> float:
+    """The chord between unit vectors ``km`` apart on the sphere (a radius of a search)."""
+    return 2 * math.sin(min(km / EARTH_RADIUS_KM, math.pi) / 2)
+
+
+def km_of_chord2(d2: float) -> float:
+    """The great-circle km between unit vectors whose squared chord is ``d2``."""
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(d2) / 2))
 
 
 def distance_matrix_km(origins: FloatArray, sites: FloatArray) -> FloatArray:

@@ -24,6 +24,7 @@ import pytest
 from csomatch.db.tokens import find_token
 from csomatch.referrals import intake, lifecycle
 from csomatch.referrals.model import ReferralIn
+from csomatch.registry.tokens import principal_from as principal_of
 from tests.api.referral_factories import referral_body, service_with_free_places, token
 
 pytestmark = pytest.mark.slow
@@ -103,8 +104,9 @@ async def _matched_referrals(db_url: str, officer: dict[str, str], n: int) -> li
     (quicker than over HTTP; the holds under test go over HTTP)."""
     conn = await asyncpg.connect(db_url)
     try:
-        principal = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
-        assert principal is not None
+        record = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
+        assert record is not None
+        principal = principal_of(record)
         data = msgspec.convert(referral_body(), ReferralIn)
         ids = []
         for _ in range(n):

@@ -22,6 +22,7 @@ from csomatch.db import webhooks as wh_db
 from csomatch.db.tokens import find_token
 from csomatch.referrals.outcomes import outcome_figures
 from csomatch.referrals.retention import purge
+from csomatch.registry.tokens import principal_from as principal_of
 from csomatch.settings import Settings, SettingsError
 from tests.api.conftest import make_token
 from tests.api.outcome_factories import Offer, make_referral, service_of
@@ -76,8 +77,9 @@ async def test_a_purge_keeps_only_the_aggregate_facts(
 ) -> None:
     refs = await _referrals(conn)
     coord = await make_token(demo_db, "coordinator")
-    principal = await find_token(conn, coord["Authorization"].split()[1])
-    assert principal is not None
+    record = await find_token(conn, coord["Authorization"].split()[1])
+    assert record is not None
+    principal = principal_of(record)
     window = {"since": NOW - 400 * DAY, "until": NOW + DAY}
     figures_before = await outcome_figures(conn, principal, **window)
     before = await conn.fetchrow(

@@ -15,7 +15,8 @@ from litestar.testing import AsyncTestClient
 from csomatch.api.auth import TokenCache
 from csomatch.app import create_app
 from csomatch.db import services as svc_db
-from csomatch.db.tokens import TokenRecord, create_token, revoke_token
+from csomatch.db.tokens import create_token, revoke_token
+from csomatch.domain import Principal
 from csomatch.search.demand import empty_search_signals, normalised_query
 from csomatch.settings import Settings
 from tests.api.conftest import make_token
@@ -152,10 +153,8 @@ def test_the_dedup_key_ignores_order_repetition_and_page() -> None:
     assert {s.dedup_key for s in tomorrow}.isdisjoint({s.dedup_key for s in a})
 
 
-def _record() -> TokenRecord:
-    return TokenRecord(
-        id=uuid.uuid4(), role="officer", jurisdiction="RS", organization_id=None, label=""
-    )
+def _record() -> Principal:
+    return Principal(id=uuid.uuid4(), role="officer", jurisdiction="RS", organization_id=None)
 
 
 def test_the_token_cache_forgets_after_its_ttl_and_stays_bounded() -> None:

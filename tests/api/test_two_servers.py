@@ -21,6 +21,7 @@ import pytest
 from csomatch.db.tokens import find_token
 from csomatch.referrals import intake, lifecycle
 from csomatch.referrals.model import ReferralIn
+from csomatch.registry.tokens import principal_from as principal_of
 from tests.api.referral_factories import referral_body, service_with_free_places, token
 from tests.serving import Served, server_env, serving
 
@@ -88,8 +89,9 @@ async def _matched_referrals(db_url: str, officer: dict[str, str], n: int) -> li
     """``n`` matched referrals of the officer, made with the use cases on one connection."""
     conn = await asyncpg.connect(db_url)
     try:
-        principal = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
-        assert principal is not None
+        record = await find_token(conn, officer["Authorization"].removeprefix("Bearer "))
+        assert record is not None
+        principal = principal_of(record)
         data = msgspec.convert(referral_body(), ReferralIn)
         ids = []
         for _ in range(n):

@@ -16,13 +16,13 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from csomatch.db.pool import Pool
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import ROLES, Principal, Role
 from csomatch.registry.tokens import principal_of, token_hash
 
 PUBLIC = "public"
 #: The OpenAPI document is public; Litestar generates its routes.
 SCHEMA_PATH = "/schema"
-ALL_ROLES = ("officer", "provider", "funder", "coordinator", "admin")
+ALL_ROLES = ROLES
 
 
 class TokenCache:
@@ -45,10 +45,10 @@ class TokenCache:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: dict[bytes, tuple[float, TokenRecord]] = {}
+        self._entries: dict[bytes, tuple[float, Principal]] = {}
 
-    def get(self, token_hash: bytes) -> TokenRecord | None:
-        """The record of a token verified less than ``ttl_s`` seconds ago, else None."""
+    def get(self, token_hash: bytes) -> Principal | None:
+        """The caller of a token verified less than ``ttl_s`` seconds ago, else None."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
@@ -57,17 +57,17 @@ class TokenCache:
             return None
         return entry[1]
 
-    def put(self, token_hash: bytes, record: TokenRecord) -> None:
-        """Remember a token the database has just verified."""
+    def put(self, token_hash: bytes, principal: Principal) -> None:
+        """Remember the caller of a token the database has just verified."""
         if self.ttl_s <= 0:
             return
         self._entries.pop(token_hash, None)
         while len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[token_hash] = (self._clock() + self.ttl_s, record)
+        self._entries[token_hash] = (self._clock() + self.ttl_s, principal)
 
 
-def roles(*allowed: str) -> dict[str, object]:
+def roles(*allowed: Role) -> dict[str, object]:
     """The ``opt`` of a route callable by these roles."""
     return {"roles": allowed}
 
@@ -102,8 +102,8 @@ async def authorize(
 
 async def _verify(
     connection: ASGIConnection[Any, Any, Any, Any], hashed: bytes
-) -> TokenRecord | None:
-    """The record of a valid token, from the cache or the database."""
+) -> Principal | None:
+    """The caller of a valid token, from the cache or the database."""
     state = connection.app.state
     cache: TokenCache | None = getattr(state, "token_cache", None)
     principal = None if cache is None else cache.get(hashed)
@@ -116,7 +116,7 @@ async def _verify(
     return principal
 
 
-async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> TokenRecord:
+async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The authenticated caller of the current request."""
-    principal: TokenRecord = request.state.principal
+    principal: Principal = request.state.principal
     return principal

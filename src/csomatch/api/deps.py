@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncpg
 from litestar.di import NamedDependency
 
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.settings import Settings
 
 Conn = NamedDependency[asyncpg.Connection]
 Cfg = NamedDependency[Settings]
-Caller = NamedDependency[TokenRecord]
+Caller = NamedDependency[Principal]

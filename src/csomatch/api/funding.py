@@ -21,13 +21,20 @@ from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out, Page
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import (
+    COORDINATING,
+    FUNDING_STATUSES,
+    PARTICIPANT_PATTERN,
+    Principal,
+    Role,
+    one_of_pattern,
+)
 from csomatch.funding import entries, imports, rates, reviews
 from csomatch.funding.entries import FundingIn
 from csomatch.funding.ledger import ImportReport
 
-LEDGER_ROLES = ("funder", "coordinator", "admin")
-REVIEWERS = ("coordinator", "admin")
+LEDGER_ROLES: tuple[Role, ...] = ("funder", *COORDINATING)
+REVIEWERS = COORDINATING
 
 
 class FundingOut(Out, frozen=True):
@@ -165,10 +172,8 @@ async def list_funding(
     conn: Conn,
     funder: Annotated[str | None, QueryParameter(max_length=100, description="funder ref")] = None,
     recipient: Annotated[uuid.UUID | None, QueryParameter(description="organisation id")] = None,
-    participant: Annotated[str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$")] = None,
-    status: Annotated[
-        str | None, QueryParameter(pattern=r"^(planned|committed|disbursed|cancelled)$")
-    ] = None,
+    participant: Annotated[str | None, QueryParameter(pattern=PARTICIPANT_PATTERN)] = None,
+    status: Annotated[str | None, QueryParameter(pattern=one_of_pattern(FUNDING_STATUSES))] = None,
     source: Annotated[
         str | None, QueryParameter(pattern=r"^(seed|iati|csv|360giving|api)$")
     ] = None,
@@ -204,7 +209,7 @@ async def list_funding_matches(
 
 async def _decide(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     review_id: uuid.UUID,
     status: str,
     organization_id: uuid.UUID | None,

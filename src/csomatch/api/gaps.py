@@ -26,10 +26,20 @@ from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import (
+    COORDINATING,
+    PARTICIPANT_GROUP,
+    PARTICIPANT_PATTERN,
+    PARTICIPANTS,
+    TAXONOMY_CODE_PATTERN,
+    ParticipantPattern,
+    Principal,
+    Role,
+    one_of_pattern,
+)
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
-from csomatch.gaps.cells import GapCell
+from csomatch.gaps.cells import FLAG_CODES, GapCell
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
@@ -41,22 +51,22 @@ from csomatch.gaps.whatif import (
 )
 from csomatch.settings import Settings
 
-GAP_READERS = ("funder", "coordinator", "admin")
+GAP_READERS: tuple[Role, ...] = ("funder", *COORDINATING)
 #: Litestar adds "; charset=utf-8" to a text/* media type itself.
 CSV_MEDIA = "text/csv"
 
 ParticipantQ = Annotated[
-    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+    str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="participant code")
 ]
 AreaQ = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^((AL|BA|XK|ME|MK|RS)-[0-9]+|ALL|UNKNOWN)$",
+        pattern="^(" + PARTICIPANT_GROUP + "-[0-9]+|ALL|UNKNOWN)$",
         description="area code; ALL for participant-wide cells, UNKNOWN for demand without area",
     ),
 ]
 ServiceQ = Annotated[
-    str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="service taxonomy code")
+    str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="service taxonomy code")
 ]
 PeriodQ = Annotated[
     str | None,
@@ -69,7 +79,7 @@ PeriodsQ = Annotated[int, QueryParameter(ge=1, le=24, description="how many rece
 FlagQ = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^(uncovered|under_capacity|underfunded|funding_cliff|single_donor|stale_data)$",
+        pattern=one_of_pattern(FLAG_CODES),
         description="only cells with this flag",
     ),
 ]
@@ -93,14 +103,15 @@ class GapList(Out, frozen=True):
     cells: list[GapCell]
 
 
-def scope_of(principal: TokenRecord) -> list[str] | None:
+def participants_visible_to(principal: Principal) -> list[str] | None:
     """Participants a caller may see: None (all) for admin and MARRI tokens."""
-    if principal.role == "admin" or principal.jurisdiction == "MARRI":
+    participant = principal.participant()
+    if principal.role == "admin" or participant is None:
         return None
-    return [principal.jurisdiction]
+    return [participant]
 
 
-def closed_only(principal: TokenRecord, asked: bool | None = None) -> bool:
+def closed_only(principal: Principal, asked: bool | None = None) -> bool:
     """Whether the caller's gap figures stop at the last closed period (always, for funders)."""
     if sees_open_period(principal.role):
         return bool(asked)
@@ -112,8 +123,8 @@ def closed_only(principal: TokenRecord, asked: bool | None = None) -> bool:
     return True
 
 
-def _participants(principal: TokenRecord, participant: str | None) -> list[str] | None:
-    scope = scope_of(principal)
+def _participants(principal: Principal, participant: str | None) -> list[str] | None:
+    scope = participants_visible_to(principal)
     if participant is None:
         return scope
     if scope is not None and participant not in scope:
@@ -127,7 +138,7 @@ def _participants(principal: TokenRecord, participant: str | None) -> list[str] 
 async def _cells(
     conn: asyncpg.Connection,
     settings: Settings,
-    principal: TokenRecord,
+    principal: Principal,
     query: GapQuery,
     participant: str | None,
     closed: bool | None,
@@ -191,7 +202,7 @@ async def list_gaps(
     cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
         return _csv(cells)
-    scope = scope_of(principal) or ["AL", "BA", "XK", "ME", "MK", "RS"]
+    scope = participants_visible_to(principal) or list(PARTICIPANTS)
     return Response(GapList(scope=scope, total=len(cells), cells=cells))
 
 
@@ -238,14 +249,13 @@ async def get_gap(
     return await cell_evidence(
         conn,
         cell,
-        allowed=scope_of(principal),
+        allowed=participants_visible_to(principal),
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),
     )
 
 
-Participant = Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 Money = Annotated[float, Meta(gt=0, le=1e10)]
 
@@ -264,7 +274,7 @@ class WhatIfIn(In, frozen=True):
 
     remove_funder: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
     add_budget: AddBudgetIn | None = None
-    participant: Participant | None = None
+    participant: ParticipantPattern | None = None
 
 
 class UnitCostIn(In, frozen=True):
@@ -279,7 +289,7 @@ class AllocateIn(In, frozen=True):
 
     budget: Annotated[int, Meta(ge=1, le=10_000_000_000)]
     currency: Currency = "EUR"
-    participant: Participant | None = None
+    participant: ParticipantPattern | None = None
     unit_costs: tuple[UnitCostIn, ...] = ()
     time_limit_s: Annotated[float, Meta(gt=0, le=10)] = 5.0
 
@@ -297,7 +307,7 @@ async def what_if(
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
-async def _what_if(conn: asyncpg.Connection, principal: TokenRecord, data: WhatIfIn) -> WhatIf:
+async def _what_if(conn: asyncpg.Connection, principal: Principal, data: WhatIfIn) -> WhatIf:
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
@@ -332,7 +342,7 @@ async def allocate_budget(
 
 
 async def _allocate(
-    conn: asyncpg.Connection, settings: Settings, principal: TokenRecord, data: AllocateIn
+    conn: asyncpg.Connection, settings: Settings, principal: Principal, data: AllocateIn
 ) -> AllocationOut:
     return await propose_allocation(
         conn,

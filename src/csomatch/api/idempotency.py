@@ -30,7 +30,7 @@ from litestar import Request, Response
 from litestar.serialization import encode_json
 
 from csomatch.api.problems import PROBLEM_JSON, locate, problem, status_of
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError
 from csomatch.idempotency import AuditAs, Busy, Replayed, Reused, StoredAnswer, run_once
 
@@ -112,7 +112,7 @@ def _stored(result: Answer, status_code: int, fp: bytes) -> StoredAnswer:
 async def idempotent(
     request: Request[Any, Any, Any],
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     run: Callable[[], Awaitable[Answer]],
     *,
     status_code: int,

@@ -11,13 +11,14 @@ from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import Out
+from csomatch.domain import REFERRING
 from csomatch.matching.batch import BatchPlan, BatchRequest, PersonPlacement
 from csomatch.matching.placements import place_batch
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.suggest import NeedResult, Plan
 from csomatch.matching.suggestions import profile_suggestions
 
-MATCHERS = ("officer", "coordinator", "admin")
+MATCHERS = REFERRING
 COST_UNIT = "1 point = 100 m"
 
 

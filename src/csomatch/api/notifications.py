@@ -24,7 +24,7 @@ from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
 from csomatch.api.schemas.registry import In, Out
 from csomatch.db.pool import Pool
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
@@ -234,7 +234,7 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
 
 
 async def _event_stream(
-    pool: Pool, principal: TokenRecord, after: int | None, poll_s: float
+    pool: Pool, principal: Principal, after: int | None, poll_s: float
 ) -> AsyncIterator[ServerSentEventMessage]:
     deadline = time.monotonic() + STREAM_MAX_S
     last_sent = time.monotonic()

@@ -15,6 +15,7 @@ from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut
 from csomatch.api.schemas.views import provider_offer_view, referrer_offer_view
+from csomatch.domain import COORDINATING
 from csomatch.referrals import offers
 from csomatch.referrals.model import DeclineIn
 
@@ -89,7 +90,7 @@ async def decline_offer(
     )  # fmt: skip
 
 
-@get("/api/v1/offers/escalated", opt=roles("coordinator", "admin"))
+@get("/api/v1/offers/escalated", opt=roles(*COORDINATING))
 async def escalated_offers(
     conn: Conn, principal: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> EscalatedList:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from csomatch.api.auth import ALL_ROLES, roles
 from csomatch.api.deps import Caller, Conn
 from csomatch.api.schemas.registry import Out
+from csomatch.domain import PARTICIPANT_PATTERN, TAXONOMY_CODE_PATTERN
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.referrals.access_log import referral_access_log
 from csomatch.referrals.outcomes import READERS, OutcomeReport, outcome_figures
@@ -80,10 +81,10 @@ async def get_outcomes(
         ),
     ] = None,
     code: Annotated[
-        str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
+        str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="taxonomy code")
     ] = None,
     participant: Annotated[
-        str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="receiving")
+        str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="receiving")
     ] = None,
 ) -> OutcomeReport:
     """Time to offer and to acceptance (median, p90, hours), acceptance rate and decline

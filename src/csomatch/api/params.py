@@ -31,7 +31,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import Empty
 
-from csomatch.domain import decoding
+from csomatch.domain import PARTICIPANT_PATTERN, decoding
 from csomatch.errors import MalformedInput, PreconditionRequired, StaleVersion
 
 #: Versions are PostgreSQL ``integer`` columns: an ETag beyond this was never given out.
@@ -49,7 +49,7 @@ IfMatch = Annotated[
 #: The ETag of an answer: the version its PUT or PATCH checks in If-Match.
 ETAG = [ResponseHeader(name="ETag", documentation_only=True, description='the version, e.g. "3"')]
 ParticipantQ = Annotated[
-    str | None, QueryParameter(pattern=r"^(AL|BA|XK|ME|MK|RS)$", description="participant code")
+    str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="participant code")
 ]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="rows to skip")]
 

@@ -31,11 +31,12 @@ from csomatch.api.schemas.views import (
     referrer_only,
     summary_view,
 )
+from csomatch.domain import REFERRING
 from csomatch.referrals import casework, holds
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import match_referral
 
-REFERRERS = ("officer", "coordinator", "admin")
+REFERRERS = REFERRING
 StateQ = Annotated[
     str | None,
     QueryParameter(

@@ -45,8 +45,16 @@ from csomatch.api.schemas.registry import (
     organization_out,
     service_out,
 )
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Service, freshness
+from csomatch.domain import (
+    COORDINATING,
+    ORG_KINDS,
+    TAXONOMY_CODE_PATTERN,
+    Principal,
+    Role,
+    Service,
+    freshness,
+    one_of_pattern,
+)
 from csomatch.registry import areas, capacity, organizations, services
 from csomatch.registry.addresses import may_see_address
 from csomatch.registry.organizations import NewLocation, NewOrganization
@@ -56,12 +64,12 @@ from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 CodeQ = Annotated[
-    str | None, QueryParameter(pattern=r"^[A-Z]+\.[A-Z]+$", description="taxonomy code")
+    str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="taxonomy code")
 ]
-MANAGERS = ("provider", "coordinator", "admin")
+MANAGERS: tuple[Role, ...] = ("provider", *COORDINATING)
 
 
-def _views(settings: Settings, principal: TokenRecord, found: list[Service]) -> list[ServiceOut]:
+def _views(settings: Settings, principal: Principal, found: list[Service]) -> list[ServiceOut]:
     now = dt.datetime.now(dt.UTC)
     return [
         service_out(
@@ -77,7 +85,7 @@ def _views(settings: Settings, principal: TokenRecord, found: list[Service]) -> 
 async def list_organizations(
     conn: Conn,
     participant: ParticipantQ = None,
-    kind: Annotated[str | None, QueryParameter(pattern=r"^(cso|state|io)$")] = None,
+    kind: Annotated[str | None, QueryParameter(pattern=one_of_pattern(ORG_KINDS))] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrganizationList:
@@ -144,7 +152,7 @@ async def get_capacity(
 
 @put(
     "/api/v1/services/{service_id:uuid}/capacity",
-    opt=roles("provider", "coordinator", "admin"),
+    opt=roles("provider", *COORDINATING),
     response_headers=ETAG,
 )
 async def put_capacity(
@@ -216,7 +224,7 @@ async def taxonomy(conn: Conn) -> list[TaxonomyCodeOut]:
 
 @post(
     "/api/v1/organizations",
-    opt=roles("coordinator", "admin"),
+    opt=roles(*COORDINATING),
     status_code=201,
     response_headers=ETAG,
 )

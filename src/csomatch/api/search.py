@@ -20,12 +20,19 @@ from csomatch.api.schemas.registry import (
     freshness_of,
     service_out,
 )
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import LanguageCode
+from csomatch.domain import (
+    AGE_BANDS,
+    COORDINATING,
+    GENDERS,
+    LanguageCode,
+    Principal,
+    Role,
+    one_of_pattern,
+)
 from csomatch.search import services as searching
 from csomatch.search.services import SearchSources, ServiceQuery
 
-SEARCHERS = ("officer", "provider", "coordinator", "admin")
+SEARCHERS: tuple[Role, ...] = ("officer", "provider", *COORDINATING)
 CodesQ = Annotated[list[str] | None, list_query("taxonomy codes, repeatable")]
 
 
@@ -40,10 +47,8 @@ async def search_services(
     area: Annotated[str | None, QueryParameter(max_length=20)] = None,
     radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
     language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
-    gender: Annotated[str | None, QueryParameter(pattern=r"^(female|male|other)$")] = None,
-    age_band: Annotated[
-        str | None, QueryParameter(pattern=r"^(0-5|6-13|14-17|18-24|25-59|60\+)$")
-    ] = None,
+    gender: Annotated[str | None, QueryParameter(pattern=one_of_pattern(GENDERS))] = None,
+    age_band: Annotated[str | None, QueryParameter(pattern=one_of_pattern(AGE_BANDS))] = None,
     child: FromQuery[bool | None] = None,
     available: FromQuery[bool] = False,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
@@ -57,7 +62,7 @@ async def search_services(
     """
     # The caller straight from the guard: a second dependency next to ``settings`` would make
     # Litestar resolve the two in a task group, on every search.
-    principal: TokenRecord = request.state.principal
+    principal: Principal = request.state.principal
     state = request.app.state
     query = ServiceQuery(
         codes=code, participant=participant, latitude=lat, longitude=lon, area=area,

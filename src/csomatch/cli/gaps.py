@@ -8,13 +8,12 @@ import datetime as dt
 import sys
 
 from csomatch.cli.db import connected, database, prepare
+from csomatch.domain import PARTICIPANTS
 from csomatch.errors import InvalidInput
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.gaps.table import to_csv, to_text
 from csomatch.settings import Settings
-
-PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
 
 EPILOG = """examples:
   csomatch gaps                                 every cell of the last 12 months

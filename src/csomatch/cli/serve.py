@@ -9,16 +9,17 @@ import signal
 import sys
 import uuid
 from types import FrameType
+from typing import Final
 
 import asyncpg
 import msgspec
 
 from csomatch.cli.arguments import positive_int
 from csomatch.cli.db import connected, database_and_server, prepare, progress
-from csomatch.cli.token import ROLES
 from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import count_organizations, first_offering
 from csomatch.db.tokens import create_token
+from csomatch.domain import ROLES, ParticipantCode
 from csomatch.registry import seeding
 from csomatch.settings import Settings, SettingsError
 
@@ -36,7 +37,7 @@ then the embedded PostgreSQL stops. Flags win over the variables. See docs/opera
 """
 
 #: The demo tokens speak for this participant; the provider's is one of its shelters.
-DEMO_JURISDICTION = "RS"
+DEMO_JURISDICTION: Final[ParticipantCode] = "RS"
 DEMO_PROVIDER_SERVICE = "ACC.EMERG"
 #: The funder the demo funder token speaks for (Serbia's ministry).
 DEMO_FUNDER = "FUND-RS-MSOC"

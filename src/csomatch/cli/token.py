@@ -11,10 +11,8 @@ from csomatch.cli.db import connected, database, prepare
 from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import create_token, revoke_token
+from csomatch.domain import JURISDICTIONS, ROLES
 from csomatch.settings import Settings
-
-ROLES = ("officer", "provider", "funder", "coordinator", "admin")
-JURISDICTIONS = ("AL", "BA", "XK", "ME", "MK", "RS", "MARRI")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

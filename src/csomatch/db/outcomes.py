@@ -13,8 +13,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-
-DECLINE_REASONS = ("no_capacity", "not_eligible", "safety", "person_declined", "other")
+from csomatch.domain import DECLINE_REASONS
 
 
 class OfferCounts(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import uuid
 from collections.abc import Sequence
 
@@ -12,7 +11,8 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-from csomatch.domain import AddressScope, Capacity, Service
+from csomatch.domain import AddressScope, Capacity, Service, ServiceFields
+from csomatch.geo import EARTH_RADIUS_KM, chord_of_km
 
 _SERVICE_SELECT = (
     "SELECT s.id, s.organization_id, o.name AS organization_name, s.location_id,"
@@ -35,28 +35,8 @@ _SERVICE_SELECT = (
 _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, verified_at, version"
 
 
-class NewService(msgspec.Struct, frozen=True, kw_only=True):
+class NewService(ServiceFields, frozen=True):
     """Values of a service to insert."""
-
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    location_id: uuid.UUID
-    taxonomy_code: str
-    name: str
-    description: str
-    genders: list[str]
-    age_bands: list[str]
-    accepts_children: bool
-    child_only: bool
-    accepts_families: bool
-    max_group_size: int
-    languages: list[str]
-    accessibility: list[str]
-    security_level: str
-    intake_24_7: bool
-    cross_border: bool
-    licence_required: bool
-    accepting_referrals: bool
 
 
 class NewCapacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -310,8 +290,6 @@ async def upsert_capacity(
     return None if row is None else msgspec.convert(row, Capacity, from_attributes=True)
 
 
-EARTH_RADIUS_KM = 6371.0088
-
 # Filters of the narrow ``service_search`` table (migration 0030), each taking one parameter
 # that may be NULL (any). They are always in the statement, so that there are few statements
 # to prepare and plan (see ``_search_sql``); only the codes and the radius, which choose an
@@ -353,7 +331,8 @@ _PAGE_ROWS = (
     _SERVICE_SELECT.replace(
         "SELECT ",
         "SELECT page.d2, page.total,"
-        " 2 * 6371.0088 * asin(least(1, sqrt(page.d2) / 2)) AS distance_km, ",
+        # As geo.km_of_chord2: the same operations, the same radius.
+        " 2 * " + repr(EARTH_RADIUS_KM) + " * asin(least(1, sqrt(page.d2) / 2)) AS distance_km, ",
         1,
     )
     + " JOIN page ON page.service_id = s.id) found ON true ORDER BY found.d2, found.id"
@@ -451,7 +430,7 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
     ):
         args += [value, value]
     if f.radius_km is not None:
-        chord = 2 * math.sin(min(f.radius_km / EARTH_RADIUS_KM, math.pi) / 2)
+        chord = chord_of_km(f.radius_km)
         args += [chord] * 6 + [chord * chord]
     args += [f.limit, f.offset]
     if f.codes:
@@ -498,7 +477,7 @@ async def participant_near(
     conn: asyncpg.Connection, latitude: float, longitude: float, within_km: float
 ) -> str | None:
     """The participant of the gazetteer town nearest to a point, if one is within reach."""
-    chord = 2 * math.sin(min(within_km / EARTH_RADIUS_KM, math.pi) / 2)
+    chord = chord_of_km(within_km)
     return await conn.fetchval(  # type: ignore[no-any-return]
         "WITH v AS (SELECT unit_x($1, $2) AS x, unit_y($1, $2) AS y, unit_z($1) AS z),"
         " d AS (SELECT a.participant_code, a.code,"

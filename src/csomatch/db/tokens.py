@@ -10,14 +10,15 @@ import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
+from csomatch.domain import Jurisdiction, Role
 
 
 class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     """Who a token speaks for: role, jurisdiction, and for a provider, its organisation."""
 
     id: uuid.UUID
-    role: str
-    jurisdiction: str
+    role: Role
+    jurisdiction: Jurisdiction
     organization_id: uuid.UUID | None
     label: str
     agency: str | None = None
@@ -31,8 +32,8 @@ def hash_token(token: str) -> bytes:
 async def create_token(
     conn: asyncpg.Connection,
     *,
-    role: str,
-    jurisdiction: str,
+    role: Role,
+    jurisdiction: Jurisdiction,
     organization_id: uuid.UUID | None,
     label: str,
     agency: str | None = None,

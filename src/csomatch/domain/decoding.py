@@ -26,7 +26,7 @@ from typing import Any, Final
 import msgspec
 import msgspec.inspect as mi
 
-from csomatch.domain import decode_code
+from csomatch.domain.codes import decode_code
 from csomatch.errors import InvalidInput, MalformedInput
 
 #: Containers inside containers a JSON document may hold. Every body of the API is at most a

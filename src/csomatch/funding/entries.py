@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -15,9 +15,9 @@ from msgspec import Meta
 
 from csomatch.db import funding as funding_db
 from csomatch.db.funding import LedgerEntry
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import CapacityUnit, FundingStatus, ParticipantPattern, Principal
 from csomatch.errors import Forbidden, InvalidInput
-from csomatch.funding.ledger import ImportReport, run_import, scope_of
+from csomatch.funding.ledger import ImportReport, import_scope, run_import
 from csomatch.funding.records import MAX_AMOUNT, FeedLine, Parsed
 
 Text = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
@@ -37,11 +37,11 @@ class FundingIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     recipient_id: uuid.UUID | None = None
     recipient_ref: Code | None = None
     recipient_name: Text | None = None
-    participant: Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)$")] | None = None
+    participant: ParticipantPattern | None = None
     value_date: dt.date | None = None
-    status: Literal["planned", "committed", "disbursed", "cancelled"] = "committed"
+    status: FundingStatus = "committed"
     funded_units: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
-    unit: Literal["bed", "place", "session_per_week", "hour_per_week", "case"] | None = None
+    unit: CapacityUnit | None = None
     services: Annotated[list[Code], Meta(max_length=50)] = msgspec.field(default_factory=list)
     title: Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")] | None = None
 
@@ -74,13 +74,11 @@ _FIELDS = {"funder": "$.funder", "services": "$.services", "external_id": "$.ext
 
 
 async def add_entry(
-    conn: asyncpg.Connection, principal: TokenRecord, data: FundingIn
+    conn: asyncpg.Connection, principal: Principal, data: FundingIn
 ) -> ImportReport:
     """Add or update one funding record; its import report, or the refusal of its line
     (Forbidden outside the caller's scope, else InvalidInput naming the field)."""
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
+    scope = await import_scope(conn, principal)
     funder_ref = data.funder
     if funder_ref is None and scope.funder_id is not None:
         funder_ref = await funding_db.funder_ref_of(conn, scope.funder_id)

@@ -20,11 +20,10 @@ from typing import Any
 
 from lxml import etree
 
+from csomatch.domain import CAPACITY_UNITS, PARTICIPANTS
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import (
     MAX_AMOUNT,
-    PARTICIPANTS,
-    UNITS,
     FeedError,
     FeedLine,
     FeedTransaction,
@@ -422,7 +421,7 @@ def _explicit_services(activity: etree._Element) -> tuple[tuple[str, ...], int |
             refs.append(ref[len(SERVICE_PREFIX) :])
         elif ref.lower().startswith(UNITS_PREFIX):
             count, _, named = ref[len(UNITS_PREFIX) :].partition(":")
-            if not count.isdigit() or named not in UNITS:
+            if not count.isdigit() or named not in CAPACITY_UNITS:
                 raise FeedError(
                     "other-identifier", f"{ref!r}: write csomatch:units:COUNT:UNIT, e.g. :12:bed"
                 )

@@ -9,15 +9,15 @@ import anyio.to_thread
 import asyncpg
 
 from csomatch.db import funding as funding_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.funding import parse
-from csomatch.funding.ledger import ImportReport, run_import, scope_of
+from csomatch.funding.ledger import ImportReport, import_scope, run_import
 
 
 async def upload_feed(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     body: bytes,
     *,
     fmt: str,
@@ -29,16 +29,14 @@ async def upload_feed(
     if not body.strip():
         raise InvalidInput("send the file as the request body", field="body")
     parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, fmt, filename))
-    scope = await scope_of(
-        conn, role=principal.role, jurisdiction=principal.jurisdiction, token_id=principal.id
-    )
+    scope = await import_scope(conn, principal)
     return await run_import(
         conn, parsed, source=parsed.format, scope=scope, filename=filename, dry_run=dry_run
     )
 
 
 async def import_report(
-    conn: asyncpg.Connection, principal: TokenRecord, import_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, import_id: uuid.UUID
 ) -> str:
     """The stored report of an import, as the JSON it was answered with (a funder token:
     only its own imports; any other is NotFound)."""

@@ -22,12 +22,18 @@ import asyncpg
 import msgspec
 
 from csomatch.db import funding as funding_db
+from csomatch.domain import (
+    CAPACITY_UNITS,
+    FUNDING_STATUSES,
+    PARTICIPANTS,
+    REGION,
+    Jurisdiction,
+    Principal,
+    Role,
+)
 from csomatch.funding.orgmatch import Match, OrgIndex, normalise_name
 from csomatch.funding.records import (
     MAX_AMOUNT,
-    PARTICIPANTS,
-    STATUSES,
-    UNITS,
     FeedLine,
     FeedTransaction,
     Parsed,
@@ -45,14 +51,14 @@ Progress = Callable[[str, int, int], None]
 class Scope(msgspec.Struct, frozen=True, kw_only=True):
     """Who imports: role, jurisdiction, token, and for a funder token its funder."""
 
-    role: str
-    jurisdiction: str
+    role: Role
+    jurisdiction: Jurisdiction
     token_id: uuid.UUID | None = None
     funder_id: uuid.UUID | None = None
 
 
 #: The scope of the command line: the operator of the installation.
-OPERATOR = Scope(role="admin", jurisdiction="MARRI")
+OPERATOR = Scope(role="admin", jurisdiction=REGION)
 
 
 class UnmatchedOrg(msgspec.Struct, frozen=True, kw_only=True):
@@ -198,17 +204,17 @@ def _check_line(line: FeedLine) -> Skip | None:
         return Skip(where=line.where, field="period_end", reason="the period ends before it starts")
     if line.funded_units is not None and line.funded_units > 1_000_000:
         return Skip(where=line.where, field="funded_units", reason="too many funded units")
-    if line.status not in STATUSES:
+    if line.status not in FUNDING_STATUSES:
         return Skip(
             where=line.where,
             field="status",
-            reason=f"status {line.status!r} is not one of {', '.join(STATUSES)}",
+            reason=f"status {line.status!r} is not one of {', '.join(FUNDING_STATUSES)}",
         )
-    if line.unit is not None and line.unit not in UNITS:
+    if line.unit is not None and line.unit not in CAPACITY_UNITS:
         return Skip(
             where=line.where,
             field="unit",
-            reason=f"unit {line.unit!r} is not one of {', '.join(UNITS)}",
+            reason=f"unit {line.unit!r} is not one of {', '.join(CAPACITY_UNITS)}",
         )
     if line.funded_units is not None and line.funded_units < 0:
         return Skip(where=line.where, field="funded_units", reason="funded units are negative")
@@ -229,7 +235,7 @@ def _in_scope(scope: Scope, funder_id: uuid.UUID, match: Match, orgs: OrgIndex) 
         if funder_id != scope.funder_id:
             return "a funder token may only add funding where it is the funder"
         return None
-    if scope.role == "admin" or scope.jurisdiction == "MARRI":
+    if scope.role == "admin" or scope.jurisdiction == REGION:
         return None
     if scope.role == "coordinator":
         if match.organization_id is None:
@@ -512,11 +518,14 @@ async def run_import(
     return report
 
 
-async def scope_of(
-    conn: asyncpg.Connection, *, role: str, jurisdiction: str, token_id: uuid.UUID | None
-) -> Scope:
-    """The import scope of a token (a funder token carries its funder)."""
+async def import_scope(conn: asyncpg.Connection, principal: Principal) -> Scope:
+    """What a caller may import (a funder token carries its funder)."""
     funder_id = None
-    if role == "funder" and token_id is not None:
-        funder_id = await funding_db.funder_of_token(conn, token_id)
-    return Scope(role=role, jurisdiction=jurisdiction, token_id=token_id, funder_id=funder_id)
+    if principal.role == "funder":
+        funder_id = await funding_db.funder_of_token(conn, principal.id)
+    return Scope(
+        role=principal.role,
+        jurisdiction=principal.jurisdiction,
+        token_id=principal.id,
+        funder_id=funder_id,
+    )

@@ -14,9 +14,6 @@ from typing import Literal
 import msgspec
 
 Format = Literal["iati", "csv", "360giving", "api"]
-STATUSES = ("planned", "committed", "disbursed", "cancelled")
-UNITS = ("bed", "place", "session_per_week", "hour_per_week", "case")
-PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
 #: The largest amount a line may carry (a trillion), far above any real grant.
 MAX_AMOUNT = Decimal("1000000000000")
 

@@ -10,7 +10,7 @@ import msgspec
 from csomatch.db import funding as funding_db
 from csomatch.db.funding import ReviewRow
 from csomatch.db.organizations import get_organization
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound
 
 
@@ -28,7 +28,7 @@ async def list_reviews(conn: asyncpg.Connection, *, status: str | None) -> list[
 
 async def decide(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     review_id: uuid.UUID,
     status: str,
     organization_id: uuid.UUID | None,

@@ -13,6 +13,7 @@ import msgspec
 
 from csomatch.db import areas as area_db
 from csomatch.db import gaps as gaps_db
+from csomatch.domain import PARTICIPANTS
 from csomatch.errors import Forbidden, InvalidInput, NotFound
 from csomatch.gaps.cells import (
     ALL_AREAS,
@@ -31,8 +32,6 @@ from csomatch.gaps.periods import (
     last_periods,
     parse_period,
 )
-
-PARTICIPANTS = ("AL", "BA", "XK", "ME", "MK", "RS")
 
 
 class GapQuery(msgspec.Struct, frozen=True, kw_only=True):

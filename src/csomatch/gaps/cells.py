@@ -13,7 +13,7 @@ import datetime as dt
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import msgspec
 
@@ -50,14 +50,7 @@ UNMET_HIGH: Final = 0.25
 FlagCode = Literal[
     "uncovered", "under_capacity", "underfunded", "funding_cliff", "single_donor", "stale_data"
 ]
-FLAG_CODES: Final = (
-    "uncovered",
-    "under_capacity",
-    "underfunded",
-    "funding_cliff",
-    "single_donor",
-    "stale_data",
-)
+FLAG_CODES: Final[tuple[FlagCode, ...]] = get_args(FlagCode)
 
 
 # Cells are built by the tens of thousands and never form a reference cycle: gc=False keeps

@@ -28,6 +28,7 @@ from csomatch.db import gaps as gaps_db
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.periods import open_since
+from csomatch.geo import haversine_km
 from csomatch.solver import (
     Arc,
     Demand,
@@ -119,15 +120,6 @@ class AllocationOut(msgspec.Struct, frozen=True, kw_only=True):
     codes_without_cost: list[str]
 
 
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))
-
-
 class _World(msgspec.Struct, kw_only=True):
     buckets: dict[BucketKey, int]
     services: list[gaps_db.ServicePoint]
@@ -170,7 +162,7 @@ async def _world(
             s = services[i]
             if s.participant_code != participant and not s.cross_border:
                 continue
-            km = _km(points[area], (s.latitude, s.longitude))
+            km = haversine_km(points[area], (s.latitude, s.longitude))
             if km <= MAX_KM:
                 found.append((i, km))
         links[key] = found

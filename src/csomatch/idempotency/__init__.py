@@ -20,7 +20,7 @@ import msgspec
 
 from csomatch.db import idempotency as idem_db
 from csomatch.db.idempotency import StoredAnswer
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, DatabaseUnavailable
 from csomatch.referrals.access import audit, outcome_of
 
@@ -66,7 +66,7 @@ class Stored(msgspec.Struct, frozen=True, kw_only=True):
 
 async def run_once(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     key: str,
     fingerprint: bytes,
     change: Callable[[], Awaitable[StoredAnswer]],

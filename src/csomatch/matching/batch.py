@@ -13,9 +13,10 @@ from typing import Annotated, Final
 import msgspec
 from msgspec import Meta
 
+from csomatch.domain import Priority
 from csomatch.matching import terms
 from csomatch.matching.plan import JointPlan, NeedPlan, Stage, plan
-from csomatch.matching.profile import NeedsProfile, Priority
+from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import is_accommodation
 from csomatch.matching.snapshot import Snapshot
 from csomatch.matching.suggest import Assigned, assigned_view

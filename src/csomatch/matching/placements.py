@@ -13,7 +13,7 @@ import anyio.to_thread
 import asyncpg
 
 from csomatch.db.signals import record_signals
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import InvalidInput
 from csomatch.matching.batch import MAX_BATCH_PEOPLE, BatchRequest, BatchResult, place
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
@@ -43,7 +43,7 @@ def check_batch(data: BatchRequest, known: frozenset[str]) -> None:
 
 
 async def place_batch(
-    conn: asyncpg.Connection, principal: TokenRecord, data: BatchRequest, settings: Settings
+    conn: asyncpg.Connection, principal: Principal, data: BatchRequest, settings: Settings
 ) -> BatchResult:
     """Place every need of every person jointly and optimally, families in one provider."""
     check_batch(data, await service_codes(conn))

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from csomatch.domain import (
+    CHILD_AGE_BANDS,
     AgeBand,
     AreaCode,
+    ChildAgeBand,
     Gender,
     LanguageCode,
     ParticipantCode,
+    Priority,
+    RiskLevel,
     TaxonomyCode,
+    Urgency,
 )
 
-Priority = Literal["must", "should"]
-Urgency = Literal["emergency", "urgent", "planned"]
-RiskLevel = Literal["low", "medium", "high"]
-ChildAgeBand = Literal["0-5", "6-13", "14-17"]
 #: Whole kilometres: a fraction would only make a distance more exact than it needs to be.
 WholeKilometres = Annotated[int, Meta(ge=0, le=1000)]
 Adults = Annotated[int, Meta(ge=1, le=20)]
@@ -65,4 +66,4 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     @property
     def is_child(self) -> bool:
         """Whether the person is a child, or of uncertain age (treated as a child)."""
-        return self.age_uncertain or self.age_band in ("0-5", "6-13", "14-17")
+        return self.age_uncertain or self.age_band in CHILD_AGE_BANDS

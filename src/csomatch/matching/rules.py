@@ -8,23 +8,16 @@ applied, each with the reason code reported when it excludes a service.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections.abc import Callable
 from typing import Final
 
 import msgspec
-from geopy.distance import geodesic
 
 from csomatch.domain import CHILD_AGE_BANDS, Service
+from csomatch.geo import Point, at_least_km
 from csomatch.matching.profile import Need, NeedsProfile
 
-Point = tuple[float, float]
-#: Mean earth radius (km) used by the cheap haversine bound.
-EARTH_RADIUS_KM: Final = 6371.0088
-#: The haversine distance is within 0.5% of the geodesic one; outside this band the cheap
-#: bound already decides a distance comparison and the exact geodesic is not needed.
-HAVERSINE_TOLERANCE: Final = 0.005
 INTERPRETATION_CODE: Final = "LANG.INTERP"
 
 
@@ -39,26 +32,6 @@ class MatchContext(msgspec.Struct, frozen=True, kw_only=True):
     interpretation_available: bool
     #: Services whose organisation holds a licence valid today that lists the service's code.
     licensed: frozenset[uuid.UUID]
-
-
-def haversine_km(a: Point, b: Point) -> float:
-    """Great-circle distance on a sphere: cheap, within 0.5% of the geodesic."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-def at_least_km(a: Point, b: Point, km: float) -> bool:
-    """Whether ``a`` is at least ``km`` from ``b``; geodesic only when the bound cannot tell."""
-    rough = haversine_km(a, b)
-    if rough >= km * (1 + HAVERSINE_TOLERANCE):
-        return True
-    if rough < km * (1 - HAVERSINE_TOLERANCE):
-        return False
-    return bool(geodesic(a, b).km >= km)
 
 
 def is_accommodation(code: str) -> bool:

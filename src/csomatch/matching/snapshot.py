@@ -14,7 +14,8 @@ from csomatch.db.candidates import area_points, candidate_services
 from csomatch.db.track_records import TrackRecord
 from csomatch.domain import AddressScope, Service
 from csomatch.errors import InvalidInput
-from csomatch.matching.rules import INTERPRETATION_CODE, Point
+from csomatch.geo import Point
+from csomatch.matching.rules import INTERPRETATION_CODE
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,10 +7,10 @@ import uuid
 
 import msgspec
 
-from csomatch.domain import Service
+from csomatch.domain import Priority, Service
 from csomatch.matching import terms
 from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Option, Stage, plan
-from csomatch.matching.profile import NeedsProfile, Priority
+from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import REASON_CODES, free_places
 from csomatch.matching.snapshot import Snapshot
 from csomatch.settings import Settings

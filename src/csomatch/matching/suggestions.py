@@ -17,8 +17,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db.signals import record_signals
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import AddressScope, Service
+from csomatch.domain import AddressScope, Principal, Service
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
@@ -78,7 +77,7 @@ async def suggest_services(
 
 async def profile_suggestions(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     profile: NeedsProfile,
     settings: Settings,
     *,

@@ -11,17 +11,18 @@ for "everything after N" never misses an event that committed late.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import asyncpg
 import msgspec
 
 from csomatch.db import webhooks as wh_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import COORDINATING, Principal, Role
 from csomatch.errors import Forbidden
-from csomatch.referrals.access import scope_of
+from csomatch.referrals.access import referrals_visible_to
 
 #: Roles that may read the event feed (funders see aggregates only).
-READERS = ("officer", "provider", "coordinator", "admin")
+READERS: Final[tuple[Role, ...]] = ("officer", "provider", *COORDINATING)
 
 
 class FeedPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,7 +33,7 @@ class FeedPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def read_feed(
-    conn: asyncpg.Connection, principal: TokenRecord, *, after: int | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, *, after: int | None, limit: int
 ) -> FeedPage:
     """The caller's events after ``after`` (None: from now on, so none yet)."""
     if principal.role not in READERS:
@@ -49,7 +50,7 @@ async def read_feed(
         up_to_seq=last,
         organization_id=principal.organization_id if principal.role == "provider" else None,
         jurisdiction=None if principal.role == "provider" else principal.jurisdiction,
-        referrals=scope_of(principal) if principal.role == "officer" else None,
+        referrals=referrals_visible_to(principal) if principal.role == "officer" else None,
         limit=limit,
     )
     next_after = events[-1].seq if len(events) == limit else last

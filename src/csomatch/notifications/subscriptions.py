@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import Final
 
 import asyncpg
 import msgspec
 
 from csomatch.db import webhooks as wh_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import COORDINATING, Principal, Role
 from csomatch.errors import Forbidden, NotFound
 from csomatch.notifications.signing import new_secret
 from csomatch.notifications.targets import Resolver, checked_addresses, parse_target
 
 #: Roles that may own webhooks.
-OWNERS = ("provider", "coordinator", "admin")
+OWNERS: Final[tuple[Role, ...]] = ("provider", *COORDINATING)
 
 
 class Owner(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,11 +32,11 @@ class Owner(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str | None
 
 
-def owner_of(principal: TokenRecord) -> Owner:
+def owner_of(principal: Principal) -> Owner:
     """The owner the caller's subscriptions belong to."""
     if principal.role == "provider" and principal.organization_id is not None:
         return Owner(organization_id=principal.organization_id, jurisdiction=None)
-    if principal.role in ("coordinator", "admin"):
+    if principal.is_coordinating():
         return Owner(organization_id=None, jurisdiction=principal.jurisdiction)
     raise Forbidden(f"the {principal.role} role cannot own webhooks")
 
@@ -57,7 +58,7 @@ async def check_target(
 
 async def create_subscription(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     *,
     url: str,
     event_types: list[str],
@@ -95,7 +96,7 @@ async def create_subscription(
 
 
 async def list_subscriptions(
-    conn: asyncpg.Connection, principal: TokenRecord
+    conn: asyncpg.Connection, principal: Principal
 ) -> list[wh_db.Subscription]:
     """The caller's organisation's or jurisdiction's subscriptions."""
     owner = owner_of(principal)
@@ -105,7 +106,7 @@ async def list_subscriptions(
 
 
 async def get_subscription(
-    conn: asyncpg.Connection, principal: TokenRecord, sub_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, sub_id: uuid.UUID
 ) -> wh_db.Subscription:
     """One of the caller's subscriptions, or NotFound."""
     sub = await wh_db.get_subscription(conn, sub_id)
@@ -119,7 +120,7 @@ async def get_subscription(
 
 
 async def deactivate_subscription(
-    conn: asyncpg.Connection, principal: TokenRecord, sub_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, sub_id: uuid.UUID
 ) -> None:
     """Stop one of the caller's subscriptions; pending deliveries are not attempted."""
     await get_subscription(conn, principal, sub_id)
@@ -128,7 +129,7 @@ async def deactivate_subscription(
 
 async def list_deliveries(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     sub_id: uuid.UUID,
     *,
     status: str | None,

@@ -16,16 +16,11 @@ import asyncpg
 
 from csomatch.db import referrals as ref_db
 from csomatch.db.audit import AuditActor, record_event, record_events
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
 
-#: Roles that see every referral of their jurisdiction.
-OVERSEERS = frozenset({"coordinator", "admin"})
-#: Roles that create and steer referrals.
-REFERRERS = frozenset({"officer", "coordinator", "admin"})
 
-
-def actor_of(principal: TokenRecord) -> AuditActor:
+def actor_of(principal: Principal) -> AuditActor:
     """The audit log's view of a caller: token, role, jurisdiction, organisation, agency."""
     return AuditActor(
         token_id=principal.id,
@@ -36,10 +31,10 @@ def actor_of(principal: TokenRecord) -> AuditActor:
     )
 
 
-def scope_of(principal: TokenRecord) -> ref_db.ReferralScope | None:
+def referrals_visible_to(principal: Principal) -> ref_db.ReferralScope | None:
     """The referrals a caller may see directly; None for a provider (offers only)."""
-    if principal.role in OVERSEERS:
-        if principal.jurisdiction == "MARRI":
+    if principal.is_coordinating():
+        if principal.is_region_wide():
             return ref_db.ReferralScope()
         return ref_db.ReferralScope(jurisdiction=principal.jurisdiction)
     if principal.role == "officer":
@@ -55,13 +50,13 @@ def scope_of(principal: TokenRecord) -> ref_db.ReferralScope | None:
 
 async def visible_head(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     *,
     for_update: bool = False,
 ) -> ref_db.ReferralHead:
     """The referral if the caller may see it (locked with ``for_update``), else NotFound."""
-    scope = scope_of(principal)
+    scope = referrals_visible_to(principal)
     if scope is None or not await ref_db.in_scope(conn, referral_id, scope):
         raise NotFound(f"no referral {referral_id}")
     head = await ref_db.get_head(conn, referral_id, for_update=for_update)
@@ -85,7 +80,7 @@ def outcome_of(exc: CsomatchError) -> str:
 
 async def audit(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     action: str,
     object_type: str,
     object_id: uuid.UUID | None,
@@ -104,7 +99,7 @@ async def audit(
 
 async def audit_each(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     action: str,
     object_type: str,
     object_ids: Sequence[uuid.UUID],
@@ -123,7 +118,7 @@ async def audit_each(
 
 async def audit_refusal(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     action: str,
     object_type: str,
     object_id: uuid.UUID | None,

@@ -13,16 +13,16 @@ import asyncpg
 
 from csomatch.db import access_log as access_db
 from csomatch.db.audit import AuditEvent
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import NotFound
-from csomatch.referrals.access import OVERSEERS, audit, audit_refusal, visible_head
+from csomatch.referrals.access import audit, audit_refusal, visible_head
 
 ACTION = "referral.access_log"
 
 
 async def referral_access_log(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     *,
     after_seq: int,
@@ -31,7 +31,7 @@ async def referral_access_log(
     """The audit events of a referral and its offers, oldest first (coordinator, admin)."""
     try:
         async with conn.transaction():
-            if principal.role not in OVERSEERS:
+            if not principal.is_coordinating():
                 raise NotFound(f"no referral {referral_id}")
             await visible_head(conn, principal, referral_id)
             events = await access_db.referral_access_events(

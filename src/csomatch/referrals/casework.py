@@ -18,10 +18,16 @@ from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db.holds import Hold
 from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, Forbidden, NotFound
 from csomatch.referrals import holds, intake
-from csomatch.referrals.access import audit, audit_each, audit_refusal, scope_of, visible_head
+from csomatch.referrals.access import (
+    audit,
+    audit_each,
+    audit_refusal,
+    referrals_visible_to,
+    visible_head,
+)
 from csomatch.referrals.model import ReferralIn
 
 # The stored types a record is made of, named here for the callers that shape it.
@@ -69,7 +75,7 @@ async def record_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> Referra
 
 
 async def create(
-    conn: asyncpg.Connection, principal: TokenRecord, data: ReferralIn, *, now: dt.datetime
+    conn: asyncpg.Connection, principal: Principal, data: ReferralIn, *, now: dt.datetime
 ) -> ReferralRecord:
     """Check a new referral and store it as a draft (audited)."""
     referral_id = await intake.create_referral(conn, principal, data, now=now)
@@ -77,7 +83,7 @@ async def create(
 
 
 async def read(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
 ) -> ReferralRecord:
     """A referral the caller may see, its reading audited; a refused reading is audited in
     a transaction of its own (the refused one rolled back), as ``access_log`` does."""
@@ -94,7 +100,7 @@ async def read(
 
 async def list_page(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     *,
     state: str | None,
     limit: int,
@@ -103,7 +109,7 @@ async def list_page(
     """The referrals the caller may see, newest first, each listing audited: a fixed number
     of statements whatever the page's size (officer: their agency's; coordinator: their
     jurisdiction's, including transnational ones addressed to it)."""
-    scope = scope_of(principal)
+    scope = referrals_visible_to(principal)
     if scope is None:
         raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
     heads, total = await ref_db.list_heads(conn, scope, state=state, limit=limit, offset=offset)
@@ -115,7 +121,7 @@ async def list_page(
 
 async def transition(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     to: str,
     outcome: str | None,
@@ -138,7 +144,7 @@ async def transition(
 
 
 async def approve_override(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID, *, now: dt.datetime
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, *, now: dt.datetime
 ) -> ReferralRecord:
     """A coordinator (not the requester) approves a requested consent override (audited)."""
     await intake.approve_override(conn, principal, referral_id, now=now)

@@ -17,8 +17,7 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import freshness
+from csomatch.domain import Principal, freshness
 from csomatch.errors import Conflict, InvalidInput, NotFound
 from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import lifecycle
@@ -50,7 +49,7 @@ def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_bord
 
 async def place_hold(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     settings: Settings,
     referral_id: uuid.UUID,
     service_id: uuid.UUID,
@@ -161,7 +160,7 @@ async def _open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> hol
 
 
 async def confirm(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID, *, now: dt.datetime
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, *, now: dt.datetime
 ) -> ref_db.ReferralHead:
     """Confirm an accepted offer: its places leave ``available`` for good (a placement).
 
@@ -207,7 +206,7 @@ async def release_open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead)
 
 async def finish(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     to_state: str,
     outcome: str | None,
@@ -221,7 +220,7 @@ async def finish(
 
 
 async def _steerable_head(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
 ) -> ref_db.ReferralHead:
     """Referrers see their scope; a provider may steer a referral placed with it."""
     if principal.role != "provider":

@@ -12,11 +12,11 @@ from csomatch.db import areas as area_db
 from csomatch.db import referrals as ref_db
 from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import NATIONALITY_CODES, Principal
 from csomatch.errors import Conflict, Forbidden, InvalidInput
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
-from csomatch.referrals.model import NATIONALITY_CODES, ReferralIn
+from csomatch.referrals.model import ReferralIn
 
 #: Tolerance for the clock of the officer's device: a consent time or ``needed_by`` up to
 #: this far on the wrong side of the server's clock is accepted, further is a mistake.
@@ -44,9 +44,9 @@ async def _check_codes_and_areas(conn: asyncpg.Connection, data: ReferralIn) -> 
             )
 
 
-def _check_jurisdiction(principal: TokenRecord, data: ReferralIn) -> str:
+def _check_jurisdiction(principal: Principal, data: ReferralIn) -> str:
     """The referring participant: the token's, which the body must repeat (MARRI: any)."""
-    if principal.jurisdiction not in ("MARRI", data.jurisdiction):
+    if not principal.covers(data.jurisdiction):
         raise InvalidInput(
             f"your token refers from {principal.jurisdiction}, not {data.jurisdiction}; "
             "a transnational referral names the other participant in receiving_participant",
@@ -150,7 +150,7 @@ def _check_needed_by(needed_by: dt.datetime, now: dt.datetime) -> None:
         )
 
 
-def _profile(data: ReferralIn, principal: TokenRecord) -> ref_db.StoredProfile:
+def _profile(data: ReferralIn, principal: Principal) -> ref_db.StoredProfile:
     consent, override = data.consent, data.consent_override
     return ref_db.StoredProfile(
         age_band=data.age_band,
@@ -179,7 +179,7 @@ def _profile(data: ReferralIn, principal: TokenRecord) -> ref_db.StoredProfile:
 
 
 async def create_referral(
-    conn: asyncpg.Connection, principal: TokenRecord, data: ReferralIn, *, now: dt.datetime
+    conn: asyncpg.Connection, principal: Principal, data: ReferralIn, *, now: dt.datetime
 ) -> uuid.UUID:
     """Check a new referral and store it as a draft; return its id."""
     jurisdiction = _check_jurisdiction(principal, data)
@@ -214,7 +214,7 @@ def _signal_key(referral_id: uuid.UUID, index: int) -> str:
 
 
 async def submit(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
 ) -> ref_db.ReferralHead:
     """Submit a draft: consent or an approved override must cover it; one need signal each."""
     head = await visible_head(conn, principal, referral_id, for_update=True)
@@ -260,7 +260,7 @@ async def submit(
 
 
 async def approve_override(
-    conn: asyncpg.Connection, principal: TokenRecord, referral_id: uuid.UUID, *, now: dt.datetime
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, *, now: dt.datetime
 ) -> ref_db.ReferralHead:
     """A coordinator, not the requester, approves a requested consent override (audited)."""
     if principal.role != "coordinator":

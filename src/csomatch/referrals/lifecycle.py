@@ -18,7 +18,7 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import outbox
 from csomatch.db import referrals as ref_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 from csomatch.errors import Conflict, InvalidInput
 from csomatch.referrals.access import audit
 
@@ -128,7 +128,7 @@ async def announce_hold(
 
 async def move(
     conn: asyncpg.Connection,
-    principal: TokenRecord | None,
+    principal: Principal | None,
     head: ref_db.ReferralHead,
     to_state: str,
     *,

@@ -12,27 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from csomatch.domain import Accessibility, AreaCode, CountryCode, ParticipantCode
+from csomatch.domain import (
+    Accessibility,
+    AreaCode,
+    ConsentMethod,
+    ConsentScope,
+    CountryCode,
+    DeclineReason,
+    Outcome,
+    OverrideReason,
+    ParticipantCode,
+)
 from csomatch.matching.profile import NeedsProfile
 
-ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
-ConsentScope = Literal["referral", "data_sharing", "cross_border"]
-OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
 ScopeList = Annotated[list[ConsentScope], Meta(min_length=1, max_length=3)]
-
-#: Services whose eligibility or purpose depends on nationality (return to a country of
-#: origin, identity and travel documents). Nationality is accepted only with one of them.
-NATIONALITY_CODES: Final = frozenset({"RET.VOLUNTARY", "DOC.ID"})
-#: Urgencies, in the order the lifecycle cares about.
-URGENCIES: Final = ("emergency", "urgent", "planned")
-#: Why an offer was declined (structured, never free text).
-DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
-Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
 
 
 class _In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -15,8 +15,8 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
 from csomatch.db.audit import AuditActor, record_event
 from csomatch.db.signals import NewSignal, record_signals
-from csomatch.db.tokens import TokenRecord
 from csomatch.db.track_records import record_offer_answer
+from csomatch.domain import Principal
 from csomatch.errors import Conflict, NotFound
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, audit_each
@@ -38,7 +38,7 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
 
 async def inbox(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     *,
     status: str | None,
     limit: int,
@@ -57,7 +57,7 @@ async def inbox(
 
 
 async def escalated(
-    conn: asyncpg.Connection, principal: TokenRecord, *, limit: int, offset: int
+    conn: asyncpg.Connection, principal: Principal, *, limit: int, offset: int
 ) -> list[hold_db.Hold]:
     """Offers nobody answered in time, or accepted and never confirmed, where the referral
     or the service is in the caller's jurisdiction (newest first), each listing audited."""
@@ -68,7 +68,7 @@ async def escalated(
 
 
 async def _locked_offer(
-    conn: asyncpg.Connection, principal: TokenRecord, hold_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, hold_id: uuid.UUID
 ) -> tuple[ref_db.ReferralHead, hold_db.Hold]:
     """The caller's organisation's offer and its referral, both locked (referral first)."""
     hold = await hold_db.get_hold(conn, hold_id)
@@ -96,7 +96,7 @@ def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
 
 async def accept(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     settings: Settings,
     hold_id: uuid.UUID,
     *,
@@ -128,7 +128,7 @@ async def accept(
 
 async def decline(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     settings: Settings,
     hold_id: uuid.UUID,
     reason: str,

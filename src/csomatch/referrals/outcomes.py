@@ -13,18 +13,19 @@ than 5 is hidden.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import asyncpg
 import msgspec
 
 from csomatch.db import outcomes as out_db
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import COORDINATING, DECLINE_REASONS, Principal, Role
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress
 
 #: Roles that may read outcome figures.
-READERS = ("coordinator", "admin", "funder")
+READERS: Final[tuple[Role, ...]] = (*COORDINATING, "funder")
 
 
 class Duration(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,7 +93,7 @@ def _cell(counts: out_db.OfferCounts, offer: Duration, accept: Duration) -> Cell
         expired=counts.expired,
         still_open=counts.still_open,
         acceptance_rate=round(counts.accepted / answered, 4) if answered else None,
-        decline_reasons={r: getattr(counts, r) for r in out_db.DECLINE_REASONS},
+        decline_reasons={r: getattr(counts, r) for r in DECLINE_REASONS},
         time_to_offer=offer,
         time_to_acceptance=accept,
     )
@@ -137,7 +138,7 @@ def _hide_small(cell: Cell, hidden: bool) -> Cell:
 
 async def outcome_figures(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     *,
     since: dt.datetime,
     until: dt.datetime,
@@ -158,7 +159,7 @@ async def outcome_figures(
                 "the latest",
                 field="query.until",
             )
-    jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
+    jurisdiction = principal.participant()
     f = out_db.Filter(
         jurisdiction=jurisdiction,
         submitted_from=since,

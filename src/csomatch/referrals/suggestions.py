@@ -11,8 +11,7 @@ import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import AddressScope, Service
+from csomatch.domain import AddressScope, Principal, Service
 from csomatch.errors import Conflict
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.suggest import SuggestionResult
@@ -92,7 +91,7 @@ class Matched(msgspec.Struct, frozen=True, kw_only=True):
 
 async def match_referral(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     referral_id: uuid.UUID,
     *,
     settings: Settings,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import PARTICIPANTS, AddressScope, Location, Service
+from csomatch.domain import AddressScope, Location, Principal, Service
+
 
 #: Roles that may see a confidential site of their own jurisdiction in full.
-REVEALING_ROLES = frozenset({"coordinator", "admin"})
-
-
-def address_scope(principal: TokenRecord) -> AddressScope:
+def address_scope(principal: Principal) -> AddressScope:
     """The one rule of confidential addresses: which confidential sites this caller sees in
     full (street address and exact point).
 
@@ -18,11 +15,12 @@ def address_scope(principal: TokenRecord) -> AddressScope:
     officers, providers and funders see the municipality only. (A later rule adds the
     referring officer of an active placement at the site: it belongs here, and nowhere else.)
     """
-    if principal.role in REVEALING_ROLES and principal.jurisdiction in PARTICIPANTS:
-        return AddressScope(participant=principal.jurisdiction)
+    participant = principal.participant()
+    if principal.is_coordinating() and participant is not None:
+        return AddressScope(participant=participant)
     return AddressScope()
 
 
-def may_see_address(principal: TokenRecord, site: Service | Location) -> bool:
+def may_see_address(principal: Principal, site: Service | Location) -> bool:
     """Whether this caller sees this site's street address and exact point."""
     return not site.confidential or address_scope(principal).covers(site.participant_code)

@@ -7,14 +7,11 @@ import uuid
 import asyncpg
 
 from csomatch.db import services as svc_db
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Capacity, Service
+from csomatch.domain import Capacity, Principal, Service
 from csomatch.errors import InvalidInput, NotFound, PreconditionRequired, StaleVersion
 
+
 #: Roles that may report capacity for any service of their jurisdiction.
-CAPACITY_EDITORS = frozenset({"coordinator", "admin"})
-
-
 async def get_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capacity:
     """A service's capacity record, or NotFound (no record, or no such service)."""
     cap = await svc_db.get_capacity(conn, service_id)
@@ -23,19 +20,15 @@ async def get_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capac
     return cap
 
 
-def _may_report(principal: TokenRecord, svc: Service) -> bool:
+def _may_report(principal: Principal, svc: Service) -> bool:
     """Providers report for their own organisation; coordinators and admins their
     jurisdiction's services."""
-    if principal.role == "provider":
-        return principal.organization_id == svc.organization_id
-    if principal.role in CAPACITY_EDITORS:
-        return principal.jurisdiction in ("MARRI", svc.participant_code)
-    return False
+    return principal.may_manage(svc.organization_id, svc.participant_code)
 
 
 async def report_capacity(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     service_id: uuid.UUID,
     *,
     unit: str,

@@ -13,12 +13,10 @@ import asyncpg
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db.organizations import NewLocation, NewOrganization
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Organization
+from csomatch.domain import Organization, Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 
 __all__ = [
-    "MANAGING_ROLES",
     "NewLocation",
     "NewOrganization",
     "add_location",
@@ -29,10 +27,8 @@ __all__ = [
     "update_organization",
 ]
 
+
 #: Roles that manage every organisation of their jurisdiction (providers: their own only).
-MANAGING_ROLES = frozenset({"coordinator", "admin"})
-
-
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization:
     """One organisation, or NotFound."""
     org = await org_db.get_organization(conn, org_id)
@@ -55,17 +51,13 @@ async def list_organizations(
     )
 
 
-def _may_manage(principal: TokenRecord, org: Organization) -> bool:
+def _may_manage(principal: Principal, org: Organization) -> bool:
     """Providers manage their own organisation; coordinators and admins their jurisdiction's."""
-    if principal.role == "provider":
-        return principal.organization_id == org.id
-    if principal.role in MANAGING_ROLES:
-        return principal.jurisdiction in ("MARRI", org.participant_code)
-    return False
+    return principal.may_manage(org.id, org.participant_code)
 
 
 async def managed_organization(
-    conn: asyncpg.Connection, principal: TokenRecord, org_id: uuid.UUID
+    conn: asyncpg.Connection, principal: Principal, org_id: uuid.UUID
 ) -> Organization:
     """The organisation if the caller manages it, else NotFound (its existence unsaid)."""
     org = await org_db.get_organization(conn, org_id)
@@ -75,7 +67,7 @@ async def managed_organization(
 
 
 async def create_organization(
-    conn: asyncpg.Connection, principal: TokenRecord, new: NewOrganization
+    conn: asyncpg.Connection, principal: Principal, new: NewOrganization
 ) -> Organization:
     """Register an organisation in the caller's jurisdiction (coordinator, admin)."""
     if principal.jurisdiction not in ("MARRI", new.participant_code):
@@ -89,7 +81,7 @@ async def create_organization(
 
 async def update_organization(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     org_id: uuid.UUID,
     changes: dict[str, object],
     if_match: int | None,
@@ -102,7 +94,7 @@ async def update_organization(
     return updated
 
 
-async def add_location(conn: asyncpg.Connection, principal: TokenRecord, loc: NewLocation) -> None:
+async def add_location(conn: asyncpg.Connection, principal: Principal, loc: NewLocation) -> None:
     """Add a site to an organisation the caller manages, inside that participant."""
     org = await managed_organization(conn, principal, loc.organization_id)
     area = await area_db.get_area(conn, loc.area_code)

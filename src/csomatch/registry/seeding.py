@@ -20,7 +20,7 @@ from csomatch.db import areas as areas_db
 from csomatch.db import funding as funding_db
 from csomatch.db import organizations as orgs_db
 from csomatch.db import services as services_db
-from csomatch.domain import TaxonomyTerm
+from csomatch.domain import ServiceTerms, TaxonomyTerm, service_terms
 from csomatch.gaps.demo import load_demo_demand
 from csomatch.registry import gazetteer
 
@@ -96,25 +96,12 @@ class _Capacity(_SeedFile, frozen=True):
     verified_hours_ago: float | None
 
 
-class _Service(_SeedFile, frozen=True):
+class _Service(ServiceTerms, frozen=True):
+    # The shared terms, and what and where it is under the files' names (``code`` is
+    # declared here: msgspec renames only a class's own fields).
     id: uuid.UUID
     location: uuid.UUID
     code: str
-    name: str
-    description: str
-    genders: list[str]
-    age_bands: list[str]
-    accepts_children: bool
-    child_only: bool
-    accepts_families: bool
-    max_group_size: int
-    languages: list[str]
-    accessibility: list[str]
-    security_level: str
-    intake_24_7: bool
-    cross_border: bool
-    licence_required: bool
-    accepting_referrals: bool
     capacity: _Capacity | None = None
 
 
@@ -344,21 +331,7 @@ def _new_service(org: _Organization, svc: _Service) -> services_db.NewService:
         organization_id=org.id,
         location_id=svc.location,
         taxonomy_code=svc.code,
-        name=svc.name,
-        description=svc.description,
-        genders=svc.genders,
-        age_bands=svc.age_bands,
-        accepts_children=svc.accepts_children,
-        child_only=svc.child_only,
-        accepts_families=svc.accepts_families,
-        max_group_size=svc.max_group_size,
-        languages=svc.languages,
-        accessibility=svc.accessibility,
-        security_level=svc.security_level,
-        intake_24_7=svc.intake_24_7,
-        cross_border=svc.cross_border,
-        licence_required=svc.licence_required,
-        accepting_referrals=svc.accepting_referrals,
+        **service_terms(svc),
     )
 
 

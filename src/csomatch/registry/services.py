@@ -12,8 +12,7 @@ import asyncpg
 
 from csomatch.db import services as svc_db
 from csomatch.db.services import NewCapacity, NewService
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import Service
+from csomatch.domain import Principal, Service
 from csomatch.errors import InvalidInput, NotFound, StaleVersion
 from csomatch.registry.organizations import managed_organization
 from csomatch.registry.taxonomy import check_code
@@ -54,7 +53,7 @@ async def list_services(
 
 async def create_service(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     new: NewService,
     capacity: NewCapacity | None,
 ) -> Service:
@@ -76,7 +75,7 @@ async def create_service(
 
 async def update_service(
     conn: asyncpg.Connection,
-    principal: TokenRecord,
+    principal: Principal,
     service_id: uuid.UUID,
     changes: dict[str, object],
     if_match: int | None,

@@ -7,9 +7,11 @@ is both the cache key of ``api.auth`` and what the database is asked about.
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from csomatch.db import tokens as token_db
 from csomatch.db.tokens import TokenRecord
+from csomatch.domain import Principal
 
 
 def token_hash(secret: str) -> bytes:
@@ -17,6 +19,12 @@ def token_hash(secret: str) -> bytes:
     return token_db.hash_token(secret)
 
 
-async def principal_of(conn: asyncpg.Connection, hashed: bytes) -> TokenRecord | None:
+def principal_from(record: TokenRecord) -> Principal:
+    """The caller a verified token's record speaks for."""
+    return msgspec.convert(record, Principal, from_attributes=True)
+
+
+async def principal_of(conn: asyncpg.Connection, hashed: bytes) -> Principal | None:
     """The caller a valid (not revoked) token speaks for, or None."""
-    return await token_db.find_token_by_hash(conn, hashed)
+    record = await token_db.find_token_by_hash(conn, hashed)
+    return None if record is None else principal_from(record)

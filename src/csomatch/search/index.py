@@ -37,6 +37,7 @@ from csomatch.db import search_index as index_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.services import SearchFilter, SearchPage, SearchRow
 from csomatch.domain import Service
+from csomatch.geo import chord_of_km, km_of_chord2, unit_vector
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 FULL_RELOAD_AT = 2000
 #: Seconds a barrier or a read-back may take before the index gives up and the SQL answers.
 BARRIER_TIMEOUT_S = 5.0
-#: The same constant as the statement's (``2 * 6371.0088`` km).
-_EARTH_DIAMETER_KM = 2 * 6371.0088
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -161,10 +160,7 @@ class Arrays:
             keep &= self.accepting[pos] & (self.free[pos] > 0) & (self.updated[pos] > oldest)
         pos = pos[keep]
         # As the statement: unit vectors of the origin in degrees, then chord distances.
-        lat, lon = origin
-        vx = math.cos(math.radians(lat)) * math.cos(math.radians(lon))
-        vy = math.cos(math.radians(lat)) * math.sin(math.radians(lon))
-        vz = math.sin(math.radians(lat))
+        vx, vy, vz = unit_vector(*origin)
         x, y, z = self.shown[0][pos], self.shown[1][pos], self.shown[2][pos]
         revealed = f.address_scope.participant
         if revealed is not None:
@@ -175,7 +171,7 @@ class Arrays:
             y = np.where(own, self.site[1][pos], y)
             z = np.where(own, self.site[2][pos], z)
         if f.radius_km is not None:
-            chord = 2 * math.sin(min(f.radius_km / 6371.0088, math.pi) / 2)
+            chord = chord_of_km(f.radius_km)
             box = (z >= vz - chord) & (z <= vz + chord)
             box &= (x >= vx - chord) & (x <= vx + chord)
             box &= (y >= vy - chord) & (y <= vy + chord)
@@ -188,7 +184,7 @@ class Arrays:
         rows = [
             SearchRow(
                 service=self.services[p],
-                distance_km=_EARTH_DIAMETER_KM * math.asin(min(1.0, math.sqrt(d) / 2)),
+                distance_km=km_of_chord2(d),
             )
             for p, d in zip(pos[order].tolist(), d2[order].tolist(), strict=True)
         ]

@@ -19,8 +19,7 @@ import msgspec
 
 from csomatch.db.pool import Pool, acquire
 from csomatch.db.services import SearchFilter, SearchPage
-from csomatch.db.tokens import TokenRecord
-from csomatch.domain import AddressScope
+from csomatch.domain import AddressScope, Principal
 from csomatch.errors import InvalidInput
 from csomatch.registry.addresses import address_scope
 from csomatch.search import demand
@@ -75,7 +74,7 @@ class Found:
     after: Callable[[], Awaitable[None]] | None
 
 
-def _filter(principal: TokenRecord, q: ServiceQuery, stale_hours: float) -> SearchFilter:
+def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> SearchFilter:
     """The statement's filter of a query, or InvalidInput when it says not where from."""
     if (q.latitude is None) != (q.longitude is None):
         raise InvalidInput(
@@ -97,7 +96,7 @@ def _filter(principal: TokenRecord, q: ServiceQuery, stale_hours: float) -> Sear
 
 
 async def search_services(
-    sources: SearchSources, principal: TokenRecord, q: ServiceQuery, *, stale_hours: float
+    sources: SearchSources, principal: Principal, q: ServiceQuery, *, stale_hours: float
 ) -> Found:
     """Services matching ``q``, nearest first; InvalidInput naming the parameter for an
     unknown code or area, or a query that says not where to search from."""

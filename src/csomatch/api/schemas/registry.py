@@ -5,24 +5,36 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from csomatch.domain import (
+    CAPACITY_UNIT_PATTERN,
+    Accessibility,
+    AgeBand,
     Area,
+    AreaCode,
     Capacity,
     Freshness,
+    Gender,
+    GroupSize,
     LanguageCode,
+    Latitude,
+    Longitude,
     Organization,
+    OrgKind,
+    ParticipantCode,
+    SecurityLevel,
     Service,
+    TaxonomyCode,
     freshness,
 )
 from csomatch.settings import Settings
 
 Places = Annotated[int, Meta(ge=0, le=100_000)]
-CapacityUnitIn = Annotated[str, Meta(pattern=r"^(bed|place|session_per_week|hour_per_week|case)$")]
+CapacityUnitIn = Annotated[str, Meta(pattern=CAPACITY_UNIT_PATTERN)]
 
 
 class Out(msgspec.Struct, frozen=True, kw_only=True):
@@ -254,24 +266,14 @@ def area_out(area: Area) -> AreaOut:
 Name = Annotated[str, Meta(min_length=2, max_length=200)]
 ShortText = Annotated[str, Meta(max_length=300)]
 Description = Annotated[str, Meta(max_length=2000)]
-ParticipantIn = Literal["AL", "BA", "XK", "ME", "MK", "RS"]
-KindIn = Literal["cso", "state", "io"]
-GenderIn = Literal["female", "male", "other"]
-AgeBandIn = Literal["0-5", "6-13", "14-17", "18-24", "25-59", "60+"]
-AccessibilityIn = Literal[
-    "wheelchair", "step_free", "accessible_toilet", "hearing_loop", "sign_language"
-]
-TaxonomyCodeIn = Annotated[str, Meta(pattern=r"^[A-Z]+\.[A-Z]+$")]
-SecurityIn = Literal["standard", "elevated", "high"]
-GroupSizeIn = Annotated[int, Meta(ge=1, le=100)]
 
 
 class OrganizationIn(In, frozen=True):
     """A new organisation."""
 
-    participant: ParticipantIn
+    participant: ParticipantCode
     name: Name
-    kind: KindIn
+    kind: OrgKind
     registration_number: Annotated[str, Meta(max_length=64)] | None = None
     survivor_led: bool = False
     email: Annotated[str, Meta(max_length=200)] | None = None
@@ -283,7 +285,7 @@ class OrganizationPatch(In, frozen=True):
     """Changes to an organisation; absent fields stay as they are."""
 
     name: Name | UnsetType = UNSET
-    kind: KindIn | UnsetType = UNSET
+    kind: OrgKind | UnsetType = UNSET
     registration_number: Annotated[str, Meta(max_length=64)] | UnsetType | None = UNSET
     survivor_led: bool | UnsetType = UNSET
     email: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
@@ -295,11 +297,11 @@ class LocationIn(In, frozen=True):
     """A new site of an organisation; ``confidential`` hides its address and point."""
 
     name: Annotated[str, Meta(min_length=1, max_length=200)]
-    area: Annotated[str, Meta(pattern=r"^(AL|BA|XK|ME|MK|RS)-[0-9]+$")]
-    latitude: Annotated[float, Meta(ge=-90, le=90)]
-    longitude: Annotated[float, Meta(ge=-180, le=180)]
+    area: AreaCode
+    latitude: Latitude
+    longitude: Longitude
     address: ShortText | None = None
-    accessibility: list[AccessibilityIn] = msgspec.field(default_factory=list)
+    accessibility: list[Accessibility] = msgspec.field(default_factory=list)
     confidential: bool = False
 
 
@@ -314,18 +316,18 @@ class ServiceIn(In, frozen=True):
 
     organization_id: uuid.UUID
     location_id: uuid.UUID
-    code: TaxonomyCodeIn
+    code: TaxonomyCode
     name: Name
-    genders: Annotated[list[GenderIn], Meta(min_length=1)]
-    age_bands: Annotated[list[AgeBandIn], Meta(min_length=1)]
+    genders: Annotated[list[Gender], Meta(min_length=1)]
+    age_bands: Annotated[list[AgeBand], Meta(min_length=1)]
     description: Description = ""
     accepts_children: bool = False
     child_only: bool = False
     accepts_families: bool = False
-    max_group_size: GroupSizeIn = 1
+    max_group_size: GroupSize = 1
     languages: list[LanguageCode] = msgspec.field(default_factory=list)
-    accessibility: list[AccessibilityIn] = msgspec.field(default_factory=list)
-    security_level: SecurityIn = "standard"
+    accessibility: list[Accessibility] = msgspec.field(default_factory=list)
+    security_level: SecurityLevel = "standard"
     intake_24_7: bool = False
     cross_border: bool = False
     licence_required: bool = False
@@ -337,18 +339,18 @@ class ServicePatch(In, frozen=True):
     """Changes to a service; absent fields stay as they are."""
 
     location_id: uuid.UUID | UnsetType = UNSET
-    code: TaxonomyCodeIn | UnsetType = UNSET
+    code: TaxonomyCode | UnsetType = UNSET
     name: Name | UnsetType = UNSET
     description: Description | UnsetType = UNSET
-    genders: Annotated[list[GenderIn], Meta(min_length=1)] | UnsetType = UNSET
-    age_bands: Annotated[list[AgeBandIn], Meta(min_length=1)] | UnsetType = UNSET
+    genders: Annotated[list[Gender], Meta(min_length=1)] | UnsetType = UNSET
+    age_bands: Annotated[list[AgeBand], Meta(min_length=1)] | UnsetType = UNSET
     accepts_children: bool | UnsetType = UNSET
     child_only: bool | UnsetType = UNSET
     accepts_families: bool | UnsetType = UNSET
-    max_group_size: GroupSizeIn | UnsetType = UNSET
+    max_group_size: GroupSize | UnsetType = UNSET
     languages: list[LanguageCode] | UnsetType = UNSET
-    accessibility: list[AccessibilityIn] | UnsetType = UNSET
-    security_level: SecurityIn | UnsetType = UNSET
+    accessibility: list[Accessibility] | UnsetType = UNSET
+    security_level: SecurityLevel | UnsetType = UNSET
     intake_24_7: bool | UnsetType = UNSET
     cross_border: bool | UnsetType = UNSET
     licence_required: bool | UnsetType = UNSET

@@ -2,9 +2,10 @@
 
 Every answer that carries referral data is built here (docs/referrals.md, "Who sees what"):
 
-- officers, coordinators and admins (who steer referrals, within ``access.scope_of``) get the
-  referrer's views: the referral with its profile and every offer (``ReferralOut``), a
-  referral in a list (``ReferralSummary``), an offer (``OfferSummary``);
+- officers, coordinators and admins (who steer referrals, within
+  ``access.referrals_visible_to``) get the referrer's views: the referral with its profile
+  and every offer (``ReferralOut``), a referral in a list (``ReferralSummary``), an offer
+  (``OfferSummary``);
 - a provider gets only the offer view (``OfferOut``) of its own organisation's offers: the
   needs it judges eligibility on, never nationality, excluded or preferred areas, the minimum
   distance, consent or other providers' offers; the referral's state and outcome only once
@@ -32,9 +33,8 @@ from csomatch.api.schemas.referrals import (
     referral_out,
     referral_summary,
 )
-from csomatch.db.tokens import TokenRecord
+from csomatch.domain import REFERRING, Principal
 from csomatch.errors import NotFound
-from csomatch.referrals.access import REFERRERS
 from csomatch.referrals.casework import Hold, ReferralHead, ReferralRecord, StoredNeed
 from csomatch.referrals.offers import Offer
 
@@ -42,16 +42,16 @@ Audience = Literal["referrer", "provider"]
 View = TypeVar("View", ReferralOut, OfferSummary)
 
 
-def audience_of(principal: TokenRecord) -> Audience | None:
+def audience_of(principal: Principal) -> Audience | None:
     """Which views of referrals a caller gets: the referrer's, the provider's, or none."""
-    if principal.role in REFERRERS:
+    if principal.role in REFERRING:
         return "referrer"
     if principal.role == "provider":
         return "provider"
     return None
 
 
-def referral_view(principal: TokenRecord, record: ReferralRecord) -> ReferralOut | OfferOut:
+def referral_view(principal: Principal, record: ReferralRecord) -> ReferralOut | OfferOut:
     """A referral as this caller may see it (access already checked by the use case): the
     referrer's view, or the provider's view of its own offer (its confirmed placement, else
     its newest offer; none: "not found")."""
@@ -67,7 +67,7 @@ def referral_view(principal: TokenRecord, record: ReferralRecord) -> ReferralOut
     raise NotFound(f"no referral {stored.head.id}")
 
 
-def offer_view(principal: TokenRecord, offer: Offer) -> OfferSummary | OfferOut:
+def offer_view(principal: Principal, offer: Offer) -> OfferSummary | OfferOut:
     """An offer as this caller may see it: the referrer's summary, or the provider's view of
     its own organisation's offer."""
     hold = offer.hold
@@ -83,7 +83,7 @@ def offer_view(principal: TokenRecord, offer: Offer) -> OfferSummary | OfferOut:
     raise NotFound(f"no offer {hold.id}")
 
 
-def provider_offer_view(principal: TokenRecord, offer: Offer) -> OfferOut:
+def provider_offer_view(principal: Principal, offer: Offer) -> OfferOut:
     """The provider's view of its own offer (the routes only providers call)."""
     view = offer_view(principal, offer)
     if not isinstance(view, OfferOut):
@@ -91,7 +91,7 @@ def provider_offer_view(principal: TokenRecord, offer: Offer) -> OfferOut:
     return view
 
 
-def referrer_offer_view(principal: TokenRecord, hold: Hold) -> OfferSummary:
+def referrer_offer_view(principal: Principal, hold: Hold) -> OfferSummary:
     """The referrer's view of an offer, on a route only referrers call."""
     return referrer_only(offer_view(principal, Offer(hold=hold, referral=None)))
 
@@ -104,7 +104,7 @@ def referrer_only(view: View | OfferOut) -> View:
 
 
 def summary_view(
-    principal: TokenRecord, head: ReferralHead, needs: list[StoredNeed]
+    principal: Principal, head: ReferralHead, needs: list[StoredNeed]
 ) -> ReferralSummary:
     """A referral in a list: only for referrers (providers list their offers instead)."""
     if audience_of(principal) != "referrer":

@@ -1,0 +1,131 @@
+"""The words of csomatch, each declared once: participants, roles, eligibility, codes.
+
+Each closed set is a ``Literal`` (what mypy and msgspec check) and a tuple of its values in
+order (what loops, argparse choices, SQL allow-lists and tests read), made from the
+``Literal`` so that the two cannot drift. Regular expressions over a set (query parameters
+and fields whose problem text names the pattern) are built from the tuple too.
+
+The database keeps its own CHECK lists (a migration cannot import Python); a test compares
+them with these tuples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Final, Literal, get_args
+
+from msgspec import Meta
+
+
+def one_of_pattern(words: Iterable[str]) -> str:
+    """A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``.
+
+    Only what is special outside a character class is escaped (``60+`` becomes ``60\\+``,
+    ``0-5`` stays), so that the pattern reads as it always did in the problem texts that
+    quote it.
+    """
+    return "^(" + "|".join(re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", w) for w in words) + ")$"
+
+
+# --- Who and where -------------------------------------------------------------------------
+
+ParticipantCode = Literal["AL", "BA", "XK", "ME", "MK", "RS"]
+#: The six MARRI participants, in the order the region lists them.
+PARTICIPANTS: Final[tuple[ParticipantCode, ...]] = get_args(ParticipantCode)
+#: A region-wide token's jurisdiction: every participant.
+REGION: Final = "MARRI"
+Jurisdiction = Literal["AL", "BA", "XK", "ME", "MK", "RS", "MARRI"]
+#: Where a token may be scoped: one participant, or the whole region.
+JURISDICTIONS: Final[tuple[Jurisdiction, ...]] = get_args(Jurisdiction)
+
+#: One participant code, as a regular-expression group: ``(AL|BA|XK|ME|MK|RS)``.
+PARTICIPANT_GROUP: Final = "(" + "|".join(PARTICIPANTS) + ")"
+#: A participant code, whole.
+PARTICIPANT_PATTERN: Final = one_of_pattern(PARTICIPANTS)
+#: A gazetteer area code: its participant, a dash, digits (``RS-792680``).
+AREA_CODE_PATTERN: Final = "^" + PARTICIPANT_GROUP + "-[0-9]+$"
+
+Role = Literal["officer", "provider", "funder", "coordinator", "admin"]
+#: Every role a token may have.
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+#: Roles that oversee a jurisdiction: its referrals, organisations, capacity, audit trail.
+COORDINATING: Final[tuple[Role, ...]] = ("coordinator", "admin")
+#: Roles that create and steer referrals.
+REFERRING: Final[tuple[Role, ...]] = ("officer", *COORDINATING)
+
+OrgKind = Literal["cso", "state", "io"]
+#: Kinds of organisation.
+ORG_KINDS: Final[tuple[OrgKind, ...]] = get_args(OrgKind)
+
+# --- Eligibility ---------------------------------------------------------------------------
+
+Gender = Literal["female", "male", "other"]
+#: Placement genders.
+GENDERS: Final[tuple[Gender, ...]] = get_args(Gender)
+AgeBand = Literal["0-5", "6-13", "14-17", "18-24", "25-59", "60+"]
+#: Age bands, youngest first (never a date of birth).
+AGE_BANDS: Final[tuple[AgeBand, ...]] = get_args(AgeBand)
+ChildAgeBand = Literal["0-5", "6-13", "14-17"]
+#: The age bands of a child.
+CHILD_AGE_BANDS: Final[frozenset[str]] = frozenset(get_args(ChildAgeBand))
+SecurityLevel = Literal["standard", "elevated", "high"]
+#: How secure a service is, least first.
+SECURITY_LEVELS: Final[tuple[SecurityLevel, ...]] = get_args(SecurityLevel)
+Accessibility = Literal[
+    "wheelchair", "step_free", "accessible_toilet", "hearing_loop", "sign_language"
+]
+#: Accessibility features of a site or needs of a person.
+ACCESSIBILITY: Final[tuple[Accessibility, ...]] = get_args(Accessibility)
+
+# --- Capacity ------------------------------------------------------------------------------
+
+CapacityUnit = Literal["bed", "place", "session_per_week", "hour_per_week", "case"]
+#: What a capacity counts.
+CAPACITY_UNITS: Final[tuple[CapacityUnit, ...]] = get_args(CapacityUnit)
+#: A capacity unit, whole (fields whose problem text names the pattern).
+CAPACITY_UNIT_PATTERN: Final = one_of_pattern(CAPACITY_UNITS)
+Freshness = Literal["fresh", "aging", "stale"]
+
+# --- Funding -------------------------------------------------------------------------------
+
+FundingStatus = Literal["planned", "committed", "disbursed", "cancelled"]
+#: States of a line of the funding ledger.
+FUNDING_STATUSES: Final[tuple[FundingStatus, ...]] = get_args(FundingStatus)
+
+# --- Services ------------------------------------------------------------------------------
+
+#: A service code of the taxonomy: group, dot, service (``ACC.EMERG``).
+TAXONOMY_CODE_PATTERN: Final = r"^[A-Z]+\.[A-Z]+$"
+#: Services whose eligibility or purpose depends on nationality (return to a country of
+#: origin, identity and travel documents). Nationality is accepted only with one of them.
+NATIONALITY_CODES: Final[frozenset[str]] = frozenset({"RET.VOLUNTARY", "DOC.ID"})
+
+# --- Referrals -----------------------------------------------------------------------------
+
+Urgency = Literal["emergency", "urgent", "planned"]
+#: Urgencies, in the order the lifecycle cares about.
+URGENCIES: Final[tuple[Urgency, ...]] = get_args(Urgency)
+Priority = Literal["must", "should"]
+RiskLevel = Literal["low", "medium", "high"]
+ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
+ConsentScope = Literal["referral", "data_sharing", "cross_border"]
+OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
+DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
+#: Why an offer was declined (structured, never free text).
+DECLINE_REASONS: Final[tuple[DeclineReason, ...]] = get_args(DeclineReason)
+Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
+#: How a referral ends.
+OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
+
+# --- Constrained values --------------------------------------------------------------------
+
+Count = Annotated[int, Meta(ge=0)]
+GroupSize = Annotated[int, Meta(ge=1, le=100)]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+TaxonomyCode = Annotated[str, Meta(pattern=TAXONOMY_CODE_PATTERN)]
+AreaCode = Annotated[str, Meta(pattern=AREA_CODE_PATTERN)]
+#: A participant code checked by its pattern rather than as an enum (inputs whose problem
+#: text names the pattern); :data:`ParticipantCode` is the same set.
+ParticipantPattern = Annotated[str, Meta(pattern=PARTICIPANT_PATTERN)]
