@@ -8,19 +8,21 @@ import datetime as dt
 import asyncpg
 import msgspec
 
-from csomatch.db.tokens import TokenRecord, create_token
+from csomatch.db.tokens import create_token
+from csomatch.domain.principal import Principal
 from csomatch.referrals import casework, intake
 from csomatch.referrals.model import ReferralIn
+from csomatch.registry.tokens import principal_from
 from tests.api.referral_factories import referral_body
 
 
-async def _create(conn: asyncpg.Connection, officer: TokenRecord, n: int) -> None:
+async def _create(conn: asyncpg.Connection, officer: Principal, n: int) -> None:
     data = msgspec.json.decode(msgspec.json.encode(referral_body()), type=ReferralIn)
     for _ in range(n):
         await intake.create_referral(conn, officer, data, now=dt.datetime.now(dt.UTC))
 
 
-async def _statements_to_list(conn: asyncpg.Connection, officer: TokenRecord) -> tuple[int, int]:
+async def _statements_to_list(conn: asyncpg.Connection, officer: Principal) -> tuple[int, int]:
     """(statements, referrals listed) of one page of the officer's referrals."""
     statements: list[str] = []
 
@@ -42,10 +44,11 @@ async def test_listing_referrals_takes_as_many_statements_for_eight_as_for_two(
 ) -> None:
     conn = await asyncpg.connect(demo_db)
     try:
-        _, officer = await create_token(
+        _, record = await create_token(
             conn, role="officer", jurisdiction="RS", organization_id=None, label="test",
             agency="police",
         )  # fmt: skip
+        officer = principal_from(record)
         await _create(conn, officer, 2)
         few, listed_few = await _statements_to_list(conn, officer)
         await _create(conn, officer, 6)
