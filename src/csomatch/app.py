@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from csomatch.api.auth import SCHEMA_PATH, authorize, provide_principal
+from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
@@ -34,6 +34,7 @@ from csomatch.api.problems import (
 from csomatch.api.referrals import REFERRAL_ROUTES
 from csomatch.api.registry import REGISTRY_ROUTES
 from csomatch.api.schemas.codes import TYPE_DECODERS, ListedCodeSchema
+from csomatch.api.schemas.registry import ServiceViews
 from csomatch.api.search import SEARCH_ROUTES
 from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
@@ -101,7 +102,15 @@ def create_app(
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.
         lifespan=[
             lifespan(
-                settings, database_url, audit_key=audit_key, resolver=names, freeze_heap=freeze_heap
+                settings,
+                database_url,
+                audit_key=audit_key,
+                resolver=names,
+                caches=lambda: {
+                    "token_cache": TokenCache(settings.token_cache_seconds),
+                    "service_views": ServiceViews(),
+                },
+                freeze_heap=freeze_heap,
             )
         ],
         state=State({"health": health or Health(), "declared_parameters": DeclaredParameters()}),

@@ -75,6 +75,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the API until Ctrl-C or SIGTERM."""
+    from csomatch.app import create_app
+    from csomatch.runtime.health import Health
     from csomatch.runtime.workers import serve
 
     # Flags win over the variables.
@@ -93,7 +95,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_start(url, settings, demo=args.demo))
         workers = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
         print(f"serving on http://{settings.host}:{settings.port} ({workers})", file=sys.stderr)
-        return serve(settings, url, embedded)
+        health = Health()
+        app = create_app(settings, url, freeze_heap=True, health=health)
+        return serve(settings, app, health, embedded)
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:

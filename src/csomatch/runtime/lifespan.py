@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
-from csomatch.api.auth import TokenCache
-from csomatch.api.schemas.registry import ServiceViews
 from csomatch.audit.checkpoints import WriterLock, check_key, log_path, run_checkpointer
 from csomatch.db.audit import AuditKey
 from csomatch.db.pool import create_pool
@@ -44,6 +42,7 @@ def lifespan(
     *,
     audit_key: AuditKey,
     resolver: Resolver,
+    caches: Callable[[], Mapping[str, object]] = dict,
     freeze_heap: bool = False,
 ) -> Lifespan:
     """The lifespan of an application on ``database_url`` (see the module's docstring).
@@ -53,6 +52,8 @@ def lifespan(
         database_url: the database of the pools, the search index and the loops.
         audit_key: signs the audit events written through the main pool and the checkpoints.
         resolver: turns webhook host names into addresses for the dispatcher.
+        caches: the HTTP layer's caches of one process, by name in ``app.state`` (made
+            after the fork, each worker its own).
         freeze_heap: ``gc.freeze`` once the index is loaded (the server, not tests).
     """
 
@@ -60,9 +61,9 @@ def lifespan(
     async def run(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await _open_pools(app, stack, settings, database_url, audit_key)
-            app.state.token_cache = TokenCache(settings.token_cache_seconds)
+            for name, cache in caches().items():
+                app.state[name] = cache
             app.state.recorded_searches = RecordedToday()
-            app.state.service_views = ServiceViews()
             await _start_search_index(app, stack, settings, database_url)
             if freeze_heap:
                 # What start-up built, the index included, lives as long as the process:

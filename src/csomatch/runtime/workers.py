@@ -30,6 +30,7 @@ from types import FrameType
 from typing import NoReturn
 
 import uvicorn
+from litestar import Litestar
 
 from csomatch.db.embedded import EmbeddedPostgres
 from csomatch.runtime.health import Health
@@ -46,12 +47,14 @@ STABLE_AFTER_S = 10.0
 STOP_GRACE_S = 30.0
 
 
-def serve(settings: Settings, database_url: str, embedded: EmbeddedPostgres | None) -> int:
-    """Serve the API with ``settings.workers`` processes until SIGTERM or SIGINT."""
-    from csomatch.app import create_app
+def serve(
+    settings: Settings, app: Litestar, health: Health, embedded: EmbeddedPostgres | None
+) -> int:
+    """Serve ``app`` with ``settings.workers`` processes until SIGTERM or SIGINT.
 
-    health = Health()
-    app = create_app(settings, database_url, freeze_heap=True, health=health)
+    ``health`` is the one ``app`` reports on ``/healthz``: the watchdog of the embedded
+    server writes its verdict there.
+    """
     config = uvicorn.Config(
         app,
         host=settings.host,
