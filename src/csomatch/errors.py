@@ -32,8 +32,11 @@ class Forbidden(CsomatchError):
 
 
 class MalformedInput(CsomatchError):
-    """The request does not follow its schema: not UTF-8 or JSON, a wrong type, an unknown
-    field or parameter, nesting too deep, a NUL character; ``field`` says where."""
+    """The request does not follow its schema; ``field`` says where.
+
+    Not UTF-8 or JSON, a wrong type, an unknown field or parameter, nesting too deep, a NUL
+    character.
+    """
 
 
 class InvalidInput(CsomatchError):

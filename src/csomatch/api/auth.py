@@ -26,8 +26,7 @@ ALL_ROLES = ROLES
 
 
 class TokenCache:
-    """Tokens verified in the last ``ttl_s`` seconds, by hash: a request with one of them
-    needs no database round trip.
+    """Tokens verified in the last ``ttl_s`` seconds, by hash: their requests skip the database.
 
     The bound is the point: a token revoked in the database keeps working here for at most
     ``ttl_s`` seconds (``CSOMATCH_TOKEN_CACHE_SECONDS``); 0 turns the cache off. Unknown

@@ -119,7 +119,9 @@ async def add_funding(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[FundingIn]
 ) -> Response[ImportReport]:
     """Add (201) or update (200) one funding record; the answer is the import report.
-    Honours an Idempotency-Key."""
+
+    Honours an Idempotency-Key.
+    """
 
     async def run() -> Response[ImportReport]:
         report = await entries.add_entry(conn, principal, data)
@@ -142,7 +144,9 @@ async def upload_funding(
     ] = None,
 ) -> Response[ImportReport]:
     """Upload a feed file as the request body (IATI XML, CSV/HXL, 360Giving JSON); report.
-    Honours an Idempotency-Key (re-importing the same file adds nothing anyway)."""
+
+    Honours an Idempotency-Key (re-importing the same file adds nothing anyway).
+    """
 
     async def run() -> ImportReport:
         return await imports.upload_feed(
@@ -228,7 +232,9 @@ async def confirm_funding_match(
     data: JSONBody[ConfirmIn],
 ) -> Response[ConfirmOut]:
     """Confirm the candidate (or the organisation given); links the recipient's funding rows.
-    Honours an Idempotency-Key."""
+
+    Honours an Idempotency-Key.
+    """
     return await idempotent(
         request, conn, principal,
         lambda: _decide(conn, principal, review_id, "confirmed", data.organization_id),
@@ -240,8 +246,10 @@ async def confirm_funding_match(
 async def reject_funding_match(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, review_id: FromPath[uuid.UUID]
 ) -> Response[ConfirmOut]:
-    """Reject: the recipient stays unmatched and is not proposed again. Honours an
-    Idempotency-Key."""
+    """Reject: the recipient stays unmatched and is not proposed again.
+
+    Honours an Idempotency-Key.
+    """
     return await idempotent(
         request, conn, principal, lambda: _decide(conn, principal, review_id, "rejected", None),
         status_code=200, required=False,

@@ -29,8 +29,10 @@ class HealthOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     },
 )
 def healthz(state: State) -> Response[HealthOut]:
-    """The process can serve, or recover by itself (a database outage is not a problem here:
-    ``/readyz`` says it); 503 names what it cannot recover from (docs/operations.md)."""
+    """The process can serve, or recover by itself; 503 names what it cannot recover from.
+
+    A database outage is not a problem here: ``/readyz`` says it. See docs/operations.md.
+    """
     problems = state.health.problems()
     if problems:
         return Response(HealthOut(status="failing", problems=problems), status_code=503)

@@ -1,5 +1,7 @@
-"""HTTP routes of notifications: webhook subscriptions, their delivery logs, and the event
-feed of web pages (polling and server-sent events)."""
+"""HTTP routes of notifications: webhook subscriptions, their delivery logs, the event feed.
+
+Web pages read the event feed by polling or as server-sent events.
+"""
 
 from __future__ import annotations
 
@@ -104,9 +106,11 @@ async def create_webhook(
     resolver: Names,
     data: JSONBody[SubscriptionIn],
 ) -> Response[SubscriptionCreated]:
-    """Register a webhook for your organisation (provider) or jurisdiction (coordinator,
-    admin). The answer carries the signing secret once (docs/notifications.md); a retry with
-    the same Idempotency-Key gets the same answer and registers nothing more."""
+    """Register a webhook for your organisation (provider) or jurisdiction (coordinator, admin).
+
+    The answer carries the signing secret once (docs/notifications.md); a retry with the same
+    Idempotency-Key gets the same answer and registers nothing more.
+    """
 
     async def run() -> SubscriptionCreated:
         async with conn.transaction():
@@ -164,8 +168,10 @@ async def list_webhook_deliveries(
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
 ) -> list[DeliveryOut]:
-    """The delivery log of one of your webhooks, newest event first: every attempt with its
-    time, duration, HTTP status or error."""
+    """The delivery log of one of your webhooks, newest event first.
+
+    Every attempt is listed with its time, duration, HTTP status or error.
+    """
     deliveries = await subs.list_deliveries(
         conn, principal, sub_id, status=status, limit=limit, offset=offset
     )
@@ -214,8 +220,10 @@ async def list_events(
     after: After = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
 ) -> EventPage:
-    """The events you may see after position ``after``, oldest first. Poll again with
-    ``after=next_after``. Without ``after``: none yet, and the position of now."""
+    """The events you may see after position ``after``, oldest first.
+
+    Poll again with ``after=next_after``. Without ``after``: none yet, and the position of now.
+    """
     page = await read_feed(conn, principal, after=after, limit=limit)
     return msgspec.convert(page, EventPage, from_attributes=True)
 
@@ -272,7 +280,9 @@ async def stream_events(
     after: After = None,
 ) -> ServerSentEvent:
     """Server-sent events: each event you may see as it happens (``id:`` is its seq).
-    Resume with ``Last-Event-ID`` or ``?after=``; the stream ends after 15 minutes."""
+
+    Resume with ``Last-Event-ID`` or ``?after=``; the stream ends after 15 minutes.
+    """
     start = _last_event_id(request, after)
     return ServerSentEvent(
         _event_stream(request.app.state.pool, principal, start, settings.events_poll_s),

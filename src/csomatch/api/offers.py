@@ -1,5 +1,7 @@
-"""HTTP routes of the provider's side: its inbox of offers, accept, decline; and escalated
-offers for coordinators."""
+"""HTTP routes of the provider's side: its inbox of offers, accept, decline.
+
+Coordinators also find the escalated offers here.
+"""
 
 from __future__ import annotations
 
@@ -51,8 +53,11 @@ async def accept_offer(
     principal: Caller,
     offer_id: FromPath[uuid.UUID],
 ) -> Response[OfferOut]:
-    """Accept an offer to your organisation; the referrer then confirms the placement within
-    ``CSOMATCH_CONFIRM_HOURS``. An offer at risk answers 409 until places free up."""
+    """Accept an offer to your organisation; the referrer then confirms the placement.
+
+    The referrer has ``CSOMATCH_CONFIRM_HOURS`` to confirm. An offer at risk answers 409 until
+    places free up.
+    """
 
     async def run() -> OfferOut:
         offer = await offers.accept(
@@ -75,8 +80,11 @@ async def decline_offer(
     offer_id: FromPath[uuid.UUID],
     data: JSONBody[DeclineIn],
 ) -> Response[OfferOut]:
-    """Decline an offer with a structured reason; ``no_capacity`` also asks you for a new
-    capacity number (until then the old one counts as unknown)."""
+    """Decline an offer with a structured reason.
+
+    ``no_capacity`` also asks you for a new capacity number (until then the old one counts as
+    unknown).
+    """
 
     async def run() -> OfferOut:
         offer = await offers.decline(
@@ -94,8 +102,11 @@ async def decline_offer(
 async def escalated_offers(
     conn: Conn, principal: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> EscalatedList:
-    """Offers nobody answered in time, or accepted and never confirmed, where the referral or
-    the service is in your jurisdiction (newest first)."""
+    """Escalated offers in your jurisdiction, newest first.
+
+    These are offers nobody answered in time, or accepted and never confirmed, where the
+    referral or the service is in your jurisdiction.
+    """
     async with conn.transaction():
         found = await offers.escalated(conn, principal, limit=limit, offset=offset)
         views = [referrer_offer_view(principal, h) for h in found]

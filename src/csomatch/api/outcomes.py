@@ -51,8 +51,10 @@ async def get_access_log(
     after: Annotated[int, QueryParameter(ge=0, le=2**62, description="an event's seq")] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
 ) -> AccessLog:
-    """Who read or changed a referral and its offers (coordinator, admin of its jurisdiction;
-    anyone else gets 404). Reading it is itself logged."""
+    """Who read or changed a referral and its offers (coordinator, admin of its jurisdiction).
+
+    Anyone else gets 404. Reading it is itself logged.
+    """
     events = await referral_access_log(conn, principal, referral_id, after_seq=after, limit=limit)
     return AccessLog(
         referral_id=referral_id,
@@ -87,9 +89,11 @@ async def get_outcomes(
         str | None, QueryParameter(pattern=PARTICIPANT_PATTERN, description="receiving")
     ] = None,
 ) -> OutcomeReport:
-    """Time to offer and to acceptance (median, p90, hours), acceptance rate and decline
-    reasons, per receiving participant, area and service code, and in total. Funders see
-    closed months only, with small counts (1-4) hidden."""
+    """Time to offer and to acceptance, acceptance rate and decline reasons, by cell and total.
+
+    Times are in hours (median, p90). A cell is a receiving participant, area and service
+    code. Funders see closed months only, with small counts (1-4) hidden.
+    """
     today = dt.datetime.now(dt.UTC).date()
     default_end = (
         today + dt.timedelta(days=1)

@@ -152,8 +152,11 @@ def shown(name: str) -> str:
 def check_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
 ) -> None:
-    """Refuse an undeclared query parameter, one value given twice, and a NUL character in
-    any parameter (400)."""
+    """Refuse (400) an undeclared query parameter, one value given twice, and a NUL character.
+
+    The NUL character is refused in any parameter; a value given twice, where the parameter
+    takes one.
+    """
     declared: Declared = connection.app.state.declared_parameters.of(connection)
     seen: set[str] = set()
     for name, value in connection.query_params.multi_items():

@@ -113,8 +113,11 @@ def status_of(exc: CsomatchError) -> tuple[int, str]:
 
 
 def locate(field: str, connection: ASGIConnection[Any, Any, Any, Any] | None) -> str:
-    """A field as a problem names it: ``area`` -> ``query.area`` on a route whose query
-    parameter it is, ``If-Match`` -> ``header.If-Match``, ``available`` -> ``$.available``."""
+    """A field as a problem names it: prefixed by where it is (query, header or body).
+
+    ``area`` -> ``query.area`` on a route whose query parameter it is, ``If-Match`` ->
+    ``header.If-Match``, ``available`` -> ``$.available``.
+    """
     if field.startswith(_LOCATED):
         return field
     if field.lower() in _HEADERS:

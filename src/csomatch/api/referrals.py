@@ -84,8 +84,11 @@ async def list_referrals(
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
 ) -> ReferralList:
-    """Referrals the caller may see, newest first (officer: their agency's; coordinator:
-    their jurisdiction's, including transnational ones addressed to it)."""
+    """Referrals the caller may see, newest first.
+
+    Officer: their agency's; coordinator: their jurisdiction's, including transnational ones
+    addressed to it.
+    """
     async with conn.transaction():
         page = await casework.list_page(
             conn, principal, state=referral_state, limit=limit, offset=offset
@@ -136,8 +139,10 @@ async def referral_suggestions(
     principal: Caller,
     referral_id: FromPath[uuid.UUID],
 ) -> Response[SuggestionsForReferral]:
-    """Run the matcher on a referral (services that declined or let it expire are left out);
-    a submitted, declined or expired referral becomes matched."""
+    """Run the matcher on a referral; a submitted, declined or expired referral becomes matched.
+
+    Services that declined or let it expire are left out.
+    """
 
     async def run() -> SuggestionsForReferral:
         matched = await match_referral(conn, principal, referral_id, settings=settings, now=_now())
@@ -161,8 +166,10 @@ async def create_hold(
     referral_id: FromPath[uuid.UUID],
     data: JSONBody[HoldIn],
 ) -> Response[OfferSummary]:
-    """Hold places of a service now (an offer to its provider, expiring by urgency), or 409
-    with ``free_places``: the number free right now."""
+    """Hold places of a service now (an offer to its provider, expiring by urgency), or 409.
+
+    The 409 carries ``free_places``: the number free right now.
+    """
 
     async def run() -> OfferSummary:
         hold = await holds.place_hold(

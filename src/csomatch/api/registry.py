@@ -1,5 +1,7 @@
-"""HTTP routes of the registry under /api/v1: organisations, locations, services, capacity,
-the taxonomy and the gazetteer's areas."""
+"""HTTP routes of the registry under /api/v1.
+
+Organisations, locations, services, capacity, the taxonomy and the gazetteer's areas.
+"""
 
 from __future__ import annotations
 
@@ -132,8 +134,11 @@ async def list_services(
 async def get_service(
     conn: Conn, settings: Cfg, principal: Caller, service_id: FromPath[uuid.UUID]
 ) -> Response[ServiceOut]:
-    """One service with its eligibility, place and capacity; its ETag is the version
-    ``PATCH`` checks in If-Match (the capacity has its own, on ``.../capacity``)."""
+    """One service with its eligibility, place and capacity.
+
+    Its ETag is the version ``PATCH`` checks in If-Match (the capacity has its own, on
+    ``.../capacity``).
+    """
     svc = await services.get_service(conn, service_id)
     return Response(_views(settings, principal, [svc])[0], headers={"ETag": etag(svc.version)})
 
@@ -188,8 +193,11 @@ async def find_areas(
         list_query("area codes, repeatable: these areas (q is ignored)", max_items=100),
     ] = None,
 ) -> list[AreaOut]:
-    """Municipalities and towns whose name starts with ``q`` (accents ignored), or the areas
-    of the given codes (to show names for codes; unknown codes are left out)."""
+    """Municipalities and towns whose name starts with ``q``, or the areas of the given codes.
+
+    The name prefix ignores accents. The codes serve to show names for codes; unknown codes
+    are left out.
+    """
     found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=code)
     return [area_out(a) for a in found]
 
@@ -276,8 +284,11 @@ async def add_location(
     org_id: FromPath[uuid.UUID],
     data: JSONBody[LocationIn],
 ) -> Response[LocationCreated]:
-    """Add a site to an organisation; a confidential site's address never leaves the server
-    except to coordinators and admins. Honours an Idempotency-Key."""
+    """Add a site to an organisation.
+
+    A confidential site's address never leaves the server except to coordinators and admins.
+    Honours an Idempotency-Key.
+    """
     loc = NewLocation(
         id=uuid.uuid4(),
         organization_id=org_id,
@@ -357,8 +368,10 @@ async def update_service(
     data: JSONBody[ServicePatch],
     if_match: IfMatch = None,
 ) -> Response[ServiceOut]:
-    """Change a service (providers: their own organisation's). ``If-Match`` guards lost
-    updates."""
+    """Change a service (providers: their own organisation's).
+
+    ``If-Match`` guards lost updates.
+    """
     changes = changes_of(data, {"code": "taxonomy_code"})
     async with conn.transaction():
         svc = await services.update_service(

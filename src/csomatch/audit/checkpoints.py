@@ -161,8 +161,11 @@ class WriterLock:
 
 
 class Round(msgspec.Struct, frozen=True, kw_only=True):
-    """What one checkpoint round did: ``written`` a checkpoint, or found the head
-    ``unchanged``, or found the chain ``broken`` (then nothing is written)."""
+    """What one checkpoint round did: ``written``, ``unchanged`` or ``broken`` (its ``outcome``).
+
+    ``written``: a checkpoint of the head was written; ``unchanged``: the head had not moved;
+    ``broken``: the chain was found broken (then nothing is written).
+    """
 
     outcome: str
     seq: int
@@ -172,8 +175,10 @@ class Round(msgspec.Struct, frozen=True, kw_only=True):
 async def checkpoint_once(
     conn: asyncpg.Connection, key: AuditKey, path: Path, *, now: dt.datetime | None = None
 ) -> Round:
-    """Verify the events since the last checkpoint, then append a checkpoint of the head if
-    it moved. Raises CheckpointInvalid when the last checkpoint cannot be trusted."""
+    """Verify the events since the last checkpoint, then checkpoint the head if it has moved.
+
+    Raises CheckpointInvalid when the last checkpoint cannot be trusted.
+    """
     last = newest(path, key)
     anchor = None if last is None else last.anchor()
     report = await verify_chain(conn, key, anchor=anchor, since_anchor=True)

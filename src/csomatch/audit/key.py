@@ -93,8 +93,10 @@ def _unreadable(path: Path) -> AuditKeyError:
 
 
 def _create(path: Path) -> None:
-    """Write a new key atomically: a private temporary file, linked into place only if no
-    other process made one first (then theirs is used)."""
+    """Write a new key atomically, unless another process made one first (then theirs is used).
+
+    The key goes to a private temporary file, linked into place only if no key is there yet.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 @contextmanager
 def database_and_server(settings: Settings) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
-    """Yield the URL of the csomatch database and the embedded server (None: the configured
-    database); the embedded server is started (or joined) first and stopped afterwards."""
+    """Yield the csomatch database's URL and the embedded server (None: the configured database).
+
+    The embedded server is started (or joined) first and stopped afterwards.
+    """
     if settings.database_url:
         yield settings.database_url, None
         return

@@ -105,8 +105,11 @@ def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 async def _start(url: str, settings: Settings, *, demo: bool) -> None:
-    """Migrate and load the reference data; with ``demo``, the demo registry if the database
-    holds no organisation, and new demo tokens."""
+    """Migrate and load the reference data; with ``demo``, also the demo registry and tokens.
+
+    The demo registry is loaded only if the database holds no organisation; the demo tokens
+    are made anew each time.
+    """
     await prepare(url, settings)
     if not demo:
         return

@@ -278,9 +278,11 @@ async def record_events(
     object_ids: Sequence[str | None],
     outcome: str,
 ) -> None:
-    """Append one event per object, in order, inside the caller's transaction: the same
-    events as ``record_event`` for each, in three statements whatever their number (a list
-    of referrals is audited without a round trip per referral)."""
+    """Append one event per object, in order, inside the caller's transaction.
+
+    The same events as ``record_event`` for each, in three statements whatever their number
+    (a list of referrals is audited without a round trip per referral).
+    """
     if not object_ids:
         return
     async with translated():
@@ -382,8 +384,9 @@ async def verify_chain(
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> ChainReport:
-    """Walk the chain in order; report the first event whose link, hash or signature does
-    not hold, or that contradicts the checkpoint ``anchor``.
+    """Walk the chain in order; report the first event whose link, hash or signature does not hold.
+
+    An event that contradicts the checkpoint ``anchor`` is reported too.
 
     Events up to ``audit_signing.unsigned_until`` predate signing and may be unsigned; every
     later one must carry the key's signature. With ``anchor``, the event at ``anchor.seq``

@@ -212,8 +212,10 @@ _DUE = (
 
 
 async def expire_hold(conn: asyncpg.Connection, hold_id: uuid.UUID) -> Hold | None:
-    """Mark an offer past its deadline (unanswered, or accepted and not confirmed in time) as
-    expired and escalated; None if it is not past it."""
+    """Mark an offer past its deadline as expired and escalated; None if it is not past it.
+
+    Past its deadline: unanswered, or accepted and not confirmed in time.
+    """
     async with translated():
         row = await conn.fetchrow(
             "UPDATE referral_hold h SET status = 'expired', escalated_at = now()"
@@ -226,8 +228,10 @@ async def expire_hold(conn: asyncpg.Connection, hold_id: uuid.UUID) -> Hold | No
 async def due_holds(
     conn: asyncpg.Connection, limit: int = 100
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(hold, referral) ids of offers past their deadline, oldest deadline first: held and
-    unanswered after ``expires_at``, or accepted and unconfirmed after ``confirm_by``."""
+    """(hold, referral) ids of offers past their deadline, oldest deadline first.
+
+    Held and unanswered after ``expires_at``, or accepted and unconfirmed after ``confirm_by``.
+    """
     async with translated():
         rows = await conn.fetch(
             "SELECT id, referral_id FROM ("

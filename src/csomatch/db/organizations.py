@@ -238,8 +238,10 @@ async def count_organizations(conn: asyncpg.Connection) -> int:
 async def first_offering(
     conn: asyncpg.Connection, *, participant: str, taxonomy_code: str
 ) -> uuid.UUID | None:
-    """The id of the first organisation by name of ``participant`` with a service of
-    ``taxonomy_code`` (None: no such organisation)."""
+    """The first organisation by name of ``participant`` with a service of ``taxonomy_code``.
+
+    Its id, or None when there is no such organisation.
+    """
     org_id: uuid.UUID | None = await conn.fetchval(
         "SELECT o.id FROM organization o JOIN service s ON s.organization_id = o.id"
         " WHERE o.participant_code = $1 AND s.taxonomy_code = $2"

@@ -82,8 +82,10 @@ _BEFORE = "($6::timestamptz IS NULL OR {} < $6::timestamptz)"
 
 
 async def offer_counts(conn: asyncpg.Connection, f: Filter) -> list[OfferCounts]:
-    """Offers per cell and in total: accepted, declined (by reason), expired, still open
-    (with ``as_of``: as things stood then)."""
+    """Offers per cell and in total: accepted, declined (by reason), expired, still open.
+
+    With ``as_of``: as things stood then.
+    """
     answered = _BEFORE.format("h.answered_at")
     accepted = f"h.answered_at IS NOT NULL AND h.decline_reason IS NULL AND {answered}"
     declined = f"h.decline_reason IS NOT NULL AND {answered}"

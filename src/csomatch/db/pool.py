@@ -81,8 +81,10 @@ async def create_pool(
 
 
 async def acquire(pool: Pool, timeout_s: float = 10.0) -> asyncpg.Connection:
-    """A connection of ``pool`` (give it back with ``pool.release``), or DatabaseUnavailable
-    when the database does not give one within ``timeout_s``."""
+    """A connection of ``pool`` (give it back with ``pool.release``), or DatabaseUnavailable.
+
+    DatabaseUnavailable when the database does not give one within ``timeout_s``.
+    """
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)  # type: ignore[assignment]
     except (*CONNECTION_ERRORS, TimeoutError) as exc:

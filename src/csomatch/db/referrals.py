@@ -206,8 +206,10 @@ async def needs_of(
 async def get_referrals(
     conn: asyncpg.Connection, referral_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, StoredReferral]:
-    """Several referrals with their needs and profiles in three queries, by id (an unknown
-    id is left out)."""
+    """Several referrals with their needs and profiles in three queries, by id.
+
+    An unknown id is left out.
+    """
     ids = list(dict.fromkeys(referral_ids))
     async with translated():
         heads = await conn.fetch(

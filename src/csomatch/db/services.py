@@ -456,8 +456,10 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
 
 
 class _Hit(Service, frozen=True):
-    """A service row of a search with its distance (a Service to every reader), and the
-    statement's other columns."""
+    """A service row of a search with its distance, and the statement's other columns.
+
+    To every reader it is a Service.
+    """
 
     distance_km: float
     d2: float

@@ -335,8 +335,10 @@ async def published_events(
     referrals: ReferralScope | None = None,
     limit: int,
 ) -> list[PublishedEvent]:
-    """Published events in feed order after ``after_seq`` (up to ``up_to_seq``) that name
-    the organisation, or the jurisdiction (``MARRI``: every event with a jurisdiction).
+    """Published events in feed order after ``after_seq`` (up to ``up_to_seq``) for a reader.
+
+    They are the events that name the organisation, or the jurisdiction (``MARRI``: every
+    event with a jurisdiction).
 
     With ``referrals``, only the events of referrals in that scope (a referral's own events,
     and those of its holds) are kept: an officer hears of the referrals it may read.

@@ -108,8 +108,10 @@ def _language_table() -> tuple[frozenset[str], dict[str, str]]:
 
 @functools.cache
 def _country_table() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes from pycountry, plus XK (Kosovo*, user-assigned, used by the
-    EU and MARRI)."""
+    """ISO 3166-1 alpha-2 codes from pycountry, plus XK (Kosovo*).
+
+    XK is user-assigned, used by the EU and MARRI.
+    """
     return frozenset({c.alpha_2 for c in pycountry.countries} | {"XK"})
 
 
@@ -124,7 +126,7 @@ def is_listed_code(kind: Any) -> bool:
 
 
 def decode_code(kind: Any, value: Any) -> Any:
-    """msgspec ``dec_hook``: a listed code, or ``ValueError`` with a sentence saying how to fix.
+    """The msgspec ``dec_hook``: a listed code, or ``ValueError`` with a sentence saying how to fix.
 
     msgspec adds where the value was (``- at `$.languages[1]```).
     """

@@ -238,9 +238,12 @@ class _Frame:
 
 
 def _path_in_text(data: bytes, *, offset: int | None = None, max_depth: int | None = None) -> str:
-    """The JSONPath of the value at byte ``offset`` of a JSON text, or of the value nested
-    more than ``max_depth`` containers deep (the member holding it). For error messages only:
-    it reads the text byte by byte, without recursion, and tolerates malformed text."""
+    """The JSONPath of the value at byte ``offset`` of a JSON text, or of one nested too deep.
+
+    With ``max_depth``: the path of the value nested more than ``max_depth`` containers deep
+    (the member holding it). For error messages only: it reads the text byte by byte, without
+    recursion, and tolerates malformed text.
+    """
     frames: list[_Frame] = []
     end = len(data) if offset is None else min(offset, len(data))
     i = 0

@@ -10,8 +10,10 @@ from csomatch.domain.vocabulary import COORDINATING, REGION, Jurisdiction, Parti
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is calling: the token's role, its jurisdiction (one participant or the region),
-    and for a provider its organisation; for an officer, the agency it refers for.
+    """Who is calling: the token's role, its jurisdiction, and its organisation or agency.
+
+    The jurisdiction is one participant or the region. A provider has its organisation; an
+    officer, the agency it refers for.
 
     Built by the HTTP layer from the token the database verified; use cases decide with it
     and never see the token record.
@@ -43,8 +45,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         return self.jurisdiction in (REGION, participant)
 
     def may_manage(self, organization_id: uuid.UUID, participant: str) -> bool:
-        """Whether the caller manages this organisation (of this participant): a provider its
-        own, a coordinator or admin every one of their jurisdiction."""
+        """Whether the caller manages this organisation (of this participant).
+
+        A provider manages its own, a coordinator or admin every one of their jurisdiction.
+        """
         if self.role == "provider":
             return self.organization_id == organization_id
         return self.is_coordinating() and self.covers(participant)

@@ -84,8 +84,10 @@ class Location(Stored, frozen=True):
 
 
 class Capacity(Stored, frozen=True):
-    """Typed capacity of a service; free places are ``available - held`` (never below 0: a
-    provider may report fewer places than are held, and the holds beyond are at risk)."""
+    """Typed capacity of a service; free places are ``available - held``, never below 0.
+
+    A provider may report fewer places than are held, and the holds beyond are at risk.
+    """
 
     service_id: uuid.UUID
     unit: str
@@ -103,8 +105,10 @@ class Capacity(Stored, frozen=True):
 
 
 class ServiceTerms(Stored, frozen=True):
-    """Whom a service takes and how: the fields every record of a service carries (stored,
-    inserted, seeded), declared once."""
+    """Whom a service takes and how: the fields every record of a service carries.
+
+    Declared once, for the stored, inserted and seeded records.
+    """
 
     name: str
     description: str

@@ -19,9 +19,9 @@ from msgspec import Meta
 
 
 def one_of_pattern(words: Iterable[str]) -> str:
-    """A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``.
+    r"""A regular expression that matches one of ``words``, whole: ``^(a|b|c)$``.
 
-    Only what is special outside a character class is escaped (``60+`` becomes ``60\\+``,
+    Only what is special outside a character class is escaped (``60+`` becomes ``60\+``,
     ``0-5`` stays), so that the pattern reads as it always did in the problem texts that
     quote it.
     """

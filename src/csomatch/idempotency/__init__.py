@@ -77,6 +77,9 @@ async def run_once(
     """Run ``change`` at most once per (token, key), in a transaction of its own.
 
     Args:
+        conn: the connection the change and its stored answer are written on.
+        principal: the caller, whose token the key belongs to.
+        key: the client's Idempotency-Key.
         fingerprint: what identifies the request (a retry must bring the same).
         change: the change; its answer is stored with it.
         refusal: the answer to store for a refused change (a domain error).

@@ -64,12 +64,15 @@ async def load_snapshot(
     """Read what matching ``codes`` needs: two queries whatever the number of needs.
 
     Args:
+        conn: the connection to read from.
         codes: the service codes asked for (interpretation is added).
         areas: (JSON path, area code) of every area the request names; an unknown one is
             an InvalidInput naming its path.
+        now: the time of the match: licences are checked on its date, capacity ages from it.
+        stale_hours: a capacity number older than this (or missing) counts as stale.
         address_scope: the confidential sites the caller sees in full
-            (``registry.addresses.address_scope``); every other one is placed at its municipality's
-            centre, so that distances cannot be used to triangulate a shelter.
+            (``registry.addresses.address_scope``); every other one is placed at its
+            municipality's centre, so that distances cannot be used to triangulate a shelter.
     """
     named = list(areas)
     points = await area_points(conn, sorted({code for _, code in named}))

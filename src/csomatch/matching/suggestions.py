@@ -45,10 +45,15 @@ async def suggest_services(
     keep: Callable[[Service], bool] | None = None,
     list_excluded: bool = False,
 ) -> SuggestionResult:
-    """Ranked services per need of ``profile`` and the joint best plan, solved in a worker
-    thread (CP-SAT releases the GIL).
+    """Ranked services per need of ``profile`` and the joint best plan.
+
+    Solved in a worker thread (CP-SAT releases the GIL).
 
     Args:
+        conn: the connection to read the registry from.
+        profile: the needs to match.
+        now: the time of the match (licences and the age of capacity numbers).
+        settings: the stale threshold, the cost weights and the solver's time limit.
         scope: the confidential sites the caller sees in full; the others are placed at
             their municipality's centre.
         keep: only the candidate services it accepts are considered (None: all).
@@ -83,8 +88,9 @@ async def profile_suggestions(
     *,
     list_excluded: bool = False,
 ) -> SuggestionResult:
-    """Suggestions for a profile an officer sends; InvalidInput naming ``$.needs[i].code``
-    for an unknown code.
+    """Suggestions for a profile an officer sends.
+
+    An unknown code is an InvalidInput naming ``$.needs[i].code``.
 
     A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
     reason; no person data), once per token, day and identical profile.

@@ -70,8 +70,11 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def lease(self) -> dt.timedelta:
-        """How long a claimed delivery is reserved for the process attempting it: resolving
-        the name and trying up to ``MAX_ADDRESSES`` of its addresses, and a margin."""
+        """How long a claimed delivery is reserved for the process attempting it.
+
+        Long enough to resolve the name and try up to ``MAX_ADDRESSES`` of its addresses,
+        and a margin.
+        """
         return dt.timedelta(seconds=self.timeout_s * (MAX_ADDRESSES + 1) + 30)
 
 

@@ -44,11 +44,13 @@ def owner_of(principal: Principal) -> Owner:
 async def check_target(
     url: str, *, allow_http: bool, allow_private: bool, resolver: Resolver, timeout_s: float
 ) -> None:
-    """Refuse (InvalidInput on ``$.url``) a URL that is not an absolute https URL (http only
-    when the server allows it) on the public internet (unless the server allows private
-    addresses): its host, written as an address or a name, and every address the name
-    resolves to now. A name that does not resolve yet is accepted; every delivery resolves
-    and checks it again."""
+    """Refuse (InvalidInput on ``$.url``) a URL that is not absolute https on the public internet.
+
+    http is accepted only when the server allows it, and private addresses only when the
+    server allows them. Checked are its host, written as an address or a name, and every
+    address the name resolves to now. A name that does not resolve yet is accepted; every
+    delivery resolves and checks it again.
+    """
     target = parse_target(url, allow_http=allow_http)
     if allow_private:
         return

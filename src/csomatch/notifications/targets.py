@@ -1,5 +1,7 @@
-"""Where a webhook may go: the public internet only, checked at registration and at every
-delivery, and connected to exactly the address that was checked.
+"""Where a webhook may go: the public internet only.
+
+It is checked at registration and at every delivery, and the delivery connects to exactly
+the address that was checked.
 
 A URL's host is taken apart the way the HTTP client reads it (``httpx.URL``), then:
 
@@ -86,8 +88,10 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class Refused(InvalidInput):
-    """A webhook target that is not on the public internet; ``reason`` says why, without
-    the advice that the problem detail adds."""
+    """A webhook target that is not on the public internet; ``reason`` says why.
+
+    The reason leaves out the advice that the problem detail adds.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"url host {reason}, not on the public internet; {ADVICE}", field="$.url")
@@ -132,8 +136,10 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Resolver:
-    """Names to addresses through the system's resolver (``getaddrinfo``): DNS, the one
-    external seam of the check (tests replace it)."""
+    """Names to addresses through the system's resolver (``getaddrinfo``).
+
+    DNS is the one external seam of the check (tests replace it).
+    """
 
     async def resolve(self, host: str, port: int) -> list[Address]:
         """Every address ``host`` resolves to, in the resolver's order; OSError if none."""
@@ -232,8 +238,10 @@ def address_problem(ip: Address) -> str | None:
 
 
 def name_problem(name: str) -> str | None:
-    """Why a host name never names a public endpoint, or None (it must still resolve to
-    public addresses only)."""
+    """Why a host name never names a public endpoint, or None.
+
+    None does not clear a name: it must still resolve to public addresses only.
+    """
     if name == "localhost" or name.endswith(".localhost"):
         return "names this machine"
     if "." not in name:
@@ -247,8 +255,11 @@ def name_problem(name: str) -> str | None:
 
 
 def parse_target(url: str, *, allow_http: bool = True) -> Target:
-    """Take a webhook URL apart; InvalidInput (``$.url``) when it is not an absolute
-    http(s) URL with a valid host, or carries a user or password."""
+    """Take a webhook URL apart, or refuse it (InvalidInput on ``$.url``).
+
+    It is refused when it is not an absolute http(s) URL with a valid host, or carries a user
+    or password.
+    """
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:

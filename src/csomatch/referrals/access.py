@@ -104,8 +104,10 @@ async def audit_each(
     object_type: str,
     object_ids: Sequence[uuid.UUID],
 ) -> None:
-    """Write one audit event per object (a page of a list), in order, in the caller's
-    transaction, in a fixed number of statements."""
+    """Write one audit event per object (a page of a list), in order, in the caller's transaction.
+
+    It takes a fixed number of statements whatever the number of objects.
+    """
     await record_events(
         conn,
         actor=actor_of(principal),

@@ -85,8 +85,11 @@ async def create(
 async def read(
     conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
 ) -> ReferralRecord:
-    """A referral the caller may see, its reading audited; a refused reading is audited in
-    a transaction of its own (the refused one rolled back), as ``access_log`` does."""
+    """A referral the caller may see, its reading audited.
+
+    A refused reading is audited in a transaction of its own (the refused one rolled back), as
+    ``access_log`` does.
+    """
     try:
         async with conn.transaction():
             await visible_head(conn, principal, referral_id)
@@ -106,9 +109,11 @@ async def list_page(
     limit: int,
     offset: int,
 ) -> ReferralPage:
-    """The referrals the caller may see, newest first, each listing audited: a fixed number
-    of statements whatever the page's size (officer: their agency's; coordinator: their
-    jurisdiction's, including transnational ones addressed to it)."""
+    """The referrals the caller may see, newest first, each listing audited.
+
+    Officer: their agency's; coordinator: their jurisdiction's, including transnational ones
+    addressed to it. A fixed number of statements whatever the page's size.
+    """
     scope = referrals_visible_to(principal)
     if scope is None:
         raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")

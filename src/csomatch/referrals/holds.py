@@ -42,8 +42,11 @@ def hold_minutes(settings: Settings, urgency: str) -> float:
 
 
 def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_border: bool) -> bool:
-    """A referral uses services in its own jurisdiction, or cross-border services in the
-    participant that receives it (a transnational referral)."""
+    """Whether a referral of ``jurisdiction`` may use a service in ``participant``.
+
+    A referral uses services in its own jurisdiction, or cross-border services in the
+    participant that receives it (a transnational referral).
+    """
     return participant == jurisdiction or (participant == receiving and cross_border)
 
 

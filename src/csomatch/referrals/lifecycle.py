@@ -76,8 +76,9 @@ CURRENT_OFFER = frozenset({"held", "accepted", "confirmed"})
 async def recipients(
     conn: asyncpg.Connection, head: ref_db.ReferralHead
 ) -> tuple[list[uuid.UUID], list[str]]:
-    """Who should hear of a change: the provider whose offer is current (held, accepted or
-    the confirmed placement) and both jurisdictions.
+    """Who should hear of a change: the provider whose offer is current, and both jurisdictions.
+
+    An offer is current when it is held, accepted or the confirmed placement.
 
     A provider that declined, let an offer expire or had it released hears no more of the
     referral (only its own offer's events): what becomes of it is another provider's offer.

@@ -1,5 +1,8 @@
-"""The provider's side: its inbox of offers, accepting or declining with a reason, and
-escalation of offers nobody answered in time or that were accepted and never confirmed."""
+"""The provider's side: its inbox of offers, accepting or declining with a reason.
+
+Also the escalation of offers nobody answered in time or that were accepted and never
+confirmed.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,10 @@ ALL_STATUSES = ("held", "accepted", "declined", "expired", "released", "confirme
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True):
-    """An offer (a hold) and the referral it is for, from which its provider's view is made
-    (None: the referral is gone)."""
+    """An offer (a hold) and the referral it is for, from which its provider's view is made.
+
+    The referral is None when it is gone.
+    """
 
     hold: hold_db.Hold
     referral: ref_db.StoredReferral | None
@@ -44,8 +49,10 @@ async def inbox(
     limit: int,
     offset: int,
 ) -> list[Offer]:
-    """The provider organisation's offers, newest first (``status`` filters), each listing
-    audited: a fixed number of statements whatever the page's size."""
+    """The provider organisation's offers, newest first (``status`` filters), each listing audited.
+
+    A fixed number of statements whatever the page's size.
+    """
     assert principal.organization_id is not None
     statuses = [status] if status else list(ALL_STATUSES)
     found = await hold_db.offers_for_org(
@@ -59,8 +66,11 @@ async def inbox(
 async def escalated(
     conn: asyncpg.Connection, principal: Principal, *, limit: int, offset: int
 ) -> list[hold_db.Hold]:
-    """Offers nobody answered in time, or accepted and never confirmed, where the referral
-    or the service is in the caller's jurisdiction (newest first), each listing audited."""
+    """Escalated offers in the caller's jurisdiction, newest first, each listing audited.
+
+    These are offers nobody answered in time, or accepted and never confirmed, where the
+    referral or the service is in the caller's jurisdiction.
+    """
     jurisdiction = None if principal.jurisdiction == "MARRI" else principal.jurisdiction
     found = await hold_db.escalated_for(conn, jurisdiction, limit=limit, offset=offset)
     await audit_each(conn, principal, "offer.escalated", "referral", [h.referral_id for h in found])
@@ -102,8 +112,11 @@ async def accept(
     *,
     now: dt.datetime,
 ) -> Offer:
-    """Accept an offer: its places stay held until the referrer confirms, for at most
-    ``settings.confirm_hours``; an offer at risk is refused (Conflict) until places free up."""
+    """Accept an offer: its places stay held until the referrer confirms.
+
+    They stay held for at most ``settings.confirm_hours``; an offer at risk is refused
+    (Conflict) until places free up.
+    """
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
     lifecycle.check_transition(head, "accepted", None)

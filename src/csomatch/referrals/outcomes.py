@@ -1,6 +1,7 @@
-"""Outcome figures for the coordinator and the gap analysis: how fast referrals get an offer
-and an acceptance, how often offers are accepted, and why they are declined, by service code
-and area.
+"""Outcome figures for the coordinator and the gap analysis, by service code and area.
+
+How fast referrals get an offer and an acceptance, how often offers are accepted, and why
+they are declined.
 
 Coordinators and admins see their jurisdiction's figures (``MARRI``: all). Funders see the
 same figures of closed months only, as they stood when the current month began (offers and

@@ -97,8 +97,11 @@ async def match_referral(
     settings: Settings,
     now: dt.datetime,
 ) -> Matched:
-    """Run the matcher on a referral the caller may see (audited); a submitted, declined or
-    expired referral becomes matched. Confidential sites are placed as the caller sees them."""
+    """Run the matcher on a referral the caller may see (audited).
+
+    A submitted, declined or expired referral becomes matched. Confidential sites are placed
+    as the caller sees them.
+    """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     if head.state != "matched":
         head = await lifecycle.move(conn, principal, head, "matched", action="referral.match")

@@ -1,5 +1,7 @@
-"""What ``/healthz`` answers: whether a server process can still recover by itself; and
-what ``/readyz`` answers: whether the database answers.
+"""What ``/healthz`` and ``/readyz`` answer.
+
+``/healthz``: whether a server process can still recover by itself; ``/readyz``: whether the
+database answers.
 
 A database that is down is not such a problem (``/readyz`` says it, and the pools, the search
 index and the background loops resume when it returns). These are: the supervisor gave up

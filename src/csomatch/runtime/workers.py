@@ -221,7 +221,7 @@ class WorkerServer(uvicorn.Server):
         self._supervisor = supervisor
 
     async def on_tick(self, counter: int) -> bool:
-        """uvicorn's tick (10 a second); once a second, check the supervisor is there."""
+        """On uvicorn's tick (10 a second): once a second, check the supervisor is there."""
         if counter % 10 == 0 and os.getppid() != self._supervisor and not self.should_exit:
             log.warning("the supervisor (pid %d) is gone; this worker stops", self._supervisor)
             self.should_exit = True

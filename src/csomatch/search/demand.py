@@ -34,8 +34,10 @@ async def search(conn: asyncpg.Connection, f: svc_db.SearchFilter) -> svc_db.Sea
 
 
 def checked(page: svc_db.SearchPage, f: svc_db.SearchFilter) -> svc_db.SearchPage:
-    """The page of a search (from SQL or the index), or InvalidInput naming the parameter
-    for an unknown code or area."""
+    """The page of a search (from SQL or the index), or InvalidInput for an unknown code or area.
+
+    The InvalidInput names the parameter.
+    """
     if page.unknown_codes and f.codes:
         i = page.unknown_codes[0]
         raise InvalidInput(f"invalid taxonomy code {f.codes[i]!r}", field=f"code[{i}]")
@@ -47,8 +49,11 @@ def checked(page: svc_db.SearchPage, f: svc_db.SearchFilter) -> svc_db.SearchPag
 
 
 def normalised_query(f: svc_db.SearchFilter) -> bytes:
-    """The search as canonical JSON: what it asked for, whatever the order or repetition of
-    its codes and whatever the page; a point is rounded to 0.01 degree (about 1 km)."""
+    """The search as canonical JSON: what it asked for, and nothing of how it was asked.
+
+    The order and repetition of its codes and the page do not count; a point is rounded to
+    0.01 degree (about 1 km).
+    """
     where: object = (
         {"area": f.area}
         if f.latitude is None or f.longitude is None

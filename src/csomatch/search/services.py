@@ -98,8 +98,10 @@ def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> Search
 async def search_services(
     sources: SearchSources, principal: Principal, q: ServiceQuery, *, stale_hours: float
 ) -> Found:
-    """Services matching ``q``, nearest first; InvalidInput naming the parameter for an
-    unknown code or area, or a query that says not where to search from."""
+    """Services matching ``q``, nearest first; InvalidInput naming the parameter if ``q`` is wrong.
+
+    Wrong: an unknown code or area, or a query that says not where to search from.
+    """
     f = _filter(principal, q, stale_hours)
     index = sources.index
     from_index = index is not None and await index.sync()

@@ -1,5 +1,8 @@
-"""Listed codes (languages, countries) in the HTTP layer: decoded by ``domain.decode_code``,
-described in the OpenAPI document by this plugin."""
+"""Listed codes (languages, countries) in the HTTP layer.
+
+They are decoded by ``domain.decode_code`` and described in the OpenAPI document by this
+plugin.
+"""
 
 from __future__ import annotations
 

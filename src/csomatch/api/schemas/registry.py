@@ -1,5 +1,7 @@
-"""The public contract of the registry: what each response holds, field by field
-(allow-lists; how a record becomes one: ``csomatch.api.schemas``)."""
+"""The public contract of the registry: what each response holds, field by field.
+
+The Structs are allow-lists; how a record becomes one is in ``csomatch.api.schemas``.
+"""
 
 from __future__ import annotations
 
@@ -198,8 +200,11 @@ def capacity_out(cap: Capacity, freshness: Freshness) -> CapacityOut:
 
 
 def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> ServiceOut:
-    """The view of a service; a confidential site is shown at its municipality's centre
-    unless ``reveal`` (coordinator, admin)."""
+    """The view of a service.
+
+    A confidential site is shown at its municipality's centre unless ``reveal`` (coordinator,
+    admin).
+    """
     hide = svc.confidential and not reveal
     location = LocationOut(
         municipality_code=svc.area_code, municipality=svc.area_name,

@@ -52,9 +52,11 @@ def audience_of(principal: Principal) -> Audience | None:
 
 
 def referral_view(principal: Principal, record: ReferralRecord) -> ReferralOut | OfferOut:
-    """A referral as this caller may see it (access already checked by the use case): the
-    referrer's view, or the provider's view of its own offer (its confirmed placement, else
-    its newest offer; none: "not found")."""
+    """A referral as this caller may see it (access already checked by the use case).
+
+    The referrer's view, or the provider's view of its own offer (its confirmed placement,
+    else its newest offer; none: "not found").
+    """
     stored = record.referral
     audience = audience_of(principal)
     if audience == "referrer":
@@ -68,8 +70,10 @@ def referral_view(principal: Principal, record: ReferralRecord) -> ReferralOut |
 
 
 def offer_view(principal: Principal, offer: Offer) -> OfferSummary | OfferOut:
-    """An offer as this caller may see it: the referrer's summary, or the provider's view of
-    its own organisation's offer."""
+    """An offer as this caller may see it.
+
+    The referrer's summary, or the provider's view of its own organisation's offer.
+    """
     hold = offer.hold
     audience = audience_of(principal)
     if audience == "referrer":
