@@ -13,6 +13,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import (
@@ -25,6 +26,9 @@ from csomatch.funding.records import (
     parse_currency,
     parse_date,
 )
+
+if TYPE_CHECKING:
+    from _csv import Reader  # the type csv.reader() returns; the csv module does not name it
 
 #: Column names accepted for each field (after lower-casing, non-alphanumerics as "_").
 NAMES: dict[str, tuple[str, ...]] = {
@@ -156,28 +160,14 @@ def parse_csv(data: bytes) -> Parsed:
 
 
 def _parse_csv(data: bytes) -> Parsed:
+    """Read the header, check it names the required columns, then each row."""
     text = _decode(data)
     if "\x00" in text:
         raise InvalidInput("the CSV file holds NUL characters (is it a CSV file?)", field="file")
     reader = csv.reader(io.StringIO(text), _dialect(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput("the CSV file is empty", field="file") from None
-    hashtags: list[str] | None = None
-    pending: list[tuple[int, list[str]]] = []
-    if not all(_is_hashtag(c) for c in header if c.strip()):
-        second = next(reader, None)
-        if second is not None:
-            if any(c.strip() for c in second) and all(_is_hashtag(c) for c in second if c.strip()):
-                hashtags = second
-            else:
-                pending.append((reader.line_num, second))
+    header, hashtags, pending = _read_header(reader)
     columns, labels = _columns(header, hashtags)
-    for names in _REQUIRED + _ONE_OF:
-        if not any(n in columns for n in names):
-            wanted = " or ".join(NAMES[n][0] for n in names)
-            raise InvalidInput(f"the header has no {wanted} column", field="header")
+    _require_columns(columns)
     ignored = [labels[i] for i in range(len(header)) if i not in columns.values()]
     warnings = [f"columns ignored: {', '.join(ignored)}"] if ignored else []
 
@@ -200,6 +190,34 @@ def _parse_csv(data: bytes) -> Parsed:
         except FeedError as exc:
             skips.append(Skip(where=where, field=exc.field, reason=exc.reason))
     return Parsed(format="csv", rows_read=rows_read, lines=lines, skips=skips, warnings=warnings)
+
+
+def _read_header(
+    reader: Reader,
+) -> tuple[list[str], list[str] | None, list[tuple[int, list[str]]]]:
+    """The header, the hashtag row under it if any, else the data row read looking for one."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("the CSV file is empty", field="file") from None
+    hashtags: list[str] | None = None
+    pending: list[tuple[int, list[str]]] = []
+    if not all(_is_hashtag(c) for c in header if c.strip()):
+        second = next(reader, None)
+        if second is not None:
+            if any(c.strip() for c in second) and all(_is_hashtag(c) for c in second if c.strip()):
+                hashtags = second
+            else:
+                pending.append((reader.line_num, second))
+    return header, hashtags, pending
+
+
+def _require_columns(columns: dict[str, int]) -> None:
+    """Raise InvalidInput naming the first required column the header lacks."""
+    for names in _REQUIRED + _ONE_OF:
+        if not any(n in columns for n in names):
+            wanted = " or ".join(NAMES[n][0] for n in names)
+            raise InvalidInput(f"the header has no {wanted} column", field="header")
 
 
 def _line(record: list[str], columns: dict[str, int], labels: list[str], where: str) -> FeedLine:

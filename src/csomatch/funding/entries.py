@@ -1,5 +1,7 @@
-"""Funding records one at a time: the record a funder (or a coordinator) sends, added to the
-ledger through the same import as a feed's lines; and the ledger read back, page by page.
+"""Funding records one at a time: added through the feed import, and read back page by page.
+
+The record a funder (or a coordinator) sends is added to the ledger through the same import
+as a feed's lines; the ledger is read back, page by page.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ _FIELDS = {"funder": "$.funder", "services": "$.services", "external_id": "$.ext
 async def add_entry(
     conn: asyncpg.Connection, principal: Principal, data: FundingIn
 ) -> ImportReport:
-    """Add or update one funding record; its import report, or the refusal of its line
-    (Forbidden outside the caller's scope, else InvalidInput naming the field)."""
+    """Add or update one funding record; its import report, or the refusal of its line.
+
+    The refusal is Forbidden outside the caller's scope, else InvalidInput naming the field.
+    """
     scope = await import_scope(conn, principal)
     funder_ref = data.funder
     if funder_ref is None and scope.funder_id is not None:
@@ -113,8 +117,11 @@ async def list_entries(
     limit: int,
     offset: int,
 ) -> tuple[list[LedgerEntry], int, Decimal]:
-    """A page of ledger rows (newest period first) with their EUR amounts, how many rows
-    the filters select and the EUR total of them all."""
+    """A page of ledger rows (newest period first), how many rows match, and their EUR total.
+
+    Each row carries its EUR amount; the count and the total are of all the rows the filters
+    select, not of the page alone.
+    """
     flt = funding_db.LedgerFilter(
         funder_ref=funder_ref, recipient_id=recipient_id, participant=participant,
         status=status, source=source, active_on=active_on, unmatched=unmatched, limit=limit,

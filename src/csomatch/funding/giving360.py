@@ -47,8 +47,11 @@ def _add_months(start: dt.date, months: int) -> dt.date:
 
 
 def parse_360giving(data: bytes) -> Parsed:
-    """Read 360Giving grants; a file that is not JSON raises MalformedInput (naming where),
-    one that holds no list of grants InvalidInput."""
+    """Read 360Giving grants; refuse a file that is not JSON or holds no list of grants.
+
+    A file that is not JSON raises MalformedInput (naming where), one that holds no list of
+    grants InvalidInput.
+    """
     document = decoding.decode(data)
     grants = document.get("grants") if isinstance(document, dict) else document
     if not isinstance(grants, list):

@@ -42,6 +42,9 @@ _TRANSACTION_TYPES = {1: "incoming funds", 2: "commitment", 3: "disbursement", 4
 #: IATI organisation types -> funder kinds (10 government is a ministry at home, else donor).
 _ORG_KINDS = {"11": "municipality", "40": "io", "60": "foundation"}
 
+#: An organisation as an activity names it: (ref, name, IATI organisation type).
+_Party = tuple[str | None, str | None, str | None]
+
 
 def safe_parser() -> etree.XMLParser:
     """An lxml parser for untrusted input: no entities, no DTD, no network, no huge trees."""
@@ -74,7 +77,7 @@ def _narrative(element: etree._Element | None) -> str | None:
     return None
 
 
-def _org(element: etree._Element | None) -> tuple[str | None, str | None, str | None]:
+def _org(element: etree._Element | None) -> _Party:
     """(ref, name, type) of an organisation element."""
     if element is None:
         return None, None, None
@@ -217,26 +220,12 @@ def _copy(element: etree._Element) -> etree._Element:
 def _activity(
     activity: etree._Element, ident: str, where: str, warnings: list[str]
 ) -> tuple[list[FeedLine], list[FeedTransaction]]:
+    """The funding lines of one activity (see the module docstring) and its transactions."""
     default_currency = activity.get("default-currency")
     title = _narrative(activity.find("title"))
-    reporting = _org(activity.find("reporting-org"))
-    funders = [_org(p) for p in activity.iterfind("participating-org") if p.get("role") == "1"]
-    implementers = [_org(p) for p in activity.iterfind("participating-org") if p.get("role") == "4"]
-    if len(funders) > 1:
-        warnings.append(f"{ident}: several funding organisations; budgets go to the first")
-    if len(implementers) > 1:
-        warnings.append(f"{ident}: several implementing organisations; budgets go to the first")
-    funder = funders[0] if funders else reporting
-    if implementers:
-        recipient = implementers[0]
-    elif reporting[0] != funder[0] or reporting[1] != funder[1]:
-        recipient = reporting
-    else:
-        recipient = (None, None, None)
+    funder, recipient = _funder_and_recipient(activity, ident, warnings)
     status_code = _attr(activity, "activity-status", "code")
-    dates = {d.get("type"): _date(d.get("iso-date")) for d in activity.iterfind("activity-date")}
-    start = dates.get("2") or dates.get("1")
-    end = dates.get("4") or dates.get("3")
+    start, end = _activity_period(activity)
     services, units, unit = _explicit_services(activity)
     participant = _participant(recipient[0]) or _recipient_country(activity)
     base = {
@@ -253,8 +242,8 @@ def _activity(
         value: _Value,
         period: tuple[dt.date, dt.date],
         status: str,
-        provider: tuple[str | None, str | None, str | None] = (None, None, None),
-        receiver: tuple[str | None, str | None, str | None] = (None, None, None),
+        provider: _Party = (None, None, None),
+        receiver: _Party = (None, None, None),
     ) -> FeedLine:
         f = provider if provider[0] or provider[1] else funder
         r = receiver if receiver[0] or receiver[1] else recipient
@@ -285,41 +274,89 @@ def _activity(
 
     lines = _budget_lines(activity, default_currency, line)
     if not lines:
-        for n, pd in enumerate(activity.iterfind("planned-disbursement")):
-            period = _period(pd, f"planned-disbursement[{n + 1}]")
-            value = _value(pd.find("value"), default_currency, f"planned-disbursement[{n + 1}]")
-            lines.append(
-                line(
-                    f"planned-disbursement/{period[0]}/{period[1]}/{n + 1}",
-                    value,
-                    period,
-                    "planned",
-                    _org(pd.find("provider-org")),
-                    _org(pd.find("receiver-org")),
-                )
-            )
+        lines = _planned_disbursement_lines(activity, default_currency, line)
     txs = _transactions(activity, ident, default_currency)
     if not lines:
-        for kind, status in ((2, "committed"), (3, "disbursed"), (1, "disbursed")):
-            chosen = [t for t in txs if t.transaction_type == kind]
-            for t in chosen:
-                period = (
-                    start or t.transaction_date,
-                    max(end or t.transaction_date, start or t.transaction_date),
-                )
-                lines.append(
-                    line(
-                        f"transaction/{t.ref or t.position}",
-                        _Value(t.amount, t.currency, t.value_date),
-                        (min(period[0], t.transaction_date), period[1]),
-                        status,
-                        (t.provider_ref, t.provider_name, None),
-                        (t.receiver_ref, t.receiver_name, None),
-                    )
-                )
-            if chosen:
-                break
+        lines = _transaction_lines(txs, start, end, line)
     return lines, txs
+
+
+def _funder_and_recipient(
+    activity: etree._Element, ident: str, warnings: list[str]
+) -> tuple[_Party, _Party]:
+    """The first funding and implementing organisations, else the reporting one; warn of more."""
+    reporting = _org(activity.find("reporting-org"))
+    funders = [_org(p) for p in activity.iterfind("participating-org") if p.get("role") == "1"]
+    implementers = [_org(p) for p in activity.iterfind("participating-org") if p.get("role") == "4"]
+    if len(funders) > 1:
+        warnings.append(f"{ident}: several funding organisations; budgets go to the first")
+    if len(implementers) > 1:
+        warnings.append(f"{ident}: several implementing organisations; budgets go to the first")
+    funder = funders[0] if funders else reporting
+    if implementers:
+        recipient = implementers[0]
+    elif reporting[0] != funder[0] or reporting[1] != funder[1]:
+        recipient = reporting
+    else:
+        recipient = (None, None, None)
+    return funder, recipient
+
+
+def _activity_period(activity: etree._Element) -> tuple[dt.date | None, dt.date | None]:
+    """Start and end of an activity: actual dates, else planned ones (None when neither)."""
+    dates = {d.get("type"): _date(d.get("iso-date")) for d in activity.iterfind("activity-date")}
+    return dates.get("2") or dates.get("1"), dates.get("4") or dates.get("3")
+
+
+def _planned_disbursement_lines(
+    activity: etree._Element, default_currency: str | None, line: Callable[..., FeedLine]
+) -> list[FeedLine]:
+    """One planned line per planned disbursement, from and to the organisations it names."""
+    lines = []
+    for n, pd in enumerate(activity.iterfind("planned-disbursement")):
+        period = _period(pd, f"planned-disbursement[{n + 1}]")
+        value = _value(pd.find("value"), default_currency, f"planned-disbursement[{n + 1}]")
+        lines.append(
+            line(
+                f"planned-disbursement/{period[0]}/{period[1]}/{n + 1}",
+                value,
+                period,
+                "planned",
+                _org(pd.find("provider-org")),
+                _org(pd.find("receiver-org")),
+            )
+        )
+    return lines
+
+
+def _transaction_lines(
+    txs: list[FeedTransaction],
+    start: dt.date | None,
+    end: dt.date | None,
+    line: Callable[..., FeedLine],
+) -> list[FeedLine]:
+    """One line per transaction of the first type present: commitments, disbursements, incoming."""
+    lines = []
+    for kind, status in ((2, "committed"), (3, "disbursed"), (1, "disbursed")):
+        chosen = [t for t in txs if t.transaction_type == kind]
+        for t in chosen:
+            period = (
+                start or t.transaction_date,
+                max(end or t.transaction_date, start or t.transaction_date),
+            )
+            lines.append(
+                line(
+                    f"transaction/{t.ref or t.position}",
+                    _Value(t.amount, t.currency, t.value_date),
+                    (min(period[0], t.transaction_date), period[1]),
+                    status,
+                    (t.provider_ref, t.provider_name, None),
+                    (t.receiver_ref, t.receiver_name, None),
+                )
+            )
+        if chosen:
+            break
+    return lines
 
 
 def _attr(parent: etree._Element, child: str, name: str) -> str | None:

@@ -24,8 +24,11 @@ async def upload_feed(
     filename: str | None,
     dry_run: bool,
 ) -> ImportReport:
-    """Read a feed file (IATI XML, CSV/HXL, 360Giving JSON; parsed in a worker thread) and
-    import its lines within the caller's scope; the report (``dry_run``: nothing saved)."""
+    """Read a feed file and import its lines within the caller's scope; the import's report.
+
+    The file is IATI XML, CSV/HXL or 360Giving JSON, parsed in a worker thread. ``dry_run``:
+    nothing is saved.
+    """
     if not body.strip():
         raise InvalidInput("send the file as the request body", field="body")
     parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, fmt, filename))
@@ -38,8 +41,10 @@ async def upload_feed(
 async def import_report(
     conn: asyncpg.Connection, principal: Principal, import_id: uuid.UUID
 ) -> str:
-    """The stored report of an import, as the JSON it was answered with (a funder token:
-    only its own imports; any other is NotFound)."""
+    """The stored report of an import, as the JSON it was answered with.
+
+    A funder token may read only its own imports; any other is NotFound.
+    """
     record = await funding_db.get_import(conn, import_id)
     if record is None or (principal.role == "funder" and record.token_id != principal.id):
         raise NotFound(f"no import {import_id}")

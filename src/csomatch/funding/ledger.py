@@ -252,6 +252,37 @@ def _stored_id(source: str, funder_ref: str, external_id: str) -> str:
     return external_id
 
 
+class _References(msgspec.Struct, frozen=True, kw_only=True):
+    """What the lines are matched against: funders, registry organisations, services."""
+
+    funders: _Funders
+    orgs: OrgIndex
+    services: _Services
+
+
+class _Matched(msgspec.Struct, kw_only=True):
+    """The lines that passed every step as ledger rows, and what matching left to report."""
+
+    rows: list[funding_db.LedgerRow] = msgspec.field(default_factory=list)
+    #: (source, stored external id, service id) for each row's services.
+    links: list[tuple[str, str, uuid.UUID]] = msgspec.field(default_factory=list)
+    #: Recipients not matched, by match key: the match, its first line, how many lines.
+    unmatched: dict[str, tuple[Match, FeedLine, int]] = msgspec.field(default_factory=dict)
+    #: Stored external id -> where it was first read, to skip a repeat.
+    seen: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Every skip in the order met: the reader's, matching's, then the merge's.
+    skips: list[Skip]
+
+
+class _Merge(msgspec.Struct, frozen=True, kw_only=True):
+    """The rows to write (new or changed) and how many were new, changed or unchanged."""
+
+    to_write: list[funding_db.LedgerRow]
+    imported: int
+    updated: int
+    unchanged: int
+
+
 async def import_parsed(
     conn: asyncpg.Connection,
     parsed: Parsed,
@@ -276,6 +307,41 @@ async def import_parsed(
         dry_run=dry_run,
         token_id=scope.token_id,
     )
+    references = await _load_references(conn)
+    matched = await _match_lines(
+        parsed, references, source=source, scope=scope, import_id=import_id, progress=progress
+    )
+    merge = await _compare_with_stored(conn, matched, source=source, scope=scope)
+    if progress is not None and len(parsed.lines) >= 10_000:
+        progress("writing", len(merge.to_write), len(merge.to_write))
+    await _write_rows(conn, matched, merge.to_write)
+    transactions = await _replace_transactions(conn, parsed, source)
+    unmatched = await _review_unmatched(conn, matched.unmatched)
+    report = ImportReport(
+        import_id=import_id,
+        format=parsed.format,
+        filename=filename,
+        dry_run=dry_run,
+        rows_read=parsed.rows_read,
+        lines=len(parsed.lines),
+        imported=merge.imported,
+        updated=merge.updated,
+        unchanged=merge.unchanged,
+        skipped=len(matched.skips),
+        skips=matched.skips[:MAX_LISTED],
+        unmatched=unmatched,
+        matched_by=_count_by_method(matched.rows),
+        funders_created=references.funders.created,
+        transactions=transactions,
+        warnings=list(parsed.warnings),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    await _record_import(conn, report)
+    return report
+
+
+async def _load_references(conn: asyncpg.Connection) -> _References:
+    """Read the funders, registry organisations, match decisions and services to match."""
     funders = _Funders(conn, await funding_db.list_funders(conn))
     orgs = OrgIndex(
         await funding_db.list_registry_orgs(conn), await funding_db.list_match_decisions(conn)
@@ -283,98 +349,150 @@ async def import_parsed(
     services = _Services(
         await funding_db.list_service_briefs(conn), await funding_db.list_service_codes(conn)
     )
-    skips = list(parsed.skips)
-    rows: list[funding_db.LedgerRow] = []
-    links: list[tuple[str, str, uuid.UUID]] = []
-    matches: dict[str, tuple[Match, FeedLine, int]] = {}
-    seen: dict[str, str] = {}
+    return _References(funders=funders, orgs=orgs, services=services)
+
+
+async def _match_lines(
+    parsed: Parsed,
+    references: _References,
+    *,
+    source: str,
+    scope: Scope,
+    import_id: uuid.UUID,
+    progress: Progress | None,
+) -> _Matched:
+    """Check, resolve and match each line in feed order; a line that fails becomes a skip."""
+    matched = _Matched(skips=list(parsed.skips))
     total = len(parsed.lines)
     for n, line in enumerate(parsed.lines, 1):
         if progress is not None and n % 10_000 == 0:
             progress("matching", n, total)
-        bad = _check_line(line)
-        if bad is not None:
-            skips.append(bad)
-            continue
-        funder = await funders.resolve(line)
-        if funder is None:
-            skips.append(Skip(where=line.where, field="funder", reason="no funder named"))
-            continue
-        match = orgs.match(
-            org_id=line.recipient_id,
-            identifier=line.recipient_ref,
-            name=line.recipient_name or line.recipient_ref or "",
-            participant=line.participant,
+        skip = await _match_line(
+            line, references, matched, source=source, scope=scope, import_id=import_id
         )
-        why_not = _in_scope(scope, funder.id, match, orgs)
-        if why_not is not None:
-            skips.append(Skip(where=line.where, field="scope", reason=why_not))
-            continue
-        try:
-            service_ids = services.resolve(line.service_refs, match.organization_id)
-        except ValueError as exc:
-            skips.append(Skip(where=line.where, field="services", reason=str(exc)))
-            continue
-        external_id = _stored_id(source, funder.ref, line.external_id)
-        if external_id in seen:
-            skips.append(
-                Skip(
-                    where=line.where,
-                    field="external_id",
-                    reason=f"external id {line.external_id!r} repeats {seen[external_id]}",
-                )
-            )
-            continue
-        seen[external_id] = line.where
-        if match.organization_id is None:
-            prior = matches.get(match.key)
-            matches[match.key] = (match, line, 1 if prior is None else prior[2] + 1)
-        recipient_name = line.recipient_name.strip() or (
-            orgs.name_of(match.organization_id) if match.organization_id else None
-        )
-        rows.append(
-            funding_db.LedgerRow(
-                id=uuid.uuid4(),
-                funder_id=funder.id,
-                recipient_organization_id=match.organization_id,
-                recipient_name=(recipient_name or line.recipient_ref or "?")[:300],
-                amount=line.amount,
-                currency=line.currency,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                status=line.status,
-                source=source,
-                external_id=external_id,
-                funded_units=line.funded_units,
-                unit=line.unit,
-                value_date=line.value_date,
-                title=None if line.title is None else line.title[:500],
-                activity_ref=None if line.activity_ref is None else line.activity_ref[:200],
-                recipient_ref=None if line.recipient_ref is None else line.recipient_ref[:200],
-                recipient_match_key=match.key,
-                match_method=match.method,
-                match_score=match.score,
-                service_refs=list(line.service_refs),
-                content_hash=_hash(line, funder.id),
-                import_id=import_id,
-            )
-        )
-        links.extend((source, external_id, s) for s in service_ids)
+        if skip is not None:
+            matched.skips.append(skip)
+    return matched
 
+
+async def _match_line(
+    line: FeedLine,
+    references: _References,
+    matched: _Matched,
+    *,
+    source: str,
+    scope: Scope,
+    import_id: uuid.UUID,
+) -> Skip | None:
+    """Add one line to ``matched`` as a ledger row, or return the skip that says why not."""
+    bad = _check_line(line)
+    if bad is not None:
+        return bad
+    funder = await references.funders.resolve(line)
+    if funder is None:
+        return Skip(where=line.where, field="funder", reason="no funder named")
+    orgs = references.orgs
+    match = orgs.match(
+        org_id=line.recipient_id,
+        identifier=line.recipient_ref,
+        name=line.recipient_name or line.recipient_ref or "",
+        participant=line.participant,
+    )
+    why_not = _in_scope(scope, funder.id, match, orgs)
+    if why_not is not None:
+        return Skip(where=line.where, field="scope", reason=why_not)
+    try:
+        service_ids = references.services.resolve(line.service_refs, match.organization_id)
+    except ValueError as exc:
+        return Skip(where=line.where, field="services", reason=str(exc))
+    external_id = _stored_id(source, funder.ref, line.external_id)
+    if external_id in matched.seen:
+        return Skip(
+            where=line.where,
+            field="external_id",
+            reason=f"external id {line.external_id!r} repeats {matched.seen[external_id]}",
+        )
+    matched.seen[external_id] = line.where
+    if match.organization_id is None:
+        prior = matched.unmatched.get(match.key)
+        matched.unmatched[match.key] = (match, line, 1 if prior is None else prior[2] + 1)
+    matched.rows.append(
+        _ledger_row(
+            line,
+            funder.id,
+            match,
+            orgs,
+            source=source,
+            external_id=external_id,
+            import_id=import_id,
+        )
+    )
+    matched.links.extend((source, external_id, s) for s in service_ids)
+    return None
+
+
+def _ledger_row(
+    line: FeedLine,
+    funder_id: uuid.UUID,
+    match: Match,
+    orgs: OrgIndex,
+    *,
+    source: str,
+    external_id: str,
+    import_id: uuid.UUID,
+) -> funding_db.LedgerRow:
+    """The ledger row of a line that passed every step, its texts cut to the columns."""
+    recipient_name = line.recipient_name.strip() or (
+        orgs.name_of(match.organization_id) if match.organization_id else None
+    )
+    return funding_db.LedgerRow(
+        id=uuid.uuid4(),
+        funder_id=funder_id,
+        recipient_organization_id=match.organization_id,
+        recipient_name=(recipient_name or line.recipient_ref or "?")[:300],
+        amount=line.amount,
+        currency=line.currency,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        status=line.status,
+        source=source,
+        external_id=external_id,
+        funded_units=line.funded_units,
+        unit=line.unit,
+        value_date=line.value_date,
+        title=None if line.title is None else line.title[:500],
+        activity_ref=None if line.activity_ref is None else line.activity_ref[:200],
+        recipient_ref=None if line.recipient_ref is None else line.recipient_ref[:200],
+        recipient_match_key=match.key,
+        match_method=match.method,
+        match_score=match.score,
+        service_refs=list(line.service_refs),
+        content_hash=_hash(line, funder_id),
+        import_id=import_id,
+    )
+
+
+async def _compare_with_stored(
+    conn: asyncpg.Connection, matched: _Matched, *, source: str, scope: Scope
+) -> _Merge:
+    """Sort the rows into new, changed and unchanged against the stored rows of ``source``.
+
+    A funder may not change a stored line of another funder: that row becomes a skip.
+    """
     existing = {
         e.external_id: e
-        for e in await funding_db.existing_rows(conn, source, [r.external_id for r in rows])
+        for e in await funding_db.existing_rows(conn, source, [r.external_id for r in matched.rows])
     }
     to_write: list[funding_db.LedgerRow] = []
     imported = updated = unchanged = 0
-    for row in rows:
+    for row in matched.rows:
         old = existing.get(row.external_id)
         if old is None:
             imported += 1
             to_write.append(row)
             continue
         if scope.role == "funder" and old.funder_id != row.funder_id:
-            skips.append(
+            matched.skips.append(
                 Skip(
                     where=row.external_id,
                     field="external_id",
@@ -391,23 +509,37 @@ async def import_parsed(
             continue
         updated += 1
         to_write.append(row)
-    written_ids = {r.external_id for r in to_write}
-    if progress is not None and total >= 10_000:
-        progress("writing", len(to_write), len(to_write))
-    await funding_db.write_ledger_rows(
-        conn, to_write, [link for link in links if link[1] in written_ids]
-    )
-    transactions = 0
-    if parsed.activity_refs:
-        transactions = await funding_db.replace_transactions(
-            conn,
-            source,
-            parsed.activity_refs,
-            [_transaction_row(source, t) for t in parsed.transactions],
-        )
+    return _Merge(to_write=to_write, imported=imported, updated=updated, unchanged=unchanged)
 
-    unmatched = []
-    for match, line, count in matches.values():
+
+async def _write_rows(
+    conn: asyncpg.Connection, matched: _Matched, to_write: list[funding_db.LedgerRow]
+) -> None:
+    """Write the new and changed rows with their service links, in one bulk statement."""
+    written_ids = {r.external_id for r in to_write}
+    await funding_db.write_ledger_rows(
+        conn, to_write, [link for link in matched.links if link[1] in written_ids]
+    )
+
+
+async def _replace_transactions(conn: asyncpg.Connection, parsed: Parsed, source: str) -> int:
+    """Replace the stored transactions of the feed's activities; return how many are stored."""
+    if not parsed.activity_refs:
+        return 0
+    return await funding_db.replace_transactions(
+        conn,
+        source,
+        parsed.activity_refs,
+        [_transaction_row(source, t) for t in parsed.transactions],
+    )
+
+
+async def _review_unmatched(
+    conn: asyncpg.Connection, unmatched: dict[str, tuple[Match, FeedLine, int]]
+) -> list[UnmatchedOrg]:
+    """List the recipients not matched, most rows first; open a review of each not rejected."""
+    found = []
+    for match, line, count in unmatched.values():
         review_id = None
         if not match.rejected:
             review_id, _status = await funding_db.upsert_review(
@@ -418,7 +550,7 @@ async def import_parsed(
                 candidate_organization_id=match.candidate_id,
                 score=match.score,
             )
-        unmatched.append(
+        found.append(
             UnmatchedOrg(
                 name=line.recipient_name,
                 identifier=line.recipient_ref,
@@ -430,40 +562,30 @@ async def import_parsed(
                 rejected=match.rejected,
             )
         )
+    return sorted(found, key=lambda u: (-u.rows, u.name))
+
+
+def _count_by_method(rows: list[funding_db.LedgerRow]) -> dict[str, int]:
+    """How many rows each match method matched ("unmatched": those it did not)."""
     matched_by: dict[str, int] = {}
     for row in rows:
         key = row.match_method or "unmatched"
         matched_by[key] = matched_by.get(key, 0) + 1
-    report = ImportReport(
-        import_id=import_id,
-        format=parsed.format,
-        filename=filename,
-        dry_run=dry_run,
-        rows_read=parsed.rows_read,
-        lines=len(parsed.lines),
-        imported=imported,
-        updated=updated,
-        unchanged=unchanged,
-        skipped=len(skips),
-        skips=skips[:MAX_LISTED],
-        unmatched=sorted(unmatched, key=lambda u: (-u.rows, u.name)),
-        matched_by=matched_by,
-        funders_created=funders.created,
-        transactions=transactions,
-        warnings=list(parsed.warnings),
-        seconds=round(time.perf_counter() - started, 3),
-    )
+    return matched_by
+
+
+async def _record_import(conn: asyncpg.Connection, report: ImportReport) -> None:
+    """Store the import's counts and its report beside the record of its start."""
     await funding_db.finish_import(
         conn,
-        import_id,
+        report.import_id,
         rows_read=report.rows_read,
-        imported=imported,
-        updated=updated,
-        unchanged=unchanged,
+        imported=report.imported,
+        updated=report.updated,
+        unchanged=report.unchanged,
         skipped=report.skipped,
         report_json=msgspec.json.encode(report).decode(),
     )
-    return report
 
 
 def _transaction_row(source: str, t: FeedTransaction) -> funding_db.TransactionRow:

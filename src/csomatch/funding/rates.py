@@ -32,10 +32,26 @@ def parse_rates(data: bytes, *, default_source: str) -> list[funding_db.Rate]:
     except UnicodeDecodeError:
         raise InvalidInput("the rates file is not UTF-8 text", field="file") from None
     reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
+    columns = _rate_columns(next(reader, []))
+    rates = []
+    for record in reader:
+        if not any(c.strip() for c in record):
+            continue
+        try:
+            rates.append(_rate(record, columns, default_source))
+        except FeedError as exc:
+            raise InvalidInput(
+                f"row {reader.line_num}, column {exc.field}: {exc.reason}", field=exc.field
+            ) from None
+    return rates
+
+
+def _rate_columns(header: list[str]) -> dict[str, int]:
+    """Field -> column index; raise InvalidInput when a required column is missing."""
+    names_in_file = [h.strip().lower() for h in header]
     columns: dict[str, int] = {}
     for field, names in _ALIASES.items():
-        for i, name in enumerate(header):
+        for i, name in enumerate(names_in_file):
             if name in names:
                 columns[field] = i
                 break
@@ -45,41 +61,31 @@ def parse_rates(data: bytes, *, default_source: str) -> list[funding_db.Rate]:
                 f"the rates header needs currency, valid_from and eur_per_unit (no {field})",
                 field="header",
             )
-    rates = []
-    for record in reader:
-        if not any(c.strip() for c in record):
-            continue
-        row = reader.line_num
+    return columns
 
-        def cell(field: str, record: list[str] = record) -> str:
-            i = columns.get(field)
-            return record[i].strip() if i is not None and i < len(record) else ""
 
-        try:
-            currency = parse_currency(cell("currency"), "currency")
-            valid_from = parse_date(cell("valid_from"), "valid_from")
-            try:
-                rate = Decimal(cell("eur_per_unit"))
-            except InvalidOperation:
-                raise FeedError(
-                    "eur_per_unit", f"{cell('eur_per_unit')!r} is not a number"
-                ) from None
-            if not rate.is_finite() or rate <= 0:
-                raise FeedError("eur_per_unit", "a rate is a positive number")
-        except FeedError as exc:
-            raise InvalidInput(
-                f"row {row}, column {exc.field}: {exc.reason}", field=exc.field
-            ) from None
-        rates.append(
-            funding_db.Rate(
-                currency=currency,
-                valid_from=valid_from,
-                eur_per_unit=rate,
-                source=(cell("source") or default_source)[:200],
-                illustrative=False,
-            )
-        )
-    return rates
+def _rate(record: list[str], columns: dict[str, int], default_source: str) -> funding_db.Rate:
+    """The rate one row states; a bad cell raises FeedError naming its column."""
+
+    def cell(field: str) -> str:
+        i = columns.get(field)
+        return record[i].strip() if i is not None and i < len(record) else ""
+
+    currency = parse_currency(cell("currency"), "currency")
+    valid_from = parse_date(cell("valid_from"), "valid_from")
+    try:
+        rate = Decimal(cell("eur_per_unit"))
+    except InvalidOperation:
+        raise FeedError("eur_per_unit", f"{cell('eur_per_unit')!r} is not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise FeedError("eur_per_unit", "a rate is a positive number")
+    return funding_db.Rate(
+        currency=currency,
+        valid_from=valid_from,
+        eur_per_unit=rate,
+        source=(cell("source") or default_source)[:200],
+        illustrative=False,
+    )
 
 
 async def import_rates(conn: asyncpg.Connection, rates: list[funding_db.Rate]) -> int:

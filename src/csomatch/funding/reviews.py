@@ -33,9 +33,12 @@ async def decide(
     status: str,
     organization_id: uuid.UUID | None,
 ) -> Decision:
-    """Confirm a recipient as an organisation of the caller's jurisdiction (the one given,
-    else the proposed candidate) and link its funding rows, or reject it (``status``
-    ``rejected``: it stays unmatched and is not proposed again)."""
+    """Confirm a recipient as an organisation and link its funding rows, or reject it.
+
+    A confirmed recipient is the organisation given, else the proposed candidate, and it must
+    be of the caller's jurisdiction. Rejected (``status`` ``rejected``), it stays unmatched
+    and is not proposed again.
+    """
     review = await funding_db.get_review(conn, review_id)
     if review is None:
         raise NotFound(f"no review {review_id}")
