@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from csomatch.domain import AddressScope, Location, Principal, Service
+from csomatch.domain import AddressScope, Principal, Service
 
 
 #: Roles that may see a confidential site of their own jurisdiction in full.
@@ -21,6 +21,6 @@ def address_scope(principal: Principal) -> AddressScope:
     return AddressScope()
 
 
-def may_see_address(principal: Principal, site: Service | Location) -> bool:
+def may_see_address(principal: Principal, site: Service) -> bool:
     """Whether this caller sees this site's street address and exact point."""
     return not site.confidential or address_scope(principal).covers(site.participant_code)
