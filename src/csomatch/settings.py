@@ -170,6 +170,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def validate(self) -> None:
         """Raise SettingsError when values contradict each other."""
+        self._check_freshness_and_port()
+        self._check_matcher()
+        self._check_referrals()
+        self._check_tokens_and_audit()
+        self._check_pool()
+        self._check_notifications()
+        self._check_retention()
+        self._check_deployment()
+
+    def _check_freshness_and_port(self) -> None:
+        """Check the freshness thresholds and the port."""
         if not 0 < self.fresh_hours < self.stale_hours:
             raise SettingsError(
                 "CSOMATCH_FRESH_HOURS must be positive and below CSOMATCH_STALE_HOURS "
@@ -177,6 +188,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 0 < self.port < 65536:
             raise SettingsError(f"CSOMATCH_PORT must be 1-65535 (got {self.port})")
+
+    def _check_matcher(self) -> None:
+        """Check the matcher's time limit and the weights of its soft terms."""
         if not 0 < self.match_time_limit_s <= 600:
             raise SettingsError(
                 f"CSOMATCH_MATCH_TIME_LIMIT_S must be in (0, 600] (got {self.match_time_limit_s})"
@@ -185,6 +199,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             value = getattr(self, name)
             if not 0 <= value <= 10_000:
                 raise SettingsError(f"CSOMATCH_{name.upper()} must be in [0, 10000] (got {value})")
+
+    def _check_referrals(self) -> None:
+        """Check the offer hold times, the confirmation window, the sweeper and idempotency."""
         for name in ("hold_minutes_emergency", "hold_minutes_urgent", "hold_minutes_planned"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"CSOMATCH_{name.upper()} must be positive")
@@ -196,6 +213,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("CSOMATCH_SWEEP_SECONDS must be positive")
         if self.idempotency_hours < 24:
             raise SettingsError("CSOMATCH_IDEMPOTENCY_HOURS must be at least 24")
+
+    def _check_tokens_and_audit(self) -> None:
+        """Check the token cache and the audit checkpoint interval."""
         if not 0 <= self.token_cache_seconds <= 300:
             raise SettingsError(
                 f"CSOMATCH_TOKEN_CACHE_SECONDS must be 0-300 (got {self.token_cache_seconds})"
@@ -205,8 +225,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "CSOMATCH_AUDIT_CHECKPOINT_INTERVAL_S must be in (0, 3600] "
                 f"(got {self.audit_checkpoint_interval_s})"
             )
+
+    def _check_pool(self) -> None:
+        """Check the connection pool's sizes."""
         if self.pool_min_size < 1 or self.pool_max_size < self.pool_min_size:
             raise SettingsError("CSOMATCH_POOL_MIN_SIZE must be >= 1 and <= CSOMATCH_POOL_MAX_SIZE")
+
+    def _check_notifications(self) -> None:
+        """Check webhook retries and timeouts, the dispatcher and the event streams."""
         if not 1 <= self.webhook_max_attempts <= 100:
             raise SettingsError("CSOMATCH_WEBHOOK_MAX_ATTEMPTS must be 1-100")
         if not 0 <= self.webhook_backoff_s <= self.webhook_backoff_max_s:
@@ -218,10 +244,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "CSOMATCH_WEBHOOK_TIMEOUT_S and CSOMATCH_EVENTS_POLL_S must be positive, "
                 "CSOMATCH_DISPATCH_INTERVAL_S >= 0 (0 turns the dispatcher off)"
             )
+
+    def _check_retention(self) -> None:
+        """Check the retention period and the purge interval."""
         if self.retention_days < 1 or self.purge_interval_hours < 0:
             raise SettingsError(
                 "CSOMATCH_RETENTION_DAYS must be >= 1 and CSOMATCH_PURGE_INTERVAL_HOURS >= 0"
             )
+
+    def _check_deployment(self) -> None:
+        """Check the workers, the read timeouts and the embedded restart attempts."""
         if not 1 <= self.workers <= 64:
             raise SettingsError(f"CSOMATCH_WORKERS must be 1-64 (got {self.workers})")
         if not 0 < self.read_timeout_s <= self.read_deadline_s <= 3600:

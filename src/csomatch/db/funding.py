@@ -662,16 +662,6 @@ async def recompute_eur(conn: asyncpg.Connection, currencies: list[str]) -> int:
     return int(status.split()[-1])
 
 
-async def eur_amount(
-    conn: asyncpg.Connection, amount: Decimal, currency: str, on_date: dt.date
-) -> Decimal | None:
-    """``amount`` in EUR at the rate valid on ``on_date`` (None without a rate)."""
-    value = await conn.fetchval(
-        "SELECT round($1::numeric * eur_rate($2, $3), 2)", amount, currency, on_date
-    )
-    return value if isinstance(value, Decimal) else None
-
-
 # --- Reading the ledger. ---
 
 

@@ -310,12 +310,3 @@ async def escalated_for(
             offset,
         )
     return msgspec.convert(rows, list[Hold], from_attributes=True)
-
-
-async def counters_match(conn: asyncpg.Connection) -> list[uuid.UUID]:
-    """Services whose stored ``held`` differs from the places of their live holds."""
-    async with translated():
-        rows = await conn.fetch(
-            "SELECT service_id FROM service_capacity WHERE held <> live_held_places(service_id)"
-        )
-    return [r["service_id"] for r in rows]

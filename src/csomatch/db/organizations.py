@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 
 import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-from csomatch.domain import Licence, Location, Organization
+from csomatch.domain import Organization
 
 _ORG_COLUMNS = (
     "id, participant_code, name, kind, registration_number, survivor_led, email, website,"
@@ -19,11 +18,6 @@ _ORG_COLUMNS = (
 _LICENCE_COLUMNS = (
     "id, organization_id, authority, number, service_codes, valid_from, valid_to,"
     " verified_by, verified_at"
-)
-_LOCATION_SELECT = (
-    "SELECT l.id, l.organization_id, l.name, l.area_code, a.name AS area_name,"
-    " a.participant_code, l.address, l.latitude, l.longitude, l.accessibility, l.confidential"
-    " FROM location l JOIN area a ON a.code = l.area_code"
 )
 
 
@@ -184,16 +178,6 @@ async def insert_licence(conn: asyncpg.Connection, lic: NewLicence) -> bool:
     return bool(status.endswith(" 1"))
 
 
-async def list_licences(conn: asyncpg.Connection, org_ids: Sequence[uuid.UUID]) -> list[Licence]:
-    """Return the licences of some organisations."""
-    rows = await conn.fetch(
-        "SELECT " + _LICENCE_COLUMNS + " FROM licence WHERE organization_id = ANY($1::uuid[])"
-        " ORDER BY organization_id, valid_from, id",
-        list(org_ids),
-    )
-    return msgspec.convert(rows, list[Licence], from_attributes=True)
-
-
 async def insert_location(conn: asyncpg.Connection, loc: NewLocation) -> bool:
     """Insert a location unless its id exists; return whether a row was added."""
     async with translated():
@@ -212,22 +196,6 @@ async def insert_location(conn: asyncpg.Connection, loc: NewLocation) -> bool:
             loc.confidential,
         )
     return bool(status.endswith(" 1"))
-
-
-async def list_locations(conn: asyncpg.Connection, org_ids: Sequence[uuid.UUID]) -> list[Location]:
-    """Return the locations of some organisations."""
-    rows = await conn.fetch(
-        _LOCATION_SELECT + " WHERE l.organization_id = ANY($1::uuid[])"
-        " ORDER BY l.organization_id, l.name, l.id",
-        list(org_ids),
-    )
-    return msgspec.convert(rows, list[Location], from_attributes=True)
-
-
-async def get_location(conn: asyncpg.Connection, location_id: uuid.UUID) -> Location | None:
-    """Return one location."""
-    row = await conn.fetchrow(_LOCATION_SELECT + " WHERE l.id = $1", location_id)
-    return None if row is None else msgspec.convert(row, Location, from_attributes=True)
 
 
 async def count_organizations(conn: asyncpg.Connection) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Sequence
 
 import asyncpg
 import msgspec
@@ -209,16 +208,6 @@ async def list_services(
         organization_id,
     )
     return msgspec.convert(rows, list[Service], from_attributes=True), int(total)
-
-
-async def list_services_of(conn: asyncpg.Connection, org_ids: Sequence[uuid.UUID]) -> list[Service]:
-    """Return every service of some organisations."""
-    rows = await conn.fetch(
-        _SERVICE_SELECT + " WHERE s.organization_id = ANY($1::uuid[])"
-        " ORDER BY s.organization_id, s.taxonomy_code, s.name, s.id",
-        list(org_ids),
-    )
-    return msgspec.convert(rows, list[Service], from_attributes=True)
 
 
 async def update_service(

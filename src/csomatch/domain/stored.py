@@ -36,20 +36,6 @@ class TaxonomyTerm(Stored, frozen=True):
     accommodation: bool
 
 
-class Licence(Stored, frozen=True):
-    """A licence an authority granted to an organisation for some services."""
-
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    authority: str
-    number: str
-    service_codes: list[str]
-    valid_from: dt.date
-    valid_to: dt.date | None
-    verified_by: str | None
-    verified_at: dt.datetime | None
-
-
 class Organization(Stored, frozen=True):
     """A CSO, state institution or international organisation."""
 
@@ -65,22 +51,6 @@ class Organization(Stored, frozen=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
-
-
-class Location(Stored, frozen=True):
-    """A site of an organisation; ``confidential`` hides its address and point."""
-
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    name: str
-    area_code: str
-    area_name: str
-    participant_code: str
-    address: str | None
-    latitude: float
-    longitude: float
-    accessibility: list[str]
-    confidential: bool
 
 
 class Capacity(Stored, frozen=True):

@@ -30,7 +30,6 @@ TOTAL: Final = "*"
 R = TypeVar("R", bound=Hashable)
 C = TypeVar("C", bound=Hashable)
 Key = tuple[object, object]
-Node = tuple[str, object]
 
 
 def with_margins(interior: Mapping[tuple[R, C], int]) -> dict[Key, int]:

@@ -22,13 +22,6 @@ from csomatch.domain import Principal
 from csomatch.errors import Conflict, InvalidInput
 from csomatch.referrals.access import audit
 
-OPEN: Final = (
-    "draft", "submitted", "matched", "offered", "accepted", "declined", "expired",
-    "confirmed", "in_service",
-)  # fmt: skip
-#: Closing without a placement is allowed from these states (outcome other than 'placed').
-CLOSABLE_EARLY: Final = ("submitted", "matched", "declined", "expired", "accepted", "confirmed")
-
 TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "draft": ("submitted", "cancelled"),
     "submitted": ("matched", "closed", "cancelled"),

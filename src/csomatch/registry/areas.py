@@ -18,8 +18,11 @@ async def find_areas(
     limit: int,
     codes: Sequence[str] | None = None,
 ) -> list[Area]:
-    """The areas of ``codes`` (unknown ones left out; ``query`` ignored), else those whose
-    name starts with ``query`` (accents ignored)."""
+    """The areas of ``codes``, else those whose name starts with ``query``.
+
+    Unknown codes are left out, and ``query`` is ignored when ``codes`` are given; the
+    name match ignores accents.
+    """
     if codes:
         return await area_db.get_areas(conn, codes)
     return await area_db.find_areas(conn, query=query, participant=participant, limit=limit)

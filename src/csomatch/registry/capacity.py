@@ -21,8 +21,11 @@ async def get_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capac
 
 
 def _may_report(principal: Principal, svc: Service) -> bool:
-    """Providers report for their own organisation; coordinators and admins their
-    jurisdiction's services."""
+    """Whether this caller may report the capacity of ``svc``.
+
+    Providers report for their own organisation; coordinators and admins for their
+    jurisdiction's services.
+    """
     return principal.may_manage(svc.organization_id, svc.participant_code)
 
 

@@ -209,50 +209,20 @@ async def load_demo(
         reference = await load_reference(conn, seed_dir)
         say(f"taxonomy: {reference.taxonomy_terms} added")
         say(f"areas: {reference.areas} added")
-
-        added_orgs = 0
-        for org in orgs:
-            added_orgs += await orgs_db.insert_organization(conn, _new_organization(org))
+        added_orgs = await _insert_organizations(conn, orgs)
         say(f"organisations: {added_orgs} added")
-
-        added_licences = 0
-        for org in orgs:
-            for lic in org.licences:
-                added_licences += await orgs_db.insert_licence(conn, _new_licence(org, lic, now))
+        added_licences = await _insert_licences(conn, orgs, now)
         say(f"licences: {added_licences} added")
-
-        added_locations = 0
-        for org in orgs:
-            for loc in org.locations:
-                added_locations += await orgs_db.insert_location(conn, _new_location(org, loc))
+        added_locations = await _insert_locations(conn, orgs)
         say(f"locations: {added_locations} added")
-
-        added_services = 0
-        for org in orgs:
-            for svc in org.services:
-                added_services += await services_db.insert_service(conn, _new_service(org, svc))
+        added_services = await _insert_services(conn, orgs)
         say(f"services: {added_services} added")
-
-        added_capacities = 0
-        for org in orgs:
-            for svc in org.services:
-                if svc.capacity is not None:
-                    cap = _new_capacity(svc.id, svc.capacity, now)
-                    added_capacities += await services_db.insert_capacity(conn, cap)
+        added_capacities = await _insert_capacities(conn, orgs, now)
         say(f"capacity: {added_capacities} added")
-
-        funders_before = (await funding_db.count_funding(conn)).funders
-        funder_ids: dict[str, uuid.UUID] = {}
-        for funder in funding.funders:
-            funder_ids[funder.ref] = await funding_db.upsert_funder(conn, _new_funder(funder))
-        added_funders = (await funding_db.count_funding(conn)).funders - funders_before
+        added_funders, funder_ids = await _upsert_funders(conn, funding.funders)
         say(f"funders: {added_funders} added")
-
         org_names = {org.id: org.name for org in orgs}
-        added_grants = 0
-        for grant in funding.grants:
-            record = _new_funding(grant, funder_ids, org_names, now.date())
-            added_grants += await funding_db.insert_funding(conn, record)
+        added_grants = await _insert_grants(conn, funding.grants, funder_ids, org_names, now)
         say(f"grants: {added_grants} added")
         added_signals = await load_demo_demand(conn, now=now)
         say(f"demand signals (12 months, synthetic): {added_signals} added")
@@ -272,6 +242,86 @@ async def load_demo(
         grants=added_grants,
         demand_signals=added_signals,
     )
+
+
+# --- The stages of `load_demo`, each run inside its transaction; each returns rows added. ---
+
+
+async def _insert_organizations(conn: asyncpg.Connection, orgs: list[_Organization]) -> int:
+    """Insert the organisations of the registry file."""
+    added = 0
+    for org in orgs:
+        added += await orgs_db.insert_organization(conn, _new_organization(org))
+    return added
+
+
+async def _insert_licences(
+    conn: asyncpg.Connection, orgs: list[_Organization], now: dt.datetime
+) -> int:
+    """Insert every organisation's licences, verified the given days before ``now``."""
+    added = 0
+    for org in orgs:
+        for lic in org.licences:
+            added += await orgs_db.insert_licence(conn, _new_licence(org, lic, now))
+    return added
+
+
+async def _insert_locations(conn: asyncpg.Connection, orgs: list[_Organization]) -> int:
+    """Insert every organisation's locations."""
+    added = 0
+    for org in orgs:
+        for loc in org.locations:
+            added += await orgs_db.insert_location(conn, _new_location(org, loc))
+    return added
+
+
+async def _insert_services(conn: asyncpg.Connection, orgs: list[_Organization]) -> int:
+    """Insert every organisation's services."""
+    added = 0
+    for org in orgs:
+        for svc in org.services:
+            added += await services_db.insert_service(conn, _new_service(org, svc))
+    return added
+
+
+async def _insert_capacities(
+    conn: asyncpg.Connection, orgs: list[_Organization], now: dt.datetime
+) -> int:
+    """Insert the capacity of every service that states one, updated relative to ``now``."""
+    added = 0
+    for org in orgs:
+        for svc in org.services:
+            if svc.capacity is not None:
+                cap = _new_capacity(svc.id, svc.capacity, now)
+                added += await services_db.insert_capacity(conn, cap)
+    return added
+
+
+async def _upsert_funders(
+    conn: asyncpg.Connection, funders: list[_Funder]
+) -> tuple[int, dict[str, uuid.UUID]]:
+    """Upsert the funders; return how many are new and the id of each file ``ref``."""
+    funders_before = (await funding_db.count_funding(conn)).funders
+    funder_ids: dict[str, uuid.UUID] = {}
+    for funder in funders:
+        funder_ids[funder.ref] = await funding_db.upsert_funder(conn, _new_funder(funder))
+    added = (await funding_db.count_funding(conn)).funders - funders_before
+    return added, funder_ids
+
+
+async def _insert_grants(
+    conn: asyncpg.Connection,
+    grants: list[_Grant],
+    funder_ids: dict[str, uuid.UUID],
+    org_names: dict[uuid.UUID, str],
+    now: dt.datetime,
+) -> int:
+    """Insert the grants, their periods relative to the date of ``now``."""
+    added = 0
+    for grant in grants:
+        record = _new_funding(grant, funder_ids, org_names, now.date())
+        added += await funding_db.insert_funding(conn, record)
+    return added
 
 
 # --- Mapping the seed files onto the insert types. ---

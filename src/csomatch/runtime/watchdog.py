@@ -46,11 +46,6 @@ class Watchdog:
         self._failures = 0
         self._next_check = 0.0
 
-    @property
-    def failures(self) -> int:
-        """Checks in a row that found the server down and did not bring it back."""
-        return self._failures
-
     def tick(self) -> None:
         """Check the server if it is time to; restart it when it is down."""
         now = self._clock()

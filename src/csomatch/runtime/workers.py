@@ -91,11 +91,6 @@ class Supervisor:
         self._due: dict[int, float] = {}  # slot -> when to fork its next worker
         self._stopping = False
 
-    @property
-    def worker_pids(self) -> list[int]:
-        """The process ids of the running workers."""
-        return list(self._slot_of)
-
     def run(self) -> int:
         """Fork the workers and supervise them until SIGTERM or SIGINT; the exit code."""
         # Built once, before the forks: the application, its middleware, the protocol class.

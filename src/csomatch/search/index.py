@@ -46,8 +46,6 @@ FULL_RELOAD_AT = 2000
 #: Seconds a barrier or a read-back may take before the index gives up and the SQL answers.
 BARRIER_TIMEOUT_S = 5.0
 
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 

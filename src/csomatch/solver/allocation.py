@@ -225,9 +225,30 @@ def check_allocation(problem: AllocationProblem, allocation: Allocation) -> list
     options = {o.id: o for o in problem.options}
     buckets = {b.id: b for b in problem.buckets}
     links = {(link.option, link.bucket) for link in problem.links}
+    bought, spent = _check_purchases(options, allocation.purchases, errors)
+    if spent > problem.budget:
+        errors.append(f"spends {spent}, more than the budget {problem.budget}")
+    if spent != allocation.spent:
+        errors.append(f"spent says {allocation.spent}, purchases cost {spent}")
+    served, used, weight = _check_coverage(links, buckets, allocation.coverage, errors)
+    _check_bucket_limits(buckets, served, errors)
+    _check_option_limits(options, bought, used, errors)
+    if allocation.status in ("optimal", "feasible") and allocation.covered_weight != weight:
+        errors.append(f"covered_weight says {allocation.covered_weight}, coverage gives {weight}")
+    return errors
+
+
+def _check_purchases(
+    options: dict[str, Option], purchases: tuple[Purchase, ...], errors: list[str]
+) -> tuple[dict[str, int], int]:
+    """Each purchase buys a known option once, within its units, at its price.
+
+    Returns:
+        The units bought of each known option, and what the purchases cost.
+    """
     bought: dict[str, int] = {}
     spent = 0
-    for p in allocation.purchases:
+    for p in purchases:
         option = options.get(p.option)
         if option is None:
             errors.append(f"purchase of unknown option {p.option!r}")
@@ -240,29 +261,49 @@ def check_allocation(problem: AllocationProblem, allocation: Allocation) -> list
             errors.append(f"{p.option!r} costs {p.units * option.unit_cost}, not {p.cost}")
         bought[p.option] = p.units
         spent += p.units * option.unit_cost
-    if spent > problem.budget:
-        errors.append(f"spends {spent}, more than the budget {problem.budget}")
-    if spent != allocation.spent:
-        errors.append(f"spent says {allocation.spent}, purchases cost {spent}")
+    return bought, spent
+
+
+def _check_coverage(
+    links: set[tuple[str, str]],
+    buckets: dict[str, Bucket],
+    coverage: tuple[Coverage, ...],
+    errors: list[str],
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Each coverage runs along a link.
+
+    Returns:
+        The people served in each bucket, the people each option serves, and the weight covered.
+    """
     served: dict[str, int] = defaultdict(int)
     used: dict[str, int] = defaultdict(int)
     weight = 0
-    for c in allocation.coverage:
+    for c in coverage:
         if (c.option, c.bucket) not in links:
             errors.append(f"{c.bucket!r} served by {c.option!r} without a link")
             continue
         served[c.bucket] += c.people
         used[c.option] += c.people
         weight += c.people * buckets[c.bucket].weight
+    return served, used, weight
+
+
+def _check_bucket_limits(
+    buckets: dict[str, Bucket], served: dict[str, int], errors: list[str]
+) -> None:
+    """No bucket is covered more often than it has unmet demand."""
     for bucket_id, n in served.items():
         if n > buckets[bucket_id].unmet:
             errors.append(
                 f"{bucket_id!r} covered {n} times but has {buckets[bucket_id].unmet} unmet"
             )
+
+
+def _check_option_limits(
+    options: dict[str, Option], bought: dict[str, int], used: dict[str, int], errors: list[str]
+) -> None:
+    """No option serves more people than the units bought of it have places for."""
     for option_id, n in used.items():
         capacity = bought.get(option_id, 0) * options[option_id].people_per_unit
         if n > capacity:
             errors.append(f"{option_id!r} serves {n} people but bought places for {capacity}")
-    if allocation.status in ("optimal", "feasible") and allocation.covered_weight != weight:
-        errors.append(f"covered_weight says {allocation.covered_weight}, coverage gives {weight}")
-    return errors
