@@ -201,8 +201,10 @@ async def cell_evidence(
     stale_hours: float,
     closed_only: bool = False,
 ) -> CellEvidence:
-    """One cell with the services and grants behind it; NotFound outside ``allowed`` or, with
-    ``closed_only``, for a period not over yet."""
+    """One cell with the services and grants behind it.
+
+    Raises NotFound outside ``allowed`` or, with ``closed_only``, for a period not over yet.
+    """
     participant, area, code, period = parse_key(key)
     if allowed is not None and participant not in allowed:
         raise NotFound(f"no gap cell {key!r}")

@@ -125,6 +125,10 @@ class _Counts(msgspec.Struct, kw_only=True, gc=False):
     hidden: set[str]
 
 
+#: The counts of a position without demand in a period: all 0, none hidden (never changed).
+_NO_DEMAND: Final = _Counts(values=[0] * len(MEASURES), hidden=set())
+
+
 def _monthly_tables(
     rows: Iterable[DemandRow],
 ) -> dict[tuple[str, dt.date], dict[Position, list[int]]]:
@@ -340,9 +344,9 @@ def assemble_cells(
         for pos in sorted(positions):
             for label, ref in refs:
                 key = (pos, label)
-                counts = demand.get(key)
+                counts = demand.get(key, _NO_DEMAND)
                 cover = supply.get(key)
-                if counts is None and cover is None:
+                if counts is _NO_DEMAND and cover is None:
                     continue
                 cells.append(
                     _cell(pos, label, counts, cover, reasons.get(key) or {}, ref, stale_hours)
@@ -371,7 +375,7 @@ def _collector_paused() -> Iterator[None]:
 def _cell(
     pos: Position,
     period: str,
-    counts: _Counts | None,
+    counts: _Counts,
     supply: SupplyRow | None,
     reasons: dict[str, int | None],
     ref: dt.date,
@@ -379,62 +383,53 @@ def _cell(
 ) -> GapCell:
     """One cell's published figures, flags and severity class, from published counts only.
 
-    Written out in one function (no intermediate objects): it runs for every cell.
+    The steps, in order: demand, supply within reach, funding (``_funding``), the ratios, the
+    flags (each with its sentence, ``_*_flag``) and the severity class (``_severity``). It runs
+    for every cell: the steps pass plain values, and demand and supply are read in place.
     """
     participant, area, code = pos
+    # Demand: the published counts; a hidden one is None.
+    values = counts.values
     needs: int | None
     unmet: int | None
     unmet_capacity: int | None
     declines: int | None
     searches: int | None
-    if counts is None:
-        needs = unmet = unmet_capacity = declines = searches = 0
-        any_demand = False
-        suppressed: list[str] = []
-    else:
-        values = counts.values
-        needs, unmet, unmet_capacity, declines, searches = values
-        any_demand = max(values) > 0  # counts are never negative
-        hidden = counts.hidden
-        suppressed = sorted(hidden) if hidden else []
-        if hidden:
-            needs = None if "needs" in hidden else needs
-            unmet = None if "unmet" in hidden else unmet
-            unmet_capacity = None if "unmet_capacity" in hidden else unmet_capacity
-            declines = None if "declines" in hidden else declines
-            searches = None if "searches" in hidden else searches
+    needs, unmet, unmet_capacity, declines, searches = values
+    any_demand = max(values) > 0  # counts are never negative
+    hidden = counts.hidden
+    suppressed = sorted(hidden) if hidden else []
+    if hidden:
+        needs = None if "needs" in hidden else needs
+        unmet = None if "unmet" in hidden else unmet
+        unmet_capacity = None if "unmet_capacity" in hidden else unmet_capacity
+        declines = None if "declines" in hidden else declines
+        searches = None if "searches" in hidden else searches
 
-    funders: list[FunderShare] = []
+    # Supply and funding: none in a cell without a service.
     if supply is None:
         services = stale_services = capacity = known_capacity = 0
         free: int | None = None
         funded = estimated = units_ending = 0.0
         through: dt.date | None = None
+        funders: list[FunderShare] = []
+        hhi: float | None = None
+        runway: int | None = None
+        cliff_months: int | None = None
     else:
+        # Supply within reach: the services of the cell and their places.
         services = supply.services
         stale_services = supply.stale_services
         capacity = supply.capacity
         known_capacity = supply.known_capacity
         free = supply.known_free if known_capacity else None
+        # Funding: the funded places, who pays for them and until when.
         funded = round(supply.funded_units, 1)
         estimated = round(supply.estimated_units, 1)
         units_ending = round(supply.units_ending, 1)
         through = supply.funded_through
-        total_units = sum(supply.funder_units)
-        if total_units > 0:
-            funders = [
-                FunderShare(
-                    ref=ref_, name=name, units=round(units, 1), share=round(units / total_units, 4)
-                )
-                for ref_, name, units in zip(
-                    supply.funder_refs, supply.funder_names, supply.funder_units, strict=True
-                )
-            ]
-    hhi = round(sum(f.share**2 for f in funders), 4) if funders else None
-    runway = cliff_months = None
-    if through is not None:
-        runway = (through - ref).days
-        cliff_months = _cliff(runway)
+        funders, hhi, runway, cliff_months = _funding(supply, ref)
+
     # The ratios of docs/gaps.md (rounded to 4 places; None when a part is hidden or the
     # whole is 0); unmet_share divides by the larger of needs and unmet.
     unmet_share = None
@@ -448,107 +443,39 @@ def _cell(
     flags: list[Flag] = []
     uncovered = any_demand and services == 0 and area != UNKNOWN_AREA
     if uncovered:
-        where = (
-            "in the whole participant"
-            if area == ALL_AREAS
-            else "with no area recorded"
-            if area == UNKNOWN_AREA
-            else f"in {area}"
-        )
-        flags.append(
-            Flag(
-                code="uncovered",
-                why=f"{_n(needs)} needs, {_n(unmet)} unmet and {_n(searches)} empty searches "
-                f"for {code} {where} in {period}, and no provider of {code} there.",
-            )
-        )
+        flags.append(_uncovered_flag(needs, unmet, searches, code, area, period))
     pressure = None if unmet_capacity is None or declines is None else unmet_capacity + declines
     under_capacity = True
     if services > 0 and pressure is not None and needs and pressure / needs >= CAPACITY_PRESSURE:
-        flags.append(
-            Flag(
-                code="under_capacity",
-                why=f"{pressure} of {needs} needs ({pressure / needs:.0%}) found no free "
-                f"place or were declined for lack of capacity (threshold "
-                f"{CAPACITY_PRESSURE:.0%}).",
-            )
-        )
+        flags.append(_pressure_flag(pressure, needs))
     elif any_demand and utilisation is not None and utilisation >= UTILISATION_FULL:
-        flags.append(
-            Flag(
-                code="under_capacity",
-                why=f"{known_capacity - (free or 0)} of {known_capacity} "
-                f"places are in use ({utilisation:.0%}, threshold {UTILISATION_FULL:.0%}) "
-                f"while there is demand.",
-            )
-        )
+        flags.append(_full_flag(known_capacity - (free or 0), known_capacity, utilisation))
     else:
         under_capacity = False
     underfunded = coverage is not None and coverage < FUNDED_SHARE_MIN
     if underfunded:
-        flags.append(
-            Flag(
-                code="underfunded",
-                why=f"funding pays for {funded:g} of {capacity} places "
-                f"({coverage:.0%}, threshold {FUNDED_SHARE_MIN:.0%}).",
-            )
-        )
-    cliff = False
+        flags.append(_underfunded_flag(funded, capacity, coverage))
     if cliff_months is not None and through is not None:
-        cliff = True
-        flags.append(
-            Flag(
-                code="funding_cliff",
-                why=f"funding for {units_ending:g} places ends on "
-                f"{through.isoformat()}, in {runway} days (within {cliff_months} "
-                f"months), and no committed grant follows.",
-            )
-        )
+        flags.append(_cliff_flag(units_ending, through, runway, cliff_months))
     single_donor = bool(funders) and funders[0].share > SINGLE_DONOR_SHARE
     if single_donor:
-        top = funders[0]
-        flags.append(
-            Flag(
-                code="single_donor",
-                why=f"{top.name} pays for {top.share:.0%} of the funded places "
-                f"(Herfindahl index {hhi:.2f}; threshold {SINGLE_DONOR_SHARE:.0%}).",
-            )
-        )
+        flags.append(_single_donor_flag(funders[0], hhi))
     if stale_services:
-        flags.append(
-            Flag(
-                code="stale_data",
-                why=f"{stale_services} of {services} services have not "
-                f"reported capacity within {stale_hours:g} hours; their places count "
-                f"as unknown.",
-            )
-        )
+        flags.append(_stale_flag(stale_services, services, stale_hours))
 
-    # Severity class 1-5: the highest class whose rule holds (docs/gaps.md).
-    if (
-        uncovered
-        or (unmet_share is not None and unmet_share >= UNMET_CRITICAL)
-        or cliff_months == 3
-    ):
-        severity = 5
-    elif (
-        (unmet_share is not None and unmet_share >= UNMET_HIGH)
-        or cliff_months == 6
-        or (any_demand and utilisation is not None and utilisation >= UTILISATION_CRITICAL)
-    ):
-        severity = 4
-    elif under_capacity or underfunded or cliff:
-        severity = 3
-    elif (
-        single_donor
-        or stale_services
-        or (unmet is None or unmet > 0)
-        or (coverage is not None and coverage < FUNDED_SHARE_LOW)
-    ):
-        severity = 2
-    else:
-        severity = 1
-
+    severity = _severity(
+        uncovered,
+        under_capacity,
+        underfunded,
+        single_donor,
+        stale_services,
+        any_demand,
+        unmet,
+        unmet_share,
+        utilisation,
+        coverage,
+        cliff_months,
+    )
     return GapCell(
         key=cell_key(participant, area, code, period),
         participant_code=participant,
@@ -581,13 +508,156 @@ def _cell(
     )
 
 
-def _cliff(runway: int) -> int | None:
-    """3, 6 or 12: the first horizon within which continuous funding ends; None beyond."""
+def _funding(
+    supply: SupplyRow, ref: dt.date
+) -> tuple[list[FunderShare], float | None, int | None, int | None]:
+    """Funding: each funder's share, their Herfindahl index, the runway and its cliff horizon.
+
+    The runway is the number of days from ``ref`` to the end of continuous funding; the
+    horizon is 3, 6 or 12: the first (in months) within which it ends, or None beyond.
+    """
+    funders: list[FunderShare] = []
+    hhi = None
+    total_units = sum(supply.funder_units)
+    if total_units > 0:
+        # One loop, not two comprehensions (each a function call in Python 3.11): it runs for
+        # most cells. The index sums the squares of the rounded shares, in funder order.
+        squares = []
+        for ref_, name, units in zip(
+            supply.funder_refs, supply.funder_names, supply.funder_units, strict=True
+        ):
+            share = round(units / total_units, 4)
+            funders.append(FunderShare(ref=ref_, name=name, units=round(units, 1), share=share))
+            squares.append(share**2)
+        hhi = round(sum(squares), 4)
+    through = supply.funded_through
+    if through is None:
+        return funders, hhi, None, None
+    runway = (through - ref).days
     for months, days in CLIFF_DAYS:
         if runway <= days:
-            return months
-    return None
+            return funders, hhi, runway, months
+    return funders, hhi, runway, None
+
+
+def _severity(
+    uncovered: bool,
+    under_capacity: bool,
+    underfunded: bool,
+    single_donor: bool,
+    stale_services: int,
+    any_demand: bool,
+    unmet: int | None,
+    unmet_share: float | None,
+    utilisation: float | None,
+    coverage: float | None,
+    cliff_months: int | None,
+) -> int:
+    """Severity class 1-5: the highest class whose rule holds (docs/gaps.md)."""
+    if (
+        uncovered
+        or (unmet_share is not None and unmet_share >= UNMET_CRITICAL)
+        or cliff_months == 3
+    ):
+        return 5
+    if (
+        (unmet_share is not None and unmet_share >= UNMET_HIGH)
+        or cliff_months == 6
+        or (any_demand and utilisation is not None and utilisation >= UTILISATION_CRITICAL)
+    ):
+        return 4
+    # funding_cliff is raised exactly when there is a cliff_months
+    if under_capacity or underfunded or cliff_months is not None:
+        return 3
+    if (
+        single_donor
+        or stale_services
+        or (unmet is None or unmet > 0)
+        or (coverage is not None and coverage < FUNDED_SHARE_LOW)
+    ):
+        return 2
+    return 1
+
+
+# --- Explanations: a raised flag with the one sentence that says why, with the numbers. ---
+
+
+def _uncovered_flag(
+    needs: int | None, unmet: int | None, searches: int | None, code: str, area: str, period: str
+) -> Flag:
+    """``uncovered``: demand for ``code`` and no provider of it there."""
+    where = (
+        "in the whole participant"
+        if area == ALL_AREAS
+        else "with no area recorded"
+        if area == UNKNOWN_AREA
+        else f"in {area}"
+    )
+    return Flag(
+        code="uncovered",
+        why=f"{_n(needs)} needs, {_n(unmet)} unmet and {_n(searches)} empty searches "
+        f"for {code} {where} in {period}, and no provider of {code} there.",
+    )
+
+
+def _pressure_flag(pressure: int, needs: int) -> Flag:
+    """``under_capacity``: too many needs unmet or declined for lack of places."""
+    return Flag(
+        code="under_capacity",
+        why=f"{pressure} of {needs} needs ({pressure / needs:.0%}) found no free "
+        f"place or were declined for lack of capacity (threshold "
+        f"{CAPACITY_PRESSURE:.0%}).",
+    )
+
+
+def _full_flag(in_use: int, known_capacity: int, utilisation: float) -> Flag:
+    """``under_capacity``: the known places are nearly all in use while there is demand."""
+    return Flag(
+        code="under_capacity",
+        why=f"{in_use} of {known_capacity} "
+        f"places are in use ({utilisation:.0%}, threshold {UTILISATION_FULL:.0%}) "
+        f"while there is demand.",
+    )
+
+
+def _underfunded_flag(funded: float, capacity: int, coverage: float | None) -> Flag:
+    """``underfunded``: funding pays for too few of the places."""
+    return Flag(
+        code="underfunded",
+        why=f"funding pays for {funded:g} of {capacity} places "
+        f"({coverage:.0%}, threshold {FUNDED_SHARE_MIN:.0%}).",
+    )
+
+
+def _cliff_flag(units_ending: float, through: dt.date, runway: int | None, months: int) -> Flag:
+    """``funding_cliff``: continuous funding ends soon and no committed grant follows."""
+    return Flag(
+        code="funding_cliff",
+        why=f"funding for {units_ending:g} places ends on "
+        f"{through.isoformat()}, in {runway} days (within {months} "
+        f"months), and no committed grant follows.",
+    )
+
+
+def _single_donor_flag(top: FunderShare, hhi: float | None) -> Flag:
+    """``single_donor``: one funder pays for most of the funded places."""
+    return Flag(
+        code="single_donor",
+        why=f"{top.name} pays for {top.share:.0%} of the funded places "
+        f"(Herfindahl index {hhi:.2f}; threshold {SINGLE_DONOR_SHARE:.0%}).",
+    )
+
+
+def _stale_flag(stale_services: int, services: int, stale_hours: float) -> Flag:
+    """``stale_data``: some services have not reported their capacity lately."""
+    return Flag(
+        code="stale_data",
+        why=f"{stale_services} of {services} services have not "
+        f"reported capacity within {stale_hours:g} hours; their places count "
+        f"as unknown.",
+    )
 
 
 def _n(value: int | None) -> str:
+    """A count in a sentence: the number, or words saying it is suppressed."""
     return "a suppressed number of" if value is None else str(value)

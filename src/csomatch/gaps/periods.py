@@ -78,8 +78,10 @@ def last_periods(today: dt.date, granularity: Granularity, count: int) -> list[P
 
 
 def is_closed(period: Period, today: dt.date) -> bool:
-    """Whether a period is over: it ended before ``today`` (UTC), so no new referral, search or
-    match adds to it any more."""
+    """Whether a period is over: it ended before ``today`` (UTC).
+
+    No new referral, search or match adds to a period that is over.
+    """
     return period.end <= today
 
 
@@ -94,6 +96,9 @@ def open_since(today: dt.date) -> dt.datetime:
 
 
 def sees_open_period(role: str) -> bool:
-    """Funders see closed periods only, so that two looks around one new referral cannot tell
-    it apart; coordinators and admins also see the current, still open period."""
+    """Whether ``role`` sees the current, still open period: coordinators and admins do.
+
+    Funders see closed periods only, so that two looks around one new referral cannot tell it
+    apart.
+    """
     return role != "funder"

@@ -175,6 +175,7 @@ class _Grid:
         return [i for i, h in enumerate(hidden) if h]
 
     def _add(self, i: int) -> None:
+        """Hide cell ``i`` and count it on its two lines."""
         self.hidden[i] = True
         self.per_line[self.rows[i]] += 1
         self.per_line[self.cols[i]] += 1
@@ -208,6 +209,7 @@ class _Grid:
         return changed
 
     def _adjacency(self, without: int = -1) -> dict[int, list[tuple[int, int]]]:
+        """The hidden cells but ``without`` as a graph: each node's (neighbour, cell) pairs."""
         adj: dict[int, list[tuple[int, int]]] = {}
         rows, cols = self.rows, self.cols
         for i, h in enumerate(self.hidden):
@@ -217,14 +219,12 @@ class _Grid:
                 adj.setdefault(b, []).append((a, i))
         return adj
 
-    def _first_bridge(self) -> int | None:
-        """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None.
+    def _hidden_graph(self) -> tuple[list[list[int]], list[int]]:
+        """The hidden cells as a graph: each node's ``[neighbour, cell, ...]``, and the roots.
 
-        Nodes are visited from the lines in the order they first meet a hidden cell, and
-        each node's hidden cells in cell order.
+        The roots are the nodes in the order they first meet a hidden cell (in cell order).
         """
         rows, cols = self.rows, self.cols
-        # adj[node]: its neighbours and the cells that join them, flat: [node, cell, ...]
         adj: list[list[int]] = [[] for _ in self.lines]
         roots: list[int] = []
         for i, h in enumerate(self.hidden):
@@ -236,6 +236,15 @@ class _Grid:
                 if not adj[b]:
                     roots.append(b)
                 adj[b] += (a, i)
+        return adj, roots
+
+    def _first_bridge(self) -> int | None:
+        """A hidden cell on no cycle of hidden cells (iterative Tarjan), or None.
+
+        Nodes are visited from the lines in the order they first meet a hidden cell, and
+        each node's hidden cells in cell order.
+        """
+        adj, roots = self._hidden_graph()
         order = [-1] * len(adj)
         low = [0] * len(adj)
         seen = 0

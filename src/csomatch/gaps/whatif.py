@@ -127,8 +127,10 @@ class _World(msgspec.Struct, kw_only=True):
 
 
 def demand_until(now: dt.datetime, *, closed_only: bool) -> dt.datetime:
-    """Where the year of demand ends: now, or for a funder (closed periods only) the start
-    of the month still open."""
+    """Where the year of demand ends: now, or for a funder the start of the month still open.
+
+    A funder (``closed_only``) sees closed periods only.
+    """
     return open_since(now.date()) if closed_only else now
 
 
@@ -242,8 +244,10 @@ async def remove_funder(
     now: dt.datetime,
     closed_only: bool = False,
 ) -> WhatIf:
-    """The year's demand placed without the places ``funder_ref`` pays for today
-    (``closed_only``: the 365 days up to the month still open)."""
+    """The year's demand placed without the places ``funder_ref`` pays for today.
+
+    With ``closed_only``, the year is the 365 days up to the month still open.
+    """
     if not await gaps_db.funder_exists(conn, funder_ref):
         raise InvalidInput(f"unknown funder {funder_ref!r}", field="$.remove_funder")
     world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
@@ -282,8 +286,10 @@ async def add_budget(
     now: dt.datetime,
     closed_only: bool = False,
 ) -> WhatIf:
-    """The year's demand placed with ``amount`` more spent on one service's places
-    (``closed_only``: the 365 days up to the month still open)."""
+    """The year's demand placed with ``amount`` more spent on one service's places.
+
+    With ``closed_only``, the year is the 365 days up to the month still open.
+    """
     world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
     index = next((i for i, s in enumerate(world.services) if s.service_id == service_id), None)
     if index is None:
