@@ -59,7 +59,8 @@ async def _accept(s: Scene) -> None:
 
 
 async def _transition(s: Scene, to: str) -> None:
-    await post_ok(s.client, f"/api/v1/referrals/{s.referral_id}/transitions", s.officer, {"to": to})
+    body = {"to": to, "reason": "duplicate"} if to == "cancelled" else {"to": to}
+    await post_ok(s.client, f"/api/v1/referrals/{s.referral_id}/transitions", s.officer, body)
 
 
 async def _decline(s: Scene, reason: str) -> None:

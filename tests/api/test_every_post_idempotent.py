@@ -139,6 +139,17 @@ async def _referral_hold(client: Client, db: str) -> Call:
                 json={"service_id": str(service_id)})  # fmt: skip
 
 
+async def _plan(client: Client, db: str) -> Call:
+    shelter, _ = await service_with_free_places(db, 3)
+    legal, _ = await service_with_free_places(db, 3, code="LEGAL.AID")
+    officer = await token(db, "officer", agency="RS police")
+    needs = [{"code": "ACC.EMERG", "priority": "must"}, {"code": "LEGAL.AID", "priority": "must"}]
+    ref = await _referral(client, officer, "submitted", "matched", needs=needs)
+    return Call(headers=officer, path=f"/api/v1/referrals/{ref}/plan",
+                json={"needs": [{"index": 0, "service_id": str(shelter)},
+                                {"index": 1, "service_id": str(legal)}]})  # fmt: skip
+
+
 async def _override_approval(client: Client, db: str) -> Call:
     requester = await token(db, "coordinator")
     ref = await _referral(
@@ -219,6 +230,7 @@ CASES: dict[str, Case] = {
     "/api/v1/referrals/{referral_id:uuid}/transitions": _transition,
     "/api/v1/referrals/{referral_id:uuid}/suggestions": _referral_suggestions,
     "/api/v1/referrals/{referral_id:uuid}/holds": _referral_hold,
+    "/api/v1/referrals/{referral_id:uuid}/plan": _plan,
     "/api/v1/referrals/{referral_id:uuid}/override-approval": _override_approval,
     "/api/v1/offers/{offer_id:uuid}/accept": _accept,
     "/api/v1/offers/{offer_id:uuid}/decline": _decline,

@@ -268,7 +268,10 @@ async def test_a_hold_stops_being_at_risk_when_places_free_up(api: Client, demo_
 
     # Another hold released: a is cancelled, so b fits in the place reported.
     await post_ok(
-        api, f"/api/v1/referrals/{f.referrals[0]}/transitions", f.officer, {"to": "cancelled"}
+        api,
+        f"/api/v1/referrals/{f.referrals[0]}/transitions",
+        f.officer,
+        {"to": "cancelled", "reason": "placed_elsewhere"},
     )
     assert await _at_risk(api, f) == [False, False, True]
     await post_ok(api, f"/api/v1/offers/{f.offers[1]}/accept", f.provider)  # b proceeds

@@ -151,7 +151,7 @@ async def test_expired_holds_never_count_even_before_the_sweeper(demo: asyncpg.C
     assert await hold_db.due_holds(demo) == [(old.id, old.referral_id)]
 
 
-async def test_one_open_offer_per_referral(demo: asyncpg.Connection) -> None:
+async def test_one_open_offer_per_need(demo: asyncpg.Connection) -> None:
     sid, org = await _service_with(demo, 5)
     first = await _hold(demo, sid, org, 1)
     with pytest.raises(Conflict, match="open offer"):

@@ -6,11 +6,13 @@ drift: a field added to a view fails here until the document lists it for the ro
 see it. Every API route is classified as carrying referral data or not; a new route fails
 until it is classified (and, if it carries referral data, called below).
 
-The story: an officer refers a person (nationality, excluded and preferred areas, minimum
-distance, consent); provider P declines the first offer; provider Q accepts, the officer
-confirms, Q starts the service and closes it. A second referral asks for a consent override
-(approved by a coordinator), a third has an offer that expires and is escalated. At every step
-the same call is made as every caller, and every reading route is called as every caller.
+The story: an officer refers a person for two needs (nationality, excluded and preferred areas,
+minimum distance, consent); provider P declines the first offer (a single hold); the officer
+books the need again with a care plan; provider Q accepts, the officer confirms, Q starts the
+service, the officer leaves the second need unmet, and Q closes the placement. A second
+referral asks for a consent override (approved by a coordinator), a third has an offer that
+expires and is escalated. At every step the same call is made as every caller, and every
+reading route is called as every caller.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ REFERRAL_ROUTES = {
     ("POST", "/api/v1/referrals/{referral_id:uuid}/transitions"),
     ("POST", "/api/v1/referrals/{referral_id:uuid}/suggestions"),
     ("POST", "/api/v1/referrals/{referral_id:uuid}/holds"),
+    ("POST", "/api/v1/referrals/{referral_id:uuid}/plan"),
     ("POST", "/api/v1/referrals/{referral_id:uuid}/override-approval"),
     ("GET", "/api/v1/referrals/{referral_id:uuid}/access-log"),
     ("GET", "/api/v1/offers"),
@@ -384,9 +387,11 @@ async def test_every_route_with_referral_data_answers_each_role_only_its_allow_l
     await calls.post_as_all(decline, f"/api/v1/offers/{first['id']}/decline", everyone,
                             provider_p, {"reason": "not_eligible"})  # fmt: skip
     await calls.post(suggestions, f"{ref_path}/suggestions", officer)
-    second = await calls.post_as_all(
-        holds, f"{ref_path}/holds", everyone, officer, {"service_id": str(second_id)}
-    )
+    planned = await calls.post_as_all(
+        "/api/v1/referrals/{referral_id:uuid}/plan", f"{ref_path}/plan", everyone, officer,
+        {"needs": [{"index": 0, "service_id": str(second_id)}]},
+    )  # fmt: skip
+    second = next(o for o in planned["offers"] if o["status"] == "held")
     accept = "/api/v1/offers/{offer_id:uuid}/accept"
     await calls.post_as_all(accept, f"/api/v1/offers/{second['id']}/accept", everyone, provider_q)
     await calls.post_as_all(transitions, f"{ref_path}/transitions", everyone, officer,
@@ -394,6 +399,9 @@ async def test_every_route_with_referral_data_answers_each_role_only_its_allow_l
     started = await calls.post_as_all(transitions, f"{ref_path}/transitions", everyone,
                                       provider_q, {"to": "in_service"})  # fmt: skip
     await read_everything()
+    # the second need (documents) is not pursued: the person declined it
+    await calls.post_as_all(transitions, f"{ref_path}/transitions", everyone, officer,
+                            {"to": "unmet", "need": 1, "reason": "person_declined"})  # fmt: skip
     closed = await calls.post_as_all(transitions, f"{ref_path}/transitions", everyone,
                                      provider_q, {"to": "closed", "outcome": "placed"})  # fmt: skip
 

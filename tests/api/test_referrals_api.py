@@ -24,7 +24,12 @@ async def test_an_officer_creates_reads_and_lists_a_referral(client: Client, dem
     assert ref["profile"]["consent"]["given"] is True
     got = await client.get(f"/api/v1/referrals/{ref['id']}", headers=officer)
     assert got.status_code == 200
-    assert got.json()["needs"] == [{"code": "ACC.EMERG", "priority": "must"}]
+    assert got.json()["needs"] == [
+        {
+            "index": 0, "code": "ACC.EMERG", "priority": "must", "state": "suggested",
+            "outcome": None, "unmet_reason": None,
+        }
+    ]  # fmt: skip
     listed = (await client.get("/api/v1/referrals", headers=officer)).json()
     assert [r["id"] for r in listed["referrals"]] == [ref["id"]]
 

@@ -511,6 +511,6 @@ async def test_the_followed_referral_shows_its_offer_at_risk_at_once(
     await expect(risk).to_contain_text("At risk", timeout=20_000)
     await expect(risk).to_contain_text("Call the provider")
     httpx.post(
-        f"{live_app}/api/v1/referrals/{referral}/transitions", json={"to": "cancelled"},
-        headers={**officer, **idem()},
+        f"{live_app}/api/v1/referrals/{referral}/transitions",
+        json={"to": "cancelled", "reason": "duplicate"}, headers={**officer, **idem()},
     )  # fmt: skip

@@ -90,6 +90,22 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     errors: list[FieldProblem] | UnsetType = UNSET
     #: A hold refused for want of places: how many are free now (None: unknown).
     free_places: int | UnsetType | None = UNSET
+    #: A care plan refused: the need (its index) and the service that could not be held.
+    need: int | UnsetType = UNSET
+    service_id: str | UnsetType = UNSET
+
+
+def refusal_extras(exc: CsomatchError) -> dict[str, object]:
+    """The members a refused hold or plan adds to its problem: free places, need, service."""
+    extra: dict[str, object] = {}
+    free = getattr(exc, "free", UNSET)
+    if free is not UNSET:
+        extra["free_places"] = free
+    need = getattr(exc, "need", UNSET)
+    if need is not UNSET:
+        extra["need"] = need
+        extra["service_id"] = str(getattr(exc, "service_id", ""))
+    return extra
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response[dict[str, object]]:
@@ -155,9 +171,8 @@ def domain_error(
     if field is None and isinstance(exc, StaleVersion | PreconditionRequired):
         field = "header.If-Match"  # the one precondition this API checks
     extra: dict[str, object] = {"field": locate(field, request)} if field else {}
-    free = getattr(exc, "free", UNSET)
-    if free is not UNSET and status == 409:
-        extra["free_places"] = free
+    if status == 409:
+        extra |= refusal_extras(exc)
     return problem(status, title, exc.detail, **extra)
 
 

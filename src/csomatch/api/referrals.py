@@ -33,6 +33,7 @@ from csomatch.api.schemas.views import (
 )
 from csomatch.domain import REFERRING
 from csomatch.referrals import casework, holds
+from csomatch.referrals.careplan import PlanIn
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import match_referral
 
@@ -119,9 +120,8 @@ async def transition(
     """
 
     async def run() -> ReferralOut | OfferOut:
-        record = await casework.transition(
-            conn, principal, referral_id, data.to, data.outcome, now=_now()
-        )
+        step = casework.Step(to=data.to, need=data.need, outcome=data.outcome, reason=data.reason)
+        record = await casework.transition(conn, principal, referral_id, step, now=_now())
         return referral_view(principal, record)
 
     return await idempotent(
@@ -173,13 +173,40 @@ async def create_hold(
 
     async def run() -> OfferSummary:
         hold = await holds.place_hold(
-            conn, principal, settings, referral_id, data.service_id, data.places, now=_now()
-        )
+            conn, principal, settings, referral_id, data.service_id, data.places, now=_now(),
+            need=data.need,
+        )  # fmt: skip
         return referrer_offer_view(principal, hold)
 
     return await idempotent(
         request, conn, principal, run, status_code=201,
         audit_as=AuditAs(action="hold.create", object_type="referral", object_id=referral_id),
+    )  # fmt: skip
+
+
+@post("/api/v1/referrals/{referral_id:uuid}/plan", opt=roles(*REFERRERS), status_code=201)
+async def place_plan(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+    data: JSONBody[PlanIn],
+) -> Response[ReferralOut]:
+    """Hold a service for every need of a care plan, or none.
+
+    A refusal is a 409 naming the need (``need``), the service (``service_id``) and why, with
+    nothing held. The body names a service per need (``needs``) or takes the matcher's plan
+    (``matcher_plan: true``).
+    """
+
+    async def run() -> ReferralOut:
+        record = await casework.plan(conn, principal, settings, referral_id, data, now=_now())
+        return referrer_only(referral_view(principal, record))
+
+    return await idempotent(
+        request, conn, principal, run, status_code=201,
+        audit_as=AuditAs(action="referral.plan", object_type="referral", object_id=referral_id),
     )  # fmt: skip
 
 
@@ -209,5 +236,5 @@ async def approve_override(
 
 REFERRAL_ROUTES = [
     create_referral, get_referral, list_referrals, transition, referral_suggestions,
-    create_hold, approve_override,
+    create_hold, place_plan, approve_override,
 ]  # fmt: skip

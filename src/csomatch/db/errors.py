@@ -50,6 +50,12 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "a consent override is approved by a second person, not the one who requested it",
     ),
     "referral_hold_one_open": ("$.service_id", "this referral already has an open offer"),
+    # a care plan (migration 0076): one open offer per need
+    "referral_hold_one_open_per_need": (
+        "$.service_id",
+        "this need of the referral already has an open offer",
+    ),
+    "referral_hold_need_fkey": ("$.need", "this referral has no such need"),
     "hold_needs_capacity": ("$.service_id", "the service has reported no capacity"),
     # holds (migration 0062)
     "hold_exceeds_free": (

@@ -43,6 +43,8 @@ class Hold(msgspec.Struct, frozen=True, kw_only=True):
 
     id: uuid.UUID
     referral_id: uuid.UUID
+    #: The need of the referral this offer is for (its index).
+    need_idx: int
     service_id: uuid.UUID
     organization_id: uuid.UUID
     places: int
@@ -69,12 +71,15 @@ class NewHold(msgspec.Struct, frozen=True, kw_only=True):
     organization_id: uuid.UUID
     places: int
     expires_at: dt.datetime
+    #: The need (its index) the offer is for.
+    need_idx: int = 0
 
 
 # ``at_risk`` also looks at the status: in a RETURNING clause the row of a hold released by
 # the same statement is still in ``hold_at_risk`` (the trigger that clears it runs after).
 _COLUMNS = (
-    "h.id, h.referral_id, h.service_id, h.organization_id, h.places, h.status, h.created_at,"
+    "h.id, h.referral_id, h.need_idx, h.service_id, h.organization_id, h.places, h.status,"
+    " h.created_at,"
     " h.expires_at, h.answered_at, h.decline_reason, h.answered_by_role, h.answered_by_agency,"
     " h.escalated_at, h.confirm_by,"
     " (h.status IN ('held', 'accepted')"
@@ -114,10 +119,10 @@ async def insert_hold(conn: asyncpg.Connection, new: NewHold) -> Hold:
     async with translated():
         row = await conn.fetchrow(
             "INSERT INTO referral_hold AS h"
-            " (id, referral_id, service_id, organization_id, places, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING " + _COLUMNS,
-            new.id, new.referral_id, new.service_id, new.organization_id, new.places,
-            new.expires_at,
+            " (id, referral_id, need_idx, service_id, organization_id, places, expires_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " + _COLUMNS,
+            new.id, new.referral_id, new.need_idx, new.service_id, new.organization_id,
+            new.places, new.expires_at,
         )  # fmt: skip
     return msgspec.convert(row, Hold, from_attributes=True)
 
@@ -132,15 +137,15 @@ async def get_hold(
     return None if row is None else msgspec.convert(row, Hold, from_attributes=True)
 
 
-async def open_hold_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> Hold | None:
-    """The referral's open offer (held or accepted), if any, locked."""
+async def open_holds_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> list[Hold]:
+    """The referral's open offers (held or accepted; one per need at most), locked, by id."""
     async with translated():
-        row = await conn.fetchrow(
+        rows = await conn.fetch(
             "SELECT " + _COLUMNS + " FROM referral_hold h WHERE h.referral_id = $1"
-            " AND h.status IN ('held', 'accepted') FOR UPDATE",
+            " AND h.status IN ('held', 'accepted') ORDER BY h.id FOR UPDATE",
             referral_id,
         )
-    return None if row is None else msgspec.convert(row, Hold, from_attributes=True)
+    return msgspec.convert(rows, list[Hold], from_attributes=True)
 
 
 async def holds_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> list[Hold]:

@@ -13,11 +13,16 @@ from csomatch.db.errors import translated
 
 
 class StoredNeed(msgspec.Struct, frozen=True, kw_only=True):
-    """One need of a referral."""
+    """One need of a referral, with its own state (its offer and placement)."""
 
     idx: int
     taxonomy_code: str
     priority: str
+    state: str = "suggested"
+    #: How a closed need ended (none when its referral was cancelled).
+    outcome: str | None = None
+    #: Why an unmet need was not met (a code).
+    unmet_reason: str | None = None
 
 
 class StoredProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +73,8 @@ class ReferralHead(msgspec.Struct, frozen=True, kw_only=True):
     submitted_at: dt.datetime | None
     closed_at: dt.datetime | None
     version: int
+    #: Why a cancelled referral was cancelled (a code).
+    cancel_reason: str | None = None
 
 
 class StoredReferral(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,8 +115,10 @@ class ReferralScope(msgspec.Struct, frozen=True, kw_only=True):
 _HEAD = (
     "r.id, r.jurisdiction, r.receiving_participant, r.transnational, r.agency, r.created_by,"
     " r.creator_organization_id, r.state, r.outcome, r.urgency, r.needed_by, r.current_area,"
-    " r.next_service_id, r.created_at, r.updated_at, r.submitted_at, r.closed_at, r.version"
+    " r.next_service_id, r.created_at, r.updated_at, r.submitted_at, r.closed_at, r.version,"
+    " r.cancel_reason"
 )
+_NEED = "idx, taxonomy_code, priority, state, outcome, unmet_reason"
 _PROFILE = (
     "age_band, age_uncertain, gender, languages, interpreter_needed, preferred_areas,"
     " excluded_areas, min_distance_km, risk_level, accessibility, group_adults,"
@@ -171,8 +180,7 @@ async def get_referral(conn: asyncpg.Connection, referral_id: uuid.UUID) -> Stor
         return None
     async with translated():
         needs = await conn.fetch(
-            "SELECT idx, taxonomy_code, priority FROM referral_need WHERE referral_id = $1"
-            " ORDER BY idx",
+            "SELECT " + _NEED + " FROM referral_need WHERE referral_id = $1 ORDER BY idx",
             referral_id,
         )
         profile = await conn.fetchrow(
@@ -193,7 +201,7 @@ async def needs_of(
     """The needs of several referrals in one query, by referral (in need order)."""
     async with translated():
         rows = await conn.fetch(
-            "SELECT referral_id, idx, taxonomy_code, priority FROM referral_need"
+            "SELECT referral_id, " + _NEED + " FROM referral_need"
             " WHERE referral_id = ANY($1::uuid[]) ORDER BY referral_id, idx",
             list(referral_ids),
         )
@@ -269,20 +277,48 @@ async def in_scope(conn: asyncpg.Connection, referral_id: uuid.UUID, scope: Refe
 
 
 async def set_state(
-    conn: asyncpg.Connection, referral_id: uuid.UUID, to_state: str, outcome: str | None = None
+    conn: asyncpg.Connection,
+    referral_id: uuid.UUID,
+    to_state: str,
+    outcome: str | None = None,
+    cancel_reason: str | None = None,
 ) -> ReferralHead:
     """Move a referral to ``to_state``; the database refuses a transition it does not allow."""
     async with translated():
         row = await conn.fetchrow(
             "UPDATE referral r SET state = $2, outcome = coalesce($3, r.outcome),"
+            " cancel_reason = coalesce($4, r.cancel_reason),"
             " next_service_id = CASE WHEN $2 IN ('offered', 'closed', 'cancelled')"
             "   THEN NULL ELSE r.next_service_id END"
             " WHERE r.id = $1 RETURNING " + _HEAD,
             referral_id,
             to_state,
             outcome,
+            cancel_reason,
         )
     return msgspec.convert(row, ReferralHead, from_attributes=True)
+
+
+async def set_need_state(
+    conn: asyncpg.Connection,
+    referral_id: uuid.UUID,
+    idx: int,
+    state: str,
+    *,
+    outcome: str | None = None,
+    unmet_reason: str | None = None,
+) -> None:
+    """Set one need's state (with a closed need's outcome or an unmet need's reason)."""
+    async with translated():
+        await conn.execute(
+            "UPDATE referral_need SET state = $3, outcome = $4, unmet_reason = $5,"
+            " updated_at = now() WHERE referral_id = $1 AND idx = $2",
+            referral_id,
+            idx,
+            state,
+            outcome,
+            unmet_reason,
+        )
 
 
 async def set_next_service(

@@ -117,6 +117,35 @@ DECLINE_REASONS: Final[tuple[DeclineReason, ...]] = get_args(DeclineReason)
 Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
 #: How a referral ends.
 OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
+NeedState = Literal[
+    "suggested",
+    "offered",
+    "accepted",
+    "declined",
+    "expired",
+    "confirmed",
+    "in_service",
+    "closed",
+    "unmet",
+]
+#: The states of one need of a referral (its own offer and placement), in the order of its
+#: life; ``closed`` and ``unmet`` are final.
+NEED_STATES: Final[tuple[NeedState, ...]] = get_args(NeedState)
+#: A need's states once it is finished.
+NEED_FINAL: Final[frozenset[str]] = frozenset({"closed", "unmet"})
+UnmetReason = Literal[
+    "no_provider", "no_capacity", "not_eligible", "person_declined", "not_pursued"
+]
+#: Why a need was left unmet: nobody offers it, no place, no eligible service, the person
+#: declined, or not pursued (the referral closed with the person placed for other needs).
+UNMET_REASONS: Final[tuple[UnmetReason, ...]] = get_args(UnmetReason)
+CancelReason = Literal[
+    "person_withdrew", "placed_elsewhere", "duplicate", "no_longer_needed", "safety"
+]
+#: Why a referral was cancelled (a code, never free text): the person withdrew consent or
+#: stopped taking part, was placed outside this referral, the referral duplicates another,
+#: the help is no longer needed, or going on would endanger the person.
+CANCEL_REASONS: Final[tuple[CancelReason, ...]] = get_args(CancelReason)
 
 # --- Constrained values --------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from csomatch.db.holds import Hold
 from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, Forbidden, NotFound
-from csomatch.referrals import holds, intake
+from csomatch.referrals import careplan, holds, intake, steps
 from csomatch.referrals.access import (
     audit,
     audit_each,
@@ -29,6 +29,8 @@ from csomatch.referrals.access import (
     visible_head,
 )
 from csomatch.referrals.model import ReferralIn
+from csomatch.referrals.steps import Step
+from csomatch.settings import Settings
 
 # The stored types a record is made of, named here for the callers that shape it.
 __all__ = [
@@ -36,12 +38,14 @@ __all__ = [
     "ReferralHead",
     "ReferralPage",
     "ReferralRecord",
+    "Step",
     "StoredNeed",
     "StoredProfile",
     "StoredReferral",
     "approve_override",
     "create",
     "list_page",
+    "plan",
     "read",
     "record_of",
     "transition",
@@ -128,23 +132,44 @@ async def transition(
     conn: asyncpg.Connection,
     principal: Principal,
     referral_id: uuid.UUID,
-    to: str,
-    outcome: str | None,
+    step: Step,
     *,
     now: dt.datetime,
 ) -> ReferralRecord:
-    """Submit, confirm (an accepted offer), start service, close or cancel a referral.
+    """Submit, confirm, start service, close or cancel a referral, or one of its needs.
 
-    A provider may only mark a referral placed with it in service or closed.
+    A provider may only mark the needs placed with it in service or closed.
     """
-    if principal.role == "provider" and to not in PROVIDER_MOVES:
+    if principal.role == "provider" and step.to not in PROVIDER_MOVES:
         raise Forbidden("a provider marks a referral in service or closed, nothing else")
-    if to == "submitted":
+    if step.to == "submitted":
         await intake.submit(conn, principal, referral_id)
-    elif to == "confirmed":
-        await holds.confirm(conn, principal, referral_id, now=now)
+    elif step.to == "confirmed":
+        await holds.confirm(conn, principal, referral_id, now=now, need=step.need)
     else:
-        await holds.finish(conn, principal, referral_id, to, outcome)
+        await _STEPS[step.to](conn, principal, referral_id, step)
+    return await record_of(conn, referral_id)
+
+
+_STEPS = {
+    "in_service": steps.start_service,
+    "closed": steps.close,
+    "cancelled": steps.cancel,
+    "unmet": steps.leave_unmet,
+}
+
+
+async def plan(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    settings: Settings,
+    referral_id: uuid.UUID,
+    data: careplan.PlanIn,
+    *,
+    now: dt.datetime,
+) -> ReferralRecord:
+    """Hold a service for every need of a care plan, or nothing (409 naming the need)."""
+    await careplan.place_plan(conn, principal, settings, referral_id, data, now=now)
     return await record_of(conn, referral_id)
 
 

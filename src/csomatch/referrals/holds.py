@@ -17,8 +17,8 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
-from csomatch.domain import Principal, freshness
-from csomatch.errors import Conflict, InvalidInput, NotFound
+from csomatch.domain import Principal, Service, freshness
+from csomatch.errors import Conflict, InvalidInput
 from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
@@ -50,63 +50,127 @@ def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_bord
     return participant == jurisdiction or (participant == receiving and cross_border)
 
 
-async def place_hold(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    settings: Settings,
-    referral_id: uuid.UUID,
-    service_id: uuid.UUID,
-    places: int | None,
-    *,
-    now: dt.datetime,
-) -> hold_db.Hold:
-    """Hold ``places`` of a service for a referral now, or raise NoFreePlaces.
+#: A need's states in which a new offer may be made for it.
+OPEN_FOR_OFFER = frozenset({"suggested", "declined", "expired"})
 
-    Accommodation keeps a group together: it holds the whole group's places by default and
-    refuses fewer (InvalidInput naming ``$.places``); other services hold one by default.
+
+def check_offerable(head: ref_db.ReferralHead) -> None:
+    """Raise Conflict unless the referral is matched or further on, and not finished."""
+    if head.state not in lifecycle.OFFERABLE:
+        allowed = lifecycle.allowed_next(head.state)
+        raise Conflict(
+            f"referral {head.id} is {head.state}; it cannot become offered. Allowed next: "
+            + (", ".join(allowed) if allowed else "none (it is finished)")
+        )
+
+
+def need_for(
+    stored: ref_db.StoredReferral,
+    service: Service,
+    index: int | None,
+    *,
+    at: str,
+    index_name: str = "need",
+) -> ref_db.StoredNeed:
+    """The need an offer of ``service`` is for: ``index``, or the first open one of its code.
+
+    InvalidInput (naming ``{at}{index_name}`` or ``{at}service_id``) when the referral has no such
+    need or the service does not offer its code; Conflict when the need is not open for an
+    offer (it has an open offer, or is placed or finished).
     """
-    head = await visible_head(conn, principal, referral_id, for_update=True)
-    lifecycle.check_transition(head, "offered", None)
-    service = await svc_db.get_service(conn, service_id)
-    if service is None:
-        raise InvalidInput(f"no service {service_id}", field="$.service_id")
-    stored = await ref_db.get_referral(conn, referral_id)
-    needed = {n.taxonomy_code for n in stored.needs} if stored else set()
+    needed = {n.taxonomy_code for n in stored.needs}
     if service.taxonomy_code not in needed:
         raise InvalidInput(
-            f"service {service_id} offers {service.taxonomy_code}, which this referral does not "
-            "need (" + ", ".join(sorted(needed)) + ")",
-            field="$.service_id",
+            f"service {service.id} offers {service.taxonomy_code}, which this referral does "
+            "not need (" + ", ".join(sorted(needed)) + ")",
+            field=f"{at}service_id",
         )
-    group = (
-        stored.profile.group_adults + len(stored.profile.group_children_age_bands)
-        if (stored is not None and stored.profile is not None)
-        else 1
-    )
+    if index is not None:
+        found = [n for n in stored.needs if n.idx == index]
+        if not found:
+            raise InvalidInput(
+                f"this referral has needs 0 to {len(stored.needs) - 1}, not {index}",
+                field=f"{at}{index_name}",
+            )
+        need = found[0]
+        if need.taxonomy_code != service.taxonomy_code:
+            raise InvalidInput(
+                f"need {index} is {need.taxonomy_code}; service {service.id} offers "
+                f"{service.taxonomy_code}",
+                field=f"{at}service_id",
+            )
+    else:
+        same = [n for n in stored.needs if n.taxonomy_code == service.taxonomy_code]
+        need = next((n for n in same if n.state in OPEN_FOR_OFFER), same[0])
+    if need.state not in OPEN_FOR_OFFER:
+        raise Conflict(
+            f"need {need.idx} ({need.taxonomy_code}) is {need.state}; a new offer is made "
+            "only for a need without an open offer that is not placed or finished",
+            field=f"{at}service_id",
+        )
+    return need
+
+
+def group_size(stored: ref_db.StoredReferral) -> int:
+    """The people placed together: adults and accompanying children (1 without a profile)."""
+    p = stored.profile
+    return p.group_adults + len(p.group_children_age_bands) if p is not None else 1
+
+
+def _check_hold(
+    head: ref_db.ReferralHead,
+    stored: ref_db.StoredReferral,
+    service: Service,
+    places: int | None,
+    *,
+    at: str,
+) -> int:
+    """Every check of a hold (or one need of a plan) on a service; the places it takes.
+
+    Accommodation keeps a group together: it holds the whole group's places by default and
+    refuses fewer; other services hold one by default. The service must accept referrals and
+    be one the referral may use (``may_place``). Refusals name ``{at}places`` or
+    ``{at}service_id``. Single holds and plans both call this one function.
+    """
+    group = group_size(stored)
     if places is None:
         places = group if is_accommodation(service.taxonomy_code) else 1
     elif is_accommodation(service.taxonomy_code) and places < group:
         raise InvalidInput(
             f"this referral's group of {group} people is placed together: hold {group} places "
-            f"of service {service_id}, not {places}",
-            field="$.places",
+            f"of service {service.id}, not {places}",
+            field=f"{at}places",
         )
     if not service.accepting_referrals:
-        raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
+        raise InvalidInput(
+            f"service {service.id} is not accepting referrals", field=f"{at}service_id"
+        )
     if not may_place(
         head.jurisdiction, head.receiving_participant, service.participant_code,
         cross_border=service.cross_border,
     ):  # fmt: skip
         raise InvalidInput(
-            f"service {service_id} is in {service.participant_code}; this referral may use "
+            f"service {service.id} is in {service.participant_code}; this referral may use "
             f"services in {head.jurisdiction}"
             + (
                 f", or cross-border services in {head.receiving_participant}"
                 if head.transnational
                 else " (a transnational referral names its receiving_participant)"
             ),
-            field="$.service_id",
+            field=f"{at}service_id",
         )
+    return places
+
+
+async def take_places(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    service_id: uuid.UUID,
+    places: int,
+    *,
+    now: dt.datetime,
+) -> None:
+    """Lock a service's capacity row and check that ``places`` are free, or NoFreePlaces."""
     cap = await hold_db.lock_capacity(conn, service_id)
     if cap is None:
         raise NoFreePlaces(f"service {service_id} has reported no capacity", free=None)
@@ -119,21 +183,68 @@ async def place_hold(
         )
     if cap.free < places:
         raise NoFreePlaces(no_room(cap), free=cap.free)
+
+
+async def offer_need(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    settings: Settings,
+    head: ref_db.ReferralHead,
+    need: ref_db.StoredNeed,
+    service: Service,
+    places: int,
+    *,
+    now: dt.datetime,
+) -> hold_db.Hold:
+    """Insert the hold of one need (its capacity row already locked and checked); audited."""
     expires = now + dt.timedelta(minutes=hold_minutes(settings, head.urgency))
     hold = await hold_db.insert_hold(
         conn,
         hold_db.NewHold(
             id=uuid.uuid4(),
-            referral_id=referral_id,
-            service_id=service_id,
+            referral_id=head.id,
+            need_idx=need.idx,
+            service_id=service.id,
             organization_id=service.organization_id,
             places=places,
             expires_at=expires,
         ),
     )
-    moved = await lifecycle.move(conn, principal, head, "offered", action="referral.offer")
-    await lifecycle.announce_hold(conn, moved, hold)
+    await ref_db.set_need_state(conn, head.id, need.idx, "offered")
+    await lifecycle.announce_hold(conn, head, hold)
     await audit(conn, principal, "hold.create", "hold", hold.id)
+    return hold
+
+
+async def place_hold(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    settings: Settings,
+    referral_id: uuid.UUID,
+    service_id: uuid.UUID,
+    places: int | None,
+    *,
+    now: dt.datetime,
+    need: int | None = None,
+) -> hold_db.Hold:
+    """Hold ``places`` of a service for one need of a referral now, or raise NoFreePlaces.
+
+    The need is ``need`` or the first need of the service's code without an open offer.
+    Accommodation keeps a group together: it holds the whole group's places by default and
+    refuses fewer (InvalidInput naming ``$.places``); other services hold one by default.
+    """
+    head = await visible_head(conn, principal, referral_id, for_update=True)
+    check_offerable(head)
+    service = await svc_db.get_service(conn, service_id)
+    if service is None:
+        raise InvalidInput(f"no service {service_id}", field="$.service_id")
+    stored = await ref_db.get_referral(conn, referral_id)
+    assert stored is not None
+    target = need_for(stored, service, need, at="$.")
+    places = _check_hold(head, stored, service, places, at="$.")
+    await take_places(conn, settings, service_id, places, now=now)
+    hold = await offer_need(conn, principal, settings, head, target, service, places, now=now)
+    await lifecycle.settle(conn, principal, head, action="referral.offer")
     return hold
 
 
@@ -155,85 +266,79 @@ def no_room(cap: hold_db.CapacityNow) -> str:
     )
 
 
-async def _open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> hold_db.Hold:
-    hold = await hold_db.open_hold_of(conn, head.id)
-    if hold is None:
-        raise Conflict(f"referral {head.id} has no open offer")
-    return hold
-
-
-async def confirm(
-    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, *, now: dt.datetime
-) -> ref_db.ReferralHead:
-    """Confirm an accepted offer: its places leave ``available`` for good (a placement).
-
-    Refused (Conflict) after the offer's confirmation deadline, and while the offer is at
-    risk (beyond the places its provider reports now).
-    """
-    head = await visible_head(conn, principal, referral_id, for_update=True)
-    lifecycle.check_transition(head, "confirmed", None)
-    hold = await _open_hold(conn, head)
-    await hold_db.lock_capacity(conn, hold.service_id)
+async def _confirm_one(
+    conn: asyncpg.Connection, head: ref_db.ReferralHead, hold: hold_db.Hold, now: dt.datetime
+) -> None:
+    """Confirm one accepted offer (its capacity row locked by the caller)."""
     if hold.confirm_by is not None and hold.confirm_by <= now:
         raise Conflict(
-            f"The provider's acceptance of this offer lapsed at {hold.confirm_by.isoformat()} "
-            "because the placement was not confirmed in time; the offer is being expired and "
-            "escalated. Find services again and hold a place."
+            f"The provider's acceptance of the offer for need {hold.need_idx} lapsed at "
+            f"{hold.confirm_by.isoformat()} because the placement was not confirmed in time; "
+            "the offer is being expired and escalated. Find services again and hold a place."
         )
     if await hold_db.beyond_available(conn, hold):
         raise Conflict(
-            "This offer is at risk: the provider now reports fewer free places than are held "
-            "for referrals, and this offer is beyond them, so the placement cannot be "
-            "confirmed now. Ask the provider: if they have the place they report it and you "
-            "confirm again; if not, the offer expires"
+            f"The offer for need {hold.need_idx} is at risk: the provider now reports fewer "
+            "free places than are held for referrals, and this offer is beyond them, so the "
+            "placement cannot be confirmed now. Ask the provider: if they have the place "
+            "they report it and you confirm again; if not, the offer expires"
             + (f" at {hold.confirm_by.isoformat()}" if hold.confirm_by else "")
             + ", or close this referral and refer again.",
             field="$.to",
         )
     confirmed = await hold_db.answer_hold(conn, hold.id, status="confirmed", role=None, agency=None)
     await hold_db.consume_places(conn, hold.service_id, hold.places)
-    moved = await lifecycle.move(conn, principal, head, "confirmed", action="referral.confirm")
-    await lifecycle.announce_hold(conn, moved, confirmed)
-    return moved
+    await ref_db.set_need_state(conn, head.id, hold.need_idx, "confirmed")
+    await lifecycle.announce_hold(conn, head, confirmed)
 
 
-async def release_open_hold(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> None:
-    """Give back the places of a referral's open offer (on cancelling or closing)."""
-    hold = await hold_db.open_hold_of(conn, head.id)
-    if hold is None:
-        return
-    await hold_db.lock_capacity(conn, hold.service_id)
-    released = await hold_db.answer_hold(conn, hold.id, status="released", role=None, agency=None)
-    await lifecycle.announce_hold(conn, head, released)
-
-
-async def finish(
+async def confirm(
     conn: asyncpg.Connection,
     principal: Principal,
     referral_id: uuid.UUID,
-    to_state: str,
-    outcome: str | None,
+    *,
+    now: dt.datetime,
+    need: int | None = None,
 ) -> ref_db.ReferralHead:
-    """Move a referral to in_service, closed or cancelled (releasing an open offer)."""
-    head = await _steerable_head(conn, principal, referral_id)
-    lifecycle.check_transition(head, to_state, outcome)
-    if to_state in ("closed", "cancelled"):
-        await release_open_hold(conn, head)
-    return await lifecycle.move(conn, principal, head, to_state, outcome=outcome)
+    """Confirm accepted offers (every one, or ``need``'s): their places leave ``available``.
+
+    Refused (Conflict) after an offer's confirmation deadline, and while an offer is at
+    risk (beyond the places its provider reports now); then nothing is confirmed. Capacity
+    rows are locked in the order of their service ids.
+    """
+    head = await visible_head(conn, principal, referral_id, for_update=True)
+    lifecycle.check_transition(head, "confirmed", None)
+    accepted = [
+        h for h in await hold_db.open_holds_of(conn, head.id)
+        if h.status == "accepted" and (need is None or h.need_idx == need)
+    ]  # fmt: skip
+    if not accepted:
+        raise Conflict(
+            f"referral {head.id} has no accepted offer to confirm"
+            + ("" if need is None else f" for need {need}")
+            + "; a placement is confirmed once its provider accepts the offer",
+            field="$.to",
+        )
+    for hold in sorted(accepted, key=lambda h: (str(h.service_id), h.need_idx)):
+        await hold_db.lock_capacity(conn, hold.service_id)
+        await _confirm_one(conn, head, hold, now)
+    return await lifecycle.settle(conn, principal, head, action="referral.confirm")
 
 
-async def _steerable_head(
-    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID
-) -> ref_db.ReferralHead:
-    """Referrers see their scope; a provider may steer a referral placed with it."""
-    if principal.role != "provider":
-        return await visible_head(conn, principal, referral_id, for_update=True)
-    holds = await hold_db.holds_of(conn, referral_id)
-    if not any(
-        h.organization_id == principal.organization_id and h.status == "confirmed" for h in holds
-    ):
-        raise NotFound(f"no referral {referral_id}")
-    head = await ref_db.get_head(conn, referral_id, for_update=True)
-    if head is None:
-        raise NotFound(f"no referral {referral_id}")
-    return head
+async def release_open_holds(
+    conn: asyncpg.Connection, head: ref_db.ReferralHead, needs: set[int] | None = None
+) -> None:
+    """Give back the places of a referral's open offers (of ``needs``, or all of them).
+
+    Capacity rows are locked in the order of their service ids.
+    """
+    found = [
+        h for h in await hold_db.open_holds_of(conn, head.id)
+        if needs is None or h.need_idx in needs
+    ]  # fmt: skip
+    for hold in sorted(found, key=lambda h: (str(h.service_id), h.need_idx)):
+        await hold_db.lock_capacity(conn, hold.service_id)
+        released = await hold_db.answer_hold(
+            conn, hold.id, status="released", role=None, agency=None
+        )
+        await lifecycle.announce_hold(conn, head, released)

@@ -6,11 +6,18 @@ cancelled from any open state; an accepted offer not confirmed in time expires t
 database holds the same table (``referral_transition``) and refuses any other change; this
 module checks first so that the caller gets a 409 that names the current state and the
 allowed next ones, with nothing changed.
+
+Each need of a referral has its own state (its own offer and placement, migration 0076);
+once the referral is matched, its state summarises its needs (:func:`summary`): the least
+advanced of the needs that have had an offer, ``matched`` while none has, and ``closed``
+when every need is closed or unmet. :func:`settle` moves the referral to that summary, so
+between the in-progress states any move is allowed.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Final
 
 import asyncpg
@@ -18,23 +25,64 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import outbox
 from csomatch.db import referrals as ref_db
-from csomatch.domain import Principal
+from csomatch.domain import NEED_FINAL, Principal
 from csomatch.errors import Conflict, InvalidInput
 from csomatch.referrals.access import audit
+
+#: The states a referral with needs in progress may be in; its needs' summary moves it
+#: between any two of them.
+IN_PROGRESS: Final = (
+    "matched", "offered", "accepted", "declined", "expired", "confirmed", "in_service",
+)  # fmt: skip
+
+
+def _onward(state: str) -> tuple[str, ...]:
+    return (*(s for s in IN_PROGRESS if s != state), "closed", "cancelled")
+
 
 TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "draft": ("submitted", "cancelled"),
     "submitted": ("matched", "closed", "cancelled"),
-    "matched": ("offered", "closed", "cancelled"),
-    "offered": ("accepted", "declined", "expired", "cancelled"),
-    "accepted": ("confirmed", "expired", "closed", "cancelled"),
-    "declined": ("matched", "offered", "closed", "cancelled"),
-    "expired": ("matched", "offered", "closed", "cancelled"),
-    "confirmed": ("in_service", "closed", "cancelled"),
-    "in_service": ("closed", "cancelled"),
+    **{state: _onward(state) for state in IN_PROGRESS},
     "closed": (),
     "cancelled": (),
 }
+#: A need's states once an offer was made, least advanced first: the referral shows the
+#: first of them that one of its open needs is in.
+SUMMARY_ORDER: Final = ("declined", "expired", "offered", "accepted", "confirmed", "in_service")
+#: A referral's states in which a service may be offered for one of its needs.
+OFFERABLE: Final = frozenset({"submitted", *IN_PROGRESS})
+
+
+def summary(needs: Sequence[ref_db.StoredNeed]) -> str:
+    """The state a referral's needs add up to.
+
+    ``closed`` when every need is closed or unmet; else the least advanced state of the open
+    needs that have had an offer (declined, expired, offered, accepted, confirmed,
+    in_service); ``matched`` while no open need has had one.
+    """
+    open_states = [n.state for n in needs if n.state not in NEED_FINAL]
+    if not open_states:
+        return "closed"
+    started = [s for s in open_states if s in SUMMARY_ORDER]
+    return min(started, key=SUMMARY_ORDER.index) if started else "matched"
+
+
+def closing_outcome(needs: Sequence[ref_db.StoredNeed]) -> str:
+    """The outcome of a referral whose needs are all finished.
+
+    ``placed`` when a need was placed; else the outcome of the first closed need; else
+    (every need unmet) ``person_declined`` when the person declined them all, or
+    ``no_capacity``.
+    """
+    outcomes = [n.outcome for n in needs if n.state == "closed" and n.outcome is not None]
+    if "placed" in outcomes:
+        return "placed"
+    if outcomes:
+        return outcomes[0]
+    if needs and all(n.unmet_reason == "person_declined" for n in needs):
+        return "person_declined"
+    return "no_capacity"
 
 
 def allowed_next(state: str) -> tuple[str, ...]:
@@ -128,14 +176,42 @@ async def move(
     *,
     outcome: str | None = None,
     action: str | None = None,
+    cancel_reason: str | None = None,
 ) -> ref_db.ReferralHead:
     """Check and apply one transition; announce it and audit it (``principal`` None: system).
 
     The caller holds the referral's row lock (``for_update``) and owns the transaction.
     """
     check_transition(head, to_state, outcome)
-    moved = await ref_db.set_state(conn, head.id, to_state, outcome)
+    moved = await ref_db.set_state(conn, head.id, to_state, outcome, cancel_reason)
     await announce(conn, moved)
     if principal is not None:
         await audit(conn, principal, action or f"referral.{to_state}", "referral", head.id)
+    return moved
+
+
+async def settle(
+    conn: asyncpg.Connection,
+    principal: Principal | None,
+    head: ref_db.ReferralHead,
+    *,
+    action: str | None = None,
+) -> ref_db.ReferralHead:
+    """Move a referral to the state its needs add up to (after a need changed), and audit.
+
+    A draft or submitted referral whose needs have had no offer stays as it is. The caller
+    holds the referral's row lock and owns the transaction. ``action`` is audited on the
+    referral even when the summary does not change (``principal`` None: the system).
+    """
+    needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
+    target = summary(needs)
+    if target == head.state or (head.state in ("draft", "submitted") and target == "matched"):
+        if principal is not None and action is not None:
+            await audit(conn, principal, action, "referral", head.id)
+        return head
+    outcome = closing_outcome(needs) if target == "closed" else None
+    moved = await ref_db.set_state(conn, head.id, target, outcome)
+    await announce(conn, moved)
+    if principal is not None:
+        await audit(conn, principal, action or f"referral.{target}", "referral", head.id)
     return moved

@@ -20,6 +20,7 @@ from msgspec import Meta
 from csomatch.domain import (
     Accessibility,
     AreaCode,
+    CancelReason,
     ConsentMethod,
     ConsentScope,
     CountryCode,
@@ -27,6 +28,7 @@ from csomatch.domain import (
     Outcome,
     OverrideReason,
     ParticipantCode,
+    UnmetReason,
 )
 from csomatch.matching.profile import NeedsProfile
 
@@ -78,13 +80,22 @@ class HoldIn(_In, frozen=True, kw_only=True):
     #: Places to hold; by default the whole group for accommodation (adults and children
     #: are placed together), one place for any other service.
     places: Annotated[int, Meta(ge=1, le=100)] | None = None
+    #: The need (its index) the offer is for; by default the first need of the service's
+    #: code without an open offer.
+    need: Annotated[int, Meta(ge=0, le=19)] | None = None
 
 
 class TransitionIn(_In, frozen=True, kw_only=True):
-    """Move a referral to another state; closing names an outcome."""
+    """Move a referral, or one of its needs (``need``), to another state.
 
-    to: Literal["submitted", "confirmed", "in_service", "closed", "cancelled"]
+    Closing names an outcome; cancelling (the whole referral) and leaving a need unmet name a
+    reason code.
+    """
+
+    to: Literal["submitted", "confirmed", "in_service", "closed", "cancelled", "unmet"]
     outcome: Outcome | None = None
+    need: Annotated[int, Meta(ge=0, le=19)] | None = None
+    reason: CancelReason | UnmetReason | None = None
 
 
 class DeclineIn(_In, frozen=True, kw_only=True):

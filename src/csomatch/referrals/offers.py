@@ -119,7 +119,6 @@ async def accept(
     """
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
-    lifecycle.check_transition(head, "accepted", None)
     cap = await hold_db.lock_capacity(conn, hold.service_id)
     if cap is not None and await hold_db.beyond_available(conn, hold):
         raise Conflict(
@@ -133,7 +132,8 @@ async def accept(
         confirm_hours=settings.confirm_hours,
     )  # fmt: skip
     await record_offer_answer(conn, hold.service_id, accepted=True)
-    moved = await lifecycle.move(conn, principal, head, "accepted", action="offer.accept")
+    await ref_db.set_need_state(conn, head.id, hold.need_idx, "accepted")
+    moved = await lifecycle.settle(conn, principal, head, action="offer.accept")
     await lifecycle.announce_hold(conn, moved, answered)
     await audit(conn, principal, "offer.accept", "hold", hold.id)
     return Offer(hold=answered, referral=await ref_db.get_referral(conn, hold.referral_id))
@@ -151,7 +151,6 @@ async def decline(
     """Decline an offer with a reason; for ``no_capacity`` the capacity number is doubted."""
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
-    lifecycle.check_transition(head, "declined", None)
     await hold_db.lock_capacity(conn, hold.service_id)
     answered = await hold_db.answer_hold(
         conn, hold.id, status="declined", role=principal.role, agency=principal.agency,
@@ -177,7 +176,8 @@ async def decline(
                 )
             ],
         )
-    moved = await lifecycle.move(conn, principal, head, "declined", action="offer.decline")
+    await ref_db.set_need_state(conn, head.id, hold.need_idx, "declined")
+    moved = await lifecycle.settle(conn, principal, head, action="offer.decline")
     await lifecycle.announce_hold(conn, moved, answered)
     await audit(conn, principal, "offer.decline", "hold", hold.id)
     await _suggest_next(conn, settings, head.id, service.taxonomy_code, now)
@@ -219,16 +219,14 @@ async def expire_one(
     expired = await hold_db.expire_hold(conn, hold_id)
     if expired is None:
         return False
-    if head.state in ("offered", "accepted"):
-        moved = await lifecycle.move(conn, None, head, "expired")
-    else:
-        moved = head
+    await ref_db.set_need_state(conn, head.id, hold.need_idx, "expired")
+    moved = await lifecycle.settle(conn, None, head)
     await lifecycle.announce_hold(conn, moved, expired)
     await record_event(
         conn, actor=SYSTEM, action="offer.expire", object_type="hold", object_id=str(hold_id),
         outcome="ok",
     )  # fmt: skip
     service = await svc_db.get_service(conn, hold.service_id)
-    if service is not None and moved.state == "expired":
+    if service is not None:
         await _suggest_next(conn, settings, referral_id, service.taxonomy_code, now)
     return True

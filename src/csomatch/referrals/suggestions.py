@@ -99,13 +99,15 @@ async def match_referral(
 ) -> Matched:
     """Run the matcher on a referral the caller may see (audited).
 
-    A submitted, declined or expired referral becomes matched. Confidential sites are placed
-    as the caller sees them.
+    A submitted, declined or expired referral becomes matched; one with offers in progress
+    keeps its state (its needs decide it). Confidential sites are placed as the caller sees
+    them.
     """
     head = await visible_head(conn, principal, referral_id, for_update=True)
-    if head.state != "matched":
+    if head.state in ("draft", "submitted", "declined", "expired", "closed", "cancelled"):
         head = await lifecycle.move(conn, principal, head, "matched", action="referral.match")
     else:
+        # Matched, or placing further needs of a plan: the state follows the needs.
         await audit(conn, principal, "referral.match", "referral", referral_id)
     stored = await ref_db.get_referral(conn, referral_id)
     assert stored is not None

@@ -33,6 +33,22 @@ class NeedOut(Out, frozen=True, rename={"taxonomy_code": "code"}):
     priority: str
 
 
+class NeedStateOut(Out, frozen=True, rename={"taxonomy_code": "code", "idx": "index"}):
+    """One need as its referrer sees it: code, priority, and its own state.
+
+    A closed need's outcome (null when its referral was cancelled), an unmet need's reason.
+    """
+
+    #: Sent as ``index``: the need's position in the referral, from 0.
+    idx: int
+    #: Sent as ``code``.
+    taxonomy_code: str
+    priority: str
+    state: str
+    outcome: str | None
+    unmet_reason: str | None
+
+
 class ConsentOut(Out, frozen=True):
     """The consent as recorded."""
 
@@ -71,11 +87,13 @@ class ProfileOut(Out, frozen=True):
     consent_override: OverrideOut | None
 
 
-class OfferSummary(Out, frozen=True):
+class OfferSummary(Out, frozen=True, rename={"need_idx": "need"}):
     """An offer (a hold on a service's capacity) as the referrer and coordinator see it."""
 
     id: uuid.UUID
     referral_id: uuid.UUID
+    #: Sent as ``need``: the index of the need the offer is for.
+    need_idx: int
     service_id: uuid.UUID
     organization_id: uuid.UUID
     places: int
@@ -106,7 +124,7 @@ class ReferralSummary(Out, frozen=True):
     urgency: str
     needed_by: dt.datetime | None
     current_area: str
-    needs: list[NeedOut]
+    needs: list[NeedStateOut]
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -122,6 +140,8 @@ class ReferralOut(ReferralSummary, frozen=True):
     submitted_at: dt.datetime | None
     closed_at: dt.datetime | None
     version: int
+    #: Why a cancelled referral was cancelled (a code).
+    cancel_reason: str | None
 
 
 class ReferralList(Out, frozen=True):
@@ -136,6 +156,8 @@ class OfferOut(Out, frozen=True):
 
     id: uuid.UUID
     referral_id: uuid.UUID
+    #: The index of the need this offer is for.
+    need: int
     service_id: uuid.UUID
     places: int
     status: str
@@ -191,6 +213,10 @@ def _needs(needs: list[StoredNeed]) -> list[NeedOut]:
     return msgspec.convert(needs, list[NeedOut], from_attributes=True)
 
 
+def _need_states(needs: list[StoredNeed]) -> list[NeedStateOut]:
+    return msgspec.convert(needs, list[NeedStateOut], from_attributes=True)
+
+
 def offer_summary(h: Hold) -> OfferSummary:
     """The referrer's view of an offer."""
     return msgspec.convert(h, OfferSummary, from_attributes=True)
@@ -231,7 +257,7 @@ def referral_summary(h: ReferralHead, needs: list[StoredNeed]) -> ReferralSummar
         id=h.id, jurisdiction=h.jurisdiction, receiving_participant=h.receiving_participant,
         transnational=h.transnational, agency=h.agency, state=h.state, outcome=h.outcome,
         urgency=h.urgency, needed_by=h.needed_by, current_area=h.current_area,
-        needs=_needs(needs), created_at=h.created_at, updated_at=h.updated_at,
+        needs=_need_states(needs), created_at=h.created_at, updated_at=h.updated_at,
     )  # fmt: skip
 
 
@@ -242,11 +268,11 @@ def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
         id=h.id, jurisdiction=h.jurisdiction, receiving_participant=h.receiving_participant,
         transnational=h.transnational, agency=h.agency, state=h.state, outcome=h.outcome,
         urgency=h.urgency, needed_by=h.needed_by, current_area=h.current_area,
-        needs=_needs(r.needs), created_at=h.created_at, updated_at=h.updated_at,
+        needs=_need_states(r.needs), created_at=h.created_at, updated_at=h.updated_at,
         profile=None if r.profile is None else _profile(r.profile),
         offers=[offer_summary(x) for x in holds], allowed_next=list(allowed_next(h.state)),
         next_service_id=h.next_service_id, submitted_at=h.submitted_at,
-        closed_at=h.closed_at, version=h.version,
+        closed_at=h.closed_at, version=h.version, cancel_reason=h.cancel_reason,
     )  # fmt: skip
 
 
@@ -255,7 +281,7 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
     h, p = r.head, r.profile
     placed = hold.status == "confirmed"
     return OfferOut(
-        id=hold.id, referral_id=hold.referral_id, service_id=hold.service_id,
+        id=hold.id, referral_id=hold.referral_id, need=hold.need_idx, service_id=hold.service_id,
         places=hold.places, status=hold.status, created_at=hold.created_at,
         expires_at=hold.expires_at, answered_at=hold.answered_at,
         decline_reason=hold.decline_reason, confirm_by=hold.confirm_by, at_risk=hold.at_risk,

@@ -463,7 +463,8 @@ form.addEventListener("submit", async (event) => {
 /** A draft left behind by a changed form is cancelled (best effort: a draft harms nobody). */
 function cancelDraft(id) {
   api(`/api/v1/referrals/${id}/transitions`, {
-    method: "POST", body: { to: "cancelled" }, headers: { "Idempotency-Key": newKey() },
+    method: "POST", body: { to: "cancelled", reason: "duplicate" },
+    headers: { "Idempotency-Key": newKey() },
   }).catch(() => {});
 }
 
