@@ -228,6 +228,17 @@ async def test_the_matcher_s_plan_is_booked_in_one_call(client: Client, demo_db:
     assert offered, planned
 
 
+async def test_a_plan_waits_for_matching(client: Client, demo_db: str) -> None:
+    s = await _scene(demo_db)
+    created = await post_ok(client, "/api/v1/referrals", s.officer, referral_body(needs=NEEDS))
+    path = f"/api/v1/referrals/{created['id']}"
+    await post_ok(client, f"{path}/transitions", s.officer, {"to": "submitted"})
+    early = await client.post(f"{path}/plan", json=s.plan(0), headers=s.officer | idem())
+    assert early.status_code == 409, early.text
+    assert "it cannot become offered" in early.json()["detail"]
+    assert await _holds_of(demo_db, created["id"]) == []
+
+
 async def test_a_single_hold_is_an_offer_for_one_need(client: Client, demo_db: str) -> None:
     s = await _scene(demo_db)
     ref = await matched_referral(client, s.officer, needs=NEEDS)

@@ -50,8 +50,9 @@ TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
 #: A need's states once an offer was made, least advanced first: the referral shows the
 #: first of them that one of its open needs is in.
 SUMMARY_ORDER: Final = ("declined", "expired", "offered", "accepted", "confirmed", "in_service")
-#: A referral's states in which a service may be offered for one of its needs.
-OFFERABLE: Final = frozenset({"submitted", *IN_PROGRESS})
+#: A referral's states in which a service may be offered for one of its needs (matched
+#: or further on, not finished).
+OFFERABLE: Final = frozenset(IN_PROGRESS)
 
 
 def summary(needs: Sequence[ref_db.StoredNeed]) -> str:
