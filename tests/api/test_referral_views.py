@@ -84,7 +84,7 @@ OTHER_ROUTES = {
     ("GET", "/api/v1/funding/matches"), ("GET", "/api/v1/funding/rates"),
     ("POST", "/api/v1/funding/matches/{review_id:uuid}/confirm"),
     ("POST", "/api/v1/funding/matches/{review_id:uuid}/reject"),
-    ("GET", "/"), ("GET", "/find"), ("GET", "/refer"), ("GET", "/capacity"),
+    ("GET", "/"), ("GET", "/find"), ("GET", "/refer"), ("GET", "/referrals"), ("GET", "/capacity"),
     ("GET", "/offers"), ("GET", "/registry"), ("GET", "/gaps"),
     ("GET", "/static/{file_path:path}"),
     ("GET", "/schema"), ("GET", "/schema/openapi.json"), ("GET", "/schema/{path:str}"),

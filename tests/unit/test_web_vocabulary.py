@@ -16,13 +16,17 @@ from typing import get_args
 import pytest
 
 from csomatch.domain import (
+    CANCEL_REASONS,
     CAPACITY_UNITS,
     DECLINE_REASONS,
     NATIONALITY_CODES,
+    NEED_STATES,
     ORG_KINDS,
+    OUTCOMES,
     PARTICIPANTS,
     REFERRING,
     ROLES,
+    UNMET_REASONS,
     URGENCIES,
     ChildAgeBand,
 )
@@ -63,7 +67,7 @@ def test_the_decline_reasons_a_provider_picks_are_the_server_s() -> None:
 
 
 def test_every_reason_the_matcher_gives_has_words_on_the_referral_page() -> None:
-    assert set(_object_keys("refer.js", "REASONS")) == {NO_PROVIDER, *REASON_CODES}
+    assert set(_object_keys("referwords.js", "REASONS")) == {NO_PROVIDER, *REASON_CODES}
 
 
 def test_nationality_is_asked_for_the_services_the_server_accepts_it_for() -> None:
@@ -80,7 +84,11 @@ def test_nationality_is_asked_for_the_services_the_server_accepts_it_for() -> No
         ("capacity.js", "UNIT_WORDS", CAPACITY_UNITS),
         ("find.js", "UNIT_WORDS", CAPACITY_UNITS),
         ("registry.js", "KINDS", ORG_KINDS),
-        ("refer.js", "TERMS", TERMS),
+        ("referwords.js", "TERMS", TERMS),
+        ("referwords.js", "NEED_STATES", NEED_STATES),
+        ("referwords.js", "OUTCOMES", OUTCOMES),
+        ("referwords.js", "UNMET_REASONS", UNMET_REASONS),
+        ("referwords.js", "CANCEL_REASONS", CANCEL_REASONS),
     ],
 )
 def test_the_words_of_each_page_cover_exactly_the_server_s_codes(
@@ -90,9 +98,10 @@ def test_the_words_of_each_page_cover_exactly_the_server_s_codes(
 
 
 def test_the_referral_page_knows_every_referral_state() -> None:
-    assert set(_object_keys("refer.js", "STATES")) == set(TRANSITIONS)
+    assert set(_object_keys("referwords.js", "STATES")) == set(TRANSITIONS)
 
 
 def test_the_referral_page_s_lists_are_the_server_s() -> None:
     assert _strings("refer.js", "ROLES") == REFERRING
+    assert _strings("referrals.js", "ROLES") == REFERRING
     assert _strings("refer.js", "CHILD_BANDS") == get_args(ChildAgeBand)

@@ -51,6 +51,7 @@ PAGES = [
     ("/", "index.html", "Sign in", "signin.js", False),
     ("/find", "find.html", "Find services", "find.js", True),
     ("/refer", "refer.html", "Make a referral", "refer.js", True),
+    ("/referrals", "referrals.html", "My referrals", "referrals.js", True),
     ("/capacity", "capacity.html", "My capacity", "capacity.js", True),
     ("/offers", "offers.html", "Offers", "offers.js", True),
     ("/registry", "registry.html", "Registry", "registry.js", True),

@@ -1,8 +1,11 @@
 // Make a referral: the needs (never who the person is), submitted; the matcher's suggestions
-// per need; hold a place; follow the referral. Every POST carries an Idempotency-Key that is
-// kept for a retry after a lost connection, so pressing a button twice never acts twice.
+// per need; book the plan (a place for every need, all or nothing) or hold one place; follow
+// the referral to its end (follow.js). Every POST carries an Idempotency-Key that is kept for
+// a retry after a lost connection, so pressing a button twice never acts twice.
 
 import { LANGUAGES } from "./languages.js";
+import { OPEN_FOR_OFFER, follower, newKey, when } from "./follow.js";
+import { OFFER_STATUS, REASONS, TERMS } from "./referwords.js";
 import {
   PARTICIPANTS,
   ago,
@@ -24,60 +27,6 @@ const SKEW_MS = 5 * 60 * 1000; // the API's clock-skew tolerance for needed_by
 const YEAR_MS = 366 * 24 * 3600 * 1000; // needed_by at most a year ahead
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Why services were left out (the matcher's reason codes, docs/matching.md), in words. */
-const REASONS = {
-  no_provider: "no service in the registry offers it",
-  service_code: "does not offer this service",
-  gender: "not for this gender",
-  age: "not for this age band",
-  group: "cannot take the whole group together",
-  not_accepting: "not accepting referrals now",
-  licence: "no valid licence for this service",
-  no_capacity: "no free place now",
-  language: "does not speak the person's languages, and no interpreter",
-  excluded_area: "in or too near a place to keep away from",
-  security: "not secure enough for a high risk",
-  jurisdiction: "outside the jurisdiction, without cross-border support",
-};
-/** The matcher's cost terms, in words (1 point = 100 m of travel). */
-const TERMS = {
-  distance: "travel",
-  language: "not the person's first language",
-  freshness: "age of the free-places number",
-  specialisation: "not specialised for this person",
-  availability: "no free place reported now",
-  acceptance: "often declines offers",
-  feedback: "lower feedback from people served",
-  proximity: "far from the person's other services",
-};
-const STATES = {
-  draft: "Draft: not sent yet",
-  submitted: "Submitted",
-  matched: "Matched: hold a place at one of the services below",
-  offered: "Offered: a place is held, waiting for the provider's answer",
-  accepted: "Accepted by the provider: confirm the placement",
-  declined: "Declined by the provider: hold a place somewhere else",
-  expired: "The offer expired (unanswered, or not confirmed in time): hold a place somewhere else",
-  confirmed: "Placement confirmed",
-  in_service: "In service",
-  closed: "Closed",
-  cancelled: "Cancelled",
-};
-const OFFER_STATUS = {
-  held: "waiting for the provider's answer",
-  accepted: "accepted",
-  confirmed: "confirmed",
-  declined: "declined",
-  expired: "expired",
-  released: "released",
-};
-/** An offer beyond the places its provider now reports (docs/referrals.md): what to do. */
-const AT_RISK = "At risk: the provider now reports fewer free places than are held, and " +
-  "this offer is beyond them, so it cannot be accepted or confirmed for now. Call the " +
-  "provider: if the place is there, they report it and the offer goes ahead; if not, it " +
-  "will be declined or expire, and you hold a place somewhere else.";
-/** How often the page looks at the event feed for news of the followed referral. */
-const WATCH_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 const form = $("referral");
@@ -101,8 +50,7 @@ const excluded = new Map(); // area code -> label
 let consentAt = null; // when the consent box was ticked
 let marked = []; // elements showing a field error
 let needCount = 0;
-let after = null; // the event feed's position (GET /api/v1/events)
-let followed = new Set(); // the followed referral's id and its offers' ids
+let planKey = null; // the plan's Idempotency-Key, kept for a retry after a lost connection
 
 /** The referral being made: its keys survive a lost connection, and a changed form starts anew. */
 let flow = fresh("");
@@ -111,11 +59,6 @@ function fresh(text) {
   return { text, id: null, state: null, createKey: newKey(), submitKey: newKey(), matchKey: newKey() };
 }
 
-/** A random Idempotency-Key (crypto.randomUUID needs a secure context; this does not). */
-function newKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 // ---- The form ----------------------------------------------------------------------------
 
@@ -487,10 +430,13 @@ async function match() {
   results.replaceChildren(...answer.needs.map(needCard));
   const met = answer.needs.filter((n) => n.suggestions.length).length;
   status.textContent = met
-    ? `Suggestions for ${met} of ${answer.needs.length} need${answer.needs.length === 1 ? "" : "s"}, best first. Hold a place to offer it to the provider.`
+    ? `Suggestions for ${met} of ${answer.needs.length} need${answer.needs.length === 1 ? "" : "s"}, best first. Book the plan, or hold one place.`
     : "No service can meet these needs now: see why below.";
-  showFollow(flow.id);
-  await refresh();
+  $("plan-box").hidden = met === 0;
+  $("plan-note").textContent = "";
+  planKey = null;
+  follow.show(flow.id);
+  await follow.refresh();
   if (status.getBoundingClientRect().top > window.innerHeight) status.scrollIntoView({ block: "start" });
 }
 
@@ -517,14 +463,15 @@ function excludedWords(counts) {
 
 function needCard(need) {
   const name = codeNames.get(need.code) || need.code;
-  const item = el("li", { class: "card need-result", "data-code": need.code },
-    el("h3", {}, `${name} (${need.priority})`));
+  const item = el("li", {
+    class: "card need-result", "data-code": need.code, "data-need": String(need.index),
+  }, el("h3", {}, `${name} (${need.priority})`));
   if (need.suggestions.length) {
     const shown = need.suggestions.length;
     item.append(el("p", { class: "meta" },
       `${need.eligible} service${need.eligible === 1 ? "" : "s"} can meet it` +
       (need.eligible > shown ? `; the best ${shown} first.` : ".")));
-    item.append(el("ol", { class: "hits" }, ...need.suggestions.map(option)));
+    item.append(el("ol", { class: "hits" }, ...need.suggestions.map((s, i) => option(need, s, i))));
   } else {
     const reasons = need.unmet_reasons.map((r) => REASONS[r] || r).join("; ");
     item.append(el("p", { class: "unmet" },
@@ -536,7 +483,7 @@ function needCard(need) {
   return item;
 }
 
-function option(s) {
+function option(need, s, i) {
   const from = s.distance_from === "accommodation"
     ? " from the suggested accommodation" : " from where the person is now";
   const free = s.free_places === null
@@ -548,9 +495,15 @@ function option(s) {
     : el("span", { class: "reported" }, "Number never reported");
   const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
   const button = el("button", {
-    type: "button", class: "primary hold",
+    type: "button", class: "secondary hold",
     "aria-label": `Hold a place: ${s.service_name}, ${s.organization_name}`,
   }, "Hold a place");
+  const pickId = `plan-${need.index}-${i}`;
+  const pick = el("input", {
+    type: "radio", id: pickId, name: `plan-${need.index}`, value: s.service_id, class: "plan-pick",
+  });
+  pick.checked = s.service_id === need.planned_service_id ||
+    (need.planned_service_id === null && i === 0);
   let key = null; // kept for a retry after a lost connection
   button.addEventListener("click", async () => {
     key = key || newKey();
@@ -558,16 +511,15 @@ function option(s) {
     note.textContent = "Holding…";
     try {
       const { data: offer } = await api(`/api/v1/referrals/${flow.id}/holds`, {
-        method: "POST", body: { service_id: s.service_id }, headers: { "Idempotency-Key": key },
+        method: "POST", body: { service_id: s.service_id, need: need.index },
+        headers: { "Idempotency-Key": key },
       });
       key = null;
       note.textContent = `Held: ${offer.places} place${offer.places === 1 ? "" : "s"}, ` +
         `${OFFER_STATUS[offer.status] || offer.status}, until ${when(offer.expires_at)}.`;
-      // One offer is open per referral at a time: the others wait for its answer.
-      for (const other of results.querySelectorAll("button.hold")) other.disabled = true;
       button.textContent = "Place held";
       button.setAttribute("aria-label", `Place held: ${s.service_name}, ${s.organization_name}`);
-      await refresh();
+      await follow.refresh();
     } catch (error) {
       if (error.status !== 0) key = null;
       const freeNow = error.problem && "free_places" in error.problem
@@ -587,65 +539,81 @@ function option(s) {
     el("p", { class: "where" }, `${s.area_name} (${s.participant})`),
     s.in_plan ? el("ul", { class: "tags" }, el("li", { class: "tag strong" }, "Best in the plan")) : null,
     el("p", { class: "why" }, why(s)),
+    el("div", { class: "check plan-choice" }, pick,
+      el("label", { for: pickId }, "Use in the plan")),
     button,
     note);
 }
 
-// ---- Follow the referral -----------------------------------------------------------------
+// ---- Book the plan ----------------------------------------------------------------------
 
-/** "2 Dec 2026, 00:23 (in 60 min)": a deadline, absolute and how far away. */
-function when(iso) {
-  const at = new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-  const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
-  if (minutes <= 0) return at;
-  const left = minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
-  return `${at} (in ${left})`;
+/** The service chosen for each need still open for an offer: the body of POST .../plan. */
+function chosenPlan() {
+  const needs = [];
+  for (const card of results.querySelectorAll(".need-result")) {
+    const pick = card.querySelector(".plan-pick:checked:not([disabled])");
+    if (pick) needs.push({ index: Number(card.dataset.need), service_id: pick.value });
+  }
+  return needs;
 }
 
-function showFollow(id) {
-  $("follow").hidden = false;
-  $("follow-link").href = `/refer?referral=${id}`;
-}
-
-/** Read the referral (GET /api/v1/referrals/{id}) and show its state and offers. */
-async function refresh() {
-  const id = flow.id;
-  const state = $("follow-state");
+$("book-plan").addEventListener("click", async () => {
+  const note = $("plan-note");
+  const needs = chosenPlan();
+  if (!needs.length) {
+    note.textContent = "Every need already has a place held or is finished.";
+    return;
+  }
+  planKey = planKey || newKey();
+  $("book-plan").disabled = true;
+  note.textContent = "Booking…";
+  for (const card of results.querySelectorAll(".need-result")) card.classList.remove("refused");
   try {
-    const { data } = await api(`/api/v1/referrals/${id}`);
-    flow.state = data.state;
-    state.replaceChildren(el("strong", { class: "referral-state", "data-state": data.state },
-      STATES[data.state] || data.state), ` · updated ${ago(data.updated_at)}`);
-    followed = new Set([id, ...data.offers.map((o) => o.id)]);
-    $("follow-offers").replaceChildren(...data.offers.map((o) => el("li", { "data-offer-id": o.id },
-      `${serviceNames.get(o.service_id) || "A service"}: ${o.places} place${o.places === 1 ? "" : "s"}, ` +
-      `${OFFER_STATUS[o.status] || o.status}` +
-      (o.status === "held" ? ` until ${when(o.expires_at)}` : "") +
-      (o.status === "accepted" && o.confirm_by ? `: confirm by ${when(o.confirm_by)}` : ""),
-      o.at_risk ? el("strong", { class: "at-risk" }, AT_RISK) : "")));
-    // After a decline or an expiry (or when only following), the matcher is asked again.
-    const again = ["declined", "expired"].includes(data.state) ||
-      (data.state === "matched" && results.children.length === 0);
-    $("rematch").hidden = !again;
+    const { data } = await api(`/api/v1/referrals/${flow.id}/plan`, {
+      method: "POST", body: { needs }, headers: { "Idempotency-Key": planKey },
+    });
+    planKey = null;
+    const held = data.offers.filter((o) => o.status === "held" && needs.some((n) => n.index === o.need));
+    note.textContent = `Booked: a place held for ${held.length} need${held.length === 1 ? "" : "s"}, ` +
+      "each waiting for its provider's answer.";
+    await follow.refresh();
   } catch (error) {
-    state.textContent = `Could not read the referral: ${error.message}`;
+    if (error.status !== 0) planKey = null;
+    const problem = error.problem || {};
+    const free = "free_places" in problem
+      ? ` Free places now: ${problem.free_places === null ? "unknown" : problem.free_places}.` : "";
+    note.textContent = `Not booked, nothing was held: ${error.message.replace(/\.$/, "")}.${free}`;
+    if (Number.isInteger(problem.need)) {
+      const card = results.querySelector(`.need-result[data-need="${problem.need}"]`);
+      if (card) card.classList.add("refused");
+    }
+  } finally {
+    $("book-plan").disabled = false;
   }
+});
+
+/** After each reading of the referral: only needs open for an offer can be booked. */
+function read(referral) {
+  flow.state = referral.state;
+  for (const need of referral.needs) {
+    const card = results.querySelector(`.need-result[data-need="${need.index}"]`);
+    if (!card) continue;
+    const open = OPEN_FOR_OFFER.has(need.state) && !["closed", "cancelled"].includes(referral.state);
+    for (const control of card.querySelectorAll("button.hold, .plan-pick")) control.disabled = !open;
+  }
+  // After a decline or an expiry (or when only following), the matcher is asked again.
+  const again = referral.needs.some((n) => ["declined", "expired"].includes(n.state)) ||
+    (referral.state === "matched" && results.children.length === 0);
+  $("rematch").hidden = !again || ["closed", "cancelled"].includes(referral.state);
 }
 
-/** Read the referral again when the event feed has news of it or of its offers. */
-async function watch() {
-  if (!flow.id || document.hidden) return;
-  try {
-    const { data } = await api(after === null ? "/api/v1/events" : `/api/v1/events?after=${after}`);
-    const news = after !== null && data.events.some((e) => followed.has(e.object_id));
-    after = data.next_after;
-    if (news) await refresh();
-  } catch {
-    // The next look tries again.
-  }
-}
+const follow = follower({
+  id: () => flow.id,
+  serviceName: (id) => serviceNames.get(id) || "A service",
+  needName: (need) => `${codeNames.get(need.code) || need.code} (${need.priority})`,
+  read,
+});
 
-$("refresh").addEventListener("click", refresh);
 $("rematch").addEventListener("click", () => {
   flow.matchKey = newKey();
   match();
@@ -681,12 +649,11 @@ async function start() {
   if (followed && UUID.test(followed)) {
     flow.id = followed;
     flow.followed = true; // opened by its link: a new form never cancels it
-    showFollow(followed);
-    await refresh();
+    follow.show(followed);
+    await follow.refresh();
   }
   form.dataset.ready = "true";
-  await watch();
-  setInterval(watch, WATCH_MS);
+  await follow.start();
 }
 
 start();

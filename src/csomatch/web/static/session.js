@@ -9,6 +9,7 @@ const KEY = "csomatch.token";
 export const PAGES = [
   { href: "/find", label: "Find services", roles: ["officer", "coordinator", "admin"] },
   { href: "/refer", label: "Make a referral", roles: ["officer", "coordinator", "admin"] },
+  { href: "/referrals", label: "My referrals", roles: ["officer", "coordinator", "admin"] },
   { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
   { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },

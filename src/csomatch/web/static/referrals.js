@@ -1,0 +1,84 @@
+// My referrals: the open referrals the caller may follow (GET /api/v1/referrals), the ones
+// waiting for them first, each linking to /refer?referral={id} where its next step is taken.
+
+import { ago, api, el, signedIn, taxonomy } from "./session.js";
+import { NEED_STATES, STATES } from "./referwords.js";
+
+const ROLES = ["officer", "coordinator", "admin"];
+const FINISHED = new Set(["closed", "cancelled"]);
+/**
+ * What a need waits for from the referrer, most pressing first (a lower rank comes first):
+ * an accepted offer to confirm before its deadline, a decline or an expiry to place again, a
+ * need with no place held, a placement to mark in service or close.
+ */
+const WAITING = {
+  accepted: [0, "confirm the placement"],
+  declined: [1, "hold a place somewhere else"],
+  expired: [1, "hold a place somewhere else"],
+  suggested: [2, "hold a place"],
+  confirmed: [3, "mark it in service when it starts"],
+  in_service: [4, "close it when it ends"],
+};
+/** A referral that waits for no step of the referrer (its providers have the next word). */
+const NOT_WAITING = 9;
+const PAGE = 200;
+
+const $ = (id) => document.getElementById(id);
+let codeNames = new Map();
+
+/** The most pressing step a referral waits for: [rank, words] (draft and submitted: go on). */
+export function waitingFor(referral) {
+  if (referral.state === "draft") return [2, "submit it"];
+  let best = [NOT_WAITING, "waiting for the providers' answers"];
+  for (const need of referral.needs) {
+    const w = WAITING[need.state];
+    if (w && w[0] < best[0]) best = w;
+  }
+  return best;
+}
+
+function line(referral) {
+  const [rank, words] = waitingFor(referral);
+  const needs = referral.needs.map((n) => el("li", { "data-need": String(n.index), "data-state": n.state },
+    `${codeNames.get(n.code) || n.code}: ${NEED_STATES[n.state] || n.state}`));
+  return el("li", { class: "card referral-line", "data-referral": referral.id, "data-rank": String(rank) },
+    el("h2", {}, el("a", { href: `/refer?referral=${referral.id}` },
+      `${STATES[referral.state] || referral.state}`)),
+    el("p", { class: rank < NOT_WAITING ? "waiting" : "meta" },
+      rank < NOT_WAITING ? `Waiting for you: ${words}` : words),
+    el("ul", { class: "needs-summary" }, ...needs),
+    el("p", { class: "meta" },
+      `${referral.urgency} · ${referral.agency || "no agency"} · updated ${ago(referral.updated_at)}`));
+}
+
+async function load() {
+  $("status").textContent = "Loading…";
+  try {
+    const { data } = await api(`/api/v1/referrals?limit=${PAGE}`);
+    const open = data.referrals.filter((r) => !FINISHED.has(r.state));
+    open.sort((a, b) => waitingFor(a)[0] - waitingFor(b)[0] ||
+      Date.parse(b.updated_at) - Date.parse(a.updated_at));
+    $("referrals").replaceChildren(...open.map(line));
+    const waiting = open.filter((r) => waitingFor(r)[0] < NOT_WAITING).length;
+    $("status").textContent = open.length
+      ? `${open.length} open referral${open.length === 1 ? "" : "s"}; ${waiting} waiting for you.`
+      : "No open referrals.";
+  } catch (error) {
+    $("status").textContent = `Could not read the referrals: ${error.message}`;
+  }
+}
+
+async function start() {
+  const me = await signedIn(ROLES);
+  if (!me) return;
+  try {
+    codeNames = new Map((await taxonomy()).map((t) => [t.code, t.name]));
+  } catch {
+    // Codes are shown instead of names.
+  }
+  $("refresh").addEventListener("click", load);
+  await load();
+  $("referrals").dataset.ready = "true";
+}
+
+start();
