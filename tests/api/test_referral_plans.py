@@ -256,3 +256,30 @@ async def test_a_single_hold_is_an_offer_for_one_need(client: Client, demo_db: s
     assert shelter["need"] == 0
     got = (await client.get(path, headers=s.officer)).json()
     assert [n["state"] for n in got["needs"]] == ["offered", "offered", "suggested"]
+
+
+async def test_the_referral_closes_as_placed_once_a_need_was_placed(
+    client: Client, demo_db: str
+) -> None:
+    s = await _scene(demo_db)
+    ref = await matched_referral(client, s.officer, needs=NEEDS)
+    path = f"/api/v1/referrals/{ref}"
+    placed = await post_ok(client, f"{path}/plan", s.officer, s.plan(0, 1))
+    offers = {o["need"]: o["id"] for o in placed["offers"]}
+    for need in (0, 1):
+        provider = await token(demo_db, "provider", org=s.orgs[need])
+        await post_ok(client, f"/api/v1/offers/{offers[need]}/accept", provider)
+    await post_ok(client, f"{path}/transitions", s.officer, {"to": "confirmed"})
+    await post_ok(client, f"{path}/transitions", s.officer, {"to": "in_service", "need": 1})
+    await post_ok(
+        client, f"{path}/transitions", s.officer, {"to": "closed", "need": 1, "outcome": "placed"}
+    )
+    # The shelter is confirmed but never started: the referral (confirmed) still closes as
+    # placed, the counselling having been given; the rest is left unmet, not pursued.
+    closed = await post_ok(
+        client, f"{path}/transitions", s.officer, {"to": "closed", "outcome": "placed"}
+    )
+    assert (closed["state"], closed["outcome"]) == ("closed", "placed")
+    assert [(n["state"], n["outcome"], n["unmet_reason"]) for n in closed["needs"]] == [
+        ("unmet", None, "not_pursued"), ("closed", "placed", None), ("unmet", None, "not_pursued"),
+    ]  # fmt: skip

@@ -91,8 +91,14 @@ def allowed_next(state: str) -> tuple[str, ...]:
     return TRANSITIONS.get(state, ())
 
 
-def check_transition(head: ref_db.ReferralHead, to_state: str, outcome: str | None) -> None:
-    """Raise Conflict (naming the state and the allowed next ones) for an illegal move."""
+def check_transition(
+    head: ref_db.ReferralHead, to_state: str, outcome: str | None, *, placed_need: bool = False
+) -> None:
+    """Raise Conflict (naming the state and the allowed next ones) for an illegal move.
+
+    A referral closes as placed from in_service, or (``placed_need``) once one of its needs
+    was closed as placed.
+    """
     allowed = allowed_next(head.state)
     if to_state not in allowed:
         raise Conflict(
@@ -102,7 +108,7 @@ def check_transition(head: ref_db.ReferralHead, to_state: str, outcome: str | No
     if to_state == "closed":
         if outcome is None:
             raise InvalidInput("closing a referral names its outcome", field="$.outcome")
-        if outcome == "placed" and head.state != "in_service":
+        if outcome == "placed" and head.state != "in_service" and not placed_need:
             raise Conflict(
                 f"referral {head.id} is {head.state}; only a referral in service closes as "
                 "placed (close it as person_declined, no_capacity, transferred or withdrawn)"
@@ -178,12 +184,13 @@ async def move(
     outcome: str | None = None,
     action: str | None = None,
     cancel_reason: str | None = None,
+    placed_need: bool = False,
 ) -> ref_db.ReferralHead:
     """Check and apply one transition; announce it and audit it (``principal`` None: system).
 
     The caller holds the referral's row lock (``for_update``) and owns the transaction.
     """
-    check_transition(head, to_state, outcome)
+    check_transition(head, to_state, outcome, placed_need=placed_need)
     moved = await ref_db.set_state(conn, head.id, to_state, outcome, cancel_reason)
     await announce(conn, moved)
     if principal is not None:

@@ -109,7 +109,8 @@ async def close(
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
     if step.need is None and allowed is None:
         return await _close_referral(conn, principal, head, needs, step.outcome)
-    lifecycle.check_transition(head, "closed", "withdrawn")
+    if head.state in ("draft", "closed", "cancelled"):
+        raise Conflict(f"referral {head.id} is {head.state}; its needs do not close now")
     chosen = [n for n in _chosen(needs, step, allowed) if n.state not in NEED_FINAL]
     if not chosen:
         raise Conflict(f"need {step.need} is already finished", field="$.need")
@@ -132,7 +133,8 @@ async def _close_referral(
     needs: list[ref_db.StoredNeed],
     outcome: str,
 ) -> ref_db.ReferralHead:
-    lifecycle.check_transition(head, "closed", outcome)
+    placed_need = any(n.outcome == "placed" for n in needs)
+    lifecycle.check_transition(head, "closed", outcome, placed_need=placed_need)
     await release_open_holds(conn, head)
     for n in needs:
         if n.state in NEED_FINAL:
@@ -141,7 +143,9 @@ async def _close_referral(
             await ref_db.set_need_state(conn, head.id, n.idx, "unmet", unmet_reason="not_pursued")
         else:
             await ref_db.set_need_state(conn, head.id, n.idx, "closed", outcome=outcome)
-    return await lifecycle.move(conn, principal, head, "closed", outcome=outcome)
+    return await lifecycle.move(
+        conn, principal, head, "closed", outcome=outcome, placed_need=placed_need
+    )
 
 
 async def cancel(
