@@ -20,7 +20,7 @@ from csomatch.db import services as svc_db
 from csomatch.domain import Principal, freshness
 from csomatch.errors import Conflict, InvalidInput, NotFound
 from csomatch.matching.rules import is_accommodation
-from csomatch.referrals import lifecycle
+from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.settings import Settings
 
@@ -172,6 +172,7 @@ async def confirm(
     """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     lifecycle.check_transition(head, "confirmed", None)
+    await children.check_signed_off(conn, head)
     hold = await _open_hold(conn, head)
     await hold_db.lock_capacity(conn, hold.service_id)
     if hold.confirm_by is not None and hold.confirm_by <= now:
