@@ -183,7 +183,7 @@ FOR_WHOM: dict[str, str] = {
 
 ELIGIBILITY: dict[str, dict[str, Any]] = {
     # genders, age bands, children (accepted at all), child_only, accepts_families, max group
-    # size. ``children`` maps to the two service fields as migration 0068 maps the old
+    # size. ``children`` maps to the two service fields as migration 0065 maps the old
     # ``accepts_children`` (see ``child_fields``).
     "women": dict(genders=("female",), ages=("14-17", *ADULT), children=True, child_only=False,
                   families=False, group=(1, 2)),
@@ -1000,7 +1000,7 @@ class Builder:
     def child_fields(
         code: str, ages: list[str], children: bool, child_only: bool, families: bool
     ) -> dict[str, bool]:
-        """The two child fields, mapped from "accepts children" as migration 0068 maps them."""
+        """The two child fields, mapped from "accepts children" as migration 0065 maps them."""
         if code.startswith("ACC."):
             return {
                 "accepts_accompanied_children": children and not child_only,

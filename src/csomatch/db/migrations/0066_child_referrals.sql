@@ -1,4 +1,4 @@
--- csomatch 0069: a child's referral (issue 13, item 3), following the child-protection
+-- csomatch 0066: a child's referral (issue 13, item 3), following the child-protection
 -- practice of the seeds: presumption of minority, the best interests of the child, a second
 -- person for every decision about a child's placement.
 --

@@ -1,4 +1,4 @@
--- csomatch 0068: two service fields replace the ambiguous ``accepts_children``.
+-- csomatch 0065: two service fields replace the ambiguous ``accepts_children``.
 --
 -- ``accepts_children`` meant, for an adult women's shelter, "children who come with their
 -- mother", and for a youth service "children on their own"; the matcher could not tell the
