@@ -65,6 +65,7 @@ OTHER_ROUTES = {
     ("GET", "/api/v1/organizations/{org_id:uuid}"),
     ("PATCH", "/api/v1/organizations/{org_id:uuid}"),
     ("POST", "/api/v1/organizations/{org_id:uuid}/locations"),
+    ("GET", "/api/v1/organizations/{org_id:uuid}/acceptance-record"),  # counts per quarter
     ("GET", "/api/v1/services"), ("POST", "/api/v1/services"),
     ("GET", "/api/v1/services/search"), ("GET", "/api/v1/services/{service_id:uuid}"),
     ("PATCH", "/api/v1/services/{service_id:uuid}"),

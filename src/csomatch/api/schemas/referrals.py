@@ -269,3 +269,27 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         group_children_age_bands=p.group_children_age_bands if p else [],
         referral_state=h.state if placed else None, outcome=h.outcome if placed else None,
     )  # fmt: skip
+
+
+class QuarterRecordOut(Out, frozen=True):
+    """One closed quarter of an acceptance record; the figures are null when too few."""
+
+    quarter: str
+    starts: dt.date
+    ends: dt.date
+    too_few_offers: bool
+    offers: int | None
+    counted_offers: int | None
+    accepted: int | None
+    acceptance_rate: float | None
+    outcomes: dict[str, int] | None
+
+
+class AcceptanceRecordOut(Out, frozen=True):
+    """A provider organisation's acceptance record and the rule it is counted by."""
+
+    organization_id: uuid.UUID
+    min_offers_per_quarter: int
+    counted_against: list[str]
+    not_counted: list[str]
+    quarters: list[QuarterRecordOut]

@@ -1,6 +1,7 @@
 // Offers: a provider's inbox of held places (GET /api/v1/offers); accept, or decline with a
 // structured reason. Every answer carries an Idempotency-Key, so a retry never acts twice.
 
+import { showAcceptanceRecord } from "./acceptance.js";
 import { LANGUAGES } from "./languages.js";
 import { ago, api, areaNames, el, fieldError, signedIn, taxonomy } from "./session.js";
 
@@ -204,7 +205,7 @@ async function start() {
     load();
   });
   document.getElementById("refresh").addEventListener("click", load);
-  await Promise.all([load(), watch()]);
+  await Promise.all([load(), watch(), showAcceptanceRecord(me.organization_id)]);
   document.getElementById("page").dataset.ready = "true";
   setInterval(watch, WATCH_MS);
 }
