@@ -66,6 +66,9 @@ OTHER_ROUTES = {
     ("PATCH", "/api/v1/organizations/{org_id:uuid}"),
     ("POST", "/api/v1/organizations/{org_id:uuid}/locations"),
     ("GET", "/api/v1/organizations/{org_id:uuid}/acceptance-record"),  # counts per quarter
+    ("GET", "/api/v1/agencies"), ("POST", "/api/v1/agencies"),
+    ("GET", "/api/v1/agencies/{agency_id:uuid}"), ("PATCH", "/api/v1/agencies/{agency_id:uuid}"),
+    ("DELETE", "/api/v1/agencies/{agency_id:uuid}"),
     ("GET", "/api/v1/services"), ("POST", "/api/v1/services"),
     ("GET", "/api/v1/services/search"), ("GET", "/api/v1/services/{service_id:uuid}"),
     ("PATCH", "/api/v1/services/{service_id:uuid}"),

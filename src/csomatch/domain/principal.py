@@ -25,6 +25,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: Jurisdiction
     organization_id: uuid.UUID | None = None
     agency: str | None = None
+    #: The agency record the token names (its duty phone reaches providers); None for a token
+    #: made before agencies were records, which still works by its ``agency`` name.
+    agency_id: uuid.UUID | None = None
 
     def is_coordinating(self) -> bool:
         """Whether the caller oversees a jurisdiction (a coordinator or an admin)."""
