@@ -18,6 +18,7 @@ from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
+from csomatch.api.handover import HANDOVER_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
@@ -99,6 +100,7 @@ def create_app(
             *FUNDING_ROUTES,
             *ME_ROUTES,
             *AGENCY_ROUTES,
+            *HANDOVER_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

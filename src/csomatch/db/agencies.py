@@ -98,3 +98,23 @@ async def delete_agency(conn: asyncpg.Connection, agency_id: uuid.UUID) -> bool:
     async with translated():
         status = await conn.execute("DELETE FROM agency WHERE id = $1", agency_id)
     return bool(status.endswith(" 1"))
+
+
+class AgencyContact(msgspec.Struct, frozen=True, kw_only=True):
+    """An agency's name and duty phone, as a provider reaches it about a placement."""
+
+    name: str
+    duty_phone: str
+
+
+async def agencies_of_tokens(
+    conn: asyncpg.Connection, token_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AgencyContact]:
+    """The agency record each of these tokens names (tokens naming none are absent)."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT t.id AS token_id, a.name, a.duty_phone FROM api_token t"
+            " JOIN agency a ON a.id = t.agency_id WHERE t.id = ANY($1::uuid[])",
+            token_ids,
+        )
+    return {r["token_id"]: AgencyContact(name=r["name"], duty_phone=r["duty_phone"]) for r in rows}

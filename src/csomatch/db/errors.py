@@ -41,6 +41,7 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "agency_name_unique": ("$.name", "this jurisdiction already has an agency of this name"),
     "agency_jurisdiction_fkey": ("$.jurisdiction", "unknown participant code"),
     "api_token_agency_id_fkey": ("$.agency_id", "no such agency"),
+    "service_duty_phone_e164": ("$.duty_phone", "give the duty phone as an E.164 number"),
     "track_record_counts": ("$.score", "feedback is a score from 1 to 5"),
     # referrals (migration 0010)
     "referral_transition": ("$.to", "the referral's lifecycle does not allow this change"),

@@ -16,6 +16,7 @@ import msgspec
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
+from csomatch.db.agencies import AgencyContact
 from csomatch.db.audit import AuditActor, record_event
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import DeclineReason, Principal
@@ -23,6 +24,7 @@ from csomatch.errors import Conflict, NotFound
 from csomatch.referrals import lifecycle
 from csomatch.referrals.acceptance import record_outcome
 from csomatch.referrals.access import audit, audit_each
+from csomatch.referrals.handover import placement_active, referring_agencies
 from csomatch.referrals.suggestions import next_service
 from csomatch.settings import Settings
 
@@ -39,6 +41,9 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
 
     hold: hold_db.Hold
     referral: ref_db.StoredReferral | None
+    #: The referring agency's record, for an active placement whose referrer's token names
+    #: one (`referrals.handover`).
+    agency: AgencyContact | None = None
 
 
 async def inbox(
@@ -60,7 +65,22 @@ async def inbox(
     )
     referrals = await ref_db.get_referrals(conn, [h.referral_id for h in found])
     await audit_each(conn, principal, "offer.list", "referral", [h.referral_id for h in found])
-    return [Offer(hold=h, referral=referrals.get(h.referral_id)) for h in found]
+    active = [
+        r.head.created_by
+        for h in found
+        if (r := referrals.get(h.referral_id)) and placement_active(r.head.state, h.status)
+    ]
+    agencies = await referring_agencies(conn, active)
+
+    def agency_of(h: hold_db.Hold) -> AgencyContact | None:
+        r = referrals.get(h.referral_id)
+        if r is None or r.head.created_by is None or not placement_active(r.head.state, h.status):
+            return None
+        return agencies.get(r.head.created_by)
+
+    return [
+        Offer(hold=h, referral=referrals.get(h.referral_id), agency=agency_of(h)) for h in found
+    ]
 
 
 async def escalated(
