@@ -118,3 +118,18 @@ async def agencies_of_tokens(
             token_ids,
         )
     return {r["token_id"]: AgencyContact(name=r["name"], duty_phone=r["duty_phone"]) for r in rows}
+
+
+async def ensure_agency(conn: asyncpg.Connection, new: NewAgency) -> Agency:
+    """The agency of this jurisdiction and name, inserted from ``new`` if there is none."""
+    async with translated():
+        row = await conn.fetchrow(
+            "INSERT INTO agency (id, jurisdiction, name, duty_phone) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (jurisdiction, name) DO UPDATE SET name = EXCLUDED.name"
+            " RETURNING " + _COLUMNS,
+            new.id,
+            new.jurisdiction,
+            new.name,
+            new.duty_phone,
+        )
+    return msgspec.convert(row, Agency, from_attributes=True)
