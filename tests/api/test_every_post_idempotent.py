@@ -77,6 +77,14 @@ async def _organization(client: Client, db: str) -> Call:
                 json=NEW_ORG)  # fmt: skip
 
 
+async def _agency(client: Client, db: str) -> Call:
+    return Call(
+        headers=await make_token(db, "coordinator", "RS"), path="/api/v1/agencies",
+        json={"jurisdiction": "RS", "name": "Police, Kragujevac (demo)",
+              "duty_phone": "+381 34 555 0100"},
+    )  # fmt: skip
+
+
 async def _location(client: Client, db: str) -> Call:
     return Call(
         headers=await make_token(db, "coordinator", "RS"),
@@ -222,6 +230,7 @@ async def _allocate(client: Client, db: str) -> Call:
 #: Every POST route of the app (as Litestar declares its path) and how to make it act.
 CASES: dict[str, Case] = {
     "/api/v1/organizations": _organization,
+    "/api/v1/agencies": _agency,
     "/api/v1/organizations/{org_id:uuid}/locations": _location,
     "/api/v1/services": _service,
     "/api/v1/webhooks": _webhook,

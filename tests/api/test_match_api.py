@@ -12,7 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from csomatch.db.candidates import candidate_services
 from csomatch.db.signals import count_signals
-from csomatch.db.track_records import record_feedback, record_offer_answer
+from csomatch.db.track_records import record_feedback, record_offer_outcome
+from csomatch.domain.acceptance import counted
 from csomatch.matching.terms import TERMS
 from tests.api.conftest import make_token
 
@@ -180,8 +181,11 @@ async def test_candidates_carry_their_track_record_in_the_same_query(demo_db: st
         first, second = (await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())).services[
             :2
         ]
-        await record_offer_answer(conn, first.id, accepted=True)
-        await record_offer_answer(conn, first.id, accepted=False)
+        for outcome in ("accepted", "other", "person_declined"):
+            await record_offer_outcome(
+                conn, first.id, first.organization_id, outcome,
+                counts=counted(outcome), quarter=dt.date(2026, 10, 1),
+            )  # fmt: skip
         await record_feedback(conn, first.id, 4)
         found = await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())
     finally:

@@ -67,6 +67,12 @@ OTHER_ROUTES = {
     ("GET", "/api/v1/organizations/{org_id:uuid}"),
     ("PATCH", "/api/v1/organizations/{org_id:uuid}"),
     ("POST", "/api/v1/organizations/{org_id:uuid}/locations"),
+    ("GET", "/api/v1/organizations/{org_id:uuid}/acceptance-record"),  # counts per quarter
+    ("GET", "/api/v1/agencies"), ("POST", "/api/v1/agencies"),
+    ("GET", "/api/v1/agencies/{agency_id:uuid}"), ("PATCH", "/api/v1/agencies/{agency_id:uuid}"),
+    ("DELETE", "/api/v1/agencies/{agency_id:uuid}"),
+    # the placed service's contacts, no referral data (tests/api/test_handover.py)
+    ("GET", "/api/v1/referrals/{referral_id:uuid}/handover"),
     ("GET", "/api/v1/services"), ("POST", "/api/v1/services"),
     ("GET", "/api/v1/services/search"), ("GET", "/api/v1/services/{service_id:uuid}"),
     ("PATCH", "/api/v1/services/{service_id:uuid}"),

@@ -339,6 +339,7 @@ async def create_service(
         cross_border=data.cross_border,
         licence_required=data.licence_required,
         accepting_referrals=data.accepting_referrals,
+        duty_phone=data.duty_phone,
     )
     first = None
     if data.capacity is not None:

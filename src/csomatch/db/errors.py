@@ -39,6 +39,10 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),
     "funding_source_external_id": ("$.external_id", "this funding record already exists"),
     "funding_period": ("$.period_end", "period_end must not be before period_start"),
+    "agency_name_unique": ("$.name", "this jurisdiction already has an agency of this name"),
+    "agency_jurisdiction_fkey": ("$.jurisdiction", "unknown participant code"),
+    "api_token_agency_id_fkey": ("$.agency_id", "no such agency"),
+    "service_duty_phone_e164": ("$.duty_phone", "give the duty phone as an E.164 number"),
     "track_record_counts": ("$.score", "feedback is a score from 1 to 5"),
     # referrals (migration 0010)
     "referral_transition": ("$.to", "the referral's lifecycle does not allow this change"),

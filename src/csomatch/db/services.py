@@ -25,7 +25,7 @@ _SERVICE_SELECT = (
     " l.address, l.latitude, l.longitude, l.confidential,"
     " a.latitude AS area_latitude, a.longitude AS area_longitude,"
     " c.unit, c.maximum, c.available, c.held, c.updated_at AS capacity_updated_at,"
-    " c.verified_at AS capacity_verified_at, c.version AS capacity_version"
+    " c.verified_at AS capacity_verified_at, c.version AS capacity_version, s.duty_phone"
     " FROM service s"
     " JOIN organization o ON o.id = s.organization_id"
     " JOIN location l ON l.id = s.location_id"
@@ -37,6 +37,9 @@ _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, ver
 
 class NewService(ServiceFields, frozen=True):
     """Values of a service to insert."""
+
+    #: The intake duty phone, E.164.
+    duty_phone: str | None = None
 
 
 class NewCapacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,6 +125,7 @@ SERVICE_EDITABLE = (
     "cross_border",
     "licence_required",
     "accepting_referrals",
+    "duty_phone",
 )
 
 
@@ -133,7 +137,7 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
             " description, genders, age_bands, accepts_accompanied_children,"
             " serves_unaccompanied_minors, child_only, accepts_families,"
             " max_group_size, languages, accessibility, security_level, intake_24_7,"
-            " cross_border, licence_required, accepting_referrals)"
+            " cross_border, licence_required, accepting_referrals, duty_phone)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
             " $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING",
             svc.id,
@@ -156,6 +160,7 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
             svc.cross_border,
             svc.licence_required,
             svc.accepting_referrals,
+            svc.duty_phone,
         )
     return bool(status.endswith(" 1"))
 

@@ -24,9 +24,13 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     agency: str | None = None
     #: The agency is the guardianship authority (usually the centre for social work).
     guardianship_authority: bool = False
+    #: The agency record the token speaks for (tokens made before agencies name none).
+    agency_id: uuid.UUID | None = None
 
 
-_COLUMNS = "id, role, jurisdiction, organization_id, label, agency, guardianship_authority"
+_COLUMNS = (
+    "id, role, jurisdiction, organization_id, label, agency, guardianship_authority, agency_id"
+)
 
 
 def hash_token(token: str) -> bytes:
@@ -43,6 +47,7 @@ async def create_token(
     label: str,
     agency: str | None = None,
     guardianship_authority: bool = False,
+    agency_id: uuid.UUID | None = None,
 ) -> tuple[str, TokenRecord]:
     """Create a token; return the secret (shown once, never stored) and its record."""
     secret = "cso_" + secrets.token_urlsafe(32)
@@ -50,8 +55,8 @@ async def create_token(
         row = await conn.fetchrow(
             "INSERT INTO api_token"
             " (id, token_hash, role, jurisdiction, organization_id, label, agency,"
-            " guardianship_authority)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " guardianship_authority, agency_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " RETURNING " + _COLUMNS,
             uuid.uuid4(),
             hash_token(secret),
@@ -61,6 +66,7 @@ async def create_token(
             label,
             agency,
             guardianship_authority,
+            agency_id,
         )
     return secret, msgspec.convert(row, TokenRecord, from_attributes=True)
 

@@ -142,6 +142,8 @@ class Service(ServiceFields, frozen=True):
     capacity_updated_at: dt.datetime | None
     capacity_verified_at: dt.datetime | None
     capacity_version: int | None
+    #: The intake duty phone (E.164); shown like a confidential site's address.
+    duty_phone: str | None
 
 
 class AddressScope(Stored, frozen=True):

@@ -118,6 +118,18 @@ GUARDIAN_STATUSES: Final[tuple[GuardianStatus, ...]] = get_args(GuardianStatus)
 DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
 #: Why an offer was declined (structured, never free text).
 DECLINE_REASONS: Final[tuple[DeclineReason, ...]] = get_args(DeclineReason)
+#: Declines that say nothing against the provider: they never lower its acceptance record.
+EXCUSED_DECLINES: Final[frozenset[DeclineReason]] = frozenset(
+    {"person_declined", "safety", "not_eligible"}
+)
+#: How an offer ended, as its provider's acceptance record counts it: accepted, expired
+#: unanswered, or declined with one of the decline reasons. (An offer accepted and then left
+#: to expire unconfirmed stays ``accepted``.)
+OfferOutcome = Literal[
+    "accepted", "expired_unanswered", "no_capacity", "not_eligible", "safety",
+    "person_declined", "other",
+]  # fmt: skip
+OFFER_OUTCOMES: Final[tuple[OfferOutcome, ...]] = get_args(OfferOutcome)
 Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
 #: How a referral ends.
 OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)

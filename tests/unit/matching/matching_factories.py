@@ -67,6 +67,7 @@ def make_service(**overrides: Any) -> Service:
         "capacity_updated_at": NOW - dt.timedelta(hours=2),
         "capacity_verified_at": None,
         "capacity_version": 1,
+        "duty_phone": None,
     }
     values.update(overrides)
     return Service(**values)

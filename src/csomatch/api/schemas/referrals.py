@@ -22,6 +22,7 @@ from csomatch.referrals.casework import (
     StoredProfile,
     StoredReferral,
 )
+from csomatch.referrals.handover import AgencyContact, placement_active
 from csomatch.referrals.lifecycle import allowed_next
 
 
@@ -179,6 +180,11 @@ class OfferOut(Out, frozen=True):
     #: before, so that a provider never learns what became of a referral placed elsewhere.
     referral_state: str | None
     outcome: str | None
+    #: Who referred, while the placement is active (confirmed or in service): the agency's
+    #: name and, when the referrer's token names an agency record, its duty phone. Null
+    #: otherwise. Never a contact of the person.
+    referring_agency: str | None = None
+    referring_agency_duty_phone: str | None = None
 
 
 class OfferList(Out, frozen=True):
@@ -267,10 +273,11 @@ def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
     )  # fmt: skip
 
 
-def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
-    """The provider's view of one of its offers."""
+def offer_out(hold: Hold, r: StoredReferral, agency: AgencyContact | None = None) -> OfferOut:
+    """The provider's view of one of its offers (``agency``: the referring agency's record)."""
     h, p = r.head, r.profile
     placed = hold.status == "confirmed"
+    active = placement_active(h.state, hold.status)
     return OfferOut(
         id=hold.id, referral_id=hold.referral_id, service_id=hold.service_id,
         places=hold.places, status=hold.status, created_at=hold.created_at,
@@ -286,4 +293,30 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         accessibility=p.accessibility if p else [], group_adults=p.group_adults if p else None,
         group_children_age_bands=p.group_children_age_bands if p else [],
         referral_state=h.state if placed else None, outcome=h.outcome if placed else None,
+        referring_agency=(agency.name if agency else h.agency) if active else None,
+        referring_agency_duty_phone=agency.duty_phone if agency and active else None,
     )  # fmt: skip
+
+
+class QuarterRecordOut(Out, frozen=True):
+    """One closed quarter of an acceptance record; the figures are null when too few."""
+
+    quarter: str
+    starts: dt.date
+    ends: dt.date
+    too_few_offers: bool
+    offers: int | None
+    counted_offers: int | None
+    accepted: int | None
+    acceptance_rate: float | None
+    outcomes: dict[str, int] | None
+
+
+class AcceptanceRecordOut(Out, frozen=True):
+    """A provider organisation's acceptance record and the rule it is counted by."""
+
+    organization_id: uuid.UUID
+    min_offers_per_quarter: int
+    counted_against: list[str]
+    not_counted: list[str]
+    quarters: list[QuarterRecordOut]

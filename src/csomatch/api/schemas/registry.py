@@ -138,6 +138,8 @@ class ServiceOut(Out, frozen=True):
     location: LocationOut
     capacity: CapacityOut | None
     version: int
+    #: The intake duty phone (E.164); null for a confidential site the caller may not see.
+    duty_phone: str | None = None
 
 
 class ServiceList(Out, frozen=True):
@@ -237,6 +239,7 @@ def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> S
         intake_24_7=svc.intake_24_7, cross_border=svc.cross_border,
         licence_required=svc.licence_required, accepting_referrals=svc.accepting_referrals,
         location=location, capacity=capacity, version=svc.version,
+        duty_phone=None if hide else svc.duty_phone,  # a confidential site's, like its address
     )  # fmt: skip
 
 
@@ -344,6 +347,8 @@ class ServiceIn(In, frozen=True):
     licence_required: bool = False
     accepting_referrals: bool = True
     capacity: CapacityIn | None = None
+    #: The intake duty phone, in international form (kept as E.164).
+    duty_phone: Annotated[str, Meta(min_length=3, max_length=40)] | None = None
 
 
 class ServicePatch(In, frozen=True):
@@ -367,6 +372,7 @@ class ServicePatch(In, frozen=True):
     cross_border: bool | UnsetType = UNSET
     licence_required: bool | UnsetType = UNSET
     accepting_referrals: bool | UnsetType = UNSET
+    duty_phone: Annotated[str, Meta(min_length=3, max_length=40)] | UnsetType | None = UNSET
 
 
 def changes_of(patch: msgspec.Struct, renames: dict[str, str] | None = None) -> dict[str, object]:

@@ -2,6 +2,7 @@
 // per need; hold a place; follow the referral. Every POST carries an Idempotency-Key that is
 // kept for a retry after a lost connection, so pressing a button twice never acts twice.
 
+import { showHandover } from "./handover.js";
 import { LANGUAGES } from "./languages.js";
 import {
   PARTICIPANTS,
@@ -643,6 +644,7 @@ async function refresh() {
     const again = ["declined", "expired"].includes(data.state) ||
       (data.state === "matched" && results.children.length === 0);
     $("rematch").hidden = !again;
+    await showHandover(id, data.state);
   } catch (error) {
     state.textContent = `Could not read the referral: ${error.message}`;
   }
