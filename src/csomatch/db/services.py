@@ -139,7 +139,7 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
             " max_group_size, languages, accessibility, security_level, intake_24_7,"
             " cross_border, licence_required, accepting_referrals, duty_phone)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-            " $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING",
+            " $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING",
             svc.id,
             svc.organization_id,
             svc.location_id,
