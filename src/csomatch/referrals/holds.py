@@ -17,7 +17,7 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
-from csomatch.domain import Principal, freshness
+from csomatch.domain import Principal, freshness, may_serve, serving_participant
 from csomatch.errors import Conflict, InvalidInput, NotFound
 from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import lifecycle
@@ -39,15 +39,6 @@ def hold_minutes(settings: Settings, urgency: str) -> float:
         "emergency": settings.hold_minutes_emergency,
         "urgent": settings.hold_minutes_urgent,
     }.get(urgency, settings.hold_minutes_planned)
-
-
-def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_border: bool) -> bool:
-    """Whether a referral of ``jurisdiction`` may use a service in ``participant``.
-
-    A referral uses services in its own jurisdiction, or cross-border services in the
-    participant that receives it (a transnational referral).
-    """
-    return participant == jurisdiction or (participant == receiving and cross_border)
 
 
 async def place_hold(
@@ -93,17 +84,20 @@ async def place_hold(
         )
     if not service.accepting_referrals:
         raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
-    if not may_place(
-        head.jurisdiction, head.receiving_participant, service.participant_code,
-        cross_border=service.cross_border,
+    if not may_serve(
+        service.taxonomy_code, head.jurisdiction, head.receiving_participant,
+        service.participant_code, cross_border=service.cross_border,
     ):  # fmt: skip
+        where = serving_participant(
+            service.taxonomy_code, head.jurisdiction, head.receiving_participant
+        )
         raise InvalidInput(
-            f"service {service_id} is in {service.participant_code}; this referral may use "
-            f"services in {head.jurisdiction}"
+            f"service {service_id} is in {service.participant_code}; this referral's "
+            f"{service.taxonomy_code} need is served by "
             + (
-                f", or cross-border services in {head.receiving_participant}"
-                if head.transnational
-                else " (a transnational referral names its receiving_participant)"
+                f"services in {where}"
+                if where == head.jurisdiction
+                else f"cross-border services in {where}"
             ),
             field="$.service_id",
         )
