@@ -18,7 +18,7 @@ import msgspec
 from csomatch.domain import AddressScope, Service, serving_participant
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import RULES, MatchContext, interpretation_available
-from csomatch.matching.snapshot import load_snapshot
+from csomatch.matching.snapshot import Snapshot, load_snapshot
 from csomatch.matching.suggestions import named_areas
 
 #: Rules a hold checks on its own terms: places are taken under the capacity row's lock and
@@ -91,17 +91,32 @@ async def broken_rule(
         address_scope=scope,
     )
     seen = next((s for s in snap.services if s.id == service.id), service)
+    return first_broken(profile, seen, snap, skip=skip)
+
+
+def first_broken(
+    profile: NeedsProfile, service: Service, snap: Snapshot, *, skip: Collection[str] = HOLD_SKIPS
+) -> BrokenRule | None:
+    """The first rule of `RULES` (but ``skip``) ``service`` breaks for ``profile`` in ``snap``.
+
+    Pure: ``snap`` must hold the interpretation services, the service's licence and the
+    centres of the profile's excluded areas (`broken_rule` reads them). The hold's rule
+    function; the property test of docs/matching.md checks every suggestion with it.
+    """
+    need = next((n for n in profile.needs if n.code == service.taxonomy_code), None)
+    if need is None:
+        return BrokenRule(reason="service_code", detail=RULE_DETAILS["service_code"])
     ctx = MatchContext(
-        now=now,
-        stale_hours=stale_hours,
+        now=snap.now,
+        stale_hours=snap.stale_hours,
         excluded_points=tuple(snap.areas[a] for a in profile.excluded_areas),
         interpretation_available=interpretation_available(profile, snap.services),
         licensed=snap.licensed,
     )
     for reason, rule in RULES:
-        if reason not in skip and not rule(profile, need, seen, ctx):
+        if reason not in skip and not rule(profile, need, service, ctx):
             detail = (
-                _jurisdiction_detail(profile, need.code, seen.participant_code)
+                _jurisdiction_detail(profile, need.code, service.participant_code)
                 if reason == "jurisdiction"
                 else RULE_DETAILS[reason]
             )
