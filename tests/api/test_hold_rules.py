@@ -148,3 +148,30 @@ async def test_capacity_still_answers_409_with_the_free_count(client: Client, de
     assert answer.status_code == 409, answer.text
     assert answer.json()["free_places"] == 0
     assert "reason" not in answer.json()
+
+
+async def test_each_need_counts_as_demand_where_it_is_served(client: Client, demo_db: str) -> None:
+    officer = await token(demo_db, "officer", agency="RS police")
+    consent = {
+        "given": True, "method": "verbal", "scope": ["referral", "cross_border"],
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+    }  # fmt: skip
+    needs = [{"code": "ACC.EMERG"}, {"code": "RET.VOLUNTARY"}, {"code": "REINT.VOC"}]
+    referral_id = await matched_referral(
+        client, officer, needs=needs, receiving_participant="AL", nationality="AL",
+        consent=consent, preferred_areas=["AL-3183875"],
+    )  # fmt: skip
+    conn = await asyncpg.connect(demo_db)
+    try:
+        rows = await conn.fetch(
+            "SELECT taxonomy_code, participant_code, area_code FROM demand_signal"
+            " WHERE kind = 'need' AND source = 'referral' AND dedup_key NOT LIKE 'demo:%'"
+        )
+    finally:
+        await conn.close()
+    assert referral_id
+    assert {r["taxonomy_code"]: (r["participant_code"], r["area_code"]) for r in rows} == {
+        "ACC.EMERG": ("RS", "RS-792680"),
+        "RET.VOLUNTARY": ("AL", "AL-3183875"),
+        "REINT.VOC": ("AL", "AL-3183875"),
+    }
