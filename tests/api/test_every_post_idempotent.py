@@ -8,6 +8,7 @@ then the same request with the same key must answer the same status, body and ET
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -149,6 +150,17 @@ async def _override_approval(client: Client, db: str) -> Call:
                 path=f"/api/v1/referrals/{ref}/override-approval")  # fmt: skip
 
 
+async def _child_sign_off(client: Client, db: str) -> Call:
+    officer = await token(db, "officer", agency="RS police")
+    guardian = dt.datetime.now(dt.UTC).isoformat()
+    ref = await _referral(
+        client, officer, "submitted", age_band="14-17", guardian_status="appointed",
+        consent={"given": True, "method": "guardian", "scope": ["referral"], "at": guardian},
+    )  # fmt: skip
+    return Call(headers=await token(db, "coordinator"),
+                path=f"/api/v1/referrals/{ref}/child-sign-off")  # fmt: skip
+
+
 async def _accept(client: Client, db: str) -> Call:
     hold, provider = await _hold(client, db)
     return Call(headers=provider, path=f"/api/v1/offers/{hold}/accept")
@@ -220,6 +232,7 @@ CASES: dict[str, Case] = {
     "/api/v1/referrals/{referral_id:uuid}/suggestions": _referral_suggestions,
     "/api/v1/referrals/{referral_id:uuid}/holds": _referral_hold,
     "/api/v1/referrals/{referral_id:uuid}/override-approval": _override_approval,
+    "/api/v1/referrals/{referral_id:uuid}/child-sign-off": _child_sign_off,
     "/api/v1/offers/{offer_id:uuid}/accept": _accept,
     "/api/v1/offers/{offer_id:uuid}/decline": _decline,
     "/api/v1/funding": _funding,

@@ -175,3 +175,34 @@ async def test_each_need_counts_as_demand_where_it_is_served(client: Client, dem
         "RET.VOLUNTARY": ("AL", "AL-3183875"),
         "REINT.VOC": ("AL", "AL-3183875"),
     }
+
+
+async def test_an_unaccompanied_child_is_not_held_in_an_adult_shelter(
+    client: Client, demo_db: str
+) -> None:
+    # The case: suggestions would not offer it, and now neither does a hold.
+    service_id, _ = await service_with_free_places(demo_db, 5)
+    conn = await asyncpg.connect(demo_db)
+    try:
+        await conn.execute(
+            "UPDATE service SET age_bands = ARRAY['14-17', '18-24', '25-59'],"
+            " serves_unaccompanied_minors = false WHERE id = $1",
+            service_id,
+        )
+    finally:
+        await conn.close()
+    officer = await token(demo_db, "officer", agency="RS police")
+    consent = {
+        "given": True, "method": "guardian", "scope": ["referral"],
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+    }  # fmt: skip
+    referral_id = await matched_referral(
+        client, officer, age_band="14-17", guardian_status="appointed", consent=consent
+    )
+    answer = await client.post(
+        f"/api/v1/referrals/{referral_id}/holds",
+        json={"service_id": str(service_id)},
+        headers=officer | idem(),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["reason"] == "age"

@@ -133,7 +133,8 @@ async def test_a_point_search_is_attributed_to_the_nearest_towns_participant(
 def test_the_dedup_key_ignores_order_repetition_and_page() -> None:
     f = svc_db.SearchFilter(
         area=BELGRADE, radius_km=5.0, codes=["ACC.CHILD", "ACC.SECURE"], participant=None,
-        language="ar", gender="male", age_band=None, child=None, available_only=False,
+        language="ar", gender="male", age_band=None, unaccompanied_minor=None,
+        accompanied_child=None, available_only=False,
         stale_after_hours=72.0, limit=20, offset=0,
     )  # fmt: skip
     g = svc_db.SearchFilter(

@@ -57,7 +57,8 @@ async def search_services(
     language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
     gender: Annotated[str | None, QueryParameter(pattern=one_of_pattern(GENDERS))] = None,
     age_band: Annotated[str | None, QueryParameter(pattern=one_of_pattern(AGE_BANDS))] = None,
-    child: FromQuery[bool | None] = None,
+    unaccompanied_minor: FromQuery[bool | None] = None,
+    accompanied_child: FromQuery[bool | None] = None,
     available: FromQuery[bool] = False,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Offset = 0,
@@ -77,7 +78,8 @@ async def search_services(
     state = request.app.state
     query = ServiceQuery(
         codes=code, participant=participant, latitude=lat, longitude=lon, area=area,
-        radius_km=radius_km, language=language, gender=gender, age_band=age_band, child=child,
+        radius_km=radius_km, language=language, gender=gender, age_band=age_band,
+        unaccompanied_minor=unaccompanied_minor, accompanied_child=accompanied_child,
         available_only=available, limit=limit, offset=offset,
     )  # fmt: skip
     sources = SearchSources(

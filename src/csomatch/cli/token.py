@@ -32,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the referrals of their agency",
     )
     create.add_argument(
+        "--guardianship-authority",
+        action="store_true",
+        help="role officer: the agency is the guardianship authority (usually the centre for "
+        "social work), whose officers may sign off a child's placement",
+    )
+    create.add_argument(
         "--funder",
         metavar="FUNDER_REF",
         help="role funder: the funder the token speaks for (it may add only its own funding)",
@@ -58,6 +64,12 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
+            file=sys.stderr,
+        )
+        return 2
+    if args.guardianship_authority and args.role != "officer":
+        print(
+            "csomatch token create: --guardianship-authority is for --role officer only",
             file=sys.stderr,
         )
         return 2
@@ -89,6 +101,7 @@ async def _create(url: str, settings: Settings, args: argparse.Namespace) -> str
             organization_id=args.org,
             label=args.name or "",
             agency=args.agency,
+            guardianship_authority=args.guardianship_authority,
         )
         if funder is not None:
             await link_token_funder(conn, record.id, funder.id)

@@ -30,9 +30,10 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "$.location_id",
         "the location does not belong to this organisation",
     ),
-    "service_child_only_accepts_children": (
+    "service_child_only_serves_children": (
         "$.child_only",
-        "a child-only service must accept children",
+        "a child-only service serves children: set serves_unaccompanied_minors or"
+        " accepts_accompanied_children",
     ),
     "service_taxonomy_code_fkey": ("$.code", "invalid taxonomy code"),
     "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),

@@ -25,6 +25,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: Jurisdiction
     organization_id: uuid.UUID | None = None
     agency: str | None = None
+    #: The officer's agency is the guardianship authority (usually the centre for social
+    #: work): its officers may sign off a child's placement as the second person.
+    guardianship_authority: bool = False
 
     def is_coordinating(self) -> bool:
         """Whether the caller oversees a jurisdiction (a coordinator or an admin)."""

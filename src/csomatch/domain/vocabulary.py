@@ -111,6 +111,10 @@ RiskLevel = Literal["low", "medium", "high"]
 ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
 ConsentScope = Literal["referral", "data_sharing", "cross_border"]
 OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
+#: Whether a child (a referral whose age band is under 18, or whose age is uncertain) has a
+#: guardian: appointed (who may consent), requested from the guardianship authority, or none.
+GuardianStatus = Literal["appointed", "requested", "none"]
+GUARDIAN_STATUSES: Final[tuple[GuardianStatus, ...]] = get_args(GuardianStatus)
 DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
 #: Why an offer was declined (structured, never free text).
 DECLINE_REASONS: Final[tuple[DeclineReason, ...]] = get_args(DeclineReason)

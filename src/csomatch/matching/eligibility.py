@@ -29,9 +29,11 @@ HOLD_SKIPS: Final = frozenset({"no_capacity"})
 RULE_DETAILS: Final[dict[str, str]] = {
     "service_code": "it does not offer a service this referral needs",
     "gender": "it does not accept people of the referral's placement gender",
-    "age": "it does not accept the person's age band (a child, or a person of uncertain "
-    "age, only where children are served; a child-only service only children)",
-    "group": "it does not take the referral's group (adults and accompanying children) together",
+    "age": "it does not accept the person's age band, or the person is a child (or of "
+    "uncertain age) and it is not child-appropriate care: a child without an accompanying "
+    "adult only where unaccompanied minors are served, an accompanied child only where "
+    "accompanied children are accepted; a child-only service only children",
+    "group": "it does not place the referral's group (adults and accompanying children) together",
     "not_accepting": "it is not accepting referrals now",
     "licence": "it needs a licence, and its organisation holds none valid today for this service",
     "no_capacity": "its free places are unknown, stale or too few for the group",

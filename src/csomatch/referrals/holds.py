@@ -21,7 +21,7 @@ from csomatch.domain import Principal, Service, freshness
 from csomatch.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from csomatch.matching.eligibility import broken_rule
 from csomatch.matching.rules import is_accommodation
-from csomatch.referrals import lifecycle
+from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.suggestions import needs_profile
 from csomatch.registry.addresses import address_scope
@@ -183,6 +183,7 @@ async def confirm(
     """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     lifecycle.check_transition(head, "confirmed", None)
+    await children.check_signed_off(conn, head)
     hold = await _open_hold(conn, head)
     await hold_db.lock_capacity(conn, hold.service_id)
     if hold.confirm_by is not None and hold.confirm_by <= now:

@@ -14,7 +14,7 @@ from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
-from csomatch.referrals import lifecycle
+from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import ReferralIn
 
@@ -94,6 +94,7 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
             + "); leave it out",
             field="$.nationality",
         )
+    children.check_new_referral(data)
     if data.consent is not None:
         _check_consent_time(data.consent.at, now)
     if data.needed_by is not None:
@@ -166,6 +167,8 @@ def _profile(data: ReferralIn, principal: Principal) -> ref_db.StoredProfile:
         group_adults=data.group_adults,
         group_children_age_bands=list(data.group_children_age_bands),
         nationality=data.nationality,
+        accompanied=data.accompanied,
+        guardian_status=data.guardian_status,
         consent_given=None if consent is None else consent.given,
         consent_method=None if consent is None else consent.method,
         consent_scope=[] if consent is None else list(consent.scope),
@@ -229,6 +232,7 @@ async def submit(
             "approved by a coordinator (POST /api/v1/referrals/{id}/override-approval)",
             field="$.consent",
         )
+    children.check_submission(p)
     check_consent_covers(
         transnational=head.transnational,
         consent_given=p.consent_given,

@@ -41,6 +41,7 @@ def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
         "urgency": stored.head.urgency,
         "age_band": p.age_band,
         "age_uncertain": p.age_uncertain,
+        "accompanied": p.accompanied,
         "gender": p.gender,
         "languages": list(p.languages),
         "interpreter_needed": p.interpreter_needed,

@@ -47,7 +47,8 @@ class ServiceQuery(msgspec.Struct, frozen=True, kw_only=True):
     language: str | None = None
     gender: str | None = None
     age_band: str | None = None
-    child: bool | None = None
+    unaccompanied_minor: bool | None = None
+    accompanied_child: bool | None = None
     available_only: bool = False
     limit: int = 20
     offset: int = 0
@@ -108,8 +109,9 @@ def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> Search
         latitude=q.latitude, longitude=q.longitude,
         area=q.area if q.latitude is None else None, radius_km=q.radius_km,
         codes=q.codes or None, participant=searched_participant(principal, q.participant),
-        language=q.language,
-        gender=q.gender, age_band=q.age_band, child=q.child, available_only=q.available_only,
+        language=q.language, gender=q.gender, age_band=q.age_band,
+        unaccompanied_minor=q.unaccompanied_minor, accompanied_child=q.accompanied_child,
+        available_only=q.available_only,
         stale_after_hours=stale_hours, address_scope=address_scope(principal), limit=q.limit,
         offset=q.offset,
     )  # fmt: skip

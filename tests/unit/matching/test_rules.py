@@ -43,24 +43,74 @@ def test_gender() -> None:
 def test_age_band_and_children() -> None:
     child = make_profile(age_band="14-17")
     assert reason(child, make_service()) == "age"
-    assert reason(child, make_service(accepts_children=True, age_bands=["14-17"])) is None
+    alone = make_service(serves_unaccompanied_minors=True, age_bands=["14-17"])
+    assert reason(child, alone) is None
     adult = make_profile()
-    assert reason(adult, make_service(child_only=True, accepts_children=True)) == "age"
+    assert reason(adult, make_service(child_only=True, serves_unaccompanied_minors=True)) == "age"
     assert reason(make_profile(age_band="60+"), make_service(age_bands=["18-24"])) == "age"
 
 
 def test_age_uncertain_is_treated_as_a_child() -> None:
     uncertain = make_profile(age_band="18-24", age_uncertain=True)
     assert reason(uncertain, make_service()) == "age"
-    child_service = make_service(accepts_children=True, age_bands=["14-17"], child_only=True)
+    child_service = make_service(
+        serves_unaccompanied_minors=True, age_bands=["14-17"], child_only=True
+    )
     assert reason(uncertain, child_service) is None
+
+
+# An adult women's shelter that takes children who come with their mother (and 14-17).
+_ADULT_SHELTER = {"accepts_accompanied_children": True, "age_bands": ["14-17", "18-24", "25-59"]}
+
+
+@pytest.mark.parametrize("code", ["ACC.EMERG", "PSY.COUNSEL", "LEGAL.AID"])
+def test_an_unaccompanied_child_only_where_unaccompanied_minors_are_served(code: str) -> None:
+    need = [Need(code=code)]
+    for child in (
+        make_profile(age_band="14-17", needs=need),
+        make_profile(age_band="18-24", age_uncertain=True, needs=need),
+    ):
+        adult_place = make_service(taxonomy_code=code, **_ADULT_SHELTER)
+        assert reason(child, adult_place) == "age"
+        for_minors = make_service(
+            taxonomy_code=code, serves_unaccompanied_minors=True, age_bands=["14-17"]
+        )
+        assert reason(child, for_minors) is None
+
+
+def test_an_accompanied_child_is_placed_where_accompanied_children_are_accepted() -> None:
+    child = make_profile(age_band="14-17", accompanied=True, group_adults=1)
+    assert reason(child, make_service(**_ADULT_SHELTER)) is None
+    # Accommodation for unaccompanied minors only is not a place for a child with a parent.
+    minors_only = make_service(serves_unaccompanied_minors=True, age_bands=["14-17"])
+    assert reason(child, minors_only) == "age"
+    # Other services serve an accompanied child where they serve children at all.
+    counselling = make_profile(age_band="14-17", accompanied=True, needs=[Need(code="PSY.COUNSEL")])
+    youth = make_service(
+        taxonomy_code="PSY.COUNSEL", serves_unaccompanied_minors=True, age_bands=["14-17"]
+    )
+    assert reason(counselling, youth) is None
+    adults_only = make_service(taxonomy_code="PSY.COUNSEL", age_bands=["14-17", "18-24"])
+    assert reason(counselling, adults_only) == "age"
 
 
 def test_group_needs_families_and_size() -> None:
     family = make_profile(group_adults=1, group_children_age_bands=["0-5", "6-13"])
     assert reason(family, make_service()) == "group"
-    assert reason(family, make_service(accepts_families=True, max_group_size=2)) == "group"
-    assert reason(family, make_service(accepts_families=True, max_group_size=3)) is None
+    roomy = {"accepts_families": True, "accepts_accompanied_children": True}
+    assert reason(family, make_service(max_group_size=2, **roomy)) == "group"
+    assert reason(family, make_service(max_group_size=3, **roomy)) is None
+    # Children in the group need a shelter that accepts accompanied children.
+    no_children = make_service(accepts_families=True, max_group_size=3)
+    assert reason(family, no_children) == "group"
+    assert reason(make_profile(group_adults=2), no_children) is None
+
+
+@pytest.mark.parametrize("code", ["PSY.COUNSEL", "LEGAL.AID"])
+def test_the_group_rule_is_for_accommodation_only(code: str) -> None:
+    # A mother with two children gets counselling and legal aid from a service for one.
+    mother = make_profile(group_children_age_bands=["0-5", "6-13"], needs=[Need(code=code)])
+    assert reason(mother, make_service(taxonomy_code=code, max_group_size=1)) is None
 
 
 def test_accepting_referrals() -> None:
@@ -239,6 +289,7 @@ _VARIANTS: dict[str, list[Any]] = {
     "gender": ["male", "other"],
     "age_band": ["14-17", "60+", "0-5"],
     "age_uncertain": [True],
+    "accompanied": [True],
     "languages": [["ps"], ["en", "sr"]],
     "interpreter_needed": [True],
     "excluded_areas": [["RS-1"], ["RS-2"]],
@@ -253,8 +304,18 @@ _VARIANTS: dict[str, list[Any]] = {
 }
 _SERVICES = [
     make_service(),
-    make_service(genders=["male"], child_only=True, accepts_children=True, age_bands=["14-17"]),
-    make_service(accepts_families=True, max_group_size=3, available=2, security_level="high"),
+    make_service(
+        genders=["male"], child_only=True, serves_unaccompanied_minors=True, age_bands=["14-17"]
+    ),
+    make_service(
+        accepts_families=True,
+        max_group_size=3,
+        available=2,
+        security_level="high",
+        accepts_accompanied_children=True,
+        age_bands=["0-5", "6-13", "14-17", "18-24"],
+    ),
+    make_service(taxonomy_code="PSY.COUNSEL", serves_unaccompanied_minors=True),
     make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", languages=["ps"]),
     make_service(taxonomy_code="RET.VOLUNTARY", cross_border=True, latitude=NIS[0]),
     make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", cross_border=True),

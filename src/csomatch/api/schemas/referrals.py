@@ -51,6 +51,14 @@ class OverrideOut(Out, frozen=True):
     approved_at: dt.datetime | None
 
 
+class ChildSignOffOut(Out, frozen=True):
+    """A child's placement signed off by a second person (who is in the audit log)."""
+
+    referral_id: uuid.UUID
+    state: str
+    signed_off_at: dt.datetime
+
+
 class ProfileOut(Out, frozen=True):
     """The person's situation as far as the services need it (never identity)."""
 
@@ -67,8 +75,14 @@ class ProfileOut(Out, frozen=True):
     group_adults: int
     group_children_age_bands: list[str]
     nationality: str | None
+    #: A child with a parent or carer placed with them (counted in group_adults).
+    accompanied: bool
+    #: A child's referral: appointed, requested or none (null for an adult).
+    guardian_status: str | None
     consent: ConsentOut | None
     consent_override: OverrideOut | None
+    #: When a second person signed off the child's placement (null: not yet, or an adult).
+    child_signed_off_at: dt.datetime | None
 
 
 class OfferSummary(Out, frozen=True):
@@ -152,6 +166,8 @@ class OfferOut(Out, frozen=True):
     needs: list[NeedOut]
     age_band: str | None
     age_uncertain: bool | None
+    #: A child with a parent or carer to be placed together.
+    accompanied: bool | None
     gender: str | None
     languages: list[str]
     interpreter_needed: bool | None
@@ -221,7 +237,8 @@ def _profile(p: StoredProfile) -> ProfileOut:
         min_distance_km=p.min_distance_km, risk_level=p.risk_level,
         accessibility=p.accessibility, group_adults=p.group_adults,
         group_children_age_bands=p.group_children_age_bands, nationality=p.nationality,
-        consent=consent, consent_override=override,
+        accompanied=p.accompanied, guardian_status=p.guardian_status,
+        consent=consent, consent_override=override, child_signed_off_at=p.child_sign_off_at,
     )  # fmt: skip
 
 
@@ -262,7 +279,8 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         urgency=h.urgency, needed_by=h.needed_by,
         current_area=h.current_area, transnational=h.transnational, needs=_needs(r.needs),
         age_band=p.age_band if p else None, age_uncertain=p.age_uncertain if p else None,
-        gender=p.gender if p else None, languages=p.languages if p else [],
+        accompanied=p.accompanied if p else None, gender=p.gender if p else None,
+        languages=p.languages if p else [],
         interpreter_needed=p.interpreter_needed if p else None,
         risk_level=p.risk_level if p else None,
         accessibility=p.accessibility if p else [], group_adults=p.group_adults if p else None,

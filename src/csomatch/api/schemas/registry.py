@@ -123,7 +123,8 @@ class ServiceOut(Out, frozen=True):
     description: str
     genders: list[str]
     age_bands: list[str]
-    accepts_children: bool
+    accepts_accompanied_children: bool
+    serves_unaccompanied_minors: bool
     child_only: bool
     accepts_families: bool
     max_group_size: int
@@ -230,8 +231,10 @@ def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> S
     return ServiceOut(
         id=svc.id, organization_id=svc.organization_id, organization_name=svc.organization_name,
         code=svc.taxonomy_code, name=svc.name, description=svc.description, genders=svc.genders,
-        age_bands=svc.age_bands, accepts_children=svc.accepts_children,
-        child_only=svc.child_only, accepts_families=svc.accepts_families,
+        age_bands=svc.age_bands,
+        accepts_accompanied_children=svc.accepts_accompanied_children,
+        serves_unaccompanied_minors=svc.serves_unaccompanied_minors, child_only=svc.child_only,
+        accepts_families=svc.accepts_families,
         max_group_size=svc.max_group_size, languages=svc.languages,
         accessibility=svc.accessibility, security_level=svc.security_level,
         intake_24_7=svc.intake_24_7, cross_border=svc.cross_border,
@@ -329,7 +332,10 @@ class ServiceIn(In, frozen=True):
     genders: Annotated[list[Gender], Meta(min_length=1)]
     age_bands: Annotated[list[AgeBand], Meta(min_length=1)]
     description: Description = ""
-    accepts_children: bool = False
+    #: Children placed or served with a parent or carer.
+    accepts_accompanied_children: bool = False
+    #: Children on their own (child-appropriate care).
+    serves_unaccompanied_minors: bool = False
     child_only: bool = False
     accepts_families: bool = False
     max_group_size: GroupSize = 1
@@ -352,7 +358,8 @@ class ServicePatch(In, frozen=True):
     description: Description | UnsetType = UNSET
     genders: Annotated[list[Gender], Meta(min_length=1)] | UnsetType = UNSET
     age_bands: Annotated[list[AgeBand], Meta(min_length=1)] | UnsetType = UNSET
-    accepts_children: bool | UnsetType = UNSET
+    accepts_accompanied_children: bool | UnsetType = UNSET
+    serves_unaccompanied_minors: bool | UnsetType = UNSET
     child_only: bool | UnsetType = UNSET
     accepts_families: bool | UnsetType = UNSET
     max_group_size: GroupSize | UnsetType = UNSET

@@ -101,7 +101,8 @@ function query(where) {
   if (field("language")) params.set("language", field("language"));
   if (field("gender")) params.set("gender", field("gender"));
   if (field("age-band")) params.set("age_band", field("age-band"));
-  if (document.getElementById("child").checked) params.set("child", "true");
+  if (document.getElementById("unaccompanied-minor").checked) params.set("unaccompanied_minor", "true");
+  if (document.getElementById("accompanied-child").checked) params.set("accompanied_child", "true");
   if (document.getElementById("available").checked) params.set("available", "true");
   // The API keeps to the caller's own participant by default; "any" searches them all.
   if (home && document.getElementById("everywhere").checked) params.set("participant", "any");

@@ -61,7 +61,8 @@ function facts(o) {
   ].filter(Boolean).join(" and ");
   const rows = [
     fact("Needs", o.needs.map((n) => `${codeNames.get(n.code) || n.code} (${n.priority})`).join("; ")),
-    fact("Age band", o.age_band ? o.age_band + (o.age_uncertain ? " (uncertain)" : "") : null),
+    fact("Age band", o.age_band ? o.age_band + (o.age_uncertain ? " (uncertain)" : "") +
+      (o.accompanied ? " · with a parent or carer" : "") : null),
     fact("Placement gender", o.gender),
     fact("Languages", langs + (o.interpreter_needed ? " · interpreter needed" : "")),
     fact("Risk level", o.risk_level),
