@@ -40,30 +40,9 @@ def profile(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def open_shelter(db_url: str, service_id: str) -> None:
-    """Renew the licence of a demo shelter (to 2099) and report 5 free places now."""
-    conn = await asyncpg.connect(db_url)
-    try:
-        await conn.execute(
-            "UPDATE licence l SET valid_to = '2099-12-31' FROM service s"
-            " WHERE s.id = $1 AND l.organization_id = s.organization_id"
-            " AND s.taxonomy_code = ANY(l.service_codes)",
-            uuid.UUID(service_id),
-        )
-        await conn.execute(
-            "UPDATE service_capacity SET maximum = greatest(maximum, 5), available = 5,"
-            " updated_at = now() WHERE service_id = $1",
-            uuid.UUID(service_id),
-        )
-    finally:
-        await conn.close()
-
-
 async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, demo_db: str) -> None:
-    # Every need is served at home (the jurisdiction rule), and the one women's shelter of
-    # Serbia's demo data has an expired licence and no free bed: opened here, the plan has a
-    # shelter at home.
-    await open_shelter(demo_db, NOVI_SAD_SHELTER)
+    # Every need is served at home (the jurisdiction rule): the demo's licensed women's
+    # shelter in Serbia is the plan's.
     headers = await make_token(demo_db, "officer")
     response = await client.post(URL, json=profile(), headers=headers)
     assert response.status_code == 200, response.text
