@@ -42,6 +42,8 @@ def profile(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, demo_db: str) -> None:
+    # Every need is served at home (the jurisdiction rule): the demo's licensed women's
+    # shelter in Serbia is the plan's.
     headers = await make_token(demo_db, "officer")
     response = await client.post(URL, json=profile(), headers=headers)
     assert response.status_code == 200, response.text

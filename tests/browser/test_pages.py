@@ -23,7 +23,7 @@ BELGRADE = "RS-792680"
 WOMEN_SHELTER = uuid.UUID("56cc7109-d66f-55f3-9b48-7fd6d6f0e3c4")  # Belgrade (the tour's)
 
 
-async def _search_near_belgrade(page: Page) -> None:
+async def _search_near_belgrade(page: Page, *, everywhere: bool = False) -> None:
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()
     await page.get_by_label("Where").fill("Belgr")
@@ -31,6 +31,8 @@ async def _search_near_belgrade(page: Page) -> None:
     await expect(suggestion).to_have_attribute("value", "Belgrade (RS)")
     await page.get_by_label("Where").fill("Belgrade (RS)")
     await page.get_by_label("Service").select_option("ACC.EMERG")
+    if everywhere:
+        await page.get_by_label("Include other participants").check()
     await page.get_by_role("button", name="Search").click()
     await expect(page.get_by_role("status")).to_contain_text("nearest first")
 
@@ -40,7 +42,8 @@ async def test_officer_finds_emergency_accommodation_near_belgrade(page: Page, w
     await expect(page.locator("#me-role")).to_have_text("Referral officer")
     await expect(page.locator("#me-jurisdiction")).to_have_text("RS")
     await page.get_by_role("link", name="Find services").click()
-    await _search_near_belgrade(page)
+    # Serbia's shelters with free places, and (ticked) those over the border.
+    await _search_near_belgrade(page, everywhere=True)
 
     hits = page.locator("#results > li")
     assert await hits.count() > 1
@@ -67,6 +70,37 @@ async def test_officer_finds_emergency_accommodation_near_belgrade(page: Page, w
     text = await page.locator("#results").inner_text()
     for row in hidden:
         assert row["address"] not in text
+
+
+async def test_find_keeps_to_the_officers_participant_and_marks_results_abroad(
+    page: Page, web_db: str
+) -> None:
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, web_db, "officer")  # of Serbia
+    await page.goto("/find")
+    await expect(page.locator("#search[data-ready]")).to_be_attached()
+    await expect(page.locator("#home-note")).to_have_text(
+        "Without this, only services in Serbia are shown."
+    )
+    await page.get_by_label("Where").fill("Sarajevo (BA)")
+    await page.get_by_label("Service").select_option("ACC.EMERG")
+    await page.get_by_label("Only with free places now").uncheck()
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_role("status")).to_contain_text("nearest first")
+    wheres = await page.locator(".hit .where").all_inner_texts()
+    assert wheres
+    assert all(w.endswith("(RS)") for w in wheres), wheres
+    await expect(page.locator(".hit .tag.abroad")).to_have_count(0)
+
+    await page.get_by_label("Include other participants").check()
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator(".hit .tag.abroad").first).to_be_visible()
+    first = page.locator("#results > li").first
+    await expect(first.locator(".where")).to_contain_text("(BA)")
+    await expect(first.locator(".tag.abroad")).to_have_text("Abroad: Bosnia and Herzegovina")
+    for hit in await page.locator("#results > li").all():
+        where = await hit.locator(".where").inner_text()
+        assert await hit.locator(".tag.abroad").count() == (0 if where.endswith("(RS)") else 1)
 
 
 async def test_provider_updates_capacity_and_the_api_shows_it(

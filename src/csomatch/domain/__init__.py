@@ -5,7 +5,8 @@
 - :mod:`~csomatch.domain.codes`: language and country codes checked against pycountry;
 - :mod:`~csomatch.domain.principal`: the caller and its permission rules;
 - :mod:`~csomatch.domain.stored`: what the registry stores;
-- :mod:`~csomatch.domain.decoding`: untrusted JSON, read in one place.
+- :mod:`~csomatch.domain.decoding`: untrusted JSON, read in one place;
+- :mod:`~csomatch.domain.jurisdiction`: the one jurisdiction rule (where a need is served).
 
 The public names are re-exported here: ``from csomatch.domain import Service``.
 """
@@ -20,6 +21,7 @@ from csomatch.domain.codes import (
     is_listed_code,
     language_codes,
 )
+from csomatch.domain.jurisdiction import is_return, may_serve, serving_participant
 from csomatch.domain.principal import Principal
 from csomatch.domain.stored import (
     AddressScope,
@@ -165,7 +167,10 @@ __all__ = [
     "decode_code",
     "freshness",
     "is_listed_code",
+    "is_return",
     "language_codes",
+    "may_serve",
     "one_of_pattern",
     "service_terms",
+    "serving_participant",
 ]

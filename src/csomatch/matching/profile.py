@@ -61,6 +61,9 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     #: At most 10: a larger family would single the person out.
     group_children_age_bands: Annotated[list[ChildAgeBand], Meta(max_length=10)] = []
     jurisdiction: ParticipantCode
+    #: Where the return and reintegration needs (RET.*, REINT.*) are served, when not in the
+    #: referring jurisdiction (a transnational referral); every other need stays at home.
+    receiving_participant: ParticipantCode | None = None
 
     @property
     def group_size(self) -> int:

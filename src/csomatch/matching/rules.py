@@ -14,7 +14,7 @@ from typing import Final
 
 import msgspec
 
-from csomatch.domain import CHILD_AGE_BANDS, Service
+from csomatch.domain import CHILD_AGE_BANDS, Service, may_serve
 from csomatch.geo import Point, at_least_km
 from csomatch.matching.profile import Need, NeedsProfile
 
@@ -174,13 +174,15 @@ def secure_if_high_risk(
 def within_jurisdiction(
     profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
 ) -> bool:
-    """Return and reintegration (RET.*, REINT.*) stay in the jurisdiction unless cross-border.
+    """The service is where the need is served (`csomatch.domain.may_serve`).
 
-    A service in another participant qualifies only if it supports cross-border cases.
+    Every need in the referral's own jurisdiction; the return and reintegration needs of a
+    transnational referral with the receiving participant's cross-border services.
     """
-    if not need.code.startswith(("RET.", "REINT.")):
-        return True
-    return service.participant_code == profile.jurisdiction or service.cross_border
+    return may_serve(
+        need.code, profile.jurisdiction, profile.receiving_participant,
+        service.participant_code, cross_border=service.cross_border,
+    )  # fmt: skip
 
 
 Rule = Callable[[NeedsProfile, Need, Service, MatchContext], bool]
@@ -219,7 +221,7 @@ RULE_READS: Final[dict[str, tuple[str, ...]]] = {
     "language": ("languages", "interpreter_needed"),
     "excluded_area": ("excluded_areas", "min_distance_km"),
     "security": ("risk_level",),
-    "jurisdiction": ("jurisdiction",),
+    "jurisdiction": ("jurisdiction", "receiving_participant"),
 }
 #: Rules that look at the profile only for some codes; for any other code they pass every
 #: service whatever the profile says, so they read nothing there.
@@ -227,7 +229,6 @@ RULE_SCOPE: Final[dict[str, Callable[[str], bool]]] = {
     "group": is_accommodation,
     "no_capacity": is_accommodation,
     "security": is_accommodation,
-    "jurisdiction": lambda code: code.startswith(("RET.", "REINT.")),
 }
 #: Profile properties the rules and terms may read, and the fields they are computed from.
 DERIVED_FROM: Final[dict[str, tuple[str, ...]]] = {

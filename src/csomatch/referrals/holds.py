@@ -17,11 +17,14 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
-from csomatch.domain import Principal, freshness
-from csomatch.errors import Conflict, InvalidInput, NotFound
+from csomatch.domain import Principal, Service, freshness
+from csomatch.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from csomatch.matching.eligibility import broken_rule
 from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
+from csomatch.referrals.suggestions import needs_profile
+from csomatch.registry.addresses import address_scope
 from csomatch.settings import Settings
 
 
@@ -39,15 +42,6 @@ def hold_minutes(settings: Settings, urgency: str) -> float:
         "emergency": settings.hold_minutes_emergency,
         "urgent": settings.hold_minutes_urgent,
     }.get(urgency, settings.hold_minutes_planned)
-
-
-def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_border: bool) -> bool:
-    """Whether a referral of ``jurisdiction`` may use a service in ``participant``.
-
-    A referral uses services in its own jurisdiction, or cross-border services in the
-    participant that receives it (a transnational referral).
-    """
-    return participant == jurisdiction or (participant == receiving and cross_border)
 
 
 async def place_hold(
@@ -91,22 +85,8 @@ async def place_hold(
             f"of service {service_id}, not {places}",
             field="$.places",
         )
-    if not service.accepting_referrals:
-        raise InvalidInput(f"service {service_id} is not accepting referrals", field="$.service_id")
-    if not may_place(
-        head.jurisdiction, head.receiving_participant, service.participant_code,
-        cross_border=service.cross_border,
-    ):  # fmt: skip
-        raise InvalidInput(
-            f"service {service_id} is in {service.participant_code}; this referral may use "
-            f"services in {head.jurisdiction}"
-            + (
-                f", or cross-border services in {head.receiving_participant}"
-                if head.transnational
-                else " (a transnational referral names its receiving_participant)"
-            ),
-            field="$.service_id",
-        )
+    assert stored is not None
+    await check_rules(conn, stored, service, now=now, settings=settings, principal=principal)
     cap = await hold_db.lock_capacity(conn, service_id)
     if cap is None:
         raise NoFreePlaces(f"service {service_id} has reported no capacity", free=None)
@@ -135,6 +115,37 @@ async def place_hold(
     await lifecycle.announce_hold(conn, moved, hold)
     await audit(conn, principal, "hold.create", "hold", hold.id)
     return hold
+
+
+async def check_rules(
+    conn: asyncpg.Connection,
+    stored: ref_db.StoredReferral,
+    service: Service,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    principal: Principal,
+    field: str = "$.service_id",
+) -> None:
+    """Raise RuleBroken (422) when ``service`` breaks a hard rule for the referral's profile.
+
+    The matcher's own rules (`matching.rules.RULES`, the same reason codes) on the stored
+    profile against the registry at ``now`` — gender, age, group, accepting referrals,
+    licence, language, excluded area, security, jurisdiction... — all but free places, which
+    a hold takes under the capacity row's lock (409 NoFreePlaces). Holds call it; a care plan
+    calls it for each service it books, naming its need in ``field``.
+    """
+    broken = await broken_rule(
+        conn, needs_profile(stored), service, now=now, stale_hours=settings.stale_hours,
+        scope=address_scope(principal),
+    )  # fmt: skip
+    if broken is not None:
+        raise RuleBroken(
+            f"service {service.id} cannot serve this referral ({broken.reason}): "
+            f"{broken.detail}. Find services again and choose one of the suggestions.",
+            reason=broken.reason,
+            field=field,
+        )
 
 
 def no_room(cap: hold_db.CapacityNow) -> str:

@@ -18,7 +18,7 @@ from matching_factories import (
 )
 
 from csomatch import geo
-from csomatch.domain import Service
+from csomatch.domain import Service, may_serve, serving_participant
 from csomatch.matching import rules, terms
 from csomatch.matching.profile import Need, NeedsProfile
 
@@ -178,13 +178,49 @@ def test_high_risk_needs_high_security_accommodation() -> None:
     assert reason(counselling, make_service(taxonomy_code="PSY.COUNSEL")) is None
 
 
-def test_return_stays_in_jurisdiction_unless_cross_border() -> None:
-    ret = make_profile(needs=[Need(code="RET.VOLUNTARY")])
-    abroad = {"taxonomy_code": "RET.VOLUNTARY", "participant_code": "AL"}
-    assert reason(ret, make_service(**abroad)) == "jurisdiction"
-    assert reason(ret, make_service(cross_border=True, **abroad)) is None
-    shelter = make_profile()
-    assert reason(shelter, make_service(participant_code="AL")) is None
+def test_every_need_is_served_in_the_referrals_own_jurisdiction() -> None:
+    # Shelters, counselling, legal aid... abroad are never suggested, cross-border or not.
+    for code in ("ACC.EMERG", "PSY.COUNSEL", "LEGAL.AID", "RET.VOLUNTARY", "REINT.VOC"):
+        profile = make_profile(needs=[Need(code=code)])
+        home = make_service(taxonomy_code=code)
+        assert reason(profile, home) is None, code
+        for cross_border in (False, True):
+            abroad = make_service(
+                taxonomy_code=code, participant_code="AL", cross_border=cross_border
+            )
+            assert reason(profile, abroad) == "jurisdiction", (code, cross_border)
+
+
+def test_a_transnational_referral_returns_with_the_receiving_participant() -> None:
+    # RS refers a person returning to AL: return and reintegration with AL's cross-border
+    # services; everything else (the shelter before departure) stays in RS.
+    for code in ("RET.VOLUNTARY", "REINT.EMPLOY"):
+        profile = make_profile(needs=[Need(code=code)], receiving_participant="AL")
+        albania = {"taxonomy_code": code, "participant_code": "AL"}
+        assert reason(profile, make_service(cross_border=True, **albania)) is None
+        assert reason(profile, make_service(**albania)) == "jurisdiction"
+        at_home = make_service(taxonomy_code=code, cross_border=True)
+        assert reason(profile, at_home) == "jurisdiction"
+        elsewhere = make_service(taxonomy_code=code, participant_code="ME", cross_border=True)
+        assert reason(profile, elsewhere) == "jurisdiction"
+    shelter = make_profile(receiving_participant="AL")
+    assert reason(shelter, make_service()) is None
+    assert reason(shelter, make_service(participant_code="AL", cross_border=True)) == "jurisdiction"
+
+
+def test_receiving_the_own_jurisdiction_is_not_transnational() -> None:
+    ret = make_profile(needs=[Need(code="RET.VOLUNTARY")], receiving_participant="RS")
+    assert reason(ret, make_service(taxonomy_code="RET.VOLUNTARY")) is None
+
+
+def test_the_one_jurisdiction_rule() -> None:
+    assert serving_participant("ACC.EMERG", "RS", "AL") == "RS"
+    assert serving_participant("RET.VOLUNTARY", "RS", "AL") == "AL"
+    assert serving_participant("REINT.EDU", "RS", None) == "RS"
+    assert may_serve("REINT.EDU", "RS", "AL", "AL", cross_border=True)
+    assert not may_serve("REINT.EDU", "RS", "AL", "AL", cross_border=False)
+    assert may_serve("REINT.EDU", "RS", "RS", "RS", cross_border=False)
+    assert not may_serve("LEGAL.AID", "RS", "AL", "AL", cross_border=True)
 
 
 @pytest.mark.parametrize(
@@ -262,6 +298,7 @@ _VARIANTS: dict[str, list[Any]] = {
     "group_adults": [2, 4],
     "group_children_age_bands": [["0-5"], ["0-5", "6-13", "14-17"]],
     "jurisdiction": ["AL"],
+    "receiving_participant": ["AL", "RS"],
     "current_area": ["RS-2"],
     "urgency": ["emergency", "planned"],
 }
@@ -281,6 +318,8 @@ _SERVICES = [
     make_service(taxonomy_code="PSY.COUNSEL", serves_unaccompanied_minors=True),
     make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", languages=["ps"]),
     make_service(taxonomy_code="RET.VOLUNTARY", cross_border=True, latitude=NIS[0]),
+    make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", cross_border=True),
+    make_service(participant_code="AL", cross_border=True),
     make_service(licence_required=True, accepting_referrals=False, available=None, held=None),
 ]
 

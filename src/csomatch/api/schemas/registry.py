@@ -155,6 +155,9 @@ class SearchHit(Out, frozen=True):
     distance_km: float
     free_places: int | None
     freshness: Freshness | None
+    #: The service is in another participant than the caller's (a region-wide caller: than
+    #: the area searched from); ``service.location.participant`` says which.
+    abroad: bool
     service: ServiceOut
 
 
