@@ -18,7 +18,11 @@ Allocation plan (per replica; ``--scale N`` makes N replicas with new ids and na
   services at an outreach point in a smaller town;
 * the first CSW of each participant also offers foster/kinship placement;
 * interpretation in Arabic, Farsi, Pashto and Urdu is deliberately scarce (``SCARCE_INTERP``);
-* two licence defects are deliberate (``EXPIRED_LICENCE_SHELTER``, ``MISSING_LICENCE``).
+* two licence defects are deliberate (``EXPIRED_LICENCE_SHELTER``, ``MISSING_LICENCE``);
+* every participant has a licensed women's emergency shelter that accepts referrals and has
+  free places with a fresh number (``TOUR_SHELTERS`` adds one where the table has none, from
+  a random stream of its own so that nothing else changes), so the README's tour leads to a
+  placement wherever an officer works.
 
 Usage: ``python seed_data/generate.py [--scale N] [--seed S] [--out DIR]``.
 """
@@ -178,7 +182,9 @@ FOR_WHOM: dict[str, str] = {
 
 
 ELIGIBILITY: dict[str, dict[str, Any]] = {
-    # genders, age bands, accepts_children, child_only, accepts_families, max group size
+    # genders, age bands, children (accepted at all), child_only, accepts_families, max group
+    # size. ``children`` maps to the two service fields as migration 0065 maps the old
+    # ``accepts_children`` (see ``child_fields``).
     "women": dict(genders=("female",), ages=("14-17", *ADULT), children=True, child_only=False,
                   families=False, group=(1, 2)),
     "women_children": dict(genders=("female",), ages=ADULT, children=True, child_only=False,
@@ -219,6 +225,17 @@ SHELTERS: tuple[ShelterPlan, ...] = (
     ShelterPlan("RS", "ACC.CHILD", 16, "children", "state", csw=2),
     ShelterPlan("RS", "ACC.LONG", 18, "families", "cso", town=792680),
 )  # fmt: skip
+
+# A licensed women's emergency shelter for the participants whose table above has none (BA and
+# MK have mixed ones, RS's women's shelter in Novi Sad has the expired licence). Built after
+# every other organisation, each from its own random stream.
+TOUR_SHELTERS: tuple[ShelterPlan, ...] = (
+    ShelterPlan("BA", "ACC.EMERG", 12, "women", "cso", town=3191281),
+    ShelterPlan("MK", "ACC.EMERG", 12, "women", "cso", town=785842),
+    ShelterPlan("RS", "ACC.EMERG", 14, "women_children", "cso", town=792680),
+)  # fmt: skip
+#: Eligibilities of a women's shelter.
+WOMEN_SHELTERS = frozenset({"women", "women_children"})
 
 # Deliberate licence defects, so a matcher has something to exclude.
 EXPIRED_LICENCE_SHELTER = ("RS", 3194360, "ACC.EMERG")  # Novi Sad emergency shelter
@@ -681,10 +698,12 @@ class Builder:
 
     def add_replica(self, replica: int) -> None:
         rng = random.Random(f"{self.seed}/replica/{replica}")
+        planned: dict[str, int] = {}
         for p in PARTICIPANTS:
             interp_seen = False
             health_seen = False
-            for index, plan in enumerate(self.plan(p, replica, rng)):
+            plans = self.plan(p, replica, rng)
+            for index, plan in enumerate(plans):
                 org = self.organisation(p, plan, replica, index, rng)
                 for service in org["services"]:
                     if service["code"] == "LANG.INTERP" and not interp_seen:
@@ -698,6 +717,22 @@ class Builder:
                 org["licences"] = self.licences(p, plan, org, missing, rng)
                 self.orgs.append(org)
                 self.fund(p, plan, org, rng)
+            planned[p.code] = len(plans)
+        # After every other organisation, so that their ids and grant numbers stay as they are.
+        for p in PARTICIPANTS:
+            self.add_tour_shelters(p, replica, planned[p.code])
+
+    def add_tour_shelters(self, p: Participant, replica: int, first_index: int) -> None:
+        """The participant's ``TOUR_SHELTERS``, each a CSO of its own and its own stream."""
+        by_id = {t.geonameid: t for t in self.towns[p.code]}
+        for k, shelter in enumerate(s for s in TOUR_SHELTERS if s.participant == p.code):
+            rng = random.Random(f"{self.seed}/replica/{replica}/tour/{p.code}/{k}")
+            town = by_id[shelter.town] if replica == 0 else self.pools[p.code].ranked[replica]
+            plan = OrgPlan("cso", "shelter_operator", town, shelters=[shelter])
+            org = self.organisation(p, plan, replica, first_index + k, rng)
+            org["licences"] = self.licences(p, plan, org, None, rng)
+            self.orgs.append(org)
+            self.fund(p, plan, org, rng)
 
     def organisation(
         self, p: Participant, plan: OrgPlan, replica: int, index: int, rng: random.Random
@@ -725,6 +760,8 @@ class Builder:
         has_web = plan.kind == "io" or rng.random() < (0.5 if plan.kind == "state" else 0.7)
         org_id = self.new_id(p.code, replica, "org", index)
         accepting = plan.kind != "cso" or rng.random() > 0.04  # a few CSOs paused intake
+        if any(self.tour_shelter(p, s) for s in plan.shelters):
+            accepting = True
         org: dict[str, Any] = {
             "id": org_id,
             "participant": p.code,
@@ -905,6 +942,13 @@ class Builder:
         }[tier]
         verified = None if rng.random() < 0.2 else updated + rng.uniform(0, 24 * 90)
 
+        tour = shelter is not None and self.tour_shelter(p, shelter)
+        if tour:
+            # Free places with a fresh number, decided without another draw from ``rng``.
+            available = max(available, min(3, maximum))
+            updated = min(updated, 6.0)
+            verified = None if verified is None else min(verified, updated + 48)
+
         label = shelter.label if shelter is not None else SERVICE_LABEL[code]
         at_branch = town.geonameid != plan.town.geonameid
         name = f"{label} – {org['name']}" + (f" ({town.name})" if at_branch else "")
@@ -923,7 +967,7 @@ class Builder:
             "description": description,
             "genders": genders,
             "age_bands": ages,
-            "accepts_children": children,
+            **self.child_fields(code, ages, children, child_only, families),
             "child_only": child_only,
             "accepts_families": families,
             "max_group_size": group,
@@ -933,7 +977,7 @@ class Builder:
             "intake_24_7": intake,
             "cross_border": cross_border,
             "licence_required": code in LICENSED_CODES,
-            "accepting_referrals": rng.random() > 0.04,
+            "accepting_referrals": rng.random() > 0.04 or tour,
             "capacity": {
                 "unit": unit,
                 "maximum": maximum,
@@ -942,6 +986,30 @@ class Builder:
                 "verified_hours_ago": None if verified is None else round(verified, 1),
             },
         }
+
+    @staticmethod
+    def tour_shelter(p: Participant, shelter: ShelterPlan) -> bool:
+        """A licensed women's emergency shelter: always accepting, with free fresh places."""
+        return (
+            shelter.code == "ACC.EMERG"
+            and shelter.eligibility in WOMEN_SHELTERS
+            and (p.code, shelter.town, shelter.code) != EXPIRED_LICENCE_SHELTER
+        )
+
+    @staticmethod
+    def child_fields(
+        code: str, ages: list[str], children: bool, child_only: bool, families: bool
+    ) -> dict[str, bool]:
+        """The two child fields, mapped from "accepts children" as migration 0065 maps them."""
+        if code.startswith("ACC."):
+            return {
+                "accepts_accompanied_children": children and not child_only,
+                "serves_unaccompanied_minors": child_only,
+            }
+        return {
+            "accepts_accompanied_children": families,
+            "serves_unaccompanied_minors": children and any(a in MINOR for a in ages),
+        }  # fmt: skip
 
     @staticmethod
     def women_only(plan: OrgPlan) -> bool:

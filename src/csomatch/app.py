@@ -14,9 +14,11 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
+from csomatch.api.handover import HANDOVER_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
@@ -97,6 +99,8 @@ def create_app(
             *GAP_ROUTES,
             *FUNDING_ROUTES,
             *ME_ROUTES,
+            *AGENCY_ROUTES,
+            *HANDOVER_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

@@ -5,6 +5,7 @@ CsomatchError
 ├── Forbidden            the caller is known but the role may not do this
 ├── MalformedInput       the request cannot be read as its schema says (names the field)
 ├── InvalidInput         a value breaks a rule the schema cannot express (names the field)
+│   └── RuleBroken       a named service breaks a hard rule of the matcher (names the rule)
 ├── Conflict             the request contradicts the current state
 │   └── StaleVersion     an If-Match version no longer matches (lost update avoided)
 ├── PreconditionRequired a change needs the version it is based on (If-Match)
@@ -41,6 +42,18 @@ class MalformedInput(CsomatchError):
 
 class InvalidInput(CsomatchError):
     """A value breaks a rule; ``field`` is a JSON path such as ``$.capacity.available``."""
+
+
+class RuleBroken(InvalidInput):
+    """A service named for a referral breaks one of the matcher's hard rules for it.
+
+    ``reason`` is the rule's reason code, the one the matcher reports (``gender``, ``age``,
+    ``licence``, ``jurisdiction``...).
+    """
+
+    def __init__(self, detail: str, *, reason: str, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.reason = reason
 
 
 class Conflict(CsomatchError):

@@ -69,7 +69,8 @@ async def service_with_free_places(
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """(service id, organisation id) of a demo service accepting referrals, set to ``free``
     fresh free places with no holds (the ``nth`` such service); it accepts adults speaking
-    Serbian, English or Albanian."""
+    Serbian, English or Albanian, needs no licence (holds run the matcher's hard rules) and
+    works across borders."""
     conn = await asyncpg.connect(db_url)
     try:
         row = await conn.fetchrow(
@@ -84,7 +85,8 @@ async def service_with_free_places(
         await conn.execute(
             "UPDATE service SET accepting_referrals = true, genders = ARRAY['female', 'male'],"
             " age_bands = ARRAY['18-24', '25-59'], languages = ARRAY['sr', 'en', 'sq'],"
-            " child_only = false, security_level = 'high', cross_border = true"
+            " child_only = false, security_level = 'high', cross_border = true,"
+            " licence_required = false"
             " WHERE id = $1",
             row["id"],
         )

@@ -8,6 +8,7 @@ then the same request with the same key must answer the same status, body and ET
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -74,6 +75,14 @@ async def _hold(client: Client, db: str) -> tuple[str, dict[str, str]]:
 async def _organization(client: Client, db: str) -> Call:
     return Call(headers=await make_token(db, "coordinator", "RS"), path="/api/v1/organizations",
                 json=NEW_ORG)  # fmt: skip
+
+
+async def _agency(client: Client, db: str) -> Call:
+    return Call(
+        headers=await make_token(db, "coordinator", "RS"), path="/api/v1/agencies",
+        json={"jurisdiction": "RS", "name": "Police, Kragujevac (demo)",
+              "duty_phone": "+381 34 555 0100"},
+    )  # fmt: skip
 
 
 async def _location(client: Client, db: str) -> Call:
@@ -160,6 +169,17 @@ async def _override_approval(client: Client, db: str) -> Call:
                 path=f"/api/v1/referrals/{ref}/override-approval")  # fmt: skip
 
 
+async def _child_sign_off(client: Client, db: str) -> Call:
+    officer = await token(db, "officer", agency="RS police")
+    guardian = dt.datetime.now(dt.UTC).isoformat()
+    ref = await _referral(
+        client, officer, "submitted", age_band="14-17", guardian_status="appointed",
+        consent={"given": True, "method": "guardian", "scope": ["referral"], "at": guardian},
+    )  # fmt: skip
+    return Call(headers=await token(db, "coordinator"),
+                path=f"/api/v1/referrals/{ref}/child-sign-off")  # fmt: skip
+
+
 async def _accept(client: Client, db: str) -> Call:
     hold, provider = await _hold(client, db)
     return Call(headers=provider, path=f"/api/v1/offers/{hold}/accept")
@@ -221,6 +241,7 @@ async def _allocate(client: Client, db: str) -> Call:
 #: Every POST route of the app (as Litestar declares its path) and how to make it act.
 CASES: dict[str, Case] = {
     "/api/v1/organizations": _organization,
+    "/api/v1/agencies": _agency,
     "/api/v1/organizations/{org_id:uuid}/locations": _location,
     "/api/v1/services": _service,
     "/api/v1/webhooks": _webhook,
@@ -232,6 +253,7 @@ CASES: dict[str, Case] = {
     "/api/v1/referrals/{referral_id:uuid}/holds": _referral_hold,
     "/api/v1/referrals/{referral_id:uuid}/plan": _plan,
     "/api/v1/referrals/{referral_id:uuid}/override-approval": _override_approval,
+    "/api/v1/referrals/{referral_id:uuid}/child-sign-off": _child_sign_off,
     "/api/v1/offers/{offer_id:uuid}/accept": _accept,
     "/api/v1/offers/{offer_id:uuid}/decline": _decline,
     "/api/v1/funding": _funding,

@@ -12,7 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from csomatch.db.candidates import candidate_services
 from csomatch.db.signals import count_signals
-from csomatch.db.track_records import record_feedback, record_offer_answer
+from csomatch.db.track_records import record_feedback, record_offer_outcome
+from csomatch.domain.acceptance import counted
 from csomatch.matching.terms import TERMS
 from tests.api.conftest import make_token
 
@@ -41,6 +42,8 @@ def profile(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_suggestions_are_ranked_and_their_parts_add_up(client: Client, demo_db: str) -> None:
+    # Every need is served at home (the jurisdiction rule): the demo's licensed women's
+    # shelter in Serbia is the plan's.
     headers = await make_token(demo_db, "officer")
     response = await client.post(URL, json=profile(), headers=headers)
     assert response.status_code == 200, response.text
@@ -180,8 +183,11 @@ async def test_candidates_carry_their_track_record_in_the_same_query(demo_db: st
         first, second = (await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())).services[
             :2
         ]
-        await record_offer_answer(conn, first.id, accepted=True)
-        await record_offer_answer(conn, first.id, accepted=False)
+        for outcome in ("accepted", "other", "person_declined"):
+            await record_offer_outcome(
+                conn, first.id, first.organization_id, outcome,
+                counts=counted(outcome), quarter=dt.date(2026, 10, 1),
+            )  # fmt: skip
         await record_feedback(conn, first.id, 4)
         found = await candidate_services(conn, ["PSY.COUNSEL"], dt.date.today())
     finally:

@@ -297,7 +297,7 @@ async def test_a_hold_for_a_family_takes_the_whole_group_or_is_refused(
     service_id, _ = await service_with_free_places(demo_db, 5)
     await _db(
         demo_db,
-        "UPDATE service SET accepts_families = true, accepts_children = true,"
+        "UPDATE service SET accepts_families = true, accepts_accompanied_children = true,"
         " max_group_size = 6, age_bands = age_bands || ARRAY['0-5', '6-13'] WHERE id = $1",
         service_id,
     )

@@ -10,9 +10,9 @@ The story: an officer refers a person for two needs (nationality, excluded and p
 minimum distance, consent); provider P declines the first offer (a single hold); the officer
 books the need again with a care plan; provider Q accepts, the officer confirms, Q starts the
 service, the officer leaves the second need unmet, and Q closes the placement. A second
-referral asks for a consent override (approved by a coordinator), a third has an offer that
-expires and is escalated. At every step the same call is made as every caller, and every
-reading route is called as every caller.
+referral asks for a consent override (approved by a coordinator), a child's referral is signed
+off by a second person, and another has an offer that expires and is escalated. At every step
+the same call is made as every caller, and every reading route is called as every caller.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ REFERRAL_ROUTES = {
     ("POST", "/api/v1/referrals/{referral_id:uuid}/holds"),
     ("POST", "/api/v1/referrals/{referral_id:uuid}/plan"),
     ("POST", "/api/v1/referrals/{referral_id:uuid}/override-approval"),
+    ("POST", "/api/v1/referrals/{referral_id:uuid}/child-sign-off"),
     ("GET", "/api/v1/referrals/{referral_id:uuid}/access-log"),
     ("GET", "/api/v1/offers"),
     ("POST", "/api/v1/offers/{offer_id:uuid}/accept"),
@@ -68,6 +69,12 @@ OTHER_ROUTES = {
     ("GET", "/api/v1/organizations/{org_id:uuid}"),
     ("PATCH", "/api/v1/organizations/{org_id:uuid}"),
     ("POST", "/api/v1/organizations/{org_id:uuid}/locations"),
+    ("GET", "/api/v1/organizations/{org_id:uuid}/acceptance-record"),  # counts per quarter
+    ("GET", "/api/v1/agencies"), ("POST", "/api/v1/agencies"),
+    ("GET", "/api/v1/agencies/{agency_id:uuid}"), ("PATCH", "/api/v1/agencies/{agency_id:uuid}"),
+    ("DELETE", "/api/v1/agencies/{agency_id:uuid}"),
+    # the placed service's contacts, no referral data (tests/api/test_handover.py)
+    ("GET", "/api/v1/referrals/{referral_id:uuid}/handover"),
     ("GET", "/api/v1/services"), ("POST", "/api/v1/services"),
     ("GET", "/api/v1/services/search"), ("GET", "/api/v1/services/{service_id:uuid}"),
     ("PATCH", "/api/v1/services/{service_id:uuid}"),
@@ -414,6 +421,24 @@ async def test_every_route_with_referral_data_answers_each_role_only_its_allow_l
         "/api/v1/referrals/{referral_id:uuid}/override-approval",
         f"/api/v1/referrals/{pending['id']}/override-approval", everyone, coordinator,
     )  # fmt: skip
+
+    # a child's referral: a best-interest override, submitted, signed off by a second person
+    child = referral_body(
+        age_band="14-17", guardian_status="requested", consent=None,
+        consent_override={"reason": "child_best_interest", "scope": ["referral"]},
+    )  # fmt: skip
+    minor = await calls.post("/api/v1/referrals", "/api/v1/referrals", officer, child)
+    minor_path = f"/api/v1/referrals/{minor['id']}"
+    await calls.post(
+        "/api/v1/referrals/{referral_id:uuid}/override-approval",
+        f"{minor_path}/override-approval", coordinator,
+    )  # fmt: skip
+    await calls.post(transitions, f"{minor_path}/transitions", officer, {"to": "submitted"})
+    await calls.post_as_all(
+        "/api/v1/referrals/{referral_id:uuid}/child-sign-off",
+        f"{minor_path}/child-sign-off", everyone, coordinator,
+    )  # fmt: skip
+    await calls.get("/api/v1/referrals/{referral_id:uuid}", minor_path, officer)
 
     # an offer nobody answers: it expires and is escalated
     secure = referral_body(needs=[{"code": "ACC.SECURE", "priority": "must"}])

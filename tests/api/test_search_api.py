@@ -121,7 +121,10 @@ async def test_a_point_search_is_attributed_to_the_nearest_towns_participant(
     client: Client, demo_db: str
 ) -> None:
     officer = await make_token(demo_db, "officer")
-    point = {k: v for k, v in EMPTY.items() if k != "area"} | {"lat": 41.33, "lon": 19.82}
+    # Every participant: a search that keeps to the caller's counts as the caller's demand.
+    point = {k: v for k, v in EMPTY.items() if k != "area"} | {
+        "lat": 41.33, "lon": 19.82, "participant": "any",
+    }  # fmt: skip
     assert (await client.get(SEARCH, params=point, headers=officer)).status_code == 200
     rows = await wait_for_signals(demo_db, 2)
     assert {(r["participant_code"], r["area_code"]) for r in rows} == {("AL", None)}
@@ -130,7 +133,8 @@ async def test_a_point_search_is_attributed_to_the_nearest_towns_participant(
 def test_the_dedup_key_ignores_order_repetition_and_page() -> None:
     f = svc_db.SearchFilter(
         area=BELGRADE, radius_km=5.0, codes=["ACC.CHILD", "ACC.SECURE"], participant=None,
-        language="ar", gender="male", age_band=None, child=None, available_only=False,
+        language="ar", gender="male", age_band=None, unaccompanied_minor=None,
+        accompanied_child=None, available_only=False,
         stale_after_hours=72.0, limit=20, offset=0,
     )  # fmt: skip
     g = svc_db.SearchFilter(

@@ -52,7 +52,8 @@ def random_filter(rng: random.Random) -> svc_db.SearchFilter:
         language=rng.choice([None, None, "sr", "sq", "en", "ar", "zz"]),
         gender=rng.choice([None, "female", "male", "other"]),
         age_band=rng.choice([None, "14-17", "18-24", "25-59"]),
-        child=rng.choice([None, None, True, False]),
+        unaccompanied_minor=rng.choice([None, None, True, False]),
+        accompanied_child=rng.choice([None, None, True, False]),
         available_only=rng.random() < 0.4,
         stale_after_hours=rng.choice([24.0, 72.0]),
         address_scope=AddressScope(participant=rng.choice(["RS", "AL", "XK"]))

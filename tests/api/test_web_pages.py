@@ -24,6 +24,7 @@ async def test_me_names_role_and_scope_but_never_the_token(client: Client, demo_
         "jurisdiction": "RS",
         "organization_id": str(SHELTER_ORG),
         "agency": None,
+        "agency_id": None,
     }
     assert headers["Authorization"].removeprefix("Bearer ") not in response.text
     assert (await client.get("/api/v1/me")).status_code == 401

@@ -20,10 +20,10 @@ pytestmark = pytest.mark.browser
 SHELTER_ORG = uuid.UUID("eb87e9ee-4bf0-598f-ab6d-f11b452b2005")
 SHELTER = uuid.UUID("9b8ecbcd-7895-5967-9c12-31e341d4d782")  # confidential, Belgrade
 BELGRADE = "RS-792680"
-WOMEN_SHELTER = uuid.UUID("1146b794-2bb7-5156-b650-f7fc3865ee06")  # Novi Sad
+WOMEN_SHELTER = uuid.UUID("56cc7109-d66f-55f3-9b48-7fd6d6f0e3c4")  # Belgrade (the tour's)
 
 
-async def _search_near_belgrade(page: Page) -> None:
+async def _search_near_belgrade(page: Page, *, everywhere: bool = False) -> None:
     await page.goto("/find")
     await expect(page.locator("#search[data-ready]")).to_be_attached()
     await page.get_by_label("Where").fill("Belgr")
@@ -31,6 +31,8 @@ async def _search_near_belgrade(page: Page) -> None:
     await expect(suggestion).to_have_attribute("value", "Belgrade (RS)")
     await page.get_by_label("Where").fill("Belgrade (RS)")
     await page.get_by_label("Service").select_option("ACC.EMERG")
+    if everywhere:
+        await page.get_by_label("Include other participants").check()
     await page.get_by_role("button", name="Search").click()
     await expect(page.get_by_role("status")).to_contain_text("nearest first")
 
@@ -40,7 +42,8 @@ async def test_officer_finds_emergency_accommodation_near_belgrade(page: Page, w
     await expect(page.locator("#me-role")).to_have_text("Referral officer")
     await expect(page.locator("#me-jurisdiction")).to_have_text("RS")
     await page.get_by_role("link", name="Find services").click()
-    await _search_near_belgrade(page)
+    # Serbia's shelters with free places, and (ticked) those over the border.
+    await _search_near_belgrade(page, everywhere=True)
 
     hits = page.locator("#results > li")
     assert await hits.count() > 1
@@ -67,6 +70,37 @@ async def test_officer_finds_emergency_accommodation_near_belgrade(page: Page, w
     text = await page.locator("#results").inner_text()
     for row in hidden:
         assert row["address"] not in text
+
+
+async def test_find_keeps_to_the_officers_participant_and_marks_results_abroad(
+    page: Page, web_db: str
+) -> None:
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, web_db, "officer")  # of Serbia
+    await page.goto("/find")
+    await expect(page.locator("#search[data-ready]")).to_be_attached()
+    await expect(page.locator("#home-note")).to_have_text(
+        "Without this, only services in Serbia are shown."
+    )
+    await page.get_by_label("Where").fill("Sarajevo (BA)")
+    await page.get_by_label("Service").select_option("ACC.EMERG")
+    await page.get_by_label("Only with free places now").uncheck()
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_role("status")).to_contain_text("nearest first")
+    wheres = await page.locator(".hit .where").all_inner_texts()
+    assert wheres
+    assert all(w.endswith("(RS)") for w in wheres), wheres
+    await expect(page.locator(".hit .tag.abroad")).to_have_count(0)
+
+    await page.get_by_label("Include other participants").check()
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator(".hit .tag.abroad").first).to_be_visible()
+    first = page.locator("#results > li").first
+    await expect(first.locator(".where")).to_contain_text("(BA)")
+    await expect(first.locator(".tag.abroad")).to_have_text("Abroad: Bosnia and Herzegovina")
+    for hit in await page.locator("#results > li").all():
+        where = await hit.locator(".where").inner_text()
+        assert await hit.locator(".tag.abroad").count() == (0 if where.endswith("(RS)") else 1)
 
 
 async def test_provider_updates_capacity_and_the_api_shows_it(
@@ -301,8 +335,8 @@ async def test_a_coordinator_may_also_look_at_the_open_month(page: Page, web_db:
 
 
 async def _open_the_women_shelter(db_url: str) -> uuid.UUID:
-    """The demo's emergency shelter for women in Serbia (Novi Sad), licensed and with three
-    places reported free just now."""
+    """The demo's licensed emergency shelter for women in Belgrade, with three places reported
+    free just now (the licence added here changes nothing: it holds a valid one)."""
     conn = await asyncpg.connect(db_url)
     try:
         org = await conn.fetchval(
@@ -320,9 +354,21 @@ async def _open_the_women_shelter(db_url: str) -> uuid.UUID:
             " WHERE service_id = $1",
             WOMEN_SHELTER,
         )
+        await conn.execute(
+            "UPDATE service SET accepting_referrals = true WHERE id = $1", WOMEN_SHELTER
+        )
     finally:
         await conn.close()
     return WOMEN_SHELTER
+
+
+async def _close(db_url: str, service: uuid.UUID) -> None:
+    """The service stops taking referrals."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("UPDATE service SET accepting_referrals = false WHERE id = $1", service)
+    finally:
+        await conn.close()
 
 
 async def _set_free_places(db_url: str, service: uuid.UUID, available: int) -> None:
@@ -393,7 +439,7 @@ async def test_officer_refers_sees_suggestions_and_holds_a_place(
     legal = page.locator('.need-result[data-code="LEGAL.AID"]')
     await expect(legal.locator("h3")).to_have_text("Legal aid and representation (should)")
     await expect(first).to_have_attribute("data-service-id", str(shelter))
-    await expect(first.locator(".where")).to_have_text("Novi Sad (RS)")
+    await expect(first.locator(".where")).to_have_text("Belgrade (RS)")
     await expect(first.locator(".free strong")).to_have_text("3")
     service_id = str(shelter)
     await expect(page.locator(".referral-state")).to_have_attribute("data-state", "matched")
@@ -456,7 +502,9 @@ async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
     # Nothing typed is lost; a corrected answer goes through.
     await expect(page.get_by_label("Where the person is now")).to_have_value("Belgrade (RS)")
     await nationality.fill("AL")
-    # Keep away from Novi Sad, where Serbia's only women's emergency shelter is.
+    # Keep away from Novi Sad, where Serbia's other women's emergency shelter is (its licence
+    # expired), with the Belgrade one not taking referrals now.
+    await _close(web_db, WOMEN_SHELTER)
     await page.get_by_text("More: safety, timing, access, another country").click()
     await page.get_by_label("Keep away from (optional)").fill("Novi Sad")
     await page.get_by_role("button", name="Add", exact=True).click()
@@ -469,6 +517,7 @@ async def test_a_referral_problem_the_api_names_is_shown_at_its_field(
     await expect(shelter.locator(".unmet")).to_contain_text("Nobody can meet this need now: ")
     await expect(shelter.locator(".hit")).to_have_count(0)
     await expect(shelter).to_contain_text("Left out: ")
+    await _open_the_women_shelter(web_db)  # the database is the session's: leave it open
 
 
 async def test_the_followed_referral_shows_its_offer_at_risk_at_once(

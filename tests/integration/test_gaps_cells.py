@@ -76,7 +76,8 @@ async def _service(
         svc_db.NewService(
             id=svc, organization_id=org, location_id=loc, taxonomy_code=code,
             name="Shelter" if code.startswith("ACC") else "Legal aid", description="",
-            genders=["female"], age_bands=["25-59"], accepts_children=False, child_only=False,
+            genders=["female"], age_bands=["25-59"], accepts_accompanied_children=False,
+            serves_unaccompanied_minors=False, child_only=False,
             accepts_families=False, max_group_size=1, languages=["sr"], accessibility=[],
             security_level="standard", intake_24_7=True, cross_border=False,
             licence_required=False, accepting_referrals=True,

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from csomatch.db import outbox, track_records
+from csomatch.domain.acceptance import counted
 from csomatch.errors import InvalidInput
 from csomatch.registry import seeding
 
@@ -45,10 +46,33 @@ async def test_an_event_type_is_a_code(conn: asyncpg.Connection) -> None:
 async def test_track_records_count_offers_and_feedback(conn: asyncpg.Connection) -> None:
     await seeding.load_demo(conn, seeding.default_seed_dir(), now=NOW)
     service_id = await conn.fetchval("SELECT id FROM service ORDER BY id LIMIT 1")
-    await track_records.record_offer_answer(conn, service_id, accepted=True)
-    await track_records.record_offer_answer(conn, service_id, accepted=False)
+    org_id = await conn.fetchval("SELECT organization_id FROM service WHERE id = $1", service_id)
+    for outcome in ("accepted", "expired_unanswered", "safety"):
+        await track_records.record_offer_outcome(
+            conn, service_id, org_id, outcome,
+            counts=counted(outcome), quarter=dt.date(2026, 10, 1),
+        )  # fmt: skip
     await track_records.record_feedback(conn, service_id, 4)
     [record] = await track_records.track_records(conn, [service_id, uuid.uuid4()])
     assert (record.offers, record.accepted, record.feedback_n, record.feedback_sum) == (2, 1, 1, 4)
     with pytest.raises(InvalidInput):
         await track_records.record_feedback(conn, service_id, 9)
+
+
+async def test_offer_outcomes_count_per_quarter(conn: asyncpg.Connection) -> None:
+    await seeding.load_demo(conn, seeding.default_seed_dir(), now=NOW)
+    service_id, org_id = await conn.fetchrow(
+        "SELECT id, organization_id FROM service ORDER BY id LIMIT 1"
+    )
+    q3, q4 = dt.date(2026, 7, 1), dt.date(2026, 10, 1)
+    for quarter, outcome in [(q3, "accepted"), (q3, "accepted"), (q4, "other")]:
+        await track_records.record_offer_outcome(
+            conn, service_id, org_id, outcome, counts=counted(outcome), quarter=quarter
+        )
+    found = await track_records.outcome_counts(conn, org_id, since=q3, before=q4)
+    assert [(c.quarter, c.outcome, c.n) for c in found] == [(q3, "accepted", 2)]
+    with pytest.raises(InvalidInput):  # a quarter starts on its first day
+        await track_records.record_offer_outcome(
+            conn, service_id, org_id, "other", counts=counted("other"),
+            quarter=dt.date(2026, 8, 1),
+        )  # fmt: skip

@@ -54,7 +54,8 @@ def new_service(org_id: uuid.UUID, loc_id: uuid.UUID, **overrides: object) -> sv
     values: dict[str, object] = {
         "id": uuid.uuid4(), "organization_id": org_id, "location_id": loc_id,
         "taxonomy_code": "ACC.EMERG", "name": "Emergency shelter", "description": "",
-        "genders": ["female"], "age_bands": ["18-24", "25-59"], "accepts_children": False,
+        "genders": ["female"], "age_bands": ["18-24", "25-59"],
+        "accepts_accompanied_children": False, "serves_unaccompanied_minors": False,
         "child_only": False, "accepts_families": False, "max_group_size": 1,
         "languages": ["sr", "en"], "accessibility": [], "security_level": "standard",
         "intake_24_7": True, "cross_border": False, "licence_required": False,
@@ -106,7 +107,8 @@ async def add_service(
 def search_filter(**overrides: object) -> svc_db.SearchFilter:
     values: dict[str, object] = {
         "latitude": NIS.latitude, "longitude": NIS.longitude, "radius_km": None, "codes": None,
-        "participant": None, "language": None, "gender": None, "age_band": None, "child": None,
+        "participant": None, "language": None, "gender": None, "age_band": None,
+        "unaccompanied_minor": None, "accompanied_child": None,
         "available_only": False, "stale_after_hours": 72.0,
         "limit": 20, "offset": 0,
     }  # fmt: skip

@@ -34,6 +34,7 @@ CLOSED_SETS: dict[tuple[str, str], tuple[str, ...]] = {
     ("referral_profile", "age_band"): v.AGE_BANDS,
     ("referral_profile", "gender"): v.GENDERS,
     ("referral_hold", "decline_reason"): v.DECLINE_REASONS,
+    ("referral_profile", "guardian_status"): v.GUARDIAN_STATUSES,
 }
 #: (table, column) -> the regular expression its CHECK matches, as the domain builds it.
 PATTERNS: dict[tuple[str, str], str] = {

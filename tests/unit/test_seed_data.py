@@ -236,8 +236,9 @@ def test_service_fields_are_well_formed(
             assert len(s["languages"]) == len(set(s["languages"]))
             assert set(s["accessibility"]) <= set(_location(org, s)["accessibility"])
             assert s["security_level"] in {"standard", "elevated", "high"}
-            for flag in ("accepts_children", "child_only", "accepts_families", "intake_24_7",
-                         "cross_border", "licence_required", "accepting_referrals"):  # fmt: skip
+            for flag in ("accepts_accompanied_children", "serves_unaccompanied_minors",
+                         "child_only", "accepts_families", "intake_24_7", "cross_border",
+                         "licence_required", "accepting_referrals"):  # fmt: skip
                 assert isinstance(s[flag], bool)
             if not org["accepting_referrals"]:
                 assert not s["accepting_referrals"]
@@ -246,13 +247,26 @@ def test_service_fields_are_well_formed(
 def test_eligibility_is_consistent(services: list[dict[str, Any]]) -> None:
     for s in services:
         minors = MINOR & set(s["age_bands"])
+        accommodation = s["code"].startswith("ACC.")
         if s["child_only"]:
             assert set(s["age_bands"]) <= MINOR, s["name"]
-            assert s["accepts_children"]
-        if minors or s["accepts_families"]:
-            assert s["accepts_children"], s["name"]
+            assert s["serves_unaccompanied_minors"], s["name"]
+        if s["serves_unaccompanied_minors"]:
+            # Child-appropriate care takes children; in accommodation, children only.
+            assert minors, s["name"]
+            assert not accommodation or s["child_only"], s["name"]
+        if accommodation and s["accepts_accompanied_children"]:
+            assert not s["child_only"], s["name"]
         if s["accepts_families"]:
             assert s["max_group_size"] >= 2
+
+
+def test_no_adult_shelter_serves_unaccompanied_minors(shelters: list[dict[str, Any]]) -> None:
+    # The women's shelters that take girls of 14-17 take them with their mother only.
+    for s in shelters:
+        if set(s["age_bands"]) - MINOR:
+            assert not s["serves_unaccompanied_minors"], s["name"]
+    assert any(s["accepts_accompanied_children"] and MINOR & set(s["age_bands"]) for s in shelters)
 
 
 def test_capacity_is_well_formed(services: list[dict[str, Any]]) -> None:
@@ -289,7 +303,7 @@ def test_shelters_are_few_and_cover_the_scarce_profiles(shelters: list[dict[str,
     assert any(s["child_only"] and set(s["age_bands"]) <= MINOR for s in shelters)
     assert any(s["genders"] == ["male"] for s in shelters)
     assert any(
-        s["accepts_families"] and s["accepts_children"] and s["max_group_size"] >= 4
+        s["accepts_families"] and s["accepts_accompanied_children"] and s["max_group_size"] >= 4
         for s in shelters
     )
     secure = [s for s in shelters if s["security_level"] == "high"]
@@ -353,6 +367,29 @@ def test_licences_match_except_two_deliberate_defects(
     readme = (SEED_DIR / "README.md").read_text(encoding="utf-8")
     for _, _, service_id in defects:
         assert service_id in readme  # the README names the deliberate defects
+
+
+def test_every_participant_has_a_licensed_womens_emergency_shelter_with_free_places(
+    gen: ModuleType, orgs: list[dict[str, Any]]
+) -> None:
+    # The README's tour (a woman who needs emergency accommodation) leads to a placement
+    # wherever the officer works: a licensed women's emergency shelter for adults, accepting,
+    # with free places and a fresh number (< 24 h when loaded).
+    found = {}
+    for org in orgs:
+        for s in org["services"]:
+            if (
+                s["code"] == "ACC.EMERG"
+                and s["genders"] == ["female"]
+                and {"18-24", "25-59"} <= set(s["age_bands"])
+                and org["accepting_referrals"]
+                and s["accepting_referrals"]
+                and _licence_ok(org, "ACC.EMERG", gen.REFERENCE_DATE)
+                and s["capacity"]["available"] >= 1
+                and s["capacity"]["updated_hours_ago"] < 24
+            ):
+                found.setdefault(org["participant"], []).append(s["name"])
+    assert set(found) == {"AL", "BA", "XK", "ME", "MK", "RS"}, found
 
 
 def test_capacity_freshness_spread_and_full_services(services: list[dict[str, Any]]) -> None:

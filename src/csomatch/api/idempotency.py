@@ -29,7 +29,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.serialization import encode_json
 
-from csomatch.api.problems import PROBLEM_JSON, locate, problem, refusal_extras, status_of
+from csomatch.api.problems import PROBLEM_JSON, problem, problem_members, status_of
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError
 from csomatch.idempotency import AuditAs, Busy, Replayed, Reused, StoredAnswer, run_once
@@ -168,6 +168,5 @@ async def idempotent(
 def _refusal(exc: CsomatchError, request: Request[Any, Any, Any]) -> tuple[int, bytes]:
     """The status and problem-details body of a refused change."""
     status, title = status_of(exc)
-    extra: dict[str, object] = {"field": locate(exc.field, request)} if exc.field else {}
-    extra |= refusal_extras(exc)
+    extra = problem_members(exc, request)
     return status, msgspec.json.encode(problem(status, title, exc.detail, **extra).content)

@@ -19,6 +19,7 @@ class MeOut(Out, frozen=True):
     jurisdiction: str
     organization_id: uuid.UUID | None
     agency: str | None
+    agency_id: uuid.UUID | None
 
 
 @get("/api/v1/me", opt=roles(*ALL_ROLES), sync_to_thread=False)

@@ -9,16 +9,22 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import AuditAs, idempotent
-from csomatch.api.schemas.referrals import EscalatedList, OfferList, OfferOut
+from csomatch.api.schemas.referrals import (
+    AcceptanceRecordOut,
+    EscalatedList,
+    OfferList,
+    OfferOut,
+)
 from csomatch.api.schemas.views import provider_offer_view, referrer_offer_view
 from csomatch.domain import COORDINATING
-from csomatch.referrals import offers
+from csomatch.referrals import acceptance, offers
 from csomatch.referrals.model import DeclineIn
 
 StatusQ = Annotated[
@@ -113,4 +119,25 @@ async def escalated_offers(
     return EscalatedList(offers=views)
 
 
-OFFER_ROUTES = [list_offers, accept_offer, decline_offer, escalated_offers]
+@get(
+    "/api/v1/organizations/{org_id:uuid}/acceptance-record",
+    opt=roles("provider", *COORDINATING),
+)
+async def acceptance_record(
+    conn: Conn, principal: Caller, org_id: FromPath[uuid.UUID]
+) -> AcceptanceRecordOut:
+    """How the organisation's offers ended over its last closed quarters, by the fair rule.
+
+    A provider reads its own organisation's; coordinators and admins any organisation of
+    their jurisdiction. Declines for ``person_declined``, ``safety`` or ``not_eligible`` never
+    count; other declines and offers left to expire unanswered count as not accepted; an
+    accepted offer counts as accepted even if it then expired unconfirmed. A quarter with
+    fewer than ``min_offers_per_quarter`` offers shows no figures.
+    """
+    found = await acceptance.acceptance_record(
+        conn, principal, org_id, today=dt.datetime.now(dt.UTC).date()
+    )
+    return msgspec.convert(found, AcceptanceRecordOut, from_attributes=True)
+
+
+OFFER_ROUTES = [list_offers, accept_offer, decline_offer, escalated_offers, acceptance_record]

@@ -43,6 +43,7 @@ from csomatch.errors import (
     MalformedInput,
     NotFound,
     PreconditionRequired,
+    RuleBroken,
     StaleVersion,
 )
 
@@ -93,19 +94,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     #: A care plan refused: the need (its index) and the service that could not be held.
     need: int | UnsetType = UNSET
     service_id: str | UnsetType = UNSET
-
-
-def refusal_extras(exc: CsomatchError) -> dict[str, object]:
-    """The members a refused hold or plan adds to its problem: free places, need, service."""
-    extra: dict[str, object] = {}
-    free = getattr(exc, "free", UNSET)
-    if free is not UNSET:
-        extra["free_places"] = free
-    need = getattr(exc, "need", UNSET)
-    if need is not UNSET:
-        extra["need"] = need
-        extra["service_id"] = str(getattr(exc, "service_id", ""))
-    return extra
+    #: A service refused by one of the matcher's hard rules: the rule's reason code.
+    reason: str | UnsetType = UNSET
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response[dict[str, object]]:
@@ -162,18 +152,37 @@ def _declared(connection: ASGIConnection[Any, Any, Any, Any] | None) -> dict[str
     return fields
 
 
+def problem_members(
+    exc: CsomatchError, connection: ASGIConnection[Any, Any, Any, Any] | None
+) -> dict[str, object]:
+    """What a domain error adds to its problem.
+
+    ``field``; a refused hold's ``free_places``; a refused plan's ``need`` and
+    ``service_id``; a broken rule's ``reason``.
+    """
+    status, _ = status_of(exc)
+    field = exc.field
+    if field is None and isinstance(exc, StaleVersion | PreconditionRequired):
+        field = "header.If-Match"  # the one precondition this API checks
+    extra: dict[str, object] = {"field": locate(field, connection)} if field else {}
+    free = getattr(exc, "free", UNSET)
+    if free is not UNSET and status == 409:
+        extra["free_places"] = free
+    need = getattr(exc, "need", UNSET)
+    if need is not UNSET and status in (409, 422):
+        extra["need"] = need
+        extra["service_id"] = str(getattr(exc, "service_id", ""))
+    if isinstance(exc, RuleBroken):
+        extra["reason"] = exc.reason
+    return extra
+
+
 def domain_error(
     request: Request[Any, Any, Any], exc: CsomatchError
 ) -> Response[dict[str, object]]:
     """Map a domain error to its status, naming its field."""
     status, title = status_of(exc)
-    field = exc.field
-    if field is None and isinstance(exc, StaleVersion | PreconditionRequired):
-        field = "header.If-Match"  # the one precondition this API checks
-    extra: dict[str, object] = {"field": locate(field, request)} if field else {}
-    if status == 409:
-        extra |= refusal_extras(exc)
-    return problem(status, title, exc.detail, **extra)
+    return problem(status, title, exc.detail, **problem_members(exc, request))
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:
@@ -245,7 +254,8 @@ _WHY: Final = {
     409: "The change contradicts the current state (e.g. no free places: `free_places`).",
     412: "If-Match names a version that is no longer current: read it again.",
     413: "The body is too large.",
-    422: "A value breaks a rule the schema cannot express; `field` says which.",
+    422: "A value breaks a rule the schema cannot express; `field` says which (a service "
+    "that breaks a hard rule of the matcher: `reason`, the rule's code).",
     428: "The change needs If-Match with the ETag last read.",
     503: "The database cannot be reached right now; retry after `Retry-After` seconds.",
 }
@@ -335,6 +345,7 @@ __all__ = [
     "http_error",
     "locate",
     "problem",
+    "problem_members",
     "status_of",
     "unexpected_error",
 ]

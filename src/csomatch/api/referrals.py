@@ -18,6 +18,7 @@ from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.referrals import (
+    ChildSignOffOut,
     OfferOut,
     OfferSummary,
     ReferralList,
@@ -32,7 +33,7 @@ from csomatch.api.schemas.views import (
     summary_view,
 )
 from csomatch.domain import REFERRING
-from csomatch.referrals import casework, holds
+from csomatch.referrals import casework, children, holds
 from csomatch.referrals.careplan import PlanIn
 from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import match_referral
@@ -234,7 +235,37 @@ async def approve_override(
     )  # fmt: skip
 
 
+@post(
+    "/api/v1/referrals/{referral_id:uuid}/child-sign-off",
+    opt=roles("coordinator", "officer"),
+    status_code=200,
+)
+async def child_sign_off(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+) -> Response[ChildSignOffOut]:
+    """A second person signs off a child's placement, which may then be confirmed; logged.
+
+    A coordinator, or an officer of the guardianship authority, never the referrer. Signing
+    again answers the same sign-off.
+    """
+
+    async def run() -> ChildSignOffOut:
+        signed = await children.sign_off(conn, principal, referral_id, now=_now())
+        return ChildSignOffOut(
+            referral_id=signed.referral_id, state=signed.state, signed_off_at=signed.signed_off_at
+        )
+
+    return await idempotent(
+        request, conn, principal, run, status_code=200,
+        audit_as=AuditAs(action="referral.child_sign_off", object_type="referral",
+                         object_id=referral_id),
+    )  # fmt: skip
+
+
 REFERRAL_ROUTES = [
     create_referral, get_referral, list_referrals, transition, referral_suggestions,
-    create_hold, place_plan, approve_override,
+    create_hold, place_plan, approve_override, child_sign_off,
 ]  # fmt: skip

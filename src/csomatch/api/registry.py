@@ -327,7 +327,8 @@ async def create_service(
         description=data.description,
         genders=list(data.genders),
         age_bands=list(data.age_bands),
-        accepts_children=data.accepts_children,
+        accepts_accompanied_children=data.accepts_accompanied_children,
+        serves_unaccompanied_minors=data.serves_unaccompanied_minors,
         child_only=data.child_only,
         accepts_families=data.accepts_families,
         max_group_size=data.max_group_size,
@@ -338,6 +339,7 @@ async def create_service(
         cross_border=data.cross_border,
         licence_required=data.licence_required,
         accepting_referrals=data.accepting_referrals,
+        duty_phone=data.duty_phone,
     )
     first = None
     if data.capacity is not None:

@@ -11,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from csomatch.api.auth import roles
 from csomatch.api.deps import Cfg
-from csomatch.api.params import Offset, ParticipantQ, list_query
+from csomatch.api.params import Offset, list_query
 from csomatch.api.schemas.registry import (
     Page,
     SearchHit,
@@ -24,16 +24,24 @@ from csomatch.domain import (
     AGE_BANDS,
     COORDINATING,
     GENDERS,
+    PARTICIPANTS,
     LanguageCode,
     Principal,
     Role,
     one_of_pattern,
 )
 from csomatch.search import services as searching
-from csomatch.search.services import SearchSources, ServiceQuery
+from csomatch.search.services import ANY_PARTICIPANT, SearchSources, ServiceQuery
 
 SEARCHERS: tuple[Role, ...] = ("officer", "provider", *COORDINATING)
 CodesQ = Annotated[list[str] | None, list_query("taxonomy codes, repeatable")]
+SearchParticipantQ = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=one_of_pattern((*PARTICIPANTS, ANY_PARTICIPANT)),
+        description="participant code, or 'any'; default: the caller's own participant",
+    ),
+]
 
 
 @get("/api/v1/services/search", opt=roles(*SEARCHERS))
@@ -41,7 +49,7 @@ async def search_services(
     request: Request[Any, Any, Any],
     settings: Cfg,
     code: CodesQ = None,
-    participant: ParticipantQ = None,
+    participant: SearchParticipantQ = None,
     lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
     lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
     area: Annotated[str | None, QueryParameter(max_length=20)] = None,
@@ -49,7 +57,8 @@ async def search_services(
     language: Annotated[LanguageCode | None, QueryParameter(description="ISO 639 code")] = None,
     gender: Annotated[str | None, QueryParameter(pattern=one_of_pattern(GENDERS))] = None,
     age_band: Annotated[str | None, QueryParameter(pattern=one_of_pattern(AGE_BANDS))] = None,
-    child: FromQuery[bool | None] = None,
+    unaccompanied_minor: FromQuery[bool | None] = None,
+    accompanied_child: FromQuery[bool | None] = None,
     available: FromQuery[bool] = False,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Offset = 0,
@@ -57,6 +66,9 @@ async def search_services(
     """Services near a point or area, nearest first, with distance, free places and freshness.
 
     ``available=true`` keeps services with free places now; a stale number counts as unknown.
+    Without ``participant`` the search keeps to the caller's own participant (a region-wide
+    token: every one); ``participant=any`` searches every participant. Each hit says whether
+    it is ``abroad``: outside the caller's participant (region-wide: the area's).
     A search by taxonomy code that finds nothing is recorded as demand (one ``search_empty``
     signal per code, no person data) for the gap analysis.
     """
@@ -66,7 +78,8 @@ async def search_services(
     state = request.app.state
     query = ServiceQuery(
         codes=code, participant=participant, latitude=lat, longitude=lon, area=area,
-        radius_km=radius_km, language=language, gender=gender, age_band=age_band, child=child,
+        radius_km=radius_km, language=language, gender=gender, age_band=age_band,
+        unaccompanied_minor=unaccompanied_minor, accompanied_child=accompanied_child,
         available_only=available, limit=limit, offset=offset,
     )  # fmt: skip
     sources = SearchSources(
@@ -95,6 +108,7 @@ async def search_services(
                 distance_km=round(r.distance_km, 1),
                 free_places=view.capacity.free if view.capacity else None,
                 freshness=view.capacity.freshness if view.capacity else None,
+                abroad=found.abroad(r.service.participant_code),
                 service=view,
             )
         )

@@ -16,6 +16,7 @@ import msgspec
 
 from csomatch.cli.arguments import positive_int
 from csomatch.cli.db import connected, database_and_server, prepare, progress
+from csomatch.db.agencies import NewAgency, ensure_agency
 from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import count_organizations, first_offering
 from csomatch.db.tokens import create_token
@@ -38,6 +39,8 @@ then the embedded PostgreSQL stops. Flags win over the variables. See docs/opera
 
 #: The demo tokens speak for this participant; the provider's is one of its shelters.
 DEMO_JURISDICTION: Final[ParticipantCode] = "RS"
+#: The demo agency's duty phone: fictional (seed_data/README.md).
+DEMO_AGENCY_PHONE: Final = "+381115550100"
 DEMO_PROVIDER_SERVICE = "ACC.EMERG"
 #: The funder the demo funder token speaks for (Serbia's ministry).
 DEMO_FUNDER = "FUND-RS-MSOC"
@@ -130,6 +133,14 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
     org_id = await first_offering(
         conn, participant=DEMO_JURISDICTION, taxonomy_code=DEMO_PROVIDER_SERVICE
     )
+    # The demo officer refers for a fictional agency whose duty phone providers see.
+    agency = await ensure_agency(
+        conn,
+        NewAgency(
+            id=uuid.uuid4(), jurisdiction=DEMO_JURISDICTION, name="demo agency RS",
+            duty_phone=DEMO_AGENCY_PHONE,
+        ),
+    )  # fmt: skip
     print("\ndemo tokens (new ones each start; jurisdiction RS):", file=sys.stderr)
     for role in ROLES:
         secret, record = await create_token(
@@ -138,7 +149,8 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             jurisdiction=DEMO_JURISDICTION,
             organization_id=org_id if role == "provider" else None,
             label=f"demo {role}",
-            agency="demo agency RS" if role == "officer" else None,
+            agency=agency.name if role == "officer" else None,
+            agency_id=agency.id if role == "officer" else None,
         )
         if role == "funder":
             await _link_demo_funder(conn, record.id)

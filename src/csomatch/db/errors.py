@@ -30,14 +30,19 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "$.location_id",
         "the location does not belong to this organisation",
     ),
-    "service_child_only_accepts_children": (
+    "service_child_only_serves_children": (
         "$.child_only",
-        "a child-only service must accept children",
+        "a child-only service serves children: set serves_unaccompanied_minors or"
+        " accepts_accompanied_children",
     ),
     "service_taxonomy_code_fkey": ("$.code", "invalid taxonomy code"),
     "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),
     "funding_source_external_id": ("$.external_id", "this funding record already exists"),
     "funding_period": ("$.period_end", "period_end must not be before period_start"),
+    "agency_name_unique": ("$.name", "this jurisdiction already has an agency of this name"),
+    "agency_jurisdiction_fkey": ("$.jurisdiction", "unknown participant code"),
+    "api_token_agency_id_fkey": ("$.agency_id", "no such agency"),
+    "service_duty_phone_e164": ("$.duty_phone", "give the duty phone as an E.164 number"),
     "track_record_counts": ("$.score", "feedback is a score from 1 to 5"),
     # referrals (migration 0010)
     "referral_transition": ("$.to", "the referral's lifecycle does not allow this change"),
@@ -50,7 +55,7 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "a consent override is approved by a second person, not the one who requested it",
     ),
     "referral_hold_one_open": ("$.service_id", "this referral already has an open offer"),
-    # a care plan (migration 0076): one open offer per need
+    # a care plan (migration 0070): one open offer per need
     "referral_hold_one_open_per_need": (
         "$.service_id",
         "this need of the referral already has an open offer",

@@ -41,6 +41,10 @@ class StoredProfile(msgspec.Struct, frozen=True, kw_only=True):
     group_adults: int
     group_children_age_bands: list[str]
     nationality: str | None
+    #: A parent or carer is placed with the child (counted in group_adults).
+    accompanied: bool = False
+    #: A child's referral only: appointed, requested or none.
+    guardian_status: str | None = None
     consent_given: bool | None
     consent_method: str | None
     consent_scope: list[str]
@@ -50,6 +54,9 @@ class StoredProfile(msgspec.Struct, frozen=True, kw_only=True):
     override_requested_by: uuid.UUID | None
     override_approved_by: uuid.UUID | None
     override_approved_at: dt.datetime | None
+    #: The second person who signed off a child's placement, and when (None: not yet).
+    child_sign_off_by: uuid.UUID | None = None
+    child_sign_off_at: dt.datetime | None = None
 
 
 class ReferralHead(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,7 +131,8 @@ _PROFILE = (
     " excluded_areas, min_distance_km, risk_level, accessibility, group_adults,"
     " group_children_age_bands, nationality, consent_given, consent_method, consent_scope,"
     " consent_at, override_reason, override_scope, override_requested_by,"
-    " override_approved_by, override_approved_at"
+    " override_approved_by, override_approved_at, accompanied, guardian_status,"
+    " child_sign_off_by, child_sign_off_at"
 )
 _SCOPE = (
     " ($1::text IS NULL OR r.jurisdiction = $1 OR r.receiving_participant = $1)"
@@ -153,13 +161,14 @@ async def insert_referral(conn: asyncpg.Connection, new: NewReferral) -> None:
         await conn.execute(
             "INSERT INTO referral_profile (referral_id, " + _PROFILE + ") VALUES ($1, $2, $3,"
             " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
-            " $21, $22, $23)",
+            " $21, $22, $23, $24, $25, $26, $27)",
             new.id, p.age_band, p.age_uncertain, p.gender, p.languages, p.interpreter_needed,
             p.preferred_areas, p.excluded_areas, p.min_distance_km, p.risk_level,
             p.accessibility, p.group_adults, p.group_children_age_bands, p.nationality,
             p.consent_given, p.consent_method, p.consent_scope, p.consent_at,
             p.override_reason, p.override_scope, p.override_requested_by,
-            p.override_approved_by, p.override_approved_at,
+            p.override_approved_by, p.override_approved_at, p.accompanied, p.guardian_status,
+            p.child_sign_off_by, p.child_sign_off_at,
         )  # fmt: skip
 
 
@@ -342,6 +351,21 @@ async def approve_override(
             " AND override_approved_at IS NULL",
             referral_id,
             approver,
+            at,
+        )
+    return bool(status.endswith(" 1"))
+
+
+async def sign_off_child(
+    conn: asyncpg.Connection, referral_id: uuid.UUID, signer: uuid.UUID, at: dt.datetime
+) -> bool:
+    """Record the second person's sign-off of a child's placement; False if already signed."""
+    async with translated():
+        status = await conn.execute(
+            "UPDATE referral_profile SET child_sign_off_by = $2, child_sign_off_at = $3"
+            " WHERE referral_id = $1 AND child_sign_off_at IS NULL",
+            referral_id,
+            signer,
             at,
         )
     return bool(status.endswith(" 1"))

@@ -25,7 +25,9 @@ _ENTRY_SELECT = _SERVICE_SELECT.replace(
     "SELECT ",
     "SELECT ss.participant_code AS search_participant, ss.languages AS search_languages,"
     " ss.genders AS search_genders, ss.age_bands AS search_age_bands,"
-    " ss.accepts_children AS search_children, ss.service_accepting, ss.organization_accepting,"
+    " ss.accepts_accompanied_children AS search_accompanied,"
+    " ss.serves_unaccompanied_minors AS search_unaccompanied, ss.service_accepting,"
+    " ss.organization_accepting,"
     " ss.free, ss.capacity_updated_at AS search_updated_at,"
     " ss.shown_x, ss.shown_y, ss.shown_z, ss.site_x, ss.site_y, ss.site_z,"
     " ss.taxonomy_code AS search_code, ",
@@ -42,7 +44,8 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     languages: list[str]
     genders: list[str]
     age_bands: list[str]
-    accepts_children: bool
+    accepts_accompanied_children: bool
+    serves_unaccompanied_minors: bool
     accepting: bool
     free: int | None
     updated_at: dt.datetime | None
@@ -61,7 +64,8 @@ class Area(msgspec.Struct, frozen=True):
 _SEARCH_COLUMNS = frozenset(
     {
         "search_participant", "search_languages", "search_genders", "search_age_bands",
-        "search_children", "service_accepting", "organization_accepting", "free",
+        "search_accompanied", "search_unaccompanied", "service_accepting",
+        "organization_accepting", "free",
         "search_updated_at", "shown_x", "shown_y", "shown_z", "site_x", "site_y", "site_z",
         "search_code",
     }
@@ -78,7 +82,8 @@ def _entry(row: asyncpg.Record) -> Entry:
         languages=list(values["search_languages"]),
         genders=list(values["search_genders"]),
         age_bands=list(values["search_age_bands"]),
-        accepts_children=values["search_children"],
+        accepts_accompanied_children=values["search_accompanied"],
+        serves_unaccompanied_minors=values["search_unaccompanied"],
         accepting=values["service_accepting"] and values["organization_accepting"],
         free=values["free"],
         updated_at=values["search_updated_at"],

@@ -15,8 +15,9 @@ from csomatch.geo import EARTH_RADIUS_KM, chord_of_km
 
 _SERVICE_SELECT = (
     "SELECT s.id, s.organization_id, o.name AS organization_name, s.location_id,"
-    " s.taxonomy_code, s.name, s.description, s.genders, s.age_bands, s.accepts_children,"
-    " s.child_only, s.accepts_families, s.max_group_size, s.languages, s.accessibility,"
+    " s.taxonomy_code, s.name, s.description, s.genders, s.age_bands,"
+    " s.accepts_accompanied_children, s.serves_unaccompanied_minors, s.child_only,"
+    " s.accepts_families, s.max_group_size, s.languages, s.accessibility,"
     " s.security_level, s.intake_24_7, s.cross_border, s.licence_required,"
     " (s.accepting_referrals AND o.accepting_referrals) AS accepting_referrals,"
     " s.created_at, s.updated_at, s.version,"
@@ -24,7 +25,7 @@ _SERVICE_SELECT = (
     " l.address, l.latitude, l.longitude, l.confidential,"
     " a.latitude AS area_latitude, a.longitude AS area_longitude,"
     " c.unit, c.maximum, c.available, c.held, c.updated_at AS capacity_updated_at,"
-    " c.verified_at AS capacity_verified_at, c.version AS capacity_version"
+    " c.verified_at AS capacity_verified_at, c.version AS capacity_version, s.duty_phone"
     " FROM service s"
     " JOIN organization o ON o.id = s.organization_id"
     " JOIN location l ON l.id = s.location_id"
@@ -36,6 +37,9 @@ _CAPACITY_COLUMNS = "service_id, unit, maximum, available, held, updated_at, ver
 
 class NewService(ServiceFields, frozen=True):
     """Values of a service to insert."""
+
+    #: The intake duty phone, E.164.
+    duty_phone: str | None = None
 
 
 class NewCapacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +69,10 @@ class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
     language: str | None
     gender: str | None
     age_band: str | None
-    child: bool | None
+    #: Serves unaccompanied minors (True), or does not (False).
+    unaccompanied_minor: bool | None
+    #: Accepts children accompanied by a parent or carer (True), or does not (False).
+    accompanied_child: bool | None
     available_only: bool
     stale_after_hours: float
     limit: int
@@ -106,7 +113,8 @@ SERVICE_EDITABLE = (
     "description",
     "genders",
     "age_bands",
-    "accepts_children",
+    "accepts_accompanied_children",
+    "serves_unaccompanied_minors",
     "child_only",
     "accepts_families",
     "max_group_size",
@@ -117,6 +125,7 @@ SERVICE_EDITABLE = (
     "cross_border",
     "licence_required",
     "accepting_referrals",
+    "duty_phone",
 )
 
 
@@ -125,11 +134,12 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
     async with translated():
         status = await conn.execute(
             "INSERT INTO service (id, organization_id, location_id, taxonomy_code, name,"
-            " description, genders, age_bands, accepts_children, child_only, accepts_families,"
+            " description, genders, age_bands, accepts_accompanied_children,"
+            " serves_unaccompanied_minors, child_only, accepts_families,"
             " max_group_size, languages, accessibility, security_level, intake_24_7,"
-            " cross_border, licence_required, accepting_referrals)"
+            " cross_border, licence_required, accepting_referrals, duty_phone)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-            " $17, $18, $19) ON CONFLICT (id) DO NOTHING",
+            " $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING",
             svc.id,
             svc.organization_id,
             svc.location_id,
@@ -138,7 +148,8 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
             svc.description,
             svc.genders,
             svc.age_bands,
-            svc.accepts_children,
+            svc.accepts_accompanied_children,
+            svc.serves_unaccompanied_minors,
             svc.child_only,
             svc.accepts_families,
             svc.max_group_size,
@@ -149,6 +160,7 @@ async def insert_service(conn: asyncpg.Connection, svc: NewService) -> bool:
             svc.cross_border,
             svc.licence_required,
             svc.accepting_referrals,
+            svc.duty_phone,
         )
     return bool(status.endswith(" 1"))
 
@@ -289,7 +301,8 @@ _FILTERS = (
     " AND (#::text IS NULL OR #::text = ANY(ss.languages))",
     " AND (#::text IS NULL OR #::text = ANY(ss.genders))",
     " AND (#::text IS NULL OR #::text = ANY(ss.age_bands))",
-    " AND (#::bool IS NULL OR ss.accepts_children = #::bool)",
+    " AND (#::bool IS NULL OR ss.serves_unaccompanied_minors = #::bool)",
+    " AND (#::bool IS NULL OR ss.accepts_accompanied_children = #::bool)",
     # Free places now, from a number younger than the stale age (in hours; NULL: any service).
     # A stale number counts as unknown, never as free.
     " AND (#::float8 IS NULL OR (ss.service_accepting AND ss.organization_accepting"
@@ -414,7 +427,8 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
         f.language,
         f.gender,
         f.age_band,
-        f.child,
+        f.unaccompanied_minor,
+        f.accompanied_child,
         f.stale_after_hours if f.available_only else None,
     ):
         args += [value, value]

@@ -22,6 +22,15 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     organization_id: uuid.UUID | None
     label: str
     agency: str | None = None
+    #: The agency is the guardianship authority (usually the centre for social work).
+    guardianship_authority: bool = False
+    #: The agency record the token speaks for (tokens made before agencies name none).
+    agency_id: uuid.UUID | None = None
+
+
+_COLUMNS = (
+    "id, role, jurisdiction, organization_id, label, agency, guardianship_authority, agency_id"
+)
 
 
 def hash_token(token: str) -> bytes:
@@ -37,15 +46,18 @@ async def create_token(
     organization_id: uuid.UUID | None,
     label: str,
     agency: str | None = None,
+    guardianship_authority: bool = False,
+    agency_id: uuid.UUID | None = None,
 ) -> tuple[str, TokenRecord]:
     """Create a token; return the secret (shown once, never stored) and its record."""
     secret = "cso_" + secrets.token_urlsafe(32)
     async with translated():
         row = await conn.fetchrow(
             "INSERT INTO api_token"
-            " (id, token_hash, role, jurisdiction, organization_id, label, agency)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " RETURNING id, role, jurisdiction, organization_id, label, agency",
+            " (id, token_hash, role, jurisdiction, organization_id, label, agency,"
+            " guardianship_authority, agency_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " RETURNING " + _COLUMNS,
             uuid.uuid4(),
             hash_token(secret),
             role,
@@ -53,6 +65,8 @@ async def create_token(
             organization_id,
             label,
             agency,
+            guardianship_authority,
+            agency_id,
         )
     return secret, msgspec.convert(row, TokenRecord, from_attributes=True)
 
@@ -65,8 +79,7 @@ async def find_token(conn: asyncpg.Connection, secret: str) -> TokenRecord | Non
 async def find_token_by_hash(conn: asyncpg.Connection, token_hash: bytes) -> TokenRecord | None:
     """Return the record of the valid (not revoked) token with this hash."""
     row = await conn.fetchrow(
-        "SELECT id, role, jurisdiction, organization_id, label, agency FROM api_token"
-        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT " + _COLUMNS + " FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
         token_hash,
     )
     return None if row is None else msgspec.convert(row, TokenRecord, from_attributes=True)
@@ -85,7 +98,7 @@ async def revoke_token(
     row = await conn.fetchrow(
         "UPDATE api_token SET revoked_at = now()"
         " WHERE (id = $1 OR token_hash = $2) AND revoked_at IS NULL"
-        " RETURNING id, role, jurisdiction, organization_id, label, agency",
+        " RETURNING " + _COLUMNS,
         token_id,
         None if secret is None else hash_token(secret),
     )

@@ -5,7 +5,8 @@
 - :mod:`~csomatch.domain.codes`: language and country codes checked against pycountry;
 - :mod:`~csomatch.domain.principal`: the caller and its permission rules;
 - :mod:`~csomatch.domain.stored`: what the registry stores;
-- :mod:`~csomatch.domain.decoding`: untrusted JSON, read in one place.
+- :mod:`~csomatch.domain.decoding`: untrusted JSON, read in one place;
+- :mod:`~csomatch.domain.jurisdiction`: the one jurisdiction rule (where a need is served).
 
 The public names are re-exported here: ``from csomatch.domain import Service``.
 """
@@ -20,6 +21,7 @@ from csomatch.domain.codes import (
     is_listed_code,
     language_codes,
 )
+from csomatch.domain.jurisdiction import is_return, may_serve, serving_participant
 from csomatch.domain.principal import Principal
 from csomatch.domain.stored import (
     AddressScope,
@@ -44,12 +46,15 @@ from csomatch.domain.vocabulary import (
     CHILD_AGE_BANDS,
     COORDINATING,
     DECLINE_REASONS,
+    EXCUSED_DECLINES,
     FUNDING_STATUSES,
     GENDERS,
+    GUARDIAN_STATUSES,
     JURISDICTIONS,
     NATIONALITY_CODES,
     NEED_FINAL,
     NEED_STATES,
+    OFFER_OUTCOMES,
     ORG_KINDS,
     OUTCOMES,
     PARTICIPANT_GROUP,
@@ -76,10 +81,12 @@ from csomatch.domain.vocabulary import (
     FundingStatus,
     Gender,
     GroupSize,
+    GuardianStatus,
     Jurisdiction,
     Latitude,
     Longitude,
     NeedState,
+    OfferOutcome,
     OrgKind,
     Outcome,
     OverrideReason,
@@ -105,12 +112,15 @@ __all__ = [
     "CHILD_AGE_BANDS",
     "COORDINATING",
     "DECLINE_REASONS",
+    "EXCUSED_DECLINES",
     "FUNDING_STATUSES",
     "GENDERS",
+    "GUARDIAN_STATUSES",
     "JURISDICTIONS",
     "NATIONALITY_CODES",
     "NEED_FINAL",
     "NEED_STATES",
+    "OFFER_OUTCOMES",
     "ORG_KINDS",
     "OUTCOMES",
     "PARTICIPANTS",
@@ -141,12 +151,14 @@ __all__ = [
     "FundingStatus",
     "Gender",
     "GroupSize",
+    "GuardianStatus",
     "Jurisdiction",
     "LanguageCode",
     "Latitude",
     "ListedCode",
     "Longitude",
     "NeedState",
+    "OfferOutcome",
     "OrgKind",
     "Organization",
     "Outcome",
@@ -169,7 +181,10 @@ __all__ = [
     "decode_code",
     "freshness",
     "is_listed_code",
+    "is_return",
     "language_codes",
+    "may_serve",
     "one_of_pattern",
     "service_terms",
+    "serving_participant",
 ]

@@ -25,6 +25,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: Jurisdiction
     organization_id: uuid.UUID | None = None
     agency: str | None = None
+    #: The officer's agency is the guardianship authority (usually the centre for social
+    #: work): its officers may sign off a child's placement as the second person.
+    guardianship_authority: bool = False
+    #: The agency record the token names (its duty phone reaches providers); None for a token
+    #: made before agencies were records, which still works by its ``agency`` name.
+    agency_id: uuid.UUID | None = None
 
     def is_coordinating(self) -> bool:
         """Whether the caller oversees a jurisdiction (a coordinator or an admin)."""

@@ -84,7 +84,11 @@ class ServiceTerms(Stored, frozen=True):
     description: str
     genders: list[str]
     age_bands: list[str]
-    accepts_children: bool
+    #: A child placed or served together with a parent or carer (who is in the group).
+    accepts_accompanied_children: bool
+    #: A child on their own: child-appropriate care (the only kind an unaccompanied child,
+    #: or a person of uncertain age, is matched to).
+    serves_unaccompanied_minors: bool
     child_only: bool
     accepts_families: bool
     max_group_size: int
@@ -138,6 +142,8 @@ class Service(ServiceFields, frozen=True):
     capacity_updated_at: dt.datetime | None
     capacity_verified_at: dt.datetime | None
     capacity_version: int | None
+    #: The intake duty phone (E.164); shown like a confidential site's address.
+    duty_phone: str | None
 
 
 class AddressScope(Stored, frozen=True):

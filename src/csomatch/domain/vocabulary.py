@@ -111,9 +111,25 @@ RiskLevel = Literal["low", "medium", "high"]
 ConsentMethod = Literal["verbal", "written", "electronic", "guardian"]
 ConsentScope = Literal["referral", "data_sharing", "cross_border"]
 OverrideReason = Literal["child_best_interest", "lacks_capacity", "imminent_danger"]
+#: Whether a child (a referral whose age band is under 18, or whose age is uncertain) has a
+#: guardian: appointed (who may consent), requested from the guardianship authority, or none.
+GuardianStatus = Literal["appointed", "requested", "none"]
+GUARDIAN_STATUSES: Final[tuple[GuardianStatus, ...]] = get_args(GuardianStatus)
 DeclineReason = Literal["no_capacity", "not_eligible", "safety", "person_declined", "other"]
 #: Why an offer was declined (structured, never free text).
 DECLINE_REASONS: Final[tuple[DeclineReason, ...]] = get_args(DeclineReason)
+#: Declines that say nothing against the provider: they never lower its acceptance record.
+EXCUSED_DECLINES: Final[frozenset[DeclineReason]] = frozenset(
+    {"person_declined", "safety", "not_eligible"}
+)
+#: How an offer ended, as its provider's acceptance record counts it: accepted, expired
+#: unanswered, or declined with one of the decline reasons. (An offer accepted and then left
+#: to expire unconfirmed stays ``accepted``.)
+OfferOutcome = Literal[
+    "accepted", "expired_unanswered", "no_capacity", "not_eligible", "safety",
+    "person_declined", "other",
+]  # fmt: skip
+OFFER_OUTCOMES: Final[tuple[OfferOutcome, ...]] = get_args(OfferOutcome)
 Outcome = Literal["placed", "person_declined", "no_capacity", "transferred", "withdrawn"]
 #: How a referral ends.
 OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)

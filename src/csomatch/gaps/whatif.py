@@ -3,7 +3,8 @@
 Demand is the ``need`` signals of the last 12 months, one unit demand per need, placed in its
 area's centre. Providers are the services with a reported capacity, accepting referrals, each
 able to serve ``maximum x TURNOVER[unit]`` people in a year. A need may go to a service of its
-code in the same participant (or one that works across borders) within ``MAX_KM``; the cost of
+code in the same participant (the jurisdiction rule, ``matching.rules.may_serve``: a need
+signal names the participant that serves it) within ``MAX_KM``; the cost of
 a placement is its distance. The pure solver (``csomatch.solver``) places the year's demand
 with and without the change; the allocation optimiser (``csomatch.solver.allocation``) buys
 units where they cover most unmet demand weighted by severity. Assumptions are published in
@@ -25,6 +26,7 @@ import asyncpg
 import msgspec
 
 from csomatch.db import gaps as gaps_db
+from csomatch.domain import may_serve
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.periods import open_since
@@ -162,7 +164,11 @@ async def _world(
         found = []
         for i in by_code.get(code, []):
             s = services[i]
-            if s.participant_code != participant and not s.cross_border:
+            # A bucket's participant is where its needs are served (a referral's need signal
+            # names it by the jurisdiction rule), so it is both sides of the rule here.
+            if not may_serve(
+                code, participant, participant, s.participant_code, cross_border=s.cross_border
+            ):
                 continue
             km = haversine_km(points[area], (s.latitude, s.longitude))
             if km <= MAX_KM:

@@ -45,6 +45,10 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     age_band: AgeBand
     #: Age not established: the person is treated as a child.
     age_uncertain: bool = False
+    #: A child (or a person of uncertain age) with a parent or carer who is placed with them
+    #: and counted in ``group_adults``. False unless stated: an unaccompanied child is matched
+    #: only to services that serve unaccompanied minors.
+    accompanied: bool = False
     gender: Gender
     languages: Annotated[list[LanguageCode], Meta(min_length=1, max_length=10)]
     interpreter_needed: bool = False
@@ -57,6 +61,9 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     #: At most 10: a larger family would single the person out.
     group_children_age_bands: Annotated[list[ChildAgeBand], Meta(max_length=10)] = []
     jurisdiction: ParticipantCode
+    #: Where the return and reintegration needs (RET.*, REINT.*) are served, when not in the
+    #: referring jurisdiction (a transnational referral); every other need stays at home.
+    receiving_participant: ParticipantCode | None = None
 
     @property
     def group_size(self) -> int:

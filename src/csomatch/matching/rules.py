@@ -14,7 +14,7 @@ from typing import Final
 
 import msgspec
 
-from csomatch.domain import CHILD_AGE_BANDS, Service
+from csomatch.domain import CHILD_AGE_BANDS, Service, may_serve
 from csomatch.geo import Point, at_least_km
 from csomatch.matching.profile import Need, NeedsProfile
 
@@ -65,29 +65,47 @@ def serves_gender(profile: NeedsProfile, need: Need, service: Service, ctx: Matc
 
 
 def serves_age(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
-    """The service accepts the person's age band, and children only if it accepts children.
+    """The service accepts the person's age band; a child only in child-appropriate care.
 
-    A person whose age is uncertain is treated as a child: the service must accept children,
-    and either the stated band or a child band. A child-only service takes only children.
+    A person under 18, or whose age is uncertain (presumed a child), who is not accompanied
+    by a parent or carer placed with them is matched, for every kind of service, only to a
+    service that serves unaccompanied minors: never to an adult shelter. An accompanied child
+    is placed (accommodation) only where accompanied children are accepted, and served
+    elsewhere where children are served, alone or accompanied. An uncertain age needs the
+    stated band or any child band. A child-only service takes only children.
     """
-    if profile.is_child:
-        if not service.accepts_children:
-            return False
-        if profile.age_uncertain:
-            return profile.age_band in service.age_bands or any(
-                b in CHILD_AGE_BANDS for b in service.age_bands
-            )
-        return profile.age_band in service.age_bands
-    return not service.child_only and profile.age_band in service.age_bands
+    if not profile.is_child:
+        return not service.child_only and profile.age_band in service.age_bands
+    if profile.age_uncertain:
+        band_ok = profile.age_band in service.age_bands or any(
+            b in CHILD_AGE_BANDS for b in service.age_bands
+        )
+    else:
+        band_ok = profile.age_band in service.age_bands
+    if not band_ok:
+        return False
+    if not profile.accompanied:
+        return service.serves_unaccompanied_minors
+    if is_accommodation(need.code):
+        return service.accepts_accompanied_children
+    return service.accepts_accompanied_children or service.serves_unaccompanied_minors
 
 
 def fits_group(profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext) -> bool:
-    """A group (adults plus accompanying children, more than one person) stays together.
+    """Accommodation only: a group (adults and accompanying children) stays together.
 
-    The service must accept families and take a group of at least that size.
+    The service must accept families and take a group of at least that size, and accept
+    accompanied children when children come with the group. Counselling, legal aid and
+    every other non-accommodation service serve the person whatever the group's size.
     """
+    if not is_accommodation(need.code):
+        return True
     size = profile.group_size
-    return size == 1 or (service.accepts_families and service.max_group_size >= size)
+    if size == 1:
+        return True
+    if profile.group_children_age_bands and not service.accepts_accompanied_children:
+        return False
+    return service.accepts_families and service.max_group_size >= size
 
 
 def accepts_referrals(
@@ -156,13 +174,15 @@ def secure_if_high_risk(
 def within_jurisdiction(
     profile: NeedsProfile, need: Need, service: Service, ctx: MatchContext
 ) -> bool:
-    """Return and reintegration (RET.*, REINT.*) stay in the jurisdiction unless cross-border.
+    """The service is where the need is served (`csomatch.domain.may_serve`).
 
-    A service in another participant qualifies only if it supports cross-border cases.
+    Every need in the referral's own jurisdiction; the return and reintegration needs of a
+    transnational referral with the receiving participant's cross-border services.
     """
-    if not need.code.startswith(("RET.", "REINT.")):
-        return True
-    return service.participant_code == profile.jurisdiction or service.cross_border
+    return may_serve(
+        need.code, profile.jurisdiction, profile.receiving_participant,
+        service.participant_code, cross_border=service.cross_border,
+    )  # fmt: skip
 
 
 Rule = Callable[[NeedsProfile, Need, Service, MatchContext], bool]
@@ -193,22 +213,22 @@ REASON_CODES: Final = tuple(code for code, _ in RULES)
 RULE_READS: Final[dict[str, tuple[str, ...]]] = {
     "service_code": (),
     "gender": ("gender",),
-    "age": ("age_band", "age_uncertain"),
-    "group": ("group_size",),
+    "age": ("age_band", "age_uncertain", "accompanied"),
+    "group": ("group_size", "group_children_age_bands"),
     "not_accepting": (),
     "licence": (),
     "no_capacity": ("group_size",),
     "language": ("languages", "interpreter_needed"),
     "excluded_area": ("excluded_areas", "min_distance_km"),
     "security": ("risk_level",),
-    "jurisdiction": ("jurisdiction",),
+    "jurisdiction": ("jurisdiction", "receiving_participant"),
 }
 #: Rules that look at the profile only for some codes; for any other code they pass every
 #: service whatever the profile says, so they read nothing there.
 RULE_SCOPE: Final[dict[str, Callable[[str], bool]]] = {
+    "group": is_accommodation,
     "no_capacity": is_accommodation,
     "security": is_accommodation,
-    "jurisdiction": lambda code: code.startswith(("RET.", "REINT.")),
 }
 #: Profile properties the rules and terms may read, and the fields they are computed from.
 DERIVED_FROM: Final[dict[str, tuple[str, ...]]] = {

@@ -115,9 +115,11 @@ def _items(data: PlanIn) -> list[PlanItemIn]:
 
 async def _checked(
     conn: asyncpg.Connection,
-    head: ref_db.ReferralHead,
+    principal: Principal,
+    settings: Settings,
     stored: ref_db.StoredReferral,
     items: list[PlanItemIn],
+    now: dt.datetime,
 ) -> list[_Planned]:
     """Every item checked as a single hold would be (its refusal names ``$.needs[i]``)."""
     planned = []
@@ -127,7 +129,10 @@ async def _checked(
         if service is None:
             raise InvalidInput(f"no service {item.service_id}", field=f"{at}service_id")
         need = need_for(stored, service, item.index, at=at, index_name="index")
-        places = _check_hold(head, stored, service, item.places, at=at)
+        places = await _check_hold(
+            conn, stored, service, item.places, at=at, now=now, settings=settings,
+            principal=principal,
+        )  # fmt: skip
         planned.append(_Planned(at=at, need=need, service=service, places=places))
     return planned
 
@@ -179,7 +184,7 @@ async def place_plan(
     check_offerable(head)
     stored = await ref_db.get_referral(conn, referral_id)
     assert stored is not None
-    planned = await _checked(conn, head, stored, items)
+    planned = await _checked(conn, principal, settings, stored, items, now)
     await _lock_places(conn, settings, planned, now)
     for p in sorted(planned, key=lambda p: p.need.idx):
         await offer_need(conn, principal, settings, head, p.need, p.service, p.places, now=now)

@@ -18,10 +18,13 @@ from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
 from csomatch.domain import Principal, Service, freshness
-from csomatch.errors import Conflict, InvalidInput
+from csomatch.errors import Conflict, InvalidInput, RuleBroken
+from csomatch.matching.eligibility import broken_rule
 from csomatch.matching.rules import is_accommodation
-from csomatch.referrals import lifecycle
+from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
+from csomatch.referrals.suggestions import needs_profile
+from csomatch.registry.addresses import address_scope
 from csomatch.settings import Settings
 
 
@@ -39,15 +42,6 @@ def hold_minutes(settings: Settings, urgency: str) -> float:
         "emergency": settings.hold_minutes_emergency,
         "urgent": settings.hold_minutes_urgent,
     }.get(urgency, settings.hold_minutes_planned)
-
-
-def may_place(jurisdiction: str, receiving: str, participant: str, *, cross_border: bool) -> bool:
-    """Whether a referral of ``jurisdiction`` may use a service in ``participant``.
-
-    A referral uses services in its own jurisdiction, or cross-border services in the
-    participant that receives it (a transnational referral).
-    """
-    return participant == jurisdiction or (participant == receiving and cross_border)
 
 
 #: A need's states in which a new offer may be made for it.
@@ -117,20 +111,24 @@ def group_size(stored: ref_db.StoredReferral) -> int:
     return p.group_adults + len(p.group_children_age_bands) if p is not None else 1
 
 
-def _check_hold(
-    head: ref_db.ReferralHead,
+async def _check_hold(
+    conn: asyncpg.Connection,
     stored: ref_db.StoredReferral,
     service: Service,
     places: int | None,
     *,
     at: str,
+    now: dt.datetime,
+    settings: Settings,
+    principal: Principal,
 ) -> int:
     """Every check of a hold (or one need of a plan) on a service; the places it takes.
 
     Accommodation keeps a group together: it holds the whole group's places by default and
-    refuses fewer; other services hold one by default. The service must accept referrals and
-    be one the referral may use (``may_place``). Refusals name ``{at}places`` or
-    ``{at}service_id``. Single holds and plans both call this one function.
+    refuses fewer; other services hold one by default. The service must pass the matcher's
+    hard rules (`check_rules`: accepting referrals, jurisdiction, gender, age...; 422
+    RuleBroken). Refusals name ``{at}places`` or ``{at}service_id``. Single holds and plans
+    both call this one function.
     """
     group = group_size(stored)
     if places is None:
@@ -141,24 +139,10 @@ def _check_hold(
             f"of service {service.id}, not {places}",
             field=f"{at}places",
         )
-    if not service.accepting_referrals:
-        raise InvalidInput(
-            f"service {service.id} is not accepting referrals", field=f"{at}service_id"
-        )
-    if not may_place(
-        head.jurisdiction, head.receiving_participant, service.participant_code,
-        cross_border=service.cross_border,
-    ):  # fmt: skip
-        raise InvalidInput(
-            f"service {service.id} is in {service.participant_code}; this referral may use "
-            f"services in {head.jurisdiction}"
-            + (
-                f", or cross-border services in {head.receiving_participant}"
-                if head.transnational
-                else " (a transnational referral names its receiving_participant)"
-            ),
-            field=f"{at}service_id",
-        )
+    await check_rules(
+        conn, stored, service, now=now, settings=settings, principal=principal,
+        field=f"{at}service_id",
+    )  # fmt: skip
     return places
 
 
@@ -241,11 +225,44 @@ async def place_hold(
     stored = await ref_db.get_referral(conn, referral_id)
     assert stored is not None
     target = need_for(stored, service, need, at="$.")
-    places = _check_hold(head, stored, service, places, at="$.")
+    places = await _check_hold(
+        conn, stored, service, places, at="$.", now=now, settings=settings, principal=principal
+    )
     await take_places(conn, settings, service_id, places, now=now)
     hold = await offer_need(conn, principal, settings, head, target, service, places, now=now)
     await lifecycle.settle(conn, principal, head, action="referral.offer")
     return hold
+
+
+async def check_rules(
+    conn: asyncpg.Connection,
+    stored: ref_db.StoredReferral,
+    service: Service,
+    *,
+    now: dt.datetime,
+    settings: Settings,
+    principal: Principal,
+    field: str = "$.service_id",
+) -> None:
+    """Raise RuleBroken (422) when ``service`` breaks a hard rule for the referral's profile.
+
+    The matcher's own rules (`matching.rules.RULES`, the same reason codes) on the stored
+    profile against the registry at ``now`` — gender, age, group, accepting referrals,
+    licence, language, excluded area, security, jurisdiction... — all but free places, which
+    a hold takes under the capacity row's lock (409 NoFreePlaces). Holds call it; a care plan
+    calls it for each service it books, naming its need in ``field``.
+    """
+    broken = await broken_rule(
+        conn, needs_profile(stored), service, now=now, stale_hours=settings.stale_hours,
+        scope=address_scope(principal),
+    )  # fmt: skip
+    if broken is not None:
+        raise RuleBroken(
+            f"service {service.id} cannot serve this referral ({broken.reason}): "
+            f"{broken.detail}. Find services again and choose one of the suggestions.",
+            reason=broken.reason,
+            field=field,
+        )
 
 
 def no_room(cap: hold_db.CapacityNow) -> str:
@@ -308,6 +325,7 @@ async def confirm(
     """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     lifecycle.check_transition(head, "confirmed", None)
+    await children.check_signed_off(conn, head)
     accepted = [
         h for h in await hold_db.open_holds_of(conn, head.id)
         if h.status == "accepted" and (need is None or h.need_idx == need)

@@ -12,9 +12,9 @@ from csomatch.db import areas as area_db
 from csomatch.db import referrals as ref_db
 from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
-from csomatch.domain import NATIONALITY_CODES, Principal
+from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
-from csomatch.referrals import lifecycle
+from csomatch.referrals import children, lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import ReferralIn
 
@@ -94,6 +94,7 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
             + "); leave it out",
             field="$.nationality",
         )
+    children.check_new_referral(data)
     if data.consent is not None:
         _check_consent_time(data.consent.at, now)
     if data.needed_by is not None:
@@ -166,6 +167,8 @@ def _profile(data: ReferralIn, principal: Principal) -> ref_db.StoredProfile:
         group_adults=data.group_adults,
         group_children_age_bands=list(data.group_children_age_bands),
         nationality=data.nationality,
+        accompanied=data.accompanied,
+        guardian_status=data.guardian_status,
         consent_given=None if consent is None else consent.given,
         consent_method=None if consent is None else consent.method,
         consent_scope=[] if consent is None else list(consent.scope),
@@ -229,6 +232,7 @@ async def submit(
             "approved by a coordinator (POST /api/v1/referrals/{id}/override-approval)",
             field="$.consent",
         )
+    children.check_submission(p)
     check_consent_covers(
         transnational=head.transnational,
         consent_given=p.consent_given,
@@ -237,19 +241,14 @@ async def submit(
         override_scope=p.override_scope,
     )
     moved = await lifecycle.move(conn, principal, head, "submitted", action="referral.submit")
-    area = head.current_area if head.current_area.startswith(head.receiving_participant) else None
-    if area is None:
-        area = next(
-            (a for a in p.preferred_areas if a.startswith(head.receiving_participant)), None
-        )
     await record_signals(
         conn,
         [
             NewSignal(
                 kind="need",
                 source="referral",
-                participant_code=head.receiving_participant,
-                area_code=area,
+                participant_code=(where := _served_in(head, n.taxonomy_code)),
+                area_code=_area_in(head.current_area, p.preferred_areas, where),
                 taxonomy_code=n.taxonomy_code,
                 dedup_key=_signal_key(referral_id, n.idx),
             )
@@ -257,6 +256,18 @@ async def submit(
         ],
     )
     return moved
+
+
+def _served_in(head: ref_db.ReferralHead, code: str) -> str:
+    """The participant whose services serve this need (the jurisdiction rule)."""
+    return serving_participant(code, head.jurisdiction, head.receiving_participant)
+
+
+def _area_in(current: str, preferred: list[str], participant: str) -> str | None:
+    """Where a need counts as demand: the person's area in ``participant``, else a preferred one."""
+    if current.startswith(participant):
+        return current
+    return next((a for a in preferred if a.startswith(participant)), None)
 
 
 async def approve_override(

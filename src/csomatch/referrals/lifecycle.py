@@ -7,7 +7,7 @@ database holds the same table (``referral_transition``) and refuses any other ch
 module checks first so that the caller gets a 409 that names the current state and the
 allowed next ones, with nothing changed.
 
-Each need of a referral has its own state (its own offer and placement, migration 0076);
+Each need of a referral has its own state (its own offer and placement, migration 0070);
 once the referral is matched, its state summarises its needs (:func:`summary`): the least
 advanced of the needs that have had an offer, ``matched`` while none has, and ``closed``
 when every need is closed or unmet. :func:`settle` moves the referral to that summary, so

@@ -2,10 +2,13 @@
 
 ``ReferralIn`` extends :class:`csomatch.matching.profile.NeedsProfile` (whose fields it does
 not repeat) with what a referral adds: when the help is needed by, preferred areas,
-accessibility needs, consent or a consent override, nationality (only for services that need
-it) and the receiving participant of a transnational referral. Unknown fields are rejected;
-there is no field for a name, a birth date, a document, a contact, an address, an
-identification status or free text about the person.
+accessibility needs, consent or a consent override, and nationality (only for services that
+need it); the receiving participant of a transnational referral is a profile field, as the
+matcher reads it. Unknown fields are rejected; there is no field for a name, a birth date, a
+document, a contact, an address, an identification status or free text about the person. A
+child's referral also says whether the child is accompanied (``accompanied``, from the needs
+profile) and whether a guardian is appointed (``guardian_status``); its consent is the
+guardian's, or an approved ``child_best_interest`` override.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from csomatch.domain import (
     ConsentScope,
     CountryCode,
     DeclineReason,
+    GuardianStatus,
     Outcome,
     OverrideReason,
-    ParticipantCode,
     UnmetReason,
 )
 from csomatch.matching.profile import NeedsProfile
@@ -69,8 +72,9 @@ class ReferralIn(NeedsProfile, frozen=True, kw_only=True):
     consent_override: ConsentOverride | None = None
     #: ISO 3166-1 alpha-2 (or XK), checked against pycountry's list.
     nationality: CountryCode | None = None
-    #: Where services are sought, when not in the referring jurisdiction (transnational).
-    receiving_participant: ParticipantCode | None = None
+    #: A child's referral (under 18, or age uncertain) only, and required there: whether a
+    #: guardian is appointed, requested or not there.
+    guardian_status: GuardianStatus | None = None
 
 
 class HoldIn(_In, frozen=True, kw_only=True):

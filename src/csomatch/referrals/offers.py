@@ -16,13 +16,15 @@ import msgspec
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
+from csomatch.db.agencies import AgencyContact
 from csomatch.db.audit import AuditActor, record_event
 from csomatch.db.signals import NewSignal, record_signals
-from csomatch.db.track_records import record_offer_answer
-from csomatch.domain import Principal
+from csomatch.domain import DeclineReason, Principal
 from csomatch.errors import Conflict, NotFound
 from csomatch.referrals import lifecycle
+from csomatch.referrals.acceptance import record_outcome
 from csomatch.referrals.access import audit, audit_each
+from csomatch.referrals.handover import placement_active, referring_agencies
 from csomatch.referrals.suggestions import next_service
 from csomatch.settings import Settings
 
@@ -39,6 +41,9 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
 
     hold: hold_db.Hold
     referral: ref_db.StoredReferral | None
+    #: The referring agency's record, for an active placement whose referrer's token names
+    #: one (`referrals.handover`).
+    agency: AgencyContact | None = None
 
 
 async def inbox(
@@ -60,7 +65,22 @@ async def inbox(
     )
     referrals = await ref_db.get_referrals(conn, [h.referral_id for h in found])
     await audit_each(conn, principal, "offer.list", "referral", [h.referral_id for h in found])
-    return [Offer(hold=h, referral=referrals.get(h.referral_id)) for h in found]
+    active = [
+        r.head.created_by
+        for h in found
+        if (r := referrals.get(h.referral_id)) and placement_active(r, h)
+    ]
+    agencies = await referring_agencies(conn, active)
+
+    def agency_of(h: hold_db.Hold) -> AgencyContact | None:
+        r = referrals.get(h.referral_id)
+        if r is None or r.head.created_by is None or not placement_active(r, h):
+            return None
+        return agencies.get(r.head.created_by)
+
+    return [
+        Offer(hold=h, referral=referrals.get(h.referral_id), agency=agency_of(h)) for h in found
+    ]
 
 
 async def escalated(
@@ -131,7 +151,7 @@ async def accept(
         conn, hold.id, status="accepted", role=principal.role, agency=principal.agency,
         confirm_hours=settings.confirm_hours,
     )  # fmt: skip
-    await record_offer_answer(conn, hold.service_id, accepted=True)
+    await record_outcome(conn, hold, "accepted", now=now)
     await ref_db.set_need_state(conn, head.id, hold.need_idx, "accepted")
     moved = await lifecycle.settle(conn, principal, head, action="offer.accept")
     await lifecycle.announce_hold(conn, moved, answered)
@@ -144,11 +164,15 @@ async def decline(
     principal: Principal,
     settings: Settings,
     hold_id: uuid.UUID,
-    reason: str,
+    reason: DeclineReason,
     *,
     now: dt.datetime,
 ) -> Offer:
-    """Decline an offer with a reason; for ``no_capacity`` the capacity number is doubted."""
+    """Decline an offer with a reason; for ``no_capacity`` the capacity number is doubted.
+
+    Whether the decline lowers the provider's acceptance record depends on the reason
+    (`csomatch.domain.acceptance.counted`).
+    """
     head, hold = await _locked_offer(conn, principal, hold_id)
     _check_open(hold, now)
     await hold_db.lock_capacity(conn, hold.service_id)
@@ -156,7 +180,7 @@ async def decline(
         conn, hold.id, status="declined", role=principal.role, agency=principal.agency,
         decline_reason=reason,
     )  # fmt: skip
-    await record_offer_answer(conn, hold.service_id, accepted=False)
+    await record_outcome(conn, hold, reason, now=now)
     service = await svc_db.get_service(conn, hold.service_id)
     assert service is not None
     if reason == "no_capacity":
@@ -204,8 +228,9 @@ async def expire_one(
     """Expire one offer past its time: free its places, escalate, suggest the next service.
 
     An offer expires unanswered after ``expires_at``, or accepted and not confirmed after
-    ``confirm_by``. An expiry after acceptance is not the provider's doing: the track record
-    keeps the acceptance and nothing else is counted.
+    ``confirm_by``. An offer left unanswered counts against its provider's acceptance record;
+    an expiry after acceptance is not the provider's doing: the record keeps the acceptance
+    and nothing else is counted.
     Returns False when someone answered, confirmed or expired it first (nothing done).
     """
     now = dt.datetime.now(dt.UTC)
@@ -219,6 +244,8 @@ async def expire_one(
     expired = await hold_db.expire_hold(conn, hold_id)
     if expired is None:
         return False
+    if hold.status == "held":
+        await record_outcome(conn, hold, "expired_unanswered", now=now)
     await ref_db.set_need_state(conn, head.id, hold.need_idx, "expired")
     moved = await lifecycle.settle(conn, None, head)
     await lifecycle.announce_hold(conn, moved, expired)

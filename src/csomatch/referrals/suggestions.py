@@ -18,7 +18,6 @@ from csomatch.matching.suggest import SuggestionResult
 from csomatch.matching.suggestions import suggest_services
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
-from csomatch.referrals.holds import may_place
 from csomatch.registry import addresses
 from csomatch.settings import Settings
 
@@ -42,6 +41,7 @@ def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
         "urgency": stored.head.urgency,
         "age_band": p.age_band,
         "age_uncertain": p.age_uncertain,
+        "accompanied": p.accompanied,
         "gender": p.gender,
         "languages": list(p.languages),
         "interpreter_needed": p.interpreter_needed,
@@ -52,6 +52,7 @@ def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
         "group_adults": p.group_adults,
         "group_children_age_bands": list(p.group_children_age_bands),
         "jurisdiction": stored.head.jurisdiction,
+        "receiving_participant": stored.head.receiving_participant,
     }
     return NeedsProfile(**fields)
 
@@ -70,12 +71,9 @@ async def suggestions_for(
     tried = {h.service_id for h in await hold_db.holds_of(conn, head.id) if h.status in TRIED}
 
     def takes(s: Service) -> bool:
-        # Only what a hold would take: services at home, or cross-border ones in the
-        # receiving participant of a transnational referral (never one over the border).
-        return s.id not in tried and may_place(
-            head.jurisdiction, head.receiving_participant, s.participant_code,
-            cross_border=s.cross_border,
-        )  # fmt: skip
+        # Where a service may serve the referral is the jurisdiction rule's to say (the
+        # matcher runs it, as a hold does); here only the services already tried leave.
+        return s.id not in tried
 
     return await suggest_services(
         conn, profile, now=now, settings=settings, scope=address_scope, keep=takes

@@ -103,6 +103,8 @@ class _Service(ServiceTerms, frozen=True):
     location: uuid.UUID
     code: str
     capacity: _Capacity | None = None
+    #: The intake duty phone; without one the demo gives a fictional number (`demo_phone`).
+    duty_phone: str | None = None
 
 
 class _Organization(_SeedFile, frozen=True):
@@ -375,12 +377,29 @@ def _new_location(org: _Organization, loc: _Location) -> orgs_db.NewLocation:
     )
 
 
+#: Fictional duty phones of the demo: a made-up exchange per participant (``555``, as in
+#: films), in E.164, and how many digits of the service's id follow it.
+_DEMO_PHONES: dict[str, tuple[str, int]] = {
+    "RS": ("+38111555", 4), "AL": ("+3554222", 4), "BA": ("+38733555", 3),
+    "XK": ("+38338555", 3), "ME": ("+38220555", 3), "MK": ("+3892555", 4),
+}  # fmt: skip
+
+
+def demo_phone(participant: str, service_id: uuid.UUID) -> str | None:
+    """A fictional, well-formed intake duty phone for a demo service (None: no exchange)."""
+    if participant not in _DEMO_PHONES:
+        return None
+    prefix, digits = _DEMO_PHONES[participant]
+    return prefix + str(service_id.int % 10**digits).zfill(digits)
+
+
 def _new_service(org: _Organization, svc: _Service) -> services_db.NewService:
     return services_db.NewService(
         id=svc.id,
         organization_id=org.id,
         location_id=svc.location,
         taxonomy_code=svc.code,
+        duty_phone=svc.duty_phone or demo_phone(org.participant, svc.id),
         **service_terms(svc),
     )
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import msgspec
 
 from csomatch.db import services as svc_db
 from csomatch.db.services import NewCapacity, NewService
 from csomatch.domain import Principal, Service
+from csomatch.domain.phones import e164
 from csomatch.errors import InvalidInput, NotFound, StaleVersion
 from csomatch.registry.organizations import managed_organization
 from csomatch.registry.taxonomy import check_code
@@ -60,6 +62,8 @@ async def create_service(
     """Add a service (and its first capacity) to an organisation the caller manages."""
     await managed_organization(conn, principal, new.organization_id)
     await check_code(conn, new.taxonomy_code)
+    if new.duty_phone is not None:
+        new = msgspec.structs.replace(new, duty_phone=e164(new.duty_phone, field="$.duty_phone"))
     await svc_db.insert_service(conn, new)
     if capacity is not None:
         if capacity.available > capacity.maximum:
@@ -87,6 +91,8 @@ async def update_service(
     await managed_organization(conn, principal, svc.organization_id)
     if "taxonomy_code" in changes:
         await check_code(conn, str(changes["taxonomy_code"]))
+    if isinstance(changes.get("duty_phone"), str):
+        changes = changes | {"duty_phone": e164(str(changes["duty_phone"]), field="$.duty_phone")}
     if not await svc_db.update_service(conn, service_id, changes, if_match):
         raise StaleVersion("the service changed since you read it; GET it again")
     return await get_service(conn, service_id)

@@ -86,7 +86,10 @@ class Arrays:
         for key, rows in rows_of.items():
             self.members[key] = np.zeros(n, dtype=np.bool_)
             self.members[key][rows] = True
-        self.children = np.array([e.accepts_children for e in items], dtype=np.bool_)
+        self.unaccompanied = np.array(
+            [e.serves_unaccompanied_minors for e in items], dtype=np.bool_
+        )
+        self.accompanied = np.array([e.accepts_accompanied_children for e in items], dtype=np.bool_)
         self.accepting = np.array([e.accepting for e in items], dtype=np.bool_)
         self.free = np.array([_free(e) for e in items], dtype=np.int64)
         self.updated = np.array([_updated(e) for e in items], dtype=np.float64)
@@ -110,7 +113,8 @@ class Arrays:
             if key not in self.members:
                 self.members[key] = np.zeros(len(self.services), dtype=np.bool_)
             self.members[key][i] = True
-        self.children[i] = e.accepts_children
+        self.unaccompanied[i] = e.serves_unaccompanied_minors
+        self.accompanied[i] = e.accepts_accompanied_children
         self.accepting[i] = e.accepting
         self.free[i] = _free(e)
         self.updated[i] = _updated(e)
@@ -151,8 +155,10 @@ class Arrays:
             if value is not None:
                 member = self.members.get(key + value)
                 keep &= False if member is None else member[pos]
-        if f.child is not None:
-            keep &= self.children[pos] == f.child
+        if f.unaccompanied_minor is not None:
+            keep &= self.unaccompanied[pos] == f.unaccompanied_minor
+        if f.accompanied_child is not None:
+            keep &= self.accompanied[pos] == f.accompanied_child
         if f.available_only:
             oldest = now - f.stale_after_hours * 3600
             keep &= self.accepting[pos] & (self.free[pos] > 0) & (self.updated[pos] > oldest)

@@ -25,12 +25,17 @@ from csomatch.registry.addresses import address_scope
 from csomatch.search import demand
 from csomatch.search.index import SearchIndex
 
+#: The ``participant`` of a search that asks for every participant (the default is the
+#: caller's own).
+ANY_PARTICIPANT = "any"
+
 
 class ServiceQuery(msgspec.Struct, frozen=True, kw_only=True):
     """What a search asks for; every filter narrows the result, None means any.
 
     It measures from ``latitude``/``longitude`` (both, or neither), else from the centre of
-    ``area``.
+    ``area``. ``participant`` None means the caller's own participant (a region-wide token:
+    every participant); ``ANY_PARTICIPANT`` means every participant.
     """
 
     codes: list[str] | None = None
@@ -42,7 +47,8 @@ class ServiceQuery(msgspec.Struct, frozen=True, kw_only=True):
     language: str | None = None
     gender: str | None = None
     age_band: str | None = None
-    child: bool | None = None
+    unaccompanied_minor: bool | None = None
+    accompanied_child: bool | None = None
     available_only: bool = False
     limit: int = 20
     offset: int = 0
@@ -72,6 +78,20 @@ class Found:
     from_index: bool
     #: To run after the answer is sent: record the demand of a search that found nothing.
     after: Callable[[], Awaitable[None]] | None
+    #: The participant a hit in another one is *abroad* from: the caller's, or for a
+    #: region-wide caller the participant of the area searched from (None: no such thing).
+    home: str | None = None
+
+    def abroad(self, participant: str) -> bool:
+        """Whether a service of ``participant`` is outside the caller's own participant."""
+        return self.home is not None and participant != self.home
+
+
+def searched_participant(principal: Principal, asked: str | None) -> str | None:
+    """The participant filter: the one asked for, else the caller's (None: every one)."""
+    if asked == ANY_PARTICIPANT:
+        return None
+    return asked if asked is not None else principal.participant()
 
 
 def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> SearchFilter:
@@ -88,8 +108,10 @@ def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> Search
     return SearchFilter(
         latitude=q.latitude, longitude=q.longitude,
         area=q.area if q.latitude is None else None, radius_km=q.radius_km,
-        codes=q.codes or None, participant=q.participant, language=q.language,
-        gender=q.gender, age_band=q.age_band, child=q.child, available_only=q.available_only,
+        codes=q.codes or None, participant=searched_participant(principal, q.participant),
+        language=q.language, gender=q.gender, age_band=q.age_band,
+        unaccompanied_minor=q.unaccompanied_minor, accompanied_child=q.accompanied_child,
+        available_only=q.available_only,
         stale_after_hours=stale_hours, address_scope=address_scope(principal), limit=q.limit,
         offset=q.offset,
     )  # fmt: skip
@@ -120,4 +142,5 @@ async def search_services(
             demand.record_empty_search, sources.pool, principal.id, f, page.origin_participant,
             sources.recorded,
         )  # fmt: skip
-    return Found(page=page, scope=f.address_scope, from_index=from_index, after=after)
+    home = principal.participant() or page.origin_participant
+    return Found(page=page, scope=f.address_scope, from_index=from_index, after=after, home=home)

@@ -35,7 +35,8 @@ def make_service(**overrides: Any) -> Service:
         "description": "",
         "genders": ["female", "male", "other"],
         "age_bands": ["18-24", "25-59", "60+"],
-        "accepts_children": False,
+        "accepts_accompanied_children": False,
+        "serves_unaccompanied_minors": False,
         "child_only": False,
         "accepts_families": False,
         "max_group_size": 1,
@@ -66,6 +67,7 @@ def make_service(**overrides: Any) -> Service:
         "capacity_updated_at": NOW - dt.timedelta(hours=2),
         "capacity_verified_at": None,
         "capacity_version": 1,
+        "duty_phone": None,
     }
     values.update(overrides)
     return Service(**values)

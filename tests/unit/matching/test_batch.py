@@ -26,7 +26,7 @@ def person(key: str, **overrides: Any) -> BatchPerson:
     return BatchPerson(**values)
 
 
-FAMILY = {"accepts_families": True, "max_group_size": 5}
+FAMILY = {"accepts_families": True, "accepts_accompanied_children": True, "max_group_size": 5}
 
 
 def test_a_family_takes_its_places_in_one_shelter_and_capacity_holds() -> None:

@@ -18,7 +18,7 @@ from matching_factories import (
 )
 
 from csomatch import geo
-from csomatch.domain import Service
+from csomatch.domain import Service, may_serve, serving_participant
 from csomatch.matching import rules, terms
 from csomatch.matching.profile import Need, NeedsProfile
 
@@ -43,24 +43,74 @@ def test_gender() -> None:
 def test_age_band_and_children() -> None:
     child = make_profile(age_band="14-17")
     assert reason(child, make_service()) == "age"
-    assert reason(child, make_service(accepts_children=True, age_bands=["14-17"])) is None
+    alone = make_service(serves_unaccompanied_minors=True, age_bands=["14-17"])
+    assert reason(child, alone) is None
     adult = make_profile()
-    assert reason(adult, make_service(child_only=True, accepts_children=True)) == "age"
+    assert reason(adult, make_service(child_only=True, serves_unaccompanied_minors=True)) == "age"
     assert reason(make_profile(age_band="60+"), make_service(age_bands=["18-24"])) == "age"
 
 
 def test_age_uncertain_is_treated_as_a_child() -> None:
     uncertain = make_profile(age_band="18-24", age_uncertain=True)
     assert reason(uncertain, make_service()) == "age"
-    child_service = make_service(accepts_children=True, age_bands=["14-17"], child_only=True)
+    child_service = make_service(
+        serves_unaccompanied_minors=True, age_bands=["14-17"], child_only=True
+    )
     assert reason(uncertain, child_service) is None
+
+
+# An adult women's shelter that takes children who come with their mother (and 14-17).
+_ADULT_SHELTER = {"accepts_accompanied_children": True, "age_bands": ["14-17", "18-24", "25-59"]}
+
+
+@pytest.mark.parametrize("code", ["ACC.EMERG", "PSY.COUNSEL", "LEGAL.AID"])
+def test_an_unaccompanied_child_only_where_unaccompanied_minors_are_served(code: str) -> None:
+    need = [Need(code=code)]
+    for child in (
+        make_profile(age_band="14-17", needs=need),
+        make_profile(age_band="18-24", age_uncertain=True, needs=need),
+    ):
+        adult_place = make_service(taxonomy_code=code, **_ADULT_SHELTER)
+        assert reason(child, adult_place) == "age"
+        for_minors = make_service(
+            taxonomy_code=code, serves_unaccompanied_minors=True, age_bands=["14-17"]
+        )
+        assert reason(child, for_minors) is None
+
+
+def test_an_accompanied_child_is_placed_where_accompanied_children_are_accepted() -> None:
+    child = make_profile(age_band="14-17", accompanied=True, group_adults=1)
+    assert reason(child, make_service(**_ADULT_SHELTER)) is None
+    # Accommodation for unaccompanied minors only is not a place for a child with a parent.
+    minors_only = make_service(serves_unaccompanied_minors=True, age_bands=["14-17"])
+    assert reason(child, minors_only) == "age"
+    # Other services serve an accompanied child where they serve children at all.
+    counselling = make_profile(age_band="14-17", accompanied=True, needs=[Need(code="PSY.COUNSEL")])
+    youth = make_service(
+        taxonomy_code="PSY.COUNSEL", serves_unaccompanied_minors=True, age_bands=["14-17"]
+    )
+    assert reason(counselling, youth) is None
+    adults_only = make_service(taxonomy_code="PSY.COUNSEL", age_bands=["14-17", "18-24"])
+    assert reason(counselling, adults_only) == "age"
 
 
 def test_group_needs_families_and_size() -> None:
     family = make_profile(group_adults=1, group_children_age_bands=["0-5", "6-13"])
     assert reason(family, make_service()) == "group"
-    assert reason(family, make_service(accepts_families=True, max_group_size=2)) == "group"
-    assert reason(family, make_service(accepts_families=True, max_group_size=3)) is None
+    roomy = {"accepts_families": True, "accepts_accompanied_children": True}
+    assert reason(family, make_service(max_group_size=2, **roomy)) == "group"
+    assert reason(family, make_service(max_group_size=3, **roomy)) is None
+    # Children in the group need a shelter that accepts accompanied children.
+    no_children = make_service(accepts_families=True, max_group_size=3)
+    assert reason(family, no_children) == "group"
+    assert reason(make_profile(group_adults=2), no_children) is None
+
+
+@pytest.mark.parametrize("code", ["PSY.COUNSEL", "LEGAL.AID"])
+def test_the_group_rule_is_for_accommodation_only(code: str) -> None:
+    # A mother with two children gets counselling and legal aid from a service for one.
+    mother = make_profile(group_children_age_bands=["0-5", "6-13"], needs=[Need(code=code)])
+    assert reason(mother, make_service(taxonomy_code=code, max_group_size=1)) is None
 
 
 def test_accepting_referrals() -> None:
@@ -128,13 +178,49 @@ def test_high_risk_needs_high_security_accommodation() -> None:
     assert reason(counselling, make_service(taxonomy_code="PSY.COUNSEL")) is None
 
 
-def test_return_stays_in_jurisdiction_unless_cross_border() -> None:
-    ret = make_profile(needs=[Need(code="RET.VOLUNTARY")])
-    abroad = {"taxonomy_code": "RET.VOLUNTARY", "participant_code": "AL"}
-    assert reason(ret, make_service(**abroad)) == "jurisdiction"
-    assert reason(ret, make_service(cross_border=True, **abroad)) is None
-    shelter = make_profile()
-    assert reason(shelter, make_service(participant_code="AL")) is None
+def test_every_need_is_served_in_the_referrals_own_jurisdiction() -> None:
+    # Shelters, counselling, legal aid... abroad are never suggested, cross-border or not.
+    for code in ("ACC.EMERG", "PSY.COUNSEL", "LEGAL.AID", "RET.VOLUNTARY", "REINT.VOC"):
+        profile = make_profile(needs=[Need(code=code)])
+        home = make_service(taxonomy_code=code)
+        assert reason(profile, home) is None, code
+        for cross_border in (False, True):
+            abroad = make_service(
+                taxonomy_code=code, participant_code="AL", cross_border=cross_border
+            )
+            assert reason(profile, abroad) == "jurisdiction", (code, cross_border)
+
+
+def test_a_transnational_referral_returns_with_the_receiving_participant() -> None:
+    # RS refers a person returning to AL: return and reintegration with AL's cross-border
+    # services; everything else (the shelter before departure) stays in RS.
+    for code in ("RET.VOLUNTARY", "REINT.EMPLOY"):
+        profile = make_profile(needs=[Need(code=code)], receiving_participant="AL")
+        albania = {"taxonomy_code": code, "participant_code": "AL"}
+        assert reason(profile, make_service(cross_border=True, **albania)) is None
+        assert reason(profile, make_service(**albania)) == "jurisdiction"
+        at_home = make_service(taxonomy_code=code, cross_border=True)
+        assert reason(profile, at_home) == "jurisdiction"
+        elsewhere = make_service(taxonomy_code=code, participant_code="ME", cross_border=True)
+        assert reason(profile, elsewhere) == "jurisdiction"
+    shelter = make_profile(receiving_participant="AL")
+    assert reason(shelter, make_service()) is None
+    assert reason(shelter, make_service(participant_code="AL", cross_border=True)) == "jurisdiction"
+
+
+def test_receiving_the_own_jurisdiction_is_not_transnational() -> None:
+    ret = make_profile(needs=[Need(code="RET.VOLUNTARY")], receiving_participant="RS")
+    assert reason(ret, make_service(taxonomy_code="RET.VOLUNTARY")) is None
+
+
+def test_the_one_jurisdiction_rule() -> None:
+    assert serving_participant("ACC.EMERG", "RS", "AL") == "RS"
+    assert serving_participant("RET.VOLUNTARY", "RS", "AL") == "AL"
+    assert serving_participant("REINT.EDU", "RS", None) == "RS"
+    assert may_serve("REINT.EDU", "RS", "AL", "AL", cross_border=True)
+    assert not may_serve("REINT.EDU", "RS", "AL", "AL", cross_border=False)
+    assert may_serve("REINT.EDU", "RS", "RS", "RS", cross_border=False)
+    assert not may_serve("LEGAL.AID", "RS", "AL", "AL", cross_border=True)
 
 
 @pytest.mark.parametrize(
@@ -203,6 +289,7 @@ _VARIANTS: dict[str, list[Any]] = {
     "gender": ["male", "other"],
     "age_band": ["14-17", "60+", "0-5"],
     "age_uncertain": [True],
+    "accompanied": [True],
     "languages": [["ps"], ["en", "sr"]],
     "interpreter_needed": [True],
     "excluded_areas": [["RS-1"], ["RS-2"]],
@@ -211,15 +298,28 @@ _VARIANTS: dict[str, list[Any]] = {
     "group_adults": [2, 4],
     "group_children_age_bands": [["0-5"], ["0-5", "6-13", "14-17"]],
     "jurisdiction": ["AL"],
+    "receiving_participant": ["AL", "RS"],
     "current_area": ["RS-2"],
     "urgency": ["emergency", "planned"],
 }
 _SERVICES = [
     make_service(),
-    make_service(genders=["male"], child_only=True, accepts_children=True, age_bands=["14-17"]),
-    make_service(accepts_families=True, max_group_size=3, available=2, security_level="high"),
+    make_service(
+        genders=["male"], child_only=True, serves_unaccompanied_minors=True, age_bands=["14-17"]
+    ),
+    make_service(
+        accepts_families=True,
+        max_group_size=3,
+        available=2,
+        security_level="high",
+        accepts_accompanied_children=True,
+        age_bands=["0-5", "6-13", "14-17", "18-24"],
+    ),
+    make_service(taxonomy_code="PSY.COUNSEL", serves_unaccompanied_minors=True),
     make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", languages=["ps"]),
     make_service(taxonomy_code="RET.VOLUNTARY", cross_border=True, latitude=NIS[0]),
+    make_service(taxonomy_code="RET.VOLUNTARY", participant_code="AL", cross_border=True),
+    make_service(participant_code="AL", cross_border=True),
     make_service(licence_required=True, accepting_referrals=False, available=None, held=None),
 ]
 

@@ -22,6 +22,7 @@ from csomatch.referrals.casework import (
     StoredProfile,
     StoredReferral,
 )
+from csomatch.referrals.handover import AgencyContact, placement_active
 from csomatch.referrals.lifecycle import allowed_next
 
 
@@ -67,6 +68,14 @@ class OverrideOut(Out, frozen=True):
     approved_at: dt.datetime | None
 
 
+class ChildSignOffOut(Out, frozen=True):
+    """A child's placement signed off by a second person (who is in the audit log)."""
+
+    referral_id: uuid.UUID
+    state: str
+    signed_off_at: dt.datetime
+
+
 class ProfileOut(Out, frozen=True):
     """The person's situation as far as the services need it (never identity)."""
 
@@ -83,8 +92,14 @@ class ProfileOut(Out, frozen=True):
     group_adults: int
     group_children_age_bands: list[str]
     nationality: str | None
+    #: A child with a parent or carer placed with them (counted in group_adults).
+    accompanied: bool
+    #: A child's referral: appointed, requested or none (null for an adult).
+    guardian_status: str | None
     consent: ConsentOut | None
     consent_override: OverrideOut | None
+    #: When a second person signed off the child's placement (null: not yet, or an adult).
+    child_signed_off_at: dt.datetime | None
 
 
 class OfferSummary(Out, frozen=True, rename={"need_idx": "need"}):
@@ -174,6 +189,8 @@ class OfferOut(Out, frozen=True):
     needs: list[NeedOut]
     age_band: str | None
     age_uncertain: bool | None
+    #: A child with a parent or carer to be placed together.
+    accompanied: bool | None
     gender: str | None
     languages: list[str]
     interpreter_needed: bool | None
@@ -185,6 +202,11 @@ class OfferOut(Out, frozen=True):
     #: before, so that a provider never learns what became of a referral placed elsewhere.
     referral_state: str | None
     outcome: str | None
+    #: Who referred, while the placement is active (confirmed or in service): the agency's
+    #: name and, when the referrer's token names an agency record, its duty phone. Null
+    #: otherwise. Never a contact of the person.
+    referring_agency: str | None = None
+    referring_agency_duty_phone: str | None = None
 
 
 class OfferList(Out, frozen=True):
@@ -247,7 +269,8 @@ def _profile(p: StoredProfile) -> ProfileOut:
         min_distance_km=p.min_distance_km, risk_level=p.risk_level,
         accessibility=p.accessibility, group_adults=p.group_adults,
         group_children_age_bands=p.group_children_age_bands, nationality=p.nationality,
-        consent=consent, consent_override=override,
+        accompanied=p.accompanied, guardian_status=p.guardian_status,
+        consent=consent, consent_override=override, child_signed_off_at=p.child_sign_off_at,
     )  # fmt: skip
 
 
@@ -276,10 +299,11 @@ def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
     )  # fmt: skip
 
 
-def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
-    """The provider's view of one of its offers."""
+def offer_out(hold: Hold, r: StoredReferral, agency: AgencyContact | None = None) -> OfferOut:
+    """The provider's view of one of its offers (``agency``: the referring agency's record)."""
     h, p = r.head, r.profile
     placed = hold.status == "confirmed"
+    active = placement_active(r, hold)
     return OfferOut(
         id=hold.id, referral_id=hold.referral_id, need=hold.need_idx, service_id=hold.service_id,
         places=hold.places, status=hold.status, created_at=hold.created_at,
@@ -288,10 +312,37 @@ def offer_out(hold: Hold, r: StoredReferral) -> OfferOut:
         urgency=h.urgency, needed_by=h.needed_by,
         current_area=h.current_area, transnational=h.transnational, needs=_needs(r.needs),
         age_band=p.age_band if p else None, age_uncertain=p.age_uncertain if p else None,
-        gender=p.gender if p else None, languages=p.languages if p else [],
+        accompanied=p.accompanied if p else None, gender=p.gender if p else None,
+        languages=p.languages if p else [],
         interpreter_needed=p.interpreter_needed if p else None,
         risk_level=p.risk_level if p else None,
         accessibility=p.accessibility if p else [], group_adults=p.group_adults if p else None,
         group_children_age_bands=p.group_children_age_bands if p else [],
         referral_state=h.state if placed else None, outcome=h.outcome if placed else None,
+        referring_agency=(agency.name if agency else h.agency) if active else None,
+        referring_agency_duty_phone=agency.duty_phone if agency and active else None,
     )  # fmt: skip
+
+
+class QuarterRecordOut(Out, frozen=True):
+    """One closed quarter of an acceptance record; the figures are null when too few."""
+
+    quarter: str
+    starts: dt.date
+    ends: dt.date
+    too_few_offers: bool
+    offers: int | None
+    counted_offers: int | None
+    accepted: int | None
+    acceptance_rate: float | None
+    outcomes: dict[str, int] | None
+
+
+class AcceptanceRecordOut(Out, frozen=True):
+    """A provider organisation's acceptance record and the rule it is counted by."""
+
+    organization_id: uuid.UUID
+    min_offers_per_quarter: int
+    counted_against: list[str]
+    not_counted: list[str]
+    quarters: list[QuarterRecordOut]

@@ -123,7 +123,8 @@ class ServiceOut(Out, frozen=True):
     description: str
     genders: list[str]
     age_bands: list[str]
-    accepts_children: bool
+    accepts_accompanied_children: bool
+    serves_unaccompanied_minors: bool
     child_only: bool
     accepts_families: bool
     max_group_size: int
@@ -137,6 +138,8 @@ class ServiceOut(Out, frozen=True):
     location: LocationOut
     capacity: CapacityOut | None
     version: int
+    #: The intake duty phone (E.164); null for a confidential site the caller may not see.
+    duty_phone: str | None = None
 
 
 class ServiceList(Out, frozen=True):
@@ -152,6 +155,9 @@ class SearchHit(Out, frozen=True):
     distance_km: float
     free_places: int | None
     freshness: Freshness | None
+    #: The service is in another participant than the caller's (a region-wide caller: than
+    #: the area searched from); ``service.location.participant`` says which.
+    abroad: bool
     service: ServiceOut
 
 
@@ -227,13 +233,16 @@ def service_out(svc: Service, *, reveal: bool, freshness: Freshness | None) -> S
     return ServiceOut(
         id=svc.id, organization_id=svc.organization_id, organization_name=svc.organization_name,
         code=svc.taxonomy_code, name=svc.name, description=svc.description, genders=svc.genders,
-        age_bands=svc.age_bands, accepts_children=svc.accepts_children,
-        child_only=svc.child_only, accepts_families=svc.accepts_families,
+        age_bands=svc.age_bands,
+        accepts_accompanied_children=svc.accepts_accompanied_children,
+        serves_unaccompanied_minors=svc.serves_unaccompanied_minors, child_only=svc.child_only,
+        accepts_families=svc.accepts_families,
         max_group_size=svc.max_group_size, languages=svc.languages,
         accessibility=svc.accessibility, security_level=svc.security_level,
         intake_24_7=svc.intake_24_7, cross_border=svc.cross_border,
         licence_required=svc.licence_required, accepting_referrals=svc.accepting_referrals,
         location=location, capacity=capacity, version=svc.version,
+        duty_phone=None if hide else svc.duty_phone,  # a confidential site's, like its address
     )  # fmt: skip
 
 
@@ -326,7 +335,10 @@ class ServiceIn(In, frozen=True):
     genders: Annotated[list[Gender], Meta(min_length=1)]
     age_bands: Annotated[list[AgeBand], Meta(min_length=1)]
     description: Description = ""
-    accepts_children: bool = False
+    #: Children placed or served with a parent or carer.
+    accepts_accompanied_children: bool = False
+    #: Children on their own (child-appropriate care).
+    serves_unaccompanied_minors: bool = False
     child_only: bool = False
     accepts_families: bool = False
     max_group_size: GroupSize = 1
@@ -338,6 +350,8 @@ class ServiceIn(In, frozen=True):
     licence_required: bool = False
     accepting_referrals: bool = True
     capacity: CapacityIn | None = None
+    #: The intake duty phone, in international form (kept as E.164).
+    duty_phone: Annotated[str, Meta(min_length=3, max_length=40)] | None = None
 
 
 class ServicePatch(In, frozen=True):
@@ -349,7 +363,8 @@ class ServicePatch(In, frozen=True):
     description: Description | UnsetType = UNSET
     genders: Annotated[list[Gender], Meta(min_length=1)] | UnsetType = UNSET
     age_bands: Annotated[list[AgeBand], Meta(min_length=1)] | UnsetType = UNSET
-    accepts_children: bool | UnsetType = UNSET
+    accepts_accompanied_children: bool | UnsetType = UNSET
+    serves_unaccompanied_minors: bool | UnsetType = UNSET
     child_only: bool | UnsetType = UNSET
     accepts_families: bool | UnsetType = UNSET
     max_group_size: GroupSize | UnsetType = UNSET
@@ -360,6 +375,7 @@ class ServicePatch(In, frozen=True):
     cross_border: bool | UnsetType = UNSET
     licence_required: bool | UnsetType = UNSET
     accepting_referrals: bool | UnsetType = UNSET
+    duty_phone: Annotated[str, Meta(min_length=3, max_length=40)] | UnsetType | None = UNSET
 
 
 def changes_of(patch: msgspec.Struct, renames: dict[str, str] | None = None) -> dict[str, object]:

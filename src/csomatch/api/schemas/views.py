@@ -83,7 +83,7 @@ def offer_view(principal: Principal, offer: Offer) -> OfferSummary | OfferOut:
         and hold.organization_id == principal.organization_id
         and offer.referral is not None
     ):
-        return offer_out(hold, offer.referral)
+        return offer_out(hold, offer.referral, offer.agency)
     raise NotFound(f"no offer {hold.id}")
 
 

@@ -2,6 +2,7 @@
 // results nearest first from GET /api/v1/services/search.
 
 import {
+  PARTICIPANTS,
   api,
   areaLabel,
   areaPicker,
@@ -39,6 +40,7 @@ let codeNames = new Map();
 let here = null; // { lat, lon } from the browser, when "Near me" was used
 let lastQuery = null;
 let shown = 0;
+let home = null; // the caller's participant: searches keep to it unless "everywhere" is ticked
 
 towns.watch(areaInput, () => {
   here = null;
@@ -99,8 +101,11 @@ function query(where) {
   if (field("language")) params.set("language", field("language"));
   if (field("gender")) params.set("gender", field("gender"));
   if (field("age-band")) params.set("age_band", field("age-band"));
-  if (document.getElementById("child").checked) params.set("child", "true");
+  if (document.getElementById("unaccompanied-minor").checked) params.set("unaccompanied_minor", "true");
+  if (document.getElementById("accompanied-child").checked) params.set("accompanied_child", "true");
   if (document.getElementById("available").checked) params.set("available", "true");
+  // The API keeps to the caller's own participant by default; "any" searches them all.
+  if (home && document.getElementById("everywhere").checked) params.set("participant", "any");
   params.set("limit", String(PAGE_SIZE));
   return params;
 }
@@ -128,6 +133,10 @@ function hit(h) {
     ? `${s.location.address}, ${s.location.municipality} (${s.location.participant})`
     : `${s.location.municipality} (${s.location.participant})`;
   const tags = el("ul", { class: "tags", "aria-label": "Details" });
+  if (h.abroad) {
+    const country = PARTICIPANTS[s.location.participant] || s.location.participant;
+    tags.append(el("li", { class: "tag abroad" }, `Abroad: ${country}`));
+  }
   if (s.intake_24_7) tags.append(el("li", { class: "tag strong" }, "24/7 intake"));
   if (s.languages.length) {
     const names = s.languages.map((code) => LANGUAGES[code] || code).join(", ");
@@ -199,7 +208,14 @@ form.addEventListener("submit", async (event) => {
 more.addEventListener("click", () => run(shown));
 
 async function start() {
-  if (!(await signedIn(["officer", "coordinator", "admin"]))) return;
+  const me = await signedIn(["officer", "coordinator", "admin"]);
+  if (!me) return;
+  if (me.jurisdiction in PARTICIPANTS) {
+    home = me.jurisdiction;
+    document.getElementById("home-note").textContent =
+      `Without this, only services in ${PARTICIPANTS[home]} are shown.`;
+    document.getElementById("abroad-choice").hidden = false;
+  }
   const languages = document.getElementById("language");
   for (const [code, name] of Object.entries(LANGUAGES).sort((a, b) => a[1].localeCompare(b[1]))) {
     languages.append(el("option", { value: code }, name));

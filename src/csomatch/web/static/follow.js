@@ -3,6 +3,7 @@
 // or leave it unmet — and cancelling the whole referral with a reason. Every step is a POST
 // with its own Idempotency-Key, kept for a retry after a lost connection.
 
+import { showHandover } from "./handover.js";
 import { ago, api, el } from "./session.js";
 import {
   AT_RISK,
@@ -154,6 +155,7 @@ export function follower(ctx) {
         needLine(need, data.offers.filter((o) => o.need === need.index))));
       $("cancel-box").hidden = ["draft", "closed", "cancelled"].includes(data.state);
       ctx.read(data);
+      await showHandover(data.id, data.needs.map((n) => n.state));
     } catch (error) {
       state.textContent = `Could not read the referral: ${error.message}`;
     }

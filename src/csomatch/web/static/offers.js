@@ -1,6 +1,7 @@
 // Offers: a provider's inbox of held places (GET /api/v1/offers); accept, or decline with a
 // structured reason. Every answer carries an Idempotency-Key, so a retry never acts twice.
 
+import { showAcceptanceRecord } from "./acceptance.js";
 import { LANGUAGES } from "./languages.js";
 import { ago, api, areaNames, el, fieldError, signedIn, taxonomy } from "./session.js";
 
@@ -53,6 +54,14 @@ function fact(term, value) {
   return [el("dt", {}, term), el("dd", {}, value)];
 }
 
+/** Who referred, while the placement is active: the agency and its duty phone. */
+function referredBy(o) {
+  if (!o.referring_agency) return null;
+  const phone = o.referring_agency_duty_phone;
+  return [el("dt", {}, "Referred by"), el("dd", { class: "referred-by" }, o.referring_agency,
+    phone ? " · duty phone " : "", phone ? el("a", { href: `tel:${phone}` }, phone) : "")];
+}
+
 function facts(o) {
   const langs = o.languages.map((c) => LANGUAGES[c] || c).join(", ");
   const group = [
@@ -61,7 +70,8 @@ function facts(o) {
   ].filter(Boolean).join(" and ");
   const rows = [
     fact("Needs", o.needs.map((n) => `${codeNames.get(n.code) || n.code} (${n.priority})`).join("; ")),
-    fact("Age band", o.age_band ? o.age_band + (o.age_uncertain ? " (uncertain)" : "") : null),
+    fact("Age band", o.age_band ? o.age_band + (o.age_uncertain ? " (uncertain)" : "") +
+      (o.accompanied ? " · with a parent or carer" : "") : null),
     fact("Placement gender", o.gender),
     fact("Languages", langs + (o.interpreter_needed ? " · interpreter needed" : "")),
     fact("Risk level", o.risk_level),
@@ -69,6 +79,7 @@ function facts(o) {
     fact("Group", group),
     fact("Now in", placeNames.get(o.current_area) || o.current_area),
     fact("Needed by", o.needed_by ? new Date(o.needed_by).toLocaleString() : null),
+    referredBy(o),
   ].filter(Boolean);
   return el("dl", { class: "facts-list" }, ...rows.flat());
 }
@@ -204,7 +215,7 @@ async function start() {
     load();
   });
   document.getElementById("refresh").addEventListener("click", load);
-  await Promise.all([load(), watch()]);
+  await Promise.all([load(), watch(), showAcceptanceRecord(me.organization_id)]);
   document.getElementById("page").dataset.ready = "true";
   setInterval(watch, WATCH_MS);
 }

@@ -165,6 +165,16 @@ $("add-excluded").addEventListener("click", async () => {
 });
 
 $("add-need").addEventListener("click", () => addNeed().focus());
+
+/** A child's referral: under 18, or age not established (presumed a child). */
+function isChild() {
+  return CHILD_BANDS.includes($("age-band").value) || $("age-uncertain").checked;
+}
+function showChild() {
+  $("child-set").hidden = !isChild();
+}
+$("age-band").addEventListener("change", showChild);
+$("age-uncertain").addEventListener("change", showChild);
 $("consent-given").addEventListener("change", (event) => {
   consentAt = event.target.checked ? new Date() : null;
   fieldError($("consent-given-row"), "");
@@ -218,6 +228,11 @@ async function build() {
   body.age_band = $("age-band").value;
   if (!body.age_band) mark($("age-band"), "Choose the age band (a guess is fine; tick “Age not established” if unsure).");
   body.age_uncertain = $("age-uncertain").checked;
+  if (isChild()) {
+    body.accompanied = $("accompanied").checked;
+    if ($("guardian-status").value) body.guardian_status = $("guardian-status").value;
+    else mark($("guardian-status"), "Say whether a guardian is appointed, requested or none.");
+  }
   body.gender = $("gender").value;
   if (!body.gender) mark($("gender"), "Choose the gender for placement.");
   const languages = [$("language").value, $("language-2").value].filter(Boolean);
@@ -306,6 +321,8 @@ function fieldFor(path) {
     case "risk_level": return $("risk");
     case "age_band": return $("age-band");
     case "age_uncertain": return $("age-uncertain");
+    case "accompanied": return $("accompanied");
+    case "guardian_status": return $("guardian-status");
     case "gender": return $("gender");
     case "languages": return i === 1 ? $("language-2") : $("language");
     case "interpreter_needed": return $("interpreter");

@@ -1,4 +1,4 @@
--- csomatch 0076 (issue 13, item 4): a care plan in one referral. See docs/referrals.md.
+-- csomatch 0070 (issue 13, item 4): a care plan in one referral. See docs/referrals.md.
 --
 -- 1. Each need of a referral has its own state: suggested (no offer yet), offered, accepted,
 --    declined, expired, confirmed, in_service, closed (with an outcome; none when the

@@ -1,0 +1,48 @@
+"""What the agencies API takes and answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from msgspec import UNSET, Meta, UnsetType
+
+from csomatch.api.schemas.registry import In, Name, Out
+from csomatch.domain import ParticipantCode
+
+#: A phone number as typed (checked and normalised to E.164 by the use case).
+PhoneText = Annotated[str, Meta(min_length=3, max_length=40)]
+
+
+class AgencyIn(In, frozen=True):
+    """A new agency: its name, jurisdiction and duty phone (international form)."""
+
+    jurisdiction: ParticipantCode
+    name: Name
+    duty_phone: PhoneText
+
+
+class AgencyPatch(In, frozen=True):
+    """Changes to an agency; absent fields stay as they are."""
+
+    name: Name | UnsetType = UNSET
+    duty_phone: PhoneText | UnsetType = UNSET
+
+
+class AgencyOut(Out, frozen=True):
+    """An agency: name, jurisdiction and duty phone (E.164)."""
+
+    id: uuid.UUID
+    jurisdiction: str
+    name: str
+    duty_phone: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class AgencyList(Out, frozen=True):
+    """A page of agencies."""
+
+    agencies: list[AgencyOut]
