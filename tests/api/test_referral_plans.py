@@ -283,3 +283,47 @@ async def test_the_referral_closes_as_placed_once_a_need_was_placed(
     assert [(n["state"], n["outcome"], n["unmet_reason"]) for n in closed["needs"]] == [
         ("unmet", None, "not_pursued"), ("closed", "placed", None), ("unmet", None, "not_pursued"),
     ]  # fmt: skip
+
+
+async def test_a_plan_on_a_service_that_breaks_a_rule_is_refused_naming_it(
+    client: Client, demo_db: str
+) -> None:
+    s = await _scene(demo_db)
+    ref = await matched_referral(client, s.officer, needs=NEEDS)
+    await sql(
+        demo_db, "UPDATE service SET accepting_referrals = false WHERE id = $1", s.services[1]
+    )
+    refused = await client.post(
+        f"/api/v1/referrals/{ref}/plan", json=s.plan(0, 1, 2), headers=s.officer | idem()
+    )
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["reason"] == "not_accepting"
+    assert problem["field"] == "$.needs[1].service_id"
+    assert str(s.services[1]) in problem["detail"]
+    assert await _holds_of(demo_db, ref) == []
+    assert [await _held(demo_db, sid) for sid in s.services] == [0, 0, 0]
+
+
+async def test_the_handover_shows_once_one_need_of_a_plan_is_confirmed(
+    client: Client, demo_db: str
+) -> None:
+    s = await _scene(demo_db)
+    ref = await matched_referral(client, s.officer, needs=NEEDS)
+    path = f"/api/v1/referrals/{ref}"
+    placed = await post_ok(client, f"{path}/plan", s.officer, s.plan(0, 1))
+    offers = {o["need"]: o["id"] for o in placed["offers"]}
+    shelter = await token(demo_db, "provider", org=s.orgs[0])
+    await post_ok(client, f"/api/v1/offers/{offers[0]}/accept", shelter)
+    before = await client.get(f"{path}/handover", headers=s.officer)
+    assert before.status_code == 409, before.text
+    one = await post_ok(client, f"{path}/transitions", s.officer, {"to": "confirmed", "need": 0})
+    assert one["state"] == "offered"  # counselling still waits for its provider
+    assert [n["state"] for n in one["needs"]][:2] == ["confirmed", "offered"]
+    handover = await client.get(f"{path}/handover", headers=s.officer)
+    assert handover.status_code == 200, handover.text
+    assert handover.json()["service_id"] == str(s.services[0])
+    seen = (await client.get("/api/v1/offers", headers=shelter)).json()["offers"]
+    mine = next(o for o in seen if o["id"] == offers[0])
+    assert mine["status"] == "confirmed"
+    assert "referring_agency" in mine
