@@ -62,12 +62,14 @@ from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
 from csomatch.db.services import list_services
 from csomatch.db.tokens import create_token
-from csomatch.db.track_records import record_feedback, record_offer_answer
+from csomatch.db.track_records import record_feedback, record_offer_outcome
 from csomatch.domain import AddressScope
+from csomatch.domain.acceptance import counted
 from csomatch.matching.batch import BatchPerson, BatchRequest, place
 from csomatch.matching.snapshot import load_snapshot
 from csomatch.matching.suggest import solve_params
 from csomatch.matching.terms import weights_from_settings
+from csomatch.referrals.acceptance import quarter_start
 from csomatch.registry import seeding
 from csomatch.settings import Settings
 
@@ -153,10 +155,15 @@ async def prepare(url: str, seed_dir: Path, rng: random.Random) -> tuple[list[st
         services, _ = await list_services(
             conn, participant=None, code=None, organization_id=None, limit=10**6, offset=0
         )
+        quarter = quarter_start(dt.date.today())
         for service in services:
             if rng.random() < 0.2:
                 for _ in range(rng.randint(1, 12)):
-                    await record_offer_answer(conn, service.id, accepted=rng.random() < 0.7)
+                    outcome = "accepted" if rng.random() < 0.7 else "other"
+                    await record_offer_outcome(
+                        conn, service.id, service.organization_id, outcome,
+                        counts=counted(outcome), quarter=quarter,
+                    )  # fmt: skip
                 for _ in range(rng.randint(0, 4)):
                     await record_feedback(conn, service.id, rng.randint(1, 5))
         towns = sorted({service.area_code for service in services})
