@@ -195,3 +195,36 @@ async def test_no_sign_off_by_the_referrer_nor_for_an_adult(
         other = await token(demo_db, "coordinator")
         answer = await _post(client, f"{path}/child-sign-off", other)
         assert answer.status_code == 409, answer.text
+
+
+async def _officer_of(client: Client, db_url: str, marked: bool) -> dict[str, str]:
+    """An officer whose token names a new agency record, marked or not as guardianship authority."""
+    coordinator = await token(db_url, "coordinator")
+    agency = await _ok(client, "/api/v1/agencies", coordinator, {
+        "jurisdiction": "RS", "name": f"Centre {uuid.uuid4().hex[:8]}",
+        "duty_phone": "+381 11 555 0199", "guardianship_authority": marked,
+    })  # fmt: skip
+    assert agency["guardianship_authority"] is marked
+    conn = await asyncpg.connect(db_url)
+    try:
+        secret, _ = await create_token(
+            conn, role="officer", jurisdiction="RS", organization_id=None, label="test",
+            agency=agency["name"], agency_id=uuid.UUID(agency["id"]),
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_the_guardianship_authority_is_a_mark_of_the_agency_record(
+    client: Client, demo_db: str
+) -> None:
+    officer = await token(demo_db, "officer", agency="RS police")
+    made = await _ok(client, REFERRALS, officer, child_body())
+    path = f"{REFERRALS}/{made['id']}"
+    await _ok(client, f"{path}/transitions", officer, {"to": "submitted"})
+    unmarked = await _officer_of(client, demo_db, marked=False)
+    assert (await _post(client, f"{path}/child-sign-off", unmarked)).status_code == 403
+    marked = await _officer_of(client, demo_db, marked=True)
+    signed = await _ok(client, f"{path}/child-sign-off", marked)
+    assert signed["referral_id"] == made["id"]

@@ -58,7 +58,7 @@ async def create_agency(
         async with conn.transaction():
             agency = await agencies.create_agency(
                 conn, principal, jurisdiction=data.jurisdiction, name=data.name,
-                phone=data.duty_phone,
+                phone=data.duty_phone, guardianship_authority=data.guardianship_authority,
             )  # fmt: skip
         return Response(_out(agency), status_code=201, headers={"ETag": etag(agency.version)})
 

@@ -10,9 +10,11 @@ import msgspec
 
 from csomatch.db.errors import translated
 
-_COLUMNS = "id, jurisdiction, name, duty_phone, created_at, updated_at, version"
+_COLUMNS = (
+    "id, jurisdiction, name, duty_phone, guardianship_authority, created_at, updated_at, version"
+)
 # Columns a PATCH may change, an allow-list for building the UPDATE statement.
-AGENCY_EDITABLE = ("name", "duty_phone")
+AGENCY_EDITABLE = ("name", "duty_phone", "guardianship_authority")
 
 
 class Agency(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,6 +25,9 @@ class Agency(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     #: E.164.
     duty_phone: str
+    #: The guardianship authority (usually the centre for social work): its officers may
+    #: sign off a child's placement.
+    guardianship_authority: bool = False
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
@@ -35,18 +40,20 @@ class NewAgency(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str
     name: str
     duty_phone: str
+    guardianship_authority: bool = False
 
 
 async def insert_agency(conn: asyncpg.Connection, new: NewAgency) -> Agency:
     """Insert an agency (Conflict: its jurisdiction has one of that name)."""
     async with translated():
         row = await conn.fetchrow(
-            "INSERT INTO agency (id, jurisdiction, name, duty_phone) VALUES ($1, $2, $3, $4)"
-            " RETURNING " + _COLUMNS,
+            "INSERT INTO agency (id, jurisdiction, name, duty_phone, guardianship_authority)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING " + _COLUMNS,
             new.id,
             new.jurisdiction,
             new.name,
             new.duty_phone,
+            new.guardianship_authority,
         )
     return msgspec.convert(row, Agency, from_attributes=True)
 

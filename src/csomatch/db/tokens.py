@@ -79,7 +79,12 @@ async def find_token(conn: asyncpg.Connection, secret: str) -> TokenRecord | Non
 async def find_token_by_hash(conn: asyncpg.Connection, token_hash: bytes) -> TokenRecord | None:
     """Return the record of the valid (not revoked) token with this hash."""
     row = await conn.fetchrow(
-        "SELECT " + _COLUMNS + " FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
+        # The guardianship mark of the token, or of the agency record it names.
+        "SELECT t.id, t.role, t.jurisdiction, t.organization_id, t.label, t.agency,"
+        " t.guardianship_authority OR coalesce(a.guardianship_authority, false)"
+        " AS guardianship_authority, t.agency_id"
+        " FROM api_token t LEFT JOIN agency a ON a.id = t.agency_id"
+        " WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         token_hash,
     )
     return None if row is None else msgspec.convert(row, TokenRecord, from_attributes=True)

@@ -61,7 +61,13 @@ async def list_agencies(
 
 
 async def create_agency(
-    conn: asyncpg.Connection, principal: Principal, *, jurisdiction: str, name: str, phone: str
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    jurisdiction: str,
+    name: str,
+    phone: str,
+    guardianship_authority: bool = False,
 ) -> Agency:
     """Register an agency of the caller's jurisdiction; the duty phone is kept in E.164."""
     if not principal.covers(jurisdiction):
@@ -73,6 +79,7 @@ async def create_agency(
         jurisdiction=jurisdiction,
         name=name,
         duty_phone=e164(phone, field="$.duty_phone"),
+        guardianship_authority=guardianship_authority,
     )
     return await agency_db.insert_agency(conn, new)
 

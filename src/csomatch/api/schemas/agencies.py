@@ -21,6 +21,9 @@ class AgencyIn(In, frozen=True):
     jurisdiction: ParticipantCode
     name: Name
     duty_phone: PhoneText
+    #: The guardianship authority (usually the centre for social work): its officers may
+    #: sign off a child's placement.
+    guardianship_authority: bool = False
 
 
 class AgencyPatch(In, frozen=True):
@@ -28,15 +31,17 @@ class AgencyPatch(In, frozen=True):
 
     name: Name | UnsetType = UNSET
     duty_phone: PhoneText | UnsetType = UNSET
+    guardianship_authority: bool | UnsetType = UNSET
 
 
 class AgencyOut(Out, frozen=True):
-    """An agency: name, jurisdiction and duty phone (E.164)."""
+    """An agency: name, jurisdiction, duty phone (E.164), and the guardianship mark."""
 
     id: uuid.UUID
     jurisdiction: str
     name: str
     duty_phone: str
+    guardianship_authority: bool
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
