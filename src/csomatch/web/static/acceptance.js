@@ -16,11 +16,12 @@ function row(q) {
       el("td", { colspan: "4" }, "Too few offers to count"));
   }
   const rate = q.acceptance_rate === null ? "No offer counts" : `${Math.round(q.acceptance_rate * 100)}%`;
+  // data-label: on a phone each quarter is a card, each figure labelled (app.css).
   return el("tr", {}, name,
-    el("td", {}, String(q.offers)),
-    el("td", {}, String(q.counted_offers)),
-    el("td", {}, String(q.accepted)),
-    el("td", {}, rate));
+    el("td", { "data-label": "Offers" }, String(q.offers)),
+    el("td", { "data-label": "Counted" }, String(q.counted_offers)),
+    el("td", { "data-label": "Accepted" }, String(q.accepted)),
+    el("td", { "data-label": "Acceptance rate" }, rate));
 }
 
 /** Show the record of the provider's organisation in the #acceptance section. */
