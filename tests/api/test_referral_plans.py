@@ -327,3 +327,10 @@ async def test_the_handover_shows_once_one_need_of_a_plan_is_confirmed(
     mine = next(o for o in seen if o["id"] == offers[0])
     assert mine["status"] == "confirmed"
     assert "referring_agency" in mine
+    # The counselling placement confirmed too: the handover lists both, by need.
+    counsellor = await token(demo_db, "provider", org=s.orgs[1])
+    await post_ok(client, f"/api/v1/offers/{offers[1]}/accept", counsellor)
+    await post_ok(client, f"{path}/transitions", s.officer, {"to": "confirmed", "need": 1})
+    both = (await client.get(f"{path}/handover", headers=s.officer)).json()
+    placements = {p["need"]: p["service_id"] for p in both["placements"]}
+    assert placements == {0: str(s.services[0]), 1: str(s.services[1])}

@@ -4,10 +4,10 @@ While a placement is active (an offer confirmed, its need ``confirmed`` or ``in_
 with a care plan, each need has its own placement), the officer who created the referral
 sees the service's intake duty phone and, for a confidential shelter, its street address for
 the escort (the one rule of confidential addresses, ``registry.addresses``); with several
-active placements, the newest one's. Each such read is audited (``placement.contact``) and
-shows in the referral's access log. Before confirmation and after closing they are hidden
-again. The provider sees the referring agency and its duty phone. Never a contact of the
-person: the system has none.
+active placements (a care plan), each one's, the newest also at the top level. Each such
+read is audited (``placement.contact``) and shows in the referral's access log. Before
+confirmation and after closing they are hidden again. The provider sees the referring
+agency and its duty phone. Never a contact of the person: the system has none.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from csomatch.registry.addresses import may_see_address
 __all__ = [
     "ACTIVE_STATES",
     "AgencyContact",
+    "PlacementContact",
     "ServiceContact",
     "placement_active",
     "referring_agencies",
@@ -41,11 +42,29 @@ __all__ = [
 ACTIVE_STATES: Final = frozenset({"confirmed", "in_service"})
 
 
+class PlacementContact(msgspec.Struct, frozen=True, kw_only=True):
+    """One active placement's service as its referrer reaches it for the handover."""
+
+    #: The need (its index in the referral) the service was placed for.
+    need: int
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    municipality: str
+    confidential: bool
+    address: str | None
+    latitude: float
+    longitude: float
+    duty_phone: str | None
+
+
 class ServiceContact(msgspec.Struct, frozen=True, kw_only=True):
     """The placement's service as its referrer reaches it for the handover."""
 
     referral_id: uuid.UUID
     referral_state: str
+    #: Every active placement, by need; the fields below repeat the newest one.
+    placements: list[PlacementContact]
     service_id: uuid.UUID
     service_name: str
     organization_name: str
@@ -84,13 +103,27 @@ async def service_contact(
             "the placement's confirmation until it closes",
             field="$.state",
         )
-    service = await svc_db.get_service(conn, placed[-1].service_id)
-    if service is None:
-        raise NotFound(f"no referral {referral_id}")
-    shown = may_see_address(principal, service, referrer_of_active_placement=True)
+    placements = [await _contact(conn, principal, hold) for hold in placed]
     await audit(conn, principal, "placement.contact", "referral", referral_id)
+    newest = placements[-1]
     return ServiceContact(
-        referral_id=referral_id, referral_state=head.state, service_id=service.id,
+        referral_id=referral_id,
+        referral_state=head.state,
+        placements=placements,
+        **{f: getattr(newest, f) for f in newest.__struct_fields__ if f != "need"},
+    )
+
+
+async def _contact(
+    conn: asyncpg.Connection, principal: Principal, hold: hold_db.Hold
+) -> PlacementContact:
+    """The contacts of the service of one active placement, as its referrer may see them."""
+    service = await svc_db.get_service(conn, hold.service_id)
+    if service is None:
+        raise NotFound(f"no service {hold.service_id}")
+    shown = may_see_address(principal, service, referrer_of_active_placement=True)
+    return PlacementContact(
+        need=hold.need_idx, service_id=service.id,
         service_name=service.name, organization_name=service.organization_name,
         municipality=service.area_name, confidential=service.confidential,
         address=service.address if shown else None,

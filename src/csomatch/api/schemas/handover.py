@@ -7,6 +7,21 @@ import uuid
 from csomatch.api.schemas.registry import Out
 
 
+class PlacementContactOut(Out, frozen=True):
+    """One active placement: the need it serves and its service's contacts."""
+
+    need: int
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    municipality: str
+    confidential: bool
+    address: str | None
+    latitude: float
+    longitude: float
+    duty_phone: str | None
+
+
 class ServiceContactOut(Out, frozen=True):
     """The placement's service: its duty phone and, for the escort, where it is.
 
@@ -16,6 +31,8 @@ class ServiceContactOut(Out, frozen=True):
 
     referral_id: uuid.UUID
     referral_state: str
+    #: Every active placement of the care plan, by need; the fields below are the newest's.
+    placements: list[PlacementContactOut]
     service_id: uuid.UUID
     service_name: str
     organization_name: str

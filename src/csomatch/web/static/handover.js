@@ -1,5 +1,6 @@
 // The handover on the officer's referral page (/refer, called by follow.js): once a need's
-// placement is confirmed and while it is active (the need confirmed or in service), the placed service's duty phone and, for a confidential shelter, its
+// placement is confirmed and while it is active (the need confirmed or in service), each
+// placed service's duty phone and, for a confidential shelter, its
 // address for the escort (GET /api/v1/referrals/{id}/handover; each read is audited).
 
 import { api, el } from "./session.js";
@@ -16,20 +17,22 @@ export async function showHandover(id, needStates) {
   }
   try {
     const { data } = await api(`/api/v1/referrals/${id}/handover`);
-    const rows = [
-      el("dt", {}, "Service"), el("dd", {}, `${data.service_name} (${data.organization_name})`),
+    // One block per active placement of the care plan (a shelter, counselling, ...).
+    const blocks = data.placements.map((p) => el("dl", { class: "facts-list" },
+      el("dt", {}, "Service"), el("dd", {}, `${p.service_name} (${p.organization_name})`),
       el("dt", {}, "Duty phone"),
-      el("dd", {}, data.duty_phone
-        ? el("a", { href: `tel:${data.duty_phone}`, class: "duty-phone" }, data.duty_phone)
+      el("dd", {}, p.duty_phone
+        ? el("a", { href: `tel:${p.duty_phone}`, class: "duty-phone" }, p.duty_phone)
         : "The service has given no duty phone"),
-      el("dt", {}, data.confidential ? "Address for the escort" : "Address"),
-      el("dd", {}, data.address || data.municipality),
-    ];
+      el("dt", {}, p.confidential ? "Address for the escort" : "Address"),
+      el("dd", {}, p.address || p.municipality),
+    ));
+    const confidential = data.placements.some((p) => p.confidential);
     box.replaceChildren(
       el("h3", {}, "Handover"),
       el("p", { class: "hint" }, "Shown while the placement is active; this read is recorded." +
-        (data.confidential ? " The address is confidential: do not write it down or pass it on." : "")),
-      el("dl", { class: "facts-list" }, ...rows),
+        (confidential ? " The address is confidential: do not write it down or pass it on." : "")),
+      ...blocks,
     );
     box.hidden = false;
   } catch (error) {
