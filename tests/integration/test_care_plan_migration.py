@@ -27,19 +27,8 @@ def _is_this_migration(sql: str) -> bool:
 
 
 async def _before_the_migration(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        "CREATE TABLE schema_migration (version integer PRIMARY KEY, name text NOT NULL,"
-        " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    for m in available_migrations():
-        if _is_this_migration(m.sql):
-            return
-        await conn.execute(m.sql)
-        await conn.execute(
-            "INSERT INTO schema_migration (version, name, checksum) VALUES ($1, $2, $3)",
-            m.version, m.name, m.checksum,
-        )  # fmt: skip
-    raise AssertionError("the migration was not found")
+    assert any(_is_this_migration(m.sql) for m in available_migrations()), "migration not found"
+    await migrate(conn, before=lambda m: _is_this_migration(m.sql))
 
 
 async def _referral(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from importlib import resources
 
 import asyncpg
@@ -50,11 +51,14 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+async def migrate(
+    conn: asyncpg.Connection, *, before: Callable[[Migration], bool] | None = None
+) -> list[Migration]:
     """Apply the migrations not yet recorded in ``schema_migration``; return those applied.
 
     A session advisory lock makes concurrent starts safe: the second process waits, then
-    finds nothing left to do.
+    finds nothing left to do. ``before`` stops at the first migration it is true of, which
+    stays unapplied (a migration's test builds the database as it was just before it).
     """
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
@@ -74,6 +78,8 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
         }
         done = []
         for migration in available_migrations():
+            if before is not None and before(migration):
+                break
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
                     log.warning(
