@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, overload
 
 import msgspec
 import numpy as np
@@ -71,8 +71,9 @@ class NeedPlan(msgspec.Struct, frozen=True, kw_only=True):
     best_total: int
     #: Services offering the code that a hard rule excluded, counted by reason code.
     excluded: dict[str, int]
-    #: Those services themselves, each with the first rule it broke, in the services' order.
-    excluded_services: list[tuple[Service, str]]
+    #: Those services themselves, each with the first rule it broke, in the services' order
+    #: (listed when read: most answers never show them).
+    excluded_services: Sequence[tuple[Service, str]]
     planned: Option | None
     unmet_reason: str | None
 
@@ -114,18 +115,79 @@ _READ_BY_ANY: Final = tuple(
 )
 
 
+#: The jurisdiction rule comes last: a service abroad that also breaks another rule is
+#: reported with that rule, so the account of the rules before it is shared by everyone who
+#: agrees on what those rules read, whatever their jurisdiction.
+_JURISDICTION: Final = REASON_CODES.index("jurisdiction")
+assert len(REASON_CODES) - 1 == _JURISDICTION, "the jurisdiction rule must come last"
+_TERM_NAMES: Final = tuple(terms.TERM_READS)
+_TERM_FIELDS: Final = tuple(sorted({f for fields in terms.TERM_READS.values() for f in fields}))
+
+
+class _Exclusions(Sequence[tuple[Service, str]]):
+    """The services a hard rule excluded for one need, each with its reason, listed when read."""
+
+    __slots__ = ("_at", "_first", "_listed", "_services")
+
+    def __init__(self, services: list[Service], at: IntArray, first: IntArray) -> None:
+        self._services, self._at, self._first = services, at, first
+        self._listed: list[tuple[Service, str]] | None = None
+
+    def _list(self) -> list[tuple[Service, str]]:
+        if self._listed is None:
+            at = self._at.tolist()
+            reasons = [REASON_CODES[r] for r in self._first[self._at].tolist()]
+            self._listed = [(self._services[k], r) for k, r in zip(at, reasons, strict=True)]
+        return self._listed
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Service, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Service, str]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[Service, str] | Sequence[tuple[Service, str]]:
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
+class _Rules(msgspec.Struct, frozen=True, kw_only=True):
+    """Every hard rule before jurisdiction over one code's services, for one set of values."""
+
+    #: Per service: the first rule it breaks (a `REASON_CODES` index), or the jurisdiction's
+    #: index when it breaks none of them.
+    first: IntArray
+    #: Per service: it breaks none of them.
+    passed: npt.NDArray[np.bool_]
+    #: How many pass them.
+    n_passed: int
+    #: The services that break one, counted by reason code.
+    counts: dict[str, int]
+
+
+class _Terms(msgspec.Struct, frozen=True, kw_only=True):
+    """The service-level terms over one code's services, for one set of values they read."""
+
+    #: One row per term (`_TERM_NAMES` order), one column per service, in points.
+    points: IntArray
+    #: Per service: the rows' sum.
+    base: IntArray
+
+
 class _Eligible(msgspec.Struct, frozen=True, kw_only=True):
     """The services one need may use, and the costs of each except distance and proximity."""
 
     services: IntArray
     #: Per service: the sum of the terms that do not depend on where the person is.
     base: IntArray
-    #: Those terms by name (in `terms.TERM_READS` order), each with its points per service.
-    parts: dict[str, IntArray]
+    #: Those terms, one row per term in `_TERM_NAMES` order, one column per service.
+    parts: IntArray
     excluded: dict[str, int]
     #: Each excluded service with its reason code, in the services' order (shared by every
     #: need with the same reads: never mutated).
-    excluded_services: list[tuple[Service, str]]
+    excluded_services: _Exclusions
 
 
 class _Need(msgspec.Struct, frozen=True, kw_only=True):
@@ -181,9 +243,14 @@ class _Matcher:
         for j, s in enumerate(snap.services):
             self.by_code.setdefault(s.taxonomy_code, []).append(j)
         self.by_code_array = {c: np.array(js, dtype=np.int64) for c, js in self.by_code.items()}
+        self.services_of = {c: [snap.services[j] for j in js] for c, js in self.by_code.items()}
         self._eligible: dict[ReadsKey, _Eligible] = {}
-        # Per code: the fields its key reads, and the fields each rule reads (RULES order).
-        self._reads: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
+        self._before: dict[ReadsKey, _Rules] = {}
+        self._stacked: dict[ReadsKey, _Terms] = {}
+        # Per code: the fields its key reads, those the rules before jurisdiction read, and
+        # the fields each rule reads (RULES order).
+        self._reads: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, ...]]]] = {}
+        self._contexts: dict[tuple[object, ...], MatchContext] = {}
         self._masks: dict[tuple[str, str, tuple[object, ...]], npt.NDArray[np.bool_]] = {}
         self._terms: dict[tuple[str, str, tuple[object, ...]], IntArray] = {}
         now, stale_hours, records, w = snap.now, snap.stale_hours, snap.records, weights
@@ -208,72 +275,112 @@ class _Matcher:
         reads = self._reads.get(code)
         if reads is None:
             by_rule = [rule_reads(reason, code) for reason, _ in RULES]
-            every = {f for fields in (*by_rule, *terms.TERM_READS.values()) for f in fields}
-            reads = self._reads[code] = (tuple(sorted(every)), by_rule)
+            before = {f for fields in by_rule[:_JURISDICTION] for f in fields}
+            every = before | set(by_rule[_JURISDICTION]) | set(_TERM_FIELDS)
+            reads = self._reads[code] = (tuple(sorted(every)), tuple(sorted(before)), by_rule)
         key = (code, tuple([facts[f] for f in reads[0]]))
         found = self._eligible.get(key)
         if found is None:
-            found = self._eligible[key] = self._apply_rules(profile, facts, need, reads[1])
+            found = self._eligible[key] = self._apply_rules(profile, facts, need, reads)
         return found
 
     def _context(self, profile: NeedsProfile) -> MatchContext:
-        services, snap = self.snap.services, self.snap
-        return MatchContext(
-            now=snap.now,
-            stale_hours=snap.stale_hours,
-            excluded_points=tuple(snap.areas[a] for a in profile.excluded_areas),
-            interpretation_available=any(
-                services[j].accepting_referrals
-                and any(lang in services[j].languages for lang in profile.languages)
-                for j in self.by_code.get(INTERPRETATION_CODE, [])
-            ),
-            licensed=snap.licensed,
-        )
+        """What the rules read besides the profile and the service, once per request."""
+        key = (tuple(profile.excluded_areas), tuple(profile.languages))
+        found = self._contexts.get(key)
+        if found is None:
+            services, snap = self.snap.services, self.snap
+            found = self._contexts[key] = MatchContext(
+                now=snap.now,
+                stale_hours=snap.stale_hours,
+                excluded_points=tuple(snap.areas[a] for a in profile.excluded_areas),
+                interpretation_available=any(
+                    services[j].accepting_referrals
+                    and any(lang in services[j].languages for lang in profile.languages)
+                    for j in self.by_code.get(INTERPRETATION_CODE, [])
+                ),
+                licensed=snap.licensed,
+            )
+        return found
+
+    def _mask(
+        self, at: int, fields: tuple[str, ...], profile: NeedsProfile, facts: Facts, need: Need
+    ) -> npt.NDArray[np.bool_]:
+        """Rule ``at`` (in `RULES`) over the code's services, once per value of ``fields``."""
+        reason, rule = RULES[at]
+        key = (reason, need.code, tuple([facts[f] for f in fields]))
+        mask = self._masks.get(key)
+        if mask is None:
+            ctx = self._context(profile)
+            mask = self._masks[key] = np.array(
+                [rule(profile, need, s, ctx) for s in self.services_of.get(need.code, [])],
+                dtype=np.bool_,
+            )
+        return mask
+
+    def _rules_before_jurisdiction(
+        self, profile: NeedsProfile, facts: Facts, need: Need, reads: tuple[str, ...],
+        by_rule: list[tuple[str, ...]],
+    ) -> _Rules:  # fmt: skip
+        """Every rule before jurisdiction; the first rule a service breaks is its reason."""
+        key = (need.code, tuple([facts[f] for f in reads]))
+        found = self._before.get(key)
+        if found is None:
+            masks = [
+                self._mask(at, by_rule[at], profile, facts, need) for at in range(_JURISDICTION)
+            ]
+            # One row per rule, one column per service: a column's first False is the reason.
+            broken = ~np.array(masks, dtype=np.bool_).reshape(_JURISDICTION, -1)
+            passed: npt.NDArray[np.bool_] = np.logical_not(broken.any(axis=0))
+            first = np.where(passed, _JURISDICTION, broken.argmax(axis=0)).astype(np.int64)
+            counts = Counter([REASON_CODES[r] for r in first[~passed].tolist()])
+            found = self._before[key] = _Rules(
+                first=first, passed=passed, n_passed=int(passed.sum()), counts=dict(counts)
+            )
+        return found
 
     def _apply_rules(
-        self, profile: NeedsProfile, facts: Facts, need: Need, by_rule: list[tuple[str, ...]]
+        self,
+        profile: NeedsProfile,
+        facts: Facts,
+        need: Need,
+        reads: tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, ...]]],
     ) -> _Eligible:
         """Every rule as a mask over the code's services; the first rule broken is the reason.
 
         A rule's mask is computed once per distinct value of the fields it reads for the
-        code (`rule_reads`), and shared by everyone with those values.
+        code (`rule_reads`), and so is the account of every rule before jurisdiction, which
+        is then applied last; the terms are computed once per value of what they read.
         """
-        services = self.snap.services
-        candidates = self.by_code.get(need.code, [])
-        ctx: MatchContext | None = None
-        masks = []
-        for (reason, rule), fields in zip(RULES, by_rule, strict=True):
-            key = (reason, need.code, tuple([facts[f] for f in fields]))
-            mask = self._masks.get(key)
-            if mask is None:
-                ctx = ctx or self._context(profile)
-                mask = np.array(
-                    [rule(profile, need, services[j], ctx) for j in candidates], dtype=np.bool_
-                )
-                self._masks[key] = mask
-            masks.append(mask)
-        # One row per rule, one column per service: a column's first False is the reason.
-        broken = ~np.array(masks, dtype=np.bool_).reshape(len(RULES), len(candidates))
-        excluded_any = broken.any(axis=0)
-        excluded_at = np.flatnonzero(excluded_any).tolist()
-        first = broken.argmax(axis=0).tolist() if excluded_at else []
-        excluded_by = [(services[candidates[k]], REASON_CODES[first[k]]) for k in excluded_at]
-        excluded = Counter([reason for _, reason in excluded_by])
-        ok = np.flatnonzero(~excluded_any)
-        parts = {
-            name: self._term_vector(name, profile, facts, need.code)[ok]
-            for name in terms.TERM_READS
-        }
-        base = np.zeros(len(ok), dtype=np.int64)
-        for points in parts.values():
-            base += points
+        _, before_reads, by_rule = reads
+        before = self._rules_before_jurisdiction(profile, facts, need, before_reads, by_rule)
+        here = self._mask(_JURISDICTION, by_rule[_JURISDICTION], profile, facts, need)
+        usable = before.passed & here
+        ok = np.flatnonzero(usable)
+        excluded = before.counts
+        if len(ok) < before.n_passed:
+            excluded = excluded | {"jurisdiction": before.n_passed - len(ok)}
+        stacked = self._terms_of(profile, facts, need.code)
         return _Eligible(
             services=self.by_code_array[need.code][ok] if len(ok) else _NO_SERVICES,
-            base=base,
-            parts=parts,
+            base=stacked.base[ok],
+            parts=stacked.points[:, ok],
             excluded=dict(sorted(excluded.items())),
-            excluded_services=excluded_by,
+            excluded_services=_Exclusions(
+                self.services_of.get(need.code, []), np.flatnonzero(~usable), before.first
+            ),
         )
+
+    def _terms_of(self, profile: NeedsProfile, facts: Facts, code: str) -> _Terms:
+        """Every service-level term over the code's services, once per value they read."""
+        key = (code, tuple([facts[f] for f in _TERM_FIELDS]))
+        found = self._stacked.get(key)
+        if found is None:
+            rows = [self._term_vector(name, profile, facts, code) for name in _TERM_NAMES]
+            n = len(self.services_of.get(code, []))
+            points = np.array(rows, dtype=np.int64).reshape(len(_TERM_NAMES), n)
+            found = self._stacked[key] = _Terms(points=points, base=points.sum(axis=0))
+        return found
 
     def _term_vector(self, name: str, profile: NeedsProfile, facts: Facts, code: str) -> IntArray:
         """A service-level term over the code's services, computed once per value it reads."""
@@ -466,8 +573,8 @@ def _option(n: _Need, k: int, services: Sequence[Service]) -> Option:
     """The explanation of the ``k``-th eligible service of a need: its cost by term."""
     km = float(n.km[k])
     parts = {"distance": terms.distance_cost(km)}
-    for name, points in n.eligible.parts.items():
-        parts[name] = int(points[k])
+    for name, points in zip(_TERM_NAMES, n.eligible.parts[:, k].tolist(), strict=True):
+        parts[name] = points
     parts["proximity"] = int(n.proximity[k])
     return Option(
         service=services[int(n.eligible.services[k])],
