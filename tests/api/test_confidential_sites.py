@@ -198,10 +198,13 @@ async def test_the_matcher_measures_to_the_centre_for_everyone_else(
     }  # fmt: skip
     seen: dict[tuple[str, str], float | None] = {}
     batches: dict[tuple[str, str], Any] = {}
-    callers = (
-        *OWN, ("coordinator", "AL"), ("admin", "AL"), ("admin", "MARRI"),
-        ("coordinator", "MARRI"), ("officer", "RS"),
-    )  # fmt: skip
+    callers = (*OWN, ("admin", "MARRI"), ("coordinator", "MARRI"), ("officer", "RS"))
+    for who in (("coordinator", "AL"), ("admin", "AL")):
+        # Another participant's people do not match for Serbia (nor count its demand).
+        headers = await make_token(demo_db, *who)
+        answer = await client.post("/api/v1/match/suggestions", json=profile, headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "$.jurisdiction"
     for who in callers:
         headers = await make_token(demo_db, *who)
         answer = await client.post("/api/v1/match/suggestions", json=profile, headers=headers)

@@ -118,7 +118,7 @@ async def _suggestions(client: Client, db: str) -> Call:
 
 
 async def _batch(client: Client, db: str) -> Call:
-    return Call(headers=await make_token(db, "officer"), path="/api/v1/match/batch",
+    return Call(headers=await make_token(db, "officer", "BA"), path="/api/v1/match/batch",
                 json={"people": [person("p1"), person("p2")]})  # fmt: skip
 
 

@@ -258,3 +258,33 @@ async def test_a_met_need_leaves_no_signal(client: Client, demo_db: str) -> None
     assert need["planned_service_id"] is not None
     assert need["unmet_reason"] is None
     assert await _unmet_signals(demo_db) == before
+
+
+async def test_an_officer_matches_only_for_their_own_participant(
+    client: Client, demo_db: str
+) -> None:
+    # The unmet needs of a match become demand signals of the profile's participant: an
+    # officer of Serbia may not ask (and count demand) for Albania; nothing is recorded.
+    headers = await make_token(demo_db, "officer")  # jurisdiction RS
+    signals = "SELECT count(*) FROM demand_signal"
+    conn = await asyncpg.connect(demo_db)
+    try:
+        before = await conn.fetchval(signals)
+    finally:
+        await conn.close()
+    response = await client.post(
+        URL, json=profile(jurisdiction="AL", current_area="AL-3183875"), headers=headers
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == "$.jurisdiction"
+    assert "RS" in problem["detail"]
+    person = {"key": "p1", **profile(jurisdiction="AL", current_area="AL-3183875")}
+    batch = await client.post("/api/v1/match/batch", json={"people": [person]}, headers=headers)
+    assert batch.status_code == 422, batch.text
+    assert batch.json()["field"] == "$.people[0].jurisdiction"
+    conn = await asyncpg.connect(demo_db)
+    try:
+        assert await conn.fetchval(signals) == before
+    finally:
+        await conn.close()

@@ -165,7 +165,7 @@ async def test_a_batch_never_assigns_more_than_the_free_places(
 
 
 async def test_bad_input_names_the_field(client: Client, demo_db: str) -> None:
-    headers = await make_token(demo_db, "officer")
+    headers = await make_token(demo_db, "officer", jurisdiction="BA")
     people = [person(f"p{i}") for i in range(4)]
     people[3]["needs"] = [{"code": "NOPE.NOTHING"}]
     response = await client.post(URL, json={"people": people}, headers=headers)
@@ -189,7 +189,7 @@ async def test_bad_input_names_the_field(client: Client, demo_db: str) -> None:
 
 
 async def test_a_batch_is_bounded(client: Client, demo_db: str) -> None:
-    headers = await make_token(demo_db, "officer")
+    headers = await make_token(demo_db, "officer", jurisdiction="BA")
     people = [person(f"p{i}") for i in range(501)]
     response = await client.post(URL, json={"people": people}, headers=headers)
     assert response.status_code == 422

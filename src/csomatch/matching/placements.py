@@ -18,7 +18,7 @@ from csomatch.errors import InvalidInput
 from csomatch.matching.batch import MAX_BATCH_PEOPLE, BatchRequest, BatchResult, place
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import solve_params
-from csomatch.matching.suggestions import named_areas
+from csomatch.matching.suggestions import check_jurisdiction, named_areas
 from csomatch.matching.terms import weights_from_settings
 from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.registry.addresses import address_scope
@@ -47,6 +47,8 @@ async def place_batch(
 ) -> BatchResult:
     """Place every need of every person jointly and optimally, families in one provider."""
     check_batch(data, await service_codes(conn))
+    for i, person in enumerate(data.people):
+        check_jurisdiction(principal, person.jurisdiction, f"$.people[{i}].jurisdiction")
     now = dt.datetime.now(dt.UTC)
     snap = await load_snapshot(
         conn,

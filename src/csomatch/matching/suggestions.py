@@ -18,6 +18,7 @@ import msgspec
 
 from csomatch.db.signals import record_signals
 from csomatch.domain import AddressScope, Principal, Service
+from csomatch.errors import InvalidInput
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
@@ -25,6 +26,21 @@ from csomatch.matching.terms import weights_from_settings
 from csomatch.matching.unmet import profile_hash, unmet_signal
 from csomatch.registry.addresses import address_scope
 from csomatch.settings import Settings
+
+
+def check_jurisdiction(principal: Principal, jurisdiction: str, field: str) -> None:
+    """A caller matches only for its own participant (a regional token: any).
+
+    The unmet needs of a match become demand signals of that participant, which the gap
+    analysis reads: an officer of one participant must not count demand in another's.
+    """
+    if not principal.covers(jurisdiction):
+        raise InvalidInput(
+            f"your token matches for {principal.jurisdiction}, not {jurisdiction}; set"
+            f" jurisdiction to {principal.jurisdiction} (a need served abroad names the other"
+            " participant in receiving_participant)",
+            field=field,
+        )
 
 
 def named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
@@ -95,6 +111,7 @@ async def profile_suggestions(
     A need the plan cannot meet is recorded as an unmet-demand signal (service, area,
     reason; no person data), once per token, day and identical profile.
     """
+    check_jurisdiction(principal, profile.jurisdiction, "$.jurisdiction")
     known = await service_codes(conn)
     for i, need in enumerate(profile.needs):
         check_code(need.code, known, f"$.needs[{i}].code")
