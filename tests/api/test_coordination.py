@@ -53,9 +53,10 @@ async def _submitted(api: Client, officer: dict[str, str], **body: Any) -> str:
     )
     await _ok(
         await api.post(
-            f"/api/v1/referrals/{ref['id']}/transitions", json={"to": "submitted"},
+            f"/api/v1/referrals/{ref['id']}/transitions",
+            json={"to": "submitted"},
             headers=officer | idem(),
-        )  # fmt: skip
+        )
     )
     return str(ref["id"])
 
@@ -100,13 +101,17 @@ async def test_the_console_lists_open_referrals_overdue_first(api: Client, demo_
     rows = {r["id"]: r for r in body["referrals"]}
     assert draft["id"] not in rows
     assert [r["id"] for r in body["referrals"]] == [late, later, calm]
-    assert rows[late]["overdue"] and rows[later]["overdue"] and not rows[calm]["overdue"]
+    assert rows[late]["overdue"]
+    assert rows[later]["overdue"]
+    assert not rows[calm]["overdue"]
     assert rows[late]["limit_minutes"] == 30
     assert rows[later]["limit_minutes"] == 240
     assert rows[calm]["limit_minutes"] == 1440
     assert 44 <= rows[late]["waited_minutes"] <= 46
-    assert rows[late]["had_offer"] is False and rows[late]["first_offer_at"] is None
-    assert body["counts"] == {"submitted": 3} and body["overdue"] == 2
+    assert rows[late]["had_offer"] is False
+    assert rows[late]["first_offer_at"] is None
+    assert body["counts"] == {"submitted": 3}
+    assert body["overdue"] == 2
     # no personal fields
     assert set(rows[late]) == {
         "id", "jurisdiction", "receiving_participant", "transnational", "state", "urgency",
@@ -128,8 +133,11 @@ async def test_an_offer_is_shown_with_its_time(api: Client, demo_db: str) -> Non
         )
     )
     [row] = (await _ok(await api.get(CONSOLE, headers=coordinator)))["referrals"]
-    assert row["state"] == "offered" and row["had_offer"] and row["first_offer_at"]
-    assert row["limit_minutes"] == 120 and not row["overdue"]
+    assert row["state"] == "offered"
+    assert row["had_offer"]
+    assert row["first_offer_at"]
+    assert row["limit_minutes"] == 120
+    assert not row["overdue"]
 
 
 async def test_each_coordinator_sees_their_jurisdiction_only(api: Client, demo_db: str) -> None:
@@ -172,10 +180,9 @@ async def test_time_limits_are_edited_with_their_etag(api: Client, demo_db: str)
     table = first.json()
     assert table["jurisdiction"] == "RS"
     assert len(table["limits"]) == 8 * 3
-    emergency = {
-        (x["state"]): x["minutes"] for x in table["limits"] if x["urgency"] == "emergency"
-    }
-    assert emergency["submitted"] == 30 and emergency["offered"] == 120
+    emergency = {(x["state"]): x["minutes"] for x in table["limits"] if x["urgency"] == "emergency"}
+    assert emergency["submitted"] == 30
+    assert emergency["offered"] == 120
     etag = first.headers["ETag"]
 
     change = {"limits": [{"state": "submitted", "urgency": "emergency", "minutes": 20}]}
@@ -225,13 +232,14 @@ async def test_a_bad_time_limit_is_refused_naming_it(
     answer = await api.put(
         LIMITS, json={"limits": [limit]}, headers=coordinator | {"If-Match": etag}
     )
-    assert 400 <= answer.status_code < 500 and answer.status_code != 412, answer.text
+    assert answer.status_code in (400, 422), answer.text
     assert answer.json()["field"].startswith(field)
     twice = {"state": "submitted", "urgency": "planned", "minutes": 10}
     again = await api.put(
         LIMITS, json={"limits": [twice, twice]}, headers=coordinator | {"If-Match": etag}
     )
-    assert again.status_code == 422 and again.json()["field"] == "$.limits[1].state"
+    assert again.status_code == 422
+    assert again.json()["field"] == "$.limits[1].state"
     # only an admin of the region edits the defaults
     refused = await api.get(f"{LIMITS}?jurisdiction=MARRI", headers=coordinator)
     assert refused.status_code == 403
@@ -254,9 +262,7 @@ async def test_a_referral_stuck_before_any_offer_is_escalated_once(
                 )
                 assert made.status_code == 201, made.text
                 recv.secrets[path] = made.json()["secret"]
-            feed_start = (await api.get("/api/v1/events", headers=coordinator)).json()[
-                "next_after"
-            ]
+            feed_start = (await api.get("/api/v1/events", headers=coordinator)).json()["next_after"]
             # an emergency referral for which nothing is ever offered
             ref = await _submitted(api, officer, needs=[{"code": "ACC.SECURE", "priority": "must"}])
             conn = await asyncpg.connect(demo_db)
@@ -293,7 +299,8 @@ async def test_a_referral_stuck_before_any_offer_is_escalated_once(
     officer_feed = await _ok(await api.get(f"/api/v1/events?after={feed_start}", headers=officer))
     assert "referral.stuck" in {e["type"] for e in officer_feed["events"]}
     [row] = (await _ok(await api.get(CONSOLE, headers=coordinator)))["referrals"]
-    assert row["id"] == ref and row["escalated_at"] is not None
+    assert row["id"] == ref
+    assert row["escalated_at"] is not None
     escalated = await _ok(await api.get("/api/v1/offers/escalated", headers=coordinator))
     assert [r["id"] for r in escalated["referrals"]] == [ref]
     assert (await _ok(await api.get("/api/v1/offers/escalated", headers=albania)))[
@@ -319,18 +326,24 @@ async def test_approvals_waiting_for_a_second_person(api: Client, demo_db: str) 
         await api.post(
             "/api/v1/referrals",
             json=referral_body(
-                age_band="14-17", guardian_status="appointed",
-                consent={"given": True, "method": "guardian", "scope": ["referral"],
-                         "at": dt.datetime.now(dt.UTC).isoformat()},
+                age_band="14-17",
+                guardian_status="appointed",
+                consent={
+                    "given": True,
+                    "method": "guardian",
+                    "scope": ["referral"],
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                },
             ),
             headers=officer | idem(),
-        )  # fmt: skip
+        )
     )
     await _ok(
         await api.post(
-            f"/api/v1/referrals/{child['id']}/transitions", json={"to": "submitted"},
+            f"/api/v1/referrals/{child['id']}/transitions",
+            json={"to": "submitted"},
             headers=officer | idem(),
-        )  # fmt: skip
+        )
     )
     listed = (await _ok(await api.get(APPROVALS, headers=coordinator)))["approvals"]
     assert [(a["referral_id"], a["kind"], a["may_approve"]) for a in listed] == [
