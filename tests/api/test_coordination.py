@@ -136,7 +136,7 @@ async def test_an_offer_is_shown_with_its_time(api: Client, demo_db: str) -> Non
     assert row["state"] == "offered"
     assert row["had_offer"]
     assert row["first_offer_at"]
-    assert row["limit_minutes"] == 120
+    assert row["limit_minutes"] == 45
     assert not row["overdue"]
 
 
@@ -182,7 +182,7 @@ async def test_time_limits_are_edited_with_their_etag(api: Client, demo_db: str)
     assert len(table["limits"]) == 8 * 3
     emergency = {(x["state"]): x["minutes"] for x in table["limits"] if x["urgency"] == "emergency"}
     assert emergency["submitted"] == 30
-    assert emergency["offered"] == 120
+    assert emergency["offered"] == 45
     etag = first.headers["ETag"]
 
     change = {"limits": [{"state": "submitted", "urgency": "emergency", "minutes": 20}]}
