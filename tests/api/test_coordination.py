@@ -406,3 +406,55 @@ async def test_outcomes_count_every_submitted_referral(api: Client, demo_db: str
     assert cells[("RS", "emergency")]["never_offered"] == 4
     assert cells[("RS", "urgent")]["never_offered"] == 0
     assert never  # three of them never had an offer
+
+
+async def test_funders_see_the_submitted_figures_with_small_counts_hidden(
+    api: Client, demo_db: str
+) -> None:
+    officer = await token(demo_db, "officer", agency="RS police")
+    made = [await _submitted(api, officer) for _ in range(3)]
+    conn = await asyncpg.connect(demo_db)
+    try:  # submitted 40 days ago: in a closed month, which funders see
+        await conn.execute(
+            "UPDATE referral SET submitted_at = submitted_at - interval '40 days',"
+            " created_at = created_at - interval '40 days' WHERE id = ANY($1::uuid[])",
+            [uuid.UUID(i) for i in made],
+        )
+        await conn.execute(
+            "UPDATE referral_state_change SET at = at - interval '40 days'"
+            " WHERE referral_id = ANY($1::uuid[])",
+            [uuid.UUID(i) for i in made],
+        )
+    finally:
+        await conn.close()
+    coordinator = await _ok(
+        await api.get("/api/v1/outcomes", headers=await token(demo_db, "coordinator"))
+    )
+    assert coordinator["submitted_total"]["never_offered"] == 3
+    funder = await _ok(await api.get("/api/v1/outcomes", headers=await token(demo_db, "funder")))
+    [cell] = funder["submitted"]
+    assert cell["suppressed"] is True
+    assert cell["submitted"] is None
+    assert funder["submitted_total"]["submitted"] is None
+    assert funder["submitted_total"]["never_offered"] is None
+
+
+async def test_an_admin_of_the_region_changes_the_defaults(api: Client, demo_db: str) -> None:
+    region = await token(demo_db, "admin", "MARRI")
+    read = await api.get(f"{LIMITS}?jurisdiction=MARRI", headers=region)
+    assert read.json()["jurisdiction"] == "MARRI"
+    rs = await token(demo_db, "coordinator")
+    rs_etag = (await api.get(LIMITS, headers=rs)).headers["ETag"]
+    change = {"limits": [{"state": "matched", "urgency": "planned", "minutes": 1000}]}
+    saved = await api.put(
+        f"{LIMITS}?jurisdiction=MARRI",
+        json=change,
+        headers=region | {"If-Match": read.headers["ETag"]},
+    )
+    assert saved.status_code == 200, saved.text
+    rs_now = await _ok(await api.get(LIMITS, headers=rs))
+    row = next(x for x in rs_now["limits"] if (x["state"], x["urgency"]) == ("matched", "planned"))
+    assert (row["minutes"], row["overridden"]) == (1000, False)
+    # the participant's older reading is stale: the defaults under it changed
+    stale = await api.put(LIMITS, json=change, headers=rs | {"If-Match": rs_etag})
+    assert stale.status_code == 412
