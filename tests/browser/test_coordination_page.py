@@ -121,3 +121,31 @@ async def test_the_requester_is_told_why_they_cannot_approve(
     card = page.locator(f'#approvals li[data-referral="{asked["id"]}"]')
     await expect(card).to_contain_text("You asked for this yourself")
     await expect(card.get_by_role("button", name="Approve")).to_have_count(0)
+
+
+async def test_the_time_limits_are_saved_and_a_colleagues_change_is_not_overwritten(
+    page: Page, web_db: str, base_url: str
+) -> None:
+    # Montenegro's table: the other browser tests read Serbia's defaults
+    await sign_in(page, web_db, "coordinator", jurisdiction="ME")
+    await page.goto("/coordination")
+    await expect(page.locator("#page[data-ready]")).to_be_visible()
+    field = page.get_by_label("Matched, Urgent: minutes")
+    await field.fill("300")
+    await page.get_by_role("button", name="Save the time limits").click()
+    await expect(page.locator("#limits-status")).to_contain_text("Saved 1 time limit")
+    await expect(field).to_have_value("300")
+    # a colleague saves a change meanwhile
+    colleague = await token(web_db, "coordinator", "ME")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        read = await http.get("/api/v1/coordination/time-limits", headers=colleague)
+        saved = await http.put(
+            "/api/v1/coordination/time-limits",
+            json={"limits": [{"state": "matched", "urgency": "urgent", "minutes": 200}]},
+            headers=colleague | {"If-Match": read.headers["ETag"]},
+        )
+        assert saved.status_code == 200, saved.text
+    await field.fill("350")
+    await page.get_by_role("button", name="Save the time limits").click()
+    await expect(page.locator("#limits-status")).to_contain_text("A colleague changed")
+    await expect(field).to_have_value("200")
