@@ -60,6 +60,8 @@ REFERRAL_ROUTES = {
     ("GET", "/api/v1/events/stream"),
     ("GET", "/api/v1/webhooks/{sub_id:uuid}/deliveries"),
     ("GET", "/api/v1/outcomes"),
+    ("GET", "/api/v1/coordination/referrals"),
+    ("GET", "/api/v1/coordination/approvals"),
 }
 #: Routes that carry no referral data: the registry, the caller's own matcher profile (never
 #: stored), funding, gap aggregates (docs/gaps.md), webhook settings, pages and health.
@@ -95,6 +97,9 @@ OTHER_ROUTES = {
     ("GET", "/offers"), ("GET", "/registry"), ("GET", "/gaps"),
     ("GET", "/static/{file_path:path}"),
     ("GET", "/schema"), ("GET", "/schema/openapi.json"), ("GET", "/schema/{path:str}"),
+    # the time limits per state and urgency (docs/coordination.md), the console's page
+    ("GET", "/api/v1/coordination/time-limits"), ("PUT", "/api/v1/coordination/time-limits"),
+    ("GET", "/coordination"),
 }  # fmt: skip
 
 
@@ -376,6 +381,8 @@ async def test_every_route_with_referral_data_answers_each_role_only_its_allow_l
             )
             await calls.get("/api/v1/events", "/api/v1/events?after=0&limit=500", c)
             await calls.get("/api/v1/outcomes", "/api/v1/outcomes", c)
+            for console in ("/api/v1/coordination/referrals", "/api/v1/coordination/approvals"):
+                await calls.get(console, console, c)
             for hook in hooks:
                 await calls.get(
                     "/api/v1/webhooks/{sub_id:uuid}/deliveries",

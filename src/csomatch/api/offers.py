@@ -22,9 +22,9 @@ from csomatch.api.schemas.referrals import (
     OfferList,
     OfferOut,
 )
-from csomatch.api.schemas.views import provider_offer_view, referrer_offer_view
+from csomatch.api.schemas.views import console_view, provider_offer_view, referrer_offer_view
 from csomatch.domain import COORDINATING
-from csomatch.referrals import acceptance, offers
+from csomatch.referrals import acceptance, coordination, offers
 from csomatch.referrals.model import DeclineIn
 
 StatusQ = Annotated[
@@ -108,15 +108,19 @@ async def decline_offer(
 async def escalated_offers(
     conn: Conn, principal: Caller, limit: Limit = 50, offset: Offset = 0
 ) -> EscalatedList:
-    """Escalated offers in your jurisdiction, newest first.
+    """Escalated offers and referrals in your jurisdiction, newest first.
 
-    These are offers nobody answered in time, or accepted and never confirmed, where the
-    referral or the service is in your jurisdiction.
+    ``offers``: offers nobody answered in time, or accepted and never confirmed, where the
+    referral or the service is in your jurisdiction. ``referrals``: referrals that stayed
+    submitted or matched with no offer past their time limit (``referral.stuck``).
     """
     async with conn.transaction():
-        found = await offers.escalated(conn, principal, limit=limit, offset=offset)
-        views = [referrer_offer_view(principal, h) for h in found]
-    return EscalatedList(offers=views)
+        found = await coordination.escalations(
+            conn, principal, limit=limit, offset=offset, now=dt.datetime.now(dt.UTC)
+        )
+        views = [referrer_offer_view(principal, h) for h in found.offers]
+        stuck = [console_view(principal, r) for r in found.referrals]
+    return EscalatedList(offers=views, referrals=stuck)
 
 
 @get(

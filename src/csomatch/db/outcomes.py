@@ -149,3 +149,63 @@ async def _durations(conn: asyncpg.Connection, f: Filter, first: str) -> list[Du
             *_args(f),
         )
     return msgspec.convert(rows, list[Durations], from_attributes=True)
+
+
+class SubmittedCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Every submitted referral of one (receiving participant, urgency), or of all: how it ended.
+
+    With the time from submission to its first offer (seconds; the referrals never offered
+    do not count in it).
+    """
+
+    participant: str | None
+    urgency: str | None
+    submitted: int
+    placed: int
+    still_open: int
+    closed_unplaced: int
+    cancelled: int
+    never_offered: int
+    offered_n: int
+    median_s: float | None
+    p90_s: float | None
+
+
+async def submitted_counts(conn: asyncpg.Connection, f: Filter) -> list[SubmittedCounts]:
+    """Every referral submitted in [from, to), per (participant, urgency) and in total.
+
+    Placed, still open, closed unplaced, cancelled, never offered, and the time to the first
+    offer. With ``as_of``: the state each referral was in then, and only offers made before.
+    ``code`` keeps the referrals with a need of that code.
+    """
+    seconds = "extract(epoch FROM w.first_offer_at - w.submitted_at)::float8"
+    async with translated():
+        rows = await conn.fetch(
+            "WITH w AS (SELECT r.receiving_participant AS participant, r.urgency,"
+            "  r.submitted_at, r.outcome,"
+            "  CASE WHEN $6::timestamptz IS NULL THEN r.state ELSE (SELECT c.to_state"
+            "   FROM referral_state_change c WHERE c.referral_id = r.id AND c.at < $6"
+            "   ORDER BY c.at DESC, c.id DESC LIMIT 1) END AS state_then,"
+            "  (SELECT min(h.created_at) FROM referral_hold h WHERE h.referral_id = r.id"
+            f"   AND {_BEFORE.format('h.created_at')}) AS first_offer_at"
+            " FROM referral r"
+            " WHERE ($1::text IS NULL OR r.jurisdiction = $1 OR r.receiving_participant = $1)"
+            "  AND r.submitted_at >= $2 AND r.submitted_at < $3"
+            "  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM referral_need n"
+            "   WHERE n.referral_id = r.id AND n.taxonomy_code = $4))"
+            "  AND ($5::text IS NULL OR r.receiving_participant = $5)"
+            f"  AND {_BEFORE.format('r.submitted_at')})"
+            " SELECT w.participant, w.urgency, count(*) AS submitted,"
+            " count(*) FILTER (WHERE w.state_then = 'closed' AND w.outcome = 'placed') AS placed,"
+            " count(*) FILTER (WHERE w.state_then NOT IN ('closed', 'cancelled')) AS still_open,"
+            " count(*) FILTER (WHERE w.state_then = 'closed'"
+            "  AND w.outcome IS DISTINCT FROM 'placed') AS closed_unplaced,"
+            " count(*) FILTER (WHERE w.state_then = 'cancelled') AS cancelled,"
+            " count(*) FILTER (WHERE w.first_offer_at IS NULL) AS never_offered,"
+            " count(w.first_offer_at) AS offered_n,"
+            f" percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) AS median_s,"
+            f" percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds}) AS p90_s"
+            " FROM w GROUP BY GROUPING SETS ((w.participant, w.urgency), ())",
+            *_args(f),
+        )
+    return msgspec.convert(rows, list[SubmittedCounts], from_attributes=True)

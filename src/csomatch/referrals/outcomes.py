@@ -1,7 +1,8 @@
 """Outcome figures for the coordinator and the gap analysis, by service code and area.
 
 How fast referrals get an offer and an acceptance, how often offers are accepted, and why
-they are declined.
+they are declined; and every submitted referral, offered or not, by receiving participant and
+urgency: placed, still open, closed unplaced, cancelled, never offered, time to first offer.
 
 Coordinators and admins see their jurisdiction's figures (``MARRI``: all). Funders see the
 same figures of closed months only, as they stood when the current month began (offers and
@@ -57,8 +58,31 @@ class Cell(msgspec.Struct, frozen=True, kw_only=True):
     suppressed: bool = False
 
 
+class SubmittedCell(msgspec.Struct, frozen=True, kw_only=True):
+    """Every submitted referral of one (receiving participant, urgency), or of all (keys None).
+
+    How each stands: placed, still open, closed without a placement, cancelled; how many
+    never had an offer; and the time from submission to the first offer of those that had one.
+    """
+
+    participant: str | None
+    urgency: str | None
+    submitted: int | None
+    placed: int | None
+    still_open: int | None
+    closed_unplaced: int | None
+    cancelled: int | None
+    never_offered: int | None
+    time_to_first_offer: Duration
+    suppressed: bool = False
+
+
 class OutcomeReport(msgspec.Struct, frozen=True, kw_only=True):
-    """The figures of referrals submitted in [since, until)."""
+    """The figures of referrals submitted in [since, until).
+
+    ``total`` and ``cells`` count offers (referrals with at least one); ``submitted_total``
+    and ``submitted`` count every submitted referral, offered or not.
+    """
 
     since: dt.datetime
     until: dt.datetime
@@ -66,6 +90,8 @@ class OutcomeReport(msgspec.Struct, frozen=True, kw_only=True):
     small_counts_hidden: bool
     total: Cell
     cells: list[Cell]
+    submitted_total: SubmittedCell
+    submitted: list[SubmittedCell]
 
 
 Key = tuple[str | None, str | None, str | None]
@@ -137,6 +163,76 @@ def _hide_small(cell: Cell, hidden: bool) -> Cell:
     )
 
 
+def _submitted_cell(c: out_db.SubmittedCounts) -> SubmittedCell:
+    return SubmittedCell(
+        participant=c.participant,
+        urgency=c.urgency,
+        submitted=c.submitted,
+        placed=c.placed,
+        still_open=c.still_open,
+        closed_unplaced=c.closed_unplaced,
+        cancelled=c.cancelled,
+        never_offered=c.never_offered,
+        time_to_first_offer=_duration(
+            out_db.Durations(
+                participant=c.participant, area_code=None, code=None, n=c.offered_n,
+                median_s=c.median_s, p90_s=c.p90_s,
+            )
+        ),
+    )  # fmt: skip
+
+
+def _hide_small_submitted(cell: SubmittedCell, hidden: bool) -> SubmittedCell:
+    """A funder's view of a submitted cell: the same small-count rules as the offer cells."""
+    if hidden:
+        return SubmittedCell(
+            participant=cell.participant, urgency=cell.urgency, submitted=None, placed=None,
+            still_open=None, closed_unplaced=None, cancelled=None, never_offered=None,
+            time_to_first_offer=Duration(n=None, median_hours=None, p90_hours=None),
+            suppressed=True,
+        )  # fmt: skip
+    d = cell.time_to_first_offer
+    if d.n is not None and 0 < d.n < THRESHOLD:
+        d = Duration(n=None, median_hours=None, p90_hours=None)
+    return msgspec.structs.replace(
+        cell,
+        placed=_small(cell.placed),
+        still_open=_small(cell.still_open),
+        closed_unplaced=_small(cell.closed_unplaced),
+        cancelled=_small(cell.cancelled),
+        never_offered=_small(cell.never_offered),
+        time_to_first_offer=d,
+    )
+
+
+async def submitted_figures(
+    conn: asyncpg.Connection, f: out_db.Filter, *, hide: bool
+) -> tuple[SubmittedCell, list[SubmittedCell]]:
+    """Every submitted referral per (participant, urgency), and the total (funders: hidden).
+
+    For a funder the submitted counts per cell go through the small-cell suppression (rows
+    participants, columns urgencies); every other count from 1 to 4, and a duration over
+    fewer than 5 referrals, is hidden.
+    """
+    cells = {
+        (c.participant, c.urgency): _submitted_cell(c)
+        for c in await out_db.submitted_counts(conn, f)
+    }
+    total = cells.pop((None, None), None) or _submitted_cell(
+        out_db.SubmittedCounts(
+            participant=None, urgency=None, submitted=0, placed=0, still_open=0,
+            closed_unplaced=0, cancelled=0, never_offered=0, offered_n=0, median_s=None,
+            p90_s=None,
+        )
+    )  # fmt: skip
+    ordered = [cells[k] for k in sorted(cells, key=lambda k: (k[0] or "", k[1] or ""))]
+    if hide:
+        hidden = suppress({(c.participant, c.urgency): c.submitted or 0 for c in ordered})
+        ordered = [_hide_small_submitted(c, (c.participant, c.urgency) in hidden) for c in ordered]
+        total = _hide_small_submitted(total, (TOTAL, TOTAL) in hidden)
+    return total, ordered
+
+
 async def outcome_figures(
     conn: asyncpg.Connection,
     principal: Principal,
@@ -200,6 +296,7 @@ async def outcome_figures(
         hidden = suppress(interior)
         ordered = [_hide_small(c, ((c.participant, c.area), c.code) in hidden) for c in ordered]
         total = _hide_small(total, (TOTAL, TOTAL) in hidden)
+    submitted_total, submitted = await submitted_figures(conn, f, hide=hide)
     return OutcomeReport(
         since=since,
         until=until,
@@ -207,4 +304,6 @@ async def outcome_figures(
         small_counts_hidden=hide,
         total=total,
         cells=ordered,
+        submitted_total=submitted_total,
+        submitted=submitted,
     )

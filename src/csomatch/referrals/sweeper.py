@@ -1,4 +1,7 @@
-"""The sweeper: expires offers past their time (freeing their places) and old idempotency keys.
+"""The sweeper: expires offers, escalates stuck referrals, purges old idempotency keys.
+
+Offers past their time expire (freeing their places); a referral submitted or matched with no
+offer past its time limit is escalated once (``referrals.coordination``).
 
 ``sweep`` is the use case (tests call it); ``run_sweeper`` repeats it in the background of
 the server (runtime.lifespan), surviving database outages.
@@ -17,6 +20,7 @@ from csomatch.db import holds as hold_db
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.idempotency import purge_answers
 from csomatch.errors import CsomatchError
+from csomatch.referrals.coordination import escalate_stuck
 from csomatch.referrals.offers import expire_one
 from csomatch.settings import Settings
 
@@ -28,10 +32,22 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
 
     expired_offers: int
     purged_keys: int
+    #: Referrals submitted or matched with no offer, escalated past their time limit.
+    stuck_referrals: int = 0
 
 
-async def sweep(conn: asyncpg.Connection, settings: Settings, *, batch: int = 100) -> SweepReport:
-    """Expire every offer past its time (one transaction each) and purge old idempotency keys."""
+async def sweep(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    *,
+    batch: int = 100,
+    now: dt.datetime | None = None,
+) -> SweepReport:
+    """Expire every offer past its time (one transaction each), escalate stuck referrals.
+
+    Also purges old idempotency keys. ``now`` (default: the clock) is the time the stuck
+    referrals' limits are measured at.
+    """
     expired = 0
     while True:
         due = await hold_db.due_holds(conn, batch)
@@ -43,9 +59,10 @@ async def sweep(conn: asyncpg.Connection, settings: Settings, *, batch: int = 10
         expired += done
         if len(due) < batch or done == 0:
             break
+    stuck = await escalate_stuck(conn, now=now or dt.datetime.now(dt.UTC), batch=batch)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=settings.idempotency_hours)
     purged = await purge_answers(conn, older_than=cutoff)
-    return SweepReport(expired_offers=expired, purged_keys=purged)
+    return SweepReport(expired_offers=expired, purged_keys=purged, stuck_referrals=stuck)
 
 
 async def run_sweeper(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -54,10 +71,11 @@ async def run_sweeper(pool: asyncpg.Pool, settings: Settings) -> None:
         try:
             async with pool.acquire(timeout=10) as conn:
                 report = await sweep(conn, settings)  # type: ignore[arg-type]
-            if report.expired_offers or report.purged_keys:
+            if report.expired_offers or report.purged_keys or report.stuck_referrals:
                 log.info(
-                    "sweep: %d offers expired, %d idempotency keys purged",
+                    "sweep: %d offers expired, %d referrals escalated, %d idempotency keys purged",
                     report.expired_offers,
+                    report.stuck_referrals,
                     report.purged_keys,
                 )
         except (*CONNECTION_ERRORS, TimeoutError, CsomatchError, asyncpg.PostgresError) as exc:

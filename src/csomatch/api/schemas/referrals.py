@@ -13,6 +13,7 @@ import uuid
 
 import msgspec
 
+from csomatch.api.schemas.coordination import ConsoleReferralOut
 from csomatch.api.schemas.registry import Out, Page
 from csomatch.matching.suggest import NeedResult, Plan
 from csomatch.referrals.casework import (
@@ -216,9 +217,10 @@ class OfferList(Out, frozen=True):
 
 
 class EscalatedList(Out, frozen=True):
-    """Offers that expired unanswered."""
+    """Offers that expired unanswered, and referrals stuck before any offer past their limit."""
 
     offers: list[OfferSummary]
+    referrals: list[ConsoleReferralOut]
 
 
 class SuggestionsForReferral(Out, frozen=True):

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
+import msgspec
+
+from csomatch.api.schemas.coordination import ApprovalOut, ConsoleReferralOut
 from csomatch.api.schemas.referrals import (
     OfferOut,
     OfferSummary,
@@ -36,6 +39,7 @@ from csomatch.api.schemas.referrals import (
 from csomatch.domain import REFERRING, Principal
 from csomatch.errors import NotFound
 from csomatch.referrals.casework import Hold, ReferralHead, ReferralRecord, StoredNeed
+from csomatch.referrals.coordination import Approval, ConsoleRow
 from csomatch.referrals.offers import Offer
 
 Audience = Literal["referrer", "provider"]
@@ -114,3 +118,17 @@ def summary_view(
     if audience_of(principal) != "referrer":
         raise NotFound(f"no referral {head.id}")
     return referral_summary(head, needs)
+
+
+def console_view(principal: Principal, row: ConsoleRow) -> ConsoleReferralOut:
+    """An open referral on the coordinator's console: for coordinators and admins only."""
+    if not principal.is_coordinating():
+        raise NotFound(f"no referral {row.id}")
+    return msgspec.convert(row, ConsoleReferralOut, from_attributes=True)
+
+
+def approval_view(principal: Principal, approval: Approval) -> ApprovalOut:
+    """A pending approval on the coordinator's console: for coordinators and admins only."""
+    if not principal.is_coordinating():
+        raise NotFound(f"no referral {approval.referral_id}")
+    return msgspec.convert(approval, ApprovalOut, from_attributes=True)
