@@ -177,6 +177,25 @@ async def _check_return_area(conn: asyncpg.Connection, code: str | None, receivi
         )
 
 
+async def start_with_return_area(
+    conn: asyncpg.Connection, principal: Principal, head: ref_db.ReferralHead, code: str
+) -> None:
+    """A new referral names its return area: its TRM record starts with it (timeline planned).
+
+    Only a transnational referral has one (422 at ``$.return_area`` otherwise).
+    """
+    if not head.transnational:
+        raise InvalidInput(
+            "only a transnational referral has a return area (name receiving_participant)",
+            field="$.return_area",
+        )
+    await _check_return_area(conn, code, head.receiving_participant)
+    values = trm_db.TrmValues(
+        sending_agency_id=None, receiving_agency_id=None, return_area=code, consents=[]
+    )
+    await trm_db.put_record(conn, head.id, values, by=principal.id)
+
+
 def _check_consents(consents: list[ConsentIn], now: dt.datetime) -> None:
     seen: set[str] = set()
     for i, c in enumerate(consents):
