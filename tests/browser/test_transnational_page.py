@@ -62,8 +62,8 @@ async def _case(db: str, base: str, tag: str) -> tuple[dict[str, str], dict[str,
 
 async def _sign_in(page: Page, headers: dict[str, str]) -> None:
     await page.goto("/")
-    if await page.get_by_role("button", name="Sign out").count():
-        await page.get_by_role("button", name="Sign out").click()
+    await page.evaluate("sessionStorage.clear()")
+    await page.goto("/")
     await page.get_by_label("Access token").fill(headers["Authorization"].removeprefix("Bearer "))
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Signed in")).to_be_visible()
@@ -97,24 +97,39 @@ async def test_the_timeline_both_sides_see_and_who_may_end_it(
     await expect(panel.locator('[data-consent="cross_border"]')).to_contain_text("given in writing")
     await expect(panel.locator('li[data-step="arrival"]')).to_have_attribute("data-status", "done")
     await expect(page.locator("#cancel-box")).to_be_visible()
+    await expect(panel.get_by_text("Focal points, consent and return area")).to_be_visible()
+    # Steps are recorded by the coordinators and the focal agencies' officers, not here.
+    await expect(panel.get_by_text("Record a step")).to_have_count(0)
+    await _no_sideways_scroll(page)
+
+    # The receiving coordinator: the same timeline, a step recorded, no cancel.
+    await _sign_in(page, albania)
+    await page.goto(f"/refer?referral={ref}")
+    await expect(panel.locator('li[data-step="arrival"]')).to_have_attribute(
+        "data-status", "done", timeout=20_000
+    )
+    await expect(page.locator("#follow-state")).to_contain_text("Matched")
+    assert await page.locator("#cancel-box").is_hidden()
+    await expect(panel.get_by_text("Focal points, consent and return area")).to_have_count(0)
     await panel.get_by_text("Record a step").click()
     await panel.get_by_label("Step").select_option("follow_up_3m")
     await panel.get_by_label("Status").select_option("planned")
     later = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=91)).isoformat()
     await panel.get_by_label("Date").fill(later)
     await panel.get_by_role("button", name="Record the step").click()
+    await expect(panel.locator(".trm-record .note")).to_have_text("Recorded.")
     await expect(panel.locator('li[data-step="follow_up_3m"]')).to_contain_text(later)
     await _no_sideways_scroll(page)
 
-    # The receiving coordinator: the same timeline, no cancel; the decline on /referrals.
-    await _sign_in(page, albania)
+    # The referring officer sees the same timeline.
+    await _sign_in(page, officer)
     await page.goto(f"/refer?referral={ref}")
-    await expect(page.locator('#trm li[data-step="follow_up_3m"]')).to_contain_text(
+    await expect(panel.locator('li[data-step="follow_up_3m"]')).to_contain_text(
         later, timeout=20_000
     )
-    await expect(page.locator("#follow-state")).to_contain_text("Matched")
-    assert await page.locator("#cancel-box").is_hidden()
-    await _no_sideways_scroll(page)
+
+    # The receiving coordinator declines from /referrals.
+    await _sign_in(page, albania)
 
     await page.goto("/referrals")
     line = page.locator(f'[data-referral="{ref}"]')

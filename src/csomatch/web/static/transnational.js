@@ -16,6 +16,18 @@ const METHODS = {
   guardian: "by the guardian",
 };
 const keys = new Map(); // a step's Idempotency-Key, kept until it is answered
+let caller = null; // GET /api/v1/me, read once
+
+/** Whether the caller records steps: either side's coordinators, the focal agencies' officers. */
+export function mayRecord(me, data) {
+  if (!me) return false;
+  if (["coordinator", "admin"].includes(me.role)) {
+    return ["MARRI", data.sending_participant, data.receiving_participant].includes(me.jurisdiction);
+  }
+  const focal = [data.sending_focal_point, data.receiving_focal_point].filter(Boolean)
+    .map((p) => p.agency_id);
+  return me.role === "officer" && Boolean(me.agency_id) && focal.includes(me.agency_id);
+}
 
 function newKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -184,12 +196,19 @@ export async function showTransnational(referral, refresh, referring) {
     box.hidden = false;
     return;
   }
+  if (caller === null) {
+    try {
+      ({ data: caller } = await api("/api/v1/me"));
+    } catch {
+      // Without knowing the caller the form is left out; the record is still shown.
+    }
+  }
   const open = !FINISHED.has(data.state);
   box.replaceChildren(
     el("h3", {}, `Transnational case: ${data.sending_participant} → ${data.receiving_participant}`),
     facts(data),
     timeline(data),
-    data.recorded && open ? stepForm(data, refresh) : "",
+    data.recorded && open && mayRecord(caller, data) ? stepForm(data, refresh) : "",
     referring && open ? setupForm(data, refresh) : "",
   );
   box.hidden = false;
