@@ -74,7 +74,10 @@ async def test_the_receiving_side_may_not_cancel_and_is_told_who_may(
 async def test_cancelling_names_a_cancel_reason_code(client: Client, demo_db: str) -> None:
     officer = await token(demo_db, "officer", agency="RS police")
     ref = await matched_referral(client, officer)
-    for body, status in (({}, (400, 422)), ({"reason": "no_provider"}, (422,))):
+    # No reason, or a reason that is not a cancel reason: 422; not a code at all: 400 (the
+    # body's type, like every other field of a bad type).
+    for body, status in (({}, (422,)), ({"reason": "no_provider"}, (422,)),
+                         ({"reason": "because"}, (400,))):  # fmt: skip
         refused = await _cancel(client, officer, ref, **body)
         assert refused.status_code in status, refused.text
         assert refused.json()["field"] == "$.reason"

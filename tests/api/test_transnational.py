@@ -451,3 +451,22 @@ async def test_cancelling_a_transnational_referral_cancels_its_planned_steps(
     assert {s["status"] for s in record["steps"]} == {"cancelled"}
     late = await _step(client, officer, trm, "arrival", "done", TODAY)
     assert late.status_code in (403, 409)
+
+
+async def test_a_batch_places_a_return_from_the_return_area(client: Client, demo_db: str) -> None:
+    services = await _ret_services(demo_db)
+    near, far = services[0], services[-1]
+    for nth in range(len(services)):
+        await service_with_free_places(demo_db, 3, participant="AL", code="RET.VOLUNTARY", nth=nth)
+    officer = await token(demo_db, "officer", agency="RS police")
+    person = {
+        "needs": RETURN_NEEDS, "age_band": "25-59", "gender": "female", "languages": ["sq"],
+        "current_area": BELGRADE, "jurisdiction": "RS", "receiving_participant": "AL",
+    }  # fmt: skip
+    people = [person | {"key": "home"}, person | {"key": "away", "return_area": far[1]}]
+    answer = await post_ok(client, "/api/v1/match/batch", officer, {"people": people})
+    placed = {p["key"]: p["needs"][0]["assigned"] for p in answer["people"]}
+    assert placed["home"]["distance_from"] == "current_area"
+    assert placed["home"]["service_id"] == str(near[0])
+    assert placed["away"]["distance_from"] == "return_area"
+    assert placed["away"]["service_id"] == str(far[0])
