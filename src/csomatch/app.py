@@ -39,6 +39,7 @@ from csomatch.api.registry import REGISTRY_ROUTES
 from csomatch.api.schemas.codes import TYPE_DECODERS, ListedCodeSchema
 from csomatch.api.schemas.registry import ServiceViews
 from csomatch.api.search import SEARCH_ROUTES
+from csomatch.api.transnational import TRANSNATIONAL_ROUTES
 from csomatch.audit.key import load_key
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.pool import Pool, acquire
@@ -103,6 +104,7 @@ def create_app(
             *AGENCY_ROUTES,
             *HANDOVER_ROUTES,
             *COORDINATION_ROUTES,
+            *TRANSNATIONAL_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

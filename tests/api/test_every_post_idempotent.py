@@ -134,6 +134,33 @@ async def _transition(client: Client, db: str) -> Call:
                 json={"to": "submitted"})  # fmt: skip
 
 
+async def _away(client: Client, db: str) -> tuple[str, dict[str, str]]:
+    """A matched RS -> AL return with its TRM record, and the headers of AL's coordinator."""
+    officer = await token(db, "officer", agency="RS police")
+    consent = {"given": True, "method": "verbal", "scope": ["referral", "cross_border"],
+               "at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+    ref = await _referral(
+        client, officer, "submitted", "matched", needs=[{"code": "RET.VOLUNTARY"}],
+        receiving_participant="AL", nationality="AL", consent=consent,
+    )  # fmt: skip
+    put = await client.put(f"/api/v1/referrals/{ref}/transnational", json={}, headers=officer)
+    assert put.status_code == 200, put.text
+    return ref, await token(db, "coordinator", "AL")
+
+
+async def _receiving_decline(client: Client, db: str) -> Call:
+    ref, albania = await _away(client, db)
+    return Call(headers=albania, path=f"/api/v1/referrals/{ref}/decline",
+                json={"reason": "no_capacity"})  # fmt: skip
+
+
+async def _trm_step(client: Client, db: str) -> Call:
+    ref, albania = await _away(client, db)
+    return Call(headers=albania, path=f"/api/v1/referrals/{ref}/transnational/steps",
+                json={"code": "documents", "status": "done",
+                      "date": dt.datetime.now(dt.UTC).date().isoformat()})  # fmt: skip
+
+
 async def _referral_suggestions(client: Client, db: str) -> Call:
     officer = await token(db, "officer", agency="RS police")
     ref = await _referral(client, officer, "submitted")
@@ -254,6 +281,8 @@ CASES: dict[str, Case] = {
     "/api/v1/referrals/{referral_id:uuid}/plan": _plan,
     "/api/v1/referrals/{referral_id:uuid}/override-approval": _override_approval,
     "/api/v1/referrals/{referral_id:uuid}/child-sign-off": _child_sign_off,
+    "/api/v1/referrals/{referral_id:uuid}/decline": _receiving_decline,
+    "/api/v1/referrals/{referral_id:uuid}/transnational/steps": _trm_step,
     "/api/v1/offers/{offer_id:uuid}/accept": _accept,
     "/api/v1/offers/{offer_id:uuid}/decline": _decline,
     "/api/v1/funding": _funding,

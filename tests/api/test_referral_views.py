@@ -18,6 +18,7 @@ the same call is made as every caller, and every reading route is called as ever
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import socket
 import uuid
@@ -62,6 +63,11 @@ REFERRAL_ROUTES = {
     ("GET", "/api/v1/outcomes"),
     ("GET", "/api/v1/coordination/referrals"),
     ("GET", "/api/v1/coordination/approvals"),
+    # transnational referrals (issue 14): the receiving side's decline, the TRM record
+    ("POST", "/api/v1/referrals/{referral_id:uuid}/decline"),
+    ("GET", "/api/v1/referrals/{referral_id:uuid}/transnational"),
+    ("PUT", "/api/v1/referrals/{referral_id:uuid}/transnational"),
+    ("POST", "/api/v1/referrals/{referral_id:uuid}/transnational/steps"),
 }
 #: Routes that carry no referral data: the registry, the caller's own matcher profile (never
 #: stored), funding, gap aggregates (docs/gaps.md), webhook settings, pages and health.
@@ -260,6 +266,10 @@ class Calls:
         headers = caller.headers | {"Idempotency-Key": str(uuid.uuid4())}
         response = await self.http.post(path, json=body, headers=headers)
         return self.check(("POST", route), caller, response)
+
+    async def put(self, route: str, path: str, caller: Caller, body: Any = None) -> Any:
+        response = await self.http.put(path, json=body, headers=caller.headers)
+        return self.check(("PUT", route), caller, response)
 
     async def post_as_all(
         self, route: str, path: str, callers: list[Caller], first: Caller, body: Any = None
@@ -466,6 +476,37 @@ async def test_every_route_with_referral_data_answers_each_role_only_its_allow_l
     finally:
         await conn.close()
     await read_everything()
+
+    # a transnational return (RS -> AL): its TRM record read and set, a step, and the receiving
+    # side's decline, each as every caller
+    away_body = referral_body(
+        needs=[{"code": "RET.VOLUNTARY", "priority": "must"}], receiving_participant="AL",
+        nationality="AL",
+        consent={"given": True, "method": "verbal", "scope": ["referral", "cross_border"],
+                 "at": ref["profile"]["consent"]["at"]},
+    )  # fmt: skip
+    away = await calls.post("/api/v1/referrals", "/api/v1/referrals", officer, away_body)
+    away_path = f"/api/v1/referrals/{away['id']}"
+    await calls.post(transitions, f"{away_path}/transitions", officer, {"to": "submitted"})
+    await calls.post(suggestions, f"{away_path}/suggestions", officer)
+    trm = "/api/v1/referrals/{referral_id:uuid}/transnational"
+    tirana = (await http.get("/api/v1/areas?participant=AL", headers=officer.headers)).json()
+    record = await calls.put(
+        trm, f"{away_path}/transnational", officer, {"return_area": tirana[0]["code"]}
+    )
+    assert record is not None, calls.errors
+    for c in everyone:
+        if c is not officer:
+            await calls.put(trm, f"{away_path}/transnational", c, {})
+        await calls.get(trm, f"{away_path}/transnational", c)
+    await calls.post_as_all(
+        f"{trm}/steps", f"{away_path}/transnational/steps", everyone, coordinator_al,
+        {"code": "risk_assessment", "status": "done", "date": str(dt.date.today())},
+    )  # fmt: skip
+    await calls.post_as_all(
+        "/api/v1/referrals/{referral_id:uuid}/decline", f"{away_path}/decline", everyone,
+        coordinator_al, {"reason": "no_capacity"},
+    )  # fmt: skip
 
     # the event stream, from the start, as every caller: the same events as the polling
     stream = ("GET", "/api/v1/events/stream")

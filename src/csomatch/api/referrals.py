@@ -35,7 +35,7 @@ from csomatch.api.schemas.views import (
 from csomatch.domain import REFERRING
 from csomatch.referrals import casework, children, holds
 from csomatch.referrals.careplan import PlanIn
-from csomatch.referrals.model import HoldIn, ReferralIn, TransitionIn
+from csomatch.referrals.model import DeclineIn, HoldIn, ReferralIn, TransitionIn
 from csomatch.referrals.suggestions import match_referral
 
 REFERRERS = REFERRING
@@ -265,7 +265,37 @@ async def child_sign_off(
     )  # fmt: skip
 
 
+@post(
+    "/api/v1/referrals/{referral_id:uuid}/decline",
+    opt=roles("coordinator", "admin"),
+    status_code=200,
+)
+async def decline_by_receiving(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    principal: Caller,
+    referral_id: FromPath[uuid.UUID],
+    data: JSONBody[DeclineIn],
+) -> Response[ReferralOut]:
+    """The receiving side declines a transnational referral with a reason code.
+
+    A coordinator of the receiving participant; the referral returns to ``submitted`` with its
+    open offers released, for the referring side to match again. Anyone else is refused
+    (403, or 404 for a referral they cannot see).
+    """
+
+    async def run() -> ReferralOut:
+        record = await casework.decline_by_receiving(conn, principal, referral_id, data.reason)
+        return referrer_only(referral_view(principal, record))
+
+    return await idempotent(
+        request, conn, principal, run, status_code=200,
+        audit_as=AuditAs(action="referral.declined_by_receiving", object_type="referral",
+                         object_id=referral_id),
+    )  # fmt: skip
+
+
 REFERRAL_ROUTES = [
     create_referral, get_referral, list_referrals, transition, referral_suggestions,
-    create_hold, place_plan, approve_override, child_sign_off,
+    create_hold, place_plan, approve_override, child_sign_off, decline_by_receiving,
 ]  # fmt: skip

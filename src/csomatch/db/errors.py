@@ -83,6 +83,30 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "$",
         "An accepted offer needs a confirmation deadline; accept it through the offers API.",
     ),
+    # a transnational referral's record (migrations 0074, 0075)
+    "trm_only_transnational": ("$", "only a transnational referral has a transnational record"),
+    "trm_sending_agency_side": (
+        "$.sending_agency_id",
+        "the sending focal point is an agency record of the referring participant",
+    ),
+    "trm_receiving_agency_side": (
+        "$.receiving_agency_id",
+        "the receiving focal point is an agency record of the receiving participant",
+    ),
+    "trm_return_area_side": (
+        "$.return_area",
+        "the return area is a municipality of the receiving participant",
+    ),
+    "referral_transnational_sending_agency_id_fkey": ("$.sending_agency_id", "no such agency"),
+    "referral_transnational_receiving_agency_id_fkey": ("$.receiving_agency_id", "no such agency"),
+    "referral_transnational_return_area_fkey": (
+        "$.return_area",
+        "unknown area code; look it up at /api/v1/areas",
+    ),
+    "referral_trm_open": (
+        "$.to",
+        "a transnational referral stays open until each of its follow-ups is done or cancelled",
+    ),
 }
 
 CONNECTION_ERRORS = (

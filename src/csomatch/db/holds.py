@@ -261,6 +261,20 @@ async def consume_places(conn: asyncpg.Connection, service_id: uuid.UUID, places
         )
 
 
+async def return_places(conn: asyncpg.Connection, service_id: uuid.UUID, places: int) -> None:
+    """Give a cancelled placement's places back to ``available`` (never beyond ``maximum``).
+
+    The capacity row must be locked (``lock_capacity``); its version goes up (migration 0061).
+    """
+    async with translated():
+        await conn.execute(
+            "UPDATE service_capacity SET available = least(available + $2, maximum)"
+            " WHERE service_id = $1",
+            service_id,
+            places,
+        )
+
+
 async def request_capacity_update(
     conn: asyncpg.Connection, service_id: uuid.UUID, *, stale_before: dt.datetime
 ) -> None:

@@ -82,6 +82,9 @@ class ReferralHead(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     #: Why a cancelled referral was cancelled (a code).
     cancel_reason: str | None = None
+    #: Why the receiving side of a transnational referral last declined it (a code), and when.
+    receiving_decline_reason: str | None = None
+    receiving_declined_at: dt.datetime | None = None
 
 
 class StoredReferral(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,7 +126,7 @@ _HEAD = (
     "r.id, r.jurisdiction, r.receiving_participant, r.transnational, r.agency, r.created_by,"
     " r.creator_organization_id, r.state, r.outcome, r.urgency, r.needed_by, r.current_area,"
     " r.next_service_id, r.created_at, r.updated_at, r.submitted_at, r.closed_at, r.version,"
-    " r.cancel_reason"
+    " r.cancel_reason, r.receiving_decline_reason, r.receiving_declined_at"
 )
 _NEED = "idx, taxonomy_code, priority, state, outcome, unmet_reason"
 _PROFILE = (
@@ -304,6 +307,21 @@ async def set_state(
             to_state,
             outcome,
             cancel_reason,
+        )
+    return msgspec.convert(row, ReferralHead, from_attributes=True)
+
+
+async def return_to_submitted(
+    conn: asyncpg.Connection, referral_id: uuid.UUID, reason: str
+) -> ReferralHead:
+    """The receiving side declined a transnational referral: it is submitted again (a reason)."""
+    async with translated():
+        row = await conn.fetchrow(
+            "UPDATE referral r SET state = 'submitted', receiving_decline_reason = $2,"
+            " receiving_declined_at = now(), next_service_id = NULL"
+            " WHERE r.id = $1 RETURNING " + _HEAD,
+            referral_id,
+            reason,
         )
     return msgspec.convert(row, ReferralHead, from_attributes=True)
 

@@ -3,7 +3,8 @@
 A referral's situation (age band, gender, languages, excluded areas, risk, group, consent,
 nationality) lives in ``referral_profile`` (docs/referrals.md); deleting that row leaves the
 referral's aggregate facts: jurisdictions, urgency, area, needs (codes), state, outcome,
-dates, and its holds (service, dates, decline reasons).
+dates, and its holds (service, dates, decline reasons). A transnational referral stays out of
+the purge until its last follow-up is done or cancelled.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ class RetentionCounts(msgspec.Struct, frozen=True, kw_only=True):
     reduced: int
 
 
+# A transnational referral with a follow-up still planned is out of the purge (migration 0075;
+# docs/transnational.md), whatever its state.
+_HELD_OPEN = (
+    "EXISTS (SELECT 1 FROM referral_transnational_step s WHERE s.referral_id = r.id"
+    " AND s.status = 'planned'"
+    " AND s.code IN ('follow_up_3m', 'follow_up_6m', 'follow_up_12m'))"
+)
+
+
 async def lock_due(
     conn: asyncpg.Connection, *, closed_before: dt.datetime, limit: int
 ) -> list[uuid.UUID]:
@@ -37,7 +47,9 @@ async def lock_due(
             "SELECT r.id FROM referral r"
             " WHERE r.state IN ('closed', 'cancelled') AND r.closed_at < $1"
             " AND EXISTS (SELECT 1 FROM referral_profile p WHERE p.referral_id = r.id)"
-            " ORDER BY r.closed_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
+            " AND NOT "
+            + _HELD_OPEN
+            + " ORDER BY r.closed_at, r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
             closed_before,
             limit,
         )
@@ -60,9 +72,10 @@ async def retention_counts(
     async with translated():
         row = await conn.fetchrow(
             "SELECT"
-            " count(*) FILTER (WHERE p.referral_id IS NOT NULL AND r.closed_at < $1) AS due,"
-            " count(*) FILTER (WHERE p.referral_id IS NOT NULL AND r.closed_at >= $1)"
-            "   AS waiting,"
+            " count(*) FILTER (WHERE p.referral_id IS NOT NULL AND r.closed_at < $1"
+            "   AND NOT " + _HELD_OPEN + ") AS due,"
+            " count(*) FILTER (WHERE p.referral_id IS NOT NULL AND (r.closed_at >= $1"
+            "   OR " + _HELD_OPEN + ")) AS waiting,"
             " count(*) FILTER (WHERE p.referral_id IS NULL) AS reduced"
             " FROM referral r LEFT JOIN referral_profile p ON p.referral_id = r.id"
             " WHERE r.state IN ('closed', 'cancelled')",

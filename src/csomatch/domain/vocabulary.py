@@ -163,6 +163,23 @@ CancelReason = Literal[
 #: the help is no longer needed, or going on would endanger the person.
 CANCEL_REASONS: Final[tuple[CancelReason, ...]] = get_args(CancelReason)
 
+# --- Transnational referrals (TRM) -----------------------------------------------------------
+
+ConsentItem = Literal["referral", "data_sharing", "cross_border"]
+#: What a transnational referral records consent for, item by item.
+CONSENT_ITEMS: Final[tuple[ConsentItem, ...]] = get_args(ConsentItem)
+TrmStepCode = Literal[
+    "risk_assessment", "documents", "escort", "arrival",
+    "follow_up_3m", "follow_up_6m", "follow_up_12m",
+]  # fmt: skip
+#: The timeline of a transnational referral, in the order it is lived: the pre-return risk
+#: assessment, documents, escort, arrival, and follow-up at 3, 6 and 12 months.
+TRM_STEPS: Final[tuple[TrmStepCode, ...]] = get_args(TrmStepCode)
+#: The follow-up steps: a transnational referral stays open until each is done or cancelled.
+TRM_FOLLOW_UPS: Final[frozenset[str]] = frozenset({"follow_up_3m", "follow_up_6m", "follow_up_12m"})
+TrmStepStatus = Literal["planned", "done", "cancelled"]
+TRM_STEP_STATUSES: Final[tuple[TrmStepStatus, ...]] = get_args(TrmStepStatus)
+
 # --- Constrained values --------------------------------------------------------------------
 
 Count = Annotated[int, Meta(ge=0)]

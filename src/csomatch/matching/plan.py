@@ -4,8 +4,10 @@ Stage 1 places every **accommodation** need (ACC.*) jointly against free places,
 one provider. An accommodation option's cost includes `proximity_cost`: how far the
 person's other needed services would be from it. Stage 2 places every other need jointly,
 its distance measured from the accommodation stage 1 chose for that person (from the
-current area when the person needs none, or got none). `docs/matching.md` explains why this
-two-stage plan is used instead of one model.
+current area when the person needs none, or got none); the return and reintegration needs
+of a transnational referral are measured from its return area in the receiving participant,
+when it names one. `docs/matching.md` explains why this two-stage plan is used instead of one
+model.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from csomatch.domain import Service
+from csomatch.domain import Service, serving_participant
 from csomatch.geo import distance_matrix_km
 from csomatch.matching import terms
 from csomatch.matching.profile import Need, NeedsProfile
@@ -42,7 +44,7 @@ MUST_PENALTY: Final = 10_000_000
 #: Cost of leaving a should-need unmet, per person: more than any single suggestion.
 SHOULD_PENALTY: Final = 100_000
 
-DistanceFrom = Literal["current_area", "accommodation"]
+DistanceFrom = Literal["current_area", "accommodation", "return_area"]
 StageName = Literal["accommodation", "services"]
 _STATUS_ORDER: Final[tuple[Status, ...]] = ("optimal", "feasible", "unknown", "infeasible")
 
@@ -403,6 +405,29 @@ def solver_capacity(service: Service, snap: Snapshot) -> int:
     return 0 if age_h >= snap.stale_hours else free
 
 
+def _origin_rows(profiles: Sequence[NeedsProfile]) -> dict[str, int]:
+    """The row of each area distances are measured from: current areas and return areas."""
+    rows: dict[str, int] = {}
+    for p in profiles:
+        rows.setdefault(p.current_area, len(rows))
+        if p.return_area is not None:
+            rows.setdefault(p.return_area, len(rows))
+    return rows
+
+
+def from_return_area(profile: NeedsProfile, need: Need) -> bool:
+    """Whether a need's distances are measured from the return area, not the current area.
+
+    The return and reintegration needs (RET.*, REINT.*) of a transnational referral are served
+    in the receiving participant, where the person returns to: when the profile names a
+    return area there, their services are ranked by distance from it.
+    """
+    if profile.return_area is None:
+        return False
+    where = serving_participant(need.code, profile.jurisdiction, profile.receiving_participant)
+    return where != profile.jurisdiction
+
+
 def plan(
     profiles: Sequence[NeedsProfile],
     snap: Snapshot,
@@ -424,9 +449,7 @@ def plan(
     matcher = _Matcher(snap, weights)
     sites = np.array([(s.latitude, s.longitude) for s in services], dtype=np.float64)
     sites = sites.reshape(-1, 2)
-    origin_row: dict[str, int] = {}
-    for p in profiles:
-        origin_row.setdefault(p.current_area, len(origin_row))
+    origin_row = _origin_rows(profiles)
     origins = np.array([snap.areas[a] for a in origin_row], dtype=np.float64).reshape(-1, 2)
     from_origin = distance_matrix_km(origins, sites)
     eligible = []
@@ -451,10 +474,11 @@ def plan(
     stage1: list[_Need] = []
     for pi, (p, person) in enumerate(zip(profiles, eligible, strict=True)):
         here = from_origin[origin_row[p.current_area]]
+        # Services the person uses from where they stay (not those matched from a return area).
         others = [
             e.services
             for need, e in zip(p.needs, person, strict=True)
-            if not is_accommodation(need.code) and len(e.services)
+            if not is_accommodation(need.code) and not from_return_area(p, need) and len(e.services)
         ]
         for ni, (need, e) in enumerate(zip(p.needs, person, strict=True)):
             if not is_accommodation(need.code):
@@ -489,7 +513,11 @@ def plan(
             if is_accommodation(need.code):
                 continue
             no_proximity = np.zeros(len(e.services), dtype=np.int64)
-            stage2.append(_need(pi, ni, need, e, here[e.services], no_proximity, origin))
+            km: FloatArray = here
+            why: DistanceFrom = origin
+            if p.return_area is not None and from_return_area(p, need):
+                km, why = from_origin[origin_row[p.return_area]], "return_area"
+            stage2.append(_need(pi, ni, need, e, km[e.services], no_proximity, why))
     chosen2, account2 = _solve_stage("services", stage2, profiles, snap, params)
 
     chosen = chosen1 | chosen2

@@ -64,6 +64,10 @@ class NeedsProfile(_ProfileIn, frozen=True, kw_only=True):
     #: Where the return and reintegration needs (RET.*, REINT.*) are served, when not in the
     #: referring jurisdiction (a transnational referral); every other need stays at home.
     receiving_participant: ParticipantCode | None = None
+    #: Where the person returns to in the receiving participant (a municipality there): the
+    #: return and reintegration needs are ranked by distance from it, not from
+    #: ``current_area``, which stays the origin of every other need.
+    return_area: AreaCode | None = None
 
     @property
     def group_size(self) -> int:

@@ -27,8 +27,9 @@ class Assigned(msgspec.Struct, frozen=True, kw_only=True):
     area_name: str
     participant: str
     distance_km: float
-    #: Where ``distance_km`` is measured from: the person's current area, or the
-    #: accommodation the plan chose for them.
+    #: Where ``distance_km`` is measured from: the person's current area, the
+    #: accommodation the plan chose for them, or (return and reintegration needs of a
+    #: transnational referral) the return area.
     distance_from: DistanceFrom
     free_places: int | None
     #: When the capacity number was last reported (null: never); ``parts`` prices its age.

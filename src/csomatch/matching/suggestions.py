@@ -48,6 +48,7 @@ def named_areas(profile: NeedsProfile, path: str) -> list[tuple[str, str]]:
     return [
         (f"{path}.current_area", profile.current_area),
         *((f"{path}.excluded_areas[{i}]", a) for i, a in enumerate(profile.excluded_areas)),
+        *(() if profile.return_area is None else ((f"{path}.return_area", profile.return_area),)),
     ]
 
 

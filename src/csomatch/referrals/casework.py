@@ -20,7 +20,7 @@ from csomatch.db.holds import Hold
 from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, Forbidden, NotFound
-from csomatch.referrals import careplan, holds, intake, steps
+from csomatch.referrals import careplan, holds, intake, sides, steps
 from csomatch.referrals.access import (
     audit,
     audit_each,
@@ -44,6 +44,7 @@ __all__ = [
     "StoredReferral",
     "approve_override",
     "create",
+    "decline_by_receiving",
     "list_page",
     "plan",
     "read",
@@ -157,6 +158,14 @@ _STEPS = {
     "cancelled": steps.cancel,
     "unmet": steps.leave_unmet,
 }
+
+
+async def decline_by_receiving(
+    conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, reason: str
+) -> ReferralRecord:
+    """The receiving side declines a transnational referral: submitted again, offers released."""
+    await sides.decline(conn, principal, referral_id, reason)
+    return await record_of(conn, referral_id)
 
 
 async def plan(

@@ -360,3 +360,25 @@ async def release_open_holds(
             conn, hold.id, status="released", role=None, agency=None
         )
         await lifecycle.announce_hold(conn, head, released)
+
+
+async def release_for_cancel(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> None:
+    """Release a cancelled referral's open offers and return its active placements' places.
+
+    An active placement is a confirmed offer of a need that is confirmed or in service: its
+    places left ``available`` when it was confirmed and go back now (never beyond the
+    service's maximum). Every capacity row involved is locked first, in the order of the
+    service ids, so that this cannot deadlock with another writer.
+    """
+    needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
+    active = {n.idx for n in needs if n.state in ("confirmed", "in_service")}
+    placed = [
+        h for h in await hold_db.holds_of(conn, head.id)
+        if h.status == "confirmed" and h.need_idx in active
+    ]  # fmt: skip
+    open_now = await hold_db.open_holds_of(conn, head.id)
+    for service_id in sorted({h.service_id for h in (*placed, *open_now)}, key=str):
+        await hold_db.lock_capacity(conn, service_id)
+    await release_open_holds(conn, head)
+    for hold in placed:
+        await hold_db.return_places(conn, hold.service_id, hold.places)

@@ -14,7 +14,7 @@ from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
-from csomatch.referrals import children, lifecycle
+from csomatch.referrals import children, lifecycle, transnational
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import ReferralIn
 
@@ -207,6 +207,8 @@ async def create_referral(
     )
     head = await ref_db.get_head(conn, referral_id)
     assert head is not None
+    if data.return_area is not None:
+        await transnational.start_with_return_area(conn, principal, head, data.return_area)
     await lifecycle.announce(conn, head)
     await audit(conn, principal, "referral.create", "referral", referral_id)
     return referral_id

@@ -25,6 +25,7 @@ import asyncpg
 from csomatch.db import holds as hold_db
 from csomatch.db import outbox
 from csomatch.db import referrals as ref_db
+from csomatch.db import transnational as trm_db
 from csomatch.domain import NEED_FINAL, Principal
 from csomatch.errors import Conflict, InvalidInput
 from csomatch.referrals.access import audit
@@ -47,6 +48,24 @@ TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
     "closed": (),
     "cancelled": (),
 }
+#: The receiving side's decline of a transnational referral (``sides.decline``): from any
+#: in-progress state back to submitted. Not a step of the transitions route (so not in
+#: ``TRANSITIONS``); the database's table holds both (``all_edges``).
+RECEIVING_DECLINE: Final[dict[str, tuple[str, ...]]] = {
+    state: ("submitted",) for state in IN_PROGRESS
+}
+
+
+def all_edges() -> set[tuple[str, str]]:
+    """Every change of state the database allows: the transitions and the receiving decline."""
+    return {
+        (a, b)
+        for table in (TRANSITIONS, RECEIVING_DECLINE)
+        for a, nexts in table.items()
+        for b in nexts
+    }
+
+
 #: A need's states once an offer was made, least advanced first: the referral shows the
 #: first of them that one of its open needs is in.
 SUMMARY_ORDER: Final = ("declined", "expired", "offered", "accepted", "confirmed", "in_service")
@@ -198,6 +217,29 @@ async def move(
     return moved
 
 
+async def held_open(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> list[str]:
+    """The planned follow-ups that keep a transnational referral open (none: it may close).
+
+    A transnational referral stays open, and out of the retention purge, until its last
+    follow-up is done or cancelled (docs/transnational.md); the database refuses to close it
+    before (migration 0075).
+    """
+    if not head.transnational:
+        return []
+    return await trm_db.open_follow_ups(conn, head.id)
+
+
+async def check_may_close(conn: asyncpg.Connection, head: ref_db.ReferralHead) -> None:
+    """Conflict, naming them, while follow-ups keep a transnational referral open."""
+    waiting = await held_open(conn, head)
+    if waiting:
+        raise Conflict(
+            f"referral {head.id} is transnational and stays open until each follow-up is done "
+            "or cancelled; planned: " + ", ".join(waiting),
+            field="$.to",
+        )
+
+
 async def settle(
     conn: asyncpg.Connection,
     principal: Principal | None,
@@ -207,12 +249,15 @@ async def settle(
 ) -> ref_db.ReferralHead:
     """Move a referral to the state its needs add up to (after a need changed), and audit.
 
-    A draft or submitted referral whose needs have had no offer stays as it is. The caller
+    A draft or submitted referral whose needs have had no offer stays as it is; a
+    transnational referral with follow-ups planned does not close (:func:`held_open`). The caller
     holds the referral's row lock and owns the transaction. ``action`` is audited on the
     referral even when the summary does not change (``principal`` None: the system).
     """
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
     target = summary(needs)
+    if target == "closed" and await held_open(conn, head):
+        target = head.state
     if target == head.state or (head.state in ("draft", "submitted") and target == "matched"):
         if principal is not None and action is not None:
             await audit(conn, principal, action, "referral", head.id)

@@ -2,7 +2,8 @@
 
 Each step applies to one need (``need``) or to the whole referral. A provider steers only the
 needs placed with it. Closing or cancelling the referral ends every need still open and
-releases the places of its open offers; a cancellation names its reason (a code). The
+releases the places of its open offers; a cancellation names its reason (a code), is the
+referring side's alone (``sides``) and also returns the places of active placements. The
 referral's state then follows its needs (:func:`csomatch.referrals.lifecycle.settle`).
 """
 
@@ -15,11 +16,12 @@ import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
+from csomatch.db import transnational as trm_db
 from csomatch.domain import CANCEL_REASONS, NEED_FINAL, UNMET_REASONS, Principal
 from csomatch.errors import Conflict, InvalidInput, NotFound
-from csomatch.referrals import lifecycle
+from csomatch.referrals import lifecycle, sides
 from csomatch.referrals.access import visible_head
-from csomatch.referrals.holds import release_open_holds
+from csomatch.referrals.holds import release_for_cancel, release_open_holds
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,6 +137,7 @@ async def _close_referral(
 ) -> ref_db.ReferralHead:
     placed_need = any(n.outcome == "placed" for n in needs)
     lifecycle.check_transition(head, "closed", outcome, placed_need=placed_need)
+    await lifecycle.check_may_close(conn, head)
     await release_open_holds(conn, head)
     for n in needs:
         if n.state in NEED_FINAL:
@@ -151,8 +154,14 @@ async def _close_referral(
 async def cancel(
     conn: asyncpg.Connection, principal: Principal, referral_id: uuid.UUID, step: Step
 ) -> ref_db.ReferralHead:
-    """Cancel a referral for a reason (a code): every open need ends, open offers release."""
+    """Cancel a referral for a reason (a code): only the referring side (``sides``).
+
+    Every open need ends, open offers are released, the places of active placements
+    (confirmed or in service) return to their services, and a transnational referral's
+    planned steps are cancelled.
+    """
     head = await visible_head(conn, principal, referral_id, for_update=True)
+    sides.check_may_cancel(principal, head)
     if step.need is not None:
         raise InvalidInput(
             "a referral is cancelled as a whole; close or mark one need unmet instead",
@@ -164,11 +173,12 @@ async def cancel(
             field="$.reason",
         )
     lifecycle.check_transition(head, "cancelled", None)
-    await release_open_holds(conn, head)
+    await release_for_cancel(conn, head)
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
     for n in needs:
         if n.state not in NEED_FINAL:
             await ref_db.set_need_state(conn, head.id, n.idx, "closed")
+    await trm_db.cancel_planned_steps(conn, head.id, recorded_by=principal.id)
     return await lifecycle.move(conn, principal, head, "cancelled", cancel_reason=step.reason)
 
 

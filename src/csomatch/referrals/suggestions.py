@@ -11,6 +11,7 @@ import msgspec
 
 from csomatch.db import holds as hold_db
 from csomatch.db import referrals as ref_db
+from csomatch.db import transnational as trm_db
 from csomatch.domain import AddressScope, Principal, Service
 from csomatch.errors import Conflict
 from csomatch.matching.profile import Need, NeedsProfile
@@ -29,8 +30,12 @@ def _need(code: str, priority: str) -> dict[str, Any]:
     return {"code": code, "priority": priority}
 
 
-def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
-    """The matcher's view of a referral (its profile must not have been purged)."""
+def needs_profile(stored: ref_db.StoredReferral, return_area: str | None = None) -> NeedsProfile:
+    """The matcher's view of a referral (its profile must not have been purged).
+
+    ``return_area``: a transnational referral's return area (its TRM record), the origin of
+    its return and reintegration needs.
+    """
     p = stored.profile
     if p is None:
         raise Conflict(f"referral {stored.head.id} no longer holds a profile (retention)")
@@ -53,6 +58,7 @@ def needs_profile(stored: ref_db.StoredReferral) -> NeedsProfile:
         "group_children_age_bands": list(p.group_children_age_bands),
         "jurisdiction": stored.head.jurisdiction,
         "receiving_participant": stored.head.receiving_participant,
+        "return_area": return_area,
     }
     return NeedsProfile(**fields)
 
@@ -66,8 +72,9 @@ async def suggestions_for(
     address_scope: AddressScope,
 ) -> SuggestionResult:
     """Run the matcher on a referral, leaving out services that declined or let it expire."""
-    profile = needs_profile(stored)
     head = stored.head
+    return_area = await trm_db.return_area_of(conn, head.id) if head.transnational else None
+    profile = needs_profile(stored, return_area)
     tried = {h.service_id for h in await hold_db.holds_of(conn, head.id) if h.status in TRIED}
 
     def takes(s: Service) -> bool:

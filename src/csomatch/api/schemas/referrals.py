@@ -158,6 +158,9 @@ class ReferralOut(ReferralSummary, frozen=True):
     version: int
     #: Why a cancelled referral was cancelled (a code).
     cancel_reason: str | None
+    #: Why the receiving side of a transnational referral last declined it (a code), and when.
+    receiving_decline_reason: str | None
+    receiving_declined_at: dt.datetime | None
 
 
 class ReferralList(Out, frozen=True):
@@ -298,6 +301,8 @@ def referral_out(r: StoredReferral, holds: list[Hold]) -> ReferralOut:
         offers=[offer_summary(x) for x in holds], allowed_next=list(allowed_next(h.state)),
         next_service_id=h.next_service_id, submitted_at=h.submitted_at,
         closed_at=h.closed_at, version=h.version, cancel_reason=h.cancel_reason,
+        receiving_decline_reason=h.receiving_decline_reason,
+        receiving_declined_at=h.receiving_declined_at,
     )  # fmt: skip
 
 

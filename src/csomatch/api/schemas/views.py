@@ -41,6 +41,7 @@ from csomatch.errors import NotFound
 from csomatch.referrals.casework import Hold, ReferralHead, ReferralRecord, StoredNeed
 from csomatch.referrals.coordination import Approval, ConsoleRow
 from csomatch.referrals.offers import Offer
+from csomatch.referrals.sides import is_referring_side
 
 Audience = Literal["referrer", "provider"]
 View = TypeVar("View", ReferralOut, OfferSummary)
@@ -58,13 +59,19 @@ def audience_of(principal: Principal) -> Audience | None:
 def referral_view(principal: Principal, record: ReferralRecord) -> ReferralOut | OfferOut:
     """A referral as this caller may see it (access already checked by the use case).
 
-    The referrer's view, or the provider's view of its own offer (its confirmed placement,
+    The referrer's view (``allowed_next`` offers cancelling only to the referring side), or
+    the provider's view of its own offer (its confirmed placement,
     else its newest offer; none: "not found").
     """
     stored = record.referral
     audience = audience_of(principal)
     if audience == "referrer":
-        return referral_out(stored, record.holds)
+        out = referral_out(stored, record.holds)
+        if is_referring_side(principal, stored.head):
+            return out
+        # Only the referring side cancels: the others are not offered the step.
+        allowed = [s for s in out.allowed_next if s != "cancelled"]
+        return msgspec.structs.replace(out, allowed_next=allowed)
     if audience == "provider":
         mine = [h for h in record.holds if h.organization_id == principal.organization_id]
         shown = [h for h in mine if h.status == "confirmed"] or mine

@@ -1,9 +1,11 @@
 // Follow a referral to its end (/refer): each need with its own state and offers, and the
 // step it waits for — confirm the placement, mark it in service, close it with an outcome,
-// or leave it unmet — and cancelling the whole referral with a reason. Every step is a POST
-// with its own Idempotency-Key, kept for a retry after a lost connection.
+// or leave it unmet — and cancelling the whole referral with a reason (shown to the referring
+// side only), and for a transnational referral its TRM panel (transnational.js). Every step
+// is a POST with its own Idempotency-Key, kept for a retry after a lost connection.
 
 import { showHandover } from "./handover.js";
+import { showTransnational } from "./transnational.js";
 import { ago, api, el } from "./session.js";
 import {
   AT_RISK,
@@ -153,9 +155,12 @@ export function follower(ctx) {
       followed = new Set([data.id, ...data.offers.map((o) => o.id)]);
       $("follow-offers").replaceChildren(...data.needs.map((need) =>
         needLine(need, data.offers.filter((o) => o.need === need.index))));
-      $("cancel-box").hidden = ["draft", "closed", "cancelled"].includes(data.state);
+      // Only the referring side cancels: the server offers the step to it alone.
+      const referring = data.allowed_next.includes("cancelled");
+      $("cancel-box").hidden = data.state === "draft" || !referring;
       ctx.read(data);
       await showHandover(data.id, data.needs.map((n) => n.state));
+      await showTransnational(data, refresh, referring);
     } catch (error) {
       state.textContent = `Could not read the referral: ${error.message}`;
     }

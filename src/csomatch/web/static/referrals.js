@@ -1,8 +1,9 @@
 // My referrals: the open referrals the caller may follow (GET /api/v1/referrals), the ones
-// waiting for them first, each linking to /refer?referral={id} where its next step is taken.
+// waiting for them first, each linking to /refer?referral={id} where its next step is taken;
+// the receiving coordinator of a transnational referral may decline it here, with a reason.
 
 import { ago, api, el, signedIn, taxonomy } from "./session.js";
-import { NEED_STATES, STATES } from "./referwords.js";
+import { DECLINE_REASONS, NEED_STATES, STATES } from "./referwords.js";
 
 const ROLES = ["officer", "coordinator", "admin"];
 const FINISHED = new Set(["closed", "cancelled"]);
@@ -25,6 +26,62 @@ const PAGE = 200;
 
 const $ = (id) => document.getElementById(id);
 let codeNames = new Map();
+let caller = null; // GET /api/v1/me
+/** States in which the receiving side may decline a transnational referral. */
+const DECLINABLE = new Set(["matched", "offered", "accepted", "declined", "expired", "confirmed",
+  "in_service"]);
+const declineKeys = new Map(); // a decline's Idempotency-Key per referral, kept for a retry
+
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Whether the caller is the receiving side of a transnational referral (its coordinator). */
+export function receivingSide(me, referral) {
+  return Boolean(me && referral.transnational && ["coordinator", "admin"].includes(me.role) &&
+    me.jurisdiction === referral.receiving_participant);
+}
+
+/** The receiving side's decline: a reason code, then POST /api/v1/referrals/{id}/decline. */
+function declineBox(referral) {
+  const id = `decline-${referral.id}`;
+  const reason = el("select", { id });
+  reason.append(el("option", { value: "" }, "Choose why…"),
+    ...Object.entries(DECLINE_REASONS).map(([code, text]) => el("option", { value: code }, text)));
+  const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
+  const button = el("button", { type: "button", class: "secondary decline-referral" },
+    "Decline: return it to the referring side");
+  button.addEventListener("click", async () => {
+    if (!reason.value) {
+      note.textContent = "Choose why the referral is declined.";
+      reason.focus();
+      return;
+    }
+    const key = declineKeys.get(referral.id) || newKey();
+    declineKeys.set(referral.id, key);
+    button.disabled = true;
+    note.textContent = "Sending…";
+    try {
+      await api(`/api/v1/referrals/${referral.id}/decline`, {
+        method: "POST", body: { reason: reason.value }, headers: { "Idempotency-Key": key },
+      });
+      declineKeys.delete(referral.id);
+      note.textContent = "Declined: it is back with the referring side.";
+      await load();
+    } catch (error) {
+      if (error.status !== 0) declineKeys.delete(referral.id);
+      note.textContent = `Not declined: ${error.message}`;
+      button.disabled = false;
+    }
+  });
+  return el("details", { class: "filters decline-box" },
+    el("summary", {}, `Decline as ${referral.receiving_participant} (receiving side)`),
+    el("p", { class: "hint" }, "Declining releases every place held for it and returns it to " +
+      "the referring side as submitted, to be matched again."),
+    el("div", { class: "field" }, el("label", { for: id }, "Why is it declined?"), reason),
+    button, note);
+}
 
 /** The most pressing step a referral waits for: [rank, words] (draft and submitted: go on). */
 export function waitingFor(referral) {
@@ -48,7 +105,8 @@ function line(referral) {
       rank < NOT_WAITING ? `Waiting for you: ${words}` : words),
     el("ul", { class: "needs-summary" }, ...needs),
     el("p", { class: "meta" },
-      `${referral.urgency} · ${referral.agency || "no agency"} · updated ${ago(referral.updated_at)}`));
+      `${referral.urgency} · ${referral.agency || "no agency"} · updated ${ago(referral.updated_at)}`),
+    receivingSide(caller, referral) && DECLINABLE.has(referral.state) ? declineBox(referral) : "");
 }
 
 async function load() {
@@ -71,6 +129,7 @@ async function load() {
 async function start() {
   const me = await signedIn(ROLES);
   if (!me) return;
+  caller = me;
   try {
     codeNames = new Map((await taxonomy()).map((t) => [t.code, t.name]));
   } catch {

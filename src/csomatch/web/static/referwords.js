@@ -90,3 +90,33 @@ export const CANCEL_REASONS = {
   no_longer_needed: "No longer needed",
   safety: "Going on would endanger the person",
 };
+
+/** The timeline of a transnational referral (docs/transnational.md), in its order. */
+export const TRM_STEPS = {
+  risk_assessment: "Pre-return risk assessment",
+  documents: "Documents",
+  escort: "Escort",
+  arrival: "Arrival",
+  follow_up_3m: "Follow-up at 3 months",
+  follow_up_6m: "Follow-up at 6 months",
+  follow_up_12m: "Follow-up at 12 months",
+};
+export const TRM_STEP_STATUS = {
+  planned: "planned",
+  done: "done",
+  cancelled: "cancelled",
+};
+/** What a transnational referral records consent for, item by item. */
+export const CONSENT_ITEMS = {
+  referral: "Referral",
+  data_sharing: "Data sharing",
+  cross_border: "Cross-border",
+};
+/** Why the receiving side declines a transnational referral (the offers' decline reasons). */
+export const DECLINE_REASONS = {
+  no_capacity: "No capacity to receive the person now",
+  not_eligible: "Not eligible for the services here",
+  safety: "Not safe to receive the person",
+  person_declined: "The person declined",
+  other: "Another reason",
+};
