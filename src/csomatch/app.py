@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
+from csomatch.api.feedback import FEEDBACK_ROUTES
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
@@ -101,6 +102,7 @@ def create_app(
             *ME_ROUTES,
             *AGENCY_ROUTES,
             *HANDOVER_ROUTES,
+            *FEEDBACK_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.
