@@ -14,6 +14,7 @@ export const PAGES = [
   { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
   { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
+  { href: "/feedback-summary", label: "Feedback", roles: ["provider", "funder", "coordinator", "admin"] },
 ];
 
 /** The six MARRI participants. */
