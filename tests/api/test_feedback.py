@@ -132,6 +132,16 @@ async def test_an_expired_code_is_refused(voice: Client, demo_db: str) -> None:
     assert issued["valid_until"] == str(dt.datetime.now(dt.UTC).date() + dt.timedelta(days=60))
     await sql(demo_db, "UPDATE feedback_code SET expires_at = now() - interval '1 second'")
     assert (await _answer(voice, issued["code"])).status_code == 410
+    # A month after expiry it is deleted (with the next code issued): then it is unknown.
+    await sql(
+        demo_db,
+        "UPDATE feedback_code SET issued_on = current_date - 100,"
+        " expires_at = now() - interval '32 days'",
+    )
+    await _issue(voice, ref_id, officer)
+    [left] = await sql(demo_db, "SELECT count(*) AS n FROM feedback_code")
+    assert left["n"] == 1
+    assert (await _answer(voice, issued["code"])).status_code == 404
 
 
 async def test_ten_tries_per_ten_minutes_from_one_address(voice: Client, demo_db: str) -> None:

@@ -58,8 +58,14 @@ class AnswerCell(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def issued_today(conn: asyncpg.Connection, token_id: uuid.UUID, day: dt.date) -> int:
-    """Count one more code issued by a token on ``day``; the count including this one."""
+    """Count one more code issued by a token on ``day``; the count including this one.
+
+    The token's counts of earlier days are deleted on the way.
+    """
     async with translated():
+        await conn.execute(
+            "DELETE FROM feedback_issue_count WHERE token_id = $1 AND day < $2", token_id, day
+        )
         n = await conn.fetchval(
             "INSERT INTO feedback_issue_count AS c (token_id, day, n) VALUES ($1, $2, 1)"
             " ON CONFLICT (token_id, day) DO UPDATE SET n = c.n + 1 RETURNING n",
@@ -78,8 +84,12 @@ async def insert_code(
     issued_on: dt.date,
     expires_at: dt.datetime,
 ) -> None:
-    """Store a new code's hash for a service."""
+    """Store a new code's hash for a service; codes expired 30 days ago are deleted.
+
+    (Until then an expired or used code answers 410, after it 404.)
+    """
     async with translated():
+        await conn.execute("DELETE FROM feedback_code WHERE expires_at < $1::date - 30", issued_on)
         await conn.execute(
             "INSERT INTO feedback_code (code_hash, service_id, quarter, issued_on, expires_at)"
             " VALUES ($1, $2, $3, $4, $5)",
