@@ -1,13 +1,15 @@
-"""Feedback codes as people read them, the one score an answer gives the matcher, and the
-settings of the feedback card (pure functions)."""
+"""Feedback codes as people read them, the one score an answer gives the matcher, the
+settings of the feedback card, and the public page's catalogue of words (pure functions)."""
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 
-from csomatch.feedback.answers import Answers, score_of
+from csomatch.feedback.answers import QUESTIONS, Answers, score_of
 from csomatch.feedback.codes import ALPHABET, BITS, code_hash, grouped, new_code, normalised
 from csomatch.settings import Settings, SettingsError
 
@@ -66,3 +68,27 @@ def test_the_public_address_of_the_card() -> None:
                 {"CSOMATCH_FEEDBACK_CODES_PER_DAY": "0"}):  # fmt: skip
         with pytest.raises(SettingsError):
             Settings.from_env(bad)
+
+
+STATIC = Path(__file__).resolve().parents[2] / "src" / "csomatch" / "web" / "static"
+#: The languages the public page speaks now (docs/feedback.md), and their direction.
+LANGUAGES = {"en": "ltr", "ar": "rtl", "fa": "rtl", "uk": "ltr"}
+
+
+def test_the_pages_catalogue_speaks_four_languages_with_every_string() -> None:
+    source = (STATIC / "feedbackwords.js").read_text("utf-8")
+    found = re.search(r"^export const QUESTIONS = \[(?P<body>[^\]]*)\]", source, re.M)
+    assert found is not None
+    assert tuple(re.findall(r'"([a-z]+)"', found["body"])) == QUESTIONS
+    blocks = re.split(r"^  ([a-z]{2}): \{$", source, flags=re.M)[1:]
+    languages = dict(zip(blocks[::2], blocks[1::2], strict=True))
+    assert set(languages) == set(LANGUAGES)
+    keys_of_english = set(re.findall(r"^    ([a-zA-Z]+):", languages["en"], re.M))
+    for code, block in languages.items():
+        assert f'dir: "{LANGUAGES[code]}"' in block, code
+        assert set(re.findall(r"^    ([a-zA-Z]+):", block, re.M)) == keys_of_english, code
+        for question in QUESTIONS:
+            assert re.search(rf"^      {question}: \"", block, re.M), (code, question)
+        scale = re.search(r"scale: \[(?P<words>[^\]]*)\]", block)
+        assert scale is not None
+        assert len(re.findall(r'"[^"]+"', scale["words"])) == 5, code
