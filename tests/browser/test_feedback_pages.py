@@ -1,15 +1,17 @@
 """The survivor's voice on the pages: the public feedback page in English and in Arabic (right
-to left) at 360 and 1280 px, the printable card of a new code, and the survivor-led filter of
-/registry."""
+to left) at 360 and 1280 px, the printable card of a new code, what people said on /offers and
+/feedback-summary, and the survivor-led filter of /registry."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
+from csomatch.gaps.periods import last_closed
 from tests.api.referral_factories import referral_body, token
 from tests.browser.conftest import sign_in
 from tests.browser.test_handover_pages import _post
@@ -144,3 +146,41 @@ async def test_the_registry_keeps_survivor_led_organisations(page: Page, web_db:
     await expect(rows.first).to_be_visible()
     await expect(page.locator("#orgs tbody tr td:nth-child(4)", has_text="No")).to_have_count(0)
     assert await rows.count() >= 1
+
+
+async def _five_answers_last_quarter(db: str) -> str:
+    """Five answers about the shelter in the last closed quarter; that quarter's label."""
+    closed = last_closed(dt.datetime.now(dt.UTC).date(), "quarter")
+    conn = await asyncpg.connect(db)
+    try:
+        await conn.executemany(
+            "INSERT INTO feedback_answer (service_id, taxonomy_code, participant_code, quarter,"
+            " safe, respected, understood, helped, score)"
+            " SELECT id, taxonomy_code, 'RS', $2, $3, 4, 5, NULL, 4 FROM service WHERE id = $1",
+            [(SHELTER, closed.start, safe) for safe in (3, 4, 4, 5, 5)],
+        )
+    finally:
+        await conn.close()
+    return closed.label
+
+
+async def test_providers_and_funders_see_what_people_said(page: Page, web_db: str) -> None:
+    quarter = await _five_answers_last_quarter(web_db)
+    await page.set_viewport_size({"width": 360, "height": 900})
+    await sign_in(page, web_db, "provider", org=SHELTER_ORG)
+    await page.goto("/offers")
+    section = page.locator("#feedback-record")
+    await expect(section).to_have_attribute("data-ready", "true", timeout=20_000)
+    row = section.locator("tbody tr", has_text=quarter)
+    await expect(row).to_contain_text("4.2 of 5")  # felt safe: (3 + 4 + 4 + 5 + 5) / 5
+    await expect(row).to_contain_text("Fewer than 5 answered")  # nobody said how it helped
+    await _fits(page)
+
+    await page.goto("/")
+    await page.get_by_role("button", name="Sign out").click()
+    await sign_in(page, web_db, "funder", jurisdiction="RS")
+    await page.goto("/feedback-summary")
+    await expect(page.locator("#page[data-ready]")).to_be_attached()
+    assert await page.locator("#fs-by-field").is_hidden()  # funders: per kind of service only
+    await expect(page.locator("#fs-table tbody tr", has_text=quarter)).to_contain_text(", RS")
+    await _fits(page)

@@ -2,10 +2,10 @@
 // service code and participant (GET /api/v1/feedback/summary), closed quarters only, cells
 // of at least five answers. Providers see their own services; funders per code only.
 
+import { feedbackRow, feedbackStatus } from "./feedbacktable.js";
 import { api, el, signedIn, taxonomy } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
-const QUESTIONS = ["safe", "respected", "understood", "helped"];
 let codeNames = new Map();
 
 /** The labels of the last four quarters that are over, newest first ("2026-Q3"). */
@@ -24,16 +24,6 @@ function closedQuarters(today = new Date()) {
   return out;
 }
 
-const figure = (value) => (value === null ? "fewer than 5" : value.toFixed(1));
-
-function row(cell, by) {
-  const what = by === "service"
-    ? `${cell.service_name} (${cell.organization_name})`
-    : `${codeNames.get(cell.taxonomy_code) || cell.taxonomy_code}, ${cell.participant}`;
-  return el("tr", {}, el("td", {}, cell.quarter), el("td", {}, what),
-    el("td", {}, String(cell.answers)), ...QUESTIONS.map((q) => el("td", {}, figure(cell[q]))));
-}
-
 async function show() {
   const by = $("fs-by").value;
   const q = new URLSearchParams({ by });
@@ -42,13 +32,9 @@ async function show() {
   $("fs-status").textContent = "Loading…";
   try {
     const { data } = await api(`/api/v1/feedback/summary?${q}`);
-    $("fs-table").querySelector("tbody").replaceChildren(...data.cells.map((c) => row(c, by)));
-    $("fs-status").textContent = data.cells.length
-      ? `${data.cells.length} shown.`
-      : "Nothing to show yet for these quarters.";
-    $("fs-note").textContent = data.suppressed
-      ? `${data.suppressed} more had fewer than ${data.threshold} answers and are not shown.`
-      : "";
+    $("fs-table").querySelector("tbody")
+      .replaceChildren(...data.cells.map((c) => feedbackRow(c, by, codeNames)));
+    $("fs-status").textContent = feedbackStatus(data);
   } catch (error) {
     $("fs-status").textContent = `Could not read the feedback: ${error.message}`;
   }
