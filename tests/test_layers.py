@@ -34,6 +34,7 @@ FEATURES = frozenset(
         "notifications",
         "audit",
         "idempotency",
+        "feedback",
     }
 )
 BELOW_FEATURES = BASE | {"db", "solver"}

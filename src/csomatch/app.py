@@ -17,6 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.coordination import COORDINATION_ROUTES
+from csomatch.api.feedback import FEEDBACK_ROUTES
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
@@ -105,6 +106,7 @@ def create_app(
             *HANDOVER_ROUTES,
             *COORDINATION_ROUTES,
             *TRANSNATIONAL_ROUTES,
+            *FEEDBACK_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

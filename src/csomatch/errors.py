@@ -9,6 +9,8 @@ CsomatchError
 ├── Conflict             the request contradicts the current state
 │   └── StaleVersion     an If-Match version no longer matches (lost update avoided)
 ├── PreconditionRequired a change needs the version it is based on (If-Match)
+├── Spent                a one-time thing (a feedback code) was used or has expired
+├── RateLimited          too many attempts from one caller; wait and retry
 └── DatabaseUnavailable  PostgreSQL cannot be reached right now; retry later
 """
 
@@ -70,3 +72,15 @@ class PreconditionRequired(CsomatchError):
 
 class DatabaseUnavailable(CsomatchError):
     """PostgreSQL cannot be reached right now."""
+
+
+class Spent(CsomatchError):
+    """A one-time thing (a feedback code) was used already or has expired."""
+
+
+class RateLimited(CsomatchError):
+    """Too many attempts from one caller in a time window; ``retry_after_s`` says how long."""
+
+    def __init__(self, detail: str, *, retry_after_s: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after_s = retry_after_s

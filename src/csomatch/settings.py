@@ -105,6 +105,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     read_timeout_s: float = 8.0
     read_deadline_s: float = 60.0
     embedded_restart_attempts: int = 5
+    #: The address people reach this server at (docs/feedback.md): the feedback card's link
+    #: and QR code point there. None: ``http://localhost:<port>``.
+    public_url: str | None = None
+    #: Feedback codes one token may issue per day (UTC).
+    feedback_codes_per_day: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -155,6 +160,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("read_timeout_s", float),
             ("read_deadline_s", float),
             ("embedded_restart_attempts", int),
+            ("public_url", str),
+            ("feedback_codes_per_day", int),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -178,6 +185,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         self._check_notifications()
         self._check_retention()
         self._check_deployment()
+        self._check_feedback()
 
     def _check_freshness_and_port(self) -> None:
         """Check the freshness thresholds and the port."""
@@ -266,3 +274,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "CSOMATCH_EMBEDDED_RESTART_ATTEMPTS must be 1-1000 "
                 f"(got {self.embedded_restart_attempts})"
             )
+
+    def _check_feedback(self) -> None:
+        """Check the public address and the daily number of feedback codes."""
+        url = self.public_url
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"CSOMATCH_PUBLIC_URL must start with http:// or https:// (got {url!r})"
+            )
+        if not 1 <= self.feedback_codes_per_day <= 10_000:
+            raise SettingsError("CSOMATCH_FEEDBACK_CODES_PER_DAY must be 1-10000")
+
+    def public_base(self) -> str:
+        """The public address without a trailing slash (default: ``http://localhost:<port>``)."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")

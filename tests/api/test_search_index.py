@@ -61,6 +61,7 @@ def random_filter(rng: random.Random) -> svc_db.SearchFilter:
         else AddressScope(),
         limit=rng.choice([1, 5, 20, 100]),
         offset=rng.choice([0, 0, 0, 3, 30]),
+        survivor_led=rng.choice([None, None, True, False]),
     )
 
 

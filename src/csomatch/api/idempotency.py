@@ -10,7 +10,7 @@ commits. A retry with the same key and the same request (method, path, query, JS
 meaning) gets the stored answer (same status, body and ``ETag``, header
 ``Idempotent-Replayed: true``) and changes nothing; the same key with another request answers
 422; a retry while the first is still running answers 409. Refusals (4xx) are stored too; a
-503 (database unreachable) is not, so a retry runs again.
+503 (database unreachable) and a 429 (rate limit) are not, so a retry runs again.
 
 The protocol itself (lock, look-up, savepoint, stored answer) is
 :func:`csomatch.idempotency.run_once`; this module is its HTTP side.
@@ -118,12 +118,15 @@ async def idempotent(
     status_code: int,
     audit_as: AuditAs | None = None,
     required: bool = True,
+    stored_as: Callable[[Answer], Answer] | None = None,
 ) -> Response[Any]:
     """Run a change at most once per (token, Idempotency-Key); replay its first answer.
 
     ``required``: refuse a request without a key (referrals and holds); otherwise a request
     without one simply runs. ``audit_as``: how a refusal is written to the audit log (routes
-    of referral data), none for the others.
+    of referral data), none for the others. ``stored_as``: what of a successful answer is
+    kept for a replay, when the first answer holds a secret shown only once (a feedback
+    code): the first request gets the whole answer, a replay the stored one.
     """
     key = request.headers.get(HEADER.lower())
     if (refused := key_problem(key, required=required)) is not None:
@@ -136,8 +139,14 @@ async def idempotent(
     body = await request.body()
     fp = fingerprint(request.method, request.url.path, body, request.url.query)
 
+    first: list[Answer] = []
+
     async def change() -> StoredAnswer:
-        return _stored(await run(), status_code, fp)
+        result = await run()
+        if stored_as is None:
+            return _stored(result, status_code, fp)
+        first.append(result)
+        return _stored(stored_as(result), status_code, fp)
 
     def refusal(exc: CsomatchError) -> StoredAnswer:
         status, problem_body = _refusal(exc, request)
@@ -159,6 +168,9 @@ async def idempotent(
     answer = outcome.answer
     if outcome.refused:
         return Response(answer.body, status_code=answer.status, media_type=PROBLEM_JSON)
+    if first:
+        return Response(encode_json(first[0]), status_code=answer.status,
+                        media_type="application/json", headers=answer.headers)  # fmt: skip
     return Response(
         answer.body, status_code=answer.status, media_type="application/json",
         headers=answer.headers,

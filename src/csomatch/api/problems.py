@@ -43,7 +43,9 @@ from csomatch.errors import (
     MalformedInput,
     NotFound,
     PreconditionRequired,
+    RateLimited,
     RuleBroken,
+    Spent,
     StaleVersion,
 )
 
@@ -60,6 +62,8 @@ _STATUS: list[tuple[type[CsomatchError], int, str]] = [
     (Conflict, 409, "Conflict"),
     (PreconditionRequired, 428, "Precondition required"),
     (DatabaseUnavailable, 503, "Service unavailable"),
+    (Spent, 410, "Gone"),
+    (RateLimited, 429, "Too many requests"),
 ]
 #: Request headers a problem may name, by their lower-case name.
 _HEADERS: Final = {
@@ -182,7 +186,10 @@ def domain_error(
 ) -> Response[dict[str, object]]:
     """Map a domain error to its status, naming its field."""
     status, title = status_of(exc)
-    return problem(status, title, exc.detail, **problem_members(exc, request))
+    answer = problem(status, title, exc.detail, **problem_members(exc, request))
+    if isinstance(exc, RateLimited):
+        answer.headers["Retry-After"] = str(exc.retry_after_s)
+    return answer
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:

@@ -65,6 +65,9 @@ from csomatch.registry.taxonomy import list_terms
 from csomatch.settings import Settings
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+SurvivorLedQ = Annotated[
+    bool | None, QueryParameter(description="organisations led by survivors (true) or not")
+]
 CodeQ = Annotated[
     str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="taxonomy code")
 ]
@@ -90,11 +93,13 @@ async def list_organizations(
     kind: Annotated[str | None, QueryParameter(pattern=one_of_pattern(ORG_KINDS))] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    survivor_led: SurvivorLedQ = None,
 ) -> OrganizationList:
-    """Organisations of the registry, by participant and name."""
+    """Organisations of the registry, by participant and name (``survivor_led`` filters)."""
     orgs, total = await organizations.list_organizations(
-        conn, participant=participant, kind=kind, limit=limit, offset=offset
-    )
+        conn, participant=participant, kind=kind, limit=limit, offset=offset,
+        survivor_led=survivor_led,
+    )  # fmt: skip
     return OrganizationList(
         items_page=Page(total=total, limit=limit, offset=offset),
         organizations=[organization_out(o) for o in orgs],
@@ -118,11 +123,16 @@ async def list_services(
     organization: FromQuery[uuid.UUID | None] = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    survivor_led: SurvivorLedQ = None,
 ) -> ServiceList:
-    """Services of the registry, by participant, taxonomy code and name."""
+    """Services of the registry, by participant, taxonomy code and name.
+
+    ``survivor_led=true`` keeps the services of survivor-led organisations (``false``: the
+    others).
+    """
     found, total = await services.list_services(
         conn, participant=participant, code=code, organization_id=organization,
-        limit=limit, offset=offset,
+        limit=limit, offset=offset, survivor_led=survivor_led,
     )  # fmt: skip
     return ServiceList(
         items_page=Page(total=total, limit=limit, offset=offset),

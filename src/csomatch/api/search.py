@@ -60,12 +60,14 @@ async def search_services(
     unaccompanied_minor: FromQuery[bool | None] = None,
     accompanied_child: FromQuery[bool | None] = None,
     available: FromQuery[bool] = False,
+    survivor_led: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Offset = 0,
 ) -> Response[SearchResult]:
     """Services near a point or area, nearest first, with distance, free places and freshness.
 
     ``available=true`` keeps services with free places now; a stale number counts as unknown.
+    ``survivor_led=true`` keeps services of survivor-led organisations (``false``: the others).
     Without ``participant`` the search keeps to the caller's own participant (a region-wide
     token: every one); ``participant=any`` searches every participant. Each hit says whether
     it is ``abroad``: outside the caller's participant (region-wide: the area's).
@@ -80,7 +82,7 @@ async def search_services(
         codes=code, participant=participant, latitude=lat, longitude=lon, area=area,
         radius_km=radius_km, language=language, gender=gender, age_band=age_band,
         unaccompanied_minor=unaccompanied_minor, accompanied_child=accompanied_child,
-        available_only=available, limit=limit, offset=offset,
+        available_only=available, survivor_led=survivor_led, limit=limit, offset=offset,
     )  # fmt: skip
     sources = SearchSources(
         pool=state.query_pool,

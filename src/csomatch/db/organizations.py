@@ -109,6 +109,7 @@ async def list_organizations(
     only_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    survivor_led: bool | None = None,
 ) -> tuple[list[Organization], int]:
     """Return a page of organisations ordered by participant and name, and the total."""
     rows = await conn.fetch(
@@ -116,12 +117,14 @@ async def list_organizations(
         " WHERE ($1::text IS NULL OR participant_code = $1)"
         "   AND ($2::text IS NULL OR kind = $2)"
         "   AND ($3::uuid IS NULL OR id = $3)"
+        "   AND ($6::bool IS NULL OR survivor_led = $6::bool)"
         " ORDER BY participant_code, name, id LIMIT $4 OFFSET $5",
         participant,
         kind,
         only_id,
         limit,
         offset,
+        survivor_led,
     )
     if rows:
         total = int(rows[0]["total"])
@@ -130,10 +133,12 @@ async def list_organizations(
             await conn.fetchval(
                 "SELECT count(*) FROM organization"
                 " WHERE ($1::text IS NULL OR participant_code = $1)"
-                "   AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR id = $3)",
+                "   AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR id = $3)"
+                "   AND ($4::bool IS NULL OR survivor_led = $4::bool)",
                 participant,
                 kind,
                 only_id,
+                survivor_led,
             )
         )
     return msgspec.convert(rows, list[Organization], from_attributes=True), total

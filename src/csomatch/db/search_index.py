@@ -27,7 +27,7 @@ _ENTRY_SELECT = _SERVICE_SELECT.replace(
     " ss.genders AS search_genders, ss.age_bands AS search_age_bands,"
     " ss.accepts_accompanied_children AS search_accompanied,"
     " ss.serves_unaccompanied_minors AS search_unaccompanied, ss.service_accepting,"
-    " ss.organization_accepting,"
+    " ss.organization_accepting, o.survivor_led AS search_survivor_led,"
     " ss.free, ss.capacity_updated_at AS search_updated_at,"
     " ss.shown_x, ss.shown_y, ss.shown_z, ss.site_x, ss.site_y, ss.site_z,"
     " ss.taxonomy_code AS search_code, ",
@@ -47,6 +47,8 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     accepts_accompanied_children: bool
     serves_unaccompanied_minors: bool
     accepting: bool
+    #: The organisation is survivor-led.
+    survivor_led: bool = False
     free: int | None
     updated_at: dt.datetime | None
     shown: tuple[float, float, float]
@@ -65,7 +67,7 @@ _SEARCH_COLUMNS = frozenset(
     {
         "search_participant", "search_languages", "search_genders", "search_age_bands",
         "search_accompanied", "search_unaccompanied", "service_accepting",
-        "organization_accepting", "free",
+        "organization_accepting", "free", "search_survivor_led",
         "search_updated_at", "shown_x", "shown_y", "shown_z", "site_x", "site_y", "site_z",
         "search_code",
     }
@@ -85,6 +87,7 @@ def _entry(row: asyncpg.Record) -> Entry:
         accepts_accompanied_children=values["search_accompanied"],
         serves_unaccompanied_minors=values["search_unaccompanied"],
         accepting=values["service_accepting"] and values["organization_accepting"],
+        survivor_led=values["search_survivor_led"],
         free=values["free"],
         updated_at=values["search_updated_at"],
         shown=(values["shown_x"], values["shown_y"], values["shown_z"]),

@@ -81,6 +81,8 @@ class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
     #: (``registry.addresses.address_scope``); every other confidential site is at its
     #: municipality's centre.
     address_scope: AddressScope = AddressScope()
+    #: Offered by a survivor-led organisation (True), or not (False).
+    survivor_led: bool | None = None
 
 
 class SearchRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -196,28 +198,36 @@ async def list_services(
     organization_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    survivor_led: bool | None = None,
 ) -> tuple[list[Service], int]:
-    """Return a page of services ordered by participant, code and name, and the total."""
+    """Return a page of services ordered by participant, code and name, and the total.
+
+    ``survivor_led``: only services of survivor-led organisations (True), or of the others.
+    """
     where = (
         " WHERE ($1::text IS NULL OR a.participant_code = $1)"
         "   AND ($2::text IS NULL OR s.taxonomy_code = $2)"
         "   AND ($3::uuid IS NULL OR s.organization_id = $3)"
+        "   AND ($4::bool IS NULL OR o.survivor_led = $4::bool)"
     )
     rows = await conn.fetch(
         _SERVICE_SELECT + where + " ORDER BY a.participant_code, s.taxonomy_code, s.name, s.id"
-        " LIMIT $4 OFFSET $5",
+        " LIMIT $5 OFFSET $6",
         participant,
         code,
         organization_id,
+        survivor_led,
         limit,
         offset,
     )
     total = await conn.fetchval(
         "SELECT count(*) FROM service s JOIN location l ON l.id = s.location_id"
+        " JOIN organization o ON o.id = s.organization_id"
         " JOIN area a ON a.code = l.area_code" + where,
         participant,
         code,
         organization_id,
+        survivor_led,
     )
     return msgspec.convert(rows, list[Service], from_attributes=True), int(total)
 
@@ -308,6 +318,10 @@ _FILTERS = (
     " AND (#::float8 IS NULL OR (ss.service_accepting AND ss.organization_accepting"
     " AND ss.free > 0"
     " AND ss.capacity_updated_at > now() - make_interval(secs => #::float8 * 3600)))",
+    # Offered by a survivor-led organisation (or not): the organisation's own flag.
+    " AND (#::bool IS NULL OR EXISTS (SELECT 1 FROM service s2"
+    " JOIN organization o2 ON o2.id = s2.organization_id"
+    " WHERE s2.id = ss.service_id AND o2.survivor_led = #::bool))",
 )
 # The positions (from 0) of the codes that are not service codes of the taxonomy.
 _UNKNOWN_CODES = (
@@ -430,6 +444,7 @@ async def search_services(conn: asyncpg.Connection, f: SearchFilter) -> SearchPa
         f.unaccompanied_minor,
         f.accompanied_child,
         f.stale_after_hours if f.available_only else None,
+        f.survivor_led,
     ):
         args += [value, value]
     if f.radius_km is not None:

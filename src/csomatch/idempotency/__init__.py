@@ -21,7 +21,7 @@ import msgspec
 from csomatch.db import idempotency as idem_db
 from csomatch.db.idempotency import StoredAnswer
 from csomatch.domain import Principal
-from csomatch.errors import CsomatchError, DatabaseUnavailable
+from csomatch.errors import CsomatchError, DatabaseUnavailable, RateLimited
 from csomatch.referrals.access import audit, outcome_of
 
 __all__ = [
@@ -95,7 +95,8 @@ async def run_once(
             async with conn.transaction():
                 answer = await change()
                 await idem_db.store_answer(conn, principal.id, key, answer)
-        except DatabaseUnavailable:
+        except (DatabaseUnavailable, RateLimited):
+            # Not stored: a retry with the same key, later, runs again.
             raise
         except CsomatchError as exc:
             answer = refusal(exc)

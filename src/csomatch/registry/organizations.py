@@ -44,11 +44,13 @@ async def list_organizations(
     kind: str | None,
     limit: int,
     offset: int,
+    survivor_led: bool | None = None,
 ) -> tuple[list[Organization], int]:
     """A page of organisations by participant and name, and how many the filters select."""
     return await org_db.list_organizations(
-        conn, participant=participant, kind=kind, only_id=None, limit=limit, offset=offset
-    )
+        conn, participant=participant, kind=kind, only_id=None, limit=limit, offset=offset,
+        survivor_led=survivor_led,
+    )  # fmt: skip
 
 
 def _may_manage(principal: Principal, org: Organization) -> bool:

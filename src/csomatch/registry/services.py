@@ -45,11 +45,12 @@ async def list_services(
     organization_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    survivor_led: bool | None = None,
 ) -> tuple[list[Service], int]:
     """A page of services by participant, taxonomy code and organisation, and their total."""
     return await svc_db.list_services(
         conn, participant=participant, code=code, organization_id=organization_id,
-        limit=limit, offset=offset,
+        limit=limit, offset=offset, survivor_led=survivor_led,
     )  # fmt: skip
 
 

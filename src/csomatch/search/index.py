@@ -91,6 +91,7 @@ class Arrays:
         )
         self.accompanied = np.array([e.accepts_accompanied_children for e in items], dtype=np.bool_)
         self.accepting = np.array([e.accepting for e in items], dtype=np.bool_)
+        self.survivor_led = np.array([e.survivor_led for e in items], dtype=np.bool_)
         self.free = np.array([_free(e) for e in items], dtype=np.int64)
         self.updated = np.array([_updated(e) for e in items], dtype=np.float64)
         self.shown = np.array([e.shown for e in items], dtype=np.float64).reshape(n, 3).T.copy()
@@ -116,6 +117,7 @@ class Arrays:
         self.unaccompanied[i] = e.serves_unaccompanied_minors
         self.accompanied[i] = e.accepts_accompanied_children
         self.accepting[i] = e.accepting
+        self.survivor_led[i] = e.survivor_led
         self.free[i] = _free(e)
         self.updated[i] = _updated(e)
         self.shown[:, i] = e.shown
@@ -159,6 +161,8 @@ class Arrays:
             keep &= self.unaccompanied[pos] == f.unaccompanied_minor
         if f.accompanied_child is not None:
             keep &= self.accompanied[pos] == f.accompanied_child
+        if f.survivor_led is not None:
+            keep &= self.survivor_led[pos] == f.survivor_led
         if f.available_only:
             oldest = now - f.stale_after_hours * 3600
             keep &= self.accepting[pos] & (self.free[pos] > 0) & (self.updated[pos] > oldest)

@@ -50,6 +50,8 @@ class ServiceQuery(msgspec.Struct, frozen=True, kw_only=True):
     unaccompanied_minor: bool | None = None
     accompanied_child: bool | None = None
     available_only: bool = False
+    #: Offered by a survivor-led organisation (True), or not (False).
+    survivor_led: bool | None = None
     limit: int = 20
     offset: int = 0
 
@@ -113,7 +115,7 @@ def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> Search
         unaccompanied_minor=q.unaccompanied_minor, accompanied_child=q.accompanied_child,
         available_only=q.available_only,
         stale_after_hours=stale_hours, address_scope=address_scope(principal), limit=q.limit,
-        offset=q.offset,
+        offset=q.offset, survivor_led=q.survivor_led,
     )  # fmt: skip
 
 

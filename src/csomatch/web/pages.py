@@ -14,6 +14,7 @@ from typing import Any
 from litestar import MediaType, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from csomatch.api.auth import public
@@ -57,9 +58,14 @@ PAGES = [
     ("/registry", "registry.html", "Registry", "registry.js", True),
     ("/gaps", "gaps.html", "Gaps", "gaps.js", True),
     ("/coordination", "coordination.html", "Coordinator's console", "coordination.js", True),
+    # The survivor's voice (docs/feedback.md): the public page (no sign-in, no navigation),
+    # the printable card of a new code, and the summaries.
+    ("/feedback", "feedback.html", "Feedback", "feedback.js", False),
+    ("/feedback-card", "feedback-card.html", "Feedback card", "feedbackcard.js", True),
+    ("/feedback-summary", "feedback-summary.html", "Feedback", "feedbacksummary.js", True),
 ]
 #: Query parameters a page's script reads (every other one answers 400, as on the API).
-PAGE_QUERY = {"/refer": ("referral",)}
+PAGE_QUERY = {"/refer": ("referral",), "/feedback-card": ("referral", "need")}
 #: The head, header and frame every page shares (``$title``, ``$script``, ``$nav``, ``$main``).
 LAYOUT = "layout.html"
 NAV = '  <nav id="nav" aria-label="Pages"></nav>\n'
@@ -101,11 +107,24 @@ def _page(path: str, template: str, title: str, script: str, nav: bool) -> HTTPR
     return page
 
 
+def _feedback_with_code() -> HTTPRouteHandler:
+    """``/feedback/<code>``: the public feedback page, its code in the path (the card's link)."""
+    html = render("feedback.html", "Feedback", "feedback.js", False)
+
+    @get("/feedback/{code:str}", name="page:feedback-code", media_type=MediaType.HTML,
+         sync_to_thread=False)  # fmt: skip
+    def page(code: FromPath[str]) -> Response[bytes]:
+        """The public feedback page; its script reads the code from the path."""
+        return Response(html, media_type="text/html; charset=utf-8")
+
+    return page
+
+
 def web_routes() -> list[Router]:
     """The pages under ``/`` and their assets under ``/static``, all public."""
     pages = Router(
         path="/",
-        route_handlers=[_page(*page) for page in PAGES],
+        route_handlers=[*(_page(*page) for page in PAGES), _feedback_with_code()],
         after_request=secure,
         cache_control=REVALIDATE,
         include_in_schema=False,

@@ -104,6 +104,7 @@ function query(where) {
   if (document.getElementById("unaccompanied-minor").checked) params.set("unaccompanied_minor", "true");
   if (document.getElementById("accompanied-child").checked) params.set("accompanied_child", "true");
   if (document.getElementById("available").checked) params.set("available", "true");
+  if (document.getElementById("survivor-led").checked) params.set("survivor_led", "true");
   // The API keeps to the caller's own participant by default; "any" searches them all.
   if (home && document.getElementById("everywhere").checked) params.set("participant", "any");
   params.set("limit", String(PAGE_SIZE));

@@ -139,7 +139,17 @@ export function follower(ctx) {
       el("p", { class: "need-state" }, `${NEED_STATES[need.state] || need.state}${ending}`),
       offers.length ? el("ul", { class: "offer-lines" }, ...offers.map(offerLine)) : "",
       el("div", { class: "actions" }, ...actions(need, name, note)),
+      feedbackLink(need),
       note);
+  }
+
+  /** Once a need's service is in service (or closed as placed): the person's feedback card. */
+  function feedbackLink(need) {
+    const placed = need.state === "in_service" || (need.state === "closed" && need.outcome === "placed");
+    if (!placed) return "";
+    return el("a", { class: "feedback-card-link", href:
+      `/feedback-card?referral=${encodeURIComponent(ctx.id())}&need=${need.index}` },
+      "Feedback card for the person");
   }
 
   /** Read the referral (GET /api/v1/referrals/{id}) and show each need, its offers, its step. */

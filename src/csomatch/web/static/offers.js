@@ -2,6 +2,7 @@
 // structured reason. Every answer carries an Idempotency-Key, so a retry never acts twice.
 
 import { showAcceptanceRecord } from "./acceptance.js";
+import { showFeedbackRecord } from "./feedbacktable.js";
 import { LANGUAGES } from "./languages.js";
 import { ago, api, areaNames, el, fieldError, signedIn, taxonomy } from "./session.js";
 
@@ -215,7 +216,8 @@ async function start() {
     load();
   });
   document.getElementById("refresh").addEventListener("click", load);
-  await Promise.all([load(), watch(), showAcceptanceRecord(me.organization_id)]);
+  await Promise.all([load(), watch(), showAcceptanceRecord(me.organization_id),
+    showFeedbackRecord()]);
   document.getElementById("page").dataset.ready = "true";
   setInterval(watch, WATCH_MS);
 }

@@ -15,6 +15,7 @@ const PAGE_SIZE = 25;
 
 const participant = document.getElementById("participant");
 const kind = document.getElementById("kind");
+const survivorLed = document.getElementById("survivor-led");
 const code = document.getElementById("code");
 
 async function total(path) {
@@ -86,6 +87,7 @@ function params(extra) {
   const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (participant.value) q.set("participant", participant.value);
   for (const [key, value] of Object.entries(extra)) if (value) q.set(key, value);
+  if (survivorLed.checked) q.set("survivor_led", "true");
   return q;
 }
 
@@ -132,6 +134,10 @@ async function start() {
     showServices();
   });
   kind.addEventListener("change", showOrgs);
+  survivorLed.addEventListener("change", () => {
+    showOrgs();
+    showServices();
+  });
   code.addEventListener("change", showServices);
   try {
     taxonomyOptions(code, await taxonomy());

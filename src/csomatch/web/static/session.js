@@ -15,6 +15,7 @@ export const PAGES = [
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
   { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
   { href: "/coordination", label: "Console", roles: ["coordinator", "admin"] },
+  { href: "/feedback-summary", label: "Feedback", roles: ["provider", "funder", "coordinator", "admin"] },
 ];
 
 /** The six MARRI participants. */
