@@ -20,6 +20,7 @@ from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
+from csomatch.api.licences import LICENCE_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
 from csomatch.api.notifications import NOTIFICATION_ROUTES
@@ -101,6 +102,7 @@ def create_app(
             *ME_ROUTES,
             *AGENCY_ROUTES,
             *HANDOVER_ROUTES,
+            *LICENCE_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.
