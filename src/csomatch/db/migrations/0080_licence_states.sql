@@ -33,5 +33,4 @@ END $$;
 CREATE TRIGGER licence_revoked_final BEFORE UPDATE ON licence
     FOR EACH ROW EXECUTE FUNCTION licence_revoked_is_final();
 
-CREATE INDEX licence_organization_idx ON licence (organization_id);
 CREATE INDEX licence_valid_to_idx ON licence (valid_to) WHERE status <> 'revoked';
