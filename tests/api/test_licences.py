@@ -93,7 +93,7 @@ async def test_coordinator_adds_renews_suspends_reinstates_and_revokes(
     assert (suspended["state"], suspended["status_reason"]) == ("suspended", "inspection_failed")
     assert suspended["suspended_at"] is not None
     again = await act(client, coord, suspended, "suspend", {"reason": "other"}, expect=409)
-    assert "only an active licence" in again["detail"]
+    assert "only a licence that is active" in again["detail"]
 
     back = await act(client, coord, suspended, "reinstate")
     assert (back["state"], back["status_reason"]) == ("valid", None)

@@ -319,9 +319,9 @@ async def change_status(
     lic = await _managed_licence(conn, principal, org_id, licence_id, if_match)
     if lic.status not in sources:
         allowed = " or ".join(sorted(sources))
+        verb = {"suspended": "suspended", "revoked": "revoked"}.get(to, "reinstated")
         raise Conflict(
-            f"the licence is {lic.status}; only an {allowed} licence can be "
-            f"{'reinstated' if to == 'active' else to}",
+            f"the licence is {lic.status}; only a licence that is {allowed} can be {verb}",
             field="$",
         )
     if to != "active" and reason is None:
