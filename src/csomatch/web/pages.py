@@ -56,6 +56,7 @@ PAGES = [
     ("/offers", "offers.html", "Offers", "offers.js", True),
     ("/registry", "registry.html", "Registry", "registry.js", True),
     ("/gaps", "gaps.html", "Gaps", "gaps.js", True),
+    ("/licences", "licences.html", "Licences", "licences.js", True),
 ]
 #: Query parameters a page's script reads (every other one answers 400, as on the API).
 PAGE_QUERY = {"/refer": ("referral",)}

@@ -14,6 +14,7 @@ export const PAGES = [
   { href: "/offers", label: "Offers", roles: ["provider"] },
   { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
   { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
+  { href: "/licences", label: "Licences", roles: ["provider", "coordinator", "admin"] },
 ];
 
 /** The six MARRI participants. */
