@@ -76,9 +76,9 @@ async def test_coordinator_adds_renews_suspends_reinstates_and_revokes(
 ) -> None:
     coord = await make_token(demo_db, "coordinator", "RS")
     lic = await add(
-        client, coord, SHELTER_ORG, valid_to=(today() + dt.timedelta(days=45)).isoformat()
+        client, coord, SHELTER_ORG, valid_to=(today() + dt.timedelta(days=10)).isoformat()
     )
-    assert (lic["status"], lic["state"], lic["days_until_expiry"]) == ("active", "expiring", 45)
+    assert (lic["status"], lic["state"], lic["days_until_expiry"]) == ("active", "expiring", 10)
     assert lic["evidence_ref"] == "Decision 551-02-123/2025"
 
     listed = (await client.get(path(SHELTER_ORG), headers=coord)).json()["licences"]
