@@ -12,7 +12,7 @@ from tests.api.conftest import make_token
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 SHELTER_ORG = uuid.UUID("eb87e9ee-4bf0-598f-ab6d-f11b452b2005")
-PAGES = ["/", "/find", "/refer", "/capacity", "/offers", "/registry", "/gaps"]
+PAGES = ["/", "/find", "/refer", "/capacity", "/offers", "/registry", "/gaps", "/licences"]
 
 
 async def test_me_names_role_and_scope_but_never_the_token(client: Client, demo_db: str) -> None:

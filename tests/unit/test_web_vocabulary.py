@@ -30,6 +30,7 @@ from csomatch.domain import (
     URGENCIES,
     ChildAgeBand,
 )
+from csomatch.domain.vocabulary import LICENCE_REASONS
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.matching.rules import REASON_CODES
 from csomatch.matching.terms import TERMS
@@ -89,6 +90,7 @@ def test_nationality_is_asked_for_the_services_the_server_accepts_it_for() -> No
         ("referwords.js", "OUTCOMES", OUTCOMES),
         ("referwords.js", "UNMET_REASONS", UNMET_REASONS),
         ("referwords.js", "CANCEL_REASONS", CANCEL_REASONS),
+        ("licences.js", "REASONS", LICENCE_REASONS),
     ],
 )
 def test_the_words_of_each_page_cover_exactly_the_server_s_codes(

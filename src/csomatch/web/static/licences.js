@@ -235,6 +235,9 @@ async function setUpManaging() {
     ...orgs.organizations.map((o) => el("option", { value: o.id }, `${o.name} (${o.participant})`)),
   );
   taxonomyOptions($("add-codes"), terms);
+  $("change-reason").replaceChildren(
+    ...Object.entries(REASONS).map(([code, words]) => el("option", { value: code }, words)),
+  );
   change.addEventListener("submit", saveChange);
   $("change-cancel").addEventListener("click", () => {
     change.hidden = true;
