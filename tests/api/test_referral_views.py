@@ -95,6 +95,15 @@ OTHER_ROUTES = {
     ("GET", "/offers"), ("GET", "/registry"), ("GET", "/gaps"),
     ("GET", "/static/{file_path:path}"),
     ("GET", "/schema"), ("GET", "/schema/openapi.json"), ("GET", "/schema/{path:str}"),
+    # licences: registry data, no referral data (tests/api/test_licences.py)
+    ("GET", "/api/v1/licences"), ("GET", "/api/v1/organizations/{org_id:uuid}/licences"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences"),
+    ("GET", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/renew"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/suspend"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/revoke"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/reinstate"),
+    ("GET", "/licences"),
 }  # fmt: skip
 
 
