@@ -99,7 +99,11 @@ def view(lic: Licence, today: dt.date) -> LicenceView:
 
 
 def actor_of(principal: Principal) -> AuditActor:
-    """The audit log's view of a caller."""
+    """The audit log's view of a caller.
+
+    The same as ``referrals.access.actor_of``, which this package cannot import: referrals
+    import the registry.
+    """
     return AuditActor(
         token_id=principal.id,
         role=principal.role,
