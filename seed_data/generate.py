@@ -1225,7 +1225,32 @@ def generate(scale: int = 1, seed: int = DEFAULT_SEED) -> tuple[dict[str, Any], 
     builder = Builder(seed)
     for replica in range(scale):
         builder.add_replica(replica)
-    return builder.registry(), builder.funding()
+    registry = builder.registry()
+    mark_renewals_due(registry)
+    return registry, builder.funding()
+
+
+# Health licences that end a few days after the load day (``valid_to_days``), so that the
+# demo always has licences expiring within 90 days for /licences and its reminders. Health
+# licences only: the women's emergency shelters of the README tour keep theirs.
+RENEWALS_DUE = {"RS": 20, "BA": 45, "AL": 80}
+
+
+def mark_renewals_due(registry: dict[str, Any]) -> None:
+    """Give the first health licence of each participant in RENEWALS_DUE its ``valid_to_days``.
+
+    Draws no random number, so everything else stays as the seed made it.
+    """
+    due = dict(RENEWALS_DUE)
+    for org in registry["organizations"]:
+        days = due.get(org["participant"])
+        if days is None:
+            continue
+        for lic in org["licences"]:
+            if "-HLT-" in lic["number"] and lic["valid_to"] is not None:
+                lic["valid_to_days"] = days
+                del due[org["participant"]]
+                break
 
 
 def render(document: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
+from csomatch.api.licences import LICENCE_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
 from csomatch.api.notifications import NOTIFICATION_ROUTES
@@ -107,6 +108,7 @@ def create_app(
             *COORDINATION_ROUTES,
             *TRANSNATIONAL_ROUTES,
             *FEEDBACK_ROUTES,
+            *LICENCE_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

@@ -27,6 +27,7 @@ from tests.api.referral_factories import idem, referral_body, service_with_free_
 from tests.api.test_feedback import _in_service
 from tests.api.test_funding_api import demo_org, record
 from tests.api.test_gaps_api import _biggest_funder
+from tests.api.test_licences import licence_body
 from tests.api.test_match_batch import person
 from tests.api.test_registry_api import SHELTER_ORG, Client
 from tests.api.test_registry_writes import NEW_ORG, _location_of, service_body
@@ -271,6 +272,29 @@ async def _allocate(client: Client, db: str) -> Call:
                 json={"budget": 50000, "currency": "EUR", "time_limit_s": 1})  # fmt: skip
 
 
+async def _add_licence(client: Client, db: str) -> Call:
+    coord = await make_token(db, "coordinator", "RS")
+    url = f"/api/v1/organizations/{SHELTER_ORG}/licences"
+    return Call(headers=coord, path=url, json=licence_body())
+
+
+def _licence_change(action: str, body: Any = None) -> Case:
+    """A case that adds a licence, then changes it (``renew``, ``suspend``...)."""
+
+    async def case(client: Client, db: str) -> Call:
+        coord = await make_token(db, "coordinator", "RS")
+        url = f"/api/v1/organizations/{SHELTER_ORG}/licences"
+        lic = await _ok(client, url, coord, licence_body())
+        if action == "reinstate":
+            await _ok(client, f"{url}/{lic['id']}/suspend", coord | {"If-Match": '"1"'},
+                      {"reason": "other"})  # fmt: skip
+        version = '"2"' if action == "reinstate" else '"1"'
+        return Call(headers=coord | {"If-Match": version}, path=f"{url}/{lic['id']}/{action}",
+                    json=body)  # fmt: skip
+
+    return case
+
+
 #: Every POST route of the app (as Litestar declares its path) and how to make it act.
 CASES: dict[str, Case] = {
     "/api/v1/organizations": _organization,
@@ -298,6 +322,19 @@ CASES: dict[str, Case] = {
     "/api/v1/gaps/what-if": _what_if,
     "/api/v1/gaps/allocate": _allocate,
     "/api/v1/referrals/{referral_id:uuid}/feedback-code": _feedback_code,
+    "/api/v1/organizations/{org_id:uuid}/licences": _add_licence,
+    "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/renew": _licence_change(
+        "renew", {"valid_to": "2031-12-31"}
+    ),
+    "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/suspend": _licence_change(
+        "suspend", {"reason": "inspection_failed"}
+    ),
+    "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/revoke": _licence_change(
+        "revoke", {"reason": "closed"}
+    ),
+    "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/reinstate": _licence_change(
+        "reinstate"
+    ),
 }
 #: POST routes without a key: the public feedback answer (its code makes it happen once; a
 #: second use is refused, tests/api/test_feedback.py).

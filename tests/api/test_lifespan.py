@@ -13,7 +13,9 @@ from litestar.testing import AsyncTestClient
 from csomatch.app import create_app
 from csomatch.settings import Settings
 
-LOOPS = ["audit-checkpoints", "retention", "sweeper", "webhook-dispatcher"]
+LOOPS = [
+    "audit-checkpoints", "licence-reminders", "retention", "sweeper", "webhook-dispatcher"
+]  # fmt: skip
 
 
 def _running_loops(client: AsyncTestClient[Litestar]) -> list[asyncio.Task[Any]]:
@@ -39,4 +41,6 @@ async def test_switched_off_loops_do_not_start(demo_db: str, tmp_path: Path) -> 
         dispatch_interval_s=0, purge_interval_hours=0,
     )  # fmt: skip
     async with AsyncTestClient(app=create_app(settings, demo_db)) as client:
-        assert [t.get_name() for t in _running_loops(client)] == ["audit-checkpoints", "sweeper"]
+        assert [t.get_name() for t in _running_loops(client)] == [
+            "audit-checkpoints", "licence-reminders", "sweeper"
+        ]  # fmt: skip

@@ -106,6 +106,15 @@ OTHER_ROUTES = {
     # the time limits per state and urgency (docs/coordination.md), the console's page
     ("GET", "/api/v1/coordination/time-limits"), ("PUT", "/api/v1/coordination/time-limits"),
     ("GET", "/coordination"),
+    # licences: registry data, no referral data (tests/api/test_licences.py)
+    ("GET", "/api/v1/licences"), ("GET", "/api/v1/organizations/{org_id:uuid}/licences"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences"),
+    ("GET", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/renew"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/suspend"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/revoke"),
+    ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/reinstate"),
+    ("GET", "/licences"),
 }  # fmt: skip
 
 

@@ -25,6 +25,7 @@ PAGES = [
     "/feedback/7K3M-Q9XD-2HRT-W8PB",
     "/feedback-card",
     "/feedback-summary",
+    "/licences",
 ]
 
 

@@ -35,6 +35,9 @@ CLOSED_SETS: dict[tuple[str, str], tuple[str, ...]] = {
     ("referral_profile", "gender"): v.GENDERS,
     ("referral_hold", "decline_reason"): v.DECLINE_REASONS,
     ("referral_profile", "guardian_status"): v.GUARDIAN_STATUSES,
+    ("licence", "status"): v.LICENCE_STATUSES,
+    ("licence", "status_reason"): v.LICENCE_REASONS,
+    ("licence_reminder", "kind"): v.LICENCE_REMINDERS,
 }
 #: (table, column) -> the regular expression its CHECK matches, as the domain builds it.
 PATTERNS: dict[tuple[str, str], str] = {

@@ -30,7 +30,12 @@ from csomatch.domain import (
     URGENCIES,
     ChildAgeBand,
 )
-from csomatch.domain.vocabulary import CONSENT_ITEMS, TRM_STEP_STATUSES, TRM_STEPS
+from csomatch.domain.vocabulary import (
+    CONSENT_ITEMS,
+    LICENCE_REASONS,
+    TRM_STEP_STATUSES,
+    TRM_STEPS,
+)
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.matching.rules import REASON_CODES
 from csomatch.matching.terms import TERMS
@@ -94,6 +99,7 @@ def test_nationality_is_asked_for_the_services_the_server_accepts_it_for() -> No
         ("referwords.js", "TRM_STEP_STATUS", TRM_STEP_STATUSES),
         ("referwords.js", "CONSENT_ITEMS", CONSENT_ITEMS),
         ("referwords.js", "DECLINE_REASONS", DECLINE_REASONS),
+        ("licences.js", "REASONS", LICENCE_REASONS),
     ],
 )
 def test_the_words_of_each_page_cover_exactly_the_server_s_codes(

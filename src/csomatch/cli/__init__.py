@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from csomatch.cli import audit, db, funding, gaps, purge, seed, serve, solve, token
+from csomatch.cli import audit, db, funding, gaps, licence, purge, seed, serve, solve, token
 from csomatch.settings import Settings, SettingsError
 
 DESCRIPTION = """\
@@ -37,6 +37,8 @@ EPILOG = """examples:
   csomatch token create --role funder --jurisdiction MARRI --funder FUNDER_REF
   csomatch gaps --participant RS --min-severity 4 --why
                                  coverage gaps for funders (docs/gaps.md)
+  csomatch licence list --expiring-within 90
+                                 licences ending soon; also add|renew|suspend|revoke|reinstate
 
 configuration (environment): CSOMATCH_HOME, CSOMATCH_DATABASE_URL, CSOMATCH_HOST,
 CSOMATCH_PORT, CSOMATCH_WORKERS, CSOMATCH_FRESH_HOURS, CSOMATCH_STALE_HOURS, CSOMATCH_SEED_DIR,
@@ -44,7 +46,7 @@ CSOMATCH_LOG_LEVEL, CSOMATCH_TOKEN_CACHE_SECONDS; see the README's configuration
 """
 
 #: The command groups, in the order ``csomatch --help`` lists them.
-COMMANDS = (serve, db, seed, token, solve, audit, purge, funding, gaps)
+COMMANDS = (serve, db, seed, token, solve, audit, purge, funding, gaps, licence)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,14 +14,16 @@ from csomatch.db.services import _SERVICE_SELECT
 from csomatch.db.track_records import TrackRecord
 from csomatch.domain import Service
 
-# Whether the service's organisation holds a licence valid on $2 that lists the service's
-# code. Computed in the same query, so the matcher needs no query per service; written as
-# IN over the (organisation, code) pairs licensed that day, so PostgreSQL builds that set
-# once (a hashed subplan) instead of scanning the licences once per service.
+# Whether the service's organisation holds a licence in force (active: neither suspended
+# nor revoked) and valid on $2 that lists the service's code. Computed in the same query, so
+# the matcher needs no query per service; written as IN over the (organisation, code) pairs
+# licensed that day, so PostgreSQL builds that set once (a hashed subplan) instead of
+# scanning the licences once per service.
 _LICENCE_VALID = (
     "COALESCE((s.organization_id, s.taxonomy_code) IN ("
     "SELECT lic.organization_id, code FROM licence lic, unnest(lic.service_codes) AS code"
-    " WHERE lic.valid_from <= $2 AND (lic.valid_to IS NULL OR lic.valid_to >= $2)),"
+    " WHERE lic.status = 'active' AND lic.valid_from <= $2"
+    " AND (lic.valid_to IS NULL OR lic.valid_to >= $2)),"
     " false) AS licence_valid, "
 )
 # The service's track record in the same row (NULL for a service never offered).

@@ -26,6 +26,10 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "licence_valid_range": ("$.valid_to", "valid_to must not be before valid_from"),
     "licence_number_unique": ("$.number", "this organisation already has this licence"),
+    # licences that live (migration 0077)
+    "licence_revoked_final": ("$", "a revoked licence cannot change; add a new licence instead"),
+    "licence_status_reason": ("$.reason", "a suspended or revoked licence needs a reason code"),
+    "licence_evidence_ref_check": ("$.evidence_ref", "evidence_ref is 1 to 200 characters"),
     "service_location_same_org": (
         "$.location_id",
         "the location does not belong to this organisation",

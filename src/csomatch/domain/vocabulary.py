@@ -179,6 +179,26 @@ TRM_STEPS: Final[tuple[TrmStepCode, ...]] = get_args(TrmStepCode)
 TRM_FOLLOW_UPS: Final[frozenset[str]] = frozenset({"follow_up_3m", "follow_up_6m", "follow_up_12m"})
 TrmStepStatus = Literal["planned", "done", "cancelled"]
 TRM_STEP_STATUSES: Final[tuple[TrmStepStatus, ...]] = get_args(TrmStepStatus)
+# --- Licences ------------------------------------------------------------------------------
+
+LicenceStatus = Literal["active", "suspended", "revoked"]
+#: What the licensing authority last decided: in force, suspended (may be reinstated) or
+#: revoked (final; a new licence is added instead).
+LICENCE_STATUSES: Final[tuple[LicenceStatus, ...]] = get_args(LicenceStatus)
+LicenceReason = Literal[
+    "inspection_failed", "standards_not_met", "authority_request", "closed", "other"
+]
+#: Why a licence was suspended or revoked (a code, never free text).
+LICENCE_REASONS: Final[tuple[LicenceReason, ...]] = get_args(LicenceReason)
+LicenceState = Literal["valid", "expiring", "expired", "suspended", "revoked", "not_yet_valid"]
+#: A licence as it stands on a day: its status, and its dates against that day (``expiring``:
+#: it ends within :data:`LICENCE_EXPIRING_DAYS` days).
+LICENCE_STATES: Final[tuple[LicenceState, ...]] = get_args(LicenceState)
+#: A licence ending within this many days is ``expiring`` (the first reminder goes out then).
+LICENCE_EXPIRING_DAYS: Final = 90
+LicenceReminder = Literal["ninety_days", "thirty_days", "seven_days", "expired"]
+#: The reminders sent about a licence's end, each once per validity period.
+LICENCE_REMINDERS: Final[tuple[LicenceReminder, ...]] = get_args(LicenceReminder)
 
 # --- Constrained values --------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ RULE_DETAILS: Final[dict[str, str]] = {
     "accompanied children are accepted; a child-only service only children",
     "group": "it does not place the referral's group (adults and accompanying children) together",
     "not_accepting": "it is not accepting referrals now",
-    "licence": "it needs a licence, and its organisation holds none valid today for this service",
+    "licence": "it needs a licence, and its organisation holds none valid today for this "
+    "service (expired, suspended, revoked or missing)",
     "no_capacity": "its free places are unknown, stale or too few for the group",
     "language": "it speaks none of the person's languages, and no interpretation service "
     "accepting referrals covers them",

@@ -30,7 +30,8 @@ class MatchContext(msgspec.Struct, frozen=True, kw_only=True):
     excluded_points: tuple[Point, ...]
     #: An interpretation service accepting referrals covers one of the person's languages.
     interpretation_available: bool
-    #: Services whose organisation holds a licence valid today that lists the service's code.
+    #: Services whose organisation holds a licence in force and valid today that lists the
+    #: service's code (a suspended or revoked licence counts for nothing).
     licensed: frozenset[uuid.UUID]
 
 
@@ -120,9 +121,9 @@ def licensed_if_required(
 ) -> bool:
     """A service that needs a licence is offered only under a licence valid today.
 
-    The organisation must hold a licence from an authority, valid today (from its first day
-    to its last, or without an end date), that lists the service's code. A service that
-    needs no licence passes.
+    The organisation must hold a licence from an authority, in force (neither suspended nor
+    revoked) and valid today (from its first day to its last, or without an end date), that
+    lists the service's code. A service that needs no licence passes.
     """
     return not service.licence_required or service.id in ctx.licensed
 

@@ -3,6 +3,9 @@
 Offers past their time expire (freeing their places); a referral submitted or matched with no
 offer past its time limit is escalated once (``referrals.coordination``).
 
+Alongside it, ``run_licence_reminders`` sends the licence reminders due
+(``registry.licences.send_reminders``, each once) every hour.
+
 ``sweep`` is the use case (tests call it); ``run_sweeper`` repeats it in the background of
 the server (runtime.lifespan), surviving database outages.
 """
@@ -22,6 +25,7 @@ from csomatch.db.idempotency import purge_answers
 from csomatch.errors import CsomatchError
 from csomatch.referrals.coordination import escalate_stuck
 from csomatch.referrals.offers import expire_one
+from csomatch.registry.licences import send_reminders
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,3 +87,32 @@ async def run_sweeper(pool: asyncpg.Pool, settings: Settings) -> None:
                 "sweep failed (%s); retrying in %.0f s", type(exc).__name__, settings.sweep_seconds
             )
         await asyncio.sleep(settings.sweep_seconds)
+
+
+#: How often the licence reminders are looked for: each is sent once, on the day it is due.
+LICENCE_REMINDER_SECONDS = 3600.0
+#: The first look waits this long after the start, so a process that starts and stops at
+#: once (a command, a test) sends nothing on the side.
+LICENCE_REMINDER_FIRST_S = 60.0
+
+
+async def run_licence_reminders(
+    pool: asyncpg.Pool,
+    every_s: float = LICENCE_REMINDER_SECONDS,
+    first_s: float = LICENCE_REMINDER_FIRST_S,
+) -> None:
+    """Send the licence reminders due, every ``every_s`` until cancelled; go on after errors."""
+    await asyncio.sleep(first_s)
+    while True:
+        try:
+            async with pool.acquire(timeout=10) as conn:
+                report = await send_reminders(conn, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+            if report.expiring or report.expired:
+                log.info(
+                    "licence reminders: %d expiring, %d expired", report.expiring, report.expired
+                )
+        except (*CONNECTION_ERRORS, TimeoutError, CsomatchError, asyncpg.PostgresError) as exc:
+            log.warning(
+                "licence reminders failed (%s); retrying in %.0f s", type(exc).__name__, every_s
+            )
+        await asyncio.sleep(every_s)

@@ -75,6 +75,9 @@ class _Licence(_SeedFile, frozen=True):
     valid_to: dt.date | None
     verified_by: str | None
     verified_days_ago: float | None
+    #: A few licences end this many days after the load day instead of on ``valid_to``, so
+    #: the demo always has renewals due (``/licences``, the reminders).
+    valid_to_days: int | None = None
 
 
 class _Location(_SeedFile, frozen=True):
@@ -353,7 +356,11 @@ def _new_licence(org: _Organization, lic: _Licence, now: dt.datetime) -> orgs_db
         number=lic.number,
         service_codes=lic.service_codes,
         valid_from=lic.valid_from,
-        valid_to=lic.valid_to,
+        valid_to=(
+            lic.valid_to
+            if lic.valid_to_days is None
+            else now.astimezone(dt.UTC).date() + dt.timedelta(days=lic.valid_to_days)
+        ),
         verified_by=lic.verified_by,
         verified_at=(
             None

@@ -1,7 +1,8 @@
 """The one lifespan of a server process: what starts with the application and stops with it.
 
 In this order: the two database pools, the caches of the process, the search index (then,
-with ``freeze_heap``, ``gc.freeze``), and the background loops: the sweeper, the webhook
+with ``freeze_heap``, ``gc.freeze``), and the background loops: the sweeper (and the licence
+reminders beside it), the webhook
 dispatcher, the retention purge and, once the audit key is checked against the log, the
 audit checkpoint writer. Every loop is started here and nowhere else, and watched by
 ``app.state.health``: one that stops makes ``/healthz`` answer 503. On the way out each
@@ -28,7 +29,7 @@ from csomatch.db.pool import create_pool
 from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, run_dispatcher
 from csomatch.notifications.targets import Resolver
 from csomatch.referrals.retention import run_retention
-from csomatch.referrals.sweeper import run_sweeper
+from csomatch.referrals.sweeper import run_licence_reminders, run_sweeper
 from csomatch.search.demand import RecordedToday
 from csomatch.search.index import SearchIndex
 from csomatch.settings import Settings
@@ -123,6 +124,7 @@ async def _start_loops(
 
     pool = app.state.pool
     start(run_sweeper(pool, settings), "sweeper")
+    start(run_licence_reminders(pool), "licence-reminders")
     client = await stack.enter_async_context(
         httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": USER_AGENT})
     )

@@ -63,6 +63,7 @@ PAGES = [
     ("/feedback", "feedback.html", "Feedback", "feedback.js", False),
     ("/feedback-card", "feedback-card.html", "Feedback card", "feedbackcard.js", True),
     ("/feedback-summary", "feedback-summary.html", "Feedback", "feedbacksummary.js", True),
+    ("/licences", "licences.html", "Licences", "licences.js", True),
 ]
 #: Query parameters a page's script reads (every other one answers 400, as on the API).
 PAGE_QUERY = {"/refer": ("referral",), "/feedback-card": ("referral", "need")}

@@ -16,6 +16,7 @@ export const PAGES = [
   { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
   { href: "/coordination", label: "Console", roles: ["coordinator", "admin"] },
   { href: "/feedback-summary", label: "Feedback", roles: ["provider", "funder", "coordinator", "admin"] },
+  { href: "/licences", label: "Licences", roles: ["provider", "coordinator", "admin"] },
 ];
 
 /** The six MARRI participants. */
