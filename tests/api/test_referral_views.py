@@ -115,6 +115,13 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/revoke"),
     ("POST", "/api/v1/organizations/{org_id:uuid}/licences/{licence_id:uuid}/reinstate"),
     ("GET", "/licences"),
+    # the survivor's voice: a one-time code and its link (no referral field; the referral is
+    # only the issuer's check), the public answer, aggregates of closed quarters
+    # (tests/api/test_feedback.py), and their pages
+    ("POST", "/api/v1/referrals/{referral_id:uuid}/feedback-code"),
+    ("POST", "/api/v1/feedback"), ("GET", "/api/v1/feedback/summary"),
+    ("GET", "/feedback"), ("GET", "/feedback/{code:str}"), ("GET", "/feedback-card"),
+    ("GET", "/feedback-summary"),
 }  # fmt: skip
 
 
