@@ -286,3 +286,47 @@ async def test_each_answer_feeds_the_matchers_feedback_term(voice: Client, demo_
     assert (record["feedback_n"], record["feedback_sum"]) == (1, 1)
     [stored] = await sql(demo_db, "SELECT count(*) AS n FROM feedback_answer")
     assert stored["n"] == 2
+
+
+async def test_a_code_cell_never_gives_away_a_hidden_services_few_answers(
+    voice: Client, demo_db: str
+) -> None:
+    # Six answers for the shelter and two for another Serbian emergency shelter: the
+    # coordinator sees the shelter's six, so the code's eight would give away the other's
+    # two by subtraction; it is withheld from the coordinator (complementary suppression)
+    # but shown to a funder, who reads no service cells. Once the other shelter has five
+    # answers it is shown itself, and the code cell is safe again.
+    closed = last_closed(dt.datetime.now(dt.UTC).date(), "quarter")
+    [other] = await sql(
+        demo_db,
+        "SELECT s.id FROM service s JOIN location l ON l.id = s.location_id"
+        " JOIN organization o ON o.id = s.organization_id"
+        " WHERE s.taxonomy_code = 'ACC.EMERG' AND o.participant_code = 'RS' AND s.id <> $1"
+        " ORDER BY s.id LIMIT 1",
+        SHELTER,
+    )
+
+    async def answers(service: Any, n: int) -> None:
+        for _ in range(n):
+            await sql(
+                demo_db,
+                "INSERT INTO feedback_answer (service_id, taxonomy_code, participant_code,"
+                " quarter, safe, respected, understood, helped, score)"
+                " VALUES ($1, 'ACC.EMERG', 'RS', $2, 1, 1, 1, 1, 1)",
+                service,
+                closed.start,
+            )
+
+    await answers(SHELTER, 6)
+    await answers(other["id"], 2)
+    coordinator = await token(demo_db, "coordinator", "RS")
+    funder = await token(demo_db, "funder", "RS")
+    services = await _summary(voice, coordinator, quarter=closed.label)
+    assert [(c["service_id"], c["answers"]) for c in services["cells"]] == [(str(SHELTER), 6)]
+    by_code = await _summary(voice, coordinator, by="code", quarter=closed.label)
+    assert (by_code["cells"], by_code["suppressed"]) == ([], 1)
+    [funders] = (await _summary(voice, funder, by="code", quarter=closed.label))["cells"]
+    assert funders["answers"] == 8
+    await answers(other["id"], 3)
+    [cell] = (await _summary(voice, coordinator, by="code", quarter=closed.label))["cells"]
+    assert cell["answers"] == 11

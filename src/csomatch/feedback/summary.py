@@ -5,6 +5,11 @@ closed quarter never changes), and only cells of at least ``THRESHOLD`` answers 
 analysis's small-cell rule); within a cell, a question's mean only when at least
 ``THRESHOLD`` people answered it. A provider sees its own services; a coordinator or an
 admin those of their jurisdiction; a funder only service codes by participant.
+
+A caller who reads both views could subtract the services shown from their code's cell and
+learn what the hidden ones said: a code cell is therefore shown to such a caller only when
+the services hidden inside it hold no answers or at least ``THRESHOLD`` together
+(complementary suppression, as in the gap analysis). A funder reads no service cells.
 """
 
 from __future__ import annotations
@@ -76,6 +81,19 @@ def _cell(c: feedback_db.AnswerCell) -> FeedbackCell:
     )  # fmt: skip
 
 
+def _recoverable(cell: FeedbackCell, services: list[feedback_db.AnswerCell]) -> bool:
+    """Whether showing ``cell`` would let its hidden services' few answers be subtracted out."""
+    hidden = sum(
+        s.answers
+        for s in services
+        if s.answers < THRESHOLD
+        and _label(s.quarter) == cell.quarter
+        and s.taxonomy_code == cell.taxonomy_code
+        and s.participant_code == cell.participant
+    )
+    return 0 < hidden < THRESHOLD
+
+
 def _quarters(quarter: str | None, today: dt.date) -> list[str]:
     """The labels of the quarters asked for: one closed quarter, or the last few."""
     if quarter is None:
@@ -118,6 +136,13 @@ async def feedback_summary(
         organization_id=principal.organization_id if provider else None,
     )  # fmt: skip
     shown = [_cell(c) for c in found if c.answers >= THRESHOLD]
+    if by == "code" and principal.role != "funder":
+        services = await feedback_db.answer_cells(
+            conn, by_service=True, since=first.start, before=last.end,
+            participant=None if provider else principal.participant(),
+            organization_id=principal.organization_id if provider else None,
+        )  # fmt: skip
+        shown = [c for c in shown if not _recoverable(c, services)]
     return FeedbackSummary(
         by=by, quarters=labels, threshold=THRESHOLD, cells=shown,
         suppressed=len(found) - len(shown),
