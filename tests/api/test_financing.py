@@ -7,7 +7,11 @@ against state placements) so that every figure asserted is worked out by hand.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -240,3 +244,62 @@ async def test_cell_evidence_says_who_pays(client: Client, demo_db: str) -> None
     assert total > 0
     assert abs(sum(f["share"] for f in financing["funders"]) - 1) < 0.01
     assert financing["public_share"] == round(financing["public_eur_per_year"] / total, 4)
+
+
+async def test_a_confirmed_hold_counts_one_placement_in_its_month(demo_db: str) -> None:
+    conn = await asyncpg.connect(demo_db)
+    try:
+        cso = await _org_with_service(conn, "RS", "cso")
+        area = await conn.fetchval("SELECT code FROM area WHERE participant_code = 'RS' LIMIT 1")
+        referral_id, hold_id = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO referral (id, jurisdiction, receiving_participant, urgency, current_area)"
+            " VALUES ($1, 'RS', 'RS', 'planned', $2)",
+            referral_id, area,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO referral_need (referral_id, idx, taxonomy_code, priority)"
+            " VALUES ($1, 0, $2, 'must')",
+            referral_id, cso["taxonomy_code"],
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO referral_hold (id, referral_id, service_id, organization_id, places,"
+            " expires_at) VALUES ($1, $2, $3, $4, 1, now() + interval '1 hour')",
+            hold_id, referral_id, cso["service_id"], cso["org_id"],
+        )  # fmt: skip
+        count = "SELECT coalesce(sum(n), 0) FROM placement_count WHERE service_id = $1"
+        assert await conn.fetchval(count, cso["service_id"]) == 0
+        await conn.execute(
+            "UPDATE referral_hold SET status = 'accepted', confirm_by = now() + interval '1 day'"
+            " WHERE id = $1",
+            hold_id,
+        )
+        await conn.execute("UPDATE referral_hold SET status = 'confirmed' WHERE id = $1", hold_id)
+        await conn.execute("UPDATE referral_hold SET places = 1 WHERE id = $1", hold_id)
+        month = await conn.fetchval(
+            "SELECT month FROM placement_count WHERE service_id = $1", cso["service_id"]
+        )
+        assert await conn.fetchval(count, cso["service_id"]) == 1
+        assert month == period_of(TODAY, "month").start
+    finally:
+        await conn.close()
+
+
+def test_the_cli_prints_the_equity_view(demo_db: str, tmp_path: Path) -> None:
+    env = {**os.environ, "CSOMATCH_DATABASE_URL": demo_db, "CSOMATCH_HOME": str(tmp_path),
+           "CSOMATCH_LOG_LEVEL": "warning"}  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "csomatch", "funding", "equity", "--participant", "RS", "--csv"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    header, tags, *rows = run.stdout.splitlines()
+    assert header.startswith("participant,code,cases_cso")
+    assert tags.startswith("#country+code")
+    assert all(row.startswith("RS,") for row in rows)
+    bad = subprocess.run(
+        [sys.executable, "-m", "csomatch", "funding", "equity", "--period", "2026-13"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "2026-13" in bad.stderr
