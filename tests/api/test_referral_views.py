@@ -125,6 +125,7 @@ OTHER_ROUTES = {
     # who pays: money and case counts per code (suppressed), no referral data
     # (tests/api/test_financing.py)
     ("GET", "/api/v1/organizations/{org_id:uuid}/funding"), ("GET", "/api/v1/gaps/financing"),
+    ("GET", "/funding"),
 }  # fmt: skip
 
 
