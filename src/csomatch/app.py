@@ -18,6 +18,7 @@ from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.coordination import COORDINATION_ROUTES
 from csomatch.api.feedback import FEEDBACK_ROUTES
+from csomatch.api.financing import FINANCING_ROUTES
 from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
@@ -109,6 +110,7 @@ def create_app(
             *TRANSNATIONAL_ROUTES,
             *FEEDBACK_ROUTES,
             *LICENCE_ROUTES,
+            *FINANCING_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

@@ -122,6 +122,10 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/feedback"), ("GET", "/api/v1/feedback/summary"),
     ("GET", "/feedback"), ("GET", "/feedback/{code:str}"), ("GET", "/feedback-card"),
     ("GET", "/feedback-summary"),
+    # who pays: money and case counts per code (suppressed), no referral data
+    # (tests/api/test_financing.py)
+    ("GET", "/api/v1/organizations/{org_id:uuid}/funding"), ("GET", "/api/v1/gaps/financing"),
+    ("GET", "/funding"),
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ PAGES = [
     "/feedback-card",
     "/feedback-summary",
     "/licences",
+    "/funding",
 ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from csomatch.cli import financing as financing_cli
 from csomatch.cli.db import connected, database, prepare
 from csomatch.db import funding as funding_db
 from csomatch.db.organizations import get_organization
@@ -30,6 +31,7 @@ EPILOG = """examples:
   csomatch funding matches --reject REVIEW_ID
   csomatch funding rates                             the EUR rates in use
   csomatch funding rates import rates.csv            add or replace rates (docs/funding.md)
+  csomatch funding equity --participant RS --period 2026-Q3   who pays for the cases taken
 """
 
 
@@ -65,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     rates = actions.add_parser("rates", help="list the EUR rates, or import a rates CSV")
     rates.add_argument("rates_action", nargs="?", choices=["import"])
     rates.add_argument("rates_file", nargs="?", type=Path)
+    financing_cli.add_equity_parser(actions)
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -107,6 +110,9 @@ async def _run(args: argparse.Namespace, url: str, data: bytes) -> int:
             return await _import(conn, args, data)
         if args.funding_command == "matches":
             return await _matches(conn, args)
+        if args.funding_command == "equity":
+            sys.stdout.write(await financing_cli.equity(conn, args))
+            return 0
         return await _rates(conn, args, data)
 
 

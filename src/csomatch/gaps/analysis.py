@@ -24,6 +24,7 @@ from csomatch.gaps.cells import (
     assemble_cells,
     count_demand,
 )
+from csomatch.gaps.financing import FundingMix, cell_financing
 from csomatch.gaps.periods import (
     Granularity,
     Period,
@@ -90,6 +91,8 @@ class CellEvidence(msgspec.Struct, frozen=True, kw_only=True):
     reference_date: dt.date
     services: list[ServiceEvidence]
     grants: list[GrantEvidence]
+    #: Who pays for the cell's services on the reference date (docs/funding.md, "Who pays").
+    financing: FundingMix | None = None
 
 
 def periods_of(query: GapQuery, today: dt.date) -> list[Period]:
@@ -238,4 +241,5 @@ async def cell_evidence(
         reference_date=ref,
         services=services,
         grants=grants,
+        financing=await cell_financing(conn, [s.service_id for s in services], ref),
     )

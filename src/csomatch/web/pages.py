@@ -64,6 +64,7 @@ PAGES = [
     ("/feedback-card", "feedback-card.html", "Feedback card", "feedbackcard.js", True),
     ("/feedback-summary", "feedback-summary.html", "Feedback", "feedbacksummary.js", True),
     ("/licences", "licences.html", "Licences", "licences.js", True),
+    ("/funding", "funding.html", "Funding and runway", "funding.js", True),
 ]
 #: Query parameters a page's script reads (every other one answers 400, as on the API).
 PAGE_QUERY = {"/refer": ("referral",), "/feedback-card": ("referral", "need")}

@@ -17,6 +17,7 @@ export const PAGES = [
   { href: "/coordination", label: "Console", roles: ["coordinator", "admin"] },
   { href: "/feedback-summary", label: "Feedback", roles: ["provider", "funder", "coordinator", "admin"] },
   { href: "/licences", label: "Licences", roles: ["provider", "coordinator", "admin"] },
+  { href: "/funding", label: "Funding", roles: ["provider"] },
 ];
 
 /** The six MARRI participants. */
