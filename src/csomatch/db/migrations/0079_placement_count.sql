@@ -1,4 +1,4 @@
--- csomatch 0083 (issue 15, item 4 "who pays"): placements counted per service and month, so
+-- csomatch 0079 (issue 15, item 4 "who pays"): placements counted per service and month, so
 -- that the equitable-financing view can set the cases CSOs and state providers take against
 -- the public money each gets. A counter only (no referral, hold or person is named), so it
 -- survives the retention purge like offer_outcome_count. A placement is a hold confirmed
