@@ -190,7 +190,10 @@ def _month(day: dt.date) -> dt.date:
 # - a service's funded units never exceed its maximum capacity;
 # - funded_through is the last day of the unbroken run of counted grants (adjacent or
 #   overlapping) that contains the date.
-_SERVICE_SUPPLY_CTES = """
+# A service that needs a licence counts only while its organisation holds one in force today
+# (active, valid today, listing the service's code): capacity behind an expired, suspended
+# or revoked licence is not supply (docs/gaps.md, "Who is left out").
+_SVC_CTE_HEAD = """
 p AS (SELECT * FROM unnest($1::text[], $2::date[]) AS p(period, ref)),
 svc AS (
     SELECT s.id, s.name, o.name AS organization_name, a.participant_code, l.area_code,
@@ -203,7 +206,14 @@ svc AS (
     JOIN area a ON a.code = l.area_code
     LEFT JOIN service_capacity c ON c.service_id = s.id
     WHERE ($4::text[] IS NULL OR a.participant_code = ANY($4::text[]))
-),
+      AND (NOT s.licence_required OR (s.organization_id, s.taxonomy_code) IN (
+          SELECT lic.organization_id, code FROM licence lic, unnest(lic.service_codes) AS code
+          WHERE lic.status = 'active' AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date
+            AND (lic.valid_to IS NULL OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date)))
+"""
+# The end of the ``svc`` CTE and the CTEs after it; a group split adds its eligibility test
+# between the two (db/gap_groups.py).
+_SVC_CTE_TAIL = """),
 counted AS (
     SELECT f.id, f.funder_id, f.funded_units, f.period_start, f.period_end, fs.service_id
     FROM funding f JOIN funding_service fs ON fs.funding_id = f.id
@@ -269,15 +279,13 @@ service_period AS (
     LEFT JOIN merged m ON m.service_id = svc.id AND m.run_start <= p.ref AND m.run_end >= p.ref
 )
 """
+_SERVICE_SUPPLY_CTES = _SVC_CTE_HEAD + _SVC_CTE_TAIL
 
 # Capacity is the registry's current number: one figure per cell, whatever the period; only
 # funding depends on the period, and only services with funded places contribute to it. So
 # capacity is aggregated once per cell and funding per (period, cell) over the funded
 # service-periods, instead of aggregating every service for every period.
-_SUPPLY_SQL = (
-    "WITH"
-    + _SERVICE_SUPPLY_CTES
-    + """,
+_SUPPLY_CELLS = """,
 capacity AS (
     SELECT participant_code, area_code, taxonomy_code,
            count(*) AS services,
@@ -343,7 +351,7 @@ LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.parti
 LEFT JOIN share_lists sl ON sl.period = p.period AND sl.participant_code = c.participant_code
                         AND sl.area_code = c.area_code AND sl.taxonomy_code = c.taxonomy_code
 """
-)
+_SUPPLY_SQL = "WITH" + _SERVICE_SUPPLY_CTES + _SUPPLY_CELLS
 
 _SERVICE_EVIDENCE_SQL = (
     "WITH"
