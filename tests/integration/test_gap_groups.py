@@ -41,7 +41,12 @@ async def _world(conn: asyncpg.Connection) -> None:
 
 
 async def _service(
-    conn: asyncpg.Connection, area: Area, *, maximum: int = 10, **fields: Any
+    conn: asyncpg.Connection,
+    area: Area,
+    *,
+    maximum: int = 10,
+    survivor_led: bool = False,
+    **fields: Any,
 ) -> uuid.UUID:
     """An emergency shelter with ``maximum`` places; ``fields`` override its eligibility."""
     org = uuid.uuid4()
@@ -49,7 +54,7 @@ async def _service(
         conn,
         org_db.NewOrganization(
             id=org, participant_code="RS", name=f"Fictional CSO {org.hex[:6]}", kind="cso",
-            registration_number=None, survivor_led=False, email=None, website=None,
+            registration_number=None, survivor_led=survivor_led, email=None, website=None,
             accepting_referrals=True,
         ),
     )  # fmt: skip
@@ -210,3 +215,20 @@ async def test_an_unknown_group_is_refused_naming_the_parameter(conn: asyncpg.Co
     with pytest.raises(InvalidInput) as err:
         await _cells(conn, "syrians")
     assert err.value.field == "group"
+
+
+async def test_survivor_led_providers_share_of_places_is_shown_per_cell(
+    conn: asyncpg.Connection,
+) -> None:
+    await _world(conn)
+    await _service(conn, BELGRADE, maximum=6, survivor_led=True)
+    await _service(conn, BELGRADE, maximum=4)
+    await _service(conn, NIS, maximum=5, genders=["male"])
+    cells = await _cells(conn, None)
+    assert cells[BELGRADE.code].survivor_led_capacity_share == 0.6
+    assert cells[NIS.code].survivor_led_capacity_share == 0.0
+    assert cells["ALL"].survivor_led_capacity_share == 0.4
+    # no funded places: no funding share
+    assert cells["ALL"].survivor_led_funding_share is None
+    women = await _cells(conn, "women")
+    assert women["ALL"].survivor_led_capacity_share == 0.6

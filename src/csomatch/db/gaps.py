@@ -72,6 +72,9 @@ class SupplyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     funder_refs: list[str]
     funder_names: list[str]
     funder_units: list[float]
+    #: Places and funded places of survivor-led organisations' services.
+    survivor_led_capacity: int = 0
+    survivor_led_funded: float = 0.0
 
 
 class ServiceSupply(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,7 +202,8 @@ svc AS (
     SELECT s.id, s.name, o.name AS organization_name, a.participant_code, l.area_code,
            s.taxonomy_code, c.unit, c.maximum,
            CASE WHEN c.service_id IS NOT NULL THEN greatest(c.available - c.held, 0) END AS free,
-           (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale
+           (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale,
+           o.survivor_led
     FROM service s
     JOIN organization o ON o.id = s.organization_id
     JOIN location l ON l.id = s.location_id
@@ -292,13 +296,14 @@ capacity AS (
            count(*) FILTER (WHERE stale) AS stale_services,
            coalesce(sum(maximum), 0) AS capacity,
            coalesce(sum(maximum) FILTER (WHERE NOT stale), 0) AS known_capacity,
-           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free
+           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free,
+           coalesce(sum(maximum) FILTER (WHERE survivor_led), 0) AS survivor_led_capacity
     FROM svc
     GROUP BY participant_code, area_code, taxonomy_code
 ),
 funded AS (
     SELECT su.period, svc.participant_code, svc.area_code, svc.taxonomy_code, su.funded,
-           su.estimated, m.run_end AS funded_through,
+           su.estimated, m.run_end AS funded_through, svc.survivor_led,
            -- the cell's funded_through, to find the places whose funding ends on it
            min(m.run_end) FILTER (WHERE su.funded > 0) OVER (
                PARTITION BY su.period, svc.participant_code, svc.area_code, svc.taxonomy_code
@@ -316,7 +321,8 @@ cell_funding AS (
            count(*) FILTER (WHERE funded > 0) AS funded_services,
            min(funded_through) FILTER (WHERE funded > 0) AS funded_through,
            sum(funded) FILTER (WHERE funded > 0 AND funded_through = cell_through)
-               AS units_ending
+               AS units_ending,
+           sum(funded) FILTER (WHERE survivor_led) AS survivor_led_funded
     FROM funded
     GROUP BY period, participant_code, area_code, taxonomy_code
 ),
@@ -344,7 +350,8 @@ SELECT p.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
        coalesce(f.units_ending, 0) AS units_ending,
        coalesce(sl.funder_refs, '{}') AS funder_refs,
        coalesce(sl.funder_names, '{}') AS funder_names,
-       coalesce(sl.funder_units, '{}') AS funder_units
+       coalesce(sl.funder_units, '{}') AS funder_units,
+       c.survivor_led_capacity, coalesce(f.survivor_led_funded, 0) AS survivor_led_funded
 FROM p CROSS JOIN capacity c
 LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.participant_code
                         AND f.area_code = c.area_code AND f.taxonomy_code = c.taxonomy_code
