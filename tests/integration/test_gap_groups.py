@@ -232,3 +232,43 @@ async def test_survivor_led_providers_share_of_places_is_shown_per_cell(
     assert cells["ALL"].survivor_led_funding_share is None
     women = await _cells(conn, "women")
     assert women["ALL"].survivor_led_capacity_share == 0.6
+
+
+async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
+    conn: asyncpg.Connection,
+) -> None:
+    from csomatch.errors import NotFound
+    from csomatch.gaps.whatif import add_budget, propose_allocation
+
+    await _world(conn)
+    licensed = await _service(conn, BELGRADE, maximum=2)
+    expired = await _service(conn, BELGRADE, maximum=10, licence_required=True)
+    await _licence(conn, expired, days=-1)
+    now = dt.datetime.now(dt.UTC)
+    at = now - dt.timedelta(days=20)
+    signals = [
+        NewSignal(
+            kind=kind,
+            source="suggestion",
+            participant_code="RS",
+            area_code=BELGRADE.code,
+            taxonomy_code="ACC.EMERG",
+            reason="no_capacity" if kind == "unmet" else None,
+            occurred_at=at,
+        )
+        for kind, n in (("need", 30), ("unmet", 12))
+        for _ in range(n)
+    ]
+    await record_signals(conn, signals)  # type: ignore[arg-type]
+    result = await propose_allocation(
+        conn, budget=50_000, currency="EUR", overrides={licensed: 1000.0, expired: 500.0},
+        participants=["RS"], now=now, stale_hours=72, time_limit_s=5,
+    )  # fmt: skip
+    assert result.purchases
+    assert {p.service_id for p in result.purchases} == {licensed}
+    assert [(s.service_id, s.shortfall_in_reach) for s in result.license_first] == [(expired, 12)]
+    # the what-if cannot add money to it either: it is no provider until licensed
+    with pytest.raises(NotFound):
+        await add_budget(
+            conn, expired, 10_000, "EUR", 500.0, participants=["RS"], now=now,
+        )  # fmt: skip

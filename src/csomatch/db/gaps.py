@@ -497,16 +497,23 @@ class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
     maximum: int | None
     latitude: float
     longitude: float
+    #: False for a service that needs a licence its organisation does not hold in force today.
+    licensed: bool = True
 
 
 async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
-    """Every service with its area's centre (never a site's own point) and its capacity."""
+    """Every service with its area's centre (never a site's own point), capacity and licence."""
     async with translated():
         rows = await conn.fetch(
             "SELECT s.id AS service_id, s.name AS service_name, o.name AS organization_name,"
             " a.participant_code, l.area_code, s.taxonomy_code,"
             " s.cross_border, s.accepting_referrals AND o.accepting_referrals"
-            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude"
+            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude,"
+            " (NOT s.licence_required OR (s.organization_id, s.taxonomy_code) IN ("
+            "  SELECT lic.organization_id, code FROM licence lic,"
+            "  unnest(lic.service_codes) AS code WHERE lic.status = 'active'"
+            "  AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date AND (lic.valid_to IS NULL"
+            "  OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date))) AS licensed"
             " FROM service s JOIN organization o ON o.id = s.organization_id"
             " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
             " LEFT JOIN service_capacity c ON c.service_id = s.id"
