@@ -99,26 +99,44 @@ def group_demand_counts(
     rows: Iterable[GroupDemandRow], periods: Sequence[Period], group: str
 ) -> dict[tuple[Position, str], _Counts]:
     """Published demand counts of ``group`` per (position, period label); see the module doc."""
+    return split_demand_counts(rows, periods, (group,))[group]
+
+
+def split_demand_counts(
+    rows: Iterable[GroupDemandRow], periods: Sequence[Period], groups: Sequence[str]
+) -> dict[str, dict[tuple[Position, str], _Counts]]:
+    """``group_demand_counts`` of each of ``groups``, counting the rows once."""
     monthly = _monthly(rows)
     months = sorted({m for p in periods for m in p.months})
     # The unsplit cells' hidden counts, month by month, exactly as the unsplit cells hide them.
     unsplit = demand_counts(_unsplit_rows(monthly), [period_of(m, "month") for m in months])
     withheld = set(MEASURES)
-    by_month: dict[dt.date, list[tuple[Position, _Counts]]] = defaultdict(list)
+    by_month: dict[str, dict[dt.date, list[tuple[Position, _Counts]]]] = {
+        g: defaultdict(list) for g in groups
+    }
     for (pos, month), by_group in monthly.items():
-        mine = by_group.get(group)
         if pos[1] != ALL_AREAS:
-            if mine is not None:
-                by_month[month].append((pos, _Counts(values=list(mine), hidden=withheld)))
+            for g in groups:
+                if (mine := by_group.get(g)) is not None:
+                    by_month[g][month].append((pos, _Counts(values=list(mine), hidden=withheld)))
             continue
         total = unsplit.get((pos, period_of(month, "month").label))
-        hidden = set()
+        hidden: dict[str, set[str]] = {g: set() for g in groups}
         for i, m in enumerate(MEASURES):
             line = {g: c[i] for g, c in by_group.items()}
-            if group in suppress_line(line, total is None or m in total.hidden):
-                hidden.add(m)
-        if mine is not None:
-            by_month[month].append((pos, _Counts(values=list(mine), hidden=hidden)))
+            for g in suppress_line(line, total is None or m in total.hidden):
+                if g in hidden:
+                    hidden[g].add(m)
+        for g in groups:
+            if (mine := by_group.get(g)) is not None:
+                by_month[g][month].append((pos, _Counts(values=list(mine), hidden=hidden[g])))
+    return {g: _by_period(by_month[g], periods) for g in groups}
+
+
+def _by_period(
+    by_month: dict[dt.date, list[tuple[Position, _Counts]]], periods: Sequence[Period]
+) -> dict[tuple[Position, str], _Counts]:
+    """Monthly counts summed per period; a period hides what any of its months hides."""
     out: dict[tuple[Position, str], _Counts] = {}
     for period in periods:
         for month in period.months:
@@ -152,27 +170,53 @@ async def compute_group_cells(
     stale_hours: float,
 ) -> list[GapCell]:
     """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``."""
+    split = await compute_split(
+        conn,
+        (group,),
+        periods=periods,
+        participants=participants,
+        now=now,
+        stale_hours=stale_hours,
+    )
+    return split[group]
+
+
+async def compute_split(
+    conn: asyncpg.Connection,
+    groups: Sequence[PopulationGroup],
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+) -> dict[PopulationGroup, list[GapCell]]:
+    """The cells of each of ``groups``: the demand read and suppressed once for all of them."""
     since = min(p.start for p in periods)
     until = max(p.end for p in periods)
     today = now.date()
     rows = await groups_db.demand_by_group(
         conn, since=since, until=until, participants=participants
     )
-    supply = await groups_db.supply_by_cell_for_group(
-        conn,
-        group,
-        periods=[(p.label, p.reference_date(today)) for p in periods],
-        stale_before=now - dt.timedelta(hours=stale_hours),
-        participants=participants,
-    )
-    counts = group_demand_counts(rows, periods, group)
-    withhold_area_demand(
-        counts, (((r.participant_code, r.area_code, r.taxonomy_code), r.period) for r in supply)
-    )
-    return assemble_cells(
-        CountedDemand(counts=counts, reasons={}),
-        supply_rows=supply,
-        periods=periods,
-        today=today,
-        stale_hours=stale_hours,
-    )
+    counted = split_demand_counts(rows, periods, groups)
+    out: dict[PopulationGroup, list[GapCell]] = {}
+    for group in groups:
+        supply = await groups_db.supply_by_cell_for_group(
+            conn,
+            group,
+            periods=[(p.label, p.reference_date(today)) for p in periods],
+            stale_before=now - dt.timedelta(hours=stale_hours),
+            participants=participants,
+        )
+        counts = counted[group]
+        withhold_area_demand(
+            counts,
+            (((r.participant_code, r.area_code, r.taxonomy_code), r.period) for r in supply),
+        )
+        out[group] = assemble_cells(
+            CountedDemand(counts=counts, reasons={}),
+            supply_rows=supply,
+            periods=periods,
+            today=today,
+            stale_hours=stale_hours,
+        )
+    return out
