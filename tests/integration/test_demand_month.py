@@ -181,7 +181,17 @@ async def test_the_migration_back_fills_the_counts_of_signals_already_stored(
                 unmet(kind="decline_no_capacity", reason=None),
                 unmet(reason="language"),
             ]
-            assert await signals.record_signals(conn, stored) == len(stored)
+            # written as a writer of that time did: without the population group (0080)
+            await conn.executemany(
+                "INSERT INTO demand_signal (occurred_at, kind, source, participant_code,"
+                " area_code, taxonomy_code, reason, dedup_key)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                [
+                    (s.occurred_at, s.kind, s.source, s.participant_code, s.area_code,
+                     s.taxonomy_code, s.reason, s.dedup_key)
+                    for s in stored
+                ],
+            )  # fmt: skip
             applied = await migrate(conn)
             assert applied[0].version == 60
             counts = await _same(conn)

@@ -61,3 +61,19 @@ async def test_a_reason_is_a_code_never_free_text(conn: asyncpg.Connection) -> N
     with pytest.raises(InvalidInput):
         await signals.record_signals(conn, [unmet(reason="She said the trafficker is here")])
     assert await conn.fetchval("SELECT count(*) FROM demand_signal") == 0
+
+
+async def test_a_signal_keeps_its_population_group_and_older_ones_are_unknown(
+    conn: asyncpg.Connection,
+) -> None:
+    await registry(conn)
+    await signals.record_signals(conn, [unmet(population_group="women"), unmet()])
+    groups = await conn.fetch(
+        "SELECT population_group, count(*) AS n FROM demand_signal GROUP BY 1 ORDER BY 1"
+    )
+    assert [(g["population_group"], g["n"]) for g in groups] == [("unknown", 1), ("women", 1)]
+    with pytest.raises(asyncpg.CheckViolationError):
+        await conn.execute(
+            "INSERT INTO demand_signal (kind, source, participant_code, taxonomy_code,"
+            " population_group) VALUES ('need', 'referral', 'RS', 'ACC.EMERG', 'syrian')"
+        )

@@ -40,6 +40,7 @@ from csomatch.domain import (
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.cells import FLAG_CODES, GapCell
+from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
@@ -81,6 +82,13 @@ FlagQ = Annotated[
     QueryParameter(
         pattern=one_of_pattern(FLAG_CODES),
         description="only cells with this flag",
+    ),
+]
+GroupQ = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=one_of_pattern(GROUPS),
+        description="only this population group's demand and the capacity eligible for it",
     ),
 ]
 SeverityQ = Annotated[int, QueryParameter(ge=1, le=5, description="lowest severity class")]
@@ -153,6 +161,7 @@ async def _cells(
         flag=query.flag,
         min_severity=query.min_severity,
         closed_only=closed_only(principal, closed),
+        group=query.group,
     )
     return await list_cells(
         conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
@@ -190,6 +199,7 @@ async def list_gaps(
     min_severity: SeverityQ = 1,
     format: FormatQ = "json",
     closed: ClosedQ = None,
+    group: GroupQ = None,
 ) -> Response[GapList] | Response[str]:
     """Gap cells (participant × area × service × period), most severe first.
 
@@ -197,7 +207,7 @@ async def list_gaps(
     """
     query = GapQuery(
         area=area, code=service, period=period, granularity=granularity, count=periods,
-        flag=flag, min_severity=min_severity,
+        flag=flag, min_severity=min_severity, group=group,
     )  # fmt: skip
     cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
@@ -228,11 +238,12 @@ async def gaps_csv(
     flag: FlagQ = None,
     min_severity: SeverityQ = 1,
     closed: ClosedQ = None,
+    group: GroupQ = None,
 ) -> Response[str]:
     """Gap cells as CSV: a header row, then HXL hashtags, then one row per cell."""
     query = GapQuery(
         area=area, code=service, period=period, granularity=granularity, count=periods,
-        flag=flag, min_severity=min_severity,
+        flag=flag, min_severity=min_severity, group=group,
     )  # fmt: skip
     return _csv(await _cells(conn, settings, principal, query, participant, closed))
 

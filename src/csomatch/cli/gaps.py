@@ -12,6 +12,7 @@ from csomatch.domain import PARTICIPANTS
 from csomatch.errors import InvalidInput
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.cells import FLAG_CODES
+from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.table import to_csv, to_text
 from csomatch.settings import Settings
 
@@ -20,6 +21,7 @@ EPILOG = """examples:
   csomatch gaps --participant RS --area ALL --min-severity 4 --why
   csomatch gaps --flag funding_cliff --granularity quarter --periods 4
   csomatch gaps --period 2026-11 --csv > gaps.csv
+  csomatch gaps --participant RS --group unaccompanied_children --area ALL
 
 Counts from 1 to 4, and counts that would reveal them, show as <5* (docs/gaps.md)."""
 
@@ -39,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--granularity", choices=("month", "quarter"), default="month")
     p.add_argument("--periods", type=int, default=12, help="how many recent periods (default 12)")
     p.add_argument("--flag", choices=FLAG_CODES)
+    p.add_argument(
+        "--group", choices=GROUPS, help="only this population group's demand and eligible places"
+    )
     p.add_argument("--min-severity", type=int, choices=range(1, 6), default=1)
     p.add_argument("--why", action="store_true", help="print each flag's sentence under its cell")
     p.add_argument("--csv", action="store_true", help="CSV with HXL hashtags instead of a table")
@@ -72,6 +77,7 @@ async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
         count=max(1, min(args.periods, 24)),
         flag=args.flag,
         min_severity=args.min_severity,
+        group=args.group,
     )
     async with connected(url) as conn:
         cells = await list_cells(

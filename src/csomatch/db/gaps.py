@@ -72,6 +72,9 @@ class SupplyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     funder_refs: list[str]
     funder_names: list[str]
     funder_units: list[float]
+    #: Places and funded places of survivor-led organisations' services.
+    survivor_led_capacity: int = 0
+    survivor_led_funded: float = 0.0
 
 
 class ServiceSupply(msgspec.Struct, frozen=True, kw_only=True):
@@ -190,20 +193,31 @@ def _month(day: dt.date) -> dt.date:
 # - a service's funded units never exceed its maximum capacity;
 # - funded_through is the last day of the unbroken run of counted grants (adjacent or
 #   overlapping) that contains the date.
-_SERVICE_SUPPLY_CTES = """
+# A service that needs a licence counts only while its organisation holds one in force today
+# (active, valid today, listing the service's code): capacity behind an expired, suspended
+# or revoked licence is not supply (docs/gaps.md, "Who is left out").
+_SVC_CTE_HEAD = """
 p AS (SELECT * FROM unnest($1::text[], $2::date[]) AS p(period, ref)),
 svc AS (
     SELECT s.id, s.name, o.name AS organization_name, a.participant_code, l.area_code,
            s.taxonomy_code, c.unit, c.maximum,
            CASE WHEN c.service_id IS NOT NULL THEN greatest(c.available - c.held, 0) END AS free,
-           (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale
+           (c.updated_at IS NULL OR c.updated_at < $3::timestamptz) AS stale,
+           o.survivor_led
     FROM service s
     JOIN organization o ON o.id = s.organization_id
     JOIN location l ON l.id = s.location_id
     JOIN area a ON a.code = l.area_code
     LEFT JOIN service_capacity c ON c.service_id = s.id
     WHERE ($4::text[] IS NULL OR a.participant_code = ANY($4::text[]))
-),
+      AND (NOT s.licence_required OR (s.organization_id, s.taxonomy_code) IN (
+          SELECT lic.organization_id, code FROM licence lic, unnest(lic.service_codes) AS code
+          WHERE lic.status = 'active' AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date
+            AND (lic.valid_to IS NULL OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date)))
+"""
+# The end of the ``svc`` CTE and the CTEs after it; a group split adds its eligibility test
+# between the two (db/gap_groups.py).
+_SVC_CTE_TAIL = """),
 counted AS (
     SELECT f.id, f.funder_id, f.funded_units, f.period_start, f.period_end, fs.service_id
     FROM funding f JOIN funding_service fs ON fs.funding_id = f.id
@@ -269,28 +283,27 @@ service_period AS (
     LEFT JOIN merged m ON m.service_id = svc.id AND m.run_start <= p.ref AND m.run_end >= p.ref
 )
 """
+_SERVICE_SUPPLY_CTES = _SVC_CTE_HEAD + _SVC_CTE_TAIL
 
 # Capacity is the registry's current number: one figure per cell, whatever the period; only
 # funding depends on the period, and only services with funded places contribute to it. So
 # capacity is aggregated once per cell and funding per (period, cell) over the funded
 # service-periods, instead of aggregating every service for every period.
-_SUPPLY_SQL = (
-    "WITH"
-    + _SERVICE_SUPPLY_CTES
-    + """,
+_SUPPLY_CELLS = """,
 capacity AS (
     SELECT participant_code, area_code, taxonomy_code,
            count(*) AS services,
            count(*) FILTER (WHERE stale) AS stale_services,
            coalesce(sum(maximum), 0) AS capacity,
            coalesce(sum(maximum) FILTER (WHERE NOT stale), 0) AS known_capacity,
-           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free
+           coalesce(sum(free) FILTER (WHERE NOT stale), 0) AS known_free,
+           coalesce(sum(maximum) FILTER (WHERE survivor_led), 0) AS survivor_led_capacity
     FROM svc
     GROUP BY participant_code, area_code, taxonomy_code
 ),
 funded AS (
     SELECT su.period, svc.participant_code, svc.area_code, svc.taxonomy_code, su.funded,
-           su.estimated, m.run_end AS funded_through,
+           su.estimated, m.run_end AS funded_through, svc.survivor_led,
            -- the cell's funded_through, to find the places whose funding ends on it
            min(m.run_end) FILTER (WHERE su.funded > 0) OVER (
                PARTITION BY su.period, svc.participant_code, svc.area_code, svc.taxonomy_code
@@ -308,7 +321,8 @@ cell_funding AS (
            count(*) FILTER (WHERE funded > 0) AS funded_services,
            min(funded_through) FILTER (WHERE funded > 0) AS funded_through,
            sum(funded) FILTER (WHERE funded > 0 AND funded_through = cell_through)
-               AS units_ending
+               AS units_ending,
+           sum(funded) FILTER (WHERE survivor_led) AS survivor_led_funded
     FROM funded
     GROUP BY period, participant_code, area_code, taxonomy_code
 ),
@@ -336,14 +350,15 @@ SELECT p.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
        coalesce(f.units_ending, 0) AS units_ending,
        coalesce(sl.funder_refs, '{}') AS funder_refs,
        coalesce(sl.funder_names, '{}') AS funder_names,
-       coalesce(sl.funder_units, '{}') AS funder_units
+       coalesce(sl.funder_units, '{}') AS funder_units,
+       c.survivor_led_capacity, coalesce(f.survivor_led_funded, 0) AS survivor_led_funded
 FROM p CROSS JOIN capacity c
 LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.participant_code
                         AND f.area_code = c.area_code AND f.taxonomy_code = c.taxonomy_code
 LEFT JOIN share_lists sl ON sl.period = p.period AND sl.participant_code = c.participant_code
                         AND sl.area_code = c.area_code AND sl.taxonomy_code = c.taxonomy_code
 """
-)
+_SUPPLY_SQL = "WITH" + _SERVICE_SUPPLY_CTES + _SUPPLY_CELLS
 
 _SERVICE_EVIDENCE_SQL = (
     "WITH"
@@ -482,16 +497,23 @@ class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
     maximum: int | None
     latitude: float
     longitude: float
+    #: False for a service that needs a licence its organisation does not hold in force today.
+    licensed: bool = True
 
 
 async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
-    """Every service with its area's centre (never a site's own point) and its capacity."""
+    """Every service with its area's centre (never a site's own point), capacity and licence."""
     async with translated():
         rows = await conn.fetch(
             "SELECT s.id AS service_id, s.name AS service_name, o.name AS organization_name,"
             " a.participant_code, l.area_code, s.taxonomy_code,"
             " s.cross_border, s.accepting_referrals AND o.accepting_referrals"
-            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude"
+            "  AS accepting_referrals, c.unit, c.maximum, a.latitude, a.longitude,"
+            " (NOT s.licence_required OR (s.organization_id, s.taxonomy_code) IN ("
+            "  SELECT lic.organization_id, code FROM licence lic,"
+            "  unnest(lic.service_codes) AS code WHERE lic.status = 'active'"
+            "  AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date AND (lic.valid_to IS NULL"
+            "  OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date))) AS licensed"
             " FROM service s JOIN organization o ON o.id = s.organization_id"
             " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
             " LEFT JOIN service_capacity c ON c.service_id = s.id"

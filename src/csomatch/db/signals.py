@@ -12,6 +12,10 @@ from csomatch.db.errors import translated
 
 SignalKind = Literal["need", "unmet", "decline_no_capacity", "search_empty"]
 SignalSource = Literal["suggestion", "batch", "referral", "offer", "search"]
+#: The coarse group a signal is counted in (migration 0080); ``unknown`` when not known.
+PopulationGroup = Literal[
+    "women", "men", "unaccompanied_children", "families", "language_not_served", "unknown"
+]
 
 
 class NewSignal(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +33,7 @@ class NewSignal(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     dedup_key: str | None = None
     occurred_at: dt.datetime | None = None
+    population_group: PopulationGroup = "unknown"
 
 
 class SignalCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,13 +55,13 @@ async def record_signals(conn: asyncpg.Connection, signals: list[NewSignal]) -> 
         rows = await conn.fetch(
             "INSERT INTO demand_signal"
             " (occurred_at, kind, source, participant_code, area_code, taxonomy_code,"
-            "  reason, dedup_key)"
+            "  reason, dedup_key, population_group)"
             " SELECT coalesce(s.occurred_at, now()), s.kind, s.source, s.participant_code,"
-            "  s.area_code, s.taxonomy_code, s.reason, s.dedup_key"
+            "  s.area_code, s.taxonomy_code, s.reason, s.dedup_key, s.population_group"
             " FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            "  $6::text[], $7::text[], $8::text[])"
+            "  $6::text[], $7::text[], $8::text[], $9::text[])"
             "  AS s(occurred_at, kind, source, participant_code, area_code, taxonomy_code,"
-            "  reason, dedup_key)"
+            "  reason, dedup_key, population_group)"
             " ON CONFLICT (dedup_key) DO NOTHING"
             " RETURNING id",
             [s.occurred_at for s in signals],
@@ -67,6 +72,7 @@ async def record_signals(conn: asyncpg.Connection, signals: list[NewSignal]) -> 
             [s.taxonomy_code for s in signals],
             [s.reason for s in signals],
             [s.dedup_key for s in signals],
+            [s.population_group for s in signals],
         )
     return len(rows)
 

@@ -25,6 +25,7 @@ from csomatch.gaps.cells import (
     count_demand,
 )
 from csomatch.gaps.financing import FundingMix, cell_financing
+from csomatch.gaps.groups import check_group, compute_group_cells
 from csomatch.gaps.periods import (
     Granularity,
     Period,
@@ -50,6 +51,8 @@ class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
     #: Only periods that are over (a funder's view): the last ``count`` end with the last
     #: closed one, and a ``period`` still open is refused.
     closed_only: bool = False
+    #: One population group (``gaps.groups.GROUPS``): the cells restricted to it; None: all.
+    group: str | None = None
 
 
 class ServiceEvidence(msgspec.Struct, frozen=True, kw_only=True):
@@ -169,13 +172,23 @@ async def list_cells(
         raise InvalidInput(
             f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
         )
-    cells = await compute_cells(
-        conn,
-        periods=periods_of(query, now.date()),
-        participants=query.participants,
-        now=now,
-        stale_hours=stale_hours,
-    )
+    if query.group is None:
+        cells = await compute_cells(
+            conn,
+            periods=periods_of(query, now.date()),
+            participants=query.participants,
+            now=now,
+            stale_hours=stale_hours,
+        )
+    else:
+        cells = await compute_group_cells(
+            conn,
+            check_group(query.group),
+            periods=periods_of(query, now.date()),
+            participants=query.participants,
+            now=now,
+            stale_hours=stale_hours,
+        )
     kept = [c for c in cells if _keep(c, query)]
     kept.sort(
         key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)

@@ -108,6 +108,9 @@ class GapCell(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: Unmet needs by reason other than ``no_capacity`` (participant-wide cells only);
     #: a suppressed reason is ``None``.
     unmet_reasons: dict[str, int | None]
+    #: Survivor-led organisations' share of the places and of the funded places (None: none).
+    survivor_led_capacity_share: float | None = None
+    survivor_led_funding_share: float | None = None
 
 
 def cell_key(participant: str, area: str, code: str, period: str) -> str:
@@ -274,6 +277,8 @@ def _merge_supply(rows: Sequence[SupplyRow]) -> SupplyRow:
         funder_refs=[ref for (ref, _), _ in ordered],
         funder_names=[name for (_, name), _ in ordered],
         funder_units=[units for _, units in ordered],
+        survivor_led_capacity=sum(r.survivor_led_capacity for r in rows),
+        survivor_led_funded=sum(r.survivor_led_funded for r in rows),
     )
 
 
@@ -505,6 +510,14 @@ def _cell(
         flags=flags,
         suppressed=suppressed,
         unmet_reasons=reasons,
+        survivor_led_capacity_share=(
+            round(supply.survivor_led_capacity / capacity, 4) if supply and capacity else None
+        ),
+        survivor_led_funding_share=(
+            round(supply.survivor_led_funded / supply.funded_units, 4)
+            if supply and supply.funded_units > 0
+            else None
+        ),
     )
 
 

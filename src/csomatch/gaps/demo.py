@@ -17,7 +17,7 @@ from typing import Final
 import asyncpg
 
 from csomatch.db import gaps as gaps_db
-from csomatch.db.signals import NewSignal, record_signals
+from csomatch.db.signals import NewSignal, PopulationGroup, record_signals
 from csomatch.gaps.periods import last_periods
 
 #: Needs per month in each participant's demo (roughly, before random variation).
@@ -34,6 +34,12 @@ CODE_WEIGHTS: Final = {
 UNMET_REASONS: Final = {"no_capacity": 6, "language": 2, "gender": 1, "age": 1, "security": 1}
 #: Share of needs recorded in a town with no service of their code at all.
 UNSERVED_SHARE: Final = 0.12
+#: The population group of a need and its unmet signal, and how often each occurs. Drawn from
+#: a generator of its own, so the demo's other figures are the same as before groups existed.
+GROUP_WEIGHTS: Final[dict[PopulationGroup, int]] = {
+    "women": 55, "men": 12, "families": 15, "unaccompanied_children": 8,
+    "language_not_served": 6, "unknown": 4,
+}  # fmt: skip
 
 
 def _month_signals(
@@ -49,24 +55,28 @@ def _month_signals(
     days = (end - month).days
     codes = list(CODE_WEIGHTS)
     code_weights = list(CODE_WEIGHTS.values())
-    draws: list[tuple[float, str, str | None, str, str | None]] = []
+    groups_rng = random.Random(f"csomatch-demo-groups:{participant}:{month.isoformat()}")
+    groups: list[PopulationGroup] = list(GROUP_WEIGHTS)
+    group_weights = list(GROUP_WEIGHTS.values())
+    draws: list[tuple[float, str, str | None, str, str | None, PopulationGroup]] = []
     n = max(1, round(MONTHLY_NEEDS[participant] * rng.uniform(0.7, 1.3)))
     for _ in range(n):
+        group = groups_rng.choices(groups, group_weights)[0]
         code = rng.choices(codes, code_weights)[0]
         pool = others if others and rng.random() < UNSERVED_SHARE else towns
         area = _weighted(rng, pool)
         at = rng.uniform(0, days * 86400)
-        draws.append((at, "need", area, code, None))
+        draws.append((at, "need", area, code, None, group))
         local = (area, code) in offered
         shelter = code.startswith("ACC.")
         p_unmet = (0.22 if shelter else 0.08) + (0.0 if local else 0.25)
         if rng.random() < p_unmet:
             reason = rng.choices(list(UNMET_REASONS), list(UNMET_REASONS.values()))[0]
-            draws.append((at + 60, "unmet", area, code, reason))
+            draws.append((at + 60, "unmet", area, code, reason, group))
         if shelter and local and rng.random() < 0.12:
-            draws.append((at + 3600, "decline_no_capacity", area, code, "no_capacity"))
+            draws.append((at + 3600, "decline_no_capacity", area, code, "no_capacity", "unknown"))
         if rng.random() < (0.04 if local else 0.2):
-            draws.append((at - 600, "search_empty", area, code, None))
+            draws.append((at - 600, "search_empty", area, code, None, "unknown"))
     draws.sort(key=lambda d: d[0])
     start = dt.datetime.combine(month, dt.time(), dt.UTC)
     return [
@@ -79,8 +89,9 @@ def _month_signals(
             reason=reason,
             dedup_key=f"demo:{participant}:{month:%Y-%m}:{i}",
             occurred_at=start + dt.timedelta(seconds=max(at, 0.0)),
+            population_group=group,
         )
-        for i, (at, kind, area, code, reason) in enumerate(draws)
+        for i, (at, kind, area, code, reason, group) in enumerate(draws)
     ]
 
 

@@ -46,6 +46,16 @@ CSV_COLUMNS: Final[tuple[Column, ...]] = (
         lambda c: c.funders[0].share if c.funders else None,
     ),
     ("hhi", "#indicator+donor+hhi", lambda c: c.hhi),
+    (
+        "survivor_led_capacity_share",
+        "#capacity+survivor_led+pct",
+        lambda c: c.survivor_led_capacity_share,
+    ),
+    (
+        "survivor_led_funding_share",
+        "#value+funding+survivor_led+pct",
+        lambda c: c.survivor_led_funding_share,
+    ),
     ("severity", "#severity+num", lambda c: c.severity),
     ("flags", "#status+flags", lambda c: " ".join(f.code for f in c.flags)),
     ("suppressed", "#meta+suppressed", lambda c: " ".join(c.suppressed)),

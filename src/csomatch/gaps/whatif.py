@@ -120,12 +120,32 @@ class AllocationOut(msgspec.Struct, frozen=True, kw_only=True):
     purchases: list[PurchaseOut]
     #: Service codes with no unit cost in this currency (no grant with units to learn from).
     codes_without_cost: list[str]
+    #: Services that would count if licensed: outside the allocation, never funded by it.
+    license_first: list[LicenceFirstOut] = []
+
+
+class LicenceFirstOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A service that needs a licence not in force: licensing it first would add its places."""
+
+    service_id: uuid.UUID
+    service_name: str
+    organization_name: str
+    area_code: str
+    taxonomy_code: str
+    unit: str | None
+    maximum: int
+    #: Needs of the last 12 months without a free place in the areas it could serve.
+    shortfall_in_reach: int
 
 
 class _World(msgspec.Struct, kw_only=True):
     buckets: dict[BucketKey, int]
+    #: The providers: services with a reported capacity, accepting referrals, licensed.
     services: list[gaps_db.ServicePoint]
     links: dict[BucketKey, list[tuple[int, float]]]  # bucket -> (service index, km)
+    #: Services that would be providers but for a licence not in force (never funded).
+    unlicensed: list[gaps_db.ServicePoint]
+    unlicensed_links: dict[BucketKey, list[int]]  # bucket -> indexes into ``unlicensed``
 
 
 def demand_until(now: dt.datetime, *, closed_only: bool) -> dt.datetime:
@@ -143,13 +163,16 @@ async def _world(
         conn, since=until - dt.timedelta(days=DEMAND_DAYS), until=until
     )
     points = {a.code: (a.latitude, a.longitude) for a in await gaps_db.area_points(conn)}
-    services = [
+    candidates = [
         s
         for s in await gaps_db.service_points(conn)
         if (participants is None or s.participant_code in participants)
         and s.maximum is not None
         and s.accepting_referrals
     ]
+    # Capacity behind a licence not in force is not supply (docs/gaps.md, "Who is left out").
+    services = [s for s in candidates if s.licensed]
+    unlicensed = [s for s in candidates if not s.licensed]
     buckets = {
         (b.participant_code, b.area_code, b.taxonomy_code): b.n
         for b in needs
@@ -158,23 +181,67 @@ async def _world(
     by_code: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(services):
         by_code[s.taxonomy_code].append(i)
-    links: dict[BucketKey, list[tuple[int, float]]] = {}
-    for key in buckets:
-        participant, area, code = key
-        found = []
-        for i in by_code.get(code, []):
-            s = services[i]
-            # A bucket's participant is where its needs are served (a referral's need signal
-            # names it by the jurisdiction rule), so it is both sides of the rule here.
-            if not may_serve(
-                code, participant, participant, s.participant_code, cross_border=s.cross_border
-            ):
-                continue
-            km = haversine_km(points[area], (s.latitude, s.longitude))
-            if km <= MAX_KM:
-                found.append((i, km))
-        links[key] = found
-    return _World(buckets=buckets, services=services, links=links)
+    links = {key: _reach(key, services, by_code, points) for key in buckets}
+    unlicensed_by_code: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(unlicensed):
+        unlicensed_by_code[s.taxonomy_code].append(i)
+    unlicensed_links = {
+        key: [i for i, _ in _reach(key, unlicensed, unlicensed_by_code, points)] for key in buckets
+    }
+    return _World(
+        buckets=buckets,
+        services=services,
+        links=links,
+        unlicensed=unlicensed,
+        unlicensed_links=unlicensed_links,
+    )
+
+
+def _reach(
+    key: BucketKey,
+    services: list[gaps_db.ServicePoint],
+    by_code: Mapping[str, list[int]],
+    points: Mapping[str, tuple[float, float]],
+) -> list[tuple[int, float]]:
+    """The services (index, km) that may serve a bucket's needs within ``MAX_KM``."""
+    participant, area, code = key
+    found = []
+    for i in by_code.get(code, []):
+        s = services[i]
+        # A bucket's participant is where its needs are served (a referral's need signal
+        # names it by the jurisdiction rule), so it is both sides of the rule here.
+        if not may_serve(
+            code, participant, participant, s.participant_code, cross_border=s.cross_border
+        ):
+            continue
+        km = haversine_km(points[area], (s.latitude, s.longitude))
+        if km <= MAX_KM:
+            found.append((i, km))
+    return found
+
+
+def license_first(world: _World, shortfall: Mapping[BucketKey, int]) -> list[LicenceFirstOut]:
+    """Unlicensed services within reach of a shortfall, most shortfall first (never funded)."""
+    reach: dict[int, int] = defaultdict(int)
+    for key, n in shortfall.items():
+        for i in world.unlicensed_links.get(key, []):
+            reach[i] += n
+    out = [
+        LicenceFirstOut(
+            service_id=s.service_id,
+            service_name=s.service_name,
+            organization_name=s.organization_name,
+            area_code=s.area_code,
+            taxonomy_code=s.taxonomy_code,
+            unit=s.unit,
+            maximum=s.maximum or 0,
+            shortfall_in_reach=n,
+        )
+        for i, n in reach.items()
+        if n > 0 and (s := world.unlicensed[i])
+    ]
+    out.sort(key=lambda o: (-o.shortfall_in_reach, str(o.service_id)))
+    return out
 
 
 def _people(s: gaps_db.ServicePoint) -> int:
@@ -409,6 +476,7 @@ async def propose_allocation(
         )
         if (b.participant_code, b.area_code, b.taxonomy_code) in world.links
     }
+    unlicensed = license_first(world, shortfall)
 
     def run() -> AllocationOut:
         problem, _ = _allocation_problem(world, shortfall, severity, costs, overrides, budget)
@@ -439,6 +507,7 @@ async def propose_allocation(
             bound=result.bound,
             purchases=purchases,
             codes_without_cost=sorted(offered - set(costs)),
+            license_first=unlicensed,
         )
 
     return await anyio.to_thread.run_sync(run)

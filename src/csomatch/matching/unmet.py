@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Final, Protocol
 
 import msgspec
 
-from csomatch.db.signals import NewSignal, SignalSource
+from csomatch.db.signals import NewSignal, PopulationGroup, SignalSource
+from csomatch.domain import CHILD_AGE_BANDS
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.rules import REASON_CODES
 
@@ -60,6 +61,59 @@ def dedup_key(token_id: uuid.UUID, day: dt.date, profile_digest: str, code: str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class GroupFacts(Protocol):
+    """The profile fields the population group is read from (a needs or a stored profile)."""
+
+    @property
+    def age_band(self) -> str:
+        """The person's age band."""
+
+    @property
+    def age_uncertain(self) -> bool:
+        """Age not established (treated as a child)."""
+
+    @property
+    def accompanied(self) -> bool:
+        """A parent or carer is placed with the child."""
+
+    @property
+    def interpreter_needed(self) -> bool:
+        """The person needs an interpreter (speaks no language the services speak)."""
+
+    @property
+    def gender(self) -> str:
+        """female, male or other."""
+
+    @property
+    def group_children_age_bands(self) -> Sequence[str]:
+        """Accompanying children."""
+
+
+def population_group(profile: GroupFacts) -> PopulationGroup:
+    """The one coarse group a signal is counted in (docs/gaps.md, "Who is left out").
+
+    The first that holds: a child (or of uncertain age) without a parent or carer placed with
+    them is ``unaccompanied_children``; a person who needs an interpreter is
+    ``language_not_served``; a person with children, or an accompanied child, is
+    ``families``; otherwise the profile's gender gives ``women`` or ``men``, and ``other``
+    gives ``unknown`` (too few to count apart). It is read from the profile only, never from
+    the unmet reason: a group equal to a published reason count would let one be subtracted
+    from the other.
+    """
+    is_child = profile.age_uncertain or profile.age_band in CHILD_AGE_BANDS
+    if is_child and not profile.accompanied:
+        return "unaccompanied_children"
+    if profile.interpreter_needed:
+        return "language_not_served"
+    if profile.group_children_age_bands or is_child:
+        return "families"
+    if profile.gender == "female":
+        return "women"
+    if profile.gender == "male":
+        return "men"
+    return "unknown"
+
+
 def unmet_signal(
     profile: NeedsProfile,
     code: str,
@@ -70,7 +124,7 @@ def unmet_signal(
     now: dt.datetime,
     profile_digest: str,
 ) -> NewSignal:
-    """The demand signal of one unmet need: service, area, reason; no person data."""
+    """The demand signal of one unmet need: service, area, reason, coarse group; no person data."""
     return NewSignal(
         kind="unmet",
         source=source,
@@ -81,4 +135,5 @@ def unmet_signal(
         reason=reason,
         dedup_key=dedup_key(token_id, now.astimezone(dt.UTC).date(), profile_digest, code),
         occurred_at=now,
+        population_group=population_group(profile),
     )

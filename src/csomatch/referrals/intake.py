@@ -14,6 +14,7 @@ from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
+from csomatch.matching.unmet import population_group
 from csomatch.referrals import children, lifecycle, transnational
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import ReferralIn
@@ -253,6 +254,7 @@ async def submit(
                 area_code=_area_in(head.current_area, p.preferred_areas, where),
                 taxonomy_code=n.taxonomy_code,
                 dedup_key=_signal_key(referral_id, n.idx),
+                population_group=population_group(p),
             )
             for n in stored.needs
         ],

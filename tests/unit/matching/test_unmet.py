@@ -75,3 +75,31 @@ def test_a_signal_carries_the_cell_and_reason_only() -> None:
         NOW,
     )
     assert signal.dedup_key == dedup_key(TOKEN, NOW.date(), profile_hash(profile), "ACC.EMERG")
+
+
+def test_each_profile_falls_in_one_coarse_population_group() -> None:
+    from csomatch.matching.unmet import population_group
+
+    assert population_group(make_profile()) == "women"
+    assert population_group(make_profile(gender="male")) == "men"
+    assert population_group(make_profile(gender="other")) == "unknown"
+    assert population_group(make_profile(group_children_age_bands=["0-5"])) == "families"
+    child = make_profile(age_band="14-17", gender="male")
+    assert population_group(child) == "unaccompanied_children"
+    assert population_group(make_profile(age_band="25-59", age_uncertain=True)) == (
+        "unaccompanied_children"
+    )
+    assert population_group(make_profile(age_band="6-13", accompanied=True)) == "families"
+    assert population_group(make_profile(interpreter_needed=True)) == "language_not_served"
+    # an unaccompanied child stays one, whatever else holds
+    assert population_group(make_profile(age_band="6-13", interpreter_needed=True)) == (
+        "unaccompanied_children"
+    )
+
+
+def test_an_unmet_signal_carries_the_group_and_nothing_finer() -> None:
+    signal = unmet_signal(
+        make_profile(gender="male"), "ACC.EMERG", "no_capacity", source="suggestion",
+        token_id=TOKEN, now=NOW, profile_digest="d",
+    )  # fmt: skip
+    assert signal.population_group == "men"

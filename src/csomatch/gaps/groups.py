@@ -1,0 +1,222 @@
+"""The group split of the gap cells: who is left out (docs/gaps.md, "Who is left out").
+
+A split cell is a cell restricted to one population group: the demand signals of that group
+and the capacity eligible for it (``db/gap_groups.py``), licensed and counted by the same
+rules as the unsplit cells, flagged and classed by the same code (``cells.assemble_cells``).
+
+Suppression. A group's count is a part of the unsplit cell's count, so the split adds a
+third dimension to the area × code table. Only the participant-wide split counts are
+published: for each participant, code, month and measure, the groups are a breakdown of the
+participant-wide cell's published total and are suppressed as a line (``suppress_line``,
+as the unmet reasons are): all hidden when that total is hidden, else the small ones plus a
+complement. The demand of a split cell of one area is always withheld (zeros too): an
+attacker then knows only the margins of an area × group table whose inside is all unknown,
+which tells nothing about a hidden area count that the unsplit table does not already.
+Flags still read the exact counts, as in the unsplit cells (a cell with demand and no
+eligible provider is ``uncovered``). A quarter hides what any of its months hides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Final, get_args
+
+import asyncpg
+
+from csomatch.db import gap_groups as groups_db
+from csomatch.db.gap_groups import GroupDemandRow
+from csomatch.db.gaps import DemandRow
+from csomatch.db.signals import PopulationGroup
+from csomatch.errors import InvalidInput
+from csomatch.gaps.cells import (
+    ALL_AREAS,
+    MEASURES,
+    UNKNOWN_AREA,
+    CountedDemand,
+    GapCell,
+    Position,
+    _Counts,
+    assemble_cells,
+    demand_counts,
+)
+from csomatch.gaps.periods import Period, period_of
+from csomatch.gaps.suppression import suppress_line
+
+#: The groups a cell can be split by, in the order of the docs.
+GROUPS: Final[tuple[PopulationGroup, ...]] = get_args(PopulationGroup)
+
+
+def check_group(group: str, field: str = "group") -> PopulationGroup:
+    """``group`` itself when it is one of ``GROUPS``; an InvalidInput naming ``field`` if not."""
+    for known in GROUPS:
+        if group == known:
+            return known
+    raise InvalidInput(f"unknown group {group!r}; one of {', '.join(GROUPS)}", field=field)
+
+
+Monthly = dict[tuple[Position, dt.date], dict[str, list[int]]]
+
+
+def _monthly(rows: Iterable[GroupDemandRow]) -> Monthly:
+    """Exact counts per (position, month) and group, participant-wide positions added."""
+    out: Monthly = defaultdict(dict)
+    for r in rows:
+        counts = [r.needs, r.unmet, r.unmet_capacity, r.declines, r.searches]
+        for area in (r.area_code or UNKNOWN_AREA, ALL_AREAS):
+            by_group = out[((r.participant_code, area, r.taxonomy_code), r.month)]
+            total = by_group.setdefault(r.population_group, [0] * len(MEASURES))
+            for i, n in enumerate(counts):
+                total[i] += n
+    return out
+
+
+def _unsplit_rows(monthly: Monthly) -> list[DemandRow]:
+    """The unsplit monthly demand rows (every group summed) of the areas, not the totals."""
+    rows = []
+    for ((participant, area, code), month), by_group in monthly.items():
+        if area == ALL_AREAS:
+            continue
+        sums = [sum(c[i] for c in by_group.values()) for i in range(len(MEASURES))]
+        rows.append(
+            DemandRow(
+                participant_code=participant,
+                area_code=None if area == UNKNOWN_AREA else area,
+                taxonomy_code=code,
+                month=month,
+                needs=sums[0],
+                unmet=sums[1],
+                unmet_capacity=sums[2],
+                declines=sums[3],
+                searches=sums[4],
+            )
+        )
+    return rows
+
+
+def group_demand_counts(
+    rows: Iterable[GroupDemandRow], periods: Sequence[Period], group: str
+) -> dict[tuple[Position, str], _Counts]:
+    """Published demand counts of ``group`` per (position, period label); see the module doc."""
+    return split_demand_counts(rows, periods, (group,))[group]
+
+
+def split_demand_counts(
+    rows: Iterable[GroupDemandRow], periods: Sequence[Period], groups: Sequence[str]
+) -> dict[str, dict[tuple[Position, str], _Counts]]:
+    """``group_demand_counts`` of each of ``groups``, counting the rows once."""
+    monthly = _monthly(rows)
+    months = sorted({m for p in periods for m in p.months})
+    # The unsplit cells' hidden counts, month by month, exactly as the unsplit cells hide them.
+    unsplit = demand_counts(_unsplit_rows(monthly), [period_of(m, "month") for m in months])
+    withheld = set(MEASURES)
+    by_month: dict[str, dict[dt.date, list[tuple[Position, _Counts]]]] = {
+        g: defaultdict(list) for g in groups
+    }
+    for (pos, month), by_group in monthly.items():
+        if pos[1] != ALL_AREAS:
+            for g in groups:
+                if (mine := by_group.get(g)) is not None:
+                    by_month[g][month].append((pos, _Counts(values=list(mine), hidden=withheld)))
+            continue
+        total = unsplit.get((pos, period_of(month, "month").label))
+        hidden: dict[str, set[str]] = {g: set() for g in groups}
+        for i, m in enumerate(MEASURES):
+            line = {g: c[i] for g, c in by_group.items()}
+            for g in suppress_line(line, total is None or m in total.hidden):
+                if g in hidden:
+                    hidden[g].add(m)
+        for g in groups:
+            if (mine := by_group.get(g)) is not None:
+                by_month[g][month].append((pos, _Counts(values=list(mine), hidden=hidden[g])))
+    return {g: _by_period(by_month[g], periods) for g in groups}
+
+
+def _by_period(
+    by_month: dict[dt.date, list[tuple[Position, _Counts]]], periods: Sequence[Period]
+) -> dict[tuple[Position, str], _Counts]:
+    """Monthly counts summed per period; a period hides what any of its months hides."""
+    out: dict[tuple[Position, str], _Counts] = {}
+    for period in periods:
+        for month in period.months:
+            for pos, c in by_month.get(month, []):
+                acc = out.get((pos, period.label))
+                if acc is None:
+                    out[(pos, period.label)] = _Counts(values=list(c.values), hidden=set(c.hidden))
+                    continue
+                for i, n in enumerate(c.values):
+                    acc.values[i] += n
+                acc.hidden |= c.hidden
+    return out
+
+
+def withhold_area_demand(
+    counts: dict[tuple[Position, str], _Counts], positions: Iterable[tuple[Position, str]]
+) -> None:
+    """Withhold the demand of every split cell of one area, zeros included (module doc)."""
+    for key in positions:
+        if key[0][1] != ALL_AREAS and key not in counts:
+            counts[key] = _Counts(values=[0] * len(MEASURES), hidden=set(MEASURES))
+
+
+async def compute_group_cells(
+    conn: asyncpg.Connection,
+    group: PopulationGroup,
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+) -> list[GapCell]:
+    """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``."""
+    split = await compute_split(
+        conn,
+        (group,),
+        periods=periods,
+        participants=participants,
+        now=now,
+        stale_hours=stale_hours,
+    )
+    return split[group]
+
+
+async def compute_split(
+    conn: asyncpg.Connection,
+    groups: Sequence[PopulationGroup],
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+) -> dict[PopulationGroup, list[GapCell]]:
+    """The cells of each of ``groups``: the demand read and suppressed once for all of them."""
+    since = min(p.start for p in periods)
+    until = max(p.end for p in periods)
+    today = now.date()
+    rows = await groups_db.demand_by_group(
+        conn, since=since, until=until, participants=participants
+    )
+    counted = split_demand_counts(rows, periods, groups)
+    out: dict[PopulationGroup, list[GapCell]] = {}
+    for group in groups:
+        supply = await groups_db.supply_by_cell_for_group(
+            conn,
+            group,
+            periods=[(p.label, p.reference_date(today)) for p in periods],
+            stale_before=now - dt.timedelta(hours=stale_hours),
+            participants=participants,
+        )
+        counts = counted[group]
+        withhold_area_demand(
+            counts,
+            (((r.participant_code, r.area_code, r.taxonomy_code), r.period) for r in supply),
+        )
+        out[group] = assemble_cells(
+            CountedDemand(counts=counts, reasons={}),
+            supply_rows=supply,
+            periods=periods,
+            today=today,
+            stale_hours=stale_hours,
+        )
+    return out
