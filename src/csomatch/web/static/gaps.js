@@ -103,7 +103,7 @@ async function load() {
     min_severity: document.getElementById("severity").value,
   });
   if (participant.value) params.set("participant", participant.value);
-  if (service.value) params.set("service", service.value);
+  if (service.value) params.set("code", service.value);
   const flag = document.getElementById("flag").value;
   if (flag) params.set("flag", flag);
   if (document.getElementById("whole").checked) params.set("area", "ALL");
