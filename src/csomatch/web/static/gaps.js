@@ -7,7 +7,7 @@ import {
 } from "./session.js";
 import { drawMap, legend, participantName, unmetText } from "./gapsmap.js";
 import {
-  allocationRows, barChart, cliffRows, donorRows, fundersOf, whatIfRows,
+  allocationRows, barChart, cliffRows, donorRows, fundersOf, whatIfCharts,
 } from "./gapscharts.js";
 
 const FLAGS = {
@@ -19,6 +19,8 @@ const FLAGS = {
   stale_data: "Stale capacity data",
 };
 const PAGE = 25;
+/** A town's cells shown at first when it is chosen on the map (the most severe). */
+const TOWN_CARDS = 4;
 
 const form = document.getElementById("filters");
 const participant = document.getElementById("participant");
@@ -106,7 +108,15 @@ async function pickTown(town) {
   document.getElementById("town-summary").textContent =
     `Most severe: ${town.severity}; ${unmetText(town)}; ` +
     `${town.cells.length} cell${town.cells.length === 1 ? "" : "s"}.`;
-  document.getElementById("town-cells").replaceChildren(...town.cells.map(card));
+  const list = document.getElementById("town-cells");
+  list.replaceChildren(...town.cells.slice(0, TOWN_CARDS).map(card));
+  const all = document.getElementById("town-all");
+  all.hidden = town.cells.length <= TOWN_CARDS;
+  all.textContent = `Show all ${town.cells.length} cells of ${town.name}`;
+  all.onclick = () => {
+    list.replaceChildren(...town.cells.map(card));
+    all.hidden = true;
+  };
 }
 
 /** The filters as query parameters; `forMap`: every area (the towns), else as chosen. */
@@ -176,8 +186,8 @@ async function whatIf(event) {
     const { data } = await api("/api/v1/gaps/what-if", { method: "POST", body });
     const name = document.getElementById("whatif-funder").selectedOptions[0].textContent;
     document.getElementById("whatif-result").replaceChildren(
-      barChart(`Without ${name}: the last 12 months of needs, re-placed`, whatIfRows(data),
-        { id: "chart-whatif" }),
+      el("h3", {}, `Without ${name}: the last 12 months of needs, re-placed`),
+      el("div", { id: "chart-whatif", class: "charts" }, ...whatIfCharts(data)),
     );
     note.textContent = `Unmet needs change by ${data.unmet_change}; ` +
       `${data.areas_left_without_provider.length} town and service pairs left without a provider.`;

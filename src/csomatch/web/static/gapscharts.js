@@ -105,26 +105,37 @@ export function fundersOf(cells) {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** A what-if's result as bars: needs placed and unmet, and travel, before and after. */
-export function whatIfRows(result) {
+/** A what-if's result: three charts (placed, unmet, mean travel), before and after. */
+export function whatIfCharts(result) {
   const { baseline: before, scenario: after } = result;
-  const km = (run) => (run.mean_km === null ? "—" : `${run.mean_km.toFixed(1)} km on average`);
+  const pair = (value, text) => [
+    { label: "As things are", value: value(before), text: text(before), kind: "before" },
+    { label: "With the change", value: value(after), text: text(after), kind: "after" },
+  ];
+  const km = (run) => (run.mean_km === null ? "—" : `${run.mean_km.toFixed(1)} km`);
   return [
-    { label: "Placed, as things are", value: before.placed, text: number(before.placed), kind: "before" },
-    { label: "Placed, with the change", value: after.placed, text: number(after.placed), kind: "after" },
-    { label: "Unmet, as things are", value: before.unmet, text: number(before.unmet), kind: "before" },
-    { label: "Unmet, with the change", value: after.unmet, text: number(after.unmet), kind: "after" },
-    { label: "Travel, as things are", value: before.travel_km, text: km(before), kind: "before" },
-    { label: "Travel, with the change", value: after.travel_km, text: km(after), kind: "after" },
+    barChart("Needs placed", pair((r) => r.placed, (r) => number(r.placed))),
+    barChart("Needs left unmet", pair((r) => r.unmet, (r) => number(r.unmet))),
+    barChart("Mean distance to the service", pair((r) => r.mean_km || 0, km)),
   ];
 }
 
-/** An allocation's purchases as bars of cost, with the units and people they serve. */
-export function allocationRows(result, names) {
-  return result.purchases.map((p) => ({
+/** An allocation's purchases as bars of cost (the `top` largest, then the rest summed). */
+export function allocationRows(result, names, top = 10) {
+  const sorted = [...result.purchases].sort((a, b) => b.cost - a.cost);
+  const rest = sorted.slice(top);
+  const rows = sorted.slice(0, top).map((p) => ({
     label: `${p.service_name} (${names.get(p.area_code) || p.area_code})`,
     value: p.cost,
     text: `${number(p.cost)} ${result.currency}, ${p.units} ${p.unit || "units"}, ` +
       `${number(p.people)} people a year`,
   }));
+  if (rest.length) {
+    const cost = rest.reduce((sum, p) => sum + p.cost, 0);
+    rows.push({
+      label: `${rest.length} more services`, value: cost,
+      text: `${number(cost)} ${result.currency}`, kind: "before",
+    });
+  }
+  return rows;
 }
