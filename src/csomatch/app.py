@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from csomatch.api.agencies import AGENCY_ROUTES
+from csomatch.api.aliases import mark_deprecated_parameters
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.coordination import COORDINATION_ROUTES
 from csomatch.api.feedback import FEEDBACK_ROUTES
@@ -137,7 +138,7 @@ def create_app(
         guards=[authorize, check_parameters],
         # Bodies are read strictly, as their handler's type (api/params.py).
         request_class=CsomatchRequest,
-        on_app_init=[document_problems],
+        on_app_init=[document_problems, mark_deprecated_parameters],
         type_decoders=TYPE_DECODERS,
         plugins=[ListedCodeSchema()],
         dependencies={

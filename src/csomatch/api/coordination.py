@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 import msgspec
 from litestar import Response, get, put
 from litestar.params import JSONBody, QueryParameter
 
+from csomatch.api.aliases import either, field_named, old_name
 from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Conn
 from csomatch.api.params import ETAG, IfMatch, etag, version_of
@@ -24,18 +26,34 @@ from csomatch.domain import COORDINATING, JURISDICTIONS
 from csomatch.domain.vocabulary import one_of_pattern
 from csomatch.referrals import coordination
 
-JurisdictionQ = Annotated[
+ParticipantQ = Annotated[
     str | None,
     QueryParameter(
         pattern=one_of_pattern(JURISDICTIONS),
         description="a participant, or MARRI (a region-wide token only; default: your own)",
     ),
 ]
+#: ``jurisdiction``: the old name of ``participant`` (deprecated, one release; api/aliases.py).
+JurisdictionQ = Annotated[
+    str | None, old_name("participant", pattern=one_of_pattern(JURISDICTIONS))
+]
+
+
+def _scope(participant: str | None, jurisdiction: str | None) -> str | None:
+    return either(participant, jurisdiction, new_name="participant", old_name="jurisdiction")
+
+
+def _named(participant: str | None) -> AbstractContextManager[None]:
+    """Problems about the scope name the parameter sent (participant, or its old name)."""
+    return field_named("jurisdiction", "participant", new_sent=participant is not None)
 
 
 @get("/api/v1/coordination/referrals", opt=roles(*COORDINATING))
 async def console_referrals(
-    conn: Conn, principal: Caller, jurisdiction: JurisdictionQ = None
+    conn: Conn,
+    principal: Caller,
+    participant: ParticipantQ = None,
+    jurisdiction: JurisdictionQ = None,
 ) -> ConsoleOut:
     """Every open referral of your jurisdiction, overdue first, then the longest waiting.
 
@@ -44,11 +62,13 @@ async def console_referrals(
     first came. A transnational referral shows to both participants' coordinators.
     """
     now = dt.datetime.now(dt.UTC)
-    async with conn.transaction():
-        rows = await coordination.console(conn, principal, jurisdiction, now=now)
-        views = [console_view(principal, r) for r in rows]
+    scope = _scope(participant, jurisdiction)
+    with _named(participant):
+        async with conn.transaction():
+            rows = await coordination.console(conn, principal, scope, now=now)
+            views = [console_view(principal, r) for r in rows]
     return ConsoleOut(
-        jurisdiction=coordination.scope_of(principal, jurisdiction),
+        jurisdiction=coordination.scope_of(principal, scope),
         as_of=now,
         counts=dict(Counter(v.state for v in views)),
         overdue=sum(v.overdue for v in views),
@@ -58,7 +78,10 @@ async def console_referrals(
 
 @get("/api/v1/coordination/approvals", opt=roles(*COORDINATING))
 async def console_approvals(
-    conn: Conn, principal: Caller, jurisdiction: JurisdictionQ = None
+    conn: Conn,
+    principal: Caller,
+    participant: ParticipantQ = None,
+    jurisdiction: JurisdictionQ = None,
 ) -> ApprovalList:
     """Consent overrides and children's placements waiting for a second person, oldest first.
 
@@ -66,21 +89,28 @@ async def console_approvals(
     asked for it; ``role``: a coordinator approves it). Approve with ``POST
     /api/v1/referrals/{id}/override-approval`` or ``/child-sign-off``.
     """
-    async with conn.transaction():
-        found = await coordination.approvals(conn, principal, jurisdiction)
-        views = [approval_view(principal, a) for a in found]
+    with _named(participant):
+        async with conn.transaction():
+            found = await coordination.approvals(conn, principal, _scope(participant, jurisdiction))
+            views = [approval_view(principal, a) for a in found]
     return ApprovalList(approvals=views)
 
 
 @get("/api/v1/coordination/time-limits", opt=roles(*COORDINATING), response_headers=ETAG)
 async def get_time_limits(
-    conn: Conn, principal: Caller, jurisdiction: JurisdictionQ = None
+    conn: Conn,
+    principal: Caller,
+    participant: ParticipantQ = None,
+    jurisdiction: JurisdictionQ = None,
 ) -> Response[TimeLimitTableOut]:
     """Your jurisdiction's time limit per referral state and urgency, in minutes.
 
     ``MARRI`` (an admin of the region) is the defaults every participant starts from.
     """
-    table = await coordination.time_limit_table(conn, principal, jurisdiction)
+    with _named(participant):
+        table = await coordination.time_limit_table(
+            conn, principal, _scope(participant, jurisdiction)
+        )
     out = msgspec.convert(table, TimeLimitTableOut, from_attributes=True)
     return Response(out, headers={"ETag": etag(table.version)})
 
@@ -91,6 +121,7 @@ async def put_time_limits(
     principal: Caller,
     data: JSONBody[TimeLimitsIn],
     if_match: IfMatch = None,
+    participant: ParticipantQ = None,
     jurisdiction: JurisdictionQ = None,
 ) -> Response[TimeLimitTableOut]:
     """Change some time limits of your jurisdiction; needs ``If-Match`` (412 if stale).
@@ -100,10 +131,12 @@ async def put_time_limits(
     version = version_of(if_match, required=True)
     assert version is not None
     rows = [(x.state, x.urgency, x.minutes) for x in data.limits]
-    async with conn.transaction():
-        table = await coordination.change_time_limits(
-            conn, principal, jurisdiction, rows, version=version
-        )
+    scope = _scope(participant, jurisdiction)
+    with _named(participant):
+        async with conn.transaction():
+            table = await coordination.change_time_limits(
+                conn, principal, scope, rows, version=version
+            )
     out = msgspec.convert(table, TimeLimitTableOut, from_attributes=True)
     return Response(out, headers={"ETag": etag(table.version)})
 

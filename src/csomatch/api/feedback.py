@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from csomatch.api.aliases import either, field_named, old_name
 from csomatch.api.auth import public, roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import Answer, AuditAs, idempotent
@@ -110,12 +111,13 @@ async def get_feedback_summary(
     by: Annotated[
         str, QueryParameter(pattern=r"^(service|code)$", description="service or code")
     ] = "service",
-    quarter: Annotated[
+    period: Annotated[
         str | None,
         QueryParameter(
             pattern=r"^\d{4}-Q[1-4]$", description="a closed quarter (default: the last four)"
         ),
     ] = None,
+    quarter: Annotated[str | None, old_name("period", pattern=r"^\d{4}-Q[1-4]$")] = None,
 ) -> FeedbackSummaryOut:
     """What survivors said, summed per service or per service code and participant.
 
@@ -123,10 +125,12 @@ async def get_feedback_summary(
     others). Providers: their own services; coordinators, admins: their jurisdiction;
     funders: by code only.
     """
-    found = await feedback_summary(
-        conn, principal, by="service" if by == "service" else "code", quarter=quarter,
-        today=dt.datetime.now(dt.UTC).date(),
-    )  # fmt: skip
+    chosen = either(period, quarter, new_name="period", old_name="quarter")
+    with field_named("quarter", "period", new_sent=period is not None):
+        found = await feedback_summary(
+            conn, principal, by="service" if by == "service" else "code", quarter=chosen,
+            today=dt.datetime.now(dt.UTC).date(),
+        )  # fmt: skip
     return msgspec.convert(found, FeedbackSummaryOut, from_attributes=True)
 
 

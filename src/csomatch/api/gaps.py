@@ -22,6 +22,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
+from csomatch.api.aliases import either, old_name
 from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
@@ -66,9 +67,11 @@ AreaQ = Annotated[
         description="area code; ALL for participant-wide cells, UNKNOWN for demand without area",
     ),
 ]
-ServiceQ = Annotated[
+CodeQ = Annotated[
     str | None, QueryParameter(pattern=TAXONOMY_CODE_PATTERN, description="service taxonomy code")
 ]
+#: ``service``: the old name of ``code`` (deprecated, one release; api/aliases.py).
+ServiceQ = Annotated[str | None, old_name("code", pattern=TAXONOMY_CODE_PATTERN)]
 PeriodQ = Annotated[
     str | None,
     QueryParameter(pattern=r"^\d{4}-(\d{2}|Q[1-4])$", description="one period: 2026-11 or 2026-Q4"),
@@ -191,7 +194,7 @@ async def list_gaps(
     principal: Caller,
     participant: ParticipantQ = None,
     area: AreaQ = None,
-    service: ServiceQ = None,
+    code: CodeQ = None,
     period: PeriodQ = None,
     granularity: GranularityQ = "month",
     periods: PeriodsQ = 12,
@@ -199,6 +202,7 @@ async def list_gaps(
     min_severity: SeverityQ = 1,
     format: FormatQ = "json",
     closed: ClosedQ = None,
+    service: ServiceQ = None,
     group: GroupQ = None,
 ) -> Response[GapList] | Response[str]:
     """Gap cells (participant × area × service × period), most severe first.
@@ -206,8 +210,9 @@ async def list_gaps(
     ``format=csv`` answers CSV whose second row holds HXL hashtags (same as /api/v1/gaps.csv).
     """
     query = GapQuery(
-        area=area, code=service, period=period, granularity=granularity, count=periods,
-        flag=flag, min_severity=min_severity, group=group,
+        area=area, code=either(code, service, new_name="code", old_name="service"),
+        period=period, granularity=granularity, count=periods, flag=flag,
+        min_severity=min_severity, group=group,
     )  # fmt: skip
     cells = await _cells(conn, settings, principal, query, participant, closed)
     if format == "csv":
@@ -231,19 +236,21 @@ async def gaps_csv(
     principal: Caller,
     participant: ParticipantQ = None,
     area: AreaQ = None,
-    service: ServiceQ = None,
+    code: CodeQ = None,
     period: PeriodQ = None,
     granularity: GranularityQ = "month",
     periods: PeriodsQ = 12,
     flag: FlagQ = None,
     min_severity: SeverityQ = 1,
     closed: ClosedQ = None,
+    service: ServiceQ = None,
     group: GroupQ = None,
 ) -> Response[str]:
     """Gap cells as CSV: a header row, then HXL hashtags, then one row per cell."""
     query = GapQuery(
-        area=area, code=service, period=period, granularity=granularity, count=periods,
-        flag=flag, min_severity=min_severity, group=group,
+        area=area, code=either(code, service, new_name="code", old_name="service"),
+        period=period, granularity=granularity, count=periods, flag=flag,
+        min_severity=min_severity, group=group,
     )  # fmt: skip
     return _csv(await _cells(conn, settings, principal, query, participant, closed))
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from csomatch.api.aliases import either, old_name
 from csomatch.api.auth import ALL_ROLES, roles
 from csomatch.api.deps import Caller, Cfg, Conn
 from csomatch.api.idempotency import idempotent
@@ -198,17 +199,19 @@ async def find_areas(
     q: Annotated[str | None, QueryParameter(max_length=80, description="name prefix")] = None,
     participant: ParticipantQ = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    code: Annotated[
+    area: Annotated[
         list[str] | None,
         list_query("area codes, repeatable: these areas (q is ignored)", max_items=100),
     ] = None,
+    code: Annotated[list[str] | None, old_name("area", repeatable=True, max_items=100)] = None,
 ) -> list[AreaOut]:
     """Municipalities and towns whose name starts with ``q``, or the areas of the given codes.
 
     The name prefix ignores accents. The codes serve to show names for codes; unknown codes
     are left out.
     """
-    found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=code)
+    codes = either(area, code, new_name="area", old_name="code")
+    found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=codes)
     return [area_out(a) for a in found]
 
 

@@ -26,6 +26,22 @@ EPILOG = """examples:
 Counts from 1 to 4, and counts that would reveal them, show as <5* (docs/gaps.md)."""
 
 
+class OldFlag(argparse.Action):
+    """A flag's old name: stores into the new one's ``dest`` and says which name to use."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        """Store the value and warn on stderr."""
+        new = "--" + self.dest.replace("_", "-")
+        print(f"csomatch gaps: {option_string} is deprecated; use {new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``gaps`` and its filters to the ``csomatch`` parser."""
     p = sub.add_parser(
@@ -36,7 +52,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--participant", choices=PARTICIPANTS)
     p.add_argument("--area", help="area code, ALL (participant-wide) or UNKNOWN")
-    p.add_argument("--service", metavar="CODE", help="service taxonomy code, e.g. ACC.EMERG")
+    p.add_argument("--code", help="service taxonomy code, e.g. ACC.EMERG")
+    # The old name of --code, for one release (hidden; it says so on stderr).
+    p.add_argument("--service", dest="code", action=OldFlag, help=argparse.SUPPRESS)
     p.add_argument("--period", help="one period: 2026-11 or 2026-Q4")
     p.add_argument("--granularity", choices=("month", "quarter"), default="month")
     p.add_argument("--periods", type=int, default=12, help="how many recent periods (default 12)")
@@ -71,7 +89,7 @@ async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
     query = GapQuery(
         participants=[args.participant] if args.participant else None,
         area=args.area,
-        code=args.service,
+        code=args.code,
         period=args.period,
         granularity=args.granularity,
         count=max(1, min(args.periods, 24)),

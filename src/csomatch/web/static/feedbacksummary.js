@@ -27,7 +27,7 @@ function closedQuarters(today = new Date()) {
 async function show() {
   const by = $("fs-by").value;
   const q = new URLSearchParams({ by });
-  if ($("fs-quarter").value) q.set("quarter", $("fs-quarter").value);
+  if ($("fs-quarter").value) q.set("period", $("fs-quarter").value);
   $("fs-what").textContent = by === "service" ? "Service" : "Kind of service, participant";
   $("fs-status").textContent = "Loading…";
   try {

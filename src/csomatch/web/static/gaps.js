@@ -1,9 +1,14 @@
-// Gaps: the gap analysis for funders (GET /api/v1/gaps), most severe cells first.
+// Gaps: the gap analysis for funders (GET /api/v1/gaps): a map of the towns (gapsmap.js),
+// charts of the money (gapscharts.js), and the cells, most severe first.
 // Every figure is an aggregate; a count the API suppressed is shown as hidden, never guessed.
 
 import {
   PARTICIPANTS, api, areaNames, el, signedIn, taxonomy, taxonomyOptions,
 } from "./session.js";
+import { drawMap, legend, participantName, unmetText } from "./gapsmap.js";
+import {
+  allocationRows, barChart, cliffRows, donorRows, fundersOf, whatIfCharts,
+} from "./gapscharts.js";
 
 const FLAGS = {
   uncovered: "Uncovered",
@@ -14,6 +19,8 @@ const FLAGS = {
   stale_data: "Stale capacity data",
 };
 const PAGE = 25;
+/** A town's cells shown at first when it is chosen on the map (the most severe). */
+const TOWN_CARDS = 4;
 
 const form = document.getElementById("filters");
 const participant = document.getElementById("participant");
@@ -45,7 +52,7 @@ function fact(term, value) {
 function card(cell) {
   const where =
     cell.area_code === "ALL"
-      ? `All of ${PARTICIPANTS[cell.participant_code] || cell.participant_code}`
+      ? `All of ${participantName(cell.participant_code)}`
       : cell.area_code === "UNKNOWN"
         ? `${cell.participant_code}, area not known`
         : `${placeNames.get(cell.area_code) || cell.area_code} (${cell.participant_code})`;
@@ -92,24 +99,141 @@ function showMore() {
   more.hidden = shown >= cells.length;
 }
 
-async function load() {
-  const ticket = ++asked;
+async function pickTown(town) {
+  placeNames = await areaNames(town.cells.map((cell) => cell.area_code));
+  const panel = document.getElementById("town");
+  panel.hidden = false;
+  document.getElementById("town-name").textContent =
+    `${town.name} (${participantName(town.participant)})`;
+  document.getElementById("town-summary").textContent =
+    `Most severe: ${town.severity}; ${unmetText(town)}; ` +
+    `${town.cells.length} cell${town.cells.length === 1 ? "" : "s"}.`;
+  const list = document.getElementById("town-cells");
+  list.replaceChildren(...town.cells.slice(0, TOWN_CARDS).map(card));
+  const all = document.getElementById("town-all");
+  all.hidden = town.cells.length <= TOWN_CARDS;
+  all.textContent = `Show all ${town.cells.length} cells of ${town.name}`;
+  all.onclick = () => {
+    list.replaceChildren(...town.cells.map(card));
+    all.hidden = true;
+  };
+}
+
+/** The filters as query parameters; `forMap`: every area (the towns), else as chosen. */
+function query({ towns = false, wide = false } = {}) {
   // "closed": periods that are over (all a funder may see); "open": up to the current one.
   const [granularity, periods, which] = document.getElementById("period").value.split(":");
   const params = new URLSearchParams({
     granularity,
-    periods,
+    periods: wide ? "1" : periods,
     closed: which === "closed" ? "true" : "false",
-    min_severity: document.getElementById("severity").value,
+    min_severity: wide ? "1" : document.getElementById("severity").value,
   });
   if (participant.value) params.set("participant", participant.value);
-  if (service.value) params.set("service", service.value);
+  if (service.value) params.set("code", service.value);
   const flag = document.getElementById("flag").value;
-  if (flag) params.set("flag", flag);
-  if (document.getElementById("whole").checked) params.set("area", "ALL");
+  if (flag && !wide) params.set("flag", flag);
+  if (wide || (!towns && document.getElementById("whole").checked)) params.set("area", "ALL");
+  return params;
+}
+
+async function loadMap(ticket) {
+  const note = document.getElementById("map-status");
+  try {
+    const { data } = await api(`/api/v1/gaps?${query({ towns: true })}`);
+    if (ticket !== asked) return;
+    document.getElementById("town").hidden = true;
+    const drawn = await drawMap(document.getElementById("map"), data.cells, pickTown);
+    note.textContent = drawn
+      ? `${drawn} town${drawn === 1 ? "" : "s"} with cells at this severity.`
+      : "No town has a cell at this severity.";
+  } catch (error) {
+    if (ticket === asked) note.textContent = `Could not draw the map: ${error.message}`;
+  }
+}
+
+let chartCells = [];
+
+async function loadCharts(ticket) {
+  const charts = document.getElementById("charts");
+  try {
+    const { data } = await api(`/api/v1/gaps?${query({ wide: true })}`);
+    if (ticket !== asked) return;
+    chartCells = data.cells;
+    charts.replaceChildren(
+      barChart("Funding cliffs: places whose funding ends, by month", cliffRows(chartCells), {
+        id: "chart-cliffs", empty: "No funding ends within the funded periods shown.",
+      }),
+      barChart("Donor concentration: each funder's share of the funded places",
+        donorRows(chartCells), { id: "chart-donors", empty: "No funded places." }),
+    );
+    const choice = document.getElementById("whatif-funder");
+    choice.replaceChildren(...fundersOf(chartCells).map((f) => el("option", { value: f.ref }, f.name)));
+  } catch (error) {
+    if (ticket === asked) charts.replaceChildren(el("p", { class: "hint" }, `Could not draw the charts: ${error.message}`));
+  }
+}
+
+async function whatIf(event) {
+  event.preventDefault();
+  const ref = document.getElementById("whatif-funder").value;
+  const note = document.getElementById("whatif-status");
+  if (!ref) return;
+  note.textContent = "Re-placing the year's demand…";
+  const body = { remove_funder: ref };
+  if (participant.value) body.participant = participant.value;
+  try {
+    const { data } = await api("/api/v1/gaps/what-if", { method: "POST", body });
+    const name = document.getElementById("whatif-funder").selectedOptions[0].textContent;
+    document.getElementById("whatif-result").replaceChildren(
+      el("h3", {}, `Without ${name}: the last 12 months of needs, re-placed`),
+      el("div", { id: "chart-whatif", class: "charts" }, ...whatIfCharts(data)),
+    );
+    note.textContent = `Unmet needs change by ${data.unmet_change}; ` +
+      `${data.areas_left_without_provider.length} town and service pairs left without a provider.`;
+  } catch (error) {
+    note.textContent = `Could not run the what-if: ${error.message}`;
+  }
+}
+
+async function allocate(event) {
+  event.preventDefault();
+  const budget = Number(document.getElementById("allocate-budget").value);
+  const note = document.getElementById("allocate-status");
+  if (!Number.isInteger(budget) || budget < 1) {
+    note.textContent = "Give the budget as a whole number of euros.";
+    return;
+  }
+  note.textContent = "Looking for the allocation that covers the most severe unmet needs…";
+  const body = { budget, currency: "EUR", time_limit_s: 5 };
+  if (participant.value) body.participant = participant.value;
+  try {
+    const { data } = await api("/api/v1/gaps/allocate", { method: "POST", body });
+    const names = await areaNames(data.purchases.map((p) => p.area_code));
+    document.getElementById("allocate-result").replaceChildren(
+      barChart(`Where ${data.budget.toLocaleString("en")} ${data.currency} would go`,
+        allocationRows(data, names),
+        { id: "chart-allocation", empty: "No purchase proposed (no unit cost known, or no unmet need)." }),
+    );
+    note.textContent = `Spends ${data.spent.toLocaleString("en")} ${data.currency}; ` +
+      `covers ${data.covered} of ${data.unmet_before} needs that found no place ` +
+      `(${data.status === "optimal" ? "best possible" : "good, not proven best"}).`;
+  } catch (error) {
+    note.textContent = `Could not propose an allocation: ${error.message}`;
+  }
+}
+
+async function load() {
+  const ticket = ++asked;
+  await Promise.all([loadList(ticket), loadMap(ticket), loadCharts(ticket)]);
+  // Tests (and the curious) can tell when the map and the charts are drawn.
+  if (ticket === asked) document.getElementById("page").dataset.drawn = String(ticket);
+}
+
+async function loadList(ticket) {
   status.textContent = "Loading…";
   try {
-    const { data } = await api(`/api/v1/gaps?${params}`);
+    const { data } = await api(`/api/v1/gaps?${query()}`);
     placeNames = await areaNames(data.cells.map((cell) => cell.area_code));
     if (ticket !== asked) return;
     cells = data.cells;
@@ -139,6 +263,9 @@ async function start() {
   const visible = all ? Object.keys(PARTICIPANTS) : [me.jurisdiction];
   if (all) participant.append(el("option", { value: "" }, "All six"));
   for (const p of visible) participant.append(el("option", { value: p }, PARTICIPANTS[p] || p));
+  document.getElementById("legend").replaceChildren(...legend());
+  document.getElementById("whatif").addEventListener("submit", whatIf);
+  document.getElementById("allocate").addEventListener("submit", allocate);
   try {
     const codes = await taxonomy();
     codeNames = new Map(codes.map((t) => [t.code, t.name]));

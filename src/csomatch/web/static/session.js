@@ -289,7 +289,7 @@ export function areaPicker(datalist) {
 const areaNamesByCode = new Map();
 
 /**
- * The names of gazetteer areas by code (GET /api/v1/areas?code=...), each asked once per
+ * The names of gazetteer areas by code (GET /api/v1/areas?area=...), each asked once per
  * page. A name that cannot be had is left out: the code still shows.
  */
 export async function areaNames(codes) {
@@ -298,7 +298,7 @@ export async function areaNames(codes) {
   );
   for (let i = 0; i < missing.length; i += 100) {
     const params = new URLSearchParams();
-    for (const code of missing.slice(i, i + 100)) params.append("code", code);
+    for (const code of missing.slice(i, i + 100)) params.append("area", code);
     try {
       const { data } = await api(`/api/v1/areas?${params}`);
       for (const area of data) areaNamesByCode.set(area.code, area.name);
