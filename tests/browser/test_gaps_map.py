@@ -96,3 +96,16 @@ async def test_a_funder_looks_at_the_map_and_the_charts(
     await expect(page.locator("#chart-allocation")).to_be_attached()
     await _no_overflow(page)
     await page.locator("#charts-panel").screenshot(path=str(tmp_path / f"charts-{width}.png"))
+
+
+async def test_a_funder_asks_who_is_left_out(page: Page, web_db: str) -> None:
+    # The "Who is left out" filter asks the cells of one population group (GET /api/v1/gaps?group=...).
+    await sign_in(page, web_db, "funder", jurisdiction="MARRI")
+    await page.goto("/gaps")
+    await expect(page.locator("#page[data-drawn]")).to_be_attached(timeout=30_000)
+    async with page.expect_request(lambda r: "group=unaccompanied_children" in r.url) as asked:
+        await page.get_by_label("Who is left out").select_option("unaccompanied_children")
+    response = await (await asked.value).response()
+    assert response is not None
+    assert response.status == 200
+    await expect(page.locator("#status")).not_to_contain_text("Could not")

@@ -80,6 +80,10 @@ function card(cell) {
     fact("Funding", funding),
   ];
   if (donors) rows.push(fact("Main funders", donors));
+  if (cell.survivor_led_capacity_share !== null && cell.survivor_led_capacity_share !== undefined) {
+    rows.push(fact("Survivor-led", `${percent(cell.survivor_led_capacity_share)} of places, ` +
+      `${percent(cell.survivor_led_funding_share)} of funded places`));
+  }
   return el(
     "li",
     { class: `card gap sev-${cell.severity}`, "data-cell": cell.key },
@@ -133,6 +137,9 @@ function query({ towns = false, wide = false } = {}) {
   if (service.value) params.set("code", service.value);
   const flag = document.getElementById("flag").value;
   if (flag && !wide) params.set("flag", flag);
+  // Who is left out: the cells counted for one population group (docs/gaps.md).
+  const group = document.getElementById("group").value;
+  if (group) params.set("group", group);
   if (wide || (!towns && document.getElementById("whole").checked)) params.set("area", "ALL");
   return params;
 }
