@@ -99,7 +99,7 @@ async def test_a_funder_looks_at_the_map_and_the_charts(
 
 
 async def test_a_funder_asks_who_is_left_out(page: Page, web_db: str) -> None:
-    # The "Who is left out" filter asks the cells of one population group (GET /api/v1/gaps?group=...).
+    # The "Who is left out" filter asks one population group's cells (?group=...).
     await sign_in(page, web_db, "funder", jurisdiction="MARRI")
     await page.goto("/gaps")
     await expect(page.locator("#page[data-drawn]")).to_be_attached(timeout=30_000)
