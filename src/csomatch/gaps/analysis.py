@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Mapping
 
 import anyio
 import anyio.to_thread
@@ -12,9 +13,11 @@ import asyncpg
 import msgspec
 
 from csomatch.db import areas as area_db
+from csomatch.db import catchments as catchment_db
 from csomatch.db import gaps as gaps_db
 from csomatch.domain import PARTICIPANTS
 from csomatch.errors import Forbidden, InvalidInput, NotFound
+from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Site, covered_positions
 from csomatch.gaps.cells import (
     ALL_AREAS,
     FLAG_CODES,
@@ -32,6 +35,7 @@ from csomatch.gaps.periods import (
     last_periods,
     parse_period,
 )
+from csomatch.gaps.sentences import Context, Names
 
 
 class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,10 +120,12 @@ async def compute_cells(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> list[GapCell]:
     """Every cell of ``participants`` (None: all) in ``periods``, suppressed and flagged.
 
     Suppression runs on whole participant-months, so the result never depends on filters.
+    A town is covered by an eligible service within the code's ``catchments``.
     """
     since = min(p.start for p in periods)
     until = max(p.end for p in periods)
@@ -144,8 +150,36 @@ async def compute_cells(
             stale_before=now - dt.timedelta(hours=stale_hours),
             participants=participants,
         )
+    context = await cell_context(conn, demand, participants, today, catchments)
     return assemble_cells(
-        counted[0], supply_rows=supply, periods=periods, today=today, stale_hours=stale_hours
+        counted[0],
+        supply_rows=supply,
+        periods=periods,
+        today=today,
+        stale_hours=stale_hours,
+        context=context,
+    )
+
+
+async def cell_context(
+    conn: asyncpg.Connection,
+    demand: list[gaps_db.DemandRow],
+    participants: list[str] | None,
+    today: dt.date,
+    catchments: Mapping[str, Catchment],
+) -> Context:
+    """Which positions with demand an eligible service reaches, and the names of things."""
+    named = await catchment_db.naming(conn, participants)
+    found = await catchment_db.eligible_sites(conn, on=today, participants=participants)
+    sites = msgspec.convert(found, list[Site], from_attributes=True)
+    wanted: set[tuple[str, str, str]] = set()
+    for row in demand:
+        wanted.add((row.participant_code, row.area_code or UNKNOWN_AREA, row.taxonomy_code))
+        wanted.add((row.participant_code, ALL_AREAS, row.taxonomy_code))
+    return Context(
+        covered=covered_positions(wanted, sites, named.centres, catchments),
+        catchments=catchments,
+        names=Names(areas=named.areas, codes=named.codes, participants=named.participants),
     )
 
 
