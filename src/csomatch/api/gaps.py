@@ -39,6 +39,7 @@ from csomatch.domain import (
 )
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
+from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES, GapCell
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
@@ -155,7 +156,11 @@ async def _cells(
         closed_only=closed_only(principal, closed),
     )
     return await list_cells(
-        conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+        conn,
+        query,
+        now=dt.datetime.now(dt.UTC),
+        stale_hours=settings.stale_hours,
+        catchments=load_catchments(settings.catchments_file),
     )
 
 
@@ -253,6 +258,7 @@ async def get_gap(
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),
+        catchments=load_catchments(settings.catchments_file),
     )
 
 

@@ -11,6 +11,7 @@ from csomatch.cli.db import connected, database, prepare
 from csomatch.domain import PARTICIPANTS
 from csomatch.errors import InvalidInput
 from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.gaps.table import to_csv, to_text
 from csomatch.settings import Settings
@@ -75,6 +76,10 @@ async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
     )
     async with connected(url) as conn:
         cells = await list_cells(
-            conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+            conn,
+            query,
+            now=dt.datetime.now(dt.UTC),
+            stale_hours=settings.stale_hours,
+            catchments=load_catchments(settings.catchments_file),
         )
     return to_csv(cells) if args.csv else to_text(cells, reasons=args.why)

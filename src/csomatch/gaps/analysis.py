@@ -193,9 +193,14 @@ def _keep(cell: GapCell, query: GapQuery) -> bool:
 
 
 async def list_cells(
-    conn: asyncpg.Connection, query: GapQuery, *, now: dt.datetime, stale_hours: float
+    conn: asyncpg.Connection,
+    query: GapQuery,
+    *,
+    now: dt.datetime,
+    stale_hours: float,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> list[GapCell]:
-    """The cells a query selects, most severe first."""
+    """The cells a query selects, most severe first (towns covered within ``catchments``)."""
     if query.flag is not None and query.flag not in FLAG_CODES:
         raise InvalidInput(
             f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
@@ -206,6 +211,7 @@ async def list_cells(
         participants=query.participants,
         now=now,
         stale_hours=stale_hours,
+        catchments=catchments,
     )
     kept = [c for c in cells if _keep(c, query)]
     kept.sort(
@@ -234,6 +240,7 @@ async def cell_evidence(
     now: dt.datetime,
     stale_hours: float,
     closed_only: bool = False,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> CellEvidence:
     """One cell with the services and grants behind it.
 
@@ -245,7 +252,12 @@ async def cell_evidence(
     if closed_only and not is_closed(period, now.date()):
         raise NotFound(f"no gap cell {key!r}: funders see closed periods only")
     cells = await compute_cells(
-        conn, periods=[period], participants=[participant], now=now, stale_hours=stale_hours
+        conn,
+        periods=[period],
+        participants=[participant],
+        now=now,
+        stale_hours=stale_hours,
+        catchments=catchments,
     )
     cell = next((c for c in cells if c.key == key), None)
     if cell is None:
