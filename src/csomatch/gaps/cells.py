@@ -18,7 +18,6 @@ from typing import Final, Literal, get_args
 import msgspec
 
 from csomatch.db.gaps import DemandRow, ReasonRow, SupplyRow
-from csomatch.gaps.catchments import catchment_of
 from csomatch.gaps.periods import Period
 from csomatch.gaps.sentences import (
     Context,
@@ -470,7 +469,7 @@ def _cell(
         area=area,
         code=code,
         period=period,
-        catchment=catchment_of(code, context.catchments),
+        catchments=context.catchments,
     )
     # Flags, in the order of FLAG_CODES (docs/gaps.md, "Flags and severity").
     flags: list[Flag] = []

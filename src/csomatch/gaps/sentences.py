@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import functools
+import string
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import msgspec
 
-from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Position
+from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Position, catchment_of
 from csomatch.gaps.severity import Driver, Inputs
 
 #: The sentence templates, by id. Placeholders: service, town, period, needs, unmet, share,
@@ -24,11 +26,15 @@ from csomatch.gaps.severity import Driver, Inputs
 TEMPLATES: Final[Mapping[str, str]] = {
     "unmet": "{service} in {town}: {unmet} of {needs} needs could not be placed in {period} "
     "({share}).",
+    "unmet_hidden": "{service} in {town}: {unmet} people could not be placed in {period}.",
     "unmet_cliff": "{service} in {town}: {unmet} people could not be placed in {period}; "
     "{at_risk} of {places} places lose their funding by {date}.",
     "uncovered": "{service} in {town}: {needs} needs in {period} and no eligible provider {reach}.",
     "cliff": "{service} in {town}: {at_risk} of {places} places lose their funding by {date}, "
-    "while {in_use} are in use and {unmet} people could not be placed in {period}.",
+    "while {in_use} of them were in use in {period}.",
+    "cliff_unknown_use": "{service} in {town}: {at_risk} of {places} places lose their "
+    "funding by {date}; {needs} needs were recorded in {period} and how many places are in "
+    "use is not known.",
     "full": "{service} in {town}: {in_use} of {places} places were in use in {period} while "
     "people still asked for it.",
     "under_capacity": "{service} in {town}: needs in {period} found no free place or were "
@@ -37,11 +43,19 @@ TEMPLATES: Final[Mapping[str, str]] = {
     "there were {needs} needs in {period}.",
     "quiet": "{service} in {town}: {at_risk} of {places} places lose their funding by {date}, "
     "but no need was recorded in {period} and {free} places are free.",
-    "minor": "{service} in {town}: no unmet need in {period}; funding pays for {funded} of "
-    "{places} places, {funder_share} of it from {funder}, and {stale} of {services} "
+    "stale": "{service} in {town}: no unmet need in {period}, but {stale} of {services} "
     "services have not reported their places lately.",
+    "donor": "{service} in {town}: no unmet need in {period}; {funder} pays for "
+    "{funder_share} of the funded places.",
+    "thin_funding": "{service} in {town}: no unmet need in {period}; funding pays for "
+    "{funded} of {places} places.",
     "none": "{service} in {town}: no gap in {period} ({needs} needs, {free} of {places} "
     "places free).",
+}
+#: The placeholders of each template, in order.
+FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    tid: tuple(name for _, name, _, _ in string.Formatter().parse(text) if name)
+    for tid, text in TEMPLATES.items()
 }
 #: A count in a sentence that suppression hides.
 HIDDEN: Final = "an undisclosed number of"
@@ -91,7 +105,7 @@ class Where(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     area: str
     code: str
     period: str
-    catchment: Catchment
+    catchments: Mapping[str, Catchment]
 
 
 class Figures(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -105,6 +119,7 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     services: int
 
 
+@functools.lru_cache(maxsize=256)
 def period_words(label: str) -> str:
     """``2026-11`` as ``November 2026``; ``2026-Q4`` as ``the fourth quarter of 2026``."""
     year, _, part = label.partition("-")
@@ -115,12 +130,6 @@ def period_words(label: str) -> str:
         return dt.date(int(year), int(part), 1).strftime("%B %Y")
     except ValueError:
         return label
-
-
-def _count(value: int | float | None) -> str:
-    if value is None:
-        return HIDDEN
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def service_name(where: Where, names: Names) -> str:
@@ -140,43 +149,69 @@ def town_name(where: Where, names: Names) -> str:
 
 def reach_words(where: Where, names: Names) -> str:
     """How far the cell's catchment reaches, in words."""
-    if where.catchment.km is None or where.area == "ALL":
+    km = catchment_of(where.code, where.catchments).km
+    if km is None or where.area == "ALL":
         participant = names.participants.get(where.participant, where.participant)
         return REACH_NATIONAL.format(participant=participant)
-    return REACH_KM.format(km=where.catchment.km)
+    return REACH_KM.format(km=km)
 
 
-def _template(driver: Driver, x: Inputs) -> str:
-    if driver == "unmet" and x.cliff_months is not None and x.units_ending > 0:
-        return "unmet_cliff"
-    if driver == "unmet" and x.unmet_share is None:
-        return "unmet_cliff" if x.cliff_months is not None else "unmet"
+def _template(driver: Driver, x: Inputs, f: Figures) -> str:
+    """The template that explains a cell whose severity ``driver`` set."""
+    if driver == "unmet":
+        if x.cliff_months is not None and x.units_ending > 0:
+            return "unmet_cliff"
+        return "unmet" if x.unmet_share is not None else "unmet_hidden"
+    if driver == "cliff" and f.in_use is None:
+        return "cliff_unknown_use"
+    if driver == "minor":
+        if x.stale_services:
+            return "stale"
+        return "donor" if x.single_donor else "thin_funding"
     return driver
 
 
+def _share(share: float | None) -> Value:
+    return None if share is None else f"{share:.0%}"
+
+
+#: How each placeholder's value is read: a name, a count (None: hidden), a date or a share.
+_VALUES: Final[Mapping[str, Callable[[Inputs, Figures, Where, Names], Value]]] = {
+    "service": lambda x, f, w, n: service_name(w, n),
+    "town": lambda x, f, w, n: town_name(w, n),
+    "period": lambda x, f, w, n: period_words(w.period),
+    "share": lambda x, f, w, n: _share(x.unmet_share),
+    "date": lambda x, f, w, n: None if f.through is None else f.through.isoformat(),
+    "reach": lambda x, f, w, n: reach_words(w, n),
+    "funder": lambda x, f, w, n: f.top_funder or "no funder",
+    "funder_share": lambda x, f, w, n: _share(f.top_share),
+    "needs": lambda x, f, w, n: x.needs,
+    "unmet": lambda x, f, w, n: x.unmet,
+    "places": lambda x, f, w, n: x.capacity,
+    "free": lambda x, f, w, n: x.free,
+    "in_use": lambda x, f, w, n: f.in_use,
+    "at_risk": lambda x, f, w, n: x.units_ending,
+    "funded": lambda x, f, w, n: f.funded,
+    "stale": lambda x, f, w, n: x.stale_services,
+    "services": lambda x, f, w, n: f.services,
+}
+
+
 def explain(driver: Driver, x: Inputs, f: Figures, where: Where, names: Names) -> Sentence:
-    """The sentence of a cell whose severity ``driver`` set."""
-    template = _template(driver, x)
-    values: dict[str, Value] = {
-        "service": service_name(where, names),
-        "town": town_name(where, names),
-        "period": period_words(where.period),
-        "needs": x.needs,
-        "unmet": x.unmet,
-        "share": None if x.unmet_share is None else f"{x.unmet_share:.0%}",
-        "places": x.capacity,
-        "free": x.free,
-        "in_use": f.in_use,
-        "at_risk": round(x.units_ending, 1),
-        "date": None if f.through is None else f.through.isoformat(),
-        "reach": reach_words(where, names),
-        "funded": round(f.funded, 1),
-        "funder": f.top_funder or "no funder",
-        "funder_share": "none" if f.top_share is None else f"{f.top_share:.0%}",
-        "stale": x.stale_services,
-        "services": f.services,
-    }
+    """The sentence of a cell whose severity ``driver`` set: only its template's values."""
+    template = _template(driver, x, f)
+    values = {name: _VALUES[name](x, f, where, names) for name in FIELDS[template]}
+    # Counts in words: a hidden one (None) as HIDDEN, a float without trailing zeros.
     text = TEMPLATES[template].format_map(
-        {k: v if isinstance(v, str) else _count(v) for k, v in values.items()}
+        {
+            k: v
+            if type(v) is str
+            else HIDDEN
+            if v is None
+            else f"{v:g}"
+            if type(v) is float
+            else str(v)
+            for k, v in values.items()
+        }
     )
     return Sentence(template=template, values=values, text=text)

@@ -96,28 +96,40 @@ def classify(x: Inputs) -> tuple[int, Driver]:
 
 def _uncapped(x: Inputs) -> tuple[int, Driver]:
     """The class before the cap of quiet cells: the first rule that holds."""
-    share = -1.0 if x.unmet_share is None else x.unmet_share
-    cliff = cliff_weight(x)
-    unmet_some = x.unmet is None or x.unmet > 0
-    full = x.any_demand and x.utilisation is not None and x.utilisation >= UTILISATION_CRITICAL
-    minor = (
+    share = x.unmet_share
+    if share is not None and share >= UNMET_CRITICAL:
+        return 5, "unmet"
+    cliff = cliff_weight(x) if x.cliff_months is not None else 0.0
+    if cliff >= CLIFF_CRITICAL:
+        return 5, "cliff"
+    if share is not None and share >= UNMET_HIGH:
+        return 4, "unmet"
+    if x.uncovered:
+        return 4, "uncovered"
+    if cliff >= CLIFF_HIGH:
+        return 4, "cliff"
+    if x.any_demand and x.utilisation is not None and x.utilisation >= UTILISATION_CRITICAL:
+        return 4, "full"
+    return _moderate(x, cliff)
+
+
+def _moderate(x: Inputs, cliff: float) -> tuple[int, Driver]:
+    """Class 3 to 1, when no rule of class 4 or 5 holds."""
+    if x.under_capacity:
+        return 3, "under_capacity"
+    if cliff >= CLIFF_MODERATE:
+        return 3, "cliff"
+    if x.underfunded and x.any_demand:
+        return 3, "underfunded"
+    if x.unmet is None or x.unmet > 0:
+        return 2, "unmet"
+    if x.cliff_months is not None:
+        return 2, "cliff"
+    if (
         x.underfunded
         or x.single_donor
-        or x.stale_services > 0
+        or x.stale_services
         or (x.coverage is not None and x.coverage < FUNDED_SHARE_LOW)
-    )
-    rules: tuple[tuple[int, Driver, bool], ...] = (
-        (5, "unmet", share >= UNMET_CRITICAL),
-        (5, "cliff", cliff >= CLIFF_CRITICAL),
-        (4, "unmet", share >= UNMET_HIGH),
-        (4, "uncovered", x.uncovered),
-        (4, "cliff", cliff >= CLIFF_HIGH),
-        (4, "full", full),
-        (3, "under_capacity", x.under_capacity),
-        (3, "cliff", cliff >= CLIFF_MODERATE),
-        (3, "underfunded", x.underfunded and x.any_demand),
-        (2, "unmet", unmet_some),
-        (2, "cliff", x.cliff_months is not None),
-        (2, "minor", minor),
-    )
-    return next(((sev, driver) for sev, driver, holds in rules if holds), (1, "none"))
+    ):
+        return 2, "minor"
+    return 1, "none"
