@@ -41,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--periods", type=int, default=12, help="how many recent periods (default 12)")
     p.add_argument("--flag", choices=FLAG_CODES)
     p.add_argument("--min-severity", type=int, choices=range(1, 6), default=1)
-    p.add_argument("--why", action="store_true", help="print each flag's sentence under its cell")
+    p.add_argument(
+        "--why", action="store_true", help="print why (severity and flags) under each cell"
+    )
     p.add_argument("--csv", action="store_true", help="CSV with HXL hashtags instead of a table")
     p.set_defaults(handler=run)
 

@@ -30,8 +30,8 @@ TEMPLATES: Final[Mapping[str, str]] = {
     "unmet_cliff": "{service} in {town}: {unmet} people could not be placed in {period}; "
     "{at_risk} of {places} places lose their funding by {date}.",
     "uncovered": "{service} in {town}: {needs} needs in {period} and no eligible provider {reach}.",
-    "cliff": "{service} in {town}: {at_risk} of {places} places lose their funding by {date}, "
-    "while {in_use} of them were in use in {period}.",
+    "cliff": "{service} in {town}: {at_risk} of {places} places lose their funding by {date}; "
+    "{in_use} of the {places} were in use in {period}.",
     "cliff_unknown_use": "{service} in {town}: {at_risk} of {places} places lose their "
     "funding by {date}; {needs} needs were recorded in {period} and how many places are in "
     "use is not known.",
