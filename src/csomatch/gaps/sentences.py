@@ -49,8 +49,9 @@ TEMPLATES: Final[Mapping[str, str]] = {
     "{funder_share} of the funded places.",
     "thin_funding": "{service} in {town}: no unmet need in {period}; funding pays for "
     "{funded} of {places} places.",
-    "none": "{service} in {town}: no gap in {period} ({needs} needs, {free} of {places} "
-    "places free).",
+    "none": "{service} in {town}: no gap in {period} ({needs} needs, none unmet).",
+    "reached": "{service} in {town}: {needs} needs in {period}, none unmet; no provider in "
+    "the town, but one {reach}.",
 }
 #: The placeholders of each template, in order.
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -164,6 +165,8 @@ def _template(driver: Driver, x: Inputs, f: Figures) -> str:
         return "unmet" if x.unmet_share is not None else "unmet_hidden"
     if driver == "cliff" and f.in_use is None:
         return "cliff_unknown_use"
+    if driver == "none" and f.services == 0:
+        return "reached"
     if driver == "minor":
         if x.stale_services:
             return "stale"
