@@ -237,3 +237,13 @@ def test_every_cell_has_a_sentence_in_words_without_codes() -> None:
     assert (quiet.severity, quiet.sentence_template) == (2, "quiet")
     # a code without a name in the names given is still no code
     assert "a service without a name" in quiet.sentence
+
+
+def test_the_catchments_file_is_a_setting_that_must_exist(tmp_path: Path) -> None:
+    from csomatch.settings import Settings, SettingsError
+
+    path = tmp_path / "catchments.json"
+    path.write_text("{}")
+    assert Settings.from_env({"CSOMATCH_CATCHMENTS_FILE": str(path)}).catchments_file == path
+    with pytest.raises(SettingsError, match="CSOMATCH_CATCHMENTS_FILE"):
+        Settings.from_env({"CSOMATCH_CATCHMENTS_FILE": str(tmp_path / "missing.json")})
