@@ -35,7 +35,7 @@ from csomatch.gaps.periods import (
     last_periods,
     parse_period,
 )
-from csomatch.gaps.sentences import Context, Names
+from csomatch.gaps.sentences import Context, Names, explain_cells
 
 
 class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,8 +125,30 @@ async def compute_cells(
     """Every cell of ``participants`` (None: all) in ``periods``, suppressed and flagged.
 
     Suppression runs on whole participant-months, so the result never depends on filters.
-    A town is covered by an eligible service within the code's ``catchments``.
+    A town is covered by an eligible service within the code's ``catchments``. The cells
+    have no sentence yet (``list_cells`` writes those of the cells it returns).
     """
+    cells, _ = await _cells_and_context(
+        conn,
+        periods=periods,
+        participants=participants,
+        now=now,
+        stale_hours=stale_hours,
+        catchments=catchments,
+    )
+    return cells
+
+
+async def _cells_and_context(
+    conn: asyncpg.Connection,
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+    catchments: Mapping[str, Catchment],
+) -> tuple[list[GapCell], Context]:
+    """``compute_cells`` and the context that can write each cell's sentence."""
     since = min(p.start for p in periods)
     until = max(p.end for p in periods)
     today = now.date()
@@ -151,7 +173,7 @@ async def compute_cells(
             participants=participants,
         )
     context = await cell_context(conn, demand, participants, today, catchments)
-    return assemble_cells(
+    cells = assemble_cells(
         counted[0],
         supply_rows=supply,
         periods=periods,
@@ -159,6 +181,7 @@ async def compute_cells(
         stale_hours=stale_hours,
         context=context,
     )
+    return cells, context
 
 
 async def cell_context(
@@ -205,7 +228,7 @@ async def list_cells(
         raise InvalidInput(
             f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
         )
-    cells = await compute_cells(
+    cells, context = await _cells_and_context(
         conn,
         periods=periods_of(query, now.date()),
         participants=query.participants,
@@ -217,7 +240,7 @@ async def list_cells(
     kept.sort(
         key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)
     )
-    return kept
+    return explain_cells(kept, context)
 
 
 def parse_key(key: str) -> tuple[str, str, str, Period]:
@@ -251,7 +274,7 @@ async def cell_evidence(
         raise NotFound(f"no gap cell {key!r}")
     if closed_only and not is_closed(period, now.date()):
         raise NotFound(f"no gap cell {key!r}: funders see closed periods only")
-    cells = await compute_cells(
+    cells, context = await _cells_and_context(
         conn,
         periods=[period],
         participants=[participant],
@@ -259,9 +282,10 @@ async def cell_evidence(
         stale_hours=stale_hours,
         catchments=catchments,
     )
-    cell = next((c for c in cells if c.key == key), None)
-    if cell is None:
+    matching = [c for c in cells if c.key == key]
+    if not matching:
         raise NotFound(f"no gap cell {key!r}")
+    cell = explain_cells(matching, context)[0]
     ref = period.reference_date(now.date())
     services: list[ServiceEvidence] = []
     grants: list[GrantEvidence] = []

@@ -25,7 +25,6 @@ from csomatch.gaps.sentences import (
     Names,
     Value,
     Where,
-    explain,
     period_words,
     reach_words,
     service_name,
@@ -116,7 +115,8 @@ class GapCell(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: a suppressed reason is ``None``.
     unmet_reasons: dict[str, int | None]
     #: Why the cell has its severity, in words (gaps/sentences.py): the text, the id of its
-    #: template and the values filled in (for a translation).
+    #: template and the values filled in (for a translation). Written for the cells a query
+    #: returns (``explain_cells``); empty straight from ``build_cells``.
     sentence: str = ""
     sentence_template: str = ""
     sentence_values: dict[str, Value] = {}
@@ -515,7 +515,9 @@ def _cell(
         units_ending=units_ending,
     )
     severity, driver = classify(inputs)
-    sentence = explain(
+    key = cell_key(participant, area, code, period)
+    # The sentence is written later, for the cells a query returns (sentences.explain_cells).
+    context.pending[key] = (
         driver,
         inputs,
         Figures(
@@ -527,10 +529,9 @@ def _cell(
             services=services,
         ),
         where,
-        context.names,
     )
     return GapCell(
-        key=cell_key(participant, area, code, period),
+        key=key,
         participant_code=participant,
         area_code=area,
         taxonomy_code=code,
@@ -558,9 +559,6 @@ def _cell(
         flags=flags,
         suppressed=suppressed,
         unmet_reasons=reasons,
-        sentence=sentence.text,
-        sentence_template=sentence.template,
-        sentence_values=sentence.values,
     )
 
 

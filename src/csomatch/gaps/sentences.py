@@ -13,13 +13,16 @@ import dataclasses
 import datetime as dt
 import functools
 import string
-from collections.abc import Callable, Mapping
-from typing import Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 
 from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Position, catchment_of
 from csomatch.gaps.severity import Driver, Inputs
+
+if TYPE_CHECKING:
+    from csomatch.gaps.cells import GapCell
 
 #: The sentence templates, by id. Placeholders: service, town, period, needs, unmet, share,
 #: places, free, in_use, at_risk, date, reach, funded, funder, funder_share, stale, services.
@@ -97,6 +100,12 @@ class Context:
         default_factory=lambda: DEFAULT_CATCHMENTS
     )
     names: Names = dataclasses.field(default_factory=Names)
+    #: What each cell's sentence is made of, by cell key: filled as the cells are built, read
+    #: by ``explain_cells`` for the cells a query returns (writing every sentence of every
+    #: cell took a third of the time of building them).
+    pending: dict[str, tuple[Driver, Inputs, Figures, Where]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 class Where(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -218,3 +227,23 @@ def explain(driver: Driver, x: Inputs, f: Figures, where: Where, names: Names) -
         }
     )
     return Sentence(template=template, values=values, text=text)
+
+
+def explain_cells(cells: Sequence[GapCell], context: Context) -> list[GapCell]:
+    """``cells`` with their sentences (built with ``context``; a cell it did not build: as is)."""
+    out = []
+    for cell in cells:
+        parts = context.pending.get(cell.key)
+        if parts is None:
+            out.append(cell)
+            continue
+        said = explain(*parts, context.names)
+        out.append(
+            msgspec.structs.replace(
+                cell,
+                sentence=said.text,
+                sentence_template=said.template,
+                sentence_values=said.values,
+            )
+        )
+    return out

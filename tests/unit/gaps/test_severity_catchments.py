@@ -22,7 +22,7 @@ from csomatch.gaps.catchments import (
 )
 from csomatch.gaps.cells import build_cells
 from csomatch.gaps.periods import parse_period
-from csomatch.gaps.sentences import TEMPLATES, Context, Names
+from csomatch.gaps.sentences import TEMPLATES, Context, Names, explain_cells
 from csomatch.gaps.severity import QUIET_CAP, Inputs, classify, cliff_weight
 
 # Four Serbian towns (gazetteer points): Belgrade, Novi Sad (70 km), Niš (200 km), Subotica.
@@ -209,6 +209,8 @@ def test_every_cell_has_a_sentence_in_words_without_codes() -> None:
         periods=[parse_period("2026-11")], today=dt.date(2026, 12, 3), stale_hours=72,
         context=context,
     )  # fmt: skip
+    assert {c.sentence for c in cells} == {""}  # written for the cells a query returns
+    cells = explain_cells(cells, context)
     by_key = {c.key: c for c in cells}
     assert len(cells) > 5
     for cell in cells:
