@@ -21,7 +21,6 @@ from csomatch.db.gaps import DemandRow, ReasonRow, SupplyRow
 from csomatch.gaps.periods import Period
 from csomatch.gaps.sentences import (
     Context,
-    Figures,
     Names,
     Value,
     Where,
@@ -464,19 +463,19 @@ def _cell(
     utilisation = None if free is None else round((known_capacity - free) / known_capacity, 4)
     coverage = round(funded / capacity, 4) if capacity else None
 
-    where = Where(
-        participant=participant,
-        area=area,
-        code=code,
-        period=period,
-        catchments=context.catchments,
-    )
     # Flags, in the order of FLAG_CODES (docs/gaps.md, "Flags and severity").
     flags: list[Flag] = []
     # Uncovered: no eligible service within the code's catchment (gaps/catchments.py).
     covered = services > 0 if context.covered is None else pos in context.covered
     uncovered = any_demand and not covered and area != UNKNOWN_AREA
     if uncovered:
+        where = Where(
+            participant=participant,
+            area=area,
+            code=code,
+            period=period,
+            catchments=context.catchments,
+        )
         flags.append(_uncovered_flag(needs, unmet, searches, where, context.names))
     pressure = None if unmet_capacity is None or declines is None else unmet_capacity + declines
     under_capacity = True
@@ -516,19 +515,17 @@ def _cell(
     )
     severity, driver = classify(inputs)
     key = cell_key(participant, area, code, period)
-    # The sentence is written later, for the cells a query returns (sentences.explain_cells).
+    # The sentence is written later, for the cells a query returns (sentences.explain_cells);
+    # the parts are kept as they are, the small Structs are built only then.
     context.pending[key] = (
         driver,
         inputs,
-        Figures(
-            in_use=None if free is None else known_capacity - free,
-            funded=funded,
-            through=through,
-            top_funder=funders[0].name if funders else None,
-            top_share=funders[0].share if funders else None,
-            services=services,
-        ),
-        where,
+        None if free is None else known_capacity - free,
+        funded,
+        through,
+        funders[0] if funders else None,
+        services,
+        period,
     )
     return GapCell(
         key=key,

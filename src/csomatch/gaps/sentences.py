@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import string
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -89,6 +89,11 @@ class Names(msgspec.Struct, frozen=True, kw_only=True):
     participants: Mapping[str, str] = {}
 
 
+#: What a cell's sentence is made of: the driver, the inputs, places in use, funded places,
+#: funded through, the top funder (``ref``, ``name``, ``share``), services and the period.
+Pending = tuple[Driver, Inputs, "int | None", float, "dt.date | None", Any, int, str]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Context:
     """What the cells need beyond demand and supply: catchments, coverage and names."""
@@ -103,9 +108,7 @@ class Context:
     #: What each cell's sentence is made of, by cell key: filled as the cells are built, read
     #: by ``explain_cells`` for the cells a query returns (writing every sentence of every
     #: cell took a third of the time of building them).
-    pending: dict[str, tuple[Driver, Inputs, Figures, Where]] = dataclasses.field(
-        default_factory=dict
-    )
+    pending: dict[str, Pending] = dataclasses.field(default_factory=dict)
 
 
 class Where(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -237,7 +240,23 @@ def explain_cells(cells: Sequence[GapCell], context: Context) -> list[GapCell]:
         if parts is None:
             out.append(cell)
             continue
-        said = explain(*parts, context.names)
+        driver, inputs, in_use, funded, through, top, services, period = parts
+        figures = Figures(
+            in_use=in_use,
+            funded=funded,
+            through=through,
+            top_funder=None if top is None else top.name,
+            top_share=None if top is None else top.share,
+            services=services,
+        )
+        where = Where(
+            participant=cell.participant_code,
+            area=cell.area_code,
+            code=cell.taxonomy_code,
+            period=period,
+            catchments=context.catchments,
+        )
+        said = explain(driver, inputs, figures, where, context.names)
         out.append(
             msgspec.structs.replace(
                 cell,
