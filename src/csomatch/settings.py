@@ -110,6 +110,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None
     #: Feedback codes one token may issue per day (UTC).
     feedback_codes_per_day: int = 50
+    #: A JSON file overriding the gap analysis's catchments per service code
+    #: (docs/gaps.md, "Severity and catchments"); None: the table in gaps/catchments.py.
+    catchments_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -162,6 +165,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("embedded_restart_attempts", int),
             ("public_url", str),
             ("feedback_codes_per_day", int),
+            ("catchments_file", Path),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -186,6 +190,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         self._check_retention()
         self._check_deployment()
         self._check_feedback()
+        self._check_gaps()
 
     def _check_freshness_and_port(self) -> None:
         """Check the freshness thresholds and the port."""
@@ -284,6 +289,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if not 1 <= self.feedback_codes_per_day <= 10_000:
             raise SettingsError("CSOMATCH_FEEDBACK_CODES_PER_DAY must be 1-10000")
+
+    def _check_gaps(self) -> None:
+        """Check that a catchments file, when named, exists (gaps/catchments.py reads it)."""
+        if self.catchments_file is not None and not self.catchments_file.is_file():
+            raise SettingsError(
+                f"CSOMATCH_CATCHMENTS_FILE names no file (got {str(self.catchments_file)!r})"
+            )
 
     def public_base(self) -> str:
         """The public address without a trailing slash (default: ``http://localhost:<port>``)."""

@@ -315,6 +315,11 @@ async def test_funder_sees_the_gaps_most_severe_first(page: Page, web_db: str) -
     headings = await page.locator(".gap h3").all_inner_texts()
     assert not [h for h in headings if re.search(r"\bRS-\d+", h)]
     await expect(first.locator(".flags li").first).to_contain_text(":")
+    # Each card says why in one sentence of words: names, never codes (docs/gaps.md).
+    await expect(first.locator(".why")).to_contain_text("in all of Serbia")
+    sentences = await page.locator(".gap .why").all_inner_texts()
+    assert sentences
+    assert not [t for t in sentences if re.search(r"\b[A-Z]{2,}\.[A-Z]{2,}\b|\bRS-\d+", t)]
 
     await page.get_by_label("Lowest severity").select_option("5")
     await expect(page.locator("#status")).to_contain_text("most severe first")

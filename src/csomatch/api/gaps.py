@@ -40,6 +40,7 @@ from csomatch.domain import (
 )
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
+from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES, GapCell
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.periods import sees_open_period
@@ -167,7 +168,11 @@ async def _cells(
         group=query.group,
     )
     return await list_cells(
-        conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+        conn,
+        query,
+        now=dt.datetime.now(dt.UTC),
+        stale_hours=settings.stale_hours,
+        catchments=load_catchments(settings.catchments_file),
     )
 
 
@@ -271,6 +276,7 @@ async def get_gap(
         now=dt.datetime.now(dt.UTC),
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),
+        catchments=load_catchments(settings.catchments_file),
     )
 
 

@@ -11,6 +11,7 @@ from csomatch.cli.db import connected, database, prepare
 from csomatch.domain import PARTICIPANTS
 from csomatch.errors import InvalidInput
 from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.table import to_csv, to_text
@@ -63,7 +64,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--group", choices=GROUPS, help="only this population group's demand and eligible places"
     )
     p.add_argument("--min-severity", type=int, choices=range(1, 6), default=1)
-    p.add_argument("--why", action="store_true", help="print each flag's sentence under its cell")
+    p.add_argument(
+        "--why", action="store_true", help="print why (severity and flags) under each cell"
+    )
     p.add_argument("--csv", action="store_true", help="CSV with HXL hashtags instead of a table")
     p.set_defaults(handler=run)
 
@@ -99,6 +102,10 @@ async def render(url: str, args: argparse.Namespace, settings: Settings) -> str:
     )
     async with connected(url) as conn:
         cells = await list_cells(
-            conn, query, now=dt.datetime.now(dt.UTC), stale_hours=settings.stale_hours
+            conn,
+            query,
+            now=dt.datetime.now(dt.UTC),
+            stale_hours=settings.stale_hours,
+            catchments=load_catchments(settings.catchments_file),
         )
     return to_csv(cells) if args.csv else to_text(cells, reasons=args.why)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Mapping
 
 import anyio
 import anyio.to_thread
@@ -12,9 +13,11 @@ import asyncpg
 import msgspec
 
 from csomatch.db import areas as area_db
+from csomatch.db import catchments as catchment_db
 from csomatch.db import gaps as gaps_db
 from csomatch.domain import PARTICIPANTS
 from csomatch.errors import Forbidden, InvalidInput, NotFound
+from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Site, covered_positions
 from csomatch.gaps.cells import (
     ALL_AREAS,
     FLAG_CODES,
@@ -34,6 +37,7 @@ from csomatch.gaps.periods import (
     last_periods,
     parse_period,
 )
+from csomatch.gaps.sentences import Context, Names, explain_cells
 
 
 class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,11 +126,35 @@ async def compute_cells(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> list[GapCell]:
     """Every cell of ``participants`` (None: all) in ``periods``, suppressed and flagged.
 
     Suppression runs on whole participant-months, so the result never depends on filters.
+    A town is covered by an eligible service within the code's ``catchments``. The cells
+    have no sentence yet (``list_cells`` writes those of the cells it returns).
     """
+    cells, _ = await _cells_and_context(
+        conn,
+        periods=periods,
+        participants=participants,
+        now=now,
+        stale_hours=stale_hours,
+        catchments=catchments,
+    )
+    return cells
+
+
+async def _cells_and_context(
+    conn: asyncpg.Connection,
+    *,
+    periods: list[Period],
+    participants: list[str] | None,
+    now: dt.datetime,
+    stale_hours: float,
+    catchments: Mapping[str, Catchment],
+) -> tuple[list[GapCell], Context]:
+    """``compute_cells`` and the context that can write each cell's sentence."""
     since = min(p.start for p in periods)
     until = max(p.end for p in periods)
     today = now.date()
@@ -150,8 +178,37 @@ async def compute_cells(
             stale_before=now - dt.timedelta(hours=stale_hours),
             participants=participants,
         )
-    return assemble_cells(
-        counted[0], supply_rows=supply, periods=periods, today=today, stale_hours=stale_hours
+    context = await cell_context(conn, demand, participants, today, catchments)
+    cells = assemble_cells(
+        counted[0],
+        supply_rows=supply,
+        periods=periods,
+        today=today,
+        stale_hours=stale_hours,
+        context=context,
+    )
+    return cells, context
+
+
+async def cell_context(
+    conn: asyncpg.Connection,
+    demand: list[gaps_db.DemandRow],
+    participants: list[str] | None,
+    today: dt.date,
+    catchments: Mapping[str, Catchment],
+) -> Context:
+    """Which positions with demand an eligible service reaches, and the names of things."""
+    named = await catchment_db.naming(conn, participants)
+    found = await catchment_db.eligible_sites(conn, on=today, participants=participants)
+    sites = msgspec.convert(found, list[Site], from_attributes=True)
+    wanted: set[tuple[str, str, str]] = set()
+    for row in demand:
+        wanted.add((row.participant_code, row.area_code or UNKNOWN_AREA, row.taxonomy_code))
+        wanted.add((row.participant_code, ALL_AREAS, row.taxonomy_code))
+    return Context(
+        covered=covered_positions(wanted, sites, named.centres, catchments),
+        catchments=catchments,
+        names=Names(areas=named.areas, codes=named.codes, participants=named.participants),
     )
 
 
@@ -165,35 +222,41 @@ def _keep(cell: GapCell, query: GapQuery) -> bool:
 
 
 async def list_cells(
-    conn: asyncpg.Connection, query: GapQuery, *, now: dt.datetime, stale_hours: float
+    conn: asyncpg.Connection,
+    query: GapQuery,
+    *,
+    now: dt.datetime,
+    stale_hours: float,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> list[GapCell]:
-    """The cells a query selects, most severe first."""
+    """The cells a query selects, most severe first (towns covered within ``catchments``)."""
     if query.flag is not None and query.flag not in FLAG_CODES:
         raise InvalidInput(
             f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
         )
+    periods = periods_of(query, now.date())
     if query.group is None:
-        cells = await compute_cells(
-            conn,
-            periods=periods_of(query, now.date()),
-            participants=query.participants,
-            now=now,
-            stale_hours=stale_hours,
-        )
+        cells, context = await _cells_and_context(
+            conn, periods=periods, participants=query.participants, now=now,
+            stale_hours=stale_hours, catchments=catchments,
+        )  # fmt: skip
     else:
-        cells = await compute_group_cells(
-            conn,
-            check_group(query.group),
-            periods=periods_of(query, now.date()),
-            participants=query.participants,
-            now=now,
-            stale_hours=stale_hours,
+        # A group's cells use the same catchments and names (coverage by every eligible
+        # service of the code: the group's own eligibility counts in the supply).
+        since, until = min(p.start for p in periods), max(p.end for p in periods)
+        demand = await gaps_db.demand_by_month(
+            conn, since=since, until=until, participants=query.participants
         )
+        context = await cell_context(conn, demand, query.participants, now.date(), catchments)
+        cells = await compute_group_cells(
+            conn, check_group(query.group), periods=periods, participants=query.participants,
+            now=now, stale_hours=stale_hours, context=context,
+        )  # fmt: skip
     kept = [c for c in cells if _keep(c, query)]
     kept.sort(
         key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)
     )
-    return kept
+    return explain_cells(kept, context)
 
 
 def parse_key(key: str) -> tuple[str, str, str, Period]:
@@ -216,6 +279,7 @@ async def cell_evidence(
     now: dt.datetime,
     stale_hours: float,
     closed_only: bool = False,
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
 ) -> CellEvidence:
     """One cell with the services and grants behind it.
 
@@ -226,12 +290,18 @@ async def cell_evidence(
         raise NotFound(f"no gap cell {key!r}")
     if closed_only and not is_closed(period, now.date()):
         raise NotFound(f"no gap cell {key!r}: funders see closed periods only")
-    cells = await compute_cells(
-        conn, periods=[period], participants=[participant], now=now, stale_hours=stale_hours
+    cells, context = await _cells_and_context(
+        conn,
+        periods=[period],
+        participants=[participant],
+        now=now,
+        stale_hours=stale_hours,
+        catchments=catchments,
     )
-    cell = next((c for c in cells if c.key == key), None)
-    if cell is None:
+    matching = [c for c in cells if c.key == key]
+    if not matching:
         raise NotFound(f"no gap cell {key!r}")
+    cell = explain_cells(matching, context)[0]
     ref = period.reference_date(now.date())
     services: list[ServiceEvidence] = []
     grants: list[GrantEvidence] = []

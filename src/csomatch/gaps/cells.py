@@ -19,6 +19,17 @@ import msgspec
 
 from csomatch.db.gaps import DemandRow, ReasonRow, SupplyRow
 from csomatch.gaps.periods import Period
+from csomatch.gaps.sentences import (
+    Context,
+    Names,
+    Value,
+    Where,
+    period_words,
+    reach_words,
+    service_name,
+    town_name,
+)
+from csomatch.gaps.severity import Inputs, classify
 from csomatch.gaps.suppression import TOTAL, suppress_each, suppress_line
 
 #: ``area_code`` of a participant-wide cell, and of demand recorded without an area.
@@ -33,19 +44,13 @@ MEASURES: Final = ("needs", "unmet", "unmet_capacity", "declines", "searches")
 CAPACITY_PRESSURE: Final = 0.10
 #: under_capacity: share of the known places in use while there is demand.
 UTILISATION_FULL: Final = 0.90
-#: severity 4: utilisation at or above this with demand.
-UTILISATION_CRITICAL: Final = 0.95
 #: underfunded: funded places per place below this.
 FUNDED_SHARE_MIN: Final = 0.50
-#: severity 2: funded places per place below this.
-FUNDED_SHARE_LOW: Final = 0.80
 #: funding_cliff: continuous funding ends within this many days (3, 6, 12 months).
 CLIFF_DAYS: Final = ((3, 92), (6, 183), (12, 366))
 #: single_donor: one funder pays for more than this share of the funded places.
 SINGLE_DONOR_SHARE: Final = 0.50
-#: severity 5 and 4: unmet needs per need at or above these.
-UNMET_CRITICAL: Final = 0.50
-UNMET_HIGH: Final = 0.25
+# The severity classes and their thresholds are in gaps/severity.py.
 
 FlagCode = Literal[
     "uncovered", "under_capacity", "underfunded", "funding_cliff", "single_donor", "stale_data"
@@ -111,6 +116,12 @@ class GapCell(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: Survivor-led organisations' share of the places and of the funded places (None: none).
     survivor_led_capacity_share: float | None = None
     survivor_led_funding_share: float | None = None
+    #: Why the cell has its severity, in words (gaps/sentences.py): the text, the id of its
+    #: template and the values filled in (for a translation). Written for the cells a query
+    #: returns (``explain_cells``); empty straight from ``build_cells``.
+    sentence: str = ""
+    sentence_template: str = ""
+    sentence_values: dict[str, Value] = {}
 
 
 def cell_key(participant: str, area: str, code: str, period: str) -> str:
@@ -318,6 +329,7 @@ def build_cells(
     periods: Sequence[Period],
     today: dt.date,
     stale_hours: float,
+    context: Context | None = None,
 ) -> list[GapCell]:
     """Every cell with demand or a service in ``periods``, suppressed, flagged and classed."""
     return assemble_cells(
@@ -326,6 +338,7 @@ def build_cells(
         periods=periods,
         today=today,
         stale_hours=stale_hours,
+        context=context,
     )
 
 
@@ -336,8 +349,15 @@ def assemble_cells(
     periods: Sequence[Period],
     today: dt.date,
     stale_hours: float,
+    context: Context | None = None,
 ) -> list[GapCell]:
-    """The other half of ``build_cells``: every cell from counted demand and the supply."""
+    """The other half of ``build_cells``: every cell from counted demand and the supply.
+
+    ``context`` holds which positions an eligible service reaches within its catchment and
+    the names of towns and services; None: a town is covered by a service of its own, and
+    sentences use codes' names only where known (tests of the pure logic).
+    """
+    context = context or Context()
     with _collector_paused():
         demand, reasons = counted.counts, counted.reasons
         supply = supply_by_position(supply_rows)
@@ -354,7 +374,9 @@ def assemble_cells(
                 if counts is _NO_DEMAND and cover is None:
                     continue
                 cells.append(
-                    _cell(pos, label, counts, cover, reasons.get(key) or {}, ref, stale_hours)
+                    _cell(
+                        pos, label, counts, cover, reasons.get(key) or {}, ref, stale_hours, context
+                    )
                 )
         return cells
 
@@ -385,11 +407,13 @@ def _cell(
     reasons: dict[str, int | None],
     ref: dt.date,
     stale_hours: float,
+    context: Context,
 ) -> GapCell:
     """One cell's published figures, flags and severity class, from published counts only.
 
     The steps, in order: demand, supply within reach, funding (``_funding``), the ratios, the
-    flags (each with its sentence, ``_*_flag``) and the severity class (``_severity``). It runs
+    flags (each with its sentence, ``_*_flag``) and the severity class with the sentence that
+    explains it (``gaps/severity.py``, ``gaps/sentences.py``). It runs
     for every cell: the steps pass plain values, and demand and supply are read in place.
     """
     participant, area, code = pos
@@ -446,9 +470,18 @@ def _cell(
 
     # Flags, in the order of FLAG_CODES (docs/gaps.md, "Flags and severity").
     flags: list[Flag] = []
-    uncovered = any_demand and services == 0 and area != UNKNOWN_AREA
+    # Uncovered: no eligible service within the code's catchment (gaps/catchments.py).
+    covered = services > 0 if context.covered is None else pos in context.covered
+    uncovered = any_demand and not covered and area != UNKNOWN_AREA
     if uncovered:
-        flags.append(_uncovered_flag(needs, unmet, searches, code, area, period))
+        where = Where(
+            participant=participant,
+            area=area,
+            code=code,
+            period=period,
+            catchments=context.catchments,
+        )
+        flags.append(_uncovered_flag(needs, unmet, searches, where, context.names))
     pressure = None if unmet_capacity is None or declines is None else unmet_capacity + declines
     under_capacity = True
     if services > 0 and pressure is not None and needs and pressure / needs >= CAPACITY_PRESSURE:
@@ -468,21 +501,39 @@ def _cell(
     if stale_services:
         flags.append(_stale_flag(stale_services, services, stale_hours))
 
-    severity = _severity(
-        uncovered,
-        under_capacity,
-        underfunded,
-        single_donor,
-        stale_services,
-        any_demand,
-        unmet,
-        unmet_share,
-        utilisation,
-        coverage,
-        cliff_months,
+    inputs = Inputs(
+        any_demand=any_demand,
+        needs=needs,
+        unmet=unmet,
+        unmet_share=unmet_share,
+        uncovered=uncovered,
+        under_capacity=under_capacity,
+        underfunded=underfunded,
+        single_donor=single_donor,
+        stale_services=stale_services,
+        capacity=capacity,
+        free=free,
+        utilisation=utilisation,
+        coverage=coverage,
+        cliff_months=cliff_months,
+        units_ending=units_ending,
+    )
+    severity, driver = classify(inputs)
+    key = cell_key(participant, area, code, period)
+    # The sentence is written later, for the cells a query returns (sentences.explain_cells);
+    # the parts are kept as they are, the small Structs are built only then.
+    context.pending[key] = (
+        driver,
+        inputs,
+        None if free is None else known_capacity - free,
+        funded,
+        through,
+        funders[0] if funders else None,
+        services,
+        period,
     )
     return GapCell(
-        key=cell_key(participant, area, code, period),
+        key=key,
         participant_code=participant,
         area_code=area,
         taxonomy_code=code,
@@ -553,63 +604,19 @@ def _funding(
     return funders, hhi, runway, None
 
 
-def _severity(
-    uncovered: bool,
-    under_capacity: bool,
-    underfunded: bool,
-    single_donor: bool,
-    stale_services: int,
-    any_demand: bool,
-    unmet: int | None,
-    unmet_share: float | None,
-    utilisation: float | None,
-    coverage: float | None,
-    cliff_months: int | None,
-) -> int:
-    """Severity class 1-5: the highest class whose rule holds (docs/gaps.md)."""
-    if (
-        uncovered
-        or (unmet_share is not None and unmet_share >= UNMET_CRITICAL)
-        or cliff_months == 3
-    ):
-        return 5
-    if (
-        (unmet_share is not None and unmet_share >= UNMET_HIGH)
-        or cliff_months == 6
-        or (any_demand and utilisation is not None and utilisation >= UTILISATION_CRITICAL)
-    ):
-        return 4
-    # funding_cliff is raised exactly when there is a cliff_months
-    if under_capacity or underfunded or cliff_months is not None:
-        return 3
-    if (
-        single_donor
-        or stale_services
-        or (unmet is None or unmet > 0)
-        or (coverage is not None and coverage < FUNDED_SHARE_LOW)
-    ):
-        return 2
-    return 1
-
-
 # --- Explanations: a raised flag with the one sentence that says why, with the numbers. ---
 
 
 def _uncovered_flag(
-    needs: int | None, unmet: int | None, searches: int | None, code: str, area: str, period: str
+    needs: int | None, unmet: int | None, searches: int | None, where: Where, names: Names
 ) -> Flag:
-    """``uncovered``: demand for ``code`` and no provider of it there."""
-    where = (
-        "in the whole participant"
-        if area == ALL_AREAS
-        else "with no area recorded"
-        if area == UNKNOWN_AREA
-        else f"in {area}"
-    )
+    """``uncovered``: demand for a service and no eligible provider within its catchment."""
+    service, town = service_name(where, names), town_name(where, names)
     return Flag(
         code="uncovered",
         why=f"{_n(needs)} needs, {_n(unmet)} unmet and {_n(searches)} empty searches "
-        f"for {code} {where} in {period}, and no provider of {code} there.",
+        f"for {service} in {town} in {period_words(where.period)}, and no eligible provider "
+        f"{reach_words(where, names)}.",
     )
 
 

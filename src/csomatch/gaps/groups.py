@@ -42,6 +42,7 @@ from csomatch.gaps.cells import (
     demand_counts,
 )
 from csomatch.gaps.periods import Period, period_of
+from csomatch.gaps.sentences import Context
 from csomatch.gaps.suppression import suppress_line
 
 #: The groups a cell can be split by, in the order of the docs.
@@ -168,8 +169,12 @@ async def compute_group_cells(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
+    context: Context | None = None,
 ) -> list[GapCell]:
-    """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``."""
+    """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``.
+
+    ``context``: the catchments' coverage and the names for the cells' sentences.
+    """
     split = await compute_split(
         conn,
         (group,),
@@ -177,6 +182,7 @@ async def compute_group_cells(
         participants=participants,
         now=now,
         stale_hours=stale_hours,
+        context=context,
     )
     return split[group]
 
@@ -189,6 +195,7 @@ async def compute_split(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
+    context: Context | None = None,
 ) -> dict[PopulationGroup, list[GapCell]]:
     """The cells of each of ``groups``: the demand read and suppressed once for all of them."""
     since = min(p.start for p in periods)
@@ -218,5 +225,6 @@ async def compute_split(
             periods=periods,
             today=today,
             stale_hours=stale_hours,
+            context=context,
         )
     return out

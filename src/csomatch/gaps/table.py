@@ -103,7 +103,7 @@ _TEXT_COLUMNS: Final[tuple[tuple[str, Callable[[GapCell], str], bool], ...]] = (
 
 
 def to_text(cells: Sequence[GapCell], *, reasons: bool = False) -> str:
-    """An aligned table, one cell a line; with ``reasons`` each flag's sentence follows."""
+    """An aligned table, one cell a line; with ``reasons`` why, in sentences, under each."""
     rows = [[get(cell) for _, get, _ in _TEXT_COLUMNS] for cell in cells]
     widths = [
         max([len(name), *(len(row[i]) for row in rows)])
@@ -120,6 +120,8 @@ def to_text(cells: Sequence[GapCell], *, reasons: bool = False) -> str:
     for cell, row in zip(cells, rows, strict=True):
         out.append(line(row))
         if reasons:
+            if cell.sentence:
+                out.append(f"      severity {cell.severity}: {cell.sentence}")
             out.extend(f"      {f.code}: {f.why}" for f in cell.flags)
     out.append(f"{len(cells)} cells; <5* = suppressed (fewer than 5, or hidden to protect one)")
     return "\n".join(out) + "\n"

@@ -91,6 +91,7 @@ function card(cell) {
     el("p", { class: "meta" },
       el("span", { class: `badge severity sev-${cell.severity}` }, `Severity ${cell.severity}`),
       ` ${cell.period}`),
+    cell.sentence ? el("p", { class: "why" }, cell.sentence) : "",
     cell.flags.length ? flags : el("p", {}, "No flag raised."),
     el("dl", { class: "facts-list" }, ...rows.flat()),
   );
