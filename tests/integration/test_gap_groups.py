@@ -186,7 +186,7 @@ async def test_demand_of_a_group_is_split_off_and_uncovered_when_no_place_fits(
     assert men[BELGRADE.code].needs is None
     assert "needs" in men[BELGRADE.code].suppressed
     assert [f.code for f in men[BELGRADE.code].flags] == ["uncovered"]
-    assert men[BELGRADE.code].severity == 5
+    assert men[BELGRADE.code].severity >= 4  # uncovered, its demand hidden (gaps/severity.py)
 
 
 async def test_capacity_behind_a_licence_not_in_force_is_not_supply(

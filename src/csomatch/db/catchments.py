@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import asyncpg
 import msgspec
 
@@ -21,13 +19,15 @@ class EligibleSite(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def eligible_sites(
-    conn: asyncpg.Connection, *, on: dt.date, participants: list[str] | None
+    conn: asyncpg.Connection, *, participants: list[str] | None
 ) -> list[EligibleSite]:
-    """Towns with a service that could take a referral on ``on``, per code.
+    """Towns with a service that could take a referral today, per code.
 
     Eligible: the service and its organisation accept referrals, and a service that needs a
-    licence has one in force that day (active, valid, listing the code), as the matcher asks
-    (db/candidates.py). The point is the town's centre, never a site's own point.
+    licence has one in force today (active, valid, listing the code), as the matcher asks
+    (db/candidates.py). Today is the database's, as in the supply of the cells
+    (`db.gaps.supply_by_cell`), so that a service counts the same on both sides. The point
+    is the town's centre, never a site's own point.
     """
     async with translated():
         rows = await conn.fetch(
@@ -36,12 +36,12 @@ async def eligible_sites(
             " FROM service s JOIN organization o ON o.id = s.organization_id"
             " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
             " WHERE s.accepting_referrals AND o.accepting_referrals"
-            " AND ($2::text[] IS NULL OR a.participant_code = ANY($2::text[]))"
+            " AND ($1::text[] IS NULL OR a.participant_code = ANY($1::text[]))"
             " AND (NOT s.licence_required OR (s.organization_id, s.taxonomy_code) IN ("
             "  SELECT lic.organization_id, code FROM licence lic,"
             "  unnest(lic.service_codes) AS code WHERE lic.status = 'active'"
-            "  AND lic.valid_from <= $1 AND (lic.valid_to IS NULL OR lic.valid_to >= $1)))",
-            on,
+            "  AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date"
+            "  AND (lic.valid_to IS NULL OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date)))",
             participants,
         )
     return msgspec.convert(rows, list[EligibleSite], from_attributes=True)

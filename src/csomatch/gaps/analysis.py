@@ -178,7 +178,7 @@ async def _cells_and_context(
             stale_before=now - dt.timedelta(hours=stale_hours),
             participants=participants,
         )
-    context = await cell_context(conn, demand, participants, today, catchments)
+    context = await cell_context(conn, demand, participants, catchments)
     cells = assemble_cells(
         counted[0],
         supply_rows=supply,
@@ -194,12 +194,11 @@ async def cell_context(
     conn: asyncpg.Connection,
     demand: list[gaps_db.DemandRow],
     participants: list[str] | None,
-    today: dt.date,
     catchments: Mapping[str, Catchment],
 ) -> Context:
     """Which positions with demand an eligible service reaches, and the names of things."""
     named = await catchment_db.naming(conn, participants)
-    found = await catchment_db.eligible_sites(conn, on=today, participants=participants)
+    found = await catchment_db.eligible_sites(conn, participants=participants)
     sites = msgspec.convert(found, list[Site], from_attributes=True)
     wanted: set[tuple[str, str, str]] = set()
     for row in demand:
@@ -241,13 +240,14 @@ async def list_cells(
             stale_hours=stale_hours, catchments=catchments,
         )  # fmt: skip
     else:
-        # A group's cells use the same catchments and names (coverage by every eligible
-        # service of the code: the group's own eligibility counts in the supply).
-        since, until = min(p.start for p in periods), max(p.end for p in periods)
-        demand = await gaps_db.demand_by_month(
-            conn, since=since, until=until, participants=query.participants
+        # A group's cells get their sentences (names); their coverage is the group's own
+        # eligible supply in the cell (the catchments are not applied to the split yet:
+        # a service within reach that does not serve the group must not cover it).
+        named = await catchment_db.naming(conn, query.participants)
+        context = Context(
+            catchments=catchments,
+            names=Names(areas=named.areas, codes=named.codes, participants=named.participants),
         )
-        context = await cell_context(conn, demand, query.participants, now.date(), catchments)
         cells = await compute_group_cells(
             conn, check_group(query.group), periods=periods, participants=query.participants,
             now=now, stale_hours=stale_hours, context=context,
