@@ -70,7 +70,9 @@ REACH_KM: Final = "within {km:g} km"
 TOWN_ALL: Final = "all of {participant}"
 TOWN_UNKNOWN: Final = "an unrecorded town of {participant}"
 
-Value = str | int | float | None
+# A number is `float` only (an int is one too): `int | float` made the OpenAPI document's
+# oneOf match a whole number twice, which a client's validator refuses.
+Value = str | float | None
 
 
 class Sentence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
