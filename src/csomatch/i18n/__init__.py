@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -120,6 +121,6 @@ def translations(locale: str, domain: str = "messages") -> gettext.NullTranslati
     return gettext.GNUTranslations(buffer)
 
 
-def gettext_for(locale: str, domain: str = "messages"):  # type: ignore[no-untyped-def]
-    """``gettext`` of one locale, for ``_ = gettext_for(locale)``."""
+def gettext_for(locale: str, domain: str = "messages") -> Callable[[str], str]:
+    """The translating function of one locale (use as ``_``)."""
     return translations(locale, domain).gettext
