@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 .PHONY: run test install lint browser bench clean
 
@@ -15,8 +16,11 @@ test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	@# pytest exits 5 when it collects no test; that is not a failure of the suite.
-	$(BIN)/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+	@# Two pytest-xdist workers (TEST_WORKERS=1 for one process), each with its own embedded
+	@# PostgreSQL; a worker takes the next test when it is free. pytest exits 5 when it
+	@# collects no test; that is not a failure of the suite.
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal; rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 install: $(STAMP)
 

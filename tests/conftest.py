@@ -22,7 +22,10 @@ import pytest
 from csomatch.db.embedded import EmbeddedPostgres, database_url
 from csomatch.db.migrate import migrate
 
-TEMPLATE = "csomatch_test_template"
+#: Each pytest-xdist worker has its own templates, so that workers sharing one server
+#: (``CSOMATCH_TEST_DATABASE_URL``) never drop each other's.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEMPLATE = f"csomatch_test_template{'_' + WORKER if WORKER else ''}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,6 +41,17 @@ def _empty_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         os.chdir(before)
 
 
+@pytest.fixture
+def embedded_home() -> Iterator[Path]:
+    """An empty folder for a PostgreSQL server of a test's own, outside pytest's temporary
+    root: as root the embedded server runs as its own user, who must enter every parent, and
+    each new pytest process (another worker, another checkout's suite) closes that root
+    (``pytest-of-root``, mode 0700) again."""
+    with tempfile.TemporaryDirectory(prefix="csomatch-home-", dir="/tmp") as path:
+        os.chmod(path, 0o755)  # noqa: S103 -- as root the embedded server runs as its own user
+        yield Path(path)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database, for creating test databases."""
@@ -49,10 +63,25 @@ def pg_server_url() -> Iterator[str]:
         os.chmod(home, 0o755)  # noqa: S103 -- as root the embedded server runs as its own user
         server = EmbeddedPostgres(Path(home))
         url = server.start()
+        asyncio.run(_throwaway_durability(url))
         try:
             yield url
         finally:
             server.stop()
+
+
+async def _throwaway_durability(server_url: str) -> None:
+    """Stop the tests' own server from flushing to disk: every test database is thrown away
+    with the server, and each test copies a template (``CREATE DATABASE``), which with
+    ``fsync`` on waits for the disk. The tests of crash recovery start servers of their own,
+    with the settings the app runs with."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
+            await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 async def _create_template(server_url: str) -> None:

@@ -16,9 +16,9 @@ from csomatch.db.embedded import database_url
 from csomatch.db.tokens import create_token
 from csomatch.registry import seeding
 from csomatch.settings import Settings
-from tests.conftest import fresh_database
+from tests.conftest import WORKER, fresh_database
 
-DEMO_TEMPLATE = "csomatch_test_demo"
+DEMO_TEMPLATE = f"csomatch_test_demo{'_' + WORKER if WORKER else ''}"
 
 
 async def _create_demo_template(server_url: str, template: str) -> None:

@@ -68,10 +68,9 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
-def test_serve_keeps_data_and_stops_the_database_on_sigterm(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_serve_keeps_data_and_stops_the_database_on_sigterm(embedded_home: Path) -> None:
+    home = embedded_home / "home"
     home.mkdir()
-    os.chmod(tmp_path, 0o755)  # noqa: S103 -- as root the server runs as its own user
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -26,10 +26,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def external(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+async def external(embedded_home: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
     """A PostgreSQL server of this test's own (it will be killed), with a migrated database."""
-    os.chmod(tmp_path, 0o755)  # noqa: S103 -- as root the server runs as its own user
-    server = EmbeddedPostgres(tmp_path / "external")
+    server = EmbeddedPostgres(embedded_home / "external")
     url = await ensure_database(await asyncio.to_thread(server.start))
     conn = await asyncpg.connect(url)
     try:

@@ -22,10 +22,9 @@ RESTARTED = "restarted the embedded PostgreSQL"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(embedded_home: Path) -> Path:
     """A fresh CSOMATCH_HOME (the embedded server's user must be able to enter it)."""
-    os.chmod(tmp_path, 0o755)  # noqa: S103 -- as root the server runs as its own user
-    path = tmp_path / "home"
+    path = embedded_home / "home"
     path.mkdir()
     return path
 
