@@ -235,7 +235,7 @@ def _fill(text: str, values: Mapping[str, object], locale: str) -> str:
     return text.format_map({name: format_value(v, locale) for name, v in values.items()})
 
 
-def _(message: str, **values: object) -> str:
+def _(message: str, /, **values: object) -> str:
     """``message`` in the current locale, its ``{name}`` placeholders filled by ``values``.
 
     Numbers and dates among the values are written as the locale writes them.
@@ -244,14 +244,14 @@ def _(message: str, **values: object) -> str:
     return _fill(translations(locale, "messages").gettext(message), values, locale)
 
 
-def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
+def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
     """The form of a message for ``n`` in the current locale (``n`` is also ``{n}``)."""
     locale = current_locale()
     text = translations(locale, "messages").ngettext(singular, plural, n)
     return _fill(text, {"n": n, **values}, locale)
 
 
-def pgettext(context: str, message: str, **values: object) -> str:
+def pgettext(context: str, message: str, /, **values: object) -> str:
     """``message`` in the current locale where the same English says different things."""
     locale = current_locale()
     return _fill(translations(locale, "messages").pgettext(context, message), values, locale)
