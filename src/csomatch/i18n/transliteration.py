@@ -34,6 +34,14 @@ LATIN_WORDS: frozenset[str] = frozenset(
         "UTC",
         "XML",
         "csomatch",
+        "PostgreSQL",
+        "Herfindahl",
+        "YYYY-MM",
+        "YYYY-Qn",
+        "UTF-8",
+        "lat",
+        "lon",
+        "url",
     }
 )
 
@@ -46,6 +54,13 @@ _PROTECTED = re.compile(
     r"|`[^`]*`"  # code
     r"|https?://\S+"  # addresses
     r"|\$[.\w\[\]]*"  # JSON paths ($.needs[2].code)
+    r"|'[^'\s][^']*'"  # quoted values ('child_best_interest')
+    r"|(?<![\w.])(?:\.\.\.)?/[\w/.{}?=&-]*"  # API paths (/api/v1/areas, .../capacity)
+    r"|--[\w-]+"  # command-line options
+    r"|csomatch(?: [a-z][\w-]*)*(?=[:)])"  # a command (csomatch token create:)
+    r"|\b\w+_\w+\b|\b\w+=\w+\b"  # field names (receiving_participant), by=code
+    r"|\b[A-Z][a-z]*-[A-Z][\w-]*"  # headers (If-Match, Last-Event-ID)
+    r"|\b[A-Z][A-Z0-9]+s?\b|\b[A-Z]{2,}[a-z]\w*|\b[a-z]+[A-Z]\w*"  # UUID, NUL, ETag, IPv6
     r"|\b(?:" + "|".join(sorted(LATIN_WORDS, key=len, reverse=True)) + r")\b"
 )
 

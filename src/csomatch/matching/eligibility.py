@@ -34,6 +34,11 @@ class BrokenRule(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
 
 
+def _broken(reason: str) -> BrokenRule:
+    """A broken rule with its sentence in the current locale."""
+    return BrokenRule(reason=reason, detail=_(RULE_DETAILS[reason]))
+
+
 def _jurisdiction_detail(profile: NeedsProfile, code: str, participant: str) -> str:
     where = serving_participant(code, profile.jurisdiction, profile.receiving_participant)
     if where == profile.jurisdiction:
@@ -73,7 +78,7 @@ async def broken_rule(
     """
     need = next((n for n in profile.needs if n.code == service.taxonomy_code), None)
     if need is None:
-        return BrokenRule(reason="service_code", detail=_(RULE_DETAILS["service_code"]))
+        return _broken("service_code")
     snap = await load_snapshot(
         conn,
         codes=[need.code],
@@ -97,7 +102,7 @@ def first_broken(
     """
     need = next((n for n in profile.needs if n.code == service.taxonomy_code), None)
     if need is None:
-        return BrokenRule(reason="service_code", detail=_(RULE_DETAILS["service_code"]))
+        return _broken("service_code")
     ctx = MatchContext(
         now=snap.now,
         stale_hours=snap.stale_hours,
