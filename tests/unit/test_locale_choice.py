@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 
 import pytest
 
+from csomatch.cli import main
 from csomatch.i18n import (
     _,
     choose_locale,
@@ -97,3 +99,15 @@ def test_placeholders_are_filled_and_plurals_follow_the_language() -> None:
 def test_an_unserved_tag_falls_back_to_english() -> None:
     """A language csomatch has no catalogue for is answered in English."""
     assert negotiate("de-DE, fr;q=0.5") == "en"
+
+
+def test_a_command_says_its_errors_in_the_locale_of_its_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``CSOMATCH_LANG=sq csomatch token create ...`` refuses in Albanian."""
+    monkeypatch.setenv("CSOMATCH_LANG", "sq")
+    argv = ["token", "create", "--role", "officer", "--jurisdiction", "RS", "--funder", "X"]
+    # main() sets the locale for the rest of its context: run it in a copy of ours.
+    code = contextvars.copy_context().run(main, argv)
+    assert code == 2
+    assert "--funder është vetëm për --role funder" in capsys.readouterr().err
