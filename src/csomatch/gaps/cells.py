@@ -31,7 +31,7 @@ from csomatch.gaps.sentences import (
 )
 from csomatch.gaps.severity import Inputs, classify
 from csomatch.gaps.suppression import TOTAL, suppress_each, suppress_line
-from csomatch.i18n import DEFAULT_LOCALE, _, current_locale, format_value, percent
+from csomatch.i18n import _, current_locale, format_value, percent
 
 #: ``area_code`` of a participant-wide cell, and of demand recorded without an area.
 ALL_AREAS: Final = "ALL"
@@ -681,7 +681,7 @@ def _cliff_flag(units_ending: float, through: dt.date, runway: int | None, month
             "funding for {places} places ends on {date}, in {days} days (within {months} "
             "months), and no committed grant follows.",
             places=float(units_ending),
-            date=through if current_locale() != DEFAULT_LOCALE else through.isoformat(),
+            date=through,
             days=runway,
             months=months,
         ),

@@ -216,6 +216,8 @@ def format_value(value: object, locale: str, *, digits: int | None = None) -> st
         return format_decimal(value, locale=tag) if abs(value) >= GROUPED_FROM else str(value)
     if isinstance(value, float | Decimal):
         return format_decimal(value, format="#,##0.##", locale=tag)
+    if isinstance(value, datetime.date) and locale == DEFAULT_LOCALE:
+        return value.isoformat()  # English keeps ISO dates, as the API's fields are written
     if isinstance(value, datetime.datetime):
         return format_datetime(value, format="medium", locale=tag)
     if isinstance(value, datetime.date):
@@ -228,11 +230,22 @@ def percent(share: float) -> str:
     return format_percent(share, locale=babel_locale(current_locale()))
 
 
+class _Values(dict[str, str]):
+    """Placeholder values; a name without one stays ``{name}`` (an error message must not fail)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def _fill(text: str, values: Mapping[str, object], locale: str) -> str:
     """``text`` with its ``{name}`` placeholders filled by ``values``, formatted for ``locale``."""
     if not values:
         return text
-    return text.format_map({name: format_value(v, locale) for name, v in values.items()})
+    filled = _Values({name: format_value(v, locale) for name, v in values.items()})
+    try:
+        return text.format_map(filled)
+    except (ValueError, IndexError):  # a stray brace in a translation: say it unfilled
+        return text
 
 
 def _(message: str, /, **values: object) -> str:

@@ -333,7 +333,7 @@ async def _confirm_one(
                 "{value} because the placement was not confirmed in time; the offer is "
                 "being expired and escalated. Find services again and hold a place.",
                 need_idx=hold.need_idx,
-                value=hold.confirm_by.isoformat(),
+                value=hold.confirm_by,
             )
         )
     if await hold_db.beyond_available(conn, hold):
@@ -345,7 +345,7 @@ async def _confirm_one(
                 "they report it and you confirm again; if not, the offer expires at {at}, or "
                 "close this referral and refer again.",
                 need=hold.need_idx,
-                at=hold.confirm_by.isoformat(),
+                at=hold.confirm_by,
             )
             if hold.confirm_by
             else _(

@@ -130,7 +130,7 @@ def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
             _(
                 "offer {hold_id} expired at {value}; it has been escalated",
                 hold_id=hold.id,
-                value=hold.expires_at.isoformat(),
+                value=hold.expires_at,
             )
         )
 

@@ -255,7 +255,7 @@ async def outcome_figures(
             raise Forbidden(
                 _(
                     "funders see closed months only: until may be {value} at the latest",
-                    value=as_of.date().isoformat(),
+                    value=as_of.date(),
                 ),
                 field="query.until",
             )
