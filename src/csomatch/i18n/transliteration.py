@@ -56,7 +56,7 @@ _PROTECTED = re.compile(
     r"|\$[.\w\[\]]*"  # JSON paths ($.needs[2].code)
     r"|'[^'\s][^']*'"  # quoted values ('child_best_interest')
     r"|(?<![\w.])(?:\.\.\.)?/[\w/.{}?=&-]*"  # API paths (/api/v1/areas, .../capacity)
-    r"|--[\w-]+"  # command-line options
+    r"|--role \w+|--[\w-]+"  # command-line options (and a role named as one's value)
     r"|csomatch(?: [a-z][\w-]*)*(?=[:)])"  # a command (csomatch token create:)
     r"|\b\w+_\w+\b|\b\w+=\w+\b"  # field names (receiving_participant), by=code
     r"|\b[A-Z][a-z]*-[A-Z][\w-]*"  # headers (If-Match, Last-Event-ID)
