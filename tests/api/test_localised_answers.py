@@ -102,6 +102,7 @@ async def test_taxonomy_names_are_translated(client: Client, demo_db: str) -> No
         answer = await client.get("/api/v1/taxonomy", headers=officer | {"Accept-Language": locale})
         assert answer.status_code == 200
         assert answer.headers["content-language"] == locale
+        assert "Accept-Language" in answer.headers["vary"]
         by_locale[locale] = {t["code"]: t for t in answer.json()}
     assert by_locale["en"]["ACC.EMERG"]["name"] == "Emergency safe accommodation"
     assert by_locale["sq"]["ACC.EMERG"]["name"] == "Strehim i sigurt emergjent"

@@ -18,6 +18,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from csomatch.i18n import COOKIE, choose_locale, set_locale
 
+#: What an answer's language depends on.
+VARY = b"Accept-Language, Cookie"
+
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
@@ -63,6 +66,9 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
                 headers = list(message.get("headers", ()))
                 if not any(key.lower() == b"content-language" for key, _ in headers):
                     headers.append((b"content-language", locale.encode("ascii")))
+                if not any(key.lower() == b"vary" for key, _ in headers):
+                    # A cache must not hand one person's language to another.
+                    headers.append((b"vary", VARY))
                 message = {**message, "headers": headers}
             await send(message)
 

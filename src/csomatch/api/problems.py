@@ -141,7 +141,7 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response[d
     field = body.get("field")
     if isinstance(field, str) and field.lower() in _HEADERS:
         body["field"] = f"header.{_HEADERS[field.lower()]}"
-    headers = {"Content-Language": current_locale()}
+    headers = {"Content-Language": current_locale(), "Vary": "Accept-Language, Cookie"}
     if status == 503:
         headers["Retry-After"] = "5"
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
