@@ -34,15 +34,11 @@ LATIN_WORDS: frozenset[str] = frozenset(
         "UTC",
         "XML",
         "csomatch",
-        "PostgreSQL",
-        "Herfindahl",
-        "YYYY-MM",
-        "YYYY-Qn",
-        "UTF-8",
-        "lat",
-        "lon",
-        "url",
     }
+)
+#: Names and field names the messages domain quotes (a program or a person types them).
+NAMES_AND_FIELDS: frozenset[str] = frozenset(
+    {"PostgreSQL", "Herfindahl", "YYYY-MM", "YYYY-Qn", "UTF-8", "lat", "lon", "url"}
 )
 
 _PROTECTED = re.compile(
@@ -61,7 +57,7 @@ _PROTECTED = re.compile(
     r"|\b\w+_\w+\b|\b\w+=\w+\b"  # field names (receiving_participant), by=code
     r"|\b[A-Z][a-z]*-[A-Z][\w-]*"  # headers (If-Match, Last-Event-ID)
     r"|\b[A-Z][A-Z0-9]+s?\b|\b[A-Z]{2,}[a-z]\w*|\b[a-z]+[A-Z]\w*"  # UUID, NUL, ETag, IPv6
-    r"|\b(?:" + "|".join(sorted(LATIN_WORDS, key=len, reverse=True)) + r")\b"
+    r"|\b(?:" + "|".join(sorted(LATIN_WORDS | NAMES_AND_FIELDS, key=len, reverse=True)) + r")\b"
 )
 
 
