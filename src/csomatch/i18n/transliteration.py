@@ -38,7 +38,11 @@ LATIN_WORDS: frozenset[str] = frozenset(
 )
 #: Names and field names the messages domain quotes (a program or a person types them).
 NAMES_AND_FIELDS: frozenset[str] = frozenset(
-    {"PostgreSQL", "Herfindahl", "YYYY-MM", "YYYY-Qn", "UTF-8", "lat", "lon", "url"}
+    {
+        *("PostgreSQL", "Herfindahl", "YYYY-MM", "YYYY-Qn", "UTF-8", "lat", "lon", "url"),
+        *("DTD", "ETag", "EUR", "FILE", "GET", "IPv6", "NUL", "POST", "PUT", "RS", "TOKEN"),
+        *("TRM", "UUID", "webhook"),
+    }
 )
 
 _PROTECTED = re.compile(
@@ -56,7 +60,6 @@ _PROTECTED = re.compile(
     r"|csomatch(?: [a-z][\w-]*)*(?=[:)])"  # a command (csomatch token create:)
     r"|\b\w+_\w+\b|\b\w+=\w+\b"  # field names (receiving_participant), by=code
     r"|\b[A-Z][a-z]*-[A-Z][\w-]*"  # headers (If-Match, Last-Event-ID)
-    r"|\b[A-Z][A-Z0-9]+s?\b|\b[A-Z]{2,}[a-z]\w*|\b[a-z]+[A-Z]\w*"  # UUID, NUL, ETag, IPv6
     r"|\b(?:" + "|".join(sorted(LATIN_WORDS | NAMES_AND_FIELDS, key=len, reverse=True)) + r")\b"
 )
 
