@@ -77,8 +77,8 @@ async def get_gaps_financing(
         if scope is not None and participant not in scope:
             raise Forbidden(
                 _(
-                    "this token sees {value} only, not {participant}",
-                    value=", ".join(scope),
+                    "this token sees {allowed} only, not {participant}",
+                    allowed=", ".join(scope),
                     participant=participant,
                 ),
                 field="query.participant",

@@ -143,8 +143,8 @@ def _participants(principal: Principal, participant: str | None) -> list[str] | 
     if scope is not None and participant not in scope:
         raise Forbidden(
             _(
-                "this token sees gaps of {value} only, not {participant}",
-                value=", ".join(scope),
+                "this token sees gaps of {allowed} only, not {participant}",
+                allowed=", ".join(scope),
                 participant=participant,
             ),
             field="participant",

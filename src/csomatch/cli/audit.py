@@ -103,9 +103,9 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             _(
-                "newest checkpoint ({value}) holds: event seq {seq} unchanged, "
+                "newest checkpoint ({at}) holds: event seq {seq} unchanged, "
                 "{after_anchor} newer events chain from it",
-                value=last.at.isoformat(timespec="seconds"),
+                at=last.at.isoformat(timespec="seconds"),
                 seq=last.seq,
                 after_anchor=report.after_anchor,
             )

@@ -43,7 +43,7 @@ def database_and_server(settings: Settings) -> Iterator[tuple[str, EmbeddedPostg
 
     server = EmbeddedPostgres(settings.home)
     print(
-        _("starting the embedded PostgreSQL in {value} ...", value=server.home / "pgdata"),
+        _("starting the embedded PostgreSQL in {directory} ...", directory=server.home / "pgdata"),
         file=sys.stderr,
     )
     try:

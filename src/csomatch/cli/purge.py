@@ -43,11 +43,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     verb = "would be reduced" if report.dry_run else "reduced"
     print(
         _(
-            "retention {retention_days} days (closed before {value}): {purged} "
+            "retention {retention_days} days (closed before {before}): {purged} "
             "referrals {verb} to their aggregate facts\n{waiting} closed referrals "
             "are still within the period; {reduced} hold only aggregate facts",
             retention_days=report.retention_days,
-            value=report.closed_before.isoformat(timespec="seconds"),
+            before=report.closed_before.isoformat(timespec="seconds"),
             purged=report.purged,
             verb=verb,
             waiting=report.waiting,

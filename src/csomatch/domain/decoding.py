@@ -226,8 +226,9 @@ def _check_timestamp(value: dt.datetime, path: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise MalformedInput(
             _(
-                "the timestamp {value} has no zone; add one, e.g. {value}Z (UTC) or {value}+01:00",
-                value=value.isoformat(),
+                "the timestamp {timestamp} has no zone; add one, e.g. {timestamp}Z (UTC) or "
+                "{timestamp}+01:00",
+                timestamp=value.isoformat(),
             ),
             field=path,
         )
@@ -238,10 +239,11 @@ def _check_timestamp(value: dt.datetime, path: str) -> None:
     if utc is None or not EARLIEST <= utc < LATEST:
         raise InvalidInput(
             _(
-                "the timestamp {value} is out of range: send one from {year} to {value2} (UTC)",
-                value=value.isoformat(),
+                "the timestamp {timestamp} is out of range: send one from {year} to {last_year} "
+                "(UTC)",
+                timestamp=value.isoformat(),
                 year=EARLIEST.year,
-                value2=LATEST.year - 1,
+                last_year=LATEST.year - 1,
             ),
             field=path,
         )

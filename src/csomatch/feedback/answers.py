@@ -70,8 +70,8 @@ async def count_attempt(conn: asyncpg.Connection, client: str, now: dt.datetime)
         wait = int((start + WINDOW - now).total_seconds()) + 1
         raise RateLimited(
             _(
-                "too many tries from this connection; wait {value} minutes and try again",
-                value=wait // 60 + 1,
+                "too many tries from this connection; wait {minutes} minutes and try again",
+                minutes=wait // 60 + 1,
             ),
             retry_after_s=wait,
         )

@@ -47,6 +47,6 @@ def parse(data: bytes, fmt: str, filename: str | None = None) -> Parsed:
     if chosen == "360giving":
         return parse_360giving(data)
     raise InvalidInput(
-        _("unknown format {fmt}; use one of {value}", fmt=repr(fmt), value=", ".join(FORMATS)),
+        _("unknown format {fmt}; use one of {formats}", fmt=repr(fmt), formats=", ".join(FORMATS)),
         field="format",
     )

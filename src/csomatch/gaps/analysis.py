@@ -112,9 +112,9 @@ def periods_of(query: GapQuery, today: dt.date) -> list[Period]:
             raise Forbidden(
                 _(
                     "{label} is not over yet; funders see closed periods only, the newest "
-                    "is {label2}",
+                    "is {newest}",
                     label=period.label,
-                    label2=newest.label,
+                    newest=newest.label,
                 ),
                 field="query.period",
             )
@@ -237,9 +237,9 @@ async def list_cells(
     if query.flag is not None and query.flag not in FLAG_CODES:
         raise InvalidInput(
             _(
-                "unknown flag {flag}; one of {value}",
+                "unknown flag {flag}; one of {flags}",
                 flag=repr(query.flag),
-                value=", ".join(FLAG_CODES),
+                flags=", ".join(FLAG_CODES),
             ),
             field="flag",
         )

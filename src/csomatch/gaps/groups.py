@@ -56,7 +56,7 @@ def check_group(group: str, field: str = "group") -> PopulationGroup:
         if group == known:
             return known
     raise InvalidInput(
-        _("unknown group {group}; one of {value}", group=repr(group), value=", ".join(GROUPS)),
+        _("unknown group {group}; one of {groups}", group=repr(group), groups=", ".join(GROUPS)),
         field=field,
     )
 

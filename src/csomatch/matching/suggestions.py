@@ -38,11 +38,11 @@ def check_jurisdiction(principal: Principal, jurisdiction: str, field: str) -> N
     if not principal.covers(jurisdiction):
         raise InvalidInput(
             _(
-                "your token matches for {jurisdiction}, not {jurisdiction2}; set "
+                "your token matches for {jurisdiction}, not {asked}; set "
                 "jurisdiction to {jurisdiction} (a need served abroad names the other "
                 "participant in receiving_participant)",
                 jurisdiction=principal.jurisdiction,
-                jurisdiction2=jurisdiction,
+                asked=jurisdiction,
             ),
             field=field,
         )

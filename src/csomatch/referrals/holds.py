@@ -93,8 +93,8 @@ def need_for(
         if not found:
             raise InvalidInput(
                 _(
-                    "this referral has needs 0 to {value}, not {index}",
-                    value=len(stored.needs) - 1,
+                    "this referral has needs 0 to {last}, not {index}",
+                    last=len(stored.needs) - 1,
                     index=index,
                 ),
                 field=f"{at}{index_name}",
@@ -103,11 +103,11 @@ def need_for(
         if need.taxonomy_code != service.taxonomy_code:
             raise InvalidInput(
                 _(
-                    "need {index} is {taxonomy_code}; service {service_id} offers {taxonomy_code2}",
+                    "need {index} is {taxonomy_code}; service {service_id} offers {offered}",
                     index=index,
                     taxonomy_code=need.taxonomy_code,
                     service_id=service.id,
-                    taxonomy_code2=service.taxonomy_code,
+                    offered=service.taxonomy_code,
                 ),
                 field=f"{at}service_id",
             )
@@ -330,10 +330,10 @@ async def _confirm_one(
         raise Conflict(
             _(
                 "The provider's acceptance of the offer for need {need_idx} lapsed at "
-                "{value} because the placement was not confirmed in time; the offer is "
+                "{at} because the placement was not confirmed in time; the offer is "
                 "being expired and escalated. Find services again and hold a place.",
                 need_idx=hold.need_idx,
-                value=hold.confirm_by,
+                at=hold.confirm_by,
             )
         )
     if await hold_db.beyond_available(conn, hold):

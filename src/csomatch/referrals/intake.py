@@ -54,11 +54,11 @@ def _check_jurisdiction(principal: Principal, data: ReferralIn) -> str:
     if not principal.covers(data.jurisdiction):
         raise InvalidInput(
             _(
-                "your token refers from {jurisdiction}, not {jurisdiction2}; a "
+                "your token refers from {jurisdiction}, not {asked}; a "
                 "transnational referral names the other participant in "
                 "receiving_participant",
                 jurisdiction=principal.jurisdiction,
-                jurisdiction2=data.jurisdiction,
+                asked=data.jurisdiction,
             ),
             field="$.jurisdiction",
         )

@@ -128,9 +128,9 @@ def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
     if hold.expires_at <= now:
         raise Conflict(
             _(
-                "offer {hold_id} expired at {value}; it has been escalated",
+                "offer {hold_id} expired at {at}; it has been escalated",
                 hold_id=hold.id,
-                value=hold.expires_at,
+                at=hold.expires_at,
             )
         )
 

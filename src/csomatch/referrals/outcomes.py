@@ -254,8 +254,8 @@ async def outcome_figures(
         if until > as_of:
             raise Forbidden(
                 _(
-                    "funders see closed months only: until may be {value} at the latest",
-                    value=as_of.date(),
+                    "funders see closed months only: until may be {latest} at the latest",
+                    latest=as_of.date(),
                 ),
                 field="query.until",
             )

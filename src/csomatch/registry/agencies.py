@@ -74,9 +74,9 @@ async def create_agency(
     if not principal.covers(jurisdiction):
         raise Forbidden(
             _(
-                "a {jurisdiction} token cannot register agencies of {jurisdiction2}",
+                "a {jurisdiction} token cannot register agencies of {other}",
                 jurisdiction=principal.jurisdiction,
-                jurisdiction2=jurisdiction,
+                other=jurisdiction,
             )
         )
     new = NewAgency(

@@ -111,10 +111,10 @@ async def add_location(conn: asyncpg.Connection, principal: Principal, loc: NewL
     if area.participant_code != org.participant_code:
         raise InvalidInput(
             _(
-                "{area_code} is in {participant_code}, the organisation in {participant_code2}",
+                "{area_code} is in {participant_code}, the organisation in {org_participant}",
                 area_code=loc.area_code,
                 participant_code=area.participant_code,
-                participant_code2=org.participant_code,
+                org_participant=org.participant_code,
             ),
             field="$.area",
         )

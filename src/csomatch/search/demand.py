@@ -42,7 +42,7 @@ def checked(page: svc_db.SearchPage, f: svc_db.SearchFilter) -> svc_db.SearchPag
     if page.unknown_codes and f.codes:
         i = page.unknown_codes[0]
         raise InvalidInput(
-            _("invalid taxonomy code {codes2}", codes2=repr(f.codes[i])), field=f"code[{i}]"
+            _("invalid taxonomy code {code}", code=repr(f.codes[i])), field=f"code[{i}]"
         )
     if page.origin is None:
         raise InvalidInput(
