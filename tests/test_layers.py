@@ -20,7 +20,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "csomatch"
 
 #: The bottom: pure modules and the vocabulary.
-BASE = frozenset({"errors", "settings", "geo", "domain"})
+BASE = frozenset({"errors", "settings", "geo", "domain", "i18n"})
 #: Use cases, one package per feature: they may use each other (without a loop), the
 #: database layer, the solver and the base.
 FEATURES = frozenset(
@@ -45,8 +45,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "settings": frozenset(),
     "geo": frozenset(),
-    "domain": frozenset({"errors"}),
-    "db": frozenset({"domain", "errors", "geo"}),
+    "i18n": frozenset(),
+    "domain": frozenset({"errors", "i18n"}),
+    "db": frozenset({"domain", "errors", "geo", "i18n"}),
     **{feature: BELOW_FEATURES | FEATURES for feature in FEATURES},
     "runtime": BELOW_FEATURES | FEATURES,
     "api": BELOW_FEATURES | FEATURES | {"runtime"},
