@@ -58,6 +58,7 @@ from csomatch.domain import (
     freshness,
     one_of_pattern,
 )
+from csomatch.i18n import negotiate
 from csomatch.registry import areas, capacity, organizations, services
 from csomatch.registry.addresses import may_see_address
 from csomatch.registry.organizations import NewLocation, NewOrganization
@@ -196,6 +197,7 @@ async def put_capacity(
 @get("/api/v1/areas", opt=roles(*ALL_ROLES))
 async def find_areas(
     conn: Conn,
+    request: Request[Any, Any, Any],
     q: Annotated[str | None, QueryParameter(max_length=80, description="name prefix")] = None,
     participant: ParticipantQ = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
@@ -204,15 +206,21 @@ async def find_areas(
         list_query("area codes, repeatable: these areas (q is ignored)", max_items=100),
     ] = None,
     code: Annotated[list[str] | None, old_name("area", repeatable=True, max_items=100)] = None,
-) -> list[AreaOut]:
-    """Municipalities and towns whose name starts with ``q``, or the areas of the given codes.
+) -> Response[list[AreaOut]]:
+    """Municipalities and towns with a name that starts with ``q``, or the areas of the codes.
 
-    The name prefix ignores accents. The codes serve to show names for codes; unknown codes
-    are left out.
+    A name is any common name of the town in Latin or Cyrillic script (Beograd, Београд,
+    Belgrade), accents and case ignored (docs/places.md); ``local_name`` is the town's name
+    in the language ``Accept-Language`` asks for. The codes serve to show names for codes;
+    unknown codes are left out.
     """
     codes = either(area, code, new_name="area", old_name="code")
-    found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=codes)
-    return [area_out(a) for a in found]
+    locale = negotiate(request.headers.get("accept-language"))
+    found = await areas.find_areas(
+        conn, query=q, participant=participant, limit=limit, codes=codes, locale=locale
+    )
+    # Content-Language until a middleware sets it for every answer (issue 16).
+    return Response([area_out(a) for a in found], headers={"Content-Language": locale})
 
 
 class TaxonomyCodeOut(Out, frozen=True):

@@ -22,6 +22,7 @@ from csomatch.db import organizations as orgs_db
 from csomatch.db import services as services_db
 from csomatch.domain import ServiceTerms, TaxonomyTerm, service_terms
 from csomatch.gaps.demo import load_demo_demand
+from csomatch.registry import areas as area_names
 from csomatch.registry import gazetteer
 
 # Namespace of the ids this loader derives (licences, funders, grants have none in the files).
@@ -182,9 +183,13 @@ def taxonomy_terms(seed_dir: Path) -> list[TaxonomyTerm]:
 async def load_reference(conn: asyncpg.Connection, seed_dir: Path) -> SeedReport:
     """Load the taxonomy and the gazetteer; the other counts of the report are 0."""
     terms = taxonomy_terms(seed_dir)
+    places, names = gazetteer.load_gazetteer()
     async with conn.transaction():
         added_terms = await areas_db.upsert_taxonomy(conn, terms)
-        added_areas = await areas_db.upsert_areas(conn, gazetteer.load_areas())
+        added_areas = await areas_db.upsert_areas(conn, places)
+        # The names are reloaded every time, so that a release's reviewed names reach
+        # databases seeded before it.
+        await area_names.load_names(conn, names)
     return SeedReport(taxonomy_terms=added_terms, areas=added_areas)
 
 

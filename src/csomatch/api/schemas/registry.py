@@ -16,7 +16,6 @@ from csomatch.domain import (
     CAPACITY_UNIT_PATTERN,
     Accessibility,
     AgeBand,
-    Area,
     AreaCode,
     Capacity,
     Freshness,
@@ -33,6 +32,7 @@ from csomatch.domain import (
     TaxonomyCode,
     freshness,
 )
+from csomatch.registry.areas import NamedArea
 from csomatch.settings import Settings
 
 Places = Annotated[int, Meta(ge=0, le=100_000)]
@@ -176,9 +176,14 @@ class AreaOut(Out, frozen=True, rename={"participant_code": "participant"}):
     code: str
     #: Sent as ``participant``.
     participant_code: str
+    #: The gazetteer's (English) name.
     name: str
     latitude: float
     longitude: float
+    #: The name in the answer's language (``Content-Language``), e.g. Shkup for Skopje in sq.
+    local_name: str
+    #: For a search, the name that matched ``q`` (Београд for Belgrade), else null.
+    matched_name: str | None = None
 
 
 def freshness_of(
@@ -272,7 +277,7 @@ class ServiceViews:
         return view
 
 
-def area_out(area: Area) -> AreaOut:
+def area_out(area: NamedArea) -> AreaOut:
     """The view of a gazetteer entry."""
     return msgspec.convert(area, AreaOut, from_attributes=True)
 
