@@ -154,6 +154,15 @@ async def get_areas(
     return [found[c] for c in wanted if c in found]
 
 
+async def list_place_keys(conn: asyncpg.Connection) -> dict[str, frozenset[str]]:
+    """Every search key of a town's name, with the towns that have a name of that key."""
+    rows = await conn.fetch(
+        "SELECT search_key, array_agg(DISTINCT area_code) AS codes FROM area_name"
+        " GROUP BY search_key"
+    )
+    return {row["search_key"]: frozenset(row["codes"]) for row in rows}
+
+
 async def count_areas(conn: asyncpg.Connection) -> int:
     """Return how many areas the gazetteer holds."""
     return int(await conn.fetchval("SELECT count(*) FROM area"))

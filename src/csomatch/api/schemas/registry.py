@@ -14,6 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from csomatch.domain import (
     CAPACITY_UNIT_PATTERN,
+    LANGUAGE_TAG_PATTERN,
     Accessibility,
     AgeBand,
     AreaCode,
@@ -47,6 +48,14 @@ class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base of request bodies: unknown fields are rejected, naming the field."""
 
 
+class OtherNameOut(Out, frozen=True):
+    """An organisation's name in another language or script."""
+
+    #: A BCP 47 tag: sq, sr-Latn, sr-Cyrl, mk, bs, cnr, en ...
+    language: str
+    name: str
+
+
 class OrganizationOut(Out, frozen=True, rename={"participant_code": "participant"}):
     """An organisation of the registry."""
 
@@ -60,6 +69,8 @@ class OrganizationOut(Out, frozen=True, rename={"participant_code": "participant
     website: str | None
     accepting_referrals: bool
     version: int
+    #: Its names in other languages and scripts (the search and funding matching use them).
+    other_names: list[OtherNameOut] = msgspec.field(default_factory=list)
 
 
 class Page(Out, frozen=True):
@@ -287,6 +298,16 @@ ShortText = Annotated[str, Meta(max_length=300)]
 Description = Annotated[str, Meta(max_length=2000)]
 
 
+class OtherNameIn(In, frozen=True):
+    """An organisation's name in another language or script, by BCP 47 language tag."""
+
+    language: Annotated[str, Meta(pattern=LANGUAGE_TAG_PATTERN, examples=["sr-Cyrl", "sq"])]
+    name: Name
+
+
+OtherNames = Annotated[list[OtherNameIn], Meta(max_length=12)]
+
+
 class OrganizationIn(In, frozen=True):
     """A new organisation."""
 
@@ -298,6 +319,8 @@ class OrganizationIn(In, frozen=True):
     email: Annotated[str, Meta(max_length=200)] | None = None
     website: ShortText | None = None
     accepting_referrals: bool = True
+    #: Its names in other languages and scripts, one per language.
+    other_names: OtherNames = msgspec.field(default_factory=list)
 
 
 class OrganizationPatch(In, frozen=True):
@@ -310,6 +333,8 @@ class OrganizationPatch(In, frozen=True):
     email: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
     website: ShortText | UnsetType | None = UNSET
     accepting_referrals: bool | UnsetType = UNSET
+    #: Replaces all its other names ([] removes them).
+    other_names: OtherNames | UnsetType = UNSET
 
 
 class LocationIn(In, frozen=True):
