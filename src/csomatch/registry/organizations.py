@@ -6,6 +6,7 @@ jurisdiction (a ``MARRI`` token: all). Someone else's organisation is "not found
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -14,7 +15,7 @@ import asyncpg
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db.organizations import NewLocation, NewOrganization
-from csomatch.domain import Organization, OtherName, Principal
+from csomatch.domain import LANGUAGE_TAG_PATTERN, Organization, OtherName, Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from csomatch.registry.placenames import name_key
 
@@ -78,9 +79,14 @@ def _name_matches(query: str, names: Sequence[str]) -> bool:
 
 
 def check_other_names(names: Sequence[OtherName], field: str = "$.other_names") -> None:
-    """An organisation has one other name per language; InvalidInput names the repeat."""
+    """One other name per language tag; InvalidInput names a repeat or a malformed tag."""
     seen: set[str] = set()
     for i, other in enumerate(names):
+        if not re.fullmatch(LANGUAGE_TAG_PATTERN, other.language):
+            raise InvalidInput(
+                f"{other.language!r} is not a language tag such as sr-Cyrl or sq",
+                field=f"{field}[{i}].language",
+            )
         if other.language in seen:
             raise InvalidInput(
                 f"a second name in {other.language}: give one name per language",

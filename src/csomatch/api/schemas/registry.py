@@ -302,7 +302,8 @@ class OtherNameIn(In, frozen=True):
     """An organisation's name in another language or script, by BCP 47 language tag."""
 
     language: Annotated[str, Meta(pattern=LANGUAGE_TAG_PATTERN, examples=["sr-Cyrl", "sq"])]
-    name: Name
+    #: Two characters or more besides spaces (they are trimmed).
+    name: Annotated[str, Meta(min_length=2, max_length=200, pattern=r"\S.*\S")]
 
 
 OtherNames = Annotated[list[OtherNameIn], Meta(max_length=12)]
