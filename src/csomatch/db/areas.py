@@ -106,12 +106,11 @@ async def find_areas(
     key: str | None = None,
     locale: str = "en",
 ) -> list[NamedArea]:
-    """Areas with a name whose search key starts with ``key``, exact names first.
+    """Areas with a name whose search key starts with ``key``: exact names, then the biggest.
 
-    An area without stored names is found by its gazetteer name starting with ``query``
-    (accents ignored); among equals the biggest comes first.
-    ``matched_name`` is the name that matched (one in the script of ``query`` if any),
-    ``local_name`` the area's name in ``locale``.
+    An area is also found by its gazetteer name starting with ``query`` (accents ignored),
+    as before names were stored. ``matched_name`` is the name that matched (one in the
+    script of ``query`` if there is one), ``local_name`` the area's name in ``locale``.
     """
     rows = await conn.fetch(
         "WITH hit AS ("

@@ -8,9 +8,9 @@ import asyncpg
 
 from csomatch.db import areas as area_db
 from csomatch.db.areas import NamedArea
+from csomatch.registry.placenames import PlaceNames, name_key
 
 __all__ = ["NamedArea", "find_areas", "load_names"]
-from csomatch.registry.placenames import PlaceNames, name_key
 
 
 async def find_areas(

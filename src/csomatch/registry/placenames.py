@@ -38,13 +38,13 @@ NAMED_LOCALES = ("en", "sq", "sr-Latn", "sr-Cyrl", "mk", "bs")
 _SOUTH_SLAVIC = frozenset("абвгдђежзѕијклљмнњопрстћќуфхцчџшѓ")
 _PUNCTUATION = frozenset(" -'’.()")
 _FOLD = {"đ": "dj", "ð": "dj", "æ": "ae", "ø": "o", "ß": "ss", "ı": "i", "ł": "l", "œ": "oe"}
-# Macedonian writes the Serbian ћ and ђ as ќ and ѓ (Никшић, Никшиќ).
 # Albanian letters and digraphs as Serbian writes them (Peqin: Pećin, Gjilan: Đilan).
 _ALBANIAN_LETTERS = {
     "dh": "d", "gj": "đ", "ll": "l", "rr": "r", "sh": "š", "th": "t", "xh": "dž", "zh": "ž",
     "ç": "č", "ë": "e", "q": "ć", "x": "dz", "y": "i", "w": "v",
 }  # fmt: skip
 _ALBANIAN = re.compile("dh|gj|ll|rr|sh|th|xh|zh|[çëqxyw]", re.IGNORECASE)
+# Macedonian writes the Serbian ћ and ђ as ќ and ѓ (Никшић, Никшиќ).
 _TO_MACEDONIAN = str.maketrans({"ћ": "ќ", "Ћ": "Ќ", "ђ": "ѓ", "Ђ": "Ѓ"})
 
 
