@@ -35,6 +35,7 @@ from csomatch.api.schemas.registry import (
     OrganizationList,
     OrganizationOut,
     OrganizationPatch,
+    OtherNameIn,
     Out,
     Page,
     ServiceIn,
@@ -52,13 +53,14 @@ from csomatch.domain import (
     COORDINATING,
     ORG_KINDS,
     TAXONOMY_CODE_PATTERN,
+    OtherName,
     Principal,
     Role,
     Service,
     freshness,
     one_of_pattern,
 )
-from csomatch.i18n import _
+from csomatch.i18n import _, current_locale
 from csomatch.registry import areas, capacity, organizations, services
 from csomatch.registry.addresses import may_see_address
 from csomatch.registry.organizations import NewLocation, NewOrganization
@@ -96,11 +98,23 @@ async def list_organizations(
     limit: Limit = 50,
     offset: Offset = 0,
     survivor_led: SurvivorLedQ = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=200,
+            description="words that start words of one of its names, in any language or"
+            " script (accents and case ignored)",
+        ),
+    ] = None,
 ) -> OrganizationList:
-    """Organisations of the registry, by participant and name (``survivor_led`` filters)."""
+    """Organisations of the registry, by participant and name (``survivor_led``, ``q`` filter).
+
+    ``q`` searches every name of an organisation, also its names in other languages and
+    scripts: ``центар ниш`` finds "Centar za socijalni rad Niš".
+    """
     orgs, total = await organizations.list_organizations(
         conn, participant=participant, kind=kind, limit=limit, offset=offset,
-        survivor_led=survivor_led,
+        survivor_led=survivor_led, query=q,
     )  # fmt: skip
     return OrganizationList(
         items_page=Page(total=total, limit=limit, offset=offset),
@@ -205,15 +219,21 @@ async def find_areas(
         list_query("area codes, repeatable: these areas (q is ignored)", max_items=100),
     ] = None,
     code: Annotated[list[str] | None, old_name("area", repeatable=True, max_items=100)] = None,
-) -> list[AreaOut]:
-    """Municipalities and towns whose name starts with ``q``, or the areas of the given codes.
+) -> Response[list[AreaOut]]:
+    """Municipalities and towns with a name that starts with ``q``, or the areas of the codes.
 
-    The name prefix ignores accents. The codes serve to show names for codes; unknown codes
-    are left out.
+    A name is any common name of the town in Latin or Cyrillic script (Beograd, Београд,
+    Belgrade), accents and case ignored (docs/places.md); ``local_name`` is the town's name
+    in the request's language (the ``csomatch.lang`` cookie, else ``Accept-Language``). The
+    codes serve to show names for codes;
+    unknown codes are left out.
     """
     codes = either(area, code, new_name="area", old_name="code")
-    found = await areas.find_areas(conn, query=q, participant=participant, limit=limit, codes=codes)
-    return [area_out(a) for a in found]
+    locale = current_locale()
+    found = await areas.find_areas(
+        conn, query=q, participant=participant, limit=limit, codes=codes, locale=locale
+    )
+    return Response([area_out(a) for a in found])
 
 
 class TaxonomyCodeOut(Out, frozen=True):
@@ -257,6 +277,7 @@ async def create_organization(
     request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[OrganizationIn]
 ) -> Response[OrganizationOut]:
     """Register an organisation in the caller's jurisdiction (honours an Idempotency-Key)."""
+    other_names = _other_names(data.other_names)
     new = NewOrganization(
         id=uuid.uuid4(),
         participant_code=data.participant,
@@ -267,6 +288,7 @@ async def create_organization(
         email=data.email,
         website=data.website,
         accepting_referrals=data.accepting_referrals,
+        other_names=other_names,
     )
 
     async def run() -> Response[OrganizationOut]:
@@ -277,6 +299,13 @@ async def create_organization(
     return await idempotent(request, conn, principal, run, status_code=201, required=False)
 
 
+def _other_names(names: list[OtherNameIn]) -> tuple[OtherName, ...]:
+    """The other names of a request body, one per language (else a 400 naming the repeat)."""
+    found = tuple(OtherName(language=n.language, name=n.name.strip()) for n in names)
+    organizations.check_other_names(found)
+    return found
+
+
 @patch("/api/v1/organizations/{org_id:uuid}", opt=roles(*MANAGERS), response_headers=ETAG)
 async def update_organization(
     conn: Conn,
@@ -285,10 +314,16 @@ async def update_organization(
     data: JSONBody[OrganizationPatch],
     if_match: IfMatch = None,
 ) -> Response[OrganizationOut]:
-    """Change an organisation (providers: their own). ``If-Match`` guards lost updates."""
+    """Change an organisation (providers: their own). ``If-Match`` guards lost updates.
+
+    ``other_names`` replaces all its names in other languages.
+    """
+    changes = changes_of(data)
+    if isinstance(data.other_names, list):
+        changes["other_names"] = _other_names(data.other_names)
     async with conn.transaction():
         org = await organizations.update_organization(
-            conn, principal, org_id, changes_of(data), version_of(if_match, required=False)
+            conn, principal, org_id, changes, version_of(if_match, required=False)
         )
     return Response(organization_out(org), headers={"ETag": etag(org.version)})
 

@@ -174,12 +174,17 @@ class RegistryOrg(msgspec.Struct, frozen=True, kw_only=True):
     participant_code: str
     name: str
     registration_number: str | None
+    #: Its names in other languages and scripts.
+    other_names: list[str] = msgspec.field(default_factory=list)
 
 
 async def list_registry_orgs(conn: asyncpg.Connection) -> list[RegistryOrg]:
-    """Every organisation of the registry, for matching feed recipients."""
+    """Every organisation of the registry with all its names, for matching feed recipients."""
     rows = await conn.fetch(
-        "SELECT id, participant_code, name, registration_number FROM organization ORDER BY id"
+        "SELECT o.id, o.participant_code, o.name, o.registration_number,"
+        " ARRAY(SELECT n.name FROM organization_name n WHERE n.organization_id = o.id"
+        "   ORDER BY n.language) AS other_names"
+        " FROM organization o ORDER BY o.id"
     )
     return msgspec.convert(rows, list[RegistryOrg], from_attributes=True)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 
 import asyncpg
 import msgspec
 
 from csomatch.db.errors import translated
-from csomatch.domain import Organization
+from csomatch.domain import Organization, OtherName
 
 _ORG_COLUMNS = (
     "id, participant_code, name, kind, registration_number, survivor_led, email, website,"
@@ -33,6 +35,7 @@ class NewOrganization(msgspec.Struct, frozen=True, kw_only=True):
     email: str | None
     website: str | None
     accepting_referrals: bool
+    other_names: tuple[OtherName, ...] = ()
 
 
 class NewLicence(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,13 +95,76 @@ async def insert_organization(conn: asyncpg.Connection, org: NewOrganization) ->
             org.website,
             org.accepting_referrals,
         )
-    return bool(status.endswith(" 1"))
+        added = status.endswith(" 1")
+        if added and org.other_names:
+            await replace_other_names(conn, org.id, org.other_names)
+    return bool(added)
+
+
+async def replace_other_names(
+    conn: asyncpg.Connection, org_id: uuid.UUID, names: Sequence[OtherName]
+) -> None:
+    """Make ``names`` the organisation's names in other languages (one per language)."""
+    async with translated():
+        await conn.execute("DELETE FROM organization_name WHERE organization_id = $1", org_id)
+        await conn.executemany(
+            "INSERT INTO organization_name (organization_id, language, name) VALUES ($1, $2, $3)",
+            [(org_id, n.language, n.name) for n in names],
+        )
+
+
+async def _with_names(conn: asyncpg.Connection, orgs: list[Organization]) -> list[Organization]:
+    """``orgs`` with their names in other languages, by language tag."""
+    if not orgs:
+        return orgs
+    rows = await conn.fetch(
+        "SELECT organization_id, language, name FROM organization_name"
+        " WHERE organization_id = ANY($1::uuid[]) ORDER BY organization_id, language",
+        [o.id for o in orgs],
+    )
+    names: dict[uuid.UUID, list[OtherName]] = defaultdict(list)
+    for row in rows:
+        names[row["organization_id"]].append(OtherName(language=row["language"], name=row["name"]))
+    return [msgspec.structs.replace(o, other_names=tuple(names.get(o.id, ()))) for o in orgs]
+
+
+class NamedOrganization(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation's id and every name it has, for a search by name."""
+
+    id: uuid.UUID
+    name: str
+    other_names: list[str]
+
+
+async def list_organization_names(
+    conn: asyncpg.Connection,
+    *,
+    participant: str | None,
+    kind: str | None,
+    survivor_led: bool | None,
+) -> list[NamedOrganization]:
+    """The names of the organisations the filters select, in every language."""
+    rows = await conn.fetch(
+        "SELECT o.id, o.name, ARRAY(SELECT n.name FROM organization_name n"
+        "   WHERE n.organization_id = o.id ORDER BY n.language) AS other_names"
+        " FROM organization o"
+        " WHERE ($1::text IS NULL OR o.participant_code = $1)"
+        "   AND ($2::text IS NULL OR o.kind = $2)"
+        "   AND ($3::bool IS NULL OR o.survivor_led = $3::bool)",
+        participant,
+        kind,
+        survivor_led,
+    )
+    return msgspec.convert(rows, list[NamedOrganization], from_attributes=True)
 
 
 async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organization | None:
     """Return one organisation."""
     row = await conn.fetchrow("SELECT " + _ORG_COLUMNS + " FROM organization WHERE id = $1", org_id)
-    return None if row is None else msgspec.convert(row, Organization, from_attributes=True)
+    if row is None:
+        return None
+    (org,) = await _with_names(conn, [msgspec.convert(row, Organization, from_attributes=True)])
+    return org
 
 
 async def list_organizations(
@@ -110,14 +176,20 @@ async def list_organizations(
     limit: int,
     offset: int,
     survivor_led: bool | None = None,
+    only_ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[list[Organization], int]:
-    """Return a page of organisations ordered by participant and name, and the total."""
+    """Return a page of organisations ordered by participant and name, and the total.
+
+    ``only_ids`` keeps those organisations (a name search's hits).
+    """
+    ids = None if only_ids is None else list(only_ids)
     rows = await conn.fetch(
         "SELECT " + _ORG_COLUMNS + ", count(*) OVER () AS total FROM organization"
         " WHERE ($1::text IS NULL OR participant_code = $1)"
         "   AND ($2::text IS NULL OR kind = $2)"
         "   AND ($3::uuid IS NULL OR id = $3)"
         "   AND ($6::bool IS NULL OR survivor_led = $6::bool)"
+        "   AND ($7::uuid[] IS NULL OR id = ANY($7::uuid[]))"
         " ORDER BY participant_code, name, id LIMIT $4 OFFSET $5",
         participant,
         kind,
@@ -125,6 +197,7 @@ async def list_organizations(
         limit,
         offset,
         survivor_led,
+        ids,
     )
     if rows:
         total = int(rows[0]["total"])
@@ -134,14 +207,17 @@ async def list_organizations(
                 "SELECT count(*) FROM organization"
                 " WHERE ($1::text IS NULL OR participant_code = $1)"
                 "   AND ($2::text IS NULL OR kind = $2) AND ($3::uuid IS NULL OR id = $3)"
-                "   AND ($4::bool IS NULL OR survivor_led = $4::bool)",
+                "   AND ($4::bool IS NULL OR survivor_led = $4::bool)"
+                "   AND ($5::uuid[] IS NULL OR id = ANY($5::uuid[]))",
                 participant,
                 kind,
                 only_id,
                 survivor_led,
+                ids,
             )
         )
-    return msgspec.convert(rows, list[Organization], from_attributes=True), total
+    orgs = msgspec.convert(rows, list[Organization], from_attributes=True)
+    return await _with_names(conn, orgs), total
 
 
 async def update_organization(
@@ -161,7 +237,12 @@ async def update_organization(
     )
     async with translated():
         row = await conn.fetchrow(sql, org_id, expected_version, *(changes[c] for c in columns))
-    return None if row is None else msgspec.convert(row, Organization, from_attributes=True)
+    if row is None:
+        return None
+    if "other_names" in changes:
+        await replace_other_names(conn, org_id, changes["other_names"])  # type: ignore[arg-type]
+    (org,) = await _with_names(conn, [msgspec.convert(row, Organization, from_attributes=True)])
+    return org
 
 
 async def insert_licence(conn: asyncpg.Connection, lic: NewLicence) -> bool:

@@ -24,10 +24,12 @@ from csomatch.domain.codes import (
 from csomatch.domain.jurisdiction import is_return, may_serve, serving_participant
 from csomatch.domain.principal import Principal
 from csomatch.domain.stored import (
+    LANGUAGE_TAG_PATTERN,
     AddressScope,
     Area,
     Capacity,
     Organization,
+    OtherName,
     Service,
     ServiceFields,
     ServiceTerms,
@@ -117,6 +119,7 @@ __all__ = [
     "GENDERS",
     "GUARDIAN_STATUSES",
     "JURISDICTIONS",
+    "LANGUAGE_TAG_PATTERN",
     "NATIONALITY_CODES",
     "NEED_FINAL",
     "NEED_STATES",
@@ -161,6 +164,7 @@ __all__ = [
     "OfferOutcome",
     "OrgKind",
     "Organization",
+    "OtherName",
     "Outcome",
     "OverrideReason",
     "ParticipantCode",

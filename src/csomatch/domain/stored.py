@@ -36,6 +36,18 @@ class TaxonomyTerm(Stored, frozen=True):
     accommodation: bool
 
 
+#: A BCP 47 language tag as csomatch stores it: language, optional script and region
+#: (``sq``, ``sr-Cyrl``, ``sr-Latn-ME``, ``cnr``).
+LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
+
+
+class OtherName(Stored, frozen=True):
+    """An organisation's name in another language or script (``sr-Cyrl``, ``sq``)."""
+
+    language: str
+    name: str
+
+
 class Organization(Stored, frozen=True):
     """A CSO, state institution or international organisation."""
 
@@ -51,6 +63,8 @@ class Organization(Stored, frozen=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
+    #: Its names in other languages and scripts, by language tag.
+    other_names: tuple[OtherName, ...] = ()
 
 
 class Capacity(Stored, frozen=True):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import asyncpg
 import msgspec
 
+from csomatch.db import areas as area_db
 from csomatch.db import funding as funding_db
 from csomatch.domain import (
     CAPACITY_UNITS,
@@ -344,7 +345,9 @@ async def _load_references(conn: asyncpg.Connection) -> _References:
     """Read the funders, registry organisations, match decisions and services to match."""
     funders = _Funders(conn, await funding_db.list_funders(conn))
     orgs = OrgIndex(
-        await funding_db.list_registry_orgs(conn), await funding_db.list_match_decisions(conn)
+        await funding_db.list_registry_orgs(conn),
+        await funding_db.list_match_decisions(conn),
+        await area_db.list_place_keys(conn),
     )
     services = _Services(
         await funding_db.list_service_briefs(conn), await funding_db.list_service_codes(conn)

@@ -4,52 +4,39 @@ Order: an explicit csomatch organisation id; a person's earlier decision (confir
 rejected) for the same identifier or name; an identifier equal to a registration number
 (or ending in ``-`` + it, as IATI organisation refs do); then the name, normalised
 (accents, case, punctuation and Serbian/Macedonian Cyrillic folded) and compared with
-rapidfuzz's token-sort ratio. A name match applies only at ``AUTO_MATCH`` or above and when
-no other organisation scores as high; anything lower is not applied but listed for review
-with its best candidate (from ``REVIEW_FLOOR`` up).
+rapidfuzz's token-sort ratio against every name of an organisation, its names in other
+languages and scripts too (an organisation scores its best name). A name that differs from
+the recipient's only by naming another town (``... Novi Sad`` for ``... Ниш``) is no
+candidate at all. A name match applies only at ``AUTO_MATCH`` or above and when no other
+organisation scores as high; anything lower is not applied but listed for review with its
+best candidate (from ``REVIEW_FLOOR`` up).
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 
 import msgspec
 from rapidfuzz import fuzz, process
 
 from csomatch.db.funding import MatchDecision, RegistryOrg
+from csomatch.registry.placenames import name_key
 
 #: Name similarity (0-100) from which a match is applied without review.
 AUTO_MATCH = 95
 #: Below this a candidate is not even proposed.
 REVIEW_FLOOR = 60
 
-_CYRILLIC = dict(
-    zip(
-        "абвгдђежзијклљмнњопрстћуфхцчџшѓѕќ",
-        [
-            "a", "b", "v", "g", "d", "dj", "e", "z", "z", "i", "j", "k", "l", "lj", "m", "n",
-            "nj", "o", "p", "r", "s", "t", "c", "u", "f", "h", "c", "c", "dz", "s", "g", "dz",
-            "k",
-        ],
-        strict=True,
-    )
-)  # fmt: skip
-_FOLD = {"đ": "dj", "ð": "d", "æ": "ae", "ø": "o", "ß": "ss", "ı": "i", "ł": "l", "œ": "oe"}
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+#: How many of the best names rapidfuzz returns before names of other towns are dropped.
+_CANDIDATE_NAMES = 25
 
 
-@functools.lru_cache(maxsize=65_536)
 def normalise_name(name: str) -> str:
     """Lower-case ASCII words: accents dropped, Cyrillic transliterated, punctuation gone."""
-    text = name.casefold()
-    text = "".join(_CYRILLIC.get(ch, _FOLD.get(ch, ch)) for ch in text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", text).strip()
+    return name_key(name)
 
 
 def normalise_identifier(identifier: str) -> str:
@@ -80,13 +67,30 @@ class Match(msgspec.Struct, frozen=True, kw_only=True):
 class OrgIndex:
     """The registry's organisations, indexed for matching one feed's recipients."""
 
-    def __init__(self, orgs: list[RegistryOrg], decisions: list[MatchDecision]) -> None:
+    def __init__(
+        self,
+        orgs: list[RegistryOrg],
+        decisions: list[MatchDecision],
+        towns: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """Index ``orgs``; ``towns`` maps a place name's key to the towns it names."""
         self._by_id = {o.id: o for o in orgs}
         self._by_reg: dict[str, list[RegistryOrg]] = defaultdict(list)
         for org in orgs:
             if org.registration_number:
                 self._by_reg[normalise_identifier(org.registration_number)].append(org)
-        self._names = [normalise_name(o.name) for o in orgs]
+        # Every name of every organisation, each with the index of its organisation.
+        self._names: list[str] = []
+        self._owner: list[int] = []
+        self._slots: list[list[int]] = []
+        for i, org in enumerate(orgs):
+            keys = dict.fromkeys(normalise_name(n) for n in (org.name, *org.other_names))
+            self._slots.append([])
+            for key in keys:
+                self._slots[i].append(len(self._names))
+                self._names.append(key)
+                self._owner.append(i)
+        self._towns = towns or {}
         self._orgs = orgs
         self._by_participant: dict[str, list[int]] = defaultdict(list)
         for i, org in enumerate(orgs):
@@ -171,15 +175,22 @@ class OrgIndex:
     def _by_name(self, name: str, participant: str | None, key: str) -> Match:
         query = normalise_name(name)
         indices = self._by_participant.get(participant or "", []) or range(len(self._orgs))
-        choices = {i: self._names[i] for i in indices}
+        choices = {j: self._names[j] for i in indices for j in self._slots[i]}
         if not query or not choices:
             return Match(organization_id=None, method=None, score=None, key=key)
-        best = process.extract(query, choices, scorer=fuzz.token_sort_ratio, limit=3)
-        top_index = best[0][2]
-        top_score = round(best[0][1])
+        best: dict[int, int] = {}  # organisation index -> its best name's score
+        for _, score, j in process.extract(
+            query, choices, scorer=fuzz.token_sort_ratio, limit=_CANDIDATE_NAMES
+        ):
+            owner = self._owner[j]
+            if not any(self._other_town(query, self._names[k]) for k in self._slots[owner]):
+                best[owner] = max(best.get(owner, 0), round(score))
+        if not best:
+            return Match(organization_id=None, method=None, score=None, key=key)
+        (top_index, top_score), *others = sorted(best.items(), key=lambda item: -item[1])
         top = self._orgs[top_index]
-        rivals = {self._orgs[i].id for _, s, i in best[1:] if round(s) >= top_score}
-        if top_score >= AUTO_MATCH and not (rivals - {top.id}):
+        rivals = any(score >= top_score for _, score in others)
+        if top_score >= AUTO_MATCH and not rivals:
             return Match(organization_id=top.id, method="name", score=top_score, key=key)
         if top_score < REVIEW_FLOOR:
             return Match(organization_id=None, method=None, score=top_score, key=key)
@@ -191,3 +202,29 @@ class OrgIndex:
             candidate_id=top.id,
             candidate_name=top.name,
         )
+
+    def _other_town(self, query: str, candidate: str) -> bool:
+        """Whether ``candidate`` names another town than ``query`` does (and not its town).
+
+        Either both end in a town's name (``... rad nis``, ``... work novi sad``), or the
+        words of each that the other lacks are a town's name (``nis``; ``novi sad``); an
+        organisation with such a name is in another town.
+        """
+        query_words, candidate_words = query.split(), candidate.split()
+        pairs = [
+            (self._ending_town(query_words), self._ending_town(candidate_words)),
+            (
+                self._towns.get(" ".join(w for w in query_words if w not in candidate_words)),
+                self._towns.get(" ".join(w for w in candidate_words if w not in query_words)),
+            ),
+        ]
+        return any(a is not None and b is not None and not a & b for a, b in pairs)
+
+    def _ending_town(self, words: list[str]) -> frozenset[str] | None:
+        """The towns named by the last one to three words (the most words that name one)."""
+        for n in (3, 2, 1):
+            if len(words) > n:
+                towns = self._towns.get(" ".join(words[-n:]))
+                if towns:
+                    return towns
+        return None

@@ -6,21 +6,25 @@ jurisdiction (a ``MARRI`` token: all). Someone else's organisation is "not found
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
 from csomatch.db import areas as area_db
 from csomatch.db import organizations as org_db
 from csomatch.db.organizations import NewLocation, NewOrganization
-from csomatch.domain import Organization, Principal
+from csomatch.domain import LANGUAGE_TAG_PATTERN, Organization, OtherName, Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from csomatch.i18n import _
+from csomatch.registry.placenames import name_key
 
 __all__ = [
     "NewLocation",
     "NewOrganization",
     "add_location",
+    "check_other_names",
     "create_organization",
     "get_organization",
     "list_organizations",
@@ -46,12 +50,50 @@ async def list_organizations(
     limit: int,
     offset: int,
     survivor_led: bool | None = None,
+    query: str | None = None,
 ) -> tuple[list[Organization], int]:
-    """A page of organisations by participant and name, and how many the filters select."""
+    """A page of organisations by participant and name, and how many the filters select.
+
+    ``query`` keeps the organisations with a name (in any language) in which every word of
+    it starts a word: ``центар ниш`` finds "Centar za socijalni rad Niš".
+    """
+    only_ids = None
+    if query is not None and query.strip():
+        named = await org_db.list_organization_names(
+            conn, participant=participant, kind=kind, survivor_led=survivor_led
+        )
+        only_ids = [o.id for o in named if _name_matches(query, [o.name, *o.other_names])]
     return await org_db.list_organizations(
         conn, participant=participant, kind=kind, only_id=None, limit=limit, offset=offset,
-        survivor_led=survivor_led,
+        survivor_led=survivor_led, only_ids=only_ids,
     )  # fmt: skip
+
+
+def _name_matches(query: str, names: Sequence[str]) -> bool:
+    """Whether every word of ``query`` starts a word of one of ``names`` (by name_key)."""
+    wanted = name_key(query).split()
+    for name in names:
+        words = name_key(name).split()
+        if all(any(w.startswith(q) for w in words) for q in wanted):
+            return True
+    return False
+
+
+def check_other_names(names: Sequence[OtherName], field: str = "$.other_names") -> None:
+    """One other name per language tag; InvalidInput names a repeat or a malformed tag."""
+    seen: set[str] = set()
+    for i, other in enumerate(names):
+        if not re.fullmatch(LANGUAGE_TAG_PATTERN, other.language):
+            raise InvalidInput(
+                f"{other.language!r} is not a language tag such as sr-Cyrl or sq",
+                field=f"{field}[{i}].language",
+            )
+        if other.language in seen:
+            raise InvalidInput(
+                f"a second name in {other.language}: give one name per language",
+                field=f"{field}[{i}].language",
+            )
+        seen.add(other.language)
 
 
 def _may_manage(principal: Principal, org: Organization) -> bool:

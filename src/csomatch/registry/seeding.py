@@ -20,8 +20,9 @@ from csomatch.db import areas as areas_db
 from csomatch.db import funding as funding_db
 from csomatch.db import organizations as orgs_db
 from csomatch.db import services as services_db
-from csomatch.domain import ServiceTerms, TaxonomyTerm, service_terms
+from csomatch.domain import OtherName, ServiceTerms, TaxonomyTerm, service_terms
 from csomatch.gaps.demo import load_demo_demand
+from csomatch.registry import areas as area_names
 from csomatch.registry import gazetteer
 
 # Namespace of the ids this loader derives (licences, funders, grants have none in the files).
@@ -129,6 +130,31 @@ class _Registry(_SeedFile, frozen=True):
     organizations: list[_Organization]
 
 
+class _OtherName(_SeedFile, frozen=True):
+    organization: uuid.UUID
+    language: str
+    name: str
+
+
+class _OtherNames(_SeedFile, frozen=True):
+    names: list[_OtherName]
+
+
+def _other_names(seed_dir: Path) -> dict[uuid.UUID, tuple[OtherName, ...]]:
+    """The demo organisations' names in other languages (``organization_names.json``).
+
+    The file is optional: a generated registry (``generate.py --out``) has none.
+    """
+    path = seed_dir / "organization_names.json"
+    if not path.exists():
+        return {}
+    found: dict[uuid.UUID, tuple[OtherName, ...]] = {}
+    for row in msgspec.json.decode(path.read_bytes(), type=_OtherNames).names:
+        other = OtherName(language=row.language, name=row.name)
+        found[row.organization] = (*found.get(row.organization, ()), other)
+    return found
+
+
 class _Funder(_SeedFile, frozen=True):
     ref: str
     name: str
@@ -182,9 +208,13 @@ def taxonomy_terms(seed_dir: Path) -> list[TaxonomyTerm]:
 async def load_reference(conn: asyncpg.Connection, seed_dir: Path) -> SeedReport:
     """Load the taxonomy and the gazetteer; the other counts of the report are 0."""
     terms = taxonomy_terms(seed_dir)
+    places, names = gazetteer.load_gazetteer()
     async with conn.transaction():
         added_terms = await areas_db.upsert_taxonomy(conn, terms)
-        added_areas = await areas_db.upsert_areas(conn, gazetteer.load_areas())
+        added_areas = await areas_db.upsert_areas(conn, places)
+        # The names are reloaded every time, so that a release's reviewed names reach
+        # databases seeded before it.
+        await area_names.load_names(conn, names)
     return SeedReport(taxonomy_terms=added_terms, areas=added_areas)
 
 
@@ -214,7 +244,7 @@ async def load_demo(
         reference = await load_reference(conn, seed_dir)
         say(f"taxonomy: {reference.taxonomy_terms} added")
         say(f"areas: {reference.areas} added")
-        added_orgs = await _insert_organizations(conn, orgs)
+        added_orgs = await _insert_organizations(conn, orgs, _other_names(seed_dir))
         say(f"organisations: {added_orgs} added")
         added_licences = await _insert_licences(conn, orgs, now)
         say(f"licences: {added_licences} added")
@@ -252,11 +282,16 @@ async def load_demo(
 # --- The stages of `load_demo`, each run inside its transaction; each returns rows added. ---
 
 
-async def _insert_organizations(conn: asyncpg.Connection, orgs: list[_Organization]) -> int:
-    """Insert the organisations of the registry file."""
+async def _insert_organizations(
+    conn: asyncpg.Connection,
+    orgs: list[_Organization],
+    other_names: dict[uuid.UUID, tuple[OtherName, ...]],
+) -> int:
+    """Insert the organisations of the registry file, with their names in other languages."""
     added = 0
     for org in orgs:
-        added += await orgs_db.insert_organization(conn, _new_organization(org))
+        new = _new_organization(org, other_names.get(org.id, ()))
+        added += await orgs_db.insert_organization(conn, new)
     return added
 
 
@@ -332,7 +367,9 @@ async def _insert_grants(
 # --- Mapping the seed files onto the insert types. ---
 
 
-def _new_organization(org: _Organization) -> orgs_db.NewOrganization:
+def _new_organization(
+    org: _Organization, other_names: tuple[OtherName, ...] = ()
+) -> orgs_db.NewOrganization:
     return orgs_db.NewOrganization(
         id=org.id,
         participant_code=org.participant,
@@ -343,6 +380,7 @@ def _new_organization(org: _Organization) -> orgs_db.NewOrganization:
         email=org.email,
         website=org.website,
         accepting_referrals=org.accepting_referrals,
+        other_names=other_names,
     )
 
 

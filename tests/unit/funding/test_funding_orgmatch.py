@@ -100,3 +100,60 @@ def test_a_confirmed_decision_is_reused_and_a_rejected_one_is_respected() -> Non
 def test_an_explicit_organisation_id_wins() -> None:
     found = index().match(org_id=NIS.id, identifier="AL-DEMO-96954632", name="x", participant=None)
     assert (found.organization_id, found.method) == (NIS.id, "id")
+
+
+NOVI_SAD = RegistryOrg(
+    id=uuid.uuid4(),
+    participant_code="RS",
+    name="Centre for Social Work Novi Sad",
+    registration_number=None,
+    other_names=["Centar za socijalni rad Novi Sad", "Центар за социјални рад Нови Сад"],
+)
+BELGRADE = RegistryOrg(
+    id=uuid.uuid4(),
+    participant_code="RS",
+    name="Centre for Social Work Belgrade",
+    registration_number=None,
+    other_names=["Centar za socijalni rad Beograd"],
+)
+TOWNS = {
+    "nis": frozenset({"RS-787657"}),
+    "novi sad": frozenset({"RS-3194360"}),
+    "beograd": frozenset({"RS-792680"}),
+    "belgrade": frozenset({"RS-792680"}),
+}
+CYRILLIC_NIS = "Центар за социјални рад Ниш"
+
+
+def test_a_name_in_another_script_matches_an_organisations_other_name() -> None:
+    nis = RegistryOrg(
+        id=NIS.id,
+        participant_code="RS",
+        name=NIS.name,
+        registration_number=None,
+        other_names=["Центар за социјални рад Ниш"],
+    )
+    found = OrgIndex([nis, NOVI_SAD, BELGRADE], [], TOWNS).match(
+        org_id=None, identifier=None, name="CENTAR ZA SOCIJALNI RAD NIŠ", participant="RS"
+    )
+    assert (found.organization_id, found.method, found.score) == (NIS.id, "name", 100)
+
+
+def test_a_name_of_another_town_is_no_candidate() -> None:
+    # Without the towns, "... Ниш" is close to Novi Sad's Serbian name and proposed as it.
+    blind = OrgIndex([NIS, NOVI_SAD, BELGRADE], []).match(
+        org_id=None, identifier=None, name=CYRILLIC_NIS, participant="RS"
+    )
+    assert blind.candidate_id == NOVI_SAD.id
+    found = OrgIndex([NIS, NOVI_SAD, BELGRADE], [], TOWNS).match(
+        org_id=None, identifier=None, name=CYRILLIC_NIS, participant="RS"
+    )
+    assert found.organization_id is None
+    assert found.candidate_id not in (NOVI_SAD.id, BELGRADE.id)
+
+
+def test_two_names_of_one_town_are_not_other_towns() -> None:
+    found = OrgIndex([NIS, NOVI_SAD, BELGRADE], [], TOWNS).match(
+        org_id=None, identifier=None, name="Centar za socijalni rad Belgrade", participant="RS"
+    )
+    assert BELGRADE.id in (found.organization_id, found.candidate_id)

@@ -14,9 +14,9 @@ from msgspec import UNSET, Meta, UnsetType
 
 from csomatch.domain import (
     CAPACITY_UNIT_PATTERN,
+    LANGUAGE_TAG_PATTERN,
     Accessibility,
     AgeBand,
-    Area,
     AreaCode,
     Capacity,
     Freshness,
@@ -33,6 +33,7 @@ from csomatch.domain import (
     TaxonomyCode,
     freshness,
 )
+from csomatch.registry.areas import NamedArea
 from csomatch.settings import Settings
 
 Places = Annotated[int, Meta(ge=0, le=100_000)]
@@ -45,6 +46,14 @@ class Out(msgspec.Struct, frozen=True, kw_only=True):
 
 class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base of request bodies: unknown fields are rejected, naming the field."""
+
+
+class OtherNameOut(Out, frozen=True):
+    """An organisation's name in another language or script."""
+
+    #: A BCP 47 tag: sq, sr-Latn, sr-Cyrl, mk, bs, cnr, en ...
+    language: str
+    name: str
 
 
 class OrganizationOut(Out, frozen=True, rename={"participant_code": "participant"}):
@@ -60,6 +69,8 @@ class OrganizationOut(Out, frozen=True, rename={"participant_code": "participant
     website: str | None
     accepting_referrals: bool
     version: int
+    #: Its names in other languages and scripts (the search and funding matching use them).
+    other_names: list[OtherNameOut] = msgspec.field(default_factory=list)
 
 
 class Page(Out, frozen=True):
@@ -176,9 +187,14 @@ class AreaOut(Out, frozen=True, rename={"participant_code": "participant"}):
     code: str
     #: Sent as ``participant``.
     participant_code: str
+    #: The gazetteer's (English) name.
     name: str
     latitude: float
     longitude: float
+    #: The name in the answer's language (``Content-Language``), e.g. Shkup for Skopje in sq.
+    local_name: str
+    #: For a search, the name that matched ``q`` (Београд for Belgrade), else null.
+    matched_name: str | None = None
 
 
 def freshness_of(
@@ -272,7 +288,7 @@ class ServiceViews:
         return view
 
 
-def area_out(area: Area) -> AreaOut:
+def area_out(area: NamedArea) -> AreaOut:
     """The view of a gazetteer entry."""
     return msgspec.convert(area, AreaOut, from_attributes=True)
 
@@ -280,6 +296,17 @@ def area_out(area: Area) -> AreaOut:
 Name = Annotated[str, Meta(min_length=2, max_length=200)]
 ShortText = Annotated[str, Meta(max_length=300)]
 Description = Annotated[str, Meta(max_length=2000)]
+
+
+class OtherNameIn(In, frozen=True):
+    """An organisation's name in another language or script, by BCP 47 language tag."""
+
+    language: Annotated[str, Meta(pattern=LANGUAGE_TAG_PATTERN, examples=["sr-Cyrl", "sq"])]
+    #: Two characters or more besides spaces (they are trimmed).
+    name: Annotated[str, Meta(min_length=2, max_length=200, pattern=r"\S.*\S")]
+
+
+OtherNames = Annotated[list[OtherNameIn], Meta(max_length=12)]
 
 
 class OrganizationIn(In, frozen=True):
@@ -293,6 +320,8 @@ class OrganizationIn(In, frozen=True):
     email: Annotated[str, Meta(max_length=200)] | None = None
     website: ShortText | None = None
     accepting_referrals: bool = True
+    #: Its names in other languages and scripts, one per language.
+    other_names: OtherNames = msgspec.field(default_factory=list)
 
 
 class OrganizationPatch(In, frozen=True):
@@ -305,6 +334,8 @@ class OrganizationPatch(In, frozen=True):
     email: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
     website: ShortText | UnsetType | None = UNSET
     accepting_referrals: bool | UnsetType = UNSET
+    #: Replaces all its other names ([] removes them).
+    other_names: OtherNames | UnsetType = UNSET
 
 
 class LocationIn(In, frozen=True):

@@ -236,9 +236,9 @@ export function fieldError(input, message) {
   }
 }
 
-/** How a town is shown and picked: "Name (RS)". */
+/** How a town is shown and picked: "Name (RS)", the name in the page's language. */
 export function areaLabel(area) {
-  return `${area.name} (${area.participant})`;
+  return `${area.local_name || area.name} (${area.participant})`;
 }
 
 /**
@@ -260,7 +260,9 @@ export function areaPicker(datalist) {
       datalist.replaceChildren();
       for (const area of data) {
         known.set(areaLabel(area), area);
-        datalist.append(el("option", { value: areaLabel(area) }));
+        // The name typed (Београд) as the option's label, so the browser lists the town.
+        const typedName = area.matched_name !== area.local_name ? area.matched_name : null;
+        datalist.append(el("option", { value: areaLabel(area), label: typedName }));
       }
     } catch {
       // Suggestions are a convenience; the page's own request reports errors.
@@ -301,7 +303,7 @@ export async function areaNames(codes) {
     for (const code of missing.slice(i, i + 100)) params.append("area", code);
     try {
       const { data } = await api(`/api/v1/areas?${params}`);
-      for (const area of data) areaNamesByCode.set(area.code, area.name);
+      for (const area of data) areaNamesByCode.set(area.code, area.local_name || area.name);
     } catch {
       // Names are a help to read; the codes stay on the page.
     }
