@@ -145,8 +145,8 @@ function card(service) {
         try {
           await reload();
           note.textContent = t(
-            "Someone else updated this a moment ago — here is the new number. " +
-            "Change it again if it is not right.");
+            t("Someone else updated this a moment ago — here is the new number. " +
+            "Change it again if it is not right."));
         } catch (again) {
           note.textContent = t("Someone else updated this a moment ago; reloading failed: {error}",
             { error: again.message });
@@ -250,7 +250,7 @@ async function start() {
   const me = await signedIn(["provider", "coordinator", "admin"]);
   if (!me) return;
   try {
-    terms = new Map((await taxonomy()).map((t) => [t.code, t]));
+    terms = new Map((await taxonomy()).map((term) => [term.code, term]));
     if (me.organization_id) await showOrganization(me.organization_id);
     else await pickOrganization(me);
   } catch (error) {

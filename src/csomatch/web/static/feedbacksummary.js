@@ -50,7 +50,7 @@ async function start() {
     $("fs-by-field").hidden = true;
   }
   try {
-    codeNames = new Map((await taxonomy()).map((t) => [t.code, t.name]));
+    codeNames = new Map((await taxonomy()).map((term) => [term.code, term.name]));
   } catch {
     // Codes are shown as they are.
   }

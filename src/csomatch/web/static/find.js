@@ -46,7 +46,7 @@ const more = document.getElementById("more");
 
 const towns = areaPicker(areaOptions);
 let codeNames = new Map();
-let here = null; // { lat, lon } from the browser, when "Near me" was used
+let here = null; // { lat, lon } from the browser, when t("Near me") was used
 let lastQuery = null;
 let shown = 0;
 let home = null; // the caller's participant: searches keep to it unless "everywhere" is ticked
@@ -135,7 +135,7 @@ function hit(h) {
         ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
       : el(
           "span",
-          { class: h.free_places > 0 ? "free" : "free none" },
+          { class: h.free_places > 0 ? "free" : t("free none") },
           ...freeWords(h.free_places, unit),
         );
   // A confidential shelter shows only its municipality, even to roles the API tells more:
@@ -245,7 +245,7 @@ async function start() {
   }
   try {
     const codes = await taxonomy();
-    codeNames = new Map(codes.map((t) => [t.code, t.name]));
+    codeNames = new Map(codes.map((term) => [term.code, term.name]));
     taxonomyOptions(codeSelect, codes);
     codeSelect.value = DEFAULT_CODE;
   } catch (error) {

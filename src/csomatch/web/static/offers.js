@@ -230,7 +230,7 @@ async function start() {
       taxonomy(),
       api(`/api/v1/services?organization=${me.organization_id}&limit=200`),
     ]);
-    codeNames = new Map(codes.map((t) => [t.code, t.name]));
+    codeNames = new Map(codes.map((term) => [term.code, term.name]));
     serviceNames = new Map(data.services.map((s) => [s.id, s.name]));
   } catch {
     // Names are a convenience; the offers still show codes.

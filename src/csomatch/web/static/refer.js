@@ -46,7 +46,7 @@ const send = $("send");
 let me = null;
 let terms = [];
 let codeNames = new Map();
-const serviceNames = new Map(); // service id -> "Service · Organisation", from suggestions
+const serviceNames = new Map(); // service id -> t("Service · Organisation"), from suggestions
 const towns = areaPicker(areaOptions);
 const excluded = new Map(); // area code -> label
 let consentAt = null; // when the consent box was ticked
@@ -193,7 +193,7 @@ function mark(input, message) {
 
 /** The control to put the focus on for a marked field (a row or a group: its first input). */
 function focusable(target) {
-  if (target.matches("input, select, button")) return target;
+  if (target.matches(t("input, select, button"))) return target;
   return target.querySelector("input:not([disabled]), select") || target;
 }
 
@@ -231,18 +231,18 @@ async function build() {
   body.urgency = $("urgency").value;
   body.risk_level = $("risk").value;
   body.age_band = $("age-band").value;
-  if (!body.age_band) mark($("age-band"), "Choose the age band (a guess is fine; tick “Age not established” if unsure).");
+  if (!body.age_band) mark($("age-band"), t("Choose the age band (a guess is fine; tick “Age not established” if unsure)."));
   body.age_uncertain = $("age-uncertain").checked;
   if (isChild()) {
     body.accompanied = $("accompanied").checked;
     if ($("guardian-status").value) body.guardian_status = $("guardian-status").value;
-    else mark($("guardian-status"), "Say whether a guardian is appointed, requested or none.");
+    else mark($("guardian-status"), t("Say whether a guardian is appointed, requested or none."));
   }
   body.gender = $("gender").value;
-  if (!body.gender) mark($("gender"), "Choose the gender for placement.");
+  if (!body.gender) mark($("gender"), t("Choose the gender for placement."));
   const languages = [$("language").value, $("language-2").value].filter(Boolean);
   body.languages = [...new Set(languages)];
-  if (!$("language").value) mark($("language"), "Choose the language the person speaks.");
+  if (!$("language").value) mark($("language"), t("Choose the language the person speaks."));
   body.interpreter_needed = $("interpreter").checked;
   body.group_adults = count("adults", 1, 20);
   body.group_children_age_bands = [];
@@ -257,7 +257,7 @@ async function build() {
   body.excluded_areas = [...excluded.keys()];
   const km = Number($("min-distance").value || "0");
   if (!(Number.isInteger(km) && km >= 0 && km <= 1000)) {
-    mark($("min-distance"), "Give whole kilometres, from 0 to 1000.");
+    mark($("min-distance"), t("Give whole kilometres, from 0 to 1000."));
   }
   body.min_distance_km = km;
   const accessibility = [...$("access-set").querySelectorAll("input:checked")];
@@ -295,7 +295,7 @@ async function build() {
   }
   if (area) {
     body.current_area = area.code;
-    $("area-note").textContent = `Now in ${areaLabel(area)}`;
+    $("area-note").textContent = t("Now in {place}", { place: areaLabel(area) });
   }
   // A MARRI-wide token refers on behalf of the participant where the person is.
   body.jurisdiction = PARTICIPANTS[me.jurisdiction] ? me.jurisdiction : area?.participant;
@@ -303,7 +303,7 @@ async function build() {
   if (to && to !== body.jurisdiction) {
     body.receiving_participant = to;
     if (!$("scope-cross").checked) {
-      mark($("consent-scope"), "A referral to another country needs consent to a referral across a border.");
+      mark($("consent-scope"), t("A referral to another country needs consent to a referral across a border."));
     }
   }
   return marked.length ? null : body;
@@ -526,7 +526,7 @@ function option(need, s, i) {
   const free = s.free_places === null
     ? el("span", { class: "free unknown" },
       ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
-    : el("span", { class: s.free_places > 0 ? "free" : "free none" },
+    : el("span", { class: s.free_places > 0 ? "free" : t("free none") },
       ...tParts(pluralForm(s.free_places, {
         one: t("{count} free place"), few: t("{count} free places (few)"), other: t("{count} free places"),
       }), { count: el("strong", {}, String(s.free_places)) }));
@@ -693,7 +693,7 @@ async function start() {
   }
   try {
     terms = await taxonomy();
-    codeNames = new Map(terms.map((t) => [t.code, t.name]));
+    codeNames = new Map(terms.map((term) => [term.code, term.name]));
   } catch (error) {
     status.textContent = t("Could not load the service list: {error}", { error: error.message });
   }
