@@ -19,7 +19,9 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src/ ./src/
-RUN pip install --no-cache-dir .
+# The gettext catalogues (.po, in the package) compiled into the .mo files the service reads.
+RUN pip install --no-cache-dir . \
+    && python -m csomatch.i18n.catalogues compile
 
 # ---- runtime: slim image with only the venv and the seed data ----
 FROM python:3.11-slim-bookworm AS runtime

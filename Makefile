@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m csomatch.i18n.catalogues compile
 	touch $(STAMP)
 
 # Browser tests drive Debian's Chromium; install it when missing (never `playwright install`).

@@ -20,7 +20,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "csomatch"
 
 #: The bottom: pure modules and the vocabulary.
-BASE = frozenset({"errors", "settings", "geo", "domain"})
+BASE = frozenset({"errors", "settings", "geo", "domain", "i18n"})
 #: Use cases, one package per feature: they may use each other (without a loop), the
 #: database layer, the solver and the base.
 FEATURES = frozenset(
@@ -45,6 +45,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "settings": frozenset(),
     "geo": frozenset(),
+    "i18n": frozenset(),
     "domain": frozenset({"errors"}),
     "db": frozenset({"domain", "errors", "geo"}),
     **{feature: BELOW_FEATURES | FEATURES for feature in FEATURES},
