@@ -25,7 +25,7 @@ from litestar.static_files import create_static_files_router
 
 from csomatch.api.auth import public
 from csomatch.i18n import DEFAULT_LOCALE, LOCALES, catalogue_path, gettext_for, negotiate
-from csomatch.web.templating import localise
+from csomatch.i18n.templates import localise
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static"
@@ -54,26 +54,44 @@ SECURITY_HEADERS = {
 #: Pages and their scripts change with a release: revalidate rather than serve a stale copy.
 REVALIDATE = CacheControlHeader(no_cache=True)
 
+
 #: Each page: its URL, the file holding its ``<main>`` content, its title (an English msgid
-#: of the ``web`` catalogue, found by csomatch.web.templating's extractor), its script, and
+#: of the ``web`` catalogue, marked with page_title()), its script, and
 #: whether it has the navigation (the sign-in page has none).
+def page_title(text: str) -> str:
+    """Mark a page's title for the ``web`` catalogue (translated when the page is rendered)."""
+    return text
+
+
 PAGES = [
-    ("/", "index.html", "Sign in", "signin.js", False),
-    ("/find", "find.html", "Find services", "find.js", True),
-    ("/refer", "refer.html", "Make a referral", "refer.js", True),
-    ("/referrals", "referrals.html", "My referrals", "referrals.js", True),
-    ("/capacity", "capacity.html", "My capacity", "capacity.js", True),
-    ("/offers", "offers.html", "Offers", "offers.js", True),
-    ("/registry", "registry.html", "Registry", "registry.js", True),
-    ("/gaps", "gaps.html", "Gaps", "gaps.js", True),
-    ("/coordination", "coordination.html", "Coordinator's console", "coordination.js", True),
+    ("/", "index.html", page_title("Sign in"), "signin.js", False),
+    ("/find", "find.html", page_title("Find services"), "find.js", True),
+    ("/refer", "refer.html", page_title("Make a referral"), "refer.js", True),
+    ("/referrals", "referrals.html", page_title("My referrals"), "referrals.js", True),
+    ("/capacity", "capacity.html", page_title("My capacity"), "capacity.js", True),
+    ("/offers", "offers.html", page_title("Offers"), "offers.js", True),
+    ("/registry", "registry.html", page_title("Registry"), "registry.js", True),
+    ("/gaps", "gaps.html", page_title("Gaps"), "gaps.js", True),
+    (
+        "/coordination",
+        "coordination.html",
+        page_title("Coordinator's console"),
+        "coordination.js",
+        True,
+    ),
     # The survivor's voice (docs/feedback.md): the public page (no sign-in, no navigation),
     # the printable card of a new code, and the summaries.
-    ("/feedback", "feedback.html", "Feedback", "feedback.js", False),
-    ("/feedback-card", "feedback-card.html", "Feedback card", "feedbackcard.js", True),
-    ("/feedback-summary", "feedback-summary.html", "Feedback", "feedbacksummary.js", True),
-    ("/licences", "licences.html", "Licences", "licences.js", True),
-    ("/funding", "funding.html", "Funding and runway", "funding.js", True),
+    ("/feedback", "feedback.html", page_title("Feedback"), "feedback.js", False),
+    ("/feedback-card", "feedback-card.html", page_title("Feedback card"), "feedbackcard.js", True),
+    (
+        "/feedback-summary",
+        "feedback-summary.html",
+        page_title("Feedback"),
+        "feedbacksummary.js",
+        True,
+    ),
+    ("/licences", "licences.html", page_title("Licences"), "licences.js", True),
+    ("/funding", "funding.html", page_title("Funding and runway"), "funding.js", True),
 ]
 #: Query parameters a page's script reads (every other one answers 400, as on the API).
 PAGE_QUERY = {"/refer": ("referral",), "/feedback-card": ("referral", "need")}
@@ -168,7 +186,7 @@ def _page(path: str, template: str, title: str, script: str, nav: bool) -> HTTPR
 
 def _feedback_with_code() -> HTTPRouteHandler:
     """``/feedback/<code>``: the public feedback page, its code in the path (the card's link)."""
-    pages = {locale: render("feedback.html", "Feedback", "feedback.js", False, locale)
+    pages = {locale: render("feedback.html", page_title("Feedback"), "feedback.js", False, locale)
              for locale in LOCALES}  # fmt: skip
 
     @get("/feedback/{code:str}", name="page:feedback-code", media_type=MediaType.HTML,

@@ -135,7 +135,7 @@ function hit(h) {
         ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
       : el(
           "span",
-          { class: h.free_places > 0 ? "free" : t("free none") },
+          { class: h.free_places > 0 ? "free" : "free none" },
           ...freeWords(h.free_places, unit),
         );
   // A confidential shelter shows only its municipality, even to roles the API tells more:

@@ -193,7 +193,7 @@ function mark(input, message) {
 
 /** The control to put the focus on for a marked field (a row or a group: its first input). */
 function focusable(target) {
-  if (target.matches(t("input, select, button"))) return target;
+  if (target.matches("input, select, button")) return target;
   return target.querySelector("input:not([disabled]), select") || target;
 }
 
@@ -526,7 +526,7 @@ function option(need, s, i) {
   const free = s.free_places === null
     ? el("span", { class: "free unknown" },
       ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
-    : el("span", { class: s.free_places > 0 ? "free" : t("free none") },
+    : el("span", { class: s.free_places > 0 ? "free" : "free none" },
       ...tParts(pluralForm(s.free_places, {
         one: t("{count} free place"), few: t("{count} free places (few)"), other: t("{count} free places"),
       }), { count: el("strong", {}, String(s.free_places)) }));

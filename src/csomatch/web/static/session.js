@@ -74,7 +74,7 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   };
   const secret = token();
   if (secret) sent.Authorization = `Bearer ${secret}`;
-  if (body !== undefined) sent[t("Content-Type")] = "application/json";
+  if (body !== undefined) sent["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(path, {
@@ -130,14 +130,14 @@ export function ago(iso) {
 }
 
 const FRESHNESS = {
-  fresh: [t("Fresh"), t("badge fresh")],
-  aging: [t("Aging"), t("badge aging")],
-  stale: [t("Unknown (stale)"), t("badge stale")],
+  fresh: [t("Fresh"), "badge fresh"],
+  aging: [t("Aging"), "badge aging"],
+  stale: [t("Unknown (stale)"), "badge stale"],
 };
 
 /** A freshness badge; a stale number is shown as unknown, never as free. */
 export function freshnessBadge(freshness, updatedAt) {
-  const [label, css] = FRESHNESS[freshness] || [t("No report"), t("badge stale")];
+  const [label, css] = FRESHNESS[freshness] || [t("No report"), "badge stale"];
   const text = updatedAt ? t("{freshness} · {ago}", { freshness: label, ago: ago(updatedAt) }) : label;
   return el("span", { class: css, "data-freshness": freshness || "none" }, text);
 }

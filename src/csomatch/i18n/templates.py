@@ -5,9 +5,10 @@ Every piece of text a person reads in ``templates/*.html`` is written inside a m
 are the English msgid of the ``web`` catalogue, with runs of white space taken as one space, so
 a sentence may wrap over lines. A text marker may hold inline markup (``<code>``, ``<strong>``,
 ``<a href>``): the translator keeps the same tags around the translated words
-(tests/unit/test_web_templates.py checks that). :func:`extract_templates` is the Babel
+(tests/unit/test_web_templates.py checks that). :func:`extract_markers` is the Babel
 extractor of those markers; :func:`localise` swaps them for the translation when the page is
-rendered (once per page and locale, at start).
+rendered (once per page and locale, at start). Page titles are marked in ``web/pages.py`` with
+``page_title("...")`` and found by Babel's Python extractor (:data:`TITLE_KEYWORDS`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ def localise(source: str, gettext: Callable[[str], str]) -> str:
     return MARKER.sub(swap, source)
 
 
-def extract_templates(
+#: The keyword that marks a page's title in ``web/pages.py`` (for Babel's Python extractor).
+TITLE_KEYWORDS = {"page_title": None}
+
+
+def extract_markers(
     fileobj: IO[bytes],
     keywords: Any,
     comment_tags: Any,
