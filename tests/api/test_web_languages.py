@@ -13,7 +13,8 @@ Client = AsyncTestClient  # type: ignore[type-arg]
 def _lang_and_title(html: str) -> tuple[str, str]:
     lang = re.search(r'<html lang="([^"]+)">', html)
     title = re.search(r"<title>(.*?) · csomatch</title>", html)
-    assert lang and title, html[:300]
+    assert lang, html[:300]
+    assert title, html[:300]
     return lang.group(1), title.group(1)
 
 
