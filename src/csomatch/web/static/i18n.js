@@ -105,7 +105,7 @@ function cookieLanguage() {
 
 /** The header's language switch: choosing reloads the page in that language. */
 function watchSwitch() {
-  const select = document.getElementById("language");
+  const select = document.getElementById("page-language");
   if (!select) return;
   select.value = lang;
   select.addEventListener("change", () => {
