@@ -45,8 +45,19 @@ export function useCatalogue(entries) {
   catalogue = entries || {};
 }
 
+/**
+ * The locales Intl formats with: the page's language where this browser's Intl knows it;
+ * else one that writes numbers and dates as the language does (Chromium's ICU has no
+ * Albanian or Macedonian data: "3,2" and "1 234" for Albanian as in French, "1.234,5" and
+ * the date "03.12.2026" for both as in German).
+ */
+const SAME_NUMBERS = { sq: "fr", mk: "de" };
+const known = (tag) => Intl.NumberFormat.supportedLocalesOf([tag]).length > 0;
+const numberLocale = known(lang) ? lang : SAME_NUMBERS[lang] || lang;
+const dateLocale = known(lang) ? lang : "de";
+
 const pluralRules = new Intl.PluralRules(lang);
-const numberFormat = new Intl.NumberFormat(lang);
+const numberFormat = new Intl.NumberFormat(numberLocale);
 
 /**
  * A message whose words depend on a number, {count} filled in (formatted for the language).
@@ -67,7 +78,7 @@ export function pluralForm(count, forms) {
 
 /** A number in the page's language (digits grouped as its readers write them). */
 export function number(value, options = {}) {
-  return new Intl.NumberFormat(lang, options).format(value);
+  return new Intl.NumberFormat(numberLocale, options).format(value);
 }
 
 /** A number with one decimal (or ``digits``) in the page's language: 3.2, 3,2. */
@@ -77,19 +88,12 @@ export function decimal(value, digits = 1) {
 
 /** A date and time (ISO string or Date) in the page's language. */
 export function dateTime(value, options = { dateStyle: "medium", timeStyle: "short" }) {
-  return new Intl.DateTimeFormat(lang, options).format(new Date(value));
+  return new Intl.DateTimeFormat(dateLocale, options).format(new Date(value));
 }
 
 /** A date (ISO string or Date) in the page's language. */
 export function date(value, options = { dateStyle: "medium" }) {
-  return new Intl.DateTimeFormat(lang, options).format(new Date(value));
-}
-
-/** A distance in kilometres, one decimal, in the page's language ("3,2 km"). */
-export function km(value) {
-  return new Intl.NumberFormat(lang, {
-    style: "unit", unit: "kilometer", minimumFractionDigits: 1, maximumFractionDigits: 1,
-  }).format(value);
+  return new Intl.DateTimeFormat(dateLocale, options).format(new Date(value));
 }
 
 /** Remember a language (this browser: localStorage and the cookie the server reads). */
