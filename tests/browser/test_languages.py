@@ -205,6 +205,10 @@ async def test_the_language_switch_is_remembered(page: Page, context: BrowserCon
     # Another page, and the same page again after the cookie has gone: still Albanian.
     await page.goto("/find")
     await expect(page.locator("html")).to_have_attribute("lang", "sq")
+    # The public feedback page starts in it too, beside its own languages.
+    await page.goto("/feedback")
+    await expect(page.locator("#fb-title")).to_have_text("Na tregoni për shërbimin")
+    await expect(page.get_by_role("button", name="Shqip")).to_have_attribute("aria-pressed", "true")
     await context.clear_cookies()
     await page.goto("/")
     await expect(page.locator("html")).to_have_attribute("lang", "sq")
