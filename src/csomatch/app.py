@@ -24,6 +24,7 @@ from csomatch.api.funding import FUNDING_ROUTES
 from csomatch.api.gaps import GAP_ROUTES
 from csomatch.api.handover import HANDOVER_ROUTES
 from csomatch.api.health import HEALTH_ROUTES
+from csomatch.api.language import language_middleware
 from csomatch.api.licences import LICENCE_ROUTES
 from csomatch.api.matching import MATCH_ROUTES
 from csomatch.api.me import ME_ROUTES
@@ -136,6 +137,8 @@ def create_app(
         # Who may call first (401/403 before anything is said about the request), then
         # whether the request names only parameters the route declares.
         guards=[authorize, check_parameters],
+        # The request's language for _() and Content-Language (api/language.py).
+        middleware=[language_middleware],
         # Bodies are read strictly, as their handler's type (api/params.py).
         request_class=CsomatchRequest,
         on_app_init=[document_problems, mark_deprecated_parameters],

@@ -24,6 +24,7 @@ from litestar.openapi.spec import OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
 from csomatch.errors import CsomatchError, MalformedInput
+from csomatch.i18n import _
 
 T = TypeVar("T")
 
@@ -51,7 +52,12 @@ def either(new: T | None, old: T | None, *, new_name: str, old_name: str) -> T |
     """The value of a filter sent under its new or its old name (400 when both are sent)."""
     if new is not None and old is not None:
         raise MalformedInput(
-            f"send {new_name} only: {old_name} is its old name", field=f"query.{old_name}"
+            _(
+                "send {new_name} only: {old_name} is its old name",
+                new_name=new_name,
+                old_name=old_name,
+            ),
+            field=f"query.{old_name}",
         )
     return new if new is not None else old
 

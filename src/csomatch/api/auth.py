@@ -17,6 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from csomatch.db.pool import Pool
 from csomatch.domain import ROLES, Principal, Role
+from csomatch.i18n import _
 from csomatch.registry.tokens import principal_of, token_hash
 
 PUBLIC = "public"
@@ -84,18 +85,18 @@ async def authorize(
     if allowed == PUBLIC or connection.scope["path"].startswith(SCHEMA_PATH + "/"):
         return
     if not allowed:
-        raise PermissionDeniedException("this route declares no access policy")
+        raise PermissionDeniedException(_("this route declares no access policy"))
     header = connection.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
+    scheme, _space, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret:
         raise NotAuthorizedException(
-            "send 'Authorization: Bearer TOKEN'; create a token with 'csomatch token create'"
+            _("send 'Authorization: Bearer TOKEN'; create a token with 'csomatch token create'")
         )
     principal = await _verify(connection, token_hash(secret.strip()))
     if principal is None:
-        raise NotAuthorizedException("unknown or revoked token")
+        raise NotAuthorizedException(_("unknown or revoked token"))
     if not isinstance(allowed, tuple) or principal.role not in allowed:
-        raise PermissionDeniedException(f"the {principal.role} role may not do this")
+        raise PermissionDeniedException(_("the {role} role may not do this", role=principal.role))
     connection.state.principal = principal
 
 

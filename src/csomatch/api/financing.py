@@ -33,6 +33,7 @@ from csomatch.gaps.financing import (
     organization_funding,
 )
 from csomatch.gaps.periods import last_closed
+from csomatch.i18n import _
 
 ORG_FUNDING_READERS: tuple[Role, ...] = ("admin", "coordinator", "funder", "provider")
 
@@ -75,7 +76,11 @@ async def get_gaps_financing(
     if participant is not None:
         if scope is not None and participant not in scope:
             raise Forbidden(
-                f"this token sees {', '.join(scope)} only, not {participant}",
+                _(
+                    "this token sees {value} only, not {participant}",
+                    value=", ".join(scope),
+                    participant=participant,
+                ),
                 field="query.participant",
             )
         scope = [participant]

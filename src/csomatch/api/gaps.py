@@ -52,6 +52,7 @@ from csomatch.gaps.whatif import (
     propose_allocation,
     remove_funder,
 )
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 GAP_READERS: tuple[Role, ...] = ("funder", *COORDINATING)
@@ -129,7 +130,7 @@ def closed_only(principal: Principal, asked: bool | None = None) -> bool:
         return bool(asked)
     if asked is False:
         raise Forbidden(
-            "funders see closed periods only; leave out closed or send closed=true",
+            _("funders see closed periods only; leave out closed or send closed=true"),
             field="query.closed",
         )
     return True
@@ -141,7 +142,11 @@ def _participants(principal: Principal, participant: str | None) -> list[str] | 
         return scope
     if scope is not None and participant not in scope:
         raise Forbidden(
-            f"this token sees gaps of {', '.join(scope)} only, not {participant}",
+            _(
+                "this token sees gaps of {value} only, not {participant}",
+                value=", ".join(scope),
+                participant=participant,
+            ),
             field="participant",
         )
     return [participant]
@@ -335,7 +340,7 @@ async def _what_if(conn: asyncpg.Connection, principal: Principal, data: WhatIfI
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
-        raise InvalidInput("give exactly one of remove_funder and add_budget", field="$")
+        raise InvalidInput(_("give exactly one of remove_funder and add_budget"), field="$")
     if data.remove_funder is not None:
         return await remove_funder(
             conn, data.remove_funder, participants=participants, now=now,

@@ -32,6 +32,7 @@ from litestar.serialization import encode_json
 from csomatch.api.problems import PROBLEM_JSON, problem, problem_members, status_of
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError
+from csomatch.i18n import N_, _
 from csomatch.idempotency import AuditAs, Busy, Replayed, Reused, StoredAnswer, run_once
 
 # ``AuditAs`` is named here too: the routes say how a refusal is audited when they call this.
@@ -54,7 +55,7 @@ FIELD: Final = f"header.{HEADER}"
 KEY_FORMAT: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 #: Headers of a first answer that a replay repeats.
 REPLAYED_HEADERS: Final = ("etag", "location")
-_HOW = "a UUID, or 16-128 letters, digits, '-' or '_'"
+_HOW = N_("a UUID, or 16-128 letters, digits, '-' or '_'")
 
 #: What a change returns: its answer, or a Response to set the status or headers (ETag).
 Answer = msgspec.Struct | Response[Any]
@@ -76,13 +77,15 @@ def key_problem(key: str | None, *, required: bool) -> Response[dict[str, object
         if not required:
             return None
         return problem(
-            400, "Bad request", f"send an {HEADER} header ({_HOW}) with every POST that creates "
-            "or changes a referral or a hold; a retry reuses it", field=FIELD,
+            400, "Bad request", _("send an {header} header ({how}) with every POST that creates "
+            "or changes a referral or a hold; a retry reuses it", header=HEADER, how=_(_HOW)),
+            field=FIELD,
         )  # fmt: skip
     if KEY_FORMAT.fullmatch(key) is None:
         return problem(
-            400, "Bad request", f"an {HEADER} is {_HOW}: send a new UUID (e.g. from uuidgen) "
-            "and reuse it when you retry the same request", field=FIELD,
+            400, "Bad request", _("an {header} is {how}: send a new UUID (e.g. from uuidgen) "
+            "and reuse it when you retry the same request", header=HEADER, how=_(_HOW)),
+            field=FIELD,
         )  # fmt: skip
     return None
 
@@ -155,13 +158,13 @@ async def idempotent(
     outcome = await run_once(conn, principal, key, fp, change, refusal, audit_as=audit_as)
     if isinstance(outcome, Busy):
         return problem(
-            409, "Conflict", f"a request with this {HEADER} is still being processed; "
-            "retry in a moment", field=FIELD,
+            409, "Conflict", _("a request with this {header} is still being processed; "
+            "retry in a moment", header=HEADER), field=FIELD,
         )  # fmt: skip
     if isinstance(outcome, Reused):
         return problem(
-            422, "Invalid input", f"this {HEADER} was used for another request; "
-            "use a new key for a new request", field=FIELD,
+            422, "Invalid input", _("this {header} was used for another request; "
+            "use a new key for a new request", header=HEADER), field=FIELD,
         )  # fmt: skip
     if isinstance(outcome, Replayed):
         return _replay(outcome.answer)

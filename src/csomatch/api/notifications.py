@@ -28,6 +28,7 @@ from csomatch.api.schemas.registry import In, Out
 from csomatch.db.pool import Pool
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, InvalidInput
+from csomatch.i18n import _
 from csomatch.notifications import subscriptions as subs
 from csomatch.notifications.dispatch import connection
 from csomatch.notifications.feed import READERS, read_feed
@@ -235,9 +236,11 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput("Last-Event-ID must be an event's seq", field="Last-Event-ID") from None
+        raise InvalidInput(
+            _("Last-Event-ID must be an event's seq"), field="Last-Event-ID"
+        ) from None
     if value < 0:
-        raise InvalidInput("Last-Event-ID must be an event's seq", field="Last-Event-ID")
+        raise InvalidInput(_("Last-Event-ID must be an event's seq"), field="Last-Event-ID")
     return value
 
 

@@ -33,6 +33,7 @@ from litestar.types import Empty
 
 from csomatch.domain import PARTICIPANT_PATTERN, decoding
 from csomatch.errors import MalformedInput, PreconditionRequired, StaleVersion
+from csomatch.i18n import _
 
 #: Versions are PostgreSQL ``integer`` columns: an ETag beyond this was never given out.
 MAX_VERSION: Final = 2**31 - 1
@@ -164,21 +165,30 @@ def check_parameters(
         if declared.query is not None and name not in declared.query:
             takes = ", ".join(sorted(declared.query)) or "no query parameters"
             raise MalformedInput(
-                f"unknown query parameter {shown(name)!r}: this route takes {takes}",
+                _(
+                    "unknown query parameter {name}: this route takes {takes}",
+                    name=repr(shown(name)),
+                    takes=takes,
+                ),
                 field=field,
             )
         if name in declared.single and name in seen:
-            raise MalformedInput(f"give {shown(name)} once (it takes one value)", field=field)
+            raise MalformedInput(
+                _("give {name} once (it takes one value)", name=shown(name)), field=field
+            )
         seen.add(name)
         if isinstance(value, str) and "\x00" in value:
             raise MalformedInput(
-                f"{shown(name)} holds a NUL character (%00), which cannot be stored; remove it",
+                _(
+                    "{name} holds a NUL character (%00), which cannot be stored; remove it",
+                    name=shown(name),
+                ),
                 field=field,
             )
     for name, value in connection.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise MalformedInput(
-                "the path holds a NUL character (%00); remove it", field=f"path.{name}"
+                _("the path holds a NUL character (%00); remove it"), field=f"path.{name}"
             )
 
 
@@ -198,7 +208,7 @@ class CsomatchRequest(Request[Any, Any, Any]):
         elif not body.strip():
             if not (target.is_optional or target.has_default):
                 raise MalformedInput(
-                    "send the request's JSON body (Content-Type: application/json)", field="$"
+                    _("send the request's JSON body (Content-Type: application/json)"), field="$"
                 )
             value = None
         else:
@@ -212,14 +222,17 @@ def version_of(if_match: str | None, *, required: bool) -> int | None:
     if if_match is None:
         if required:
             raise PreconditionRequired(
-                "send If-Match with the ETag you last read", field="header.If-Match"
+                _("send If-Match with the ETag you last read"), field="header.If-Match"
             )
         return None
     version = int(if_match.removeprefix("W/").strip('"'))
     if version > MAX_VERSION:
         raise StaleVersion(
-            f"If-Match {if_match} is no version this API gave out; GET the current ETag and "
-            "re-apply your change",
+            _(
+                "If-Match {if_match} is no version this API gave out; GET the current "
+                "ETag and re-apply your change",
+                if_match=if_match,
+            ),
             field="header.If-Match",
         )
     return version

@@ -34,6 +34,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.router import Router
 from msgspec import UNSET, UnsetType
 
+from csomatch.api.language import locale_of
 from csomatch.errors import (
     Conflict,
     CsomatchError,
@@ -48,23 +49,48 @@ from csomatch.errors import (
     Spent,
     StaleVersion,
 )
+from csomatch.i18n import N_, _, current_locale, set_locale
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+#: Titles are English msgids, said in the request's language by :func:`problem`.
 _STATUS: list[tuple[type[CsomatchError], int, str]] = [
-    (NotFound, 404, "Not found"),
-    (Forbidden, 403, "Forbidden"),
-    (MalformedInput, 400, "Bad request"),
-    (InvalidInput, 422, "Invalid input"),
-    (StaleVersion, 412, "Precondition failed"),
-    (Conflict, 409, "Conflict"),
-    (PreconditionRequired, 428, "Precondition required"),
-    (DatabaseUnavailable, 503, "Service unavailable"),
-    (Spent, 410, "Gone"),
-    (RateLimited, 429, "Too many requests"),
+    (NotFound, 404, N_("Not found")),
+    (Forbidden, 403, N_("Forbidden")),
+    (MalformedInput, 400, N_("Bad request")),
+    (InvalidInput, 422, N_("Invalid input")),
+    (StaleVersion, 412, N_("Precondition failed")),
+    (Conflict, 409, N_("Conflict")),
+    (PreconditionRequired, 428, N_("Precondition required")),
+    (DatabaseUnavailable, 503, N_("Service unavailable")),
+    (Spent, 410, N_("Gone")),
+    (RateLimited, 429, N_("Too many requests")),
 ]
+#: The titles of the HTTP errors Litestar raises itself (by status).
+_HTTP_TITLES: Final = {
+    400: N_("Bad request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    406: N_("Not acceptable"),
+    409: N_("Conflict"),
+    413: N_("Content too large"),
+    415: N_("Unsupported media type"),
+    429: N_("Too many requests"),
+    500: N_("Internal server error"),
+    503: N_("Service unavailable"),
+}
+#: Litestar's own details, said in the request's language (others stay as Litestar says them).
+_HTTP_DETAILS: Final = {
+    "Not Found": N_("no such address; see /api/v1/schema for the API's routes"),
+    "Method Not Allowed": N_("this address does not accept this method"),
+    "Request Entity Too Large": N_("the body is too large"),
+    "Content Too Large": N_("the body is too large"),
+    "Unsupported Media Type": N_("this content type is not accepted here"),
+}
 #: Request headers a problem may name, by their lower-case name.
 _HEADERS: Final = {
     name.lower(): name for name in ("If-Match", "Idempotency-Key", "Last-Event-ID", "Content-Type")
@@ -103,14 +129,21 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response[dict[str, object]]:
-    """A problem-details response."""
-    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    """A problem-details response in the current locale (``Content-Language`` says which).
+
+    ``title`` is an English msgid, translated here; ``detail`` is already in the locale
+    (a domain error's is said where it is raised). ``type`` and ``field`` stay as they are:
+    machines read them.
+    """
+    body: dict[str, object] = {"type": "about:blank", "title": _(title), "status": status}
     body["detail"] = detail
     body.update(extra)
     field = body.get("field")
     if isinstance(field, str) and field.lower() in _HEADERS:
         body["field"] = f"header.{_HEADERS[field.lower()]}"
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Content-Language": current_locale(), "Vary": "Accept-Language, Cookie"}
+    if status == 503:
+        headers["Retry-After"] = "5"
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -164,7 +197,7 @@ def problem_members(
     ``field``; a refused hold's ``free_places``; a refused plan's ``need`` and
     ``service_id``; a broken rule's ``reason``.
     """
-    status, _ = status_of(exc)
+    status = status_of(exc)[0]
     field = exc.field
     if field is None and isinstance(exc, StaleVersion | PreconditionRequired):
         field = "header.If-Match"  # the one precondition this API checks
@@ -185,6 +218,7 @@ def domain_error(
     request: Request[Any, Any, Any], exc: CsomatchError
 ) -> Response[dict[str, object]]:
     """Map a domain error to its status, naming its field."""
+    set_locale(locale_of(request))
     status, title = status_of(exc)
     answer = problem(status, title, exc.detail, **problem_members(exc, request))
     if isinstance(exc, RateLimited):
@@ -194,6 +228,7 @@ def domain_error(
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, object]]:
     """Litestar's own errors (parameters, 401, 403, 404 of unknown routes, 405, 413…)."""
+    set_locale(locale_of(request))
     if isinstance(exc, ValidationException):
         found = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
         errors = [
@@ -201,12 +236,13 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
             for e in found
         ]
         if not errors:
-            return problem(400, "Bad request", _plain(str(exc.detail)), field="$")
+            return problem(400, N_("Bad request"), _plain(str(exc.detail)), field="$")
         extra: dict[str, object] = {"field": errors[0].field}
         if len(errors) > 1:
             extra["errors"] = [msgspec.structs.asdict(e) for e in errors]
-        return problem(400, "Bad request", f"{errors[0].field}: {errors[0].detail}", **extra)
-    return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        return problem(400, N_("Bad request"), f"{errors[0].field}: {errors[0].detail}", **extra)
+    detail = str(exc.detail)
+    return problem(exc.status_code, _title(exc.status_code), _(_HTTP_DETAILS.get(detail, detail)))
 
 
 def _litestar_field(error: dict[str, Any], request: Request[Any, Any, Any]) -> str:
@@ -221,7 +257,7 @@ def _litestar_field(error: dict[str, Any], request: Request[Any, Any, Any]) -> s
 
 def _litestar_detail(error: dict[str, Any]) -> str:
     if error.get("key") == "data":
-        return "send the request's JSON body (Content-Type: application/json)"
+        return _("send the request's JSON body (Content-Type: application/json)")
     return _plain(str(error.get("message")))
 
 
@@ -229,21 +265,34 @@ def _plain(message: str) -> str:
     return message.replace("`", "")
 
 
-def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, object]]:
     """A lost or refused database connection (outside ``db.errors.translated``): 503, retry."""
     log.warning("database unreachable: %s", type(exc).__name__)
+    set_locale(locale_of(request))
     return problem(
-        503, "Service unavailable", "the database is not reachable right now; retry shortly"
+        503,
+        N_("Service unavailable"),
+        _("the database is not reachable right now; retry shortly"),
     )
 
 
-def unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
+def unexpected_error(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, object]]:
     """Anything else: logged with its type, answered without details."""
     log.error("unhandled %s", type(exc).__name__, exc_info=exc)
-    return problem(500, "Internal server error", "an unexpected error occurred; it was logged")
+    set_locale(locale_of(request))
+    return problem(
+        500, N_("Internal server error"), _("an unexpected error occurred; it was logged")
+    )
 
 
 def _title(status: int) -> str:
+    """The English title of an HTTP status (an msgid when csomatch answers it in practice)."""
+    if status in _HTTP_TITLES:
+        return _HTTP_TITLES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

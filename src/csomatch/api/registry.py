@@ -58,6 +58,7 @@ from csomatch.domain import (
     freshness,
     one_of_pattern,
 )
+from csomatch.i18n import _
 from csomatch.registry import areas, capacity, organizations, services
 from csomatch.registry.addresses import may_see_address
 from csomatch.registry.organizations import NewLocation, NewOrganization
@@ -227,13 +228,16 @@ class TaxonomyCodeOut(Out, frozen=True):
 
 @get("/api/v1/taxonomy", opt=roles(*ALL_ROLES))
 async def taxonomy(conn: Conn) -> list[TaxonomyCodeOut]:
-    """The service codes (second level of the taxonomy) with their names, by group."""
+    """The service codes (second level of the taxonomy) with their names, by group.
+
+    Names are in the request's language (the catalogue holds seed_data/taxonomy.json's).
+    """
     terms = await list_terms(conn)
-    groups = {t.code: t.name for t in terms if t.parent_code is None}
+    groups = {t.code: _(t.name) for t in terms if t.parent_code is None}
     return [
         TaxonomyCodeOut(
             code=t.code,
-            name=t.name,
+            name=_(t.name),
             group=t.parent_code,
             group_name=groups.get(t.parent_code, t.parent_code),
             accommodation=t.accommodation,

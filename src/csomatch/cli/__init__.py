@@ -13,6 +13,7 @@ import os
 import sys
 
 from csomatch.cli import audit, db, funding, gaps, licence, purge, seed, serve, solve, token
+from csomatch.i18n import _, environment_locale, set_locale
 from csomatch.settings import Settings, SettingsError
 
 DESCRIPTION = """\
@@ -64,7 +65,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a sub-command; returns the process exit code."""
+    """Run a sub-command; returns the process exit code.
+
+    Messages people read (errors, progress) are in the locale of CSOMATCH_LANG, LC_ALL,
+    LC_MESSAGES or LANG (``--help`` stays English).
+    """
+    set_locale(environment_locale())
     args_list = sys.argv[1:] if argv is None else argv
     if args_list and args_list[0] == "solve":
         return solve.main(args_list[1:])  # its own parser, no database, no settings
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as error:
-        print(f"csomatch: {error}", file=sys.stderr)
+        print(_("csomatch: {error}", error=error), file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -84,6 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.handler(args, settings)
     except SettingsError as error:  # the audit key file among others: say what to fix
-        print(f"csomatch: {error}", file=sys.stderr)
+        print(_("csomatch: {error}", error=error), file=sys.stderr)
         return 2
     return code

@@ -12,6 +12,7 @@ from csomatch.cli.arguments import positive_int
 from csomatch.cli.db import connected, database
 from csomatch.db.audit import AuditKey, ChainReport, signing_installed, verify_chain
 from csomatch.db.migrate import applied_versions
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 VERIFY_DESCRIPTION = """\
@@ -61,36 +62,53 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     try:
         last = newest(checkpoints, key)
     except CheckpointInvalid as error:
-        print(f"audit checkpoints BROKEN: {error}")
+        print(_("audit checkpoints BROKEN: {error}", error=error))
         return 1
     with database(settings) as url:
         report = asyncio.run(_verify(url, key, last, args.batch))
     if report is None:
-        print("no signed audit log: the database is not migrated (csomatch db migrate)")
+        print(_("no signed audit log: the database is not migrated (csomatch db migrate)"))
         return 0
     if report.first_break is not None:
         print(
-            f"audit chain BROKEN at event seq {report.first_break.seq}: "
-            f"{report.first_break.problem}\n"
-            f"{report.events} events before it verified"
+            _(
+                "audit chain BROKEN at event seq {seq}: {problem}\n{events} events "
+                "before it verified",
+                seq=report.first_break.seq,
+                problem=report.first_break.problem,
+                events=report.events,
+            )
         )
         return 1
-    print(f"audit chain intact: {report.events} events checked")
+    print(_("audit chain intact: {events} events checked", events=report.events))
     if report.unsigned:
         print(
-            f"{report.unsigned} events from before signing began (seq <= "
-            f"{report.unsigned_until}) rest on the hash chain and the checkpoints only"
+            _(
+                "{unsigned} events from before signing began (seq <= {unsigned_until}) "
+                "rest on the hash chain and the checkpoints only",
+                unsigned=report.unsigned,
+                unsigned_until=report.unsigned_until,
+            )
         )
     if last is None:
         print(
-            f"no checkpoint yet in {checkpoints}: deleting the newest events would not show"
-            " (the server writes one at start and then every"
-            f" {settings.audit_checkpoint_interval_s:g} s)"
+            _(
+                "no checkpoint yet in {checkpoints}: deleting the newest events would "
+                "not show (the server writes one at start and then every "
+                "{audit_checkpoint_interval_s} s)",
+                checkpoints=checkpoints,
+                audit_checkpoint_interval_s=format(settings.audit_checkpoint_interval_s, "g"),
+            )
         )
     else:
         print(
-            f"newest checkpoint ({last.at.isoformat(timespec='seconds')}) holds: event seq "
-            f"{last.seq} unchanged, {report.after_anchor} newer events chain from it"
+            _(
+                "newest checkpoint ({value}) holds: event seq {seq} unchanged, "
+                "{after_anchor} newer events chain from it",
+                value=last.at.isoformat(timespec="seconds"),
+                seq=last.seq,
+                after_anchor=report.after_anchor,
+            )
         )
     return 0
 
@@ -112,4 +130,4 @@ async def _verify(
 
 
 def _progress(count: int) -> None:
-    print(f"  {count} events verified ...", file=sys.stderr)
+    print(_("  {count} events verified ...", count=count), file=sys.stderr)

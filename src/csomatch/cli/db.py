@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from csomatch.db.migrate import migrate
+from csomatch.i18n import _
 from csomatch.registry import seeding
 from csomatch.settings import Settings
 
@@ -41,7 +42,10 @@ def database_and_server(settings: Settings) -> Iterator[tuple[str, EmbeddedPostg
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
     server = EmbeddedPostgres(settings.home)
-    print(f"starting the embedded PostgreSQL in {server.home / 'pgdata'} ...", file=sys.stderr)
+    print(
+        _("starting the embedded PostgreSQL in {value} ...", value=server.home / "pgdata"),
+        file=sys.stderr,
+    )
     try:
         server_url = server.start()
         yield asyncio.run(ensure_database(server_url)), server
@@ -72,7 +76,14 @@ async def prepare(url: str, settings: Settings) -> None:
     """Apply pending migrations and load the taxonomy and gazetteer."""
     async with connected(url) as conn:
         for m in await migrate(conn):
-            print(f"applied migration {m.version:04d}_{m.name}", file=sys.stderr)
+            print(
+                _(
+                    "applied migration {version}_{m_name}",
+                    version=format(m.version, "04d"),
+                    m_name=m.name,
+                ),
+                file=sys.stderr,
+            )
         await seeding.load_reference(conn, settings.seed_dir or seeding.default_seed_dir())
 
 
@@ -95,5 +106,5 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations and load the taxonomy and gazetteer."""
     with database(settings) as url:
         asyncio.run(prepare(url, settings))
-    print("database is up to date", file=sys.stderr)
+    print(_("database is up to date"), file=sys.stderr)
     return 0

@@ -19,6 +19,7 @@ from csomatch.errors import CsomatchError
 from csomatch.funding import FORMATS, detect_format, parse
 from csomatch.funding.ledger import OPERATOR, ImportReport, run_import
 from csomatch.funding.rates import import_rates, parse_rates
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 EPILOG = """examples:
@@ -86,7 +87,7 @@ def _act(args: argparse.Namespace, url: str) -> int:
     path: Path | None = args.file if args.funding_command == "import" else None
     if args.funding_command == "rates" and args.rates_action == "import":
         if args.rates_file is None:
-            print("usage: csomatch funding rates import FILE.csv", file=sys.stderr)
+            print(_("usage: csomatch funding rates import FILE.csv"), file=sys.stderr)
             return 2
         path = args.rates_file
     data = b""
@@ -94,13 +95,23 @@ def _act(args: argparse.Namespace, url: str) -> int:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            print(f"csomatch funding: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            print(
+                _(
+                    "csomatch funding: cannot read {path}: {strerror}",
+                    path=path,
+                    strerror=exc.strerror,
+                ),
+                file=sys.stderr,
+            )
             return 2
     try:
         return asyncio.run(_run(args, url, data))
     except CsomatchError as error:
         where = f" ({error.field})" if error.field else ""
-        print(f"csomatch funding: {error.detail}{where}", file=sys.stderr)
+        print(
+            _("csomatch funding: {detail}{where}", detail=error.detail, where=where),
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -119,7 +130,7 @@ async def _run(args: argparse.Namespace, url: str, data: bytes) -> int:
 async def _import(conn: asyncpg.Connection, args: argparse.Namespace, data: bytes) -> int:
     path: Path = args.file
     fmt = detect_format(data, path.name) if args.format == "auto" else args.format
-    print(f"reading {path.name} as {fmt} ...", file=sys.stderr)
+    print(_("reading {path_name} as {fmt} ...", path_name=path.name, fmt=fmt), file=sys.stderr)
     parsed = await asyncio.to_thread(parse, data, fmt, path.name)
     report = await run_import(
         conn,
@@ -190,33 +201,47 @@ async def _matches(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
         review_id = args.confirm or args.reject
         review = await funding_db.get_review(conn, review_id)
         if review is None:
-            print(f"csomatch funding matches: no review {review_id}", file=sys.stderr)
+            print(
+                _("csomatch funding matches: no review {review_id}", review_id=review_id),
+                file=sys.stderr,
+            )
             return 1
         if args.reject is not None:
             async with conn.transaction():
                 await funding_db.decide_review(
                     conn, review_id, status="rejected", organization_id=None
                 )
-            print(f"rejected: {review.name} stays unmatched")
+            print(_("rejected: {review_name} stays unmatched", review_name=review.name))
             return 0
         org_id = args.org or review.candidate_organization_id
         if org_id is None:
             print(
-                "this review has no candidate: name one with --org ORGANISATION_ID", file=sys.stderr
+                _("this review has no candidate: name one with --org ORGANISATION_ID"),
+                file=sys.stderr,
             )
             return 2
         if await get_organization(conn, org_id) is None:
-            print(f"csomatch funding matches: no organisation {org_id}", file=sys.stderr)
+            print(
+                _("csomatch funding matches: no organisation {org_id}", org_id=org_id),
+                file=sys.stderr,
+            )
             return 1
         async with conn.transaction():
             linked = await funding_db.decide_review(
                 conn, review_id, status="confirmed", organization_id=org_id
             )
-        print(f"confirmed: {review.name} -> {org_id}; {linked} funding rows linked")
+        print(
+            _(
+                "confirmed: {review_name} -> {org_id}; {linked} funding rows linked",
+                review_name=review.name,
+                org_id=org_id,
+                linked=linked,
+            )
+        )
         return 0
     reviews = await funding_db.list_reviews(conn, status=None if args.all else "pending")
     if not reviews:
-        print("no recipients waiting for review")
+        print(_("no recipients waiting for review"))
         return 0
     print(f"{'review id':<36}  {'status':<9} {'rows':>5}  {'name':<34} candidate (score)")
     for r in reviews:
@@ -230,7 +255,13 @@ async def _rates(conn: asyncpg.Connection, args: argparse.Namespace, data: bytes
         rates = parse_rates(data, default_source=args.rates_file.name)
         async with conn.transaction():
             recomputed = await import_rates(conn, rates)
-        print(f"{len(rates)} rates stored; {recomputed} ledger rows recomputed in EUR")
+        print(
+            _(
+                "{rates} rates stored; {recomputed} ledger rows recomputed in EUR",
+                rates=len(rates),
+                recomputed=recomputed,
+            )
+        )
         return 0
     print(f"{'currency':<8} {'valid from':<10} {'EUR per unit':>16}  source")
     for rate in await funding_db.list_rates(conn):

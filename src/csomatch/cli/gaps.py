@@ -15,6 +15,7 @@ from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.table import to_csv, to_text
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 EPILOG = """examples:
@@ -39,7 +40,14 @@ class OldFlag(argparse.Action):
     ) -> None:
         """Store the value and warn on stderr."""
         new = "--" + self.dest.replace("_", "-")
-        print(f"csomatch gaps: {option_string} is deprecated; use {new}", file=sys.stderr)
+        print(
+            _(
+                "csomatch gaps: {option_string} is deprecated; use {new}",
+                option_string=option_string,
+                new=new,
+            ),
+            file=sys.stderr,
+        )
         setattr(namespace, self.dest, values)
 
 
@@ -82,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             print(asyncio.run(table(url)), end="")
         except InvalidInput as error:
-            print(f"csomatch gaps: {error.detail}", file=sys.stderr)
+            print(_("csomatch gaps: {detail}", detail=error.detail), file=sys.stderr)
             return 2
     return 0
 

@@ -23,6 +23,7 @@ from csomatch.db.audit import AuditKey, signing_connection
 from csomatch.domain import PARTICIPANTS
 from csomatch.domain.vocabulary import LICENCE_REASONS
 from csomatch.errors import CsomatchError
+from csomatch.i18n import _
 from csomatch.registry import licences
 from csomatch.registry.licences import OPERATOR, OPERATOR_ACTOR, LicenceView, NewLicence, Renewal
 from csomatch.settings import Settings
@@ -173,7 +174,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             flag = _FLAGS.get((error.field or "").split("[")[0])
             where = f" ({flag})" if flag else ""
             print(
-                f"csomatch licence {args.licence_command}: {error.detail}{where}", file=sys.stderr
+                _(
+                    "csomatch licence {licence_command}: {detail}{where}",
+                    licence_command=args.licence_command,
+                    detail=error.detail,
+                    where=where,
+                ),
+                file=sys.stderr,
             )
             return 1
     print("\n".join(lines))

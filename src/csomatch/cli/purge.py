@@ -10,6 +10,7 @@ from csomatch.audit.key import load_key
 from csomatch.cli.arguments import positive_int
 from csomatch.cli.db import connected, database, prepare
 from csomatch.db.audit import AuditKey, signing_connection
+from csomatch.i18n import _
 from csomatch.referrals.retention import PurgeReport, purge
 from csomatch.settings import Settings
 
@@ -41,16 +42,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report = asyncio.run(_purge(url, settings, key, days=days, dry_run=args.dry_run))
     verb = "would be reduced" if report.dry_run else "reduced"
     print(
-        f"retention {report.retention_days} days (closed before "
-        f"{report.closed_before.isoformat(timespec='seconds')}): {report.purged} referrals "
-        f"{verb} to their aggregate facts\n"
-        f"{report.waiting} closed referrals are still within the period; "
-        f"{report.reduced} hold only aggregate facts"
+        _(
+            "retention {retention_days} days (closed before {value}): {purged} "
+            "referrals {verb} to their aggregate facts\n{waiting} closed referrals "
+            "are still within the period; {reduced} hold only aggregate facts",
+            retention_days=report.retention_days,
+            value=report.closed_before.isoformat(timespec="seconds"),
+            purged=report.purged,
+            verb=verb,
+            waiting=report.waiting,
+            reduced=report.reduced,
+        )
     )
     if not report.dry_run:
         print(
-            f"notification log: {report.events_deleted} events and "
-            f"{report.deliveries_deleted} webhook deliveries older than the period deleted"
+            _(
+                "notification log: {events_deleted} events and {deliveries_deleted} "
+                "webhook deliveries older than the period deleted",
+                events_deleted=report.events_deleted,
+                deliveries_deleted=report.deliveries_deleted,
+            )
         )
     return 0
 

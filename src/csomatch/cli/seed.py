@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 
 from csomatch.cli.db import connected, database, prepare, progress
+from csomatch.i18n import _
 from csomatch.registry import seeding
 from csomatch.settings import Settings
 
@@ -37,4 +38,4 @@ async def _seed(url: str, settings: Settings) -> None:
             progress=progress,
         )
     added = sum(int(getattr(report, f)) for f in report.__struct_fields__)
-    print(f"seed loaded: {added} rows added", file=sys.stderr)
+    print(_("seed loaded: {added} rows added", added=added), file=sys.stderr)

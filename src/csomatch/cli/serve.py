@@ -21,6 +21,7 @@ from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import count_organizations, first_offering
 from csomatch.db.tokens import create_token
 from csomatch.domain import ROLES, ParticipantCode
+from csomatch.i18n import _
 from csomatch.registry import seeding
 from csomatch.settings import Settings, SettingsError
 
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         settings.validate()
     except SettingsError as error:
-        print(f"csomatch serve: {error}", file=sys.stderr)
+        print(_("csomatch serve: {error}", error=error), file=sys.stderr)
         return 2
     # A SIGTERM while starting becomes SystemExit, so that ``database_and_server`` stops the
     # embedded PostgreSQL cleanly (signals skip atexit); once serving, the supervisor handles
@@ -97,7 +98,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with database_and_server(settings) as (url, embedded):
         asyncio.run(_start(url, settings, demo=args.demo))
         workers = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
-        print(f"serving on http://{settings.host}:{settings.port} ({workers})", file=sys.stderr)
+        print(
+            _(
+                "serving on http://{host}:{port} ({workers})",
+                host=settings.host,
+                port=settings.port,
+                workers=workers,
+            ),
+            file=sys.stderr,
+        )
         health = Health()
         app = create_app(settings, url, freeze_heap=True, health=health)
         return serve(settings, app, health, embedded)
@@ -118,7 +127,7 @@ async def _start(url: str, settings: Settings, *, demo: bool) -> None:
         return
     async with connected(url) as conn:
         if await count_organizations(conn) == 0:
-            print("loading the demo registry (fictional data) ...", file=sys.stderr)
+            print(_("loading the demo registry (fictional data) ..."), file=sys.stderr)
             await seeding.load_demo(
                 conn,
                 settings.seed_dir or seeding.default_seed_dir(),
@@ -141,7 +150,7 @@ async def _print_demo_tokens(conn: asyncpg.Connection) -> None:
             duty_phone=DEMO_AGENCY_PHONE,
         ),
     )  # fmt: skip
-    print("\ndemo tokens (new ones each start; jurisdiction RS):", file=sys.stderr)
+    print(_("\ndemo tokens (new ones each start; jurisdiction RS):"), file=sys.stderr)
     for role in ROLES:
         secret, record = await create_token(
             conn,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import msgspec
 
+from csomatch.i18n import _
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"csomatch solve: error: {message}", file=sys.stderr)
+    print(_("csomatch solve: error: {message}", message=message), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 

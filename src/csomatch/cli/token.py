@@ -13,6 +13,7 @@ from csomatch.db.funding import get_funder_by_ref, link_token_funder
 from csomatch.db.organizations import get_organization
 from csomatch.db.tokens import create_token, revoke_token
 from csomatch.domain import JURISDICTIONS, REFERRING, ROLES
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 
@@ -66,23 +67,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print only the token on stdout."""
     if args.funder is not None and args.role != "funder":
-        print("csomatch token create: --funder is for --role funder only", file=sys.stderr)
+        print(_("csomatch token create: --funder is for --role funder only"), file=sys.stderr)
         return 2
     if args.agency_id is not None and args.role not in REFERRING:
         print(
-            "csomatch token create: --agency-id is for officers, coordinators and admins",
+            _("csomatch token create: --agency-id is for officers, coordinators and admins"),
             file=sys.stderr,
         )
         return 2
     if (args.role == "provider") != (args.org is not None):
         print(
-            "csomatch token create: --org ID is required for, and only for, --role provider",
+            _("csomatch token create: --org ID is required for, and only for, --role provider"),
             file=sys.stderr,
         )
         return 2
     if args.guardianship_authority and args.role != "officer":
         print(
-            "csomatch token create: --guardianship-authority is for --role officer only",
+            _("csomatch token create: --guardianship-authority is for --role officer only"),
             file=sys.stderr,
         )
         return 2
@@ -99,20 +100,27 @@ async def _create(url: str, settings: Settings, args: argparse.Namespace) -> str
     await prepare(url, settings)
     async with connected(url) as conn:
         if args.org is not None and await get_organization(conn, args.org) is None:
-            print(f"csomatch token create: no organisation {args.org}", file=sys.stderr)
+            print(_("csomatch token create: no organisation {org}", org=args.org), file=sys.stderr)
             return None
         funder = None
         if args.funder is not None:
             funder = await get_funder_by_ref(conn, args.funder)
             if funder is None:
-                print(f"csomatch token create: no funder {args.funder!r}", file=sys.stderr)
+                print(
+                    _("csomatch token create: no funder {funder}", funder=repr(args.funder)),
+                    file=sys.stderr,
+                )
                 return None
         agency_name = args.agency
         if args.agency_id is not None:
             agency = await get_agency(conn, args.agency_id)
             if agency is None or args.jurisdiction not in (agency.jurisdiction, "MARRI"):
                 print(
-                    f"csomatch token create: no agency {args.agency_id} in {args.jurisdiction}",
+                    _(
+                        "csomatch token create: no agency {agency_id} in {jurisdiction}",
+                        agency_id=args.agency_id,
+                        jurisdiction=args.jurisdiction,
+                    ),
                     file=sys.stderr,
                 )
                 return None
@@ -130,7 +138,7 @@ async def _create(url: str, settings: Settings, args: argparse.Namespace) -> str
         if funder is not None:
             await link_token_funder(conn, record.id, funder.id)
     # The id names the token later (csomatch token revoke ID); stdout stays the token.
-    print(f"token id {record.id}", file=sys.stderr)
+    print(_("token id {record_id}", record_id=record.id), file=sys.stderr)
     return secret
 
 
@@ -145,11 +153,14 @@ def run_revoke(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
         revoked = asyncio.run(_revoke(url, settings, token_id, secret))
     if not revoked:
-        print("csomatch token revoke: no valid token matches", file=sys.stderr)
+        print(_("csomatch token revoke: no valid token matches"), file=sys.stderr)
         return 1
     print(
-        "token revoked; a running server accepts it for at most "
-        f"{settings.token_cache_seconds:g} s more (CSOMATCH_TOKEN_CACHE_SECONDS)",
+        _(
+            "token revoked; a running server accepts it for at most "
+            "{token_cache_seconds} s more (CSOMATCH_TOKEN_CACHE_SECONDS)",
+            token_cache_seconds=format(settings.token_cache_seconds, "g"),
+        ),
         file=sys.stderr,
     )
     return 0

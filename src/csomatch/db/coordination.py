@@ -16,6 +16,7 @@ import msgspec
 from csomatch.db.errors import translated
 from csomatch.domain import CHILD_AGE_BANDS
 from csomatch.errors import StaleVersion
+from csomatch.i18n import _
 
 #: The jurisdiction whose rows are the defaults of every participant.
 DEFAULTS = "MARRI"
@@ -120,8 +121,14 @@ async def set_time_limits(
         current = await _versions(conn, jurisdiction, lock=True)
         if current != version:
             raise StaleVersion(
-                f'the time limits of {jurisdiction} changed since you read them (ETag "{version}",'
-                f' now "{current}"): read them again and re-apply your change',
+                _(
+                    "the time limits of {jurisdiction} changed since you read them (ETag "
+                    '"{version}", now "{current}"): read them again and re-apply your '
+                    "change",
+                    jurisdiction=jurisdiction,
+                    version=version,
+                    current=current,
+                ),
                 field="header.If-Match",
             )
         await conn.executemany(

@@ -11,6 +11,7 @@ import asyncpg
 from csomatch.db.audit import AuditKey, signing_connection
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.errors import DatabaseUnavailable
+from csomatch.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,12 @@ async def create_pool(
         except RETRYABLE as exc:
             if time.monotonic() + delay > deadline:
                 raise DatabaseUnavailable(
-                    f"could not connect to PostgreSQL within {timeout_s:.0f} s ({exc}); "
-                    "check CSOMATCH_DATABASE_URL and that the server is running"
+                    _(
+                        "could not connect to PostgreSQL within {timeout_s} s ({exc}); check "
+                        "CSOMATCH_DATABASE_URL and that the server is running",
+                        timeout_s=format(timeout_s, ".0f"),
+                        exc=exc,
+                    )
                 ) from exc
             log.warning("database not reachable yet (%s); retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
@@ -88,5 +93,7 @@ async def acquire(pool: Pool, timeout_s: float = 10.0) -> asyncpg.Connection:
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)  # type: ignore[assignment]
     except (*CONNECTION_ERRORS, TimeoutError) as exc:
-        raise DatabaseUnavailable("the database is not reachable right now; retry shortly") from exc
+        raise DatabaseUnavailable(
+            _("the database is not reachable right now; retry shortly")
+        ) from exc
     return conn

@@ -28,6 +28,7 @@ import msgspec.inspect as mi
 
 from csomatch.domain.codes import decode_code
 from csomatch.errors import InvalidInput, MalformedInput
+from csomatch.i18n import _
 
 #: Containers inside containers a JSON document may hold. Every body of the API is at most a
 #: few levels deep; a 360Giving grant about five.
@@ -50,7 +51,10 @@ def decode(data: bytes, type_: Any = Any) -> Any:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedInput(
-            f"the body is not UTF-8 text (byte {exc.start}); send JSON encoded as UTF-8",
+            _(
+                "the body is not UTF-8 text (byte {start}); send JSON encoded as UTF-8",
+                start=exc.start,
+            ),
             field=_path_in_text(data, offset=exc.start),
         ) from None
     try:
@@ -64,7 +68,11 @@ def decode(data: bytes, type_: Any = Any) -> Any:
         # msgspec counts the byte it stopped at; the value at fault is just before it.
         where = _path_in_text(data, offset=max(int(found["offset"]) - 1, 0)) if found else "$"
         raise MalformedInput(
-            f"the body is not valid JSON ({_plain(str(exc))}); check the text around {where}",
+            _(
+                "the body is not valid JSON ({exc}); check the text around {where}",
+                exc=_plain(str(exc)),
+                where=where,
+            ),
             field=where,
         ) from None
     if type_ is Any:
@@ -110,10 +118,13 @@ def _invalid(text: str) -> MalformedInput:
     if found := _MEMBER.match(message):
         name = found["name"]
         if found["what"] == "missing required":
-            return MalformedInput(f"{name} is required", field=member(path, name))
+            return MalformedInput(_("{name} is required", name=name), field=member(path, name))
         return MalformedInput(
-            f"unknown field {name!r}: leave it out (each body's fields are in the API schema, "
-            "/schema/openapi.json)",
+            _(
+                "unknown field {name}: leave it out (each body's fields are in the API "
+                "schema, /schema/openapi.json)",
+                name=repr(name),
+            ),
             field=member(path, name),
         )
     if found := _EXPECTED.match(message):
@@ -121,20 +132,25 @@ def _invalid(text: str) -> MalformedInput:
         hint = ""
         if got == "str" and want in ("int", "float", "bool", "decimal"):
             hint = f"; send a JSON {'number' if want != 'bool' else 'true or false'}, not a string"
-        return MalformedInput(f"expected {want}, got {got}{hint}", field=path)
+        return MalformedInput(
+            _("expected {want}, got {got}{hint}", want=want, got=got, hint=hint), field=path
+        )
     return MalformedInput(_plain(message), field=path)
 
 
 def _too_deep(path: str) -> MalformedInput:
     return MalformedInput(
-        f"JSON nested deeper than {MAX_DEPTH} levels; no field of this API is nested so deep",
+        _(
+            "JSON nested deeper than {max_depth} levels; no field of this API is nested so deep",
+            max_depth=MAX_DEPTH,
+        ),
         field=path,
     )
 
 
 def _nul(path: str) -> MalformedInput:
     return MalformedInput(
-        "the text holds a NUL character (\\u0000), which cannot be stored; remove it",
+        _("the text holds a NUL character (\\u0000), which cannot be stored; remove it"),
         field=path,
     )
 
@@ -209,8 +225,10 @@ def _check_timestamps(value: Any) -> None:
 def _check_timestamp(value: dt.datetime, path: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise MalformedInput(
-            f"the timestamp {value.isoformat()} has no zone; add one, e.g. "
-            f"{value.isoformat()}Z (UTC) or {value.isoformat()}+01:00",
+            _(
+                "the timestamp {value} has no zone; add one, e.g. {value}Z (UTC) or {value}+01:00",
+                value=value.isoformat(),
+            ),
             field=path,
         )
     try:
@@ -219,8 +237,12 @@ def _check_timestamp(value: dt.datetime, path: str) -> None:
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
         raise InvalidInput(
-            f"the timestamp {value.isoformat()} is out of range: send one from "
-            f"{EARLIEST.year} to {LATEST.year - 1} (UTC)",
+            _(
+                "the timestamp {value} is out of range: send one from {year} to {value2} (UTC)",
+                value=value.isoformat(),
+                year=EARLIEST.year,
+                value2=LATEST.year - 1,
+            ),
             field=path,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 
 
 def e164(text: str, *, field: str) -> str:
@@ -17,7 +18,9 @@ def e164(text: str, *, field: str) -> str:
     try:
         parsed = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"not a phone number: {hint}", field=field) from exc
+        raise InvalidInput(_("not a phone number: {hint}", hint=hint), field=field) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(f"not a valid phone number of its country: {hint}", field=field)
+        raise InvalidInput(
+            _("not a valid phone number of its country: {hint}", hint=hint), field=field
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -22,13 +22,14 @@ from csomatch.db import track_records
 from csomatch.errors import NotFound, RateLimited, Spent
 from csomatch.feedback.codes import code_hash, normalised
 from csomatch.gaps.periods import period_of
+from csomatch.i18n import N_, _
 
 #: Attempts one client address may make per window.
 ATTEMPTS: Final = 10
 WINDOW: Final = dt.timedelta(minutes=10)
 #: The questions, in the order the page asks them.
 QUESTIONS: Final = ("safe", "respected", "understood", "helped")
-_UNKNOWN: Final = "no such feedback code: check the code on the card, letter by letter"
+_UNKNOWN: Final = N_("no such feedback code: check the code on the card, letter by letter")
 
 
 class Answers(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,7 +69,10 @@ async def count_attempt(conn: asyncpg.Connection, client: str, now: dt.datetime)
     if n > ATTEMPTS:
         wait = int((start + WINDOW - now).total_seconds()) + 1
         raise RateLimited(
-            f"too many tries from this connection; wait {wait // 60 + 1} minutes and try again",
+            _(
+                "too many tries from this connection; wait {value} minutes and try again",
+                value=wait // 60 + 1,
+            ),
             retry_after_s=wait,
         )
 
@@ -82,16 +86,16 @@ async def give_answer(
     """
     code = normalised(typed_code)
     if code is None:
-        raise NotFound(_UNKNOWN, field="$.code")
+        raise NotFound(_(_UNKNOWN), field="$.code")
     hashed = code_hash(code)
     found = await feedback_db.lock_code(conn, hashed)
     if found is None:
-        raise NotFound(_UNKNOWN, field="$.code")
+        raise NotFound(_(_UNKNOWN), field="$.code")
     if found.spent_on is not None or found.expires_at <= now:
-        raise Spent("this feedback code has been used or has expired", field="$.code")
+        raise Spent(_("this feedback code has been used or has expired"), field="$.code")
     cell = await feedback_db.service_cell(conn, found.service_id)
     if cell is None:
-        raise NotFound(_UNKNOWN, field="$.code")
+        raise NotFound(_(_UNKNOWN), field="$.code")
     score = score_of(answers)
     await feedback_db.insert_answer(
         conn,

@@ -24,6 +24,7 @@ from csomatch.domain import Principal
 from csomatch.errors import Conflict, InvalidInput, NotFound, RateLimited
 from csomatch.feedback.codes import code_hash, grouped, new_code
 from csomatch.gaps.periods import period_of
+from csomatch.i18n import _
 from csomatch.referrals.access import audit, visible_head
 
 #: Days a code can be used, from the day it is issued.
@@ -62,17 +63,24 @@ def _placed_service(
     """The service placed for a need that is in service or closed as placed, else Conflict."""
     found = [n for n in stored.needs if n.idx == need]
     if not found:
-        raise InvalidInput(f"referral {stored.head.id} has no need {need}", field="$.need")
+        raise InvalidInput(
+            _("referral {head_id} has no need {need}", head_id=stored.head.id, need=need),
+            field="$.need",
+        )
     state = found[0]
     if not (state.state == "in_service" or (state.state == "closed" and state.outcome == "placed")):
         raise Conflict(
-            f"need {need} is {state.state}: a feedback code is issued once its service is in "
-            "service, or closed as placed",
+            _(
+                "need {need} is {state}: a feedback code is issued once its service is "
+                "in service, or closed as placed",
+                need=need,
+                state=state.state,
+            ),
             field="$.need",
         )
     placed = [h.service_id for h in holds if h.need_idx == need and h.status == "confirmed"]
     if not placed:
-        raise Conflict(f"need {need} has no placed service", field="$.need")
+        raise Conflict(_("need {need} has no placed service", need=need), field="$.need")
     return placed[-1]
 
 
@@ -82,10 +90,10 @@ async def _referral_of(
     """The referral if the caller referred it or coordinates it, else NotFound."""
     stored = await ref_db.get_referral(conn, referral_id)
     if stored is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     if stored.head.created_by != principal.id:
         if not principal.is_coordinating():
-            raise NotFound(f"no referral {referral_id}")
+            raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
         await visible_head(conn, principal, referral_id)
     return stored
 
@@ -116,15 +124,23 @@ async def issue_code(
     placed = _placed_service(stored, await hold_db.holds_of(conn, referral_id), need)
     if service_id is not None and service_id != placed:
         raise InvalidInput(
-            f"need {need} was placed with service {placed}, not {service_id}",
+            _(
+                "need {need} was placed with service {placed}, not {service_id}",
+                need=need,
+                placed=placed,
+                service_id=service_id,
+            ),
             field="$.service_id",
         )
     today = now.date()
     if await feedback_db.issued_today(conn, principal.id, today) > per_day:
         wait = int((_tomorrow(now) - now).total_seconds()) + 1
         raise RateLimited(
-            f"this token issued {per_day} feedback codes today, the most a day allows; "
-            "issue more tomorrow (UTC)",
+            _(
+                "this token issued {per_day} feedback codes today, the most a day "
+                "allows; issue more tomorrow (UTC)",
+                per_day=per_day,
+            ),
             retry_after_s=wait,
         )
     code = new_code()

@@ -26,6 +26,7 @@ from csomatch.domain import Principal, Role
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.periods import is_closed, last_closed, last_periods, parse_period
 from csomatch.gaps.suppression import THRESHOLD
+from csomatch.i18n import _
 
 #: Who may read the summaries.
 READERS: Final[tuple[Role, ...]] = ("provider", "coordinator", "admin", "funder")
@@ -101,10 +102,15 @@ def _quarters(quarter: str | None, today: dt.date) -> list[str]:
         return [p.label for p in last_periods(newest.start, "quarter", DEFAULT_QUARTERS)]
     period = parse_period(quarter, field="quarter")
     if "Q" not in period.label:
-        raise InvalidInput(f"{quarter!r} is not a quarter (YYYY-Qn)", field="quarter")
+        raise InvalidInput(
+            _("{quarter} is not a quarter (YYYY-Qn)", quarter=repr(quarter)), field="quarter"
+        )
     if not is_closed(period, today):
         raise InvalidInput(
-            f"quarter {quarter} is not over yet: its feedback shows once it has ended",
+            _(
+                "quarter {quarter} is not over yet: its feedback shows once it has ended",
+                quarter=quarter,
+            ),
             field="quarter",
         )
     return [period.label]
@@ -124,7 +130,7 @@ async def feedback_summary(
     """
     if principal.role == "funder" and by == "service":
         raise Forbidden(
-            "a funder sees feedback per service code and participant: ask with by=code",
+            _("a funder sees feedback per service code and participant: ask with by=code"),
             field="by",
         )
     labels = _quarters(quarter, today)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import Parsed
+from csomatch.i18n import _
 
 FileFormat = Literal["iati", "csv", "360giving"]
 FORMATS = ("auto", "iati", "csv", "360giving")
@@ -45,4 +46,7 @@ def parse(data: bytes, fmt: str, filename: str | None = None) -> Parsed:
         return parse_csv(data)
     if chosen == "360giving":
         return parse_360giving(data)
-    raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", field="format")
+    raise InvalidInput(
+        _("unknown format {fmt}; use one of {value}", fmt=repr(fmt), value=", ".join(FORMATS)),
+        field="format",
+    )

@@ -26,6 +26,7 @@ from csomatch.funding.records import (
     parse_currency,
     parse_date,
 )
+from csomatch.i18n import _
 
 if TYPE_CHECKING:
     from _csv import Reader  # the type csv.reader() returns; the csv module does not name it
@@ -140,7 +141,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("the CSV file is not UTF-8 text", field="file") from None
+        raise InvalidInput(_("the CSV file is not UTF-8 text"), field="file") from None
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -156,14 +157,14 @@ def parse_csv(data: bytes) -> Parsed:
     try:
         return _parse_csv(data)
     except csv.Error as exc:
-        raise InvalidInput(f"the CSV file cannot be read: {exc}", field="file") from None
+        raise InvalidInput(_("the CSV file cannot be read: {exc}", exc=exc), field="file") from None
 
 
 def _parse_csv(data: bytes) -> Parsed:
     """Read the header, check it names the required columns, then each row."""
     text = _decode(data)
     if "\x00" in text:
-        raise InvalidInput("the CSV file holds NUL characters (is it a CSV file?)", field="file")
+        raise InvalidInput(_("the CSV file holds NUL characters (is it a CSV file?)"), field="file")
     reader = csv.reader(io.StringIO(text), _dialect(text))
     header, hashtags, pending = _read_header(reader)
     columns, labels = _columns(header, hashtags)
@@ -199,7 +200,7 @@ def _read_header(
     try:
         header = next(reader)
     except StopIteration:
-        raise InvalidInput("the CSV file is empty", field="file") from None
+        raise InvalidInput(_("the CSV file is empty"), field="file") from None
     hashtags: list[str] | None = None
     pending: list[tuple[int, list[str]]] = []
     if not all(_is_hashtag(c) for c in header if c.strip()):
@@ -217,7 +218,9 @@ def _require_columns(columns: dict[str, int]) -> None:
     for names in _REQUIRED + _ONE_OF:
         if not any(n in columns for n in names):
             wanted = " or ".join(NAMES[n][0] for n in names)
-            raise InvalidInput(f"the header has no {wanted} column", field="header")
+            raise InvalidInput(
+                _("the header has no {wanted} column", wanted=wanted), field="header"
+            )
 
 
 def _line(record: list[str], columns: dict[str, int], labels: list[str], where: str) -> FeedLine:

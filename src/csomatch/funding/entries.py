@@ -21,6 +21,7 @@ from csomatch.domain import CapacityUnit, FundingStatus, ParticipantPattern, Pri
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.funding.ledger import ImportReport, import_scope, run_import
 from csomatch.funding.records import MAX_AMOUNT, FeedLine, Parsed
+from csomatch.i18n import _
 
 Text = Annotated[str, Meta(min_length=1, max_length=300, pattern=r"^[^\x00]*$")]
 Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
@@ -87,13 +88,15 @@ async def add_entry(
     if funder_ref is None and scope.funder_id is not None:
         funder_ref = await funding_db.funder_ref_of(conn, scope.funder_id)
     if funder_ref is None:
-        raise InvalidInput("name the funder (its reference or name)", field="$.funder")
+        raise InvalidInput(_("name the funder (its reference or name)"), field="$.funder")
     if data.recipient_id is None and data.recipient_ref is None and data.recipient_name is None:
-        raise InvalidInput("name the recipient", field="$.recipient_name")
+        raise InvalidInput(_("name the recipient"), field="$.recipient_name")
     if not (data.amount.is_finite() and 0 <= data.amount <= MAX_AMOUNT):
-        raise InvalidInput(f"amount must be 0 to {MAX_AMOUNT}", field="$.amount")
+        raise InvalidInput(
+            _("amount must be 0 to {max_amount}", max_amount=MAX_AMOUNT), field="$.amount"
+        )
     if data.period_end < data.period_start:
-        raise InvalidInput("period_end must not be before period_start", field="$.period_end")
+        raise InvalidInput(_("period_end must not be before period_start"), field="$.period_end")
     parsed = Parsed(format="api", rows_read=1, lines=[_line(data, funder_ref)], skips=[])
     report = await run_import(conn, parsed, source="api", scope=scope)
     if report.skips:

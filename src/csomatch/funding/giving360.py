@@ -23,6 +23,7 @@ from csomatch.funding.records import (
     parse_currency,
     parse_date,
 )
+from csomatch.i18n import _
 
 
 def _text(grant: dict[str, Any], key: str) -> str:
@@ -55,7 +56,7 @@ def parse_360giving(data: bytes) -> Parsed:
     document = decoding.decode(data)
     grants = document.get("grants") if isinstance(document, dict) else document
     if not isinstance(grants, list):
-        raise InvalidInput("a 360Giving file holds a list of grants", field="$.grants")
+        raise InvalidInput(_("a 360Giving file holds a list of grants"), field="$.grants")
     lines: list[FeedLine] = []
     skips: list[Skip] = []
     for i, grant in enumerate(grants):

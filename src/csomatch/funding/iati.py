@@ -32,6 +32,7 @@ from csomatch.funding.records import (
     parse_amount,
     parse_currency,
 )
+from csomatch.i18n import _
 
 #: Sectors with a vocabulary-uri containing this name carry csomatch taxonomy codes.
 CSOMATCH_VOCABULARY = "csomatch"
@@ -102,16 +103,20 @@ def check_document(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise InvalidInput(f"the XML is not well formed: {exc}", field="file") from None
+        raise InvalidInput(_("the XML is not well formed: {exc}", exc=exc), field="file") from None
     docinfo = root.getroottree().docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise InvalidInput(
-            "the XML declares a document type (DTD); IATI files have none and csomatch "
-            "refuses them (entity expansion, external entities)",
+            _(
+                "the XML declares a document type (DTD); IATI files have none and "
+                "csomatch refuses them (entity expansion, external entities)"
+            ),
             field="file",
         )
     if root.tag != "iati-activities":
-        raise InvalidInput(f"the root element is <{root.tag}>, not <iati-activities>", field="file")
+        raise InvalidInput(
+            _("the root element is <{tag}>, not <iati-activities>", tag=root.tag), field="file"
+        )
     return root
 
 
@@ -203,7 +208,10 @@ def _invalid_activities(root: etree._Element, schema: etree.XMLSchema) -> dict[i
             )
     if not found:
         schema.validate(root.getroottree())
-        raise InvalidInput(f"the file is not valid IATI 2.03: {_first_error(schema)}", field="file")
+        raise InvalidInput(
+            _("the file is not valid IATI 2.03: {schema}", schema=_first_error(schema)),
+            field="file",
+        )
     return found
 
 

@@ -13,6 +13,7 @@ from csomatch.domain import Principal
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.funding import parse
 from csomatch.funding.ledger import ImportReport, import_scope, run_import
+from csomatch.i18n import _
 
 
 async def upload_feed(
@@ -30,7 +31,7 @@ async def upload_feed(
     nothing is saved.
     """
     if not body.strip():
-        raise InvalidInput("send the file as the request body", field="body")
+        raise InvalidInput(_("send the file as the request body"), field="body")
     parsed = await anyio.to_thread.run_sync(functools.partial(parse, body, fmt, filename))
     scope = await import_scope(conn, principal)
     return await run_import(
@@ -47,5 +48,5 @@ async def import_report(
     """
     record = await funding_db.get_import(conn, import_id)
     if record is None or (principal.role == "funder" and record.token_id != principal.id):
-        raise NotFound(f"no import {import_id}")
+        raise NotFound(_("no import {import_id}", import_id=import_id))
     return record.report

@@ -16,6 +16,7 @@ import asyncpg
 from csomatch.db import funding as funding_db
 from csomatch.errors import InvalidInput
 from csomatch.funding.records import FeedError, parse_currency, parse_date
+from csomatch.i18n import _
 
 _ALIASES = {
     "currency": ("currency", "code"),
@@ -30,7 +31,7 @@ def parse_rates(data: bytes, *, default_source: str) -> list[funding_db.Rate]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("the rates file is not UTF-8 text", field="file") from None
+        raise InvalidInput(_("the rates file is not UTF-8 text"), field="file") from None
     reader = csv.reader(io.StringIO(text))
     columns = _rate_columns(next(reader, []))
     rates = []
@@ -41,7 +42,13 @@ def parse_rates(data: bytes, *, default_source: str) -> list[funding_db.Rate]:
             rates.append(_rate(record, columns, default_source))
         except FeedError as exc:
             raise InvalidInput(
-                f"row {reader.line_num}, column {exc.field}: {exc.reason}", field=exc.field
+                _(
+                    "row {line_num}, column {field}: {reason}",
+                    line_num=reader.line_num,
+                    field=exc.field,
+                    reason=exc.reason,
+                ),
+                field=exc.field,
             ) from None
     return rates
 
@@ -58,7 +65,10 @@ def _rate_columns(header: list[str]) -> dict[str, int]:
     for field in ("currency", "valid_from", "eur_per_unit"):
         if field not in columns:
             raise InvalidInput(
-                f"the rates header needs currency, valid_from and eur_per_unit (no {field})",
+                _(
+                    "the rates header needs currency, valid_from and eur_per_unit (no {field})",
+                    field=field,
+                ),
                 field="header",
             )
     return columns

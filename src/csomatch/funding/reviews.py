@@ -12,6 +12,7 @@ from csomatch.db.funding import ReviewRow
 from csomatch.db.organizations import get_organization
 from csomatch.domain import Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound
+from csomatch.i18n import _
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,16 +42,26 @@ async def decide(
     """
     review = await funding_db.get_review(conn, review_id)
     if review is None:
-        raise NotFound(f"no review {review_id}")
+        raise NotFound(_("no review {review_id}", review_id=review_id))
     if status == "confirmed":
         org_id = organization_id or review.candidate_organization_id
         if org_id is None:
-            raise InvalidInput("this review has no candidate: name one", field="$.organization_id")
+            raise InvalidInput(
+                _("this review has no candidate: name one"), field="$.organization_id"
+            )
         org = await get_organization(conn, org_id)
         if org is None:
-            raise InvalidInput(f"no organisation {org_id}", field="$.organization_id")
+            raise InvalidInput(
+                _("no organisation {org_id}", org_id=org_id), field="$.organization_id"
+            )
         if principal.jurisdiction not in ("MARRI", org.participant_code):
-            raise Forbidden(f"a {principal.jurisdiction} token cannot link funding to {org.name}")
+            raise Forbidden(
+                _(
+                    "a {jurisdiction} token cannot link funding to {org_name}",
+                    jurisdiction=principal.jurisdiction,
+                    org_name=org.name,
+                )
+            )
         organization_id = org_id
     linked = await funding_db.decide_review(
         conn, review_id, status=status, organization_id=organization_id

@@ -38,6 +38,7 @@ from csomatch.gaps.periods import (
     parse_period,
 )
 from csomatch.gaps.sentences import Context, Names, explain_cells
+from csomatch.i18n import _
 
 
 class GapQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,8 +110,12 @@ def periods_of(query: GapQuery, today: dt.date) -> list[Period]:
         if query.closed_only and not is_closed(period, today):
             newest = last_closed(today, "quarter" if "Q" in period.label else "month")
             raise Forbidden(
-                f"{period.label} is not over yet; funders see closed periods only, the newest "
-                f"is {newest.label}",
+                _(
+                    "{label} is not over yet; funders see closed periods only, the newest "
+                    "is {label2}",
+                    label=period.label,
+                    label2=newest.label,
+                ),
                 field="query.period",
             )
         return [period]
@@ -231,7 +236,12 @@ async def list_cells(
     """The cells a query selects, most severe first (towns covered within ``catchments``)."""
     if query.flag is not None and query.flag not in FLAG_CODES:
         raise InvalidInput(
-            f"unknown flag {query.flag!r}; one of {', '.join(FLAG_CODES)}", field="flag"
+            _(
+                "unknown flag {flag}; one of {value}",
+                flag=repr(query.flag),
+                value=", ".join(FLAG_CODES),
+            ),
+            field="flag",
         )
     periods = periods_of(query, now.date())
     if query.group is None:
@@ -263,11 +273,11 @@ def parse_key(key: str) -> tuple[str, str, str, Period]:
     """Participant, area, code and period of a cell id such as ``RS:ALL:ACC.EMERG:2026-11``."""
     parts = key.split(":")
     if len(parts) != 4 or parts[0] not in PARTICIPANTS:
-        raise NotFound(f"no gap cell {key!r}")
+        raise NotFound(_("no gap cell {key}", key=repr(key)))
     try:
         period = parse_period(parts[3])
     except InvalidInput as exc:
-        raise NotFound(f"no gap cell {key!r}") from exc
+        raise NotFound(_("no gap cell {key}", key=repr(key))) from exc
     return parts[0], parts[1], parts[2], period
 
 
@@ -287,9 +297,9 @@ async def cell_evidence(
     """
     participant, area, code, period = parse_key(key)
     if allowed is not None and participant not in allowed:
-        raise NotFound(f"no gap cell {key!r}")
+        raise NotFound(_("no gap cell {key}", key=repr(key)))
     if closed_only and not is_closed(period, now.date()):
-        raise NotFound(f"no gap cell {key!r}: funders see closed periods only")
+        raise NotFound(_("no gap cell {key}: funders see closed periods only", key=repr(key)))
     cells, context = await _cells_and_context(
         conn,
         periods=[period],
@@ -300,7 +310,7 @@ async def cell_evidence(
     )
     matching = [c for c in cells if c.key == key]
     if not matching:
-        raise NotFound(f"no gap cell {key!r}")
+        raise NotFound(_("no gap cell {key}", key=repr(key)))
     cell = explain_cells(matching, context)[0]
     ref = period.reference_date(now.date())
     services: list[ServiceEvidence] = []

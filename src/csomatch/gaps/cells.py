@@ -31,6 +31,7 @@ from csomatch.gaps.sentences import (
 )
 from csomatch.gaps.severity import Inputs, classify
 from csomatch.gaps.suppression import TOTAL, suppress_each, suppress_line
+from csomatch.i18n import _, current_locale, format_value, percent
 
 #: ``area_code`` of a participant-wide cell, and of demand recorded without an area.
 ALL_AREAS: Final = "ALL"
@@ -614,9 +615,17 @@ def _uncovered_flag(
     service, town = service_name(where, names), town_name(where, names)
     return Flag(
         code="uncovered",
-        why=f"{_n(needs)} needs, {_n(unmet)} unmet and {_n(searches)} empty searches "
-        f"for {service} in {town} in {period_words(where.period)}, and no eligible provider "
-        f"{reach_words(where, names)}.",
+        why=_(
+            "{needs} needs, {unmet} unmet and {searches} empty searches for {service} in "
+            "{town} in {period}, and no eligible provider {reach}.",
+            needs=_n(needs),
+            unmet=_n(unmet),
+            searches=_n(searches),
+            service=service,
+            town=town,
+            period=period_words(where.period),
+            reach=reach_words(where, names),
+        ),
     )
 
 
@@ -624,9 +633,14 @@ def _pressure_flag(pressure: int, needs: int) -> Flag:
     """``under_capacity``: too many needs unmet or declined for lack of places."""
     return Flag(
         code="under_capacity",
-        why=f"{pressure} of {needs} needs ({pressure / needs:.0%}) found no free "
-        f"place or were declined for lack of capacity (threshold "
-        f"{CAPACITY_PRESSURE:.0%}).",
+        why=_(
+            "{pressure} of {needs} needs ({share}) found no free place or were declined for "
+            "lack of capacity (threshold {threshold}).",
+            pressure=pressure,
+            needs=needs,
+            share=percent(pressure / needs),
+            threshold=percent(CAPACITY_PRESSURE),
+        ),
     )
 
 
@@ -634,9 +648,14 @@ def _full_flag(in_use: int, known_capacity: int, utilisation: float) -> Flag:
     """``under_capacity``: the known places are nearly all in use while there is demand."""
     return Flag(
         code="under_capacity",
-        why=f"{in_use} of {known_capacity} "
-        f"places are in use ({utilisation:.0%}, threshold {UTILISATION_FULL:.0%}) "
-        f"while there is demand.",
+        why=_(
+            "{in_use} of {places} places are in use ({share}, threshold {threshold}) while "
+            "there is demand.",
+            in_use=in_use,
+            places=known_capacity,
+            share=percent(utilisation),
+            threshold=percent(UTILISATION_FULL),
+        ),
     )
 
 
@@ -644,8 +663,13 @@ def _underfunded_flag(funded: float, capacity: int, coverage: float | None) -> F
     """``underfunded``: funding pays for too few of the places."""
     return Flag(
         code="underfunded",
-        why=f"funding pays for {funded:g} of {capacity} places "
-        f"({coverage:.0%}, threshold {FUNDED_SHARE_MIN:.0%}).",
+        why=_(
+            "funding pays for {funded} of {places} places ({share}, threshold {threshold}).",
+            funded=float(funded),
+            places=capacity,
+            share=percent(coverage or 0.0),
+            threshold=percent(FUNDED_SHARE_MIN),
+        ),
     )
 
 
@@ -653,9 +677,14 @@ def _cliff_flag(units_ending: float, through: dt.date, runway: int | None, month
     """``funding_cliff``: continuous funding ends soon and no committed grant follows."""
     return Flag(
         code="funding_cliff",
-        why=f"funding for {units_ending:g} places ends on "
-        f"{through.isoformat()}, in {runway} days (within {months} "
-        f"months), and no committed grant follows.",
+        why=_(
+            "funding for {places} places ends on {date}, in {days} days (within {months} "
+            "months), and no committed grant follows.",
+            places=float(units_ending),
+            date=through,
+            days=runway,
+            months=months,
+        ),
     )
 
 
@@ -663,8 +692,14 @@ def _single_donor_flag(top: FunderShare, hhi: float | None) -> Flag:
     """``single_donor``: one funder pays for most of the funded places."""
     return Flag(
         code="single_donor",
-        why=f"{top.name} pays for {top.share:.0%} of the funded places "
-        f"(Herfindahl index {hhi:.2f}; threshold {SINGLE_DONOR_SHARE:.0%}).",
+        why=_(
+            "{funder} pays for {share} of the funded places (Herfindahl index {hhi}; "
+            "threshold {threshold}).",
+            funder=top.name,
+            share=percent(top.share),
+            hhi=format_value(float(hhi or 0.0), current_locale(), digits=2),
+            threshold=percent(SINGLE_DONOR_SHARE),
+        ),
     )
 
 
@@ -672,12 +707,16 @@ def _stale_flag(stale_services: int, services: int, stale_hours: float) -> Flag:
     """``stale_data``: some services have not reported their capacity lately."""
     return Flag(
         code="stale_data",
-        why=f"{stale_services} of {services} services have not "
-        f"reported capacity within {stale_hours:g} hours; their places count "
-        f"as unknown.",
+        why=_(
+            "{stale} of {services} services have not reported capacity within {hours} hours; "
+            "their places count as unknown.",
+            stale=stale_services,
+            services=services,
+            hours=float(stale_hours),
+        ),
     )
 
 
 def _n(value: int | None) -> str:
     """A count in a sentence: the number, or words saying it is suppressed."""
-    return "a suppressed number of" if value is None else str(value)
+    return _("a suppressed number of") if value is None else str(value)

@@ -31,6 +31,7 @@ from csomatch.domain import Principal
 from csomatch.errors import NotFound
 from csomatch.gaps.periods import Period, period_of
 from csomatch.gaps.suppression import TOTAL, suppress
+from csomatch.i18n import _
 
 #: Days in an average month: the runway in months is its days over this, to one decimal.
 DAYS_PER_MONTH: Final = 30.44
@@ -169,7 +170,7 @@ async def organization_funding(
     """The funding of ``org_id`` on ``today``; NotFound when absent or not the caller's to see."""
     org = await db.organization_brief(conn, org_id)
     if org is None or not may_read_organization(principal, org):
-        raise NotFound(f"organisation {org_id} not found", field="path.org_id")
+        raise NotFound(_("organisation {org_id} not found", org_id=org_id), field="path.org_id")
     grants = await db.organization_grants(conn, org_id, on=today)
     month = period_of(today, "month").label
     services = []

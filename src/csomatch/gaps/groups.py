@@ -44,6 +44,7 @@ from csomatch.gaps.cells import (
 from csomatch.gaps.periods import Period, period_of
 from csomatch.gaps.sentences import Context
 from csomatch.gaps.suppression import suppress_line
+from csomatch.i18n import _
 
 #: The groups a cell can be split by, in the order of the docs.
 GROUPS: Final[tuple[PopulationGroup, ...]] = get_args(PopulationGroup)
@@ -54,7 +55,10 @@ def check_group(group: str, field: str = "group") -> PopulationGroup:
     for known in GROUPS:
         if group == known:
             return known
-    raise InvalidInput(f"unknown group {group!r}; one of {', '.join(GROUPS)}", field=field)
+    raise InvalidInput(
+        _("unknown group {group}; one of {value}", group=repr(group), value=", ".join(GROUPS)),
+        field=field,
+    )
 
 
 Monthly = dict[tuple[Position, dt.date], dict[str, list[int]]]

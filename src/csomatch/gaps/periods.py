@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 
 Granularity = Literal["month", "quarter"]
 
@@ -65,7 +66,11 @@ def parse_period(label: str, *, field: str = "period") -> Period:
     if (m := _QUARTER.match(label)) and int(m.group(1)) in YEARS:
         return period_of(dt.date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter")
     raise InvalidInput(
-        f"period {label!r} is not YYYY-MM or YYYY-Qn with a year from 2000 to 2100", field=field
+        _(
+            "period {label} is not YYYY-MM or YYYY-Qn with a year from 2000 to 2100",
+            label=repr(label),
+        ),
+        field=field,
     )
 
 

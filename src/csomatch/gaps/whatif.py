@@ -31,6 +31,7 @@ from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
 from csomatch.gaps.periods import open_since
 from csomatch.geo import haversine_km
+from csomatch.i18n import _
 from csomatch.solver import (
     Arc,
     Demand,
@@ -322,7 +323,9 @@ async def remove_funder(
     With ``closed_only``, the year is the 365 days up to the month still open.
     """
     if not await gaps_db.funder_exists(conn, funder_ref):
-        raise InvalidInput(f"unknown funder {funder_ref!r}", field="$.remove_funder")
+        raise InvalidInput(
+            _("unknown funder {funder_ref}", funder_ref=repr(funder_ref)), field="$.remove_funder"
+        )
     world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
     units: dict[uuid.UUID, float] = defaultdict(float)
     for row in await gaps_db.funder_units_on(conn, now.date()):
@@ -366,13 +369,19 @@ async def add_budget(
     world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
     index = next((i for i, s in enumerate(world.services) if s.service_id == service_id), None)
     if index is None:
-        raise NotFound(f"no service {service_id} with a reported capacity in scope")
+        raise NotFound(
+            _("no service {service_id} with a reported capacity in scope", service_id=service_id)
+        )
     service = world.services[index]
     cost = unit_cost or (await _costs(conn, currency, now.date())).get(service.taxonomy_code)
     if not cost:
         raise InvalidInput(
-            f"no grant tells the unit cost of {service.taxonomy_code}, or no rate of {currency}"
-            " to EUR is known; give unit_cost",
+            _(
+                "no grant tells the unit cost of {taxonomy_code}, or no rate of "
+                "{currency} to EUR is known; give unit_cost",
+                taxonomy_code=service.taxonomy_code,
+                currency=currency,
+            ),
             field="$.add_budget.unit_cost",
         )
     units = min(int(amount // cost), MAX_UNITS)

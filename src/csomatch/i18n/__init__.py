@@ -9,15 +9,22 @@ and Babel identifiers on disk (``sr_Latn``).
 
 from __future__ import annotations
 
+import datetime
 import gettext
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 
 #: Where the catalogues live, inside the package so that an installed wheel has them.
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -124,3 +131,145 @@ def translations(locale: str, domain: str = "messages") -> gettext.NullTranslati
 def gettext_for(locale: str, domain: str = "messages") -> Callable[[str], str]:
     """The translating function of one locale (use as ``_``)."""
     return translations(locale, domain).gettext
+
+
+# -- The locale of what is being done now (a request, a command) and ``_()``. --
+
+#: The cookie the pages' language switch sets (a BCP 47 tag such as ``sr-Cyrl``).
+COOKIE = "csomatch.lang"
+#: Environment variables a command reads its locale from, first set first.
+ENVIRONMENT = ("CSOMATCH_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_current: ContextVar[str] = ContextVar("csomatch_locale", default=DEFAULT_LOCALE)
+
+
+def choose_locale(cookie: str | None, accept_language: str | None) -> str:
+    """The served locale of a request: the language switch's cookie, else Accept-Language.
+
+    The cookie is a person's explicit choice on the pages and wins over the browser's
+    ``Accept-Language`` (which the browser sends on every request, chosen or not); a cookie
+    naming no served language is ignored. No cookie and no header: English.
+    """
+    if cookie:
+        chosen = _canonical(cookie)
+        if chosen is not None:
+            return chosen
+    return negotiate(accept_language)
+
+
+def environment_locale(environ: Mapping[str, str] | None = None) -> str:
+    """A command's locale: ``CSOMATCH_LANG``, ``LC_ALL``, ``LC_MESSAGES`` or ``LANG``.
+
+    POSIX values such as ``sq_AL.UTF-8`` or ``sr_RS@latin`` are read as language tags;
+    ``C`` and ``POSIX`` mean English.
+    """
+    environ = os.environ if environ is None else environ
+    for name in ENVIRONMENT:
+        value = environ.get(name, "").strip()
+        if not value:
+            continue
+        tag, _, modifier = value.partition(".")[0].partition("@")
+        if tag in ("C", "POSIX"):
+            return DEFAULT_LOCALE
+        if modifier.lower() in ("latin", "cyrillic"):
+            tag = f"{tag.split('_')[0]}-{'Latn' if modifier.lower() == 'latin' else 'Cyrl'}"
+        return negotiate(tag)
+    return DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    """The locale of the request or command being served now (English outside one)."""
+    return _current.get()
+
+
+def set_locale(locale: str) -> None:
+    """Make ``locale`` the current one for the rest of this task (a request, a command)."""
+    _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    """The current locale is ``locale`` inside the block, and what it was after it."""
+    token = _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+#: Whole numbers from this one up are grouped (``12 345``); smaller ones, years among them,
+#: are written as they are.
+GROUPED_FROM = 10_000
+
+
+def format_value(value: object, locale: str, *, digits: int | None = None) -> str:
+    """One dynamic part of a message as the locale writes it (numbers, dates).
+
+    A fraction keeps up to two decimals, or exactly ``digits``.
+    """
+    tag = babel_locale(locale)
+    if digits is not None and isinstance(value, float | Decimal):
+        return format_decimal(value, format="#,##0." + "0" * digits, locale=tag)
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return format_decimal(value, locale=tag) if abs(value) >= GROUPED_FROM else str(value)
+    if isinstance(value, float | Decimal):
+        return format_decimal(value, format="#,##0.##", locale=tag)
+    if isinstance(value, datetime.date) and locale == DEFAULT_LOCALE:
+        return value.isoformat()  # English keeps ISO dates, as the API's fields are written
+    if isinstance(value, datetime.datetime):
+        return format_datetime(value, format="medium", locale=tag)
+    if isinstance(value, datetime.date):
+        return format_date(value, format="medium", locale=tag)
+    return str(value)
+
+
+def percent(share: float) -> str:
+    """A share (0.38) as a whole percentage in the current locale (``38%``, ``38 %``)."""
+    return format_percent(share, locale=babel_locale(current_locale()))
+
+
+class _Values(dict[str, str]):
+    """Placeholder values; a name without one stays ``{name}`` (an error message must not fail)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(text: str, values: Mapping[str, object], locale: str) -> str:
+    """``text`` with its ``{name}`` placeholders filled by ``values``, formatted for ``locale``."""
+    if not values:
+        return text
+    filled = _Values({name: format_value(v, locale) for name, v in values.items()})
+    try:
+        return text.format_map(filled)
+    except (ValueError, IndexError):  # a stray brace in a translation: say it unfilled
+        return text
+
+
+def _(message: str, /, **values: object) -> str:
+    """``message`` in the current locale, its ``{name}`` placeholders filled by ``values``.
+
+    Numbers and dates among the values are written as the locale writes them.
+    """
+    locale = current_locale()
+    return _fill(translations(locale, "messages").gettext(message), values, locale)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
+    """The form of a message for ``n`` in the current locale (``n`` is also ``{n}``)."""
+    locale = current_locale()
+    text = translations(locale, "messages").ngettext(singular, plural, n)
+    return _fill(text, {"n": n, **values}, locale)
+
+
+def pgettext(context: str, message: str, /, **values: object) -> str:
+    """``message`` in the current locale where the same English says different things."""
+    locale = current_locale()
+    return _fill(translations(locale, "messages").pgettext(context, message), values, locale)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue without translating it (translated where used)."""
+    return message

@@ -346,7 +346,12 @@ def check_catalogues(
         for message in source:
             if not message.id:
                 continue
-            problem = _translation_problems(message, catalog.get(message.id, message.context))
+            translated = catalog.get(message.id, message.context)
+            problem = _translation_problems(message, translated)
+            if problem is None and translated is not None and message.pluralizable:
+                forms = len(_texts(translated.string))
+                if forms != catalog.num_plurals:
+                    problem = f"{forms} plural forms, the language has {catalog.num_plurals}"
             if problem is not None:
                 problems.append(f"{locale}/{domain}: {_label(message)}: {problem}")
     return problems

@@ -42,6 +42,14 @@ LATIN_WORDS: frozenset[str] = frozenset(
         "world-atlas",
     }
 )
+#: Names and field names the messages domain quotes (a program or a person types them).
+NAMES_AND_FIELDS: frozenset[str] = frozenset(
+    {
+        *("PostgreSQL", "Herfindahl", "YYYY-MM", "YYYY-Qn", "UTF-8", "lat", "lon", "url"),
+        *("DTD", "ETag", "EUR", "FILE", "GET", "IPv6", "NUL", "POST", "PUT", "RS", "TOKEN"),
+        *("TRM", "UUID", "webhook"),
+    }
+)
 
 _PROTECTED = re.compile(
     r"\{[^{}\s]*\}"  # {placeholder}
@@ -53,7 +61,13 @@ _PROTECTED = re.compile(
     r"|`[^`]*`"  # code
     r"|https?://\S+"  # addresses
     r"|\$[.\w\[\]]*"  # JSON paths ($.needs[2].code)
-    r"|\b(?:" + "|".join(sorted(LATIN_WORDS, key=len, reverse=True)) + r")\b"
+    r"|'[^'\s][^']*'"  # quoted values ('child_best_interest')
+    r"|(?<![\w.])(?:\.\.\.)?/[\w/.{}?=&-]*"  # API paths (/api/v1/areas, .../capacity)
+    r"|--role \w+|--[\w-]+"  # command-line options (and a role named as one's value)
+    r"|csomatch(?: [a-z][\w-]*)*(?=[:)])"  # a command (csomatch token create:)
+    r"|\b\w+_\w+\b|\b\w+=\w+\b"  # field names (receiving_participant), by=code
+    r"|\b[A-Z][a-z]*-[A-Z][\w-]*"  # headers (If-Match, Last-Event-ID)
+    r"|\b(?:" + "|".join(sorted(LATIN_WORDS | NAMES_AND_FIELDS, key=len, reverse=True)) + r")\b"
 )
 
 

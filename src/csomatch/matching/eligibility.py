@@ -16,35 +16,15 @@ import asyncpg
 import msgspec
 
 from csomatch.domain import AddressScope, Service, serving_participant
+from csomatch.i18n import _
 from csomatch.matching.profile import NeedsProfile
-from csomatch.matching.rules import RULES, MatchContext, interpretation_available
+from csomatch.matching.rules import RULE_DETAILS, RULES, MatchContext, interpretation_available
 from csomatch.matching.snapshot import Snapshot, load_snapshot
 from csomatch.matching.suggestions import named_areas
 
 #: Rules a hold checks on its own terms: places are taken under the capacity row's lock and
 #: refused with 409 and the number free (`referrals.holds.NoFreePlaces`), not as a rule.
 HOLD_SKIPS: Final = frozenset({"no_capacity"})
-
-#: What each rule means when it refuses one named service, in a sentence.
-RULE_DETAILS: Final[dict[str, str]] = {
-    "service_code": "it does not offer a service this referral needs",
-    "gender": "it does not accept people of the referral's placement gender",
-    "age": "it does not accept the person's age band, or the person is a child (or of "
-    "uncertain age) and it is not child-appropriate care: a child without an accompanying "
-    "adult only where unaccompanied minors are served, an accompanied child only where "
-    "accompanied children are accepted; a child-only service only children",
-    "group": "it does not place the referral's group (adults and accompanying children) together",
-    "not_accepting": "it is not accepting referrals now",
-    "licence": "it needs a licence, and its organisation holds none valid today for this "
-    "service (expired, suspended, revoked or missing)",
-    "no_capacity": "its free places are unknown, stale or too few for the group",
-    "language": "it speaks none of the person's languages, and no interpretation service "
-    "accepting referrals covers them",
-    "excluded_area": "it is in an area the referral excludes, or nearer to one than the "
-    "minimum distance",
-    "security": "a person at high risk is accommodated only where the security level is high",
-    "jurisdiction": "it is not where this need is served",
-}
 
 
 class BrokenRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,14 +34,28 @@ class BrokenRule(msgspec.Struct, frozen=True, kw_only=True):
     detail: str
 
 
+def _broken(reason: str) -> BrokenRule:
+    """A broken rule with its sentence in the current locale."""
+    return BrokenRule(reason=reason, detail=_(RULE_DETAILS[reason]))
+
+
 def _jurisdiction_detail(profile: NeedsProfile, code: str, participant: str) -> str:
     where = serving_participant(code, profile.jurisdiction, profile.receiving_participant)
-    served = (
-        f"services in {where}"
-        if where == profile.jurisdiction
-        else f"cross-border (TRM) services in {where}"
+    if where == profile.jurisdiction:
+        return _(
+            "it is in {participant}, and this referral's {code} need is served by services "
+            "in {where}",
+            participant=participant,
+            code=code,
+            where=where,
+        )
+    return _(
+        "it is in {participant}, and this referral's {code} need is served by cross-border "
+        "(TRM) services in {where}",
+        participant=participant,
+        code=code,
+        where=where,
     )
-    return f"it is in {participant}, and this referral's {code} need is served by {served}"
 
 
 async def broken_rule(
@@ -84,7 +78,7 @@ async def broken_rule(
     """
     need = next((n for n in profile.needs if n.code == service.taxonomy_code), None)
     if need is None:
-        return BrokenRule(reason="service_code", detail=RULE_DETAILS["service_code"])
+        return _broken("service_code")
     snap = await load_snapshot(
         conn,
         codes=[need.code],
@@ -108,7 +102,7 @@ def first_broken(
     """
     need = next((n for n in profile.needs if n.code == service.taxonomy_code), None)
     if need is None:
-        return BrokenRule(reason="service_code", detail=RULE_DETAILS["service_code"])
+        return _broken("service_code")
     ctx = MatchContext(
         now=snap.now,
         stale_hours=snap.stale_hours,
@@ -121,7 +115,7 @@ def first_broken(
             detail = (
                 _jurisdiction_detail(profile, need.code, service.participant_code)
                 if reason == "jurisdiction"
-                else RULE_DETAILS[reason]
+                else _(RULE_DETAILS[reason])
             )
             return BrokenRule(reason=reason, detail=detail)
     return None

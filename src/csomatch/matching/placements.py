@@ -15,6 +15,7 @@ import asyncpg
 from csomatch.db.signals import record_signals
 from csomatch.domain import Principal
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 from csomatch.matching.batch import MAX_BATCH_PEOPLE, BatchRequest, BatchResult, place
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import solve_params
@@ -29,14 +30,20 @@ def check_batch(data: BatchRequest, known: frozenset[str]) -> None:
     """Bound the size, and name the field of the first unknown code or repeated key."""
     if len(data.people) > MAX_BATCH_PEOPLE:
         raise InvalidInput(
-            f"a batch places at most {MAX_BATCH_PEOPLE} people (got {len(data.people)});"
-            " split it into several batches",
+            _(
+                "a batch places at most {max_batch_people} people (got {people}); "
+                "split it into several batches",
+                max_batch_people=MAX_BATCH_PEOPLE,
+                people=len(data.people),
+            ),
             field="$.people",
         )
     seen: set[str] = set()
     for i, person in enumerate(data.people):
         if person.key in seen:
-            raise InvalidInput(f"key {person.key!r} is used twice", field=f"$.people[{i}].key")
+            raise InvalidInput(
+                _("key {key} is used twice", key=repr(person.key)), field=f"$.people[{i}].key"
+            )
         seen.add(person.key)
         for j, need in enumerate(person.needs):
             check_code(need.code, known, f"$.people[{i}].needs[{j}].code")

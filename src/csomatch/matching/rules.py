@@ -16,9 +16,41 @@ import msgspec
 
 from csomatch.domain import CHILD_AGE_BANDS, Service, may_serve
 from csomatch.geo import Point, at_least_km
+from csomatch.i18n import N_
 from csomatch.matching.profile import Need, NeedsProfile
 
 INTERPRETATION_CODE: Final = "LANG.INTERP"
+
+#: What each rule means when it refuses one named service, in a sentence (English msgids,
+#: said in the request's language with ``_()``).
+RULE_DETAILS: Final[dict[str, str]] = {
+    "service_code": N_("it does not offer a service this referral needs"),
+    "gender": N_("it does not accept people of the referral's placement gender"),
+    "age": N_(
+        "it does not accept the person's age band, or the person is a child (or of "
+        "uncertain age) and it is not child-appropriate care: a child without an accompanying "
+        "adult only where unaccompanied minors are served, an accompanied child only where "
+        "accompanied children are accepted; a child-only service only children"
+    ),
+    "group": N_(
+        "it does not place the referral's group (adults and accompanying children) together"
+    ),
+    "not_accepting": N_("it is not accepting referrals now"),
+    "licence": N_(
+        "it needs a licence, and its organisation holds none valid today for this "
+        "service (expired, suspended, revoked or missing)"
+    ),
+    "no_capacity": N_("its free places are unknown, stale or too few for the group"),
+    "language": N_(
+        "it speaks none of the person's languages, and no interpretation service "
+        "accepting referrals covers them"
+    ),
+    "excluded_area": N_(
+        "it is in an area the referral excludes, or nearer to one than the minimum distance"
+    ),
+    "security": N_("a person at high risk is accommodated only where the security level is high"),
+    "jurisdiction": N_("it is not where this need is served"),
+}
 
 
 class MatchContext(msgspec.Struct, frozen=True, kw_only=True):

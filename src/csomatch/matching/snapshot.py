@@ -15,6 +15,7 @@ from csomatch.db.track_records import TrackRecord
 from csomatch.domain import AddressScope, Service
 from csomatch.errors import InvalidInput
 from csomatch.geo import Point
+from csomatch.i18n import _
 from csomatch.matching.rules import INTERPRETATION_CODE
 
 
@@ -40,7 +41,7 @@ async def service_codes(conn: asyncpg.Connection) -> frozenset[str]:
 def check_code(code: str, known: frozenset[str], field: str) -> None:
     """Raise InvalidInput naming ``field`` when ``code`` is not a service code."""
     if code not in known:
-        raise InvalidInput(f"unknown taxonomy code {code!r}", field=field)
+        raise InvalidInput(_("unknown taxonomy code {code}", code=repr(code)), field=field)
 
 
 def check_areas(named: Iterable[tuple[str, str]], points: dict[str, Point]) -> None:
@@ -48,7 +49,8 @@ def check_areas(named: Iterable[tuple[str, str]], points: dict[str, Point]) -> N
     for field, code in named:
         if code not in points:
             raise InvalidInput(
-                f"unknown area code {code!r}; look it up at /api/v1/areas", field=field
+                _("unknown area code {code}; look it up at /api/v1/areas", code=repr(code)),
+                field=field,
             )
 
 

@@ -8,11 +8,13 @@ import uuid
 import msgspec
 
 from csomatch.domain import Priority, Service
+from csomatch.i18n import _
 from csomatch.matching import terms
 from csomatch.matching.plan import DistanceFrom, JointPlan, NeedPlan, Option, Stage, plan
 from csomatch.matching.profile import NeedsProfile
-from csomatch.matching.rules import REASON_CODES, free_places
+from csomatch.matching.rules import REASON_CODES, RULE_DETAILS, free_places
 from csomatch.matching.snapshot import Snapshot
+from csomatch.matching.unmet import unmet_explanation
 from csomatch.settings import Settings
 from csomatch.solver import SolveParams
 
@@ -57,6 +59,8 @@ class ExcludedService(msgspec.Struct, frozen=True, kw_only=True):
     participant: str
     #: The first rule it broke, as a reason code (see docs/matching.md).
     reason: str
+    #: The rule in a sentence, in the request's language.
+    explanation: str
 
 
 class NeedResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +80,8 @@ class NeedResult(msgspec.Struct, frozen=True, kw_only=True):
     unmet_reasons: list[str]
     #: The main reason, recorded as an unmet-demand signal for the gap analysis.
     unmet_reason: str | None
+    #: The main reason in a sentence, in the request's language; null when it was met.
+    unmet_explanation: str | None = None
     #: Which services the rules excluded and why; listed only when asked for
     #: (``?explain=excluded``), otherwise null.
     excluded_services: list[ExcludedService] | None = None
@@ -168,6 +174,7 @@ def _excluded_view(service: Service, reason: str) -> ExcludedService:
         area_name=service.area_name,
         participant=service.participant_code,
         reason=reason,
+        explanation=_(RULE_DETAILS[reason]),
     )
 
 
@@ -192,6 +199,7 @@ def _need_result(n: NeedPlan, list_excluded: bool = False) -> NeedResult:
         planned_service_id=planned,
         unmet_reasons=unmet,
         unmet_reason=n.unmet_reason,
+        unmet_explanation=unmet_explanation(n.unmet_reason),
         excluded_services=[_excluded_view(svc, r) for svc, r in n.excluded_services]
         if list_excluded
         else None,

@@ -19,6 +19,7 @@ import msgspec
 from csomatch.db.signals import record_signals
 from csomatch.domain import AddressScope, Principal, Service
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.snapshot import check_code, load_snapshot, service_codes
 from csomatch.matching.suggest import SuggestionResult, solve_params, suggest
@@ -36,9 +37,13 @@ def check_jurisdiction(principal: Principal, jurisdiction: str, field: str) -> N
     """
     if not principal.covers(jurisdiction):
         raise InvalidInput(
-            f"your token matches for {principal.jurisdiction}, not {jurisdiction}; set"
-            f" jurisdiction to {principal.jurisdiction} (a need served abroad names the other"
-            " participant in receiving_participant)",
+            _(
+                "your token matches for {jurisdiction}, not {jurisdiction2}; set "
+                "jurisdiction to {jurisdiction} (a need served abroad names the other "
+                "participant in receiving_participant)",
+                jurisdiction=principal.jurisdiction,
+                jurisdiction2=jurisdiction,
+            ),
             field=field,
         )
 

@@ -17,13 +17,33 @@ import msgspec
 
 from csomatch.db.signals import NewSignal, PopulationGroup, SignalSource
 from csomatch.domain import CHILD_AGE_BANDS
+from csomatch.i18n import N_, _
 from csomatch.matching.profile import NeedsProfile
-from csomatch.matching.rules import REASON_CODES
+from csomatch.matching.rules import REASON_CODES, RULE_DETAILS
 
 #: Nobody in the registry offers the code at all.
 NO_PROVIDER: Final = "no_provider"
 #: Services could meet the need, but the plan found no free place for it.
 NO_CAPACITY: Final = "no_capacity"
+
+
+#: Why a need stays unmet when no hard rule is the reason (English msgids).
+UNMET_DETAILS: Final[dict[str, str]] = {
+    NO_PROVIDER: N_("nobody in the registry offers this service"),
+    NO_CAPACITY: N_("services could meet this need, but none has a free place left for it"),
+}
+
+
+def unmet_explanation(reason: str | None) -> str | None:
+    """The reason a need stays unmet, in a sentence in the current locale (None: it is met)."""
+    if reason is None:
+        return None
+    if reason in UNMET_DETAILS:
+        return _(UNMET_DETAILS[reason])
+    return _(
+        "every service that offers it was excluded, most because {why}",
+        why=_(RULE_DETAILS.get(reason, reason)),
+    )
 
 
 def unmet_reason(excluded: Mapping[str, int], eligible: int, planned: bool) -> str | None:

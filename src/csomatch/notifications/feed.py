@@ -19,6 +19,7 @@ import msgspec
 from csomatch.db import webhooks as wh_db
 from csomatch.domain import COORDINATING, Principal, Role
 from csomatch.errors import Forbidden
+from csomatch.i18n import _
 from csomatch.referrals.access import referrals_visible_to
 
 #: Roles that may read the event feed (funders see aggregates only).
@@ -37,7 +38,7 @@ async def read_feed(
 ) -> FeedPage:
     """The caller's events after ``after`` (None: from now on, so none yet)."""
     if principal.role not in READERS:
-        raise Forbidden(f"the {principal.role} role does not receive events")
+        raise Forbidden(_("the {role} role does not receive events", role=principal.role))
     async with conn.transaction():
         await wh_db.publish_pending(conn, now=dt.datetime.now(dt.UTC), limit=500)
     last = await wh_db.last_published_seq(conn)

@@ -18,6 +18,7 @@ import msgspec
 from csomatch.db import webhooks as wh_db
 from csomatch.domain import COORDINATING, Principal, Role
 from csomatch.errors import Forbidden, NotFound
+from csomatch.i18n import _
 from csomatch.notifications.signing import new_secret
 from csomatch.notifications.targets import Resolver, checked_addresses, parse_target
 
@@ -38,7 +39,7 @@ def owner_of(principal: Principal) -> Owner:
         return Owner(organization_id=principal.organization_id, jurisdiction=None)
     if principal.is_coordinating():
         return Owner(organization_id=None, jurisdiction=principal.jurisdiction)
-    raise Forbidden(f"the {principal.role} role cannot own webhooks")
+    raise Forbidden(_("the {role} role cannot own webhooks", role=principal.role))
 
 
 async def check_target(
@@ -117,7 +118,7 @@ async def get_subscription(
         owner.organization_id,
         owner.jurisdiction,
     ):
-        raise NotFound(f"no webhook subscription {sub_id}")
+        raise NotFound(_("no webhook subscription {sub_id}", sub_id=sub_id))
     return sub
 
 

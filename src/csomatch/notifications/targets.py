@@ -36,6 +36,7 @@ import httpx
 import msgspec
 
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -264,18 +265,20 @@ def parse_target(url: str, *, allow_http: bool = True) -> Target:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise InvalidInput(
-            f"url is not a valid URL ({exc}); give an absolute https:// URL", field="$.url"
+            _("url is not a valid URL ({exc}); give an absolute https:// URL", exc=exc),
+            field="$.url",
         ) from None
     schemes = ("https", "http") if allow_http else ("https",)
     if parsed.scheme not in schemes or not parsed.raw_host:
         raise InvalidInput(
-            "url must be an absolute https:// URL"
-            + (" (or http://)" if allow_http else " (CSOMATCH_WEBHOOK_ALLOW_HTTP is off)"),
+            _("url must be an absolute https:// URL (or http://)")
+            if allow_http
+            else _("url must be an absolute https:// URL (CSOMATCH_WEBHOOK_ALLOW_HTTP is off)"),
             field="$.url",
         )
     if parsed.userinfo:
         raise InvalidInput(
-            "url must not carry a user or password; deliveries are signed instead",
+            _("url must not carry a user or password; deliveries are signed instead"),
             field="$.url",
         )
     host = parsed.raw_host.decode("ascii").lower()
@@ -293,11 +296,11 @@ def parse_target(url: str, *, allow_http: bool = True) -> Target:
 def _literal(host: str) -> Address | None:
     """The address a host is written as, or None for a (well-formed) name."""
     bad = InvalidInput(
-        f"url host {host} is neither a valid address nor a valid name", field="$.url"
+        _("url host {host} is neither a valid address nor a valid name", host=host), field="$.url"
     )
     if ":" in host:
         if "%" in host:
-            raise Refused(f"{host} carries an IPv6 zone: a link-local address")
+            raise Refused(_("{host} carries an IPv6 zone: a link-local address", host=host))
         try:
             return ipaddress.IPv6Address(host)
         except ValueError:
@@ -321,11 +324,18 @@ def check_literal(target: Target) -> None:
         problem = address_problem(target.address)
         if problem is not None:
             written = "" if str(target.address) == target.host else f" (written {target.host})"
-            raise Refused(f"{target.address}{written} is {problem}")
+            raise Refused(
+                _(
+                    "{address}{written} is {problem}",
+                    address=target.address,
+                    written=written,
+                    problem=problem,
+                )
+            )
         return
     problem = name_problem(target.host)
     if problem is not None:
-        raise Refused(f"{target.host} {problem}")
+        raise Refused(_("{host} {problem}", host=target.host, problem=problem))
 
 
 async def checked_addresses(
@@ -348,5 +358,12 @@ async def checked_addresses(
         for ip in addresses:
             problem = address_problem(ip)
             if problem is not None:
-                raise Refused(f"{target.host} resolves to {ip}, {problem}")
+                raise Refused(
+                    _(
+                        "{host} resolves to {ip}, {problem}",
+                        host=target.host,
+                        ip=ip,
+                        problem=problem,
+                    )
+                )
     return addresses

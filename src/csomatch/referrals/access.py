@@ -18,6 +18,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db.audit import AuditActor, record_event, record_events
 from csomatch.domain import Principal
 from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
+from csomatch.i18n import _
 
 
 def actor_of(principal: Principal) -> AuditActor:
@@ -58,10 +59,10 @@ async def visible_head(
     """The referral if the caller may see it (locked with ``for_update``), else NotFound."""
     scope = referrals_visible_to(principal)
     if scope is None or not await ref_db.in_scope(conn, referral_id, scope):
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     head = await ref_db.get_head(conn, referral_id, for_update=for_update)
     if head is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     return head
 
 

@@ -15,6 +15,7 @@ from csomatch.db import access_log as access_db
 from csomatch.db.audit import AuditEvent
 from csomatch.domain import Principal
 from csomatch.errors import NotFound
+from csomatch.i18n import _
 from csomatch.referrals.access import audit, audit_refusal, visible_head
 
 ACTION = "referral.access_log"
@@ -32,7 +33,7 @@ async def referral_access_log(
     try:
         async with conn.transaction():
             if not principal.is_coordinating():
-                raise NotFound(f"no referral {referral_id}")
+                raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
             await visible_head(conn, principal, referral_id)
             events = await access_db.referral_access_events(
                 conn, referral_id, after_seq=after_seq, limit=limit

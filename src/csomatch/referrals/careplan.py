@@ -22,6 +22,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
 from csomatch.domain import Principal, Service
 from csomatch.errors import Conflict, InvalidInput
+from csomatch.i18n import _
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import visible_head
 from csomatch.referrals.holds import (
@@ -90,8 +91,11 @@ async def _matcher_items(
     ]
     if not items:
         raise Conflict(
-            "the matcher's plan holds no service for the needs still open (see the "
-            "suggestions' unmet reasons); name a service per need or leave the need unmet",
+            _(
+                "the matcher's plan holds no service for the needs still open (see the "
+                "suggestions' unmet reasons); name a service per need or leave the "
+                "need unmet"
+            ),
             field="$.matcher_plan",
         )
     return items
@@ -100,15 +104,17 @@ async def _matcher_items(
 def _items(data: PlanIn) -> list[PlanItemIn]:
     if data.matcher_plan == (data.needs is not None):
         raise InvalidInput(
-            "send either needs (a service per need) or matcher_plan: true", field="$.needs"
+            _("send either needs (a service per need) or matcher_plan: true"), field="$.needs"
         )
     items = data.needs or []
     if not items:
-        raise InvalidInput("a plan names at least one need", field="$.needs")
+        raise InvalidInput(_("a plan names at least one need"), field="$.needs")
     seen: set[int] = set()
     for i, item in enumerate(items):
         if item.index in seen:
-            raise InvalidInput(f"need {item.index} is named twice", field=f"$.needs[{i}].index")
+            raise InvalidInput(
+                _("need {index} is named twice", index=item.index), field=f"$.needs[{i}].index"
+            )
         seen.add(item.index)
     return items
 
@@ -127,7 +133,9 @@ async def _checked(
         at = f"$.needs[{i}]."
         service = await svc_db.get_service(conn, item.service_id)
         if service is None:
-            raise InvalidInput(f"no service {item.service_id}", field=f"{at}service_id")
+            raise InvalidInput(
+                _("no service {service_id}", service_id=item.service_id), field=f"{at}service_id"
+            )
         need = need_for(stored, service, item.index, at=at, index_name="index")
         places = await _check_hold(
             conn, stored, service, item.places, at=at, now=now, settings=settings,

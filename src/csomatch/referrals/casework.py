@@ -20,6 +20,7 @@ from csomatch.db.holds import Hold
 from csomatch.db.referrals import ReferralHead, StoredNeed, StoredProfile, StoredReferral
 from csomatch.domain import Principal
 from csomatch.errors import CsomatchError, Forbidden, NotFound
+from csomatch.i18n import _
 from csomatch.referrals import careplan, holds, intake, sides, steps
 from csomatch.referrals.access import (
     audit,
@@ -75,7 +76,7 @@ async def record_of(conn: asyncpg.Connection, referral_id: uuid.UUID) -> Referra
     """A referral and its offers as stored now (access already checked), or NotFound."""
     stored = await ref_db.get_referral(conn, referral_id)
     if stored is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     return ReferralRecord(referral=stored, holds=await hold_db.holds_of(conn, referral_id))
 
 
@@ -121,7 +122,7 @@ async def list_page(
     """
     scope = referrals_visible_to(principal)
     if scope is None:
-        raise Forbidden("providers see referrals through their offers (GET /api/v1/offers)")
+        raise Forbidden(_("providers see referrals through their offers (GET /api/v1/offers)"))
     heads, total = await ref_db.list_heads(conn, scope, state=state, limit=limit, offset=offset)
     ids = [h.id for h in heads]
     needs = await ref_db.needs_of(conn, ids)
@@ -142,7 +143,7 @@ async def transition(
     A provider may only mark the needs placed with it in service or closed.
     """
     if principal.role == "provider" and step.to not in PROVIDER_MOVES:
-        raise Forbidden("a provider marks a referral in service or closed, nothing else")
+        raise Forbidden(_("a provider marks a referral in service or closed, nothing else"))
     if step.to == "submitted":
         await intake.submit(conn, principal, referral_id)
     elif step.to == "confirmed":

@@ -22,6 +22,7 @@ import msgspec
 from csomatch.db import referrals as ref_db
 from csomatch.domain import CHILD_AGE_BANDS, Principal
 from csomatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from csomatch.i18n import _
 from csomatch.referrals.access import audit
 from csomatch.referrals.model import ReferralIn
 
@@ -53,22 +54,28 @@ def check_new_referral(data: ReferralIn) -> None:
     if not is_child(data.age_band, data.age_uncertain):
         if data.guardian_status is not None:
             raise InvalidInput(
-                "guardian_status is recorded for a child's referral only (an age band under 18,"
-                " or age_uncertain); leave it out",
+                _(
+                    "guardian_status is recorded for a child's referral only (an age band "
+                    "under 18, or age_uncertain); leave it out"
+                ),
                 field="$.guardian_status",
             )
         if data.accompanied:
             raise InvalidInput(
-                "accompanied says that a child comes with a parent or carer; leave it out for"
-                " an adult (the group's adults and children are group_adults and"
-                " group_children_age_bands)",
+                _(
+                    "accompanied says that a child comes with a parent or carer; leave it "
+                    "out for an adult (the group's adults and children are group_adults "
+                    "and group_children_age_bands)"
+                ),
                 field="$.accompanied",
             )
         return
     if data.guardian_status is None:
         raise InvalidInput(
-            "a child's referral (an age band under 18, or age_uncertain) says whether a"
-            " guardian is appointed, requested or none",
+            _(
+                "a child's referral (an age band under 18, or age_uncertain) says "
+                "whether a guardian is appointed, requested or none"
+            ),
             field="$.guardian_status",
         )
     _check_child_consent(data)
@@ -78,9 +85,11 @@ def _check_child_consent(data: ReferralIn) -> None:
     consent, override = data.consent, data.consent_override
     if consent is not None and consent.given and consent.method != "guardian":
         raise InvalidInput(
-            "a child's consent is given by the guardian (method 'guardian'); without an"
-            " appointed guardian, request a consent override for the child's best interest"
-            " (consent_override.reason 'child_best_interest')",
+            _(
+                "a child's consent is given by the guardian (method 'guardian'); "
+                "without an appointed guardian, request a consent override for the "
+                "child's best interest (consent_override.reason 'child_best_interest')"
+            ),
             field="$.consent.method",
         )
     if (
@@ -89,14 +98,20 @@ def _check_child_consent(data: ReferralIn) -> None:
         and data.guardian_status != ("appointed")
     ):
         raise InvalidInput(
-            "consent by the guardian needs an appointed guardian (guardian_status"
-            " 'appointed'); otherwise request a 'child_best_interest' consent override",
+            _(
+                "consent by the guardian needs an appointed guardian (guardian_status "
+                "'appointed'); otherwise request a 'child_best_interest' consent "
+                "override"
+            ),
             field="$.consent.method",
         )
     if override is not None and override.reason != "child_best_interest":
         raise InvalidInput(
-            "a child's referral proceeds without the guardian's consent only in the child's"
-            " best interest: consent_override.reason 'child_best_interest'",
+            _(
+                "a child's referral proceeds without the guardian's consent only in "
+                "the child's best interest: consent_override.reason "
+                "'child_best_interest'"
+            ),
             field="$.consent_override.reason",
         )
 
@@ -111,9 +126,12 @@ def check_submission(p: ref_db.StoredProfile) -> None:
     )
     if not (by_guardian or best_interest):
         raise InvalidInput(
-            "a child's referral is submitted with consent given by the guardian (method"
-            " 'guardian'), or with a 'child_best_interest' consent override approved by a"
-            " coordinator (POST /api/v1/referrals/{id}/override-approval)",
+            _(
+                "a child's referral is submitted with consent given by the guardian "
+                "(method 'guardian'), or with a 'child_best_interest' consent override "
+                "approved by a coordinator (POST "
+                "/api/v1/referrals/{id}/override-approval)"
+            ),
             field="$.consent",
         )
 
@@ -126,9 +144,13 @@ async def check_signed_off(conn: asyncpg.Connection, head: ref_db.ReferralHead) 
         return
     if p.child_sign_off_at is None:
         raise Conflict(
-            f"referral {head.id} is a child's: its placement is confirmed after a second"
-            " person signed it off (POST /api/v1/referrals/{id}/child-sign-off by a"
-            " coordinator, or by an officer of the guardianship authority)"
+            _(
+                "referral {head_id} is a child's: its placement is confirmed after a "
+                "second person signed it off (POST "
+                "/api/v1/referrals/{{id}}/child-sign-off by a coordinator, or by an "
+                "officer of the guardianship authority)",
+                head_id=head.id,
+            )
         )
 
 
@@ -150,10 +172,10 @@ async def _head_for_sign_off(
         jurisdiction=None if principal.is_region_wide() else principal.jurisdiction
     )
     if not await ref_db.in_scope(conn, referral_id, scope):
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     head = await ref_db.get_head(conn, referral_id, for_update=True)
     if head is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     return head
 
 
@@ -167,14 +189,21 @@ async def sign_off(
     """
     if not _may_sign_off(principal):
         raise Forbidden(
-            "a coordinator, or an officer of the guardianship authority, signs off a child's"
-            " placement"
+            _(
+                "a coordinator, or an officer of the guardianship authority, signs off "
+                "a child's placement"
+            )
         )
     head = await _head_for_sign_off(conn, principal, referral_id)
     stored = await ref_db.get_referral(conn, referral_id)
     p = None if stored is None else stored.profile
     if p is None or not is_child(p.age_band, p.age_uncertain):
-        raise Conflict(f"referral {referral_id} is not a child's: no sign-off is needed")
+        raise Conflict(
+            _(
+                "referral {referral_id} is not a child's: no sign-off is needed",
+                referral_id=referral_id,
+            )
+        )
     if p.child_sign_off_at is not None:
         return ChildSignOff(
             referral_id=referral_id,
@@ -183,11 +212,15 @@ async def sign_off(
             signed_off_at=p.child_sign_off_at,
         )
     if head.created_by == principal.id:
-        raise Forbidden("a second person signs off a child's placement, not the referrer")
+        raise Forbidden(_("a second person signs off a child's placement, not the referrer"))
     if head.state not in SIGN_OFF_STATES:
         raise Conflict(
-            f"referral {referral_id} is {head.state}; a child's placement is signed off after"
-            " submission and before it is confirmed"
+            _(
+                "referral {referral_id} is {state}; a child's placement is signed off "
+                "after submission and before it is confirmed",
+                referral_id=referral_id,
+                state=head.state,
+            )
         )
     await ref_db.sign_off_child(conn, referral_id, principal.id, now)
     await audit(conn, principal, "referral.child_sign_off", "referral", referral_id)

@@ -25,6 +25,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db.audit import AuditActor, record_event
 from csomatch.domain import REGION, URGENCIES, Principal
 from csomatch.errors import Forbidden, InvalidInput
+from csomatch.i18n import _
 from csomatch.referrals import offers
 from csomatch.referrals.access import actor_of, audit_each
 from csomatch.referrals.children import SIGN_OFF_STATES
@@ -92,7 +93,11 @@ def scope_of(principal: Principal, asked: str | None) -> str | None:
         return principal.participant()
     if not principal.covers(asked):
         raise Forbidden(
-            f"your token is for {principal.jurisdiction}; it does not see {asked}",
+            _(
+                "your token is for {jurisdiction}; it does not see {asked}",
+                jurisdiction=principal.jurisdiction,
+                asked=asked,
+            ),
             field="query.jurisdiction",
         )
     return asked
@@ -103,7 +108,11 @@ def table_of(principal: Principal, asked: str | None) -> str:
     target = asked or principal.jurisdiction
     if not principal.covers(target):
         raise Forbidden(
-            f"your token is for {principal.jurisdiction}; it does not edit {target}'s limits",
+            _(
+                "your token is for {jurisdiction}; it does not edit {target}'s limits",
+                jurisdiction=principal.jurisdiction,
+                target=target,
+            ),
             field="query.jurisdiction",
         )
     return target
@@ -111,7 +120,9 @@ def table_of(principal: Principal, asked: str | None) -> str:
 
 def _check_coordinating(principal: Principal) -> None:
     if not principal.is_coordinating():
-        raise Forbidden(f"the {principal.role} role does not use the coordinator's console")
+        raise Forbidden(
+            _("the {role} role does not use the coordinator's console", role=principal.role)
+        )
 
 
 async def time_limit_table(
@@ -129,23 +140,37 @@ def check_limits(limits: Sequence[tuple[str, str, int]]) -> None:
         where = f"$.limits[{i}]"
         if state not in TIME_LIMIT_STATES:
             raise InvalidInput(
-                f"{state!r} is no state a referral waits in; use one of "
-                + ", ".join(TIME_LIMIT_STATES),
+                _(
+                    "{state} is no state a referral waits in; use one of {states}",
+                    state=repr(state),
+                    states=", ".join(TIME_LIMIT_STATES),
+                ),
                 field=f"{where}.state",
             )
         if urgency not in URGENCIES:
             raise InvalidInput(
-                f"{urgency!r} is no urgency; use one of " + ", ".join(URGENCIES),
+                _(
+                    "{urgency} is no urgency; use one of {urgencies}",
+                    urgency=repr(urgency),
+                    urgencies=", ".join(URGENCIES),
+                ),
                 field=f"{where}.urgency",
             )
         if not 1 <= minutes <= MAX_MINUTES:
             raise InvalidInput(
-                f"a time limit is from 1 minute to {MAX_MINUTES} minutes (60 days)",
+                _(
+                    "a time limit is from 1 minute to {max_minutes} minutes (60 days)",
+                    max_minutes=MAX_MINUTES,
+                ),
                 field=f"{where}.minutes",
             )
         if (state, urgency) in seen:
             raise InvalidInput(
-                f"({state}, {urgency}) is given twice; give each pair once",
+                _(
+                    "({state}, {urgency}) is given twice; give each pair once",
+                    state=state,
+                    urgency=urgency,
+                ),
                 field=f"{where}.state",
             )
         seen.add((state, urgency))

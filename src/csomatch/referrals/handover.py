@@ -25,6 +25,7 @@ from csomatch.db import services as svc_db
 from csomatch.db.agencies import AgencyContact
 from csomatch.domain import Principal
 from csomatch.errors import Conflict, NotFound
+from csomatch.i18n import _
 from csomatch.referrals.access import audit
 from csomatch.registry.addresses import may_see_address
 
@@ -94,13 +95,17 @@ async def service_contact(
     """
     stored = await ref_db.get_referral(conn, referral_id)
     if stored is None or stored.head.created_by != principal.id:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     head = stored.head
     placed = [h for h in await hold_db.holds_of(conn, referral_id) if placement_active(stored, h)]
     if not placed:
         raise Conflict(
-            f"referral {referral_id} is {head.state}: the service's contacts are shown from "
-            "the placement's confirmation until it closes",
+            _(
+                "referral {referral_id} is {state}: the service's contacts are shown "
+                "from the placement's confirmation until it closes",
+                referral_id=referral_id,
+                state=head.state,
+            ),
             field="$.state",
         )
     placements = [await _contact(conn, principal, hold) for hold in placed]
@@ -120,7 +125,7 @@ async def _contact(
     """The contacts of the service of one active placement, as its referrer may see them."""
     service = await svc_db.get_service(conn, hold.service_id)
     if service is None:
-        raise NotFound(f"no service {hold.service_id}")
+        raise NotFound(_("no service {service_id}", service_id=hold.service_id))
     shown = may_see_address(principal, service, referrer_of_active_placement=True)
     return PlacementContact(
         need=hold.need_idx, service_id=service.id,

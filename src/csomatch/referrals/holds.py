@@ -19,6 +19,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import services as svc_db
 from csomatch.domain import Principal, Service, freshness
 from csomatch.errors import Conflict, InvalidInput, RuleBroken
+from csomatch.i18n import _, ngettext
 from csomatch.matching.eligibility import broken_rule
 from csomatch.matching.rules import is_accommodation
 from csomatch.referrals import children, lifecycle
@@ -53,8 +54,12 @@ def check_offerable(head: ref_db.ReferralHead) -> None:
     if head.state not in lifecycle.OFFERABLE:
         allowed = lifecycle.allowed_next(head.state)
         raise Conflict(
-            f"referral {head.id} is {head.state}; it cannot become offered. Allowed next: "
-            + (", ".join(allowed) if allowed else "none (it is finished)")
+            _(
+                "referral {referral} is {state}; it cannot become offered. Allowed next: {next}",
+                referral=head.id,
+                state=head.state,
+                next=", ".join(allowed) if allowed else _("none (it is finished)"),
+            )
         )
 
 
@@ -75,22 +80,35 @@ def need_for(
     needed = {n.taxonomy_code for n in stored.needs}
     if service.taxonomy_code not in needed:
         raise InvalidInput(
-            f"service {service.id} offers {service.taxonomy_code}, which this referral does "
-            "not need (" + ", ".join(sorted(needed)) + ")",
+            _(
+                "service {service} offers {code}, which this referral does not need ({needed})",
+                service=service.id,
+                code=service.taxonomy_code,
+                needed=", ".join(sorted(needed)),
+            ),
             field=f"{at}service_id",
         )
     if index is not None:
         found = [n for n in stored.needs if n.idx == index]
         if not found:
             raise InvalidInput(
-                f"this referral has needs 0 to {len(stored.needs) - 1}, not {index}",
+                _(
+                    "this referral has needs 0 to {value}, not {index}",
+                    value=len(stored.needs) - 1,
+                    index=index,
+                ),
                 field=f"{at}{index_name}",
             )
         need = found[0]
         if need.taxonomy_code != service.taxonomy_code:
             raise InvalidInput(
-                f"need {index} is {need.taxonomy_code}; service {service.id} offers "
-                f"{service.taxonomy_code}",
+                _(
+                    "need {index} is {taxonomy_code}; service {service_id} offers {taxonomy_code2}",
+                    index=index,
+                    taxonomy_code=need.taxonomy_code,
+                    service_id=service.id,
+                    taxonomy_code2=service.taxonomy_code,
+                ),
                 field=f"{at}service_id",
             )
     else:
@@ -98,8 +116,13 @@ def need_for(
         need = next((n for n in same if n.state in OPEN_FOR_OFFER), same[0])
     if need.state not in OPEN_FOR_OFFER:
         raise Conflict(
-            f"need {need.idx} ({need.taxonomy_code}) is {need.state}; a new offer is made "
-            "only for a need without an open offer that is not placed or finished",
+            _(
+                "need {idx} ({taxonomy_code}) is {state}; a new offer is made only for "
+                "a need without an open offer that is not placed or finished",
+                idx=need.idx,
+                taxonomy_code=need.taxonomy_code,
+                state=need.state,
+            ),
             field=f"{at}service_id",
         )
     return need
@@ -135,8 +158,13 @@ async def _check_hold(
         places = group if is_accommodation(service.taxonomy_code) else 1
     elif is_accommodation(service.taxonomy_code) and places < group:
         raise InvalidInput(
-            f"this referral's group of {group} people is placed together: hold {group} places "
-            f"of service {service.id}, not {places}",
+            _(
+                "this referral's group of {group} people is placed together: hold "
+                "{group} places of service {service_id}, not {places}",
+                group=group,
+                service_id=service.id,
+                places=places,
+            ),
             field=f"{at}places",
         )
     await check_rules(
@@ -157,12 +185,17 @@ async def take_places(
     """Lock a service's capacity row and check that ``places`` are free, or NoFreePlaces."""
     cap = await hold_db.lock_capacity(conn, service_id)
     if cap is None:
-        raise NoFreePlaces(f"service {service_id} has reported no capacity", free=None)
+        raise NoFreePlaces(
+            _("service {service_id} has reported no capacity", service_id=service_id), free=None
+        )
     tier = freshness(cap.updated_at, now, settings.fresh_hours, settings.stale_hours)
     if tier == "stale":
         raise NoFreePlaces(
-            f"the capacity number of service {service_id} is stale (unknown, never free); "
-            "ask the provider for a new one",
+            _(
+                "the capacity number of service {service_id} is stale (unknown, never "
+                "free); ask the provider for a new one",
+                service_id=service_id,
+            ),
             free=None,
         )
     if cap.free < places:
@@ -221,7 +254,9 @@ async def place_hold(
     check_offerable(head)
     service = await svc_db.get_service(conn, service_id)
     if service is None:
-        raise InvalidInput(f"no service {service_id}", field="$.service_id")
+        raise InvalidInput(
+            _("no service {service_id}", service_id=service_id), field="$.service_id"
+        )
     stored = await ref_db.get_referral(conn, referral_id)
     assert stored is not None
     target = need_for(stored, service, need, at="$.")
@@ -258,8 +293,13 @@ async def check_rules(
     )  # fmt: skip
     if broken is not None:
         raise RuleBroken(
-            f"service {service.id} cannot serve this referral ({broken.reason}): "
-            f"{broken.detail}. Find services again and choose one of the suggestions.",
+            _(
+                "service {service_id} cannot serve this referral ({reason}): {detail}. "
+                "Find services again and choose one of the suggestions.",
+                service_id=service.id,
+                reason=broken.reason,
+                detail=broken.detail,
+            ),
             reason=broken.reason,
             field=field,
         )
@@ -268,18 +308,17 @@ async def check_rules(
 def no_room(cap: hold_db.CapacityNow) -> str:
     """Why a hold does not fit, and what to do instead (a sentence, never a formula)."""
     if cap.overcommitted:
-        return (
+        return _(
             "No places are free at this service now: its provider reports fewer free places "
             "than are already held for referrals, so it takes no new hold until places free "
             "up. Choose another service."
         )
     if cap.free == 0:
-        return "No places are free at this service now; choose another service."
-    if cap.free == 1:
-        return "Only 1 place is free at this service now; hold at most 1 or choose another service."
-    return (
-        f"Only {cap.free} places are free at this service now; hold at most {cap.free} or "
-        "choose another service."
+        return _("No places are free at this service now; choose another service.")
+    return ngettext(
+        "Only {n} place is free at this service now; hold at most {n} or choose another service.",
+        "Only {n} places are free at this service now; hold at most {n} or choose another service.",
+        cap.free,
     )
 
 
@@ -289,18 +328,34 @@ async def _confirm_one(
     """Confirm one accepted offer (its capacity row locked by the caller)."""
     if hold.confirm_by is not None and hold.confirm_by <= now:
         raise Conflict(
-            f"The provider's acceptance of the offer for need {hold.need_idx} lapsed at "
-            f"{hold.confirm_by.isoformat()} because the placement was not confirmed in time; "
-            "the offer is being expired and escalated. Find services again and hold a place."
+            _(
+                "The provider's acceptance of the offer for need {need_idx} lapsed at "
+                "{value} because the placement was not confirmed in time; the offer is "
+                "being expired and escalated. Find services again and hold a place.",
+                need_idx=hold.need_idx,
+                value=hold.confirm_by,
+            )
         )
     if await hold_db.beyond_available(conn, hold):
         raise Conflict(
-            f"The offer for need {hold.need_idx} is at risk: the provider now reports fewer "
-            "free places than are held for referrals, and this offer is beyond them, so the "
-            "placement cannot be confirmed now. Ask the provider: if they have the place "
-            "they report it and you confirm again; if not, the offer expires"
-            + (f" at {hold.confirm_by.isoformat()}" if hold.confirm_by else "")
-            + ", or close this referral and refer again.",
+            _(
+                "The offer for need {need} is at risk: the provider now reports fewer free "
+                "places than are held for referrals, and this offer is beyond them, so the "
+                "placement cannot be confirmed now. Ask the provider: if they have the place "
+                "they report it and you confirm again; if not, the offer expires at {at}, or "
+                "close this referral and refer again.",
+                need=hold.need_idx,
+                at=hold.confirm_by,
+            )
+            if hold.confirm_by
+            else _(
+                "The offer for need {need} is at risk: the provider now reports fewer free "
+                "places than are held for referrals, and this offer is beyond them, so the "
+                "placement cannot be confirmed now. Ask the provider: if they have the place "
+                "they report it and you confirm again; if not, the offer expires, or close "
+                "this referral and refer again.",
+                need=hold.need_idx,
+            ),
             field="$.to",
         )
     confirmed = await hold_db.answer_hold(conn, hold.id, status="confirmed", role=None, agency=None)

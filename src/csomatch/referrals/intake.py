@@ -14,6 +14,7 @@ from csomatch.db.candidates import area_points
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
+from csomatch.i18n import _
 from csomatch.matching.unmet import population_group
 from csomatch.referrals import children, lifecycle, transnational
 from csomatch.referrals.access import audit, visible_head
@@ -31,7 +32,9 @@ NEEDED_BY_HORIZON = dt.timedelta(days=366)
 async def _check_codes_and_areas(conn: asyncpg.Connection, data: ReferralIn) -> None:
     for i, need in enumerate(data.needs):
         if not await area_db.is_service_code(conn, need.code):
-            raise InvalidInput(f"unknown taxonomy code {need.code!r}", field=f"$.needs[{i}].code")
+            raise InvalidInput(
+                _("unknown taxonomy code {code}", code=repr(need.code)), field=f"$.needs[{i}].code"
+            )
     named = [
         ("$.current_area", data.current_area),
         *((f"$.preferred_areas[{i}]", a) for i, a in enumerate(data.preferred_areas)),
@@ -41,7 +44,8 @@ async def _check_codes_and_areas(conn: asyncpg.Connection, data: ReferralIn) -> 
     for field, code in named:
         if code not in known:
             raise InvalidInput(
-                f"unknown area code {code!r}; look it up at /api/v1/areas", field=field
+                _("unknown area code {code}; look it up at /api/v1/areas", code=repr(code)),
+                field=field,
             )
 
 
@@ -49,8 +53,13 @@ def _check_jurisdiction(principal: Principal, data: ReferralIn) -> str:
     """The referring participant: the token's, which the body must repeat (MARRI: any)."""
     if not principal.covers(data.jurisdiction):
         raise InvalidInput(
-            f"your token refers from {principal.jurisdiction}, not {data.jurisdiction}; "
-            "a transnational referral names the other participant in receiving_participant",
+            _(
+                "your token refers from {jurisdiction}, not {jurisdiction2}; a "
+                "transnational referral names the other participant in "
+                "receiving_participant",
+                jurisdiction=principal.jurisdiction,
+                jurisdiction2=data.jurisdiction,
+            ),
             field="$.jurisdiction",
         )
     return data.jurisdiction
@@ -67,20 +76,22 @@ def check_consent_covers(
     """Consent (or the override) covers a referral, and the crossing of a transnational one."""
     if consent_given:
         if "referral" not in consent_scope:
-            raise InvalidInput("the consent scope must include 'referral'", field="$.consent.scope")
+            raise InvalidInput(
+                _("the consent scope must include 'referral'"), field="$.consent.scope"
+            )
         if transnational and "cross_border" not in consent_scope:
             raise InvalidInput(
-                "a transnational referral needs consent whose scope includes 'cross_border'",
+                _("a transnational referral needs consent whose scope includes 'cross_border'"),
                 field="$.consent.scope",
             )
     elif override_reason is not None:
         if "referral" not in override_scope:
             raise InvalidInput(
-                "the override scope must include 'referral'", field="$.consent_override.scope"
+                _("the override scope must include 'referral'"), field="$.consent_override.scope"
             )
         if transnational and "cross_border" not in override_scope:
             raise InvalidInput(
-                "a transnational referral needs an override whose scope includes 'cross_border'",
+                _("a transnational referral needs an override whose scope includes 'cross_border'"),
                 field="$.consent_override.scope",
             )
 
@@ -90,9 +101,11 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
     codes = {n.code for n in data.needs}
     if data.nationality is not None and not codes & NATIONALITY_CODES:
         raise InvalidInput(
-            "nationality is recorded only when a requested service needs it ("
-            + ", ".join(sorted(NATIONALITY_CODES))
-            + "); leave it out",
+            _(
+                "nationality is recorded only when a requested service needs it ({codes}); "
+                "leave it out",
+                codes=", ".join(sorted(NATIONALITY_CODES)),
+            ),
             field="$.nationality",
         )
     children.check_new_referral(data)
@@ -114,7 +127,7 @@ def _check_fields(data: ReferralIn, jurisdiction: str, now: dt.datetime) -> str:
 def _with_zone(at: dt.datetime, field: str) -> dt.datetime:
     if at.tzinfo is None:
         raise InvalidInput(
-            "give the time with its zone, e.g. 2026-12-01T02:00:00Z or +01:00", field=field
+            _("give the time with its zone, e.g. 2026-12-01T02:00:00Z or +01:00"), field=field
         )
     return at
 
@@ -124,14 +137,19 @@ def _check_consent_time(at: dt.datetime, now: dt.datetime) -> None:
     at = _with_zone(at, "$.consent.at")
     if at > now + CLOCK_SKEW:
         raise InvalidInput(
-            "consent cannot be given in the future: send the time the person consented"
-            " (check the device's clock and time zone)",
+            _(
+                "consent cannot be given in the future: send the time the person "
+                "consented (check the device's clock and time zone)"
+            ),
             field="$.consent.at",
         )
     if at < now - CONSENT_MAX_AGE:
         raise InvalidInput(
-            f"consent given more than {CONSENT_MAX_AGE.days} days ago does not cover a new"
-            " referral: ask the person again and send the time they consented",
+            _(
+                "consent given more than {days} days ago does not cover a new "
+                "referral: ask the person again and send the time they consented",
+                days=CONSENT_MAX_AGE.days,
+            ),
             field="$.consent.at",
         )
 
@@ -141,13 +159,15 @@ def _check_needed_by(needed_by: dt.datetime, now: dt.datetime) -> None:
     needed_by = _with_zone(needed_by, "$.needed_by")
     if needed_by < now - CLOCK_SKEW:
         raise InvalidInput(
-            "needed_by is in the past: send a time from now on, or leave it out when help"
-            " is needed now",
+            _(
+                "needed_by is in the past: send a time from now on, or leave it out "
+                "when help is needed now"
+            ),
             field="$.needed_by",
         )
     if needed_by > now + NEEDED_BY_HORIZON:
         raise InvalidInput(
-            "needed_by is more than a year ahead: send a time within the next year",
+            _("needed_by is more than a year ahead: send a time within the next year"),
             field="$.needed_by",
         )
 
@@ -231,8 +251,11 @@ async def submit(
     p = stored.profile
     if not p.consent_given and p.override_approved_at is None:
         raise InvalidInput(
-            "a referral is submitted with the person's consent, or with a consent override "
-            "approved by a coordinator (POST /api/v1/referrals/{id}/override-approval)",
+            _(
+                "a referral is submitted with the person's consent, or with a consent "
+                "override approved by a coordinator (POST "
+                "/api/v1/referrals/{id}/override-approval)"
+            ),
             field="$.consent",
         )
     children.check_submission(p)
@@ -279,17 +302,24 @@ async def approve_override(
 ) -> ref_db.ReferralHead:
     """A coordinator, not the requester, approves a requested consent override (audited)."""
     if principal.role != "coordinator":
-        raise Forbidden("only a coordinator approves a consent override")
+        raise Forbidden(_("only a coordinator approves a consent override"))
     head = await visible_head(conn, principal, referral_id, for_update=True)
     stored = await ref_db.get_referral(conn, referral_id)
     assert stored is not None
     p = stored.profile
     if p is None or p.override_reason is None:
-        raise Conflict(f"referral {referral_id} requests no consent override")
+        raise Conflict(
+            _("referral {referral_id} requests no consent override", referral_id=referral_id)
+        )
     if p.override_approved_at is not None:
-        raise Conflict(f"the consent override of referral {referral_id} is already approved")
+        raise Conflict(
+            _(
+                "the consent override of referral {referral_id} is already approved",
+                referral_id=referral_id,
+            )
+        )
     if p.override_requested_by == principal.id:
-        raise Forbidden("a second person approves an override, not the one who requested it")
+        raise Forbidden(_("a second person approves an override, not the one who requested it"))
     await ref_db.approve_override(conn, referral_id, principal.id, now)
     await audit(conn, principal, "referral.override_approve", "referral", referral_id)
     return head

@@ -28,6 +28,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import transnational as trm_db
 from csomatch.domain import NEED_FINAL, Principal
 from csomatch.errors import Conflict, InvalidInput
+from csomatch.i18n import _
 from csomatch.referrals.access import audit
 
 #: The states a referral with needs in progress may be in; its needs' summary moves it
@@ -121,19 +122,29 @@ def check_transition(
     allowed = allowed_next(head.state)
     if to_state not in allowed:
         raise Conflict(
-            f"referral {head.id} is {head.state}; it cannot become {to_state}. Allowed next: "
-            + (", ".join(allowed) if allowed else "none (it is finished)")
+            _(
+                "referral {referral} is {state}; it cannot become {to}. Allowed next: {next}",
+                referral=head.id,
+                state=head.state,
+                to=to_state,
+                next=", ".join(allowed) if allowed else _("none (it is finished)"),
+            )
         )
     if to_state == "closed":
         if outcome is None:
-            raise InvalidInput("closing a referral names its outcome", field="$.outcome")
+            raise InvalidInput(_("closing a referral names its outcome"), field="$.outcome")
         if outcome == "placed" and head.state != "in_service" and not placed_need:
             raise Conflict(
-                f"referral {head.id} is {head.state}; only a referral in service closes as "
-                "placed (close it as person_declined, no_capacity, transferred or withdrawn)"
+                _(
+                    "referral {head_id} is {state}; only a referral in service closes as "
+                    "placed (close it as person_declined, no_capacity, transferred or "
+                    "withdrawn)",
+                    head_id=head.id,
+                    state=head.state,
+                )
             )
     elif outcome is not None:
-        raise InvalidInput("only closing takes an outcome", field="$.outcome")
+        raise InvalidInput(_("only closing takes an outcome"), field="$.outcome")
 
 
 #: Statuses of an offer whose provider follows the referral's state.
@@ -234,8 +245,12 @@ async def check_may_close(conn: asyncpg.Connection, head: ref_db.ReferralHead) -
     waiting = await held_open(conn, head)
     if waiting:
         raise Conflict(
-            f"referral {head.id} is transnational and stays open until each follow-up is done "
-            "or cancelled; planned: " + ", ".join(waiting),
+            _(
+                "referral {referral} is transnational and stays open until each follow-up is "
+                "done or cancelled; planned: {planned}",
+                referral=head.id,
+                planned=", ".join(waiting),
+            ),
             field="$.to",
         )
 

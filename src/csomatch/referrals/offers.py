@@ -21,6 +21,7 @@ from csomatch.db.audit import AuditActor, record_event
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import DeclineReason, Principal
 from csomatch.errors import Conflict, NotFound
+from csomatch.i18n import _
 from csomatch.referrals import lifecycle
 from csomatch.referrals.acceptance import record_outcome
 from csomatch.referrals.access import audit, audit_each
@@ -103,7 +104,7 @@ async def _locked_offer(
     """The caller's organisation's offer and its referral, both locked (referral first)."""
     hold = await hold_db.get_hold(conn, hold_id)
     if hold is None or hold.organization_id != principal.organization_id:
-        raise NotFound(f"no offer {hold_id}")
+        raise NotFound(_("no offer {hold_id}", hold_id=hold_id))
     head = await ref_db.get_head(conn, hold.referral_id, for_update=True)
     locked = await hold_db.get_hold(conn, hold_id, for_update=True)
     assert head is not None
@@ -117,10 +118,20 @@ def _places(n: int) -> str:
 
 def _check_open(hold: hold_db.Hold, now: dt.datetime) -> None:
     if hold.status != "held":
-        raise Conflict(f"offer {hold.id} is {hold.status}; only a held offer is answered")
+        raise Conflict(
+            _(
+                "offer {hold_id} is {status}; only a held offer is answered",
+                hold_id=hold.id,
+                status=hold.status,
+            )
+        )
     if hold.expires_at <= now:
         raise Conflict(
-            f"offer {hold.id} expired at {hold.expires_at.isoformat()}; it has been escalated"
+            _(
+                "offer {hold_id} expired at {value}; it has been escalated",
+                hold_id=hold.id,
+                value=hold.expires_at,
+            )
         )
 
 
@@ -142,10 +153,14 @@ async def accept(
     cap = await hold_db.lock_capacity(conn, hold.service_id)
     if cap is not None and await hold_db.beyond_available(conn, hold):
         raise Conflict(
-            f"This offer is at risk: your service now reports {_places(cap.available)} free "
-            f"while {_places(cap.held)} are held for referrals, and this offer is beyond them. "
-            "If you do have a place for this person, report your free places again (My "
-            "capacity) and then accept; otherwise decline the offer."
+            _(
+                "This offer is at risk: your service now reports {available} free "
+                "while {held} are held for referrals, and this offer is beyond them. "
+                "If you do have a place for this person, report your free places again "
+                "(My capacity) and then accept; otherwise decline the offer.",
+                available=_places(cap.available),
+                held=_places(cap.held),
+            )
         )
     answered = await hold_db.answer_hold(
         conn, hold.id, status="accepted", role=principal.role, agency=principal.agency,

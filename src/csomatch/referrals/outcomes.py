@@ -25,6 +25,7 @@ from csomatch.domain import COORDINATING, DECLINE_REASONS, Principal, Role
 from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.periods import open_since, sees_open_period
 from csomatch.gaps.suppression import THRESHOLD, TOTAL, suppress
+from csomatch.i18n import _
 
 #: Roles that may read outcome figures.
 READERS: Final[tuple[Role, ...]] = (*COORDINATING, "funder")
@@ -244,16 +245,18 @@ async def outcome_figures(
 ) -> OutcomeReport:
     """The outcome figures the caller may see, per cell and in total."""
     if principal.role not in READERS:
-        raise Forbidden(f"the {principal.role} role does not see outcome figures")
+        raise Forbidden(_("the {role} role does not see outcome figures", role=principal.role))
     if until <= since:
-        raise InvalidInput("until must be after since", field="until")
+        raise InvalidInput(_("until must be after since"), field="until")
     as_of = None
     if not sees_open_period(principal.role):
         as_of = open_since(dt.datetime.now(dt.UTC).date())
         if until > as_of:
             raise Forbidden(
-                f"funders see closed months only: until may be {as_of.date().isoformat()} at "
-                "the latest",
+                _(
+                    "funders see closed months only: until may be {value} at the latest",
+                    value=as_of.date(),
+                ),
                 field="query.until",
             )
     jurisdiction = principal.participant()

@@ -18,6 +18,7 @@ from csomatch.db import outbox
 from csomatch.db import referrals as ref_db
 from csomatch.domain import DECLINE_REASONS, Principal
 from csomatch.errors import Conflict, Forbidden, InvalidInput
+from csomatch.i18n import _
 from csomatch.referrals import lifecycle
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.holds import release_open_holds
@@ -48,15 +49,23 @@ def check_may_cancel(principal: Principal, head: ref_db.ReferralHead) -> None:
     """Forbidden, saying who may, unless the caller is the referring side."""
     if is_referring_side(principal, head):
         return
-    hint = (
-        "; the receiving side declines it instead "
-        f"(POST /api/v1/referrals/{head.id}/decline, with a reason)"
-        if is_receiving_side(principal, head)
-        else ""
-    )
+    if is_receiving_side(principal, head):
+        raise Forbidden(
+            _(
+                "only the referring side cancels referral {referral}: the officer who made it, "
+                "or a coordinator or admin of {jurisdiction}; the receiving side declines it "
+                "instead (POST /api/v1/referrals/{referral}/decline, with a reason)",
+                referral=head.id,
+                jurisdiction=head.jurisdiction,
+            )
+        )
     raise Forbidden(
-        f"only the referring side cancels referral {head.id}: the officer who made it, or a "
-        f"coordinator or admin of {head.jurisdiction}" + hint
+        _(
+            "only the referring side cancels referral {referral}: the officer who made it, or a "
+            "coordinator or admin of {jurisdiction}",
+            referral=head.id,
+            jurisdiction=head.jurisdiction,
+        )
     )
 
 
@@ -72,22 +81,37 @@ async def decline(
     head = await visible_head(conn, principal, referral_id, for_update=True)
     if not head.transnational:
         raise Conflict(
-            f"referral {head.id} is not transnational; only a transnational referral is "
-            "declined by its receiving side (the referring side cancels a referral)"
+            _(
+                "referral {head_id} is not transnational; only a transnational "
+                "referral is declined by its receiving side (the referring side "
+                "cancels a referral)",
+                head_id=head.id,
+            )
         )
     if not is_receiving_side(principal, head):
         raise Forbidden(
-            f"only a coordinator of {head.receiving_participant} (the receiving participant) "
-            f"declines referral {head.id}; the referring side cancels it instead"
+            _(
+                "only a coordinator of {receiving_participant} (the receiving "
+                "participant) declines referral {head_id}; the referring side cancels "
+                "it instead",
+                receiving_participant=head.receiving_participant,
+                head_id=head.id,
+            )
         )
     if reason not in DECLINE_REASONS:
         raise InvalidInput(
-            "declining names its reason: one of " + ", ".join(DECLINE_REASONS), field="$.reason"
+            _("declining names its reason: one of {reasons}", reasons=", ".join(DECLINE_REASONS)),
+            field="$.reason",
         )
     if head.state not in DECLINABLE:
         raise Conflict(
-            f"referral {head.id} is {head.state}; the receiving side declines a referral in "
-            "progress (" + ", ".join(DECLINABLE) + ")"
+            _(
+                "referral {referral} is {state}; the receiving side declines a referral in "
+                "progress ({states})",
+                referral=head.id,
+                state=head.state,
+                states=", ".join(DECLINABLE),
+            )
         )
     await release_open_holds(conn, head)
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]

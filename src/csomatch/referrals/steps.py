@@ -19,6 +19,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import transnational as trm_db
 from csomatch.domain import CANCEL_REASONS, NEED_FINAL, UNMET_REASONS, Principal
 from csomatch.errors import Conflict, InvalidInput, NotFound
+from csomatch.i18n import _
 from csomatch.referrals import lifecycle, sides
 from csomatch.referrals.access import visible_head
 from csomatch.referrals.holds import release_for_cancel, release_open_holds
@@ -49,10 +50,10 @@ async def _steerable(
         if h.organization_id == principal.organization_id and h.status == "confirmed"
     }
     if not mine:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     head = await ref_db.get_head(conn, referral_id, for_update=True)
     if head is None:
-        raise NotFound(f"no referral {referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=referral_id))
     return head, mine
 
 
@@ -64,20 +65,31 @@ def _chosen(
         return [n for n in needs if allowed is None or n.idx in allowed]
     found = [n for n in needs if n.idx == step.need and (allowed is None or n.idx in allowed)]
     if not found:
-        raise InvalidInput(f"this referral has no need {step.need} you may steer", field="$.need")
+        raise InvalidInput(
+            _("this referral has no need {need} you may steer", need=step.need), field="$.need"
+        )
     return found
 
 
 def _none_in(state: str, chosen: list[ref_db.StoredNeed], step: Step) -> Conflict:
-    which = "no need" if step.need is None else f"need {step.need} is not"
-    return Conflict(
-        f"{which} {state}: only a {state} need "
-        + ("starts service" if step.to == "in_service" else f"can become {step.to}")
-        + " (needs: "
-        + ", ".join(f"{n.idx} {n.taxonomy_code} {n.state}" for n in chosen)
-        + ")",
-        field="$.to",
-    )
+    needs = ", ".join(f"{n.idx} {n.taxonomy_code} {n.state}" for n in chosen)
+    values = {"state": state, "to": step.to, "need": step.need, "needs": needs}
+    starts = step.to == "in_service"
+    if step.need is None and starts:
+        text = _("no need {state}: only a {state} need starts service (needs: {needs})", **values)
+    elif step.need is None:
+        text = _("no need {state}: only a {state} need can become {to} (needs: {needs})", **values)
+    elif starts:
+        text = _(
+            "need {need} is not {state}: only a {state} need starts service (needs: {needs})",
+            **values,
+        )
+    else:
+        text = _(
+            "need {need} is not {state}: only a {state} need can become {to} (needs: {needs})",
+            **values,
+        )
+    return Conflict(text, field="$.to")
 
 
 async def start_service(
@@ -107,19 +119,27 @@ async def close(
     """
     head, allowed = await _steerable(conn, principal, referral_id)
     if step.outcome is None:
-        raise InvalidInput("closing names its outcome", field="$.outcome")
+        raise InvalidInput(_("closing names its outcome"), field="$.outcome")
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
     if step.need is None and allowed is None:
         return await _close_referral(conn, principal, head, needs, step.outcome)
     if head.state in ("draft", "closed", "cancelled"):
-        raise Conflict(f"referral {head.id} is {head.state}; its needs do not close now")
+        raise Conflict(
+            _(
+                "referral {head_id} is {state}; its needs do not close now",
+                head_id=head.id,
+                state=head.state,
+            )
+        )
     chosen = [n for n in _chosen(needs, step, allowed) if n.state not in NEED_FINAL]
     if not chosen:
-        raise Conflict(f"need {step.need} is already finished", field="$.need")
+        raise Conflict(_("need {need} is already finished", need=step.need), field="$.need")
     if step.outcome == "placed" and any(n.state != "in_service" for n in chosen):
         raise Conflict(
-            "only a need in service closes as placed (close it as person_declined, "
-            "no_capacity, transferred or withdrawn)",
+            _(
+                "only a need in service closes as placed (close it as person_declined, "
+                "no_capacity, transferred or withdrawn)"
+            ),
             field="$.outcome",
         )
     await release_open_holds(conn, head, {n.idx for n in chosen})
@@ -164,12 +184,12 @@ async def cancel(
     sides.check_may_cancel(principal, head)
     if step.need is not None:
         raise InvalidInput(
-            "a referral is cancelled as a whole; close or mark one need unmet instead",
+            _("a referral is cancelled as a whole; close or mark one need unmet instead"),
             field="$.need",
         )
     if step.reason not in CANCEL_REASONS:
         raise InvalidInput(
-            "cancelling names its reason: one of " + ", ".join(CANCEL_REASONS),
+            _("cancelling names its reason: one of {reasons}", reasons=", ".join(CANCEL_REASONS)),
             field="$.reason",
         )
     lifecycle.check_transition(head, "cancelled", None)
@@ -191,20 +211,33 @@ async def leave_unmet(
     """
     head = await visible_head(conn, principal, referral_id, for_update=True)
     if step.need is None:
-        raise InvalidInput("name the need to leave unmet", field="$.need")
+        raise InvalidInput(_("name the need to leave unmet"), field="$.need")
     if step.reason not in UNMET_REASONS:
         raise InvalidInput(
-            "an unmet need names its reason: one of " + ", ".join(UNMET_REASONS),
+            _(
+                "an unmet need names its reason: one of {reasons}",
+                reasons=", ".join(UNMET_REASONS),
+            ),
             field="$.reason",
         )
     if head.state in ("draft", "closed", "cancelled"):
-        raise Conflict(f"referral {head.id} is {head.state}; its needs do not change now")
+        raise Conflict(
+            _(
+                "referral {head_id} is {state}; its needs do not change now",
+                head_id=head.id,
+                state=head.state,
+            )
+        )
     needs = (await ref_db.needs_of(conn, [head.id]))[head.id]
     need = _chosen(needs, step, None)[0]
     if need.state in ("confirmed", "in_service", *NEED_FINAL):
         raise Conflict(
-            f"need {need.idx} is {need.state}; a placed need is closed with an outcome, a "
-            "finished one stays as it is",
+            _(
+                "need {idx} is {state}; a placed need is closed with an outcome, a "
+                "finished one stays as it is",
+                idx=need.idx,
+                state=need.state,
+            ),
             field="$.need",
         )
     await release_open_holds(conn, head, {need.idx})

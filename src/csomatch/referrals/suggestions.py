@@ -14,6 +14,7 @@ from csomatch.db import referrals as ref_db
 from csomatch.db import transnational as trm_db
 from csomatch.domain import AddressScope, Principal, Service
 from csomatch.errors import Conflict
+from csomatch.i18n import _
 from csomatch.matching.profile import Need, NeedsProfile
 from csomatch.matching.suggest import SuggestionResult
 from csomatch.matching.suggestions import suggest_services
@@ -38,7 +39,9 @@ def needs_profile(stored: ref_db.StoredReferral, return_area: str | None = None)
     """
     p = stored.profile
     if p is None:
-        raise Conflict(f"referral {stored.head.id} no longer holds a profile (retention)")
+        raise Conflict(
+            _("referral {head_id} no longer holds a profile (retention)", head_id=stored.head.id)
+        )
     # Built directly, not decoded: the stored profile passed the input rules of its day, and
     # a code list or bound tightened since must not make an existing referral unmatchable.
     fields: dict[str, Any] = {

@@ -36,6 +36,7 @@ from csomatch.domain.vocabulary import (
     TrmStepStatus,
 )
 from csomatch.errors import Conflict, CsomatchError, Forbidden, InvalidInput, NotFound
+from csomatch.i18n import _
 from csomatch.referrals import lifecycle, sides
 from csomatch.referrals.access import audit, audit_refusal, visible_head
 
@@ -124,7 +125,12 @@ async def _head(
             raise
         head = found
     if not head.transnational:
-        raise NotFound(f"referral {referral_id} is not transnational: it has no TRM record")
+        raise NotFound(
+            _(
+                "referral {referral_id} is not transnational: it has no TRM record",
+                referral_id=referral_id,
+            )
+        )
     return head
 
 
@@ -152,11 +158,16 @@ async def _check_agency(
         return
     agency = await agency_db.get_agency(conn, agency_id)
     if agency is None:
-        raise InvalidInput(f"no agency {agency_id}", field=field)
+        raise InvalidInput(_("no agency {agency_id}", agency_id=agency_id), field=field)
     if agency.jurisdiction != participant:
         raise InvalidInput(
-            f"agency {agency_id} is in {agency.jurisdiction}; this focal point is an agency "
-            f"record of {participant}",
+            _(
+                "agency {agency_id} is in {jurisdiction}; this focal point is an "
+                "agency record of {participant}",
+                agency_id=agency_id,
+                jurisdiction=agency.jurisdiction,
+                participant=participant,
+            ),
             field=field,
         )
 
@@ -167,12 +178,18 @@ async def _check_return_area(conn: asyncpg.Connection, code: str | None, receivi
     area = await area_db.get_area(conn, code)
     if area is None:
         raise InvalidInput(
-            f"unknown area code {code!r}; look it up at /api/v1/areas", field="$.return_area"
+            _("unknown area code {code}; look it up at /api/v1/areas", code=repr(code)),
+            field="$.return_area",
         )
     if area.participant_code != receiving:
         raise InvalidInput(
-            f"the return area {code} is in {area.participant_code}; it is a municipality of "
-            f"{receiving}, the receiving participant",
+            _(
+                "the return area {code} is in {participant_code}; it is a municipality "
+                "of {receiving}, the receiving participant",
+                code=code,
+                participant_code=area.participant_code,
+                receiving=receiving,
+            ),
             field="$.return_area",
         )
 
@@ -186,7 +203,7 @@ async def start_with_return_area(
     """
     if not head.transnational:
         raise InvalidInput(
-            "only a transnational referral has a return area (name receiving_participant)",
+            _("only a transnational referral has a return area (name receiving_participant)"),
             field="$.return_area",
         )
     await _check_return_area(conn, code, head.receiving_participant)
@@ -201,20 +218,26 @@ def _check_consents(consents: list[ConsentIn], now: dt.datetime) -> None:
     for i, c in enumerate(consents):
         if c.item in seen:
             raise InvalidInput(
-                f"consent to {c.item} is given twice; one entry per item",
+                _("consent to {item} is given twice; one entry per item", item=c.item),
                 field=f"$.consents[{i}].item",
             )
         seen.add(c.item)
         if c.at > now:
             raise InvalidInput(
-                "consent is recorded when it was given, not in the future",
+                _("consent is recorded when it was given, not in the future"),
                 field=f"$.consents[{i}].at",
             )
 
 
 def _check_open(head: ref_db.ReferralHead) -> None:
     if head.state in FINISHED:
-        raise Conflict(f"referral {head.id} is {head.state}; its TRM record no longer changes")
+        raise Conflict(
+            _(
+                "referral {head_id} is {state}; its TRM record no longer changes",
+                head_id=head.id,
+                state=head.state,
+            )
+        )
 
 
 async def update(
@@ -232,8 +255,12 @@ async def update(
     head = await _head(conn, principal, referral_id)
     if not sides.is_referring_side(principal, head):
         raise Forbidden(
-            f"only the referring side sets the TRM record of referral {head.id}: the officer "
-            f"who made it, or a coordinator or admin of {head.jurisdiction}"
+            _(
+                "only the referring side sets the TRM record of referral {head_id}: "
+                "the officer who made it, or a coordinator or admin of {jurisdiction}",
+                head_id=head.id,
+                jurisdiction=head.jurisdiction,
+            )
         )
     _check_open(head)
     await _check_agency(conn, data.sending_agency_id, head.jurisdiction, "$.sending_agency_id")
@@ -272,32 +299,40 @@ def _recording_agency(
         if principal.covers(head.receiving_participant):
             return record.receiving_agency_id
     raise Forbidden(
-        f"steps of referral {head.id} are recorded by either side's coordinators or by "
-        "officers of its two focal agencies"
+        _(
+            "steps of referral {head_id} are recorded by either side's "
+            "coordinators or by officers of its two focal agencies",
+            head_id=head.id,
+        )
     )
 
 
 def _check_step_dates(step: StepIn, steps: dict[str, trm_db.TrmStep], today: dt.date) -> None:
     """422 for a step dated wrongly: done without a date or in the future, or out of order."""
     if step.status == "done" and step.date is None:
-        raise InvalidInput("a step done names the date it was done", field="$.date")
+        raise InvalidInput(_("a step done names the date it was done"), field="$.date")
     if step.status == "done" and step.date is not None and step.date > today:
         raise InvalidInput(
-            f"a step is done on a day that has come; {step.date} is in the future (plan it "
-            "instead)",
+            _(
+                "a step is done on a day that has come; {date} is in the future (plan it instead)",
+                date=step.date,
+            ),
             field="$.date",
         )
     arrival = steps["arrival"]
     if step.code in TRM_FOLLOW_UPS:
         if step.status == "done" and arrival.status != "done":
             raise InvalidInput(
-                "a follow-up is done after the arrival; record the arrival first",
+                _("a follow-up is done after the arrival; record the arrival first"),
                 field="$.code",
             )
         if step.date is not None and arrival.on_date is not None and step.date < arrival.on_date:
             raise InvalidInput(
-                f"a follow-up comes after the arrival ({arrival.on_date}); {step.date} is "
-                "before it",
+                _(
+                    "a follow-up comes after the arrival ({on_date}); {date} is before it",
+                    on_date=arrival.on_date,
+                    date=step.date,
+                ),
                 field="$.date",
             )
     if step.code == "arrival" and step.date is not None:
@@ -305,7 +340,11 @@ def _check_step_dates(step: StepIn, steps: dict[str, trm_db.TrmStep], today: dt.
             later = steps[code].on_date
             if steps[code].status != "cancelled" and later is not None and later < step.date:
                 raise InvalidInput(
-                    f"the arrival comes before the follow-ups; {code} is dated {later}",
+                    _(
+                        "the arrival comes before the follow-ups; {code} is dated {later}",
+                        code=code,
+                        later=later,
+                    ),
                     field="$.date",
                 )
 
@@ -327,8 +366,11 @@ async def record_step(
     record = await trm_db.get_record(conn, head.id, for_update=True)
     if record is None:
         raise Conflict(
-            f"referral {head.id} has no TRM record yet; the referring side sets its focal "
-            "points first (PUT .../transnational)"
+            _(
+                "referral {head_id} has no TRM record yet; the referring side sets its "
+                "focal points first (PUT .../transnational)",
+                head_id=head.id,
+            )
         )
     agency_id = _recording_agency(principal, head, record)
     _check_open(head)

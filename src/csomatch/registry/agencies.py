@@ -15,6 +15,7 @@ from csomatch.db.agencies import Agency, NewAgency
 from csomatch.domain import Principal
 from csomatch.domain.phones import e164
 from csomatch.errors import Forbidden, NotFound, StaleVersion
+from csomatch.i18n import _
 
 __all__ = [
     "Agency",
@@ -42,14 +43,14 @@ async def readable_agency(
     """The agency if the caller may read it (its jurisdiction's officers, coordinators)."""
     agency = await agency_db.get_agency(conn, agency_id)
     if agency is None or not _may_read(principal, agency):
-        raise NotFound(f"no agency {agency_id}")
+        raise NotFound(_("no agency {agency_id}", agency_id=agency_id))
     return agency
 
 
 async def _managed(conn: asyncpg.Connection, principal: Principal, agency_id: uuid.UUID) -> Agency:
     agency = await readable_agency(conn, principal, agency_id)
     if not _may_manage(principal, agency):
-        raise Forbidden("only the coordinators and admins of its jurisdiction manage an agency")
+        raise Forbidden(_("only the coordinators and admins of its jurisdiction manage an agency"))
     return agency
 
 
@@ -72,7 +73,11 @@ async def create_agency(
     """Register an agency of the caller's jurisdiction; the duty phone is kept in E.164."""
     if not principal.covers(jurisdiction):
         raise Forbidden(
-            f"a {principal.jurisdiction} token cannot register agencies of {jurisdiction}"
+            _(
+                "a {jurisdiction} token cannot register agencies of {jurisdiction2}",
+                jurisdiction=principal.jurisdiction,
+                jurisdiction2=jurisdiction,
+            )
         )
     new = NewAgency(
         id=uuid.uuid4(),
@@ -97,7 +102,7 @@ async def update_agency(
         changes = changes | {"duty_phone": e164(str(changes["duty_phone"]), field="$.duty_phone")}
     updated = await agency_db.update_agency(conn, agency_id, changes, if_match)
     if updated is None:
-        raise StaleVersion("the agency changed since you read it; GET it again")
+        raise StaleVersion(_("the agency changed since you read it; GET it again"))
     return updated
 
 

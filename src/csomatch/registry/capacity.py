@@ -9,6 +9,7 @@ import asyncpg
 from csomatch.db import services as svc_db
 from csomatch.domain import Capacity, Principal, Service
 from csomatch.errors import InvalidInput, NotFound, PreconditionRequired, StaleVersion
+from csomatch.i18n import _
 
 
 #: Roles that may report capacity for any service of their jurisdiction.
@@ -16,7 +17,12 @@ async def get_capacity(conn: asyncpg.Connection, service_id: uuid.UUID) -> Capac
     """A service's capacity record, or NotFound (no record, or no such service)."""
     cap = await svc_db.get_capacity(conn, service_id)
     if cap is None:
-        raise NotFound(f"service {service_id} has no capacity record (or does not exist)")
+        raise NotFound(
+            _(
+                "service {service_id} has no capacity record (or does not exist)",
+                service_id=service_id,
+            )
+        )
     return cap
 
 
@@ -47,17 +53,23 @@ async def report_capacity(
     """
     svc = await svc_db.get_service(conn, service_id)
     if svc is None or not _may_report(principal, svc):
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(_("no service {service_id}", service_id=service_id))
     if available > maximum:
         raise InvalidInput(
-            f"{available} places are reported free but the service has {maximum} in total; "
-            f"report at most {maximum} as free, or raise the maximum.",
+            _(
+                "{available} places are reported free but the service has {maximum} in "
+                "total; report at most {maximum} as free, or raise the maximum.",
+                available=available,
+                maximum=maximum,
+            ),
             field="$.available",
         )
     if svc.capacity_version is not None and if_match is None:
         raise PreconditionRequired(
-            "send If-Match with the ETag from GET .../capacity, so that a newer report "
-            "is never overwritten"
+            _(
+                "send If-Match with the ETag from GET .../capacity, so that a newer "
+                "report is never overwritten"
+            )
         )
     cap = await svc_db.upsert_capacity(
         conn, service_id, unit=unit, maximum=maximum, available=available,
@@ -65,6 +77,6 @@ async def report_capacity(
     )  # fmt: skip
     if cap is None:
         raise StaleVersion(
-            "the capacity changed since you read it; GET it again and re-apply your change"
+            _("the capacity changed since you read it; GET it again and re-apply your change")
         )
     return cap

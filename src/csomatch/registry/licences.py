@@ -28,6 +28,7 @@ from csomatch.db.outbox import NewEvent, emit
 from csomatch.domain import Principal
 from csomatch.domain.vocabulary import LICENCE_EXPIRING_DAYS, LicenceState
 from csomatch.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from csomatch.i18n import _
 from csomatch.registry.organizations import managed_organization
 from csomatch.registry.taxonomy import list_terms
 
@@ -133,7 +134,13 @@ async def one_licence(
     await managed_organization(conn, principal, org_id)
     lic = await lic_db.get_licence(conn, licence_id)
     if lic is None or lic.organization_id != org_id:
-        raise NotFound(f"no licence {licence_id} of organisation {org_id}")
+        raise NotFound(
+            _(
+                "no licence {licence_id} of organisation {org_id}",
+                licence_id=licence_id,
+                org_id=org_id,
+            )
+        )
     return view(lic, today)
 
 
@@ -152,11 +159,15 @@ async def jurisdiction_licences(
     ended already. A region-wide token may narrow the list to one ``participant``.
     """
     if not principal.is_coordinating():
-        raise Forbidden(f"the {principal.role} role does not oversee licences")
+        raise Forbidden(_("the {role} role does not oversee licences", role=principal.role))
     if participant is not None and not principal.covers(participant):
         raise Forbidden(
-            f"a {principal.jurisdiction} token sees the licences of {principal.jurisdiction} "
-            f"only, not of {participant}"
+            _(
+                "a {jurisdiction} token sees the licences of {jurisdiction} only, not "
+                "of {participant}",
+                jurisdiction=principal.jurisdiction,
+                participant=participant,
+            )
         )
     scope = participant or principal.participant()
     ending_by = None if expiring_within is None else today + dt.timedelta(days=expiring_within)
@@ -169,7 +180,10 @@ async def jurisdiction_licences(
 def _must_manage(principal: Principal) -> None:
     if not principal.is_coordinating():
         raise Forbidden(
-            f"the {principal.role} role may read licences, not change them; ask a coordinator"
+            _(
+                "the {role} role may read licences, not change them; ask a coordinator",
+                role=principal.role,
+            )
         )
 
 
@@ -179,18 +193,25 @@ async def _check_codes(conn: asyncpg.Connection, codes: list[str]) -> None:
     for i, code in enumerate(codes):
         if code not in known:
             raise InvalidInput(
-                f"{code!r} is no service code of the taxonomy; GET /api/v1/taxonomy lists them",
+                _(
+                    "{code} is no service code of the taxonomy; GET /api/v1/taxonomy lists them",
+                    code=repr(code),
+                ),
                 field=f"$.service_codes[{i}]",
             )
     if len(set(codes)) != len(codes):
-        raise InvalidInput("list each service code once", field="$.service_codes")
+        raise InvalidInput(_("list each service code once"), field="$.service_codes")
 
 
 def _check_dates(valid_from: dt.date, valid_to: dt.date | None) -> None:
     if valid_to is not None and valid_to < valid_from:
         raise InvalidInput(
-            f"valid_to {valid_to} is before valid_from {valid_from}; a licence ends on or "
-            "after the day it starts",
+            _(
+                "valid_to {valid_to} is before valid_from {valid_from}; a licence ends "
+                "on or after the day it starts",
+                valid_to=valid_to,
+                valid_from=valid_from,
+            ),
             field="$.valid_to",
         )
 
@@ -244,7 +265,7 @@ async def add_licence(
 async def _reread(conn: asyncpg.Connection, licence_id: uuid.UUID) -> Licence:
     lic = await lic_db.get_licence(conn, licence_id)
     if lic is None:  # pragma: no cover - read back in the transaction that wrote it
-        raise NotFound(f"no licence {licence_id}")
+        raise NotFound(_("no licence {licence_id}", licence_id=licence_id))
     return lic
 
 
@@ -263,11 +284,19 @@ async def _managed_licence(
         or (org_id is not None and lic.organization_id != org_id)
         or not principal.may_manage(lic.organization_id, lic.participant_code)
     ):
-        raise NotFound(f"no licence {licence_id}" + ("" if org_id is None else f" of {org_id}"))
+        raise NotFound(
+            _("no licence {licence_id}", licence_id=licence_id)
+            if org_id is None
+            else _("no licence {licence_id} of {org_id}", licence_id=licence_id, org_id=org_id)
+        )
     if if_match is not None and lic.version != if_match:
         raise StaleVersion(
-            f"the licence changed since you read it (version {lic.version} now, not "
-            f"{if_match}); GET it again and re-apply your change",
+            _(
+                "the licence changed since you read it (version {version} now, not "
+                "{if_match}); GET it again and re-apply your change",
+                version=lic.version,
+                if_match=if_match,
+            ),
             field="header.If-Match",
         )
     return lic
@@ -291,10 +320,12 @@ async def renew_licence(
     """
     lic = await _managed_licence(conn, principal, org_id, licence_id, if_match)
     if lic.status == "revoked":
-        raise Conflict("a revoked licence cannot be renewed; add a new licence", field="$")
+        raise Conflict(_("a revoked licence cannot be renewed; add a new licence"), field="$")
     _check_dates(lic.valid_from, renewal.valid_to)
     if not await lic_db.renew_licence(conn, licence_id, renewal, lic.version):
-        raise StaleVersion("the licence changed meanwhile; GET it again", field="header.If-Match")
+        raise StaleVersion(
+            _("the licence changed meanwhile; GET it again"), field="header.If-Match"
+        )
     renewed = await _reread(conn, licence_id)
     await _audit(conn, actor or actor_of(principal), "licence.renew", licence_id)
     await _announce(conn, renewed, "licence.renewed", renewed.status)
@@ -325,16 +356,23 @@ async def change_status(
         allowed = " or ".join(sorted(sources))
         verb = {"suspended": "suspended", "revoked": "revoked"}.get(to, "reinstated")
         raise Conflict(
-            f"the licence is {lic.status}; only a licence that is {allowed} can be {verb}",
+            _(
+                "the licence is {status}; only a licence that is {allowed} can be {verb}",
+                status=lic.status,
+                allowed=allowed,
+                verb=verb,
+            ),
             field="$",
         )
     if to != "active" and reason is None:
-        raise InvalidInput("give the reason code", field="$.reason")
+        raise InvalidInput(_("give the reason code"), field="$.reason")
     kept = None if to == "active" else reason
     if not await lic_db.set_status(
         conn, licence_id, status=to, reason=kept, expected_version=lic.version
     ):
-        raise StaleVersion("the licence changed meanwhile; GET it again", field="header.If-Match")
+        raise StaleVersion(
+            _("the licence changed meanwhile; GET it again"), field="header.If-Match"
+        )
     changed = await _reread(conn, licence_id)
     await _audit(conn, actor or actor_of(principal), action, licence_id)
     await _announce(conn, changed, event_type, to)

@@ -15,6 +15,7 @@ from csomatch.db import organizations as org_db
 from csomatch.db.organizations import NewLocation, NewOrganization
 from csomatch.domain import Organization, Principal
 from csomatch.errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from csomatch.i18n import _
 
 __all__ = [
     "NewLocation",
@@ -33,7 +34,7 @@ async def get_organization(conn: asyncpg.Connection, org_id: uuid.UUID) -> Organ
     """One organisation, or NotFound."""
     org = await org_db.get_organization(conn, org_id)
     if org is None:
-        raise NotFound(f"no organisation {org_id}")
+        raise NotFound(_("no organisation {org_id}", org_id=org_id))
     return org
 
 
@@ -64,7 +65,7 @@ async def managed_organization(
     """The organisation if the caller manages it, else NotFound (its existence unsaid)."""
     org = await org_db.get_organization(conn, org_id)
     if org is None or not _may_manage(principal, org):
-        raise NotFound(f"no organisation {org_id}")
+        raise NotFound(_("no organisation {org_id}", org_id=org_id))
     return org
 
 
@@ -74,8 +75,11 @@ async def create_organization(
     """Register an organisation in the caller's jurisdiction (coordinator, admin)."""
     if principal.jurisdiction not in ("MARRI", new.participant_code):
         raise Forbidden(
-            f"a {principal.jurisdiction} token cannot register organisations of "
-            f"{new.participant_code}"
+            _(
+                "a {jurisdiction} token cannot register organisations of {participant_code}",
+                jurisdiction=principal.jurisdiction,
+                participant_code=new.participant_code,
+            )
         )
     await org_db.insert_organization(conn, new)
     return await get_organization(conn, new.id)
@@ -92,7 +96,7 @@ async def update_organization(
     await managed_organization(conn, principal, org_id)
     updated = await org_db.update_organization(conn, org_id, changes, if_match)
     if updated is None:
-        raise StaleVersion("the organisation changed since you read it; GET it again")
+        raise StaleVersion(_("the organisation changed since you read it; GET it again"))
     return updated
 
 
@@ -101,11 +105,17 @@ async def add_location(conn: asyncpg.Connection, principal: Principal, loc: NewL
     org = await managed_organization(conn, principal, loc.organization_id)
     area = await area_db.get_area(conn, loc.area_code)
     if area is None:
-        raise InvalidInput(f"unknown area code {loc.area_code!r}", field="$.area")
+        raise InvalidInput(
+            _("unknown area code {area_code}", area_code=repr(loc.area_code)), field="$.area"
+        )
     if area.participant_code != org.participant_code:
         raise InvalidInput(
-            f"{loc.area_code} is in {area.participant_code}, the organisation in "
-            f"{org.participant_code}",
+            _(
+                "{area_code} is in {participant_code}, the organisation in {participant_code2}",
+                area_code=loc.area_code,
+                participant_code=area.participant_code,
+                participant_code2=org.participant_code,
+            ),
             field="$.area",
         )
     await org_db.insert_location(conn, loc)

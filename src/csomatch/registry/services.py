@@ -16,6 +16,7 @@ from csomatch.db.services import NewCapacity, NewService
 from csomatch.domain import Principal, Service
 from csomatch.domain.phones import e164
 from csomatch.errors import InvalidInput, NotFound, StaleVersion
+from csomatch.i18n import _
 from csomatch.registry.organizations import managed_organization
 from csomatch.registry.taxonomy import check_code
 
@@ -33,7 +34,7 @@ async def get_service(conn: asyncpg.Connection, service_id: uuid.UUID) -> Servic
     """One service, or NotFound."""
     svc = await svc_db.get_service(conn, service_id)
     if svc is None:
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(_("no service {service_id}", service_id=service_id))
     return svc
 
 
@@ -69,9 +70,12 @@ async def create_service(
     if capacity is not None:
         if capacity.available > capacity.maximum:
             raise InvalidInput(
-                f"{capacity.available} places are reported free but the service has "
-                f"{capacity.maximum} in total; report at most {capacity.maximum} as free, or "
-                "raise the maximum.",
+                _(
+                    "{available} places are reported free but the service has {maximum} in "
+                    "total; report at most {maximum} as free, or raise the maximum.",
+                    available=capacity.available,
+                    maximum=capacity.maximum,
+                ),
                 field="$.capacity.available",
             )
         await svc_db.insert_capacity(conn, capacity)
@@ -88,12 +92,12 @@ async def update_service(
     """Change a service of an organisation the caller manages."""
     svc = await svc_db.get_service(conn, service_id)
     if svc is None:
-        raise NotFound(f"no service {service_id}")
+        raise NotFound(_("no service {service_id}", service_id=service_id))
     await managed_organization(conn, principal, svc.organization_id)
     if "taxonomy_code" in changes:
         await check_code(conn, str(changes["taxonomy_code"]))
     if isinstance(changes.get("duty_phone"), str):
         changes = changes | {"duty_phone": e164(str(changes["duty_phone"]), field="$.duty_phone")}
     if not await svc_db.update_service(conn, service_id, changes, if_match):
-        raise StaleVersion("the service changed since you read it; GET it again")
+        raise StaleVersion(_("the service changed since you read it; GET it again"))
     return await get_service(conn, service_id)

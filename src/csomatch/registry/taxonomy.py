@@ -7,6 +7,7 @@ import asyncpg
 from csomatch.db import areas as area_db
 from csomatch.domain import TaxonomyTerm
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 
 
 async def list_terms(conn: asyncpg.Connection) -> list[TaxonomyTerm]:
@@ -18,7 +19,10 @@ async def check_code(conn: asyncpg.Connection, code: str) -> None:
     """InvalidInput naming ``$.code`` unless ``code`` is a service code of the taxonomy."""
     if not await area_db.is_service_code(conn, code):
         raise InvalidInput(
-            f"invalid taxonomy code {code!r}; see GET /api/v1/services for the codes in use "
-            "and seed_data/taxonomy.json for all of them",
+            _(
+                "invalid taxonomy code {code}; see GET /api/v1/services for the codes "
+                "in use and seed_data/taxonomy.json for all of them",
+                code=repr(code),
+            ),
             field="$.code",
         )

@@ -21,6 +21,7 @@ from csomatch.db import services as svc_db
 from csomatch.db.pool import Pool
 from csomatch.db.signals import NewSignal, record_signals
 from csomatch.errors import CsomatchError, InvalidInput
+from csomatch.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,13 @@ def checked(page: svc_db.SearchPage, f: svc_db.SearchFilter) -> svc_db.SearchPag
     """
     if page.unknown_codes and f.codes:
         i = page.unknown_codes[0]
-        raise InvalidInput(f"invalid taxonomy code {f.codes[i]!r}", field=f"code[{i}]")
+        raise InvalidInput(
+            _("invalid taxonomy code {codes2}", codes2=repr(f.codes[i])), field=f"code[{i}]"
+        )
     if page.origin is None:
         raise InvalidInput(
-            f"unknown area code {f.area!r}; look it up at /api/v1/areas", field="area"
+            _("unknown area code {area}; look it up at /api/v1/areas", area=repr(f.area)),
+            field="area",
         )
     return page
 

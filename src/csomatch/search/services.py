@@ -21,6 +21,7 @@ from csomatch.db.pool import Pool, acquire
 from csomatch.db.services import SearchFilter, SearchPage
 from csomatch.domain import AddressScope, Principal
 from csomatch.errors import InvalidInput
+from csomatch.i18n import _
 from csomatch.registry.addresses import address_scope
 from csomatch.search import demand
 from csomatch.search.index import SearchIndex
@@ -100,11 +101,11 @@ def _filter(principal: Principal, q: ServiceQuery, stale_hours: float) -> Search
     """The statement's filter of a query, or InvalidInput when it says not where from."""
     if (q.latitude is None) != (q.longitude is None):
         raise InvalidInput(
-            "give both lat and lon, or neither", field="lat" if q.latitude is None else "lon"
+            _("give both lat and lon, or neither"), field="lat" if q.latitude is None else "lon"
         )
     if q.latitude is None and q.area is None:
         raise InvalidInput(
-            "say where to search from: lat and lon, or an area code (GET /api/v1/areas?q=...)",
+            _("say where to search from: lat and lon, or an area code (GET /api/v1/areas?q=...)"),
             field="area",
         )
     return SearchFilter(

@@ -24,7 +24,14 @@ from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from csomatch.api.auth import public
-from csomatch.i18n import DEFAULT_LOCALE, LOCALES, catalogue_path, gettext_for, negotiate
+from csomatch.i18n import (
+    COOKIE,
+    DEFAULT_LOCALE,
+    LOCALES,
+    catalogue_path,
+    choose_locale,
+    gettext_for,
+)
 from csomatch.i18n.templates import localise
 
 HERE = Path(__file__).parent
@@ -108,8 +115,6 @@ LANGUAGE_NAMES = {
     "mk": "Македонски",
     "bs": "Bosanski",
 }
-#: The cookie the language switch sets (a BCP 47 tag); it wins over ``Accept-Language``.
-LANGUAGE_COOKIE = "csomatch.lang"
 
 
 async def secure(response: Response[Any]) -> Response[Any]:
@@ -125,8 +130,7 @@ async def secure(response: Response[Any]) -> Response[Any]:
 
 def request_locale(request: Request[Any, Any, Any]) -> str:
     """The served locale of a page request: the switch's cookie, else ``Accept-Language``."""
-    chosen = negotiate(request.cookies.get(LANGUAGE_COOKIE), default="")
-    return chosen or negotiate(request.headers.get("accept-language"))
+    return choose_locale(request.cookies.get(COOKIE), request.headers.get("accept-language"))
 
 
 def _language_options(locale: str) -> str:

@@ -38,6 +38,7 @@ from csomatch.api.schemas.referrals import (
 )
 from csomatch.domain import REFERRING, Principal
 from csomatch.errors import NotFound
+from csomatch.i18n import _
 from csomatch.referrals.casework import Hold, ReferralHead, ReferralRecord, StoredNeed
 from csomatch.referrals.coordination import Approval, ConsoleRow
 from csomatch.referrals.offers import Offer
@@ -77,7 +78,7 @@ def referral_view(principal: Principal, record: ReferralRecord) -> ReferralOut |
         shown = [h for h in mine if h.status == "confirmed"] or mine
         if shown:
             return offer_out(shown[-1], stored)
-    raise NotFound(f"no referral {stored.head.id}")
+    raise NotFound(_("no referral {head_id}", head_id=stored.head.id))
 
 
 def offer_view(principal: Principal, offer: Offer) -> OfferSummary | OfferOut:
@@ -95,14 +96,14 @@ def offer_view(principal: Principal, offer: Offer) -> OfferSummary | OfferOut:
         and offer.referral is not None
     ):
         return offer_out(hold, offer.referral, offer.agency)
-    raise NotFound(f"no offer {hold.id}")
+    raise NotFound(_("no offer {hold_id}", hold_id=hold.id))
 
 
 def provider_offer_view(principal: Principal, offer: Offer) -> OfferOut:
     """The provider's view of its own offer (the routes only providers call)."""
     view = offer_view(principal, offer)
     if not isinstance(view, OfferOut):
-        raise NotFound(f"no offer {offer.hold.id}")
+        raise NotFound(_("no offer {hold_id}", hold_id=offer.hold.id))
     return view
 
 
@@ -114,7 +115,7 @@ def referrer_offer_view(principal: Principal, hold: Hold) -> OfferSummary:
 def referrer_only(view: View | OfferOut) -> View:
     """The referrer's view, on a route only referrers call (a provider's view is refused)."""
     if isinstance(view, OfferOut):
-        raise NotFound(f"no referral {view.referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=view.referral_id))
     return view
 
 
@@ -123,19 +124,19 @@ def summary_view(
 ) -> ReferralSummary:
     """A referral in a list: only for referrers (providers list their offers instead)."""
     if audience_of(principal) != "referrer":
-        raise NotFound(f"no referral {head.id}")
+        raise NotFound(_("no referral {head_id}", head_id=head.id))
     return referral_summary(head, needs)
 
 
 def console_view(principal: Principal, row: ConsoleRow) -> ConsoleReferralOut:
     """An open referral on the coordinator's console: for coordinators and admins only."""
     if not principal.is_coordinating():
-        raise NotFound(f"no referral {row.id}")
+        raise NotFound(_("no referral {row_id}", row_id=row.id))
     return msgspec.convert(row, ConsoleReferralOut, from_attributes=True)
 
 
 def approval_view(principal: Principal, approval: Approval) -> ApprovalOut:
     """A pending approval on the coordinator's console: for coordinators and admins only."""
     if not principal.is_coordinating():
-        raise NotFound(f"no referral {approval.referral_id}")
+        raise NotFound(_("no referral {referral_id}", referral_id=approval.referral_id))
     return msgspec.convert(approval, ApprovalOut, from_attributes=True)
