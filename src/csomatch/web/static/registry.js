@@ -11,7 +11,8 @@ import {
   taxonomyOptions,
 } from "./session.js";
 
-const KINDS = { cso: t("CSO"), state: t("State"), io: t("International") };
+// Whole names, not "State" (a word the referral pages use for a referral's state).
+const KINDS = { cso: t("CSO"), state: t("State institution"), io: t("International organisation") };
 const PAGE_SIZE = 25;
 
 const participant = document.getElementById("participant");
