@@ -76,7 +76,7 @@ async def test_pages_are_public_with_strict_security_headers(client: Client, pat
     html = response.text
     assert '<html lang="en">' in html
     # Every script is a module loaded from this origin; no inline script, style or handler.
-    sources = re.findall(r'src="(/static/[a-z]+\.js)"', html)
+    sources = re.findall(r'src="(/static/[a-z0-9]+\.js)"', html)
     assert re.findall(r"<script[^>]*>", html) == [
         f'<script type="module" src="{src}">' for src in sources
     ]

@@ -114,18 +114,21 @@ async def test_the_timeline_both_sides_see_and_who_may_end_it(
     await panel.get_by_text("Record a step").click()
     await panel.get_by_label("Step").select_option("follow_up_3m")
     await panel.get_by_label("Status").select_option("planned")
-    later = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=91)).isoformat()
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=91)
+    later = day.isoformat()
     await panel.get_by_label("Date").fill(later)
     await panel.get_by_role("button", name="Record the step").click()
     await expect(panel.locator(".trm-record .note")).to_have_text("Recorded.")
-    await expect(panel.locator('li[data-step="follow_up_3m"]')).to_contain_text(later)
+    # The date as Intl writes it in English (the page's language): "Mar 4, 2027".
+    shown = f"{day:%b} {day.day}, {day.year}"
+    await expect(panel.locator('li[data-step="follow_up_3m"]')).to_contain_text(shown)
     await _no_sideways_scroll(page)
 
     # The referring officer sees the same timeline.
     await _sign_in(page, officer)
     await page.goto(f"/refer?referral={ref}")
     await expect(panel.locator('li[data-step="follow_up_3m"]')).to_contain_text(
-        later, timeout=20_000
+        shown, timeout=20_000
     )
 
     # The receiving coordinator declines from /referrals.

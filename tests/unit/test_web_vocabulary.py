@@ -55,8 +55,12 @@ def _object_keys(page: str, name: str) -> tuple[str, ...]:
         r"^(?:export )?const " + name + r" = \{(?P<body>.*?)\};", _source(page), re.M | re.S
     )
     assert found is not None, f"{page}: no object {name}"
-    # Values first (words may hold colons and commas), then the keys before each colon.
-    body = re.sub(r':\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\])', ": _", found["body"])
+    # Values first (words may hold colons and commas), then the keys before each colon. A
+    # value is a string, a list, the page's words t("...") or an object of them (one level).
+    strings = re.compile(r'"(?:[^"\\]|\\.)*"')
+    body = strings.sub(lambda s: s.group(0).replace("{", "(").replace("}", ")"), found["body"])
+    body = re.sub(r":\s*\{[^{}]*\}", ": _", body)
+    body = re.sub(r':\s*(?:t\()?("(?:[^"\\]|\\.)*"|\[[^\]]*\])\)?', ": _", body)
     return tuple(re.findall(r'(?:^|[{,])\s*"?([A-Za-z0-9_.+-]+)"?\s*:', body, re.M))
 
 

@@ -28,6 +28,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from csomatch.i18n import DEFAULT_LOCALE, DOMAINS, LOCALE_DIR, LOCALES, catalogue_path
+from csomatch.i18n.templates import TITLE_KEYWORDS, extract_markers
 from csomatch.i18n.transliteration import to_cyrillic
 
 PACKAGE_DIR = LOCALE_DIR.parent
@@ -130,13 +131,22 @@ def extract_scripts() -> Iterator[Extracted]:
 
 
 def extract_templates() -> Iterator[Extracted]:
-    """Nothing yet: the page templates' strings, once the pages mark them (WEB_TEMPLATE_EXTRACTOR).
+    """The page templates' ``[[...]]`` markers and the pages' titles (``page_title("...")``).
 
-    The pages' templates (``web/templates/``) have no marker for translatable text yet; the
-    web domain's owner replaces ``WEB_TEMPLATE_EXTRACTOR`` with an extractor of the marker
-    the templates adopt. Until then the templates contribute no message.
+    See csomatch.i18n.templates: every piece of text a page shows is written inside a marker
+    in ``web/templates/*.html``; the titles are in ``web/pages.py``.
     """
-    return iter(())
+    for path in sorted(TEMPLATE_DIR.glob("*.html")):
+        with path.open("rb") as handle:
+            for lineno, _, message, _comments in extract_markers(handle, None, (), {}):
+                yield Extracted(message, _relative(path), lineno)
+    pages = PACKAGE_DIR / "web" / "pages.py"
+    for lineno, title, _comments, _context in extract_from_file(
+        "python", pages, keywords=TITLE_KEYWORDS
+    ):
+        msgid = _msgid(title)
+        if msgid is not None:
+            yield Extracted(msgid, _relative(pages), lineno, None, "page title")
 
 
 #: The hook for the templates' extractor (see ``extract_templates``).

@@ -18,8 +18,10 @@ import cyrtranslit
 #: standards (a reader searches for them as they are written).
 LATIN_WORDS: frozenset[str] = frozenset(
     {
+        "AL",
         "API",
         "CSV",
+        "EUR",
         "GeoJSON",
         "HTTP",
         "HTTPS",
@@ -28,12 +30,16 @@ LATIN_WORDS: frozenset[str] = frozenset(
         "ISO",
         "JSON",
         "OpenAPI",
+        "Natural Earth",
         "PDF",
+        "QR",
         "SQL",
         "URL",
         "UTC",
         "XML",
         "csomatch",
+        "webhook",
+        "world-atlas",
     }
 )
 #: Names and field names the messages domain quotes (a program or a person types them).
@@ -49,6 +55,7 @@ _PROTECTED = re.compile(
     r"\{[^{}\s]*\}"  # {placeholder}
     r"|%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifrx]"  # %(placeholder)s
     r"|%%"  # a literal percent sign in a %-format
+    r"|<code>.*?</code>"  # code in markup, with its tags
     r"|<[^<>]+>"  # markup
     r"|&#?\w+;"  # entities
     r"|`[^`]*`"  # code

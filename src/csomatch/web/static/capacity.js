@@ -1,6 +1,7 @@
 // My capacity: a provider's services with their free places now, updated in seconds.
 // Every save sends If-Match with the ETag last read; a 412 shows the newer number.
 
+import { t, tParts } from "./i18n.js";
 import {
   PARTICIPANTS,
   api,
@@ -12,12 +13,30 @@ import {
   taxonomy,
 } from "./session.js";
 
+/** What each unit's stepper and figures say (each a whole phrase, for the translators). */
 const UNIT_WORDS = {
-  bed: "beds",
-  place: "places",
-  session_per_week: "sessions a week",
-  hour_per_week: "hours a week",
-  case: "cases",
+  bed: {
+    fewer: t("One fewer beds"), more: t("One more beds"), available: t("Available beds"),
+    total: t("Total beds"), free: t("Free now: {free} of {maximum} beds"),
+  },
+  place: {
+    fewer: t("One fewer places"), more: t("One more places"), available: t("Available places"),
+    total: t("Total places"), free: t("Free now: {free} of {maximum} places"),
+  },
+  session_per_week: {
+    fewer: t("One fewer sessions a week"), more: t("One more sessions a week"),
+    available: t("Available sessions a week"), total: t("Total sessions a week"),
+    free: t("Free now: {free} of {maximum} sessions a week"),
+  },
+  hour_per_week: {
+    fewer: t("One fewer hours a week"), more: t("One more hours a week"),
+    available: t("Available hours a week"), total: t("Total hours a week"),
+    free: t("Free now: {free} of {maximum} hours a week"),
+  },
+  case: {
+    fewer: t("One fewer cases"), more: t("One more cases"), available: t("Available cases"),
+    total: t("Total cases"), free: t("Free now: {free} of {maximum} cases"),
+  },
 };
 
 const picker = document.getElementById("picker");
@@ -46,7 +65,7 @@ function card(service) {
     : term && term.accommodation
       ? "bed"
       : "place";
-  const words = UNIT_WORDS[unit] || "places";
+  const words = UNIT_WORDS[unit] || UNIT_WORDS.place;
 
   const now = el("p", { class: "now" });
   const available = el("input", {
@@ -58,27 +77,27 @@ function card(service) {
     class: "count small",
   });
   const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
-  const minus = el("button", { type: "button", class: "step", "aria-label": `One fewer ${words}` }, "−");
-  const plus = el("button", { type: "button", class: "step", "aria-label": `One more ${words}` }, "+");
-  const save = el("button", { type: "button", class: "primary" }, "Save");
-  const confirm = el("button", { type: "button", class: "secondary" }, "Confirm unchanged");
+  const minus = el("button", { type: "button", class: "step", "aria-label": words.fewer }, "−");
+  const plus = el("button", { type: "button", class: "step", "aria-label": words.more }, "+");
+  const save = el("button", { type: "button", class: "primary" }, t("Save"));
+  const confirm = el("button", { type: "button", class: "secondary" }, t("Confirm unchanged"));
 
   function draw() {
     const cap = state.capacity;
     if (cap) {
-      const free = cap.free === null ? "unknown" : String(cap.free);
+      const free = cap.free === null ? t("unknown") : String(cap.free);
       now.replaceChildren(
-        "Free now: ",
-        el("strong", { class: "free-now" }, free),
-        ` of ${cap.maximum} ${words}`,
-        cap.held ? ` (${cap.held} held)` : "",
+        ...tParts(words.free, {
+          free: el("strong", { class: "free-now" }, free), maximum: cap.maximum,
+        }),
+        cap.held ? ` ${t("({count} held)", { count: cap.held })}` : "",
         " ",
         freshnessBadge(cap.freshness, cap.updated_at),
       );
       available.value = String(cap.available);
       maximum.value = String(cap.maximum);
     } else {
-      now.replaceChildren("No capacity reported yet.");
+      now.replaceChildren(t("No capacity reported yet."));
       available.value = "0";
       maximum.value = "0";
     }
@@ -106,7 +125,7 @@ function card(service) {
   async function send(numbers, done) {
     fieldError(available, "");
     fieldError(maximum, "");
-    note.textContent = "Saving…";
+    note.textContent = t("Saving…");
     save.disabled = true;
     confirm.disabled = true;
     try {
@@ -119,24 +138,25 @@ function card(service) {
       state.capacity = data;
       state.etag = etag;
       draw();
-      note.textContent = `${done} ${ago(data.updated_at)}.`;
+      note.textContent = t("{done} {ago}.", { done, ago: ago(data.updated_at) });
     } catch (error) {
       note.textContent = "";
       if (error.status === 412) {
         try {
           await reload();
-          note.textContent =
-            "Someone else updated this a moment ago — here is the new number. " +
-            "Change it again if it is not right.";
+          note.textContent = t(
+            t("Someone else updated this a moment ago — here is the new number. " +
+            "Change it again if it is not right."));
         } catch (again) {
-          note.textContent = `Someone else updated this a moment ago; reloading failed: ${again.message}`;
+          note.textContent = t("Someone else updated this a moment ago; reloading failed: {error}",
+            { error: again.message });
         }
       } else if (error.field === "$.available") {
         fieldError(available, error.message);
       } else if (error.field === "$.maximum") {
         fieldError(maximum, error.message);
       } else {
-        note.textContent = `Not saved: ${error.message}`;
+        note.textContent = t("Not saved: {error}", { error: error.message });
       }
     } finally {
       save.disabled = false;
@@ -147,40 +167,41 @@ function card(service) {
   save.addEventListener("click", () => {
     const numbers = { available: count(available), maximum: count(maximum) };
     if (numbers.available === null) {
-      fieldError(available, "Type a whole number, 0 or more.");
+      fieldError(available, t("Type a whole number, 0 or more."));
       available.focus();
       return;
     }
     if (numbers.maximum === null) {
-      fieldError(maximum, "Type a whole number, 0 or more.");
+      fieldError(maximum, t("Type a whole number, 0 or more."));
       maximum.focus();
       return;
     }
-    send(numbers, "Saved");
+    send(numbers, t("Saved"));
   });
   confirm.addEventListener("click", () => {
     const cap = state.capacity;
-    send({ available: cap.available, maximum: cap.maximum }, "Confirmed");
+    send({ available: cap.available, maximum: cap.maximum }, t("Confirmed"));
   });
 
   draw();
-  const place = `${service.location.municipality} (${service.location.participant})`;
+  const place = t("{town} ({participant})",
+    { town: service.location.municipality, participant: service.location.participant });
   return el(
     "li",
     { class: "card", "data-service-id": id },
     el("h3", {}, service.name),
-    el("p", { class: "meta" }, `${term ? term.name : service.code} · ${place}`),
+    el("p", { class: "meta" }, t("{service} · {place}", { service: term ? term.name : service.code, place })),
     now,
     el(
       "div",
       { class: "field" },
-      el("label", { for: available.id }, `Available ${words}`),
+      el("label", { for: available.id }, words.available),
       el("div", { class: "stepper" }, minus, available, plus),
     ),
     el(
       "div",
       { class: "field" },
-      el("label", { for: maximum.id }, `Total ${words}`),
+      el("label", { for: maximum.id }, words.total),
       maximum,
     ),
     el("div", { class: "actions" }, save, confirm),
@@ -192,7 +213,7 @@ let shown = 0; // which organisation load is current, when the picker changes qu
 
 async function showOrganization(orgId) {
   const ticket = ++shown;
-  status.textContent = "Loading…";
+  status.textContent = t("Loading…");
   list.replaceChildren();
   try {
     const [{ data: org }, { data: page }] = await Promise.all([
@@ -204,9 +225,9 @@ async function showOrganization(orgId) {
     list.replaceChildren(...page.services.map(card));
     status.textContent = page.services.length
       ? ""
-      : "This organisation has no services in the registry yet.";
+      : t("This organisation has no services in the registry yet.");
   } catch (error) {
-    status.textContent = `Could not load the services: ${error.message}`;
+    status.textContent = t("Could not load the services: {error}", { error: error.message });
   }
 }
 
@@ -216,24 +237,24 @@ async function pickOrganization(me) {
   const { data } = await api(`/api/v1/organizations?${params}`);
   orgSelect.replaceChildren(
     ...data.organizations.map((o) =>
-      el("option", { value: o.id }, `${o.name} (${o.participant})`),
+      el("option", { value: o.id }, t("{organisation} ({participant})", { organisation: o.name, participant: o.participant })),
     ),
   );
   picker.hidden = false;
   orgSelect.addEventListener("change", () => showOrganization(orgSelect.value));
   if (data.organizations.length) await showOrganization(orgSelect.value);
-  else status.textContent = "No organisation in your jurisdiction yet.";
+  else status.textContent = t("No organisation in your jurisdiction yet.");
 }
 
 async function start() {
   const me = await signedIn(["provider", "coordinator", "admin"]);
   if (!me) return;
   try {
-    terms = new Map((await taxonomy()).map((t) => [t.code, t]));
+    terms = new Map((await taxonomy()).map((term) => [term.code, term]));
     if (me.organization_id) await showOrganization(me.organization_id);
     else await pickOrganization(me);
   } catch (error) {
-    status.textContent = `Could not load the page: ${error.message}`;
+    status.textContent = t("Could not load the page: {error}", { error: error.message });
   }
   document.getElementById("page").dataset.ready = "true";
 }

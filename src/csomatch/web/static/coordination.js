@@ -4,33 +4,34 @@
 // Idempotency-Key); the time-limit table (GET/PUT /api/v1/coordination/time-limits, If-Match);
 // the outcome figures of every submitted referral (GET /api/v1/outcomes).
 
+import { dateTime, decimal, plural, t, tParts } from "./i18n.js";
 import { api, el, signedIn } from "./session.js";
 
 const ROLES = ["coordinator", "admin"];
 /** A referral's states in the order a referral goes through them, in words. */
 const STATE_NAMES = {
-  submitted: "Submitted",
-  matched: "Matched",
-  offered: "Offered",
-  accepted: "Accepted",
-  declined: "Declined",
-  expired: "Offer expired",
-  confirmed: "Confirmed",
-  in_service: "In service",
+  submitted: t("Submitted"),
+  matched: t("Matched"),
+  offered: t("Offered"),
+  accepted: t("Accepted"),
+  declined: t("Declined"),
+  expired: t("Offer expired"),
+  confirmed: t("Confirmed"),
+  in_service: t("In service"),
 };
-const URGENCY_NAMES = { emergency: "Emergency", urgent: "Urgent", planned: "Planned" };
+const URGENCY_NAMES = { emergency: t("Emergency"), urgent: t("Urgent"), planned: t("Planned") };
 const APPROVAL_KINDS = {
-  consent_override: "Consent override",
-  child_sign_off: "Child's placement sign-off",
+  consent_override: t("Consent override"),
+  child_sign_off: t("Child's placement sign-off"),
 };
 const OVERRIDE_REASONS = {
-  child_best_interest: "the child's best interest",
-  lacks_capacity: "the person lacks capacity to consent",
-  imminent_danger: "imminent danger",
+  child_best_interest: t("the child's best interest"),
+  lacks_capacity: t("the person lacks capacity to consent"),
+  imminent_danger: t("imminent danger"),
 };
 const WHY_NOT = {
-  own_request: "You asked for this yourself: a second person must approve it.",
-  role: "Only a coordinator approves this.",
+  own_request: t("You asked for this yourself: a second person must approve it."),
+  role: t("Only a coordinator approves this."),
 };
 const APPROVE_PATHS = {
   consent_override: "override-approval",
@@ -48,24 +49,30 @@ function newKey() {
 
 /** Minutes in words: "45 min", "5 h 10 min", "2 days 3 h". */
 export function duration(minutes) {
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return t("{minutes} min", { minutes });
   if (minutes < 60 * 24) {
     const h = Math.floor(minutes / 60);
     const m = minutes % 60;
-    return m ? `${h} h ${m} min` : `${h} h`;
+    return m ? t("{hours} h {minutes} min", { hours: h, minutes: m }) : t("{hours} h", { hours: h });
   }
   const d = Math.floor(minutes / 1440);
   const h = Math.floor((minutes % 1440) / 60);
-  return `${d} day${d === 1 ? "" : "s"}${h ? ` ${h} h` : ""}`;
+  return h
+    ? plural(d, {
+      one: t("{count} day {hours} h"), few: t("{count} days {hours} h (few)"), other: t("{count} days {hours} h"),
+    }, { hours: h })
+    : plural(d, { one: t("{count} day"), few: t("{count} days (few)"), other: t("{count} days") });
 }
 
 function hours(value) {
   if (value === null || value === undefined) return "—";
-  return value < 1 ? `${Math.round(value * 60)} min` : `${value.toFixed(1)} h`;
+  return value < 1
+    ? t("{minutes} min", { minutes: Math.round(value * 60) })
+    : t("{hours} h", { hours: decimal(value) });
 }
 
 function count(value) {
-  return value === null || value === undefined ? "hidden (fewer than 5)" : String(value);
+  return value === null || value === undefined ? t("hidden (fewer than 5)") : String(value);
 }
 
 function stateName(state) {
@@ -74,24 +81,26 @@ function stateName(state) {
 
 function waitedCell(r) {
   if (r.limit_minutes === null) {
-    return el("td", { "data-label": "Waited" }, `${duration(r.waited_minutes)} (no limit)`);
+    return el("td", { "data-label": t("Waited") },
+      t("{waited} (no limit)", { waited: duration(r.waited_minutes) }));
   }
   const words = r.overdue
-    ? `Overdue by ${duration(r.waited_minutes - r.limit_minutes)}`
-    : `${duration(r.limit_minutes - r.waited_minutes)} left`;
-  return el("td", { "data-label": "Waited" },
-    el("span", { class: r.overdue ? "badge overdue" : "badge on-time" }, r.overdue ? "Overdue" : "On time"),
+    ? t("Overdue by {time}", { time: duration(r.waited_minutes - r.limit_minutes) })
+    : t("{time} left", { time: duration(r.limit_minutes - r.waited_minutes) });
+  return el("td", { "data-label": t("Waited") },
+    el("span", { class: r.overdue ? "badge overdue" : "badge on-time" }, r.overdue ? t("Overdue") : t("On time")),
     " ",
-    el("span", { class: "waited" }, `${duration(r.waited_minutes)} of ${duration(r.limit_minutes)} · ${words}`));
+    el("span", { class: "waited" }, t("{waited} of {limit} · {left}",
+      { waited: duration(r.waited_minutes), limit: duration(r.limit_minutes), left: words })));
 }
 
 function offerCell(r) {
   const parts = [r.had_offer
-    ? `First offer ${new Date(r.first_offer_at).toLocaleString()}`
-    : "No offer yet"];
-  const cell = el("td", { "data-label": "Offers" }, parts[0]);
+    ? t("First offer {when}", { when: dateTime(r.first_offer_at) })
+    : t("No offer yet")];
+  const cell = el("td", { "data-label": t("Offers") }, parts[0]);
   if (r.escalated_at) {
-    cell.append(" ", el("span", { class: "badge escalated" }, "Escalated: no offer in time"));
+    cell.append(" ", el("span", { class: "badge escalated" }, t("Escalated: no offer in time")));
   }
   return cell;
 }
@@ -100,9 +109,9 @@ function referralRow(r) {
   const where = r.transnational ? ` (${r.jurisdiction} → ${r.receiving_participant})` : "";
   return el("tr", { class: r.overdue ? "overdue" : "", "data-referral": r.id, "data-overdue": String(r.overdue) },
     el("th", { scope: "row" },
-      el("a", { href: `/refer?referral=${r.id}` }, `Referral ${r.id.slice(0, 8)}`), where),
-    el("td", { "data-label": "State" }, stateName(r.state)),
-    el("td", { "data-label": "Urgency" },
+      el("a", { href: `/refer?referral=${r.id}` }, t("Referral {id}", { id: r.id.slice(0, 8) })), where),
+    el("td", { "data-label": t("State") }, stateName(r.state)),
+    el("td", { "data-label": t("Urgency") },
       el("span", { class: `badge urgency ${r.urgency}` }, URGENCY_NAMES[r.urgency] || r.urgency)),
     waitedCell(r),
     offerCell(r));
@@ -110,10 +119,13 @@ function referralRow(r) {
 
 function drawSummary(data) {
   const items = [el("li", { class: data.overdue ? "overdue-count" : "" },
-    el("strong", {}, String(data.overdue)), " overdue")];
+    ...tParts(t("{count} overdue"), { count: el("strong", {}, String(data.overdue)) }))];
   for (const state of Object.keys(STATE_NAMES)) {
     const n = data.counts[state] || 0;
-    if (n) items.push(el("li", { "data-state": state }, el("strong", {}, String(n)), ` ${stateName(state)}`));
+    if (n) {
+      items.push(el("li", { "data-state": state },
+        ...tParts(t("{count} {state}"), { count: el("strong", {}, String(n)), state: stateName(state) })));
+    }
   }
   $("summary").replaceChildren(...items);
 }
@@ -124,39 +136,44 @@ async function loadReferrals() {
   $("console").querySelector("tbody").replaceChildren(...data.referrals.map(referralRow));
   const n = data.referrals.length;
   $("status").textContent = n
-    ? `${n} open referral${n === 1 ? "" : "s"}; ${data.overdue} overdue.`
-    : "No open referrals.";
+    ? plural(n, {
+      one: t("{count} open referral; {overdue} overdue."),
+      few: t("{count} open referrals; {overdue} overdue. (few)"),
+      other: t("{count} open referrals; {overdue} overdue."),
+    }, { overdue: data.overdue })
+    : t("No open referrals.");
 }
 
 async function approve(a, button, note) {
   button.disabled = true;
-  note.textContent = "Approving…";
+  note.textContent = t("Approving…");
   try {
     await api(`/api/v1/referrals/${a.referral_id}/${APPROVE_PATHS[a.kind]}`, {
       method: "POST", headers: { "Idempotency-Key": newKey() },
     });
     await loadApprovals();
-    $("approvals-status").textContent = `${APPROVAL_KINDS[a.kind]} approved.`;
+    $("approvals-status").textContent = t("{kind} approved.", { kind: APPROVAL_KINDS[a.kind] });
   } catch (error) {
-    note.textContent = `Not approved: ${error.message}`;
+    note.textContent = t("Not approved: {error}", { error: error.message });
     button.disabled = false;
   }
 }
 
 function approvalCard(a) {
   const note = el("p", { class: "meta", role: "status" });
-  const reason = a.reason ? ` · reason: ${OVERRIDE_REASONS[a.reason] || a.reason}` : "";
+  const reason = a.reason ? t(" · reason: {reason}", { reason: OVERRIDE_REASONS[a.reason] || a.reason }) : "";
   const card = el("li", { class: "card approval", "data-referral": a.referral_id, "data-kind": a.kind },
     el("h3", {}, APPROVAL_KINDS[a.kind] || a.kind),
-    el("p", {}, el("a", { href: `/refer?referral=${a.referral_id}` }, `Referral ${a.referral_id.slice(0, 8)}`),
+    el("p", {}, el("a", { href: `/refer?referral=${a.referral_id}` },
+      t("Referral {id}", { id: a.referral_id.slice(0, 8) })),
       ` · ${stateName(a.state)} · ${URGENCY_NAMES[a.urgency] || a.urgency}${reason}`),
-    el("p", { class: "meta" }, `Asked ${new Date(a.requested_at).toLocaleString()}`));
+    el("p", { class: "meta" }, t("Asked {when}", { when: dateTime(a.requested_at) })));
   if (a.may_approve) {
-    const button = el("button", { type: "button", class: "primary approve" }, "Approve");
+    const button = el("button", { type: "button", class: "primary approve" }, t("Approve"));
     button.addEventListener("click", () => approve(a, button, note));
     card.append(button);
   } else {
-    card.append(el("p", { class: "why-not" }, WHY_NOT[a.why_not] || "You may not approve this."));
+    card.append(el("p", { class: "why-not" }, WHY_NOT[a.why_not] || t("You may not approve this.")));
   }
   card.append(note);
   return card;
@@ -167,8 +184,8 @@ async function loadApprovals() {
   $("approvals").replaceChildren(...data.approvals.map(approvalCard));
   const n = data.approvals.length;
   $("approvals-status").textContent = n
-    ? `${n} waiting for a second person.`
-    : "Nothing waits for approval.";
+    ? t("{count} waiting for a second person.", { count: n })
+    : t("Nothing waits for approval.");
 }
 
 function limitInput(limit) {
@@ -176,12 +193,15 @@ function limitInput(limit) {
   const input = el("input", {
     id, type: "number", min: "1", max: "86400", step: "1", inputmode: "numeric",
     value: String(limit.minutes), "data-state": limit.state, "data-urgency": limit.urgency,
-    "aria-label": `${stateName(limit.state)}, ${URGENCY_NAMES[limit.urgency]}: minutes`,
+    "aria-label": t("{state}, {urgency}: minutes",
+      { state: stateName(limit.state), urgency: URGENCY_NAMES[limit.urgency] }),
   });
   input.dataset.saved = String(limit.minutes);
-  const hint = limit.overridden ? `default ${duration(limit.default_minutes)}` : "default";
+  const words = limit.overridden
+    ? t("{time} (default {default})", { time: duration(limit.minutes), default: duration(limit.default_minutes) })
+    : t("{time} (default)", { time: duration(limit.minutes) });
   return el("td", { "data-label": URGENCY_NAMES[limit.urgency] },
-    input, el("span", { class: "meta limit-words" }, ` ${duration(limit.minutes)} (${hint})`));
+    input, el("span", { class: "meta limit-words" }, ` ${words}`));
 }
 
 async function loadLimits() {
@@ -204,7 +224,8 @@ async function saveLimits(event) {
   for (const input of $("limits").querySelectorAll("input")) {
     const minutes = Number(input.value);
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 86400) {
-      $("limits-status").textContent = `${input.getAttribute("aria-label")} must be a whole number from 1 to 86400.`;
+      $("limits-status").textContent = t("{field} must be a whole number from 1 to 86400.",
+        { field: input.getAttribute("aria-label") });
       input.focus();
       return;
     }
@@ -213,23 +234,26 @@ async function saveLimits(event) {
     }
   }
   if (!changed.length) {
-    $("limits-status").textContent = "Nothing changed.";
+    $("limits-status").textContent = t("Nothing changed.");
     return;
   }
   try {
     await api("/api/v1/coordination/time-limits", {
       method: "PUT", body: { limits: changed }, headers: { "If-Match": limitsEtag },
     });
-    $("limits-status").textContent = `Saved ${changed.length} time limit${changed.length === 1 ? "" : "s"}.`;
+    $("limits-status").textContent = plural(changed.length, {
+      one: t("Saved {count} time limit."), few: t("Saved {count} time limits. (few)"),
+      other: t("Saved {count} time limits."),
+    });
     await loadLimits();
     await loadReferrals();
   } catch (error) {
     if (error.status === 412) {
       await loadLimits();
       $("limits-status").textContent =
-        "A colleague changed the time limits since you opened them: they are shown again. Make your change again and save.";
+        t("A colleague changed the time limits since you opened them: they are shown again. Make your change again and save.");
     } else {
-      $("limits-status").textContent = `Not saved: ${error.message}`;
+      $("limits-status").textContent = t("Not saved: {error}", { error: error.message });
     }
   }
 }
@@ -238,25 +262,26 @@ function outcomeRow(c) {
   const d = c.time_to_first_offer;
   return el("tr", {},
     el("th", { scope: "row" }, `${c.participant} · ${URGENCY_NAMES[c.urgency] || c.urgency}`),
-    el("td", { "data-label": "Submitted" }, count(c.submitted)),
-    el("td", { "data-label": "Placed" }, count(c.placed)),
-    el("td", { "data-label": "Still open" }, count(c.still_open)),
-    el("td", { "data-label": "Closed, not placed" }, count(c.closed_unplaced)),
-    el("td", { "data-label": "Cancelled" }, count(c.cancelled)),
-    el("td", { "data-label": "Never offered" }, count(c.never_offered)),
-    el("td", { "data-label": "Time to first offer" },
-      d.n ? `median ${hours(d.median_hours)}, 90% within ${hours(d.p90_hours)} (${d.n} offered)` : "—"));
+    el("td", { "data-label": t("Submitted") }, count(c.submitted)),
+    el("td", { "data-label": t("Placed") }, count(c.placed)),
+    el("td", { "data-label": t("Still open") }, count(c.still_open)),
+    el("td", { "data-label": t("Closed, not placed") }, count(c.closed_unplaced)),
+    el("td", { "data-label": t("Cancelled") }, count(c.cancelled)),
+    el("td", { "data-label": t("Never offered") }, count(c.never_offered)),
+    el("td", { "data-label": t("Time to first offer") },
+      d.n ? t("median {median}, 90% within {p90} ({count} offered)",
+        { median: hours(d.median_hours), p90: hours(d.p90_hours), count: d.n }) : "—"));
 }
 
 async function loadOutcomes() {
   const { data } = await api("/api/v1/outcomes");
-  const t = data.submitted_total;
+  const total = data.submitted_total;
   const figures = [
-    ["Submitted", count(t.submitted)], ["Placed", count(t.placed)],
-    ["Still open", count(t.still_open)], ["Closed, not placed", count(t.closed_unplaced)],
-    ["Cancelled", count(t.cancelled)], ["Never offered", count(t.never_offered)],
-    ["Time to first offer (median)", hours(t.time_to_first_offer.median_hours)],
-    ["Time to first offer (90%)", hours(t.time_to_first_offer.p90_hours)],
+    [t("Submitted"), count(total.submitted)], [t("Placed"), count(total.placed)],
+    [t("Still open"), count(total.still_open)], [t("Closed, not placed"), count(total.closed_unplaced)],
+    [t("Cancelled"), count(total.cancelled)], [t("Never offered"), count(total.never_offered)],
+    [t("Time to first offer (median)"), hours(total.time_to_first_offer.median_hours)],
+    [t("Time to first offer (90%)"), hours(total.time_to_first_offer.p90_hours)],
   ];
   $("outcomes-total").replaceChildren(...figures.flatMap(([label, value]) =>
     [el("dt", {}, label), el("dd", {}, value)]));
@@ -264,21 +289,22 @@ async function loadOutcomes() {
   $("outcomes-status").textContent = "";
 }
 
-async function part(load, status, what) {
+/** Load one part of the console; its failure is told in its own status line (``message``). */
+async function part(load, status, message) {
   try {
     await load();
   } catch (error) {
-    $(status).textContent = `Could not read ${what}: ${error.message}`;
+    $(status).textContent = message.replace("{error}", error.message);
   }
 }
 
 async function loadAll() {
-  $("status").textContent = "Loading…";
+  $("status").textContent = t("Loading…");
   await Promise.all([
-    part(loadReferrals, "status", "the referrals"),
-    part(loadApprovals, "approvals-status", "the approvals"),
-    part(loadLimits, "limits-status", "the time limits"),
-    part(loadOutcomes, "outcomes-status", "the outcome figures"),
+    part(loadReferrals, "status", t("Could not read the referrals: {error}")),
+    part(loadApprovals, "approvals-status", t("Could not read the approvals: {error}")),
+    part(loadLimits, "limits-status", t("Could not read the time limits: {error}")),
+    part(loadOutcomes, "outcomes-status", t("Could not read the outcome figures: {error}")),
   ]);
   $("page").dataset.ready = "true";
 }

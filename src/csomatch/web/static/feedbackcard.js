@@ -3,6 +3,7 @@
 // text, link and QR code, with print styles for a paper card.
 
 import { WORDS } from "./feedbackwords.js";
+import { t } from "./i18n.js";
 import { api, el, signedIn } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -22,7 +23,7 @@ function qrNode(text) {
   const root = doc.documentElement;
   if (root.nodeName !== "svg" || root.querySelector("script")) return el("span", {}, "");
   root.setAttribute("role", "img");
-  root.setAttribute("aria-label", "QR code of the link");
+  root.setAttribute("aria-label", t("QR code of the link"));
   return document.importNode(root, true);
 }
 
@@ -34,7 +35,7 @@ function drawCard(issued) {
   $("card-qr").replaceChildren(qrNode(issued.qr_svg));
   $("card-code").textContent = issued.code;
   $("card-link").textContent = issued.link;
-  $("card-until").textContent = `Valid until ${issued.valid_until} (one use).`;
+  $("card-until").textContent = t("Valid until {date} (one use).", { date: issued.valid_until });
   $("card").hidden = false;
 }
 
@@ -42,18 +43,18 @@ async function issue() {
   const button = $("issue");
   const status = $("card-status");
   button.disabled = true;
-  status.textContent = "Issuing…";
+  status.textContent = t("Issuing…");
   try {
     const { data } = await api(`/api/v1/referrals/${referral}/feedback-code`, {
       method: "POST",
       body: { need },
       headers: { "Idempotency-Key": newKey() },
     });
-    status.textContent = "Issued. Print the card or read the code out now: it is not shown again.";
+    status.textContent = t("Issued. Print the card or read the code out now: it is not shown again.");
     drawCard(data);
     button.hidden = true;
   } catch (error) {
-    status.textContent = `Could not issue a code: ${error.message}`;
+    status.textContent = t("Could not issue a code: {error}", { error: error.message });
     button.disabled = false;
   }
 }
@@ -62,7 +63,8 @@ async function start() {
   const me = await signedIn(["officer", "coordinator", "admin"]);
   if (!me) return;
   $("back").href = `/refer?referral=${encodeURIComponent(referral)}`;
-  $("card-for").textContent = `For need ${need + 1} of referral ${referral.slice(0, 8)}.`;
+  $("card-for").textContent = t("For need {number} of referral {referral}.",
+    { number: need + 1, referral: referral.slice(0, 8) });
   $("issue").addEventListener("click", issue);
   $("print").addEventListener("click", () => window.print());
   document.getElementById("page").dataset.ready = "true";

@@ -3,6 +3,7 @@
 // of at least five answers. Providers see their own services; funders per code only.
 
 import { feedbackRow, feedbackStatus } from "./feedbacktable.js";
+import { t } from "./i18n.js";
 import { api, el, signedIn, taxonomy } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,15 +29,15 @@ async function show() {
   const by = $("fs-by").value;
   const q = new URLSearchParams({ by });
   if ($("fs-quarter").value) q.set("period", $("fs-quarter").value);
-  $("fs-what").textContent = by === "service" ? "Service" : "Kind of service, participant";
-  $("fs-status").textContent = "Loading…";
+  $("fs-what").textContent = by === "service" ? t("Service") : t("Kind of service, participant");
+  $("fs-status").textContent = t("Loading…");
   try {
     const { data } = await api(`/api/v1/feedback/summary?${q}`);
     $("fs-table").querySelector("tbody")
       .replaceChildren(...data.cells.map((c) => feedbackRow(c, by, codeNames)));
     $("fs-status").textContent = feedbackStatus(data);
   } catch (error) {
-    $("fs-status").textContent = `Could not read the feedback: ${error.message}`;
+    $("fs-status").textContent = t("Could not read the feedback: {error}", { error: error.message });
   }
 }
 
@@ -49,7 +50,7 @@ async function start() {
     $("fs-by-field").hidden = true;
   }
   try {
-    codeNames = new Map((await taxonomy()).map((t) => [t.code, t.name]));
+    codeNames = new Map((await taxonomy()).map((term) => [term.code, term.name]));
   } catch {
     // Codes are shown as they are.
   }

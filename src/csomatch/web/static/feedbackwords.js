@@ -1,6 +1,39 @@
-// The words of the public feedback page and of the feedback card, per language. For now a
-// small catalogue here (English, Arabic, Farsi, Ukrainian); the languages issue moves them
-// into the Babel catalogues of every interface language (docs/feedback.md).
+// The words of the public feedback page and of the feedback card, per language: English,
+// Arabic, Farsi and Ukrainian here (the languages of the people it most often asks), and the
+// page's own interface language (Albanian, Serbian, Macedonian, Bosnian: the header's switch)
+// from the web catalogue (docs/web.md "Languages").
+
+import { lang as pageLanguage, t } from "./i18n.js";
+
+/** The page's interface language, its words from the web catalogue (named as the switch does). */
+function interfaceWords() {
+  const own = document.querySelector("#page-language option[selected]");
+  return {
+    name: own ? own.textContent : pageLanguage,
+    dir: "ltr",
+    title: t("Tell us about the service"),
+    intro: t("We do not ask your name. The service will not know these answers are yours. " +
+      "There is nothing to write: only choose."),
+    code: t("Your code (on the card)"),
+    questions: {
+      safe: t("Did you feel safe there?"),
+      respected: t("Were you treated with respect?"),
+      understood: t("Did you understand them, and did they understand you (language)?"),
+      helped: t("Did the service help you?"),
+    },
+    scale: [t("Not at all"), t("A little"), t("Partly"), t("Mostly"), t("Completely")],
+    skip: t("Prefer not to say"),
+    send: t("Send"),
+    thanks: t("Thank you. Your answers were saved."),
+    badCode: t("A code has 16 letters and digits, as on the card."),
+    notFound: t("We could not find this code. Check it letter by letter."),
+    spent: t("This code has already been used, or it has expired."),
+    tooMany: t("Too many tries. Please wait a few minutes."),
+    offline: t("No connection. Please try again."),
+    cardHint: t("Tell us how the service treated you. Open the link or scan the code, " +
+      "and enter the code. No name, nothing to write."),
+  };
+}
 
 /** Each language: its own name, its direction, and every string the person reads. */
 export const WORDS = {
@@ -108,8 +141,14 @@ export const WORDS = {
 /** The questions, in the order they are asked (as the API names them). */
 export const QUESTIONS = ["safe", "respected", "understood", "helped"];
 
-/** The language of the browser, if the catalogue has it; English otherwise. */
+if (pageLanguage !== "en" && !WORDS[pageLanguage]) WORDS[pageLanguage] = interfaceWords();
+
+/**
+ * The page's interface language when it is not English (the person or their advocate chose
+ * it with the switch); else the browser's language if the page has it; else English.
+ */
 export function preferredLanguage() {
+  if (pageLanguage !== "en" && WORDS[pageLanguage]) return pageLanguage;
   for (const tag of navigator.languages || [navigator.language || "en"]) {
     const base = String(tag).toLowerCase().split("-")[0];
     if (WORDS[base]) return base;

@@ -1,6 +1,7 @@
 // Find services: the 2 a.m. page. A place (by name or "near me"), a service, filters;
 // results nearest first from GET /api/v1/services/search.
 
+import { decimal, number, plural, pluralForm, t, tParts } from "./i18n.js";
 import {
   PARTICIPANTS,
   api,
@@ -19,11 +20,19 @@ import { LANGUAGES } from "./languages.js";
 const PAGE_SIZE = 20;
 const DEFAULT_CODE = "ACC.EMERG";
 const UNIT_WORDS = {
-  bed: ["bed", "beds"],
-  place: ["place", "places"],
-  session_per_week: ["session a week", "sessions a week"],
-  hour_per_week: ["hour a week", "hours a week"],
-  case: ["case", "cases"],
+  bed: { one: t("{count} free bed"), few: t("{count} free beds (few)"), other: t("{count} free beds") },
+  place: {
+    one: t("{count} free place"), few: t("{count} free places (few)"), other: t("{count} free places"),
+  },
+  session_per_week: {
+    one: t("{count} free session a week"), few: t("{count} free sessions a week (few)"),
+    other: t("{count} free sessions a week"),
+  },
+  hour_per_week: {
+    one: t("{count} free hour a week"), few: t("{count} free hours a week (few)"),
+    other: t("{count} free hours a week"),
+  },
+  case: { one: t("{count} free case"), few: t("{count} free cases (few)"), other: t("{count} free cases") },
 };
 
 const form = document.getElementById("search");
@@ -37,7 +46,7 @@ const more = document.getElementById("more");
 
 const towns = areaPicker(areaOptions);
 let codeNames = new Map();
-let here = null; // { lat, lon } from the browser, when "Near me" was used
+let here = null; // { lat, lon } from the browser, when t("Near me") was used
 let lastQuery = null;
 let shown = 0;
 let home = null; // the caller's participant: searches keep to it unless "everywhere" is ticked
@@ -53,25 +62,25 @@ async function origin() {
   if (here) return { lat: here.lat, lon: here.lon };
   const typed = areaInput.value.trim();
   if (!typed) {
-    fieldError(areaInput, "Type a town or municipality, or use Near me.");
+    fieldError(areaInput, t("Type a town or municipality, or use Near me."));
     return null;
   }
   const area = await towns.find(typed);
   if (!area) {
-    fieldError(areaInput, `No town or municipality called “${typed}”. Pick one from the list.`);
+    fieldError(areaInput, t("No town or municipality called “{typed}”. Pick one from the list.", { typed }));
     return null;
   }
-  originNote.textContent = `Searching near ${areaLabel(area)}`;
+  originNote.textContent = t("Searching near {place}", { place: areaLabel(area) });
   return { area: area.code };
 }
 
 document.getElementById("near-me").addEventListener("click", () => {
   fieldError(areaInput, "");
   if (!navigator.geolocation) {
-    fieldError(areaInput, "This browser cannot share its location; type a place instead.");
+    fieldError(areaInput, t("This browser cannot share its location; type a place instead."));
     return;
   }
-  originNote.textContent = "Finding your location…";
+  originNote.textContent = t("Finding your location…");
   navigator.geolocation.getCurrentPosition(
     (position) => {
       here = { lat: position.coords.latitude, lon: position.coords.longitude };
@@ -83,7 +92,7 @@ document.getElementById("near-me").addEventListener("click", () => {
     },
     () => {
       originNote.textContent = "";
-      fieldError(areaInput, "Your location is not available; type a place instead.");
+      fieldError(areaInput, t("Your location is not available; type a place instead."));
     },
     { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 },
   );
@@ -111,9 +120,10 @@ function query(where) {
   return params;
 }
 
-function places(count, unit) {
-  const [one, many] = UNIT_WORDS[unit] || ["place", "places"];
-  return count === 1 ? one : many;
+/** "3 free beds", the number in a <strong> (the unit's words in the page's language). */
+function freeWords(count, unit) {
+  const form = pluralForm(count, UNIT_WORDS[unit] || UNIT_WORDS.place);
+  return tParts(form, { count: el("strong", {}, number(count)) });
 }
 
 function hit(h) {
@@ -121,29 +131,31 @@ function hit(h) {
   const unit = s.capacity ? s.capacity.unit : "place";
   const free =
     h.free_places === null
-      ? el("span", { class: "free unknown" }, el("strong", {}, "?"), " free places unknown")
+      ? el("span", { class: "free unknown" },
+        ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
       : el(
           "span",
           { class: h.free_places > 0 ? "free" : "free none" },
-          el("strong", {}, String(h.free_places)),
-          ` free ${places(h.free_places, unit)}`,
+          ...freeWords(h.free_places, unit),
         );
   // A confidential shelter shows only its municipality, even to roles the API tells more:
   // this page is read on phones, in cars and corridors.
   const where = s.location.address && !s.location.confidential
-    ? `${s.location.address}, ${s.location.municipality} (${s.location.participant})`
-    : `${s.location.municipality} (${s.location.participant})`;
-  const tags = el("ul", { class: "tags", "aria-label": "Details" });
+    ? t("{address}, {town} ({participant})", {
+      address: s.location.address, town: s.location.municipality, participant: s.location.participant,
+    })
+    : t("{town} ({participant})", { town: s.location.municipality, participant: s.location.participant });
+  const tags = el("ul", { class: "tags", "aria-label": t("Details") });
   if (h.abroad) {
     const country = PARTICIPANTS[s.location.participant] || s.location.participant;
-    tags.append(el("li", { class: "tag abroad" }, `Abroad: ${country}`));
+    tags.append(el("li", { class: "tag abroad" }, t("Abroad: {country}", { country })));
   }
-  if (s.intake_24_7) tags.append(el("li", { class: "tag strong" }, "24/7 intake"));
+  if (s.intake_24_7) tags.append(el("li", { class: "tag strong" }, t("24/7 intake")));
   if (s.languages.length) {
     const names = s.languages.map((code) => LANGUAGES[code] || code).join(", ");
-    tags.append(el("li", { class: "tag" }, `Languages: ${names}`));
+    tags.append(el("li", { class: "tag" }, t("Languages: {names}", { names })));
   }
-  if (s.location.confidential) tags.append(el("li", { class: "tag" }, "Confidential address"));
+  if (s.location.confidential) tags.append(el("li", { class: "tag" }, t("Confidential address")));
   return el(
     "li",
     { class: "hit", "data-service-id": s.id },
@@ -152,7 +164,8 @@ function hit(h) {
     el(
       "div",
       { class: "facts" },
-      el("span", { class: "distance" }, el("strong", {}, h.distance_km.toFixed(1)), " km"),
+      el("span", { class: "distance" }, ...tParts(t("{distance} km"),
+        { distance: el("strong", {}, decimal(h.distance_km)) })),
       free,
       freshnessBadge(h.freshness, s.capacity && s.capacity.updated_at),
     ),
@@ -162,7 +175,7 @@ function hit(h) {
 }
 
 async function run(offset) {
-  status.textContent = "Searching…";
+  status.textContent = t("Searching…");
   more.hidden = true;
   const params = new URLSearchParams(lastQuery);
   params.set("offset", String(offset));
@@ -174,9 +187,18 @@ async function run(offset) {
     const total = data.items_page.total;
     status.textContent =
       total === 0
-        ? "No service found. Try another service, fewer filters, or untick “Only with free places now”."
-        : `${total} service${total === 1 ? "" : "s"} found, nearest first` +
-          (total > shown ? ` (showing ${shown})` : "");
+        ? t("No service found. Try another service, fewer filters, or untick “Only with free places now”.")
+        : total > shown
+          ? plural(total, {
+            one: t("{count} service found, nearest first (showing {shown})"),
+            few: t("{count} services found, nearest first (showing {shown}) (few)"),
+            other: t("{count} services found, nearest first (showing {shown})"),
+          }, { shown })
+          : plural(total, {
+            one: t("{count} service found, nearest first"),
+            few: t("{count} services found, nearest first (few)"),
+            other: t("{count} services found, nearest first"),
+          });
     more.hidden = shown >= total;
     if (offset === 0 && status.getBoundingClientRect().top > window.innerHeight) {
       status.scrollIntoView({ block: "start" });
@@ -184,7 +206,7 @@ async function run(offset) {
   } catch (error) {
     status.textContent = "";
     if (error.field && /^(area|lat|lon)/.test(error.field)) fieldError(areaInput, error.message);
-    else status.textContent = `The search failed: ${error.message}`;
+    else status.textContent = t("The search failed: {error}", { error: error.message });
   }
 }
 
@@ -195,7 +217,7 @@ form.addEventListener("submit", async (event) => {
   try {
     where = await origin();
   } catch (error) {
-    status.textContent = `The search failed: ${error.message}`;
+    status.textContent = t("The search failed: {error}", { error: error.message });
     return;
   }
   if (!where) {
@@ -214,7 +236,7 @@ async function start() {
   if (me.jurisdiction in PARTICIPANTS) {
     home = me.jurisdiction;
     document.getElementById("home-note").textContent =
-      `Without this, only services in ${PARTICIPANTS[home]} are shown.`;
+      t("Without this, only services in {participant} are shown.", { participant: PARTICIPANTS[home] });
     document.getElementById("abroad-choice").hidden = false;
   }
   const languages = document.getElementById("language");
@@ -223,11 +245,11 @@ async function start() {
   }
   try {
     const codes = await taxonomy();
-    codeNames = new Map(codes.map((t) => [t.code, t.name]));
+    codeNames = new Map(codes.map((term) => [term.code, term.name]));
     taxonomyOptions(codeSelect, codes);
     codeSelect.value = DEFAULT_CODE;
   } catch (error) {
-    status.textContent = `Could not load the service list: ${error.message}`;
+    status.textContent = t("Could not load the service list: {error}", { error: error.message });
   }
   form.dataset.ready = "true";
   areaInput.focus();

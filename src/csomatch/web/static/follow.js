@@ -6,6 +6,7 @@
 
 import { showHandover } from "./handover.js";
 import { showTransnational } from "./transnational.js";
+import { dateTime, plural, t } from "./i18n.js";
 import { ago, api, el } from "./session.js";
 import {
   AT_RISK,
@@ -32,11 +33,12 @@ export function newKey() {
 
 /** "2 Dec 2026, 00:23 (in 60 min)": a deadline, absolute and how far away. */
 export function when(iso) {
-  const at = new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const at = dateTime(iso);
   const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
   if (minutes <= 0) return at;
-  const left = minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
-  return `${at} (in ${left})`;
+  return minutes < 120
+    ? t("{at} (in {count} min)", { at, count: minutes })
+    : t("{at} (in {count} h)", { at, count: Math.round(minutes / 60) });
 }
 
 function options(select, words, first) {
@@ -58,18 +60,18 @@ export function follower(ctx) {
     const key = keys.get(name) || newKey();
     keys.set(name, key);
     button.disabled = true;
-    note.textContent = "Sending…";
+    note.textContent = t("Sending…");
     try {
       await api(`/api/v1/referrals/${ctx.id()}/transitions`, {
         method: "POST", body, headers: { "Idempotency-Key": key },
       });
       keys.delete(name);
-      note.textContent = "Done.";
+      note.textContent = t("Done.");
       await refresh();
       return true;
     } catch (error) {
       if (error.status !== 0) keys.delete(name);
-      note.textContent = `Not done: ${error.message}`;
+      note.textContent = t("Not done: {error}", { error: error.message });
       button.disabled = false;
       return false;
     }
@@ -77,10 +79,14 @@ export function follower(ctx) {
 
   function offerLine(o) {
     return el("li", { "data-offer-id": o.id, "data-status": o.status },
-      `${ctx.serviceName(o.service_id)}: ${o.places} place${o.places === 1 ? "" : "s"}, ` +
-      `${OFFER_STATUS[o.status] || o.status}` +
-      (o.status === "held" ? ` until ${when(o.expires_at)}` : "") +
-      (o.status === "accepted" && o.confirm_by ? `: confirm by ${when(o.confirm_by)}` : ""),
+      plural(o.places, {
+        one: t("{service}: {count} place, {status}"),
+        few: t("{service}: {count} places, {status} (few)"),
+        other: t("{service}: {count} places, {status}"),
+      }, { service: ctx.serviceName(o.service_id), status: OFFER_STATUS[o.status] || o.status }) +
+      (o.status === "held" ? t(" until {when}", { when: when(o.expires_at) }) : "") +
+      (o.status === "accepted" && o.confirm_by
+        ? t(": confirm by {when}", { when: when(o.confirm_by) }) : ""),
       o.at_risk ? el("strong", { class: "at-risk" }, AT_RISK) : "");
   }
 
@@ -89,7 +95,8 @@ export function follower(ctx) {
     const i = need.index;
     const body = { need: i };
     const button = (label, to, extra = () => ({})) => {
-      const b = el("button", { type: "button", class: "primary", "aria-label": `${label}: ${name}` },
+      const b = el("button", { type: "button", class: "primary",
+        "aria-label": t("{action}: {service}", { action: label, service: name }) },
         label);
       b.addEventListener("click", () => {
         const more = extra();
@@ -102,27 +109,27 @@ export function follower(ctx) {
       options(select, words, first);
       return [el("div", { class: "field" }, el("label", { for: id }, label), select), select];
     };
-    if (need.state === "accepted") return [button("Confirm the placement", "confirmed")];
-    if (need.state === "confirmed") return [button("Service started", "in_service")];
+    if (need.state === "accepted") return [button(t("Confirm the placement"), "confirmed")];
+    if (need.state === "confirmed") return [button(t("Service started"), "in_service")];
     if (need.state === "in_service") {
-      const [field, select] = choice(`outcome-${i}`, "Outcome", OUTCOMES, "Choose the outcome…");
+      const [field, select] = choice(`outcome-${i}`, t("Outcome"), OUTCOMES, t("Choose the outcome…"));
       select.value = "placed";
-      return [field, button("Close this need", "closed", () => {
+      return [field, button(t("Close this need"), "closed", () => {
         if (select.value) return { outcome: select.value };
-        note.textContent = "Choose the outcome first.";
+        note.textContent = t("Choose the outcome first.");
         return null;
       })];
     }
     if (OPEN_FOR_OFFER.has(need.state)) {
-      const [field, select] = choice(`unmet-${i}`, "Why leave it unmet", UNMET_REASONS,
-        "Choose why…");
-      const leave = button("Leave unmet", "unmet", () => {
+      const [field, select] = choice(`unmet-${i}`, t("Why leave it unmet"), UNMET_REASONS,
+        t("Choose why…"));
+      const leave = button(t("Leave unmet"), "unmet", () => {
         if (select.value) return { reason: select.value };
-        note.textContent = "Choose why first.";
+        note.textContent = t("Choose why first.");
         return null;
       });
       leave.className = "secondary";
-      return [el("details", { class: "unmet-box" }, el("summary", {}, "Leave this need unmet"),
+      return [el("details", { class: "unmet-box" }, el("summary", {}, t("Leave this need unmet")),
         field, leave)];
     }
     return [];
@@ -132,8 +139,10 @@ export function follower(ctx) {
     const name = ctx.needName(need);
     const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
     const ending = need.state === "closed"
-      ? (need.outcome ? `: ${OUTCOMES[need.outcome] || need.outcome}` : " (cancelled)")
-      : need.state === "unmet" ? `: ${UNMET_REASONS[need.unmet_reason] || need.unmet_reason}` : "";
+      ? (need.outcome ? t(": {outcome}", { outcome: OUTCOMES[need.outcome] || need.outcome })
+        : t(" (cancelled)"))
+      : need.state === "unmet"
+        ? t(": {reason}", { reason: UNMET_REASONS[need.unmet_reason] || need.unmet_reason }) : "";
     return el("li", { class: "need-line", "data-need": String(need.index), "data-state": need.state },
       el("h3", {}, name),
       el("p", { class: "need-state" }, `${NEED_STATES[need.state] || need.state}${ending}`),
@@ -149,7 +158,7 @@ export function follower(ctx) {
     if (!placed) return "";
     return el("a", { class: "feedback-card-link", href:
       `/feedback-card?referral=${encodeURIComponent(ctx.id())}&need=${need.index}` },
-      "Feedback card for the person");
+      t("Feedback card for the person"));
   }
 
   /** Read the referral (GET /api/v1/referrals/{id}) and show each need, its offers, its step. */
@@ -158,10 +167,10 @@ export function follower(ctx) {
     try {
       const { data } = await api(`/api/v1/referrals/${ctx.id()}`);
       const words = STATES[data.state] || data.state;
-      const why = data.cancel_reason ? `: ${CANCEL_REASONS[data.cancel_reason]}` : "";
-      const outcome = data.outcome ? `: ${OUTCOMES[data.outcome] || data.outcome}` : "";
+      const why = data.cancel_reason ? t(": {reason}", { reason: CANCEL_REASONS[data.cancel_reason] }) : "";
+      const outcome = data.outcome ? t(": {outcome}", { outcome: OUTCOMES[data.outcome] || data.outcome }) : "";
       state.replaceChildren(el("strong", { class: "referral-state", "data-state": data.state },
-        `${words}${why}${outcome}`), ` · updated ${ago(data.updated_at)}`);
+        `${words}${why}${outcome}`), t(" · updated {ago}", { ago: ago(data.updated_at) }));
       followed = new Set([data.id, ...data.offers.map((o) => o.id)]);
       $("follow-offers").replaceChildren(...data.needs.map((need) =>
         needLine(need, data.offers.filter((o) => o.need === need.index))));
@@ -172,7 +181,7 @@ export function follower(ctx) {
       await showHandover(data.id, data.needs.map((n) => n.state));
       await showTransnational(data, refresh, referring);
     } catch (error) {
-      state.textContent = `Could not read the referral: ${error.message}`;
+      state.textContent = t("Could not read the referral: {error}", { error: error.message });
     }
   }
 
@@ -189,11 +198,11 @@ export function follower(ctx) {
     }
   }
 
-  options($("cancel-reason"), CANCEL_REASONS, "Choose why…");
+  options($("cancel-reason"), CANCEL_REASONS, t("Choose why…"));
   $("cancel").addEventListener("click", () => {
     const reason = $("cancel-reason").value;
     if (!reason) {
-      $("cancel-note").textContent = "Choose why the referral is cancelled.";
+      $("cancel-note").textContent = t("Choose why the referral is cancelled.");
       $("cancel-reason").focus();
       return;
     }

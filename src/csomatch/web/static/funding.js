@@ -2,39 +2,50 @@
 // money, the largest funder's share, the runway) and, per service, the gap cell it serves
 // (GET /api/v1/organizations/{id}/funding; docs/funding.md, "Who pays").
 
+import { date, number, plural, t } from "./i18n.js";
 import { api, areaNames, el, signedIn } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
 
 const KINDS = {
-  ministry: "ministry",
-  municipality: "municipality",
-  donor: "donor",
-  foundation: "foundation",
-  io: "international organisation",
-  other: "other funder",
+  ministry: t("ministry"),
+  municipality: t("municipality"),
+  donor: t("donor"),
+  foundation: t("foundation"),
+  io: t("international organisation"),
+  other: t("other funder"),
 };
 
-const euros = (n) => `€${Math.round(n).toLocaleString("en-GB")}`;
-const percent = (share) => `${Math.round(share * 100)}%`;
+const euros = (n) => number(Math.round(n), {
+  style: "currency", currency: "EUR", minimumFractionDigits: 0, maximumFractionDigits: 0,
+});
+const percent = (share) => number(share, { style: "percent" });
 
 /** A runway in words: "12.5 months, to 2027-06-30", or that no grant runs today. */
 export function runwayText(mix) {
-  if (mix.runway_days === null) return "No committed or disbursed grant runs today";
-  if (mix.runway_days === 0) return `Ends today (${mix.funded_through})`;
-  return `${mix.runway_months} months, to ${mix.funded_through}`;
+  if (mix.runway_days === null) return t("No committed or disbursed grant runs today");
+  if (mix.runway_days === 0) return t("Ends today ({date})", { date: date(mix.funded_through) });
+  return plural(mix.runway_months, {
+    one: t("{count} month, to {date}"),
+    few: t("{count} months, to {date} (few)"),
+    other: t("{count} months, to {date}"),
+  }, { date: date(mix.funded_through) });
 }
 
 function summary(body) {
   const mix = body.funding;
   $("summary-title").textContent = body.organization_name;
   const total = mix.public_eur_per_year + mix.donor_eur_per_year;
-  const share = (part) => (total ? ` (${percent(part / total)})` : "");
-  $("public").textContent = euros(mix.public_eur_per_year) + share(mix.public_eur_per_year);
-  $("donor").textContent = euros(mix.donor_eur_per_year) + share(mix.donor_eur_per_year);
+  const withShare = (part) => (total
+    ? t("{money} ({share})", { money: euros(part), share: percent(part / total) })
+    : euros(part));
+  $("public").textContent = withShare(mix.public_eur_per_year);
+  $("donor").textContent = withShare(mix.donor_eur_per_year);
   const top = mix.funders[0];
-  $("top").textContent = top ? `${top.name}: ${percent(top.share)} of the money` : "None";
+  $("top").textContent = top
+    ? t("{funder}: {share} of the money", { funder: top.name, share: percent(top.share) })
+    : t("None");
   $("runway").textContent = runwayText(mix);
   const bar = $("mix-bar");
   bar.hidden = !total;
@@ -43,14 +54,18 @@ function summary(body) {
     bar.querySelector(".mix-donor").style.width = `${(100 * mix.donor_eur_per_year) / total}%`;
   }
   $("mix-text").textContent = total
-    ? `Solid: public money ${percent(mix.public_eur_per_year / total)}; striped: donor money ` +
-      `${percent(mix.donor_eur_per_year / total)}.`
-    : "No grant runs today.";
+    ? t("Solid: public money {public}; striped: donor money {donor}.", {
+      public: percent(mix.public_eur_per_year / total),
+      donor: percent(mix.donor_eur_per_year / total),
+    })
+    : t("No grant runs today.");
   $("summary").hidden = false;
 }
 
 function funderRow(f) {
-  const kind = `${f.public ? "Public" : "Donor"} (${KINDS[f.kind] || f.kind})`;
+  const kind = f.public
+    ? t("Public ({kind})", { kind: KINDS[f.kind] || f.kind })
+    : t("Donor ({kind})", { kind: KINDS[f.kind] || f.kind });
   return el("tr", {},
     el("th", { scope: "row" }, f.name),
     el("td", {}, kind),
@@ -65,7 +80,7 @@ function serviceRow(s, names) {
     el("th", { scope: "row" }, s.service_name),
     el("td", {}, names.get(s.area_code) || s.area_code, el("br"),
       el("code", { class: "cell-key" }, s.cell)),
-    el("td", { class: "num" }, mix.public_share === null ? "No grant" : percent(mix.public_share)),
+    el("td", { class: "num" }, mix.public_share === null ? t("No grant") : percent(mix.public_share)),
     el("td", {}, runwayText(mix)),
   );
 }
@@ -82,10 +97,14 @@ async function start() {
       .replaceChildren(...data.services.map((s) => serviceRow(s, names)));
     const n = data.funding.funders.length;
     status.textContent = n
-      ? `${n} funder${n === 1 ? "" : "s"} pay for grants running today.`
-      : "No grant runs today.";
+      ? plural(n, {
+        one: t("{count} funder pays for grants running today."),
+        few: t("{count} funders pay for grants running today. (few)"),
+        other: t("{count} funders pay for grants running today."),
+      })
+      : t("No grant runs today.");
   } catch (error) {
-    status.textContent = `Could not load your funding: ${error.message}`;
+    status.textContent = t("Could not load your funding: {error}", { error: error.message });
   }
   $("page").dataset.ready = "true";
 }

@@ -2,6 +2,7 @@
 // charts of the money (gapscharts.js), and the cells, most severe first.
 // Every figure is an aggregate; a count the API suppressed is shown as hidden, never guessed.
 
+import { date, number, plural, t } from "./i18n.js";
 import {
   PARTICIPANTS, api, areaNames, el, signedIn, taxonomy, taxonomyOptions,
 } from "./session.js";
@@ -11,12 +12,12 @@ import {
 } from "./gapscharts.js";
 
 const FLAGS = {
-  uncovered: "Uncovered",
-  under_capacity: "Under capacity",
-  underfunded: "Underfunded",
-  funding_cliff: "Funding cliff",
-  single_donor: "Single-donor dependent",
-  stale_data: "Stale capacity data",
+  uncovered: t("Uncovered"),
+  under_capacity: t("Under capacity"),
+  underfunded: t("Underfunded"),
+  funding_cliff: t("Funding cliff"),
+  single_donor: t("Single-donor dependent"),
+  stale_data: t("Stale capacity data"),
 };
 const PAGE = 25;
 /** A town's cells shown at first when it is chosen on the map (the most severe). */
@@ -38,12 +39,12 @@ let asked = 0;
 function count(cell, name) {
   const value = cell[name];
   if (value === null || value === undefined) {
-    return cell.suppressed.includes(name) ? "hidden (small count)" : "—";
+    return cell.suppressed.includes(name) ? t("hidden (small count)") : "—";
   }
   return String(value);
 }
 
-const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)} %`);
+const percent = (x) => (x === null || x === undefined ? "—" : number(x, { style: "percent" }));
 
 function fact(term, value) {
   return [el("dt", {}, term), el("dd", {}, value)];
@@ -52,10 +53,11 @@ function fact(term, value) {
 function card(cell) {
   const where =
     cell.area_code === "ALL"
-      ? `All of ${participantName(cell.participant_code)}`
+      ? t("All of {participant}", { participant: participantName(cell.participant_code) })
       : cell.area_code === "UNKNOWN"
-        ? `${cell.participant_code}, area not known`
-        : `${placeNames.get(cell.area_code) || cell.area_code} (${cell.participant_code})`;
+        ? t("{participant}, area not known", { participant: cell.participant_code })
+        : t("{town} ({participant})",
+          { town: placeNames.get(cell.area_code) || cell.area_code, participant: cell.participant_code });
   const flags = el(
     "ul",
     { class: "flags" },
@@ -64,35 +66,44 @@ function card(cell) {
     ),
   );
   const funding = cell.funded_through
-    ? `${percent(cell.funding_coverage)} of places funded, until ${cell.funded_through}` +
-      (cell.runway_days !== null ? ` (${cell.runway_days} days)` : "")
-    : `${percent(cell.funding_coverage)} of places funded`;
+    ? (cell.runway_days !== null
+      ? t("{share} of places funded, until {date} ({days} days)",
+        { share: percent(cell.funding_coverage), date: date(cell.funded_through), days: cell.runway_days })
+      : t("{share} of places funded, until {date}",
+        { share: percent(cell.funding_coverage), date: date(cell.funded_through) }))
+    : t("{share} of places funded", { share: percent(cell.funding_coverage) });
   const donors = cell.funders
     .slice(0, 3)
-    .map((f) => `${f.name} ${Math.round(f.share * 100)} %`)
+    .map((f) => t("{funder} {share}", { funder: f.name, share: percent(f.share) }))
     .join("; ");
   const rows = [
-    fact("Demand", `${count(cell, "needs")} needs, ${count(cell, "unmet")} unmet, ` +
-      `${count(cell, "declines")} declined for no capacity, ${count(cell, "searches")} empty searches`),
-    fact("Capacity", `${cell.capacity} places in ${cell.services} services, ` +
-      `${cell.free === null ? "free unknown" : `${cell.free} free`}` +
-      (cell.stale_services ? ` (${cell.stale_services} not reported recently)` : "")),
-    fact("Funding", funding),
+    fact(t("Demand"), t("{needs} needs, {unmet} unmet, {declines} declined for no capacity, " +
+      "{searches} empty searches", {
+      needs: count(cell, "needs"), unmet: count(cell, "unmet"),
+      declines: count(cell, "declines"), searches: count(cell, "searches"),
+    })),
+    fact(t("Capacity"), [
+      t("{capacity} places in {services} services", { capacity: cell.capacity, services: cell.services }),
+      cell.free === null ? t("free unknown") : t("{count} free", { count: cell.free }),
+    ].join(", ") + (cell.stale_services
+      ? t(" ({count} not reported recently)", { count: cell.stale_services }) : "")),
+    fact(t("Funding"), funding),
   ];
-  if (donors) rows.push(fact("Main funders", donors));
+  if (donors) rows.push(fact(t("Main funders"), donors));
   if (cell.survivor_led_capacity_share !== null && cell.survivor_led_capacity_share !== undefined) {
-    rows.push(fact("Survivor-led", `${percent(cell.survivor_led_capacity_share)} of places, ` +
-      `${percent(cell.survivor_led_funding_share)} of funded places`));
+    rows.push(fact(t("Survivor-led"), t("{places} of places, {funded} of funded places", {
+      places: percent(cell.survivor_led_capacity_share), funded: percent(cell.survivor_led_funding_share),
+    })));
   }
   return el(
     "li",
     { class: `card gap sev-${cell.severity}`, "data-cell": cell.key },
     el("h3", {}, `${codeNames.get(cell.taxonomy_code) || cell.taxonomy_code} · ${where}`),
     el("p", { class: "meta" },
-      el("span", { class: `badge severity sev-${cell.severity}` }, `Severity ${cell.severity}`),
+      el("span", { class: `badge severity sev-${cell.severity}` }, t("Severity {severity}", { severity: cell.severity })),
       ` ${cell.period}`),
     cell.sentence ? el("p", { class: "why" }, cell.sentence) : "",
-    cell.flags.length ? flags : el("p", {}, "No flag raised."),
+    cell.flags.length ? flags : el("p", {}, t("No flag raised.")),
     el("dl", { class: "facts-list" }, ...rows.flat()),
   );
 }
@@ -109,15 +120,17 @@ async function pickTown(town) {
   const panel = document.getElementById("town");
   panel.hidden = false;
   document.getElementById("town-name").textContent =
-    `${town.name} (${participantName(town.participant)})`;
-  document.getElementById("town-summary").textContent =
-    `Most severe: ${town.severity}; ${unmetText(town)}; ` +
-    `${town.cells.length} cell${town.cells.length === 1 ? "" : "s"}.`;
+    t("{town} ({participant})", { town: town.name, participant: participantName(town.participant) });
+  document.getElementById("town-summary").textContent = plural(town.cells.length, {
+    one: t("Most severe: {severity}; {unmet}; {count} cell."),
+    few: t("Most severe: {severity}; {unmet}; {count} cells. (few)"),
+    other: t("Most severe: {severity}; {unmet}; {count} cells."),
+  }, { severity: town.severity, unmet: unmetText(town) });
   const list = document.getElementById("town-cells");
   list.replaceChildren(...town.cells.slice(0, TOWN_CARDS).map(card));
   const all = document.getElementById("town-all");
   all.hidden = town.cells.length <= TOWN_CARDS;
-  all.textContent = `Show all ${town.cells.length} cells of ${town.name}`;
+  all.textContent = t("Show all {count} cells of {town}", { count: town.cells.length, town: town.name });
   all.onclick = () => {
     list.replaceChildren(...town.cells.map(card));
     all.hidden = true;
@@ -153,10 +166,14 @@ async function loadMap(ticket) {
     document.getElementById("town").hidden = true;
     const drawn = await drawMap(document.getElementById("map"), data.cells, pickTown);
     note.textContent = drawn
-      ? `${drawn} town${drawn === 1 ? "" : "s"} with cells at this severity.`
-      : "No town has a cell at this severity.";
+      ? plural(drawn, {
+        one: t("{count} town with cells at this severity."),
+        few: t("{count} towns with cells at this severity. (few)"),
+        other: t("{count} towns with cells at this severity."),
+      })
+      : t("No town has a cell at this severity.");
   } catch (error) {
-    if (ticket === asked) note.textContent = `Could not draw the map: ${error.message}`;
+    if (ticket === asked) note.textContent = t("Could not draw the map: {error}", { error: error.message });
   }
 }
 
@@ -169,16 +186,19 @@ async function loadCharts(ticket) {
     if (ticket !== asked) return;
     chartCells = data.cells;
     charts.replaceChildren(
-      barChart("Funding cliffs: places whose funding ends, by month", cliffRows(chartCells), {
-        id: "chart-cliffs", empty: "No funding ends within the funded periods shown.",
+      barChart(t("Funding cliffs: places whose funding ends, by month"), cliffRows(chartCells), {
+        id: "chart-cliffs", empty: t("No funding ends within the funded periods shown."),
       }),
-      barChart("Donor concentration: each funder's share of the funded places",
-        donorRows(chartCells), { id: "chart-donors", empty: "No funded places." }),
+      barChart(t("Donor concentration: each funder's share of the funded places"),
+        donorRows(chartCells), { id: "chart-donors", empty: t("No funded places.") }),
     );
     const choice = document.getElementById("whatif-funder");
     choice.replaceChildren(...fundersOf(chartCells).map((f) => el("option", { value: f.ref }, f.name)));
   } catch (error) {
-    if (ticket === asked) charts.replaceChildren(el("p", { class: "hint" }, `Could not draw the charts: ${error.message}`));
+    if (ticket === asked) {
+      charts.replaceChildren(el("p", { class: "hint" },
+        t("Could not draw the charts: {error}", { error: error.message })));
+    }
   }
 }
 
@@ -187,20 +207,20 @@ async function whatIf(event) {
   const ref = document.getElementById("whatif-funder").value;
   const note = document.getElementById("whatif-status");
   if (!ref) return;
-  note.textContent = "Re-placing the year's demand…";
+  note.textContent = t("Re-placing the year's demand…");
   const body = { remove_funder: ref };
   if (participant.value) body.participant = participant.value;
   try {
     const { data } = await api("/api/v1/gaps/what-if", { method: "POST", body });
     const name = document.getElementById("whatif-funder").selectedOptions[0].textContent;
     document.getElementById("whatif-result").replaceChildren(
-      el("h3", {}, `Without ${name}: the last 12 months of needs, re-placed`),
+      el("h3", {}, t("Without {funder}: the last 12 months of needs, re-placed", { funder: name })),
       el("div", { id: "chart-whatif", class: "charts" }, ...whatIfCharts(data)),
     );
-    note.textContent = `Unmet needs change by ${data.unmet_change}; ` +
-      `${data.areas_left_without_provider.length} town and service pairs left without a provider.`;
+    note.textContent = t("Unmet needs change by {change}; {count} town and service pairs left without a provider.",
+      { change: data.unmet_change, count: data.areas_left_without_provider.length });
   } catch (error) {
-    note.textContent = `Could not run the what-if: ${error.message}`;
+    note.textContent = t("Could not run the what-if: {error}", { error: error.message });
   }
 }
 
@@ -209,25 +229,26 @@ async function allocate(event) {
   const budget = Number(document.getElementById("allocate-budget").value);
   const note = document.getElementById("allocate-status");
   if (!Number.isInteger(budget) || budget < 1) {
-    note.textContent = "Give the budget as a whole number of euros.";
+    note.textContent = t("Give the budget as a whole number of euros.");
     return;
   }
-  note.textContent = "Looking for the allocation that covers the most severe unmet needs…";
+  note.textContent = t("Looking for the allocation that covers the most severe unmet needs…");
   const body = { budget, currency: "EUR", time_limit_s: 5 };
   if (participant.value) body.participant = participant.value;
   try {
     const { data } = await api("/api/v1/gaps/allocate", { method: "POST", body });
     const names = await areaNames(data.purchases.map((p) => p.area_code));
     document.getElementById("allocate-result").replaceChildren(
-      barChart(`Where ${data.budget.toLocaleString("en")} ${data.currency} would go`,
+      barChart(t("Where {budget} {currency} would go", { budget: number(data.budget), currency: data.currency }),
         allocationRows(data, names),
-        { id: "chart-allocation", empty: "No purchase proposed (no unit cost known, or no unmet need)." }),
+        { id: "chart-allocation", empty: t("No purchase proposed (no unit cost known, or no unmet need).") }),
     );
-    note.textContent = `Spends ${data.spent.toLocaleString("en")} ${data.currency}; ` +
-      `covers ${data.covered} of ${data.unmet_before} needs that found no place ` +
-      `(${data.status === "optimal" ? "best possible" : "good, not proven best"}).`;
+    note.textContent = t("Spends {spent} {currency}; covers {covered} of {unmet} needs that found no place ({quality}).", {
+      spent: number(data.spent), currency: data.currency, covered: data.covered, unmet: data.unmet_before,
+      quality: data.status === "optimal" ? t("best possible") : t("good, not proven best"),
+    });
   } catch (error) {
-    note.textContent = `Could not propose an allocation: ${error.message}`;
+    note.textContent = t("Could not propose an allocation: {error}", { error: error.message });
   }
 }
 
@@ -239,7 +260,7 @@ async function load() {
 }
 
 async function loadList(ticket) {
-  status.textContent = "Loading…";
+  status.textContent = t("Loading…");
   try {
     const { data } = await api(`/api/v1/gaps?${query()}`);
     placeNames = await areaNames(data.cells.map((cell) => cell.area_code));
@@ -249,10 +270,14 @@ async function loadList(ticket) {
     list.replaceChildren();
     showMore();
     status.textContent = data.total
-      ? `${data.total} cell${data.total === 1 ? "" : "s"}, most severe first`
-      : "No cell matches: no gap at this severity.";
+      ? plural(data.total, {
+        one: t("{count} cell, most severe first"),
+        few: t("{count} cells, most severe first (few)"),
+        other: t("{count} cells, most severe first"),
+      })
+      : t("No cell matches: no gap at this severity.");
   } catch (error) {
-    if (ticket === asked) status.textContent = `Could not load the gaps: ${error.message}`;
+    if (ticket === asked) status.textContent = t("Could not load the gaps: {error}", { error: error.message });
   }
 }
 
@@ -264,19 +289,19 @@ async function start() {
     // Coordinators and admins also see the current month and quarter, still open.
     const period = document.getElementById("period");
     period.append(
-      el("option", { value: "month:1:open" }, "This month (still open)"),
-      el("option", { value: "quarter:1:open" }, "This quarter (still open)"),
+      el("option", { value: "month:1:open" }, t("This month (still open)")),
+      el("option", { value: "quarter:1:open" }, t("This quarter (still open)")),
     );
   }
   const visible = all ? Object.keys(PARTICIPANTS) : [me.jurisdiction];
-  if (all) participant.append(el("option", { value: "" }, "All six"));
+  if (all) participant.append(el("option", { value: "" }, t("All six")));
   for (const p of visible) participant.append(el("option", { value: p }, PARTICIPANTS[p] || p));
   document.getElementById("legend").replaceChildren(...legend());
   document.getElementById("whatif").addEventListener("submit", whatIf);
   document.getElementById("allocate").addEventListener("submit", allocate);
   try {
     const codes = await taxonomy();
-    codeNames = new Map(codes.map((t) => [t.code, t.name]));
+    codeNames = new Map(codes.map((term) => [term.code, term.name]));
     taxonomyOptions(service, codes);
   } catch {
     // The service filter is optional; the cells still load with their codes.

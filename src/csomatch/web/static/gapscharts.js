@@ -3,9 +3,15 @@
 // results as bars. Every figure comes from the API's aggregates; each chart has its numbers
 // written beside its bars, so nothing is told by colour or length alone.
 
+import { decimal, number as formatNumber, plural, t, tParts } from "./i18n.js";
 import { el } from "./session.js";
 
 const NS = "http://www.w3.org/2000/svg";
+/** Capacity units of a purchase, in words. */
+const UNITS = {
+  bed: t("beds"), place: t("places"), session_per_week: t("sessions a week"),
+  hour_per_week: t("hours a week"), case: t("cases"),
+};
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(NS, tag);
@@ -14,14 +20,15 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-const number = (x) => Math.round(x).toLocaleString("en");
+const number = (x) => formatNumber(Math.round(x));
+const percent = (share) => formatNumber(share, { style: "percent" });
 
 /**
  * Horizontal bars: each row its label and value in words (HTML, so that it wraps on a
  * phone) above an inline SVG bar. `rows` are {label, value, text, kind}; `kind` (optional)
  * is a class for the bar ("before", "after").
  */
-export function barChart(title, rows, { empty = "Nothing to show.", id } = {}) {
+export function barChart(title, rows, { empty = t("Nothing to show."), id } = {}) {
   const figure = el("figure", { class: "chart", id });
   figure.append(el("figcaption", {}, title));
   if (!rows.length) {
@@ -38,7 +45,8 @@ export function barChart(title, rows, { empty = "Nothing to show.", id } = {}) {
       x: "0", y: "0", width: length.toFixed(2), height: "4", class: `bar ${row.kind || ""}`.trim(),
     }));
     list.append(el("li", { class: "bar-row" },
-      el("span", { class: "bar-label" }, `${row.label}: `, el("strong", {}, row.text)), bar));
+      el("span", { class: "bar-label" },
+        ...tParts(t("{label}: {value}"), { label: row.label, value: el("strong", {}, row.text) })), bar));
   }
   figure.append(list);
   return figure;
@@ -65,7 +73,8 @@ export function cliffRows(cells, monthsAhead = 12) {
   }
   return [...byMonth.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, monthsAhead)
     .map(([month, units]) => ({
-      label: month, value: units, text: `${number(units)} place${units === 1 ? "" : "s"}`,
+      label: month, value: units,
+      text: plural(units, { one: t("{count} place"), few: t("{count} places (few)"), other: t("{count} places") }),
     }));
 }
 
@@ -85,13 +94,13 @@ export function donorRows(cells, top = 6) {
   const sorted = [...byFunder.values()].sort((a, b) => b.units - a.units);
   const rows = sorted.slice(0, top).map((f) => ({
     label: f.name, value: f.units / total,
-    text: `${Math.round((100 * f.units) / total)} % (${number(f.units)} places)`,
+    text: t("{share} ({count} places)", { share: percent(f.units / total), count: number(f.units) }),
   }));
   const rest = sorted.slice(top).reduce((sum, f) => sum + f.units, 0);
   if (rest) {
     rows.push({
-      label: `${sorted.length - top} other funders`, value: rest / total,
-      text: `${Math.round((100 * rest) / total)} % (${number(rest)} places)`,
+      label: t("{count} other funders", { count: sorted.length - top }), value: rest / total,
+      text: t("{share} ({count} places)", { share: percent(rest / total), count: number(rest) }),
     });
   }
   return rows;
@@ -109,14 +118,14 @@ export function fundersOf(cells) {
 export function whatIfCharts(result) {
   const { baseline: before, scenario: after } = result;
   const pair = (value, text) => [
-    { label: "As things are", value: value(before), text: text(before), kind: "before" },
-    { label: "With the change", value: value(after), text: text(after), kind: "after" },
+    { label: t("As things are"), value: value(before), text: text(before), kind: "before" },
+    { label: t("With the change"), value: value(after), text: text(after), kind: "after" },
   ];
-  const km = (run) => (run.mean_km === null ? "—" : `${run.mean_km.toFixed(1)} km`);
+  const km = (run) => (run.mean_km === null ? "—" : t("{distance} km", { distance: decimal(run.mean_km) }));
   return [
-    barChart("Needs placed", pair((r) => r.placed, (r) => number(r.placed))),
-    barChart("Needs left unmet", pair((r) => r.unmet, (r) => number(r.unmet))),
-    barChart("Mean distance to the service", pair((r) => r.mean_km || 0, km)),
+    barChart(t("Needs placed"), pair((r) => r.placed, (r) => number(r.placed))),
+    barChart(t("Needs left unmet"), pair((r) => r.unmet, (r) => number(r.unmet))),
+    barChart(t("Mean distance to the service"), pair((r) => r.mean_km || 0, km)),
   ];
 }
 
@@ -125,16 +134,18 @@ export function allocationRows(result, names, top = 10) {
   const sorted = [...result.purchases].sort((a, b) => b.cost - a.cost);
   const rest = sorted.slice(top);
   const rows = sorted.slice(0, top).map((p) => ({
-    label: `${p.service_name} (${names.get(p.area_code) || p.area_code})`,
+    label: t("{service} ({town})", { service: p.service_name, town: names.get(p.area_code) || p.area_code }),
     value: p.cost,
-    text: `${number(p.cost)} ${result.currency}, ${p.units} ${p.unit || "units"}, ` +
-      `${number(p.people)} people a year`,
+    text: t("{cost} {currency}, {units} {unit}, {people} people a year", {
+      cost: number(p.cost), currency: result.currency, units: p.units,
+      unit: UNITS[p.unit] || p.unit || t("units"), people: number(p.people),
+    }),
   }));
   if (rest.length) {
     const cost = rest.reduce((sum, p) => sum + p.cost, 0);
     rows.push({
-      label: `${rest.length} more services`, value: cost,
-      text: `${number(cost)} ${result.currency}`, kind: "before",
+      label: t("{count} more services", { count: rest.length }), value: cost,
+      text: t("{cost} {currency}", { cost: number(cost), currency: result.currency }), kind: "before",
     });
   }
   return rows;

@@ -3,6 +3,7 @@
 // SVG, and the towns of the gap cells as circles: colour and a ring count for the most severe
 // cell, area for the unmet needs. Click or tap a town (or Enter on it) for its cells.
 
+import { plural, t } from "./i18n.js";
 import { PARTICIPANTS, api, el } from "./session.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -106,10 +107,14 @@ const radius = (town) => Math.min(16, 3 + 1.6 * Math.sqrt(atLeast(town)));
 
 export function unmetText(town) {
   const n = atLeast(town);
-  const needs = `${n} unmet need${n === 1 ? "" : "s"}`;
-  if (!town.hidden) return needs;
-  return `at least ${needs} (${town.hidden} small count${town.hidden === 1 ? "" : "s"} ` +
-    "hidden, each 1 to 4)";
+  if (!town.hidden) {
+    return plural(n, { one: t("{count} unmet need"), few: t("{count} unmet needs (few)"), other: t("{count} unmet needs") });
+  }
+  return plural(n, {
+    one: t("at least {count} unmet need ({hidden} small counts hidden, each 1 to 4)"),
+    few: t("at least {count} unmet needs ({hidden} small counts hidden, each 1 to 4) (few)"),
+    other: t("at least {count} unmet needs ({hidden} small counts hidden, each 1 to 4)"),
+  }, { hidden: town.hidden });
 }
 
 /**
@@ -120,11 +125,11 @@ export async function drawMap(figure, cells, pick) {
   const { features } = await outlines();
   const { project, width, height } = frame(features);
   const list = towns(cells);
-  await areaPlaces(list.map((t) => t.area));
+  await areaPlaces(list.map((town) => town.area));
   const map = svg("svg", {
     viewBox: `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`,
     role: "group",
-    "aria-label": "Map of the six participants with the towns of the gap cells",
+    "aria-label": t("Map of the six participants with the towns of the gap cells"),
     class: "gap-map",
   });
   for (const f of features) {
@@ -140,13 +145,16 @@ export async function drawMap(figure, cells, pick) {
     map.append(svg("text", { x: x.toFixed(1), y: y.toFixed(1), class: "country-label" },
       participantName(code)));
   }
-  const drawn = list.filter((t) => places.has(t.area))
+  const drawn = list.filter((town) => places.has(town.area))
     .sort((a, b) => radius(b) - radius(a));
   for (const town of drawn) {
     const place = places.get(town.area);
     const [x, y] = project([place.longitude, place.latitude]);
-    const label = `${place.name}: severity ${town.severity}, ${unmetText(town)}, ` +
-      `${town.cells.length} cell${town.cells.length === 1 ? "" : "s"}`;
+    const label = plural(town.cells.length, {
+      one: t("{town}: severity {severity}, {unmet}, {count} cell"),
+      few: t("{town}: severity {severity}, {unmet}, {count} cells (few)"),
+      other: t("{town}: severity {severity}, {unmet}, {count} cells"),
+    }, { town: place.name, severity: town.severity, unmet: unmetText(town) });
     const circle = svg("circle", {
       cx: x.toFixed(1), cy: y.toFixed(1), r: radius(town).toFixed(1),
       class: `town sev-${town.severity}`, tabindex: "0", role: "button",
@@ -174,11 +182,12 @@ export async function drawMap(figure, cells, pick) {
 export function legend() {
   const items = [5, 4, 3, 2, 1].map((s) => el("li", {},
     el("span", { class: `swatch sev-${s}`, "aria-hidden": "true" }),
-    s === 5 ? "Severity 5 (most severe)" : s === 1 ? "Severity 1 (least)" : `Severity ${s}`));
+    s === 5 ? t("Severity 5 (most severe)") : s === 1 ? t("Severity 1 (least)")
+      : t("Severity {severity}", { severity: s })));
   return [
     el("ul", { class: "legend" }, ...items),
     el("p", { class: "hint" },
-      "A town's colour is its most severe cell; the larger the circle, the more unmet " +
-      "needs (a hidden small count adds 1, the least it can be). Choose a town for its cells."),
+      t("A town's colour is its most severe cell; the larger the circle, the more unmet " +
+      "needs (a hidden small count adds 1, the least it can be). Choose a town for its cells.")),
   ];
 }

@@ -3,6 +3,7 @@
 // placed service's duty phone and, for a confidential shelter, its
 // address for the escort (GET /api/v1/referrals/{id}/handover; each read is audited).
 
+import { t } from "./i18n.js";
 import { api, el } from "./session.js";
 
 const ACTIVE = new Set(["confirmed", "in_service"]);
@@ -19,24 +20,29 @@ export async function showHandover(id, needStates) {
     const { data } = await api(`/api/v1/referrals/${id}/handover`);
     // One block per active placement of the care plan (a shelter, counselling, ...).
     const blocks = data.placements.map((p) => el("dl", { class: "facts-list" },
-      el("dt", {}, "Service"), el("dd", {}, `${p.service_name} (${p.organization_name})`),
-      el("dt", {}, "Duty phone"),
+      el("dt", {}, t("Service")),
+      el("dd", {}, t("{service} ({organisation})",
+        { service: p.service_name, organisation: p.organization_name })),
+      el("dt", {}, t("Duty phone")),
       el("dd", {}, p.duty_phone
         ? el("a", { href: `tel:${p.duty_phone}`, class: "duty-phone" }, p.duty_phone)
-        : "The service has given no duty phone"),
-      el("dt", {}, p.confidential ? "Address for the escort" : "Address"),
+        : t("The service has given no duty phone")),
+      el("dt", {}, p.confidential ? t("Address for the escort") : t("Address")),
       el("dd", {}, p.address || p.municipality),
     ));
     const confidential = data.placements.some((p) => p.confidential);
     box.replaceChildren(
-      el("h3", {}, "Handover"),
-      el("p", { class: "hint" }, "Shown while the placement is active; this read is recorded." +
-        (confidential ? " The address is confidential: do not write it down or pass it on." : "")),
+      el("h3", {}, t("Handover")),
+      el("p", { class: "hint" }, confidential
+        ? t("Shown while the placement is active; this read is recorded. The address is " +
+            "confidential: do not write it down or pass it on.")
+        : t("Shown while the placement is active; this read is recorded.")),
       ...blocks,
     );
     box.hidden = false;
   } catch (error) {
-    box.replaceChildren(el("p", { class: "note" }, `Could not read the handover: ${error.message}`));
+    box.replaceChildren(el("p", { class: "note" },
+      t("Could not read the handover: {error}", { error: error.message })));
     box.hidden = false;
   }
 }

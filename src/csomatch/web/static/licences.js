@@ -2,6 +2,7 @@
 // suspend, revoke and reinstate them; a provider sees its own organisation's, read-only.
 // Every change sends If-Match (a 412 reloads the list) and an Idempotency-Key.
 
+import { date, plural, t } from "./i18n.js";
 import { PARTICIPANTS, api, el, fieldError, signedIn, taxonomy, taxonomyOptions } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,30 +14,36 @@ const addForm = $("add");
 
 /** Why a licence was suspended or revoked, in words (the server's codes). */
 export const REASONS = {
-  inspection_failed: "inspection failed",
-  standards_not_met: "minimum standards not met",
-  authority_request: "at the authority's request",
-  closed: "service closed",
-  other: "other reason",
+  inspection_failed: t("inspection failed"),
+  standards_not_met: t("minimum standards not met"),
+  authority_request: t("at the authority's request"),
+  closed: t("service closed"),
+  other: t("other reason"),
 };
 
 /** A licence's state in words: text first, so colour is never the only sign. */
 export function stateText(lic) {
   const days = lic.days_until_expiry;
-  const reason = lic.status_reason ? ` (${REASONS[lic.status_reason] || lic.status_reason})` : "";
+  const reason = REASONS[lic.status_reason] || lic.status_reason;
   switch (lic.state) {
     case "expiring":
-      return days === 0 ? "Expiring: last day today" : `Expiring in ${days} day${days === 1 ? "" : "s"}`;
+      return days === 0 ? t("Expiring: last day today") : plural(days, {
+        one: t("Expiring in {count} day"), few: t("Expiring in {count} days (few)"),
+        other: t("Expiring in {count} days"),
+      });
     case "expired":
-      return `Expired ${-days} day${days === -1 ? "" : "s"} ago`;
+      return plural(-days, {
+        one: t("Expired {count} day ago"), few: t("Expired {count} days ago (few)"),
+        other: t("Expired {count} days ago"),
+      });
     case "suspended":
-      return `Suspended${reason}`;
+      return reason ? t("Suspended ({reason})", { reason }) : t("Suspended");
     case "revoked":
-      return `Revoked${reason}`;
+      return reason ? t("Revoked ({reason})", { reason }) : t("Revoked");
     case "not_yet_valid":
-      return "Not yet valid";
+      return t("Not yet valid");
     default:
-      return "Valid";
+      return t("Valid");
   }
 }
 
@@ -63,25 +70,26 @@ function actionButton(lic, action, label) {
 function row(lic) {
   const tools = [];
   if (manage && lic.status !== "revoked") {
-    tools.push(actionButton(lic, "renew", "Renew"));
-    if (lic.status === "active") tools.push(actionButton(lic, "suspend", "Suspend"));
-    if (lic.status === "suspended") tools.push(actionButton(lic, "reinstate", "Reinstate"));
-    tools.push(actionButton(lic, "revoke", "Revoke"));
+    tools.push(actionButton(lic, "renew", t("Renew")));
+    if (lic.status === "active") tools.push(actionButton(lic, "suspend", t("Suspend")));
+    if (lic.status === "suspended") tools.push(actionButton(lic, "reinstate", t("Reinstate")));
+    tools.push(actionButton(lic, "revoke", t("Revoke")));
   }
   return el(
     "tr",
     { "data-licence-id": lic.id, "data-state": lic.state },
-    el("th", { scope: "row", "data-label": "Organisation" }, `${lic.organization_name} (${lic.participant})`),
-    cell("Licence", `${lic.authority}, no. ${lic.number}`),
-    cell("Services", lic.service_codes.join(", ")),
-    cell("Valid until", lic.valid_to || "no end date"),
-    cell("State", el("span", { class: `badge licence ${lic.state}` }, stateText(lic))),
+    el("th", { scope: "row", "data-label": t("Organisation") },
+      t("{organisation} ({participant})", { organisation: lic.organization_name, participant: lic.participant })),
+    cell(t("Licence"), t("{authority}, no. {number}", { authority: lic.authority, number: lic.number })),
+    cell(t("Services"), lic.service_codes.join(", ")),
+    cell(t("Valid until"), lic.valid_to ? date(lic.valid_to) : t("no end date")),
+    cell(t("State"), el("span", { class: `badge licence ${lic.state}` }, stateText(lic))),
     manage ? el("td", { class: "manage" }, el("div", { class: "actions" }, ...tools)) : null,
   );
 }
 
 async function load() {
-  status.textContent = "Loading…";
+  status.textContent = t("Loading…");
   try {
     let url;
     if (manage) {
@@ -94,23 +102,26 @@ async function load() {
     const { data } = await api(url);
     rows.replaceChildren(...data.licences.map(row));
     const n = data.licences.length;
-    status.textContent = n ? `${n} licence${n === 1 ? "" : "s"}.` : "No licences to show.";
+    status.textContent = n
+      ? plural(n, { one: t("{count} licence."), few: t("{count} licences. (few)"), other: t("{count} licences.") })
+      : t("No licences to show.");
   } catch (error) {
-    status.textContent = `Could not load the licences: ${error.message}`;
+    status.textContent = t("Could not load the licences: {error}", { error: error.message });
   }
 }
 
 const TITLES = {
-  renew: "Renew the licence",
-  suspend: "Suspend the licence",
-  revoke: "Revoke the licence (final)",
-  reinstate: "Reinstate the licence",
+  renew: t("Renew the licence"),
+  suspend: t("Suspend the licence"),
+  revoke: t("Revoke the licence (final)"),
+  reinstate: t("Reinstate the licence"),
 };
 
 function openChange(lic, action) {
   pending = { lic, action, key: newKey() };
   $("change-title").textContent = TITLES[action];
-  $("change-which").textContent = `${lic.organization_name}: ${lic.authority}, no. ${lic.number}`;
+  $("change-which").textContent = t("{organisation}: {authority}, no. {number}",
+    { organisation: lic.organization_name, authority: lic.authority, number: lic.number });
   $("change-to-field").hidden = action !== "renew";
   $("change-evidence-field").hidden = action !== "renew";
   $("change-reason-field").hidden = action !== "suspend" && action !== "revoke";
@@ -137,11 +148,11 @@ async function saveChange(event) {
   event.preventDefault();
   const { lic, action, key } = pending;
   if (action === "renew" && !$("change-to").value) {
-    fieldError($("change-to"), "Pick the new last valid day.");
+    fieldError($("change-to"), t("Pick the new last valid day."));
     $("change-to").focus();
     return;
   }
-  $("change-note").textContent = "Saving…";
+  $("change-note").textContent = t("Saving…");
   try {
     await api(`/api/v1/organizations/${lic.organization_id}/licences/${lic.id}/${action}`, {
       method: "POST",
@@ -150,17 +161,17 @@ async function saveChange(event) {
     });
     change.hidden = true;
     await load();
-    status.textContent = `Saved. ${status.textContent}`;
+    status.textContent = t("Saved. {status}", { status: status.textContent });
   } catch (error) {
     if (error.status === 412) {
       change.hidden = true;
       await load();
-      status.textContent = "Someone else changed this licence a moment ago; here it is as it is now.";
+      status.textContent = t("Someone else changed this licence a moment ago; here it is as it is now.");
     } else if (error.field === "$.valid_to") {
       $("change-note").textContent = "";
       fieldError($("change-to"), error.message);
     } else {
-      $("change-note").textContent = `Not saved: ${error.message}`;
+      $("change-note").textContent = t("Not saved: {error}", { error: error.message });
     }
   }
 }
@@ -187,25 +198,25 @@ async function addLicence(event) {
     valid_from: $("add-from").value,
   };
   if (!body.valid_from) {
-    fieldError($("add-from"), "Pick the first valid day.");
+    fieldError($("add-from"), t("Pick the first valid day."));
     return;
   }
   if (!codes.length) {
-    fieldError($("add-codes"), "Pick at least one service the licence covers.");
+    fieldError($("add-codes"), t("Pick at least one service the licence covers."));
     return;
   }
   for (const [name, id] of [["valid_to", "add-to"], ["evidence_ref", "add-evidence"], ["verified_by", "add-verified"]]) {
     const value = $(id).value.trim();
     if (value) body[name] = value;
   }
-  $("add-note").textContent = "Adding…";
+  $("add-note").textContent = t("Adding…");
   try {
     await api(`/api/v1/organizations/${$("add-org").value}/licences`, {
       method: "POST", body, headers: { "Idempotency-Key": addKey },
     });
     addKey = newKey();
     addForm.reset();
-    $("add-note").textContent = "Added.";
+    $("add-note").textContent = t("Added.");
     await load();
   } catch (error) {
     const id = ADD_FIELDS[(error.field || "").replace(/\[\d+\]$/, "")];
@@ -213,16 +224,16 @@ async function addLicence(event) {
       $("add-note").textContent = "";
       fieldError($(id), error.message);
     } else {
-      $("add-note").textContent = `Not added: ${error.message}`;
+      $("add-note").textContent = t("Not added: {error}", { error: error.message });
     }
   }
 }
 
 async function setUpManaging() {
   $("intro").textContent =
-    "Licences of your jurisdiction's organisations, the soonest to end first. The matcher " +
+    t("Licences of your jurisdiction's organisations, the soonest to end first. The matcher " +
     "counts a licence only while it is valid: not suspended, revoked or past its last day. " +
-    "Reminders go out 90, 30 and 7 days before the end.";
+    "Reminders go out 90, 30 and 7 days before the end.");
   $("filters").hidden = false;
   $("show").addEventListener("change", load);
   const params = new URLSearchParams({ limit: "200" });
@@ -232,7 +243,8 @@ async function setUpManaging() {
     taxonomy(),
   ]);
   $("add-org").replaceChildren(
-    ...orgs.organizations.map((o) => el("option", { value: o.id }, `${o.name} (${o.participant})`)),
+    ...orgs.organizations.map((o) => el("option", { value: o.id },
+      t("{organisation} ({participant})", { organisation: o.name, participant: o.participant }))),
   );
   taxonomyOptions($("add-codes"), terms);
   $("change-reason").replaceChildren(
@@ -254,14 +266,14 @@ async function start() {
   if (!manage) {
     table.querySelector("th.manage").remove();
     $("intro").textContent =
-      "Your organisation's licences and when they end. A coordinator renews, suspends or " +
-      "revokes them; reminders reach your webhooks 90, 30 and 7 days before the end.";
+      t("Your organisation's licences and when they end. A coordinator renews, suspends or " +
+      "revokes them; reminders reach your webhooks 90, 30 and 7 days before the end.");
   }
   try {
     if (manage) await setUpManaging();
     await load();
   } catch (error) {
-    status.textContent = `Could not load the page: ${error.message}`;
+    status.textContent = t("Could not load the page: {error}", { error: error.message });
   }
   $("page").dataset.ready = "true";
 }

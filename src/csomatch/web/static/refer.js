@@ -3,6 +3,7 @@
 // the referral to its end (follow.js). Every POST carries an Idempotency-Key that is kept for
 // a retry after a lost connection, so pressing a button twice never acts twice.
 
+import { decimal, plural, pluralForm, t, tParts } from "./i18n.js";
 import { LANGUAGES } from "./languages.js";
 import { OPEN_FOR_OFFER, follower, newKey, when } from "./follow.js";
 import { OFFER_STATUS, REASONS, TERMS } from "./referwords.js";
@@ -19,6 +20,7 @@ import {
 } from "./session.js";
 
 const ROLES = ["officer", "coordinator", "admin"];
+const PRIORITY = { must: t("must"), should: t("should") };
 /** Services whose purpose depends on nationality: only then is it asked (and sent). */
 const NATIONALITY_CODES = new Set(["RET.VOLUNTARY", "DOC.ID"]);
 const CHILD_BANDS = ["0-5", "6-13", "14-17"];
@@ -44,7 +46,7 @@ const send = $("send");
 let me = null;
 let terms = [];
 let codeNames = new Map();
-const serviceNames = new Map(); // service id -> "Service · Organisation", from suggestions
+const serviceNames = new Map(); // service id -> t("Service · Organisation"), from suggestions
 const towns = areaPicker(areaOptions);
 const excluded = new Map(); // area code -> label
 let consentAt = null; // when the consent box was ticked
@@ -66,7 +68,7 @@ function addNeed(code = "", priority = "must") {
   needCount += 1;
   const n = needCount;
   const codeSelect = el("select", { id: `need-code-${n}`, class: "need-code" },
-    el("option", { value: "" }, "Choose a service…"));
+    el("option", { value: "" }, t("Choose a service…")));
   const groups = new Map();
   for (const term of terms) {
     if (!groups.has(term.group)) {
@@ -77,14 +79,14 @@ function addNeed(code = "", priority = "must") {
   }
   codeSelect.value = code;
   const prioritySelect = el("select", { id: `need-priority-${n}`, class: "need-priority" },
-    el("option", { value: "must" }, "Must"),
-    el("option", { value: "should" }, "Should"));
+    el("option", { value: "must" }, t("Must")),
+    el("option", { value: "should" }, t("Should")));
   prioritySelect.value = priority;
-  const remove = el("button", { type: "button", class: "secondary remove" }, "Remove");
+  const remove = el("button", { type: "button", class: "secondary remove" }, t("Remove"));
   const row = el("li", { class: "need-row" },
-    el("div", { class: "field grow" }, el("label", { for: codeSelect.id }, "Service"), codeSelect),
+    el("div", { class: "field grow" }, el("label", { for: codeSelect.id }, t("Service")), codeSelect),
     el("div", { class: "field" },
-      el("label", { for: prioritySelect.id }, "Must or should"), prioritySelect),
+      el("label", { for: prioritySelect.id }, t("Must or should")), prioritySelect),
     remove);
   remove.addEventListener("click", () => {
     row.remove();
@@ -105,12 +107,15 @@ function addNeed(code = "", priority = "must") {
 function drawNeedRows() {
   const rows = needRows.querySelectorAll(".need-row");
   rows.forEach((row, i) => {
-    row.querySelector("label").textContent = rows.length > 1 ? `Service ${i + 1}` : "Service";
+    row.querySelector("label").textContent = rows.length > 1
+      ? t("Service {number}", { number: i + 1 }) : t("Service");
     const remove = row.querySelector(".remove");
     remove.hidden = rows.length < 2;
     const select = row.querySelector(".need-code");
     const name = select.value ? select.selectedOptions[0].textContent : "";
-    remove.setAttribute("aria-label", `Remove service ${i + 1}${name ? `: ${name}` : ""}`);
+    remove.setAttribute("aria-label", name
+      ? t("Remove service {number}: {service}", { number: i + 1, service: name })
+      : t("Remove service {number}", { number: i + 1 }));
   });
   const codes = [...needRows.querySelectorAll(".need-code")].map((s) => s.value);
   $("nationality-field").hidden = !codes.some((c) => NATIONALITY_CODES.has(c));
@@ -132,7 +137,7 @@ async function lookUp(input, emptyMessage) {
   }
   const area = await towns.find(typed);
   if (!area) {
-    mark(input, `No town or municipality called “${typed}”. Pick one from the list.`);
+    mark(input, t("No town or municipality called “{typed}”. Pick one from the list.", { typed }));
     return null;
   }
   return area;
@@ -140,8 +145,8 @@ async function lookUp(input, emptyMessage) {
 
 function drawExcluded() {
   excludedList.replaceChildren(...[...excluded].map(([code, label]) => {
-    const remove = el("button", { type: "button", class: "link", "aria-label": `Remove ${label}` },
-      "Remove");
+    const remove = el("button", { type: "button", class: "link",
+      "aria-label": t("Remove {place}", { place: label }) }, t("Remove"));
     remove.addEventListener("click", () => {
       excluded.delete(code);
       drawExcluded();
@@ -154,7 +159,7 @@ function drawExcluded() {
 $("add-excluded").addEventListener("click", async () => {
   fieldError(excludedInput, "");
   try {
-    const area = await lookUp(excludedInput, "Type a town or municipality to keep away from.");
+    const area = await lookUp(excludedInput, t("Type a town or municipality to keep away from."));
     if (!area) return;
     excluded.set(area.code, areaLabel(area));
     excludedInput.value = "";
@@ -202,7 +207,7 @@ function clearMarks() {
 function count(id, low, high) {
   const value = Number.parseInt($(id).value || String(low), 10);
   if (!Number.isInteger(value) || value < low || value > high) {
-    mark($(id), `Give a whole number from ${low} to ${high}.`);
+    mark($(id), t("Give a whole number from {low} to {high}.", { low, high }));
     return null;
   }
   return value;
@@ -219,25 +224,25 @@ async function build() {
   const blank = rows.filter((row) => !row.querySelector(".need-code").value);
   for (const row of blank) {
     const message = blank.length === rows.length
-      ? "Choose at least one service the person needs."
-      : "Choose a service here, or remove this line.";
+      ? t("Choose at least one service the person needs.")
+      : t("Choose a service here, or remove this line.");
     mark(row.querySelector(".need-code"), message);
   }
   body.urgency = $("urgency").value;
   body.risk_level = $("risk").value;
   body.age_band = $("age-band").value;
-  if (!body.age_band) mark($("age-band"), "Choose the age band (a guess is fine; tick “Age not established” if unsure).");
+  if (!body.age_band) mark($("age-band"), t("Choose the age band (a guess is fine; tick “Age not established” if unsure)."));
   body.age_uncertain = $("age-uncertain").checked;
   if (isChild()) {
     body.accompanied = $("accompanied").checked;
     if ($("guardian-status").value) body.guardian_status = $("guardian-status").value;
-    else mark($("guardian-status"), "Say whether a guardian is appointed, requested or none.");
+    else mark($("guardian-status"), t("Say whether a guardian is appointed, requested or none."));
   }
   body.gender = $("gender").value;
-  if (!body.gender) mark($("gender"), "Choose the gender for placement.");
+  if (!body.gender) mark($("gender"), t("Choose the gender for placement."));
   const languages = [$("language").value, $("language-2").value].filter(Boolean);
   body.languages = [...new Set(languages)];
-  if (!$("language").value) mark($("language"), "Choose the language the person speaks.");
+  if (!$("language").value) mark($("language"), t("Choose the language the person speaks."));
   body.interpreter_needed = $("interpreter").checked;
   body.group_adults = count("adults", 1, 20);
   body.group_children_age_bands = [];
@@ -246,12 +251,13 @@ async function build() {
     for (let i = 0; i < (n || 0); i += 1) body.group_children_age_bands.push(band);
   }
   if (body.group_children_age_bands.length > MAX_CHILDREN) {
-    mark($("children-0-5"), `At most ${MAX_CHILDREN} children in one referral: refer the others in a second one.`);
+    mark($("children-0-5"), t("At most {count} children in one referral: refer the others in a second one.",
+      { count: MAX_CHILDREN }));
   }
   body.excluded_areas = [...excluded.keys()];
   const km = Number($("min-distance").value || "0");
   if (!(Number.isInteger(km) && km >= 0 && km <= 1000)) {
-    mark($("min-distance"), "Give whole kilometres, from 0 to 1000.");
+    mark($("min-distance"), t("Give whole kilometres, from 0 to 1000."));
   }
   body.min_distance_km = km;
   const accessibility = [...$("access-set").querySelectorAll("input:checked")];
@@ -259,15 +265,15 @@ async function build() {
   if ($("needed-by").value) {
     const when = new Date($("needed-by").value);
     const ahead = when.getTime() - Date.now();
-    if (Number.isNaN(ahead)) mark($("needed-by"), "Give a date and time, or leave it empty.");
-    else if (ahead < -SKEW_MS) mark($("needed-by"), "Give a time from now on, or leave it empty.");
-    else if (ahead > YEAR_MS) mark($("needed-by"), "Give a time within the next year.");
+    if (Number.isNaN(ahead)) mark($("needed-by"), t("Give a date and time, or leave it empty."));
+    else if (ahead < -SKEW_MS) mark($("needed-by"), t("Give a time from now on, or leave it empty."));
+    else if (ahead > YEAR_MS) mark($("needed-by"), t("Give a time within the next year."));
     else body.needed_by = when.toISOString();
   }
   if (!$("consent-given").checked) {
     mark($("consent-given-row"),
-      "Ask for the person's consent first: a referral is submitted with it. " +
-      "(Proceeding without consent needs a coordinator's approval.)");
+      t("Ask for the person's consent first: a referral is submitted with it. " +
+      "(Proceeding without consent needs a coordinator's approval.)"));
   }
   const scope = ["referral"];
   if ($("scope-data").checked) scope.push("data_sharing");
@@ -283,13 +289,13 @@ async function build() {
   }
   let area = null;
   try {
-    area = await lookUp(areaInput, "Type the town or municipality where the person is now.");
+    area = await lookUp(areaInput, t("Type the town or municipality where the person is now."));
   } catch (error) {
     mark(areaInput, error.message);
   }
   if (area) {
     body.current_area = area.code;
-    $("area-note").textContent = `Now in ${areaLabel(area)}`;
+    $("area-note").textContent = t("Now in {place}", { place: areaLabel(area) });
   }
   // A MARRI-wide token refers on behalf of the participant where the person is.
   body.jurisdiction = PARTICIPANTS[me.jurisdiction] ? me.jurisdiction : area?.participant;
@@ -297,7 +303,7 @@ async function build() {
   if (to && to !== body.jurisdiction) {
     body.receiving_participant = to;
     if (!$("scope-cross").checked) {
-      mark($("consent-scope"), "A referral to another country needs consent to a referral across a border.");
+      mark($("consent-scope"), t("A referral to another country needs consent to a referral across a border."));
     }
   }
   return marked.length ? null : body;
@@ -352,9 +358,9 @@ function showProblem(error, what) {
   if (target) {
     mark(target, error.message);
     focusable(target).focus();
-    status.textContent = `${what}: see the message at the field.`;
+    status.textContent = t("{what}: see the message at the field.", { what });
   } else {
-    formError.textContent = `${what}: ${error.message}`;
+    formError.textContent = t("{what}: {error}", { what, error: error.message });
     formError.hidden = false;
     status.textContent = "";
   }
@@ -382,7 +388,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const body = await build();
     if (!body) {
-      status.textContent = "Some answers are missing: see the messages at the fields.";
+      status.textContent = t("Some answers are missing: see the messages at the fields.");
       focusable(marked[0]).focus();
       return;
     }
@@ -394,23 +400,23 @@ form.addEventListener("submit", async (event) => {
       flow = fresh(text);
     }
     if (!flow.id) {
-      status.textContent = "Sending the referral…";
+      status.textContent = t("Sending the referral…");
       try {
         const made = await post("/api/v1/referrals", body, "createKey");
         flow.id = made.id;
         flow.state = made.state;
       } catch (error) {
-        showProblem(error, "The referral was not sent");
+        showProblem(error, t("The referral was not sent"));
         return;
       }
     }
     if (flow.state === "draft") {
-      status.textContent = "Submitting…";
+      status.textContent = t("Submitting…");
       try {
         const moved = await post(`/api/v1/referrals/${flow.id}/transitions`, { to: "submitted" }, "submitKey");
         flow.state = moved.state;
       } catch (error) {
-        showProblem(error, "The referral was saved but not submitted");
+        showProblem(error, t("The referral was saved but not submitted"));
         return;
       }
     }
@@ -429,13 +435,13 @@ function cancelDraft(id) {
 }
 
 async function match() {
-  status.textContent = "Finding services…";
+  status.textContent = t("Finding services…");
   results.replaceChildren();
   let answer;
   try {
     answer = await post(`/api/v1/referrals/${flow.id}/suggestions`, undefined, "matchKey");
   } catch (error) {
-    showProblem(error, "No suggestions");
+    showProblem(error, t("No suggestions"));
     return;
   }
   flow.state = answer.state;
@@ -447,8 +453,12 @@ async function match() {
   results.replaceChildren(...answer.needs.map(needCard));
   const met = answer.needs.filter((n) => n.suggestions.length).length;
   status.textContent = met
-    ? `Suggestions for ${met} of ${answer.needs.length} need${answer.needs.length === 1 ? "" : "s"}, best first. Book the plan, or hold one place.`
-    : "No service can meet these needs now: see why below.";
+    ? plural(answer.needs.length, {
+      one: t("Suggestions for {met} of {count} need, best first. Book the plan, or hold one place."),
+      few: t("Suggestions for {met} of {count} needs, best first. Book the plan, or hold one place. (few)"),
+      other: t("Suggestions for {met} of {count} needs, best first. Book the plan, or hold one place."),
+    }, { met })
+    : t("No service can meet these needs now: see why below.");
   $("plan-box").hidden = met === 0;
   $("plan-note").textContent = "";
   planKey = null;
@@ -460,21 +470,22 @@ async function match() {
 // ---- Suggestions -------------------------------------------------------------------------
 
 function km(points) {
-  return (points / 10).toFixed(1);
+  return decimal(points / 10);
 }
 
 /** The score's parts in words: every term as kilometres of travel it is worth. */
 function why(s) {
   const parts = Object.entries(s.parts)
     .filter(([term, points]) => points > 0 || term === "distance")
-    .map(([term, points]) => `${TERMS[term] || term} ${km(points)} km`);
-  return `Score ${km(s.total)} (as km of travel, lower is better): ${parts.join(" + ")}`;
+    .map(([term, points]) => t("{term} {distance} km", { term: TERMS[term] || term, distance: km(points) }));
+  return t("Score {score} (as km of travel, lower is better): {parts}",
+    { score: km(s.total), parts: parts.join(" + ") });
 }
 
 function excludedWords(counts) {
   return Object.entries(counts)
     .sort((a, b) => b[1] - a[1])
-    .map(([reason, n]) => `${n} ${REASONS[reason] || reason}`)
+    .map(([reason, n]) => t("{count} {reason}", { count: n, reason: REASONS[reason] || reason }))
     .join("; ");
 }
 
@@ -482,39 +493,52 @@ function needCard(need) {
   const name = codeNames.get(need.code) || need.code;
   const item = el("li", {
     class: "card need-result", "data-code": need.code, "data-need": String(need.index),
-  }, el("h3", {}, `${name} (${need.priority})`));
+  }, el("h3", {}, t("{service} ({priority})", { service: name, priority: PRIORITY[need.priority] || need.priority })));
   if (need.suggestions.length) {
     const shown = need.suggestions.length;
     item.append(el("p", { class: "meta" },
-      `${need.eligible} service${need.eligible === 1 ? "" : "s"} can meet it` +
-      (need.eligible > shown ? `; the best ${shown} first.` : ".")));
+      need.eligible > shown
+        ? plural(need.eligible, {
+          one: t("{count} service can meet it; the best {shown} first."),
+          few: t("{count} services can meet it; the best {shown} first. (few)"),
+          other: t("{count} services can meet it; the best {shown} first."),
+        }, { shown })
+        : plural(need.eligible, {
+          one: t("{count} service can meet it."),
+          few: t("{count} services can meet it. (few)"),
+          other: t("{count} services can meet it."),
+        })));
     item.append(el("ol", { class: "hits" }, ...need.suggestions.map((s, i) => option(need, s, i))));
   } else {
     const reasons = need.unmet_reasons.map((r) => REASONS[r] || r).join("; ");
     item.append(el("p", { class: "unmet" },
-      `Nobody can meet this need now: ${reasons || "no service is eligible"}.`));
+      t("Nobody can meet this need now: {reasons}.", { reasons: reasons || t("no service is eligible") })));
   }
   if (Object.keys(need.excluded).length) {
-    item.append(el("p", { class: "hint" }, `Left out: ${excludedWords(need.excluded)}.`));
+    item.append(el("p", { class: "hint" }, t("Left out: {reasons}.", { reasons: excludedWords(need.excluded) })));
   }
   return item;
 }
 
 function option(need, s, i) {
-  const from = s.distance_from === "accommodation"
-    ? " from the suggested accommodation" : " from where the person is now";
+  const distance = s.distance_from === "accommodation"
+    ? t("{distance} km from the suggested accommodation") : t("{distance} km from where the person is now");
   const free = s.free_places === null
-    ? el("span", { class: "free unknown" }, el("strong", {}, "?"), " free places unknown")
+    ? el("span", { class: "free unknown" },
+      ...tParts(t("{unknown} free places unknown"), { unknown: el("strong", {}, "?") }))
     : el("span", { class: s.free_places > 0 ? "free" : "free none" },
-      el("strong", {}, String(s.free_places)), ` free place${s.free_places === 1 ? "" : "s"}`);
+      ...tParts(pluralForm(s.free_places, {
+        one: t("{count} free place"), few: t("{count} free places (few)"), other: t("{count} free places"),
+      }), { count: el("strong", {}, String(s.free_places)) }));
   const reported = s.capacity_updated_at
-    ? el("span", { class: "reported" }, `Number reported ${ago(s.capacity_updated_at)}`)
-    : el("span", { class: "reported" }, "Number never reported");
+    ? el("span", { class: "reported" }, t("Number reported {ago}", { ago: ago(s.capacity_updated_at) }))
+    : el("span", { class: "reported" }, t("Number never reported"));
   const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
   const button = el("button", {
     type: "button", class: "secondary hold",
-    "aria-label": `Hold a place: ${s.service_name}, ${s.organization_name}`,
-  }, "Hold a place");
+    "aria-label": t("Hold a place: {service}, {organisation}",
+      { service: s.service_name, organisation: s.organization_name }),
+  }, t("Hold a place"));
   const pickId = `plan-${need.index}-${i}`;
   const pick = el("input", {
     type: "radio", id: pickId, name: `plan-${need.index}`, value: s.service_id, class: "plan-pick",
@@ -525,24 +549,30 @@ function option(need, s, i) {
   button.addEventListener("click", async () => {
     key = key || newKey();
     button.disabled = true;
-    note.textContent = "Holding…";
+    note.textContent = t("Holding…");
     try {
       const { data: offer } = await api(`/api/v1/referrals/${flow.id}/holds`, {
         method: "POST", body: { service_id: s.service_id, need: need.index },
         headers: { "Idempotency-Key": key },
       });
       key = null;
-      note.textContent = `Held: ${offer.places} place${offer.places === 1 ? "" : "s"}, ` +
-        `${OFFER_STATUS[offer.status] || offer.status}, until ${when(offer.expires_at)}.`;
-      button.textContent = "Place held";
-      button.setAttribute("aria-label", `Place held: ${s.service_name}, ${s.organization_name}`);
+      note.textContent = plural(offer.places, {
+        one: t("Held: {count} place, {status}, until {when}."),
+        few: t("Held: {count} places, {status}, until {when}. (few)"),
+        other: t("Held: {count} places, {status}, until {when}."),
+      }, { status: OFFER_STATUS[offer.status] || offer.status, when: when(offer.expires_at) });
+      button.textContent = t("Place held");
+      button.setAttribute("aria-label", t("Place held: {service}, {organisation}",
+        { service: s.service_name, organisation: s.organization_name }));
       await follow.refresh();
     } catch (error) {
       if (error.status !== 0) key = null;
       const freeNow = error.problem && "free_places" in error.problem
-        ? ` Free places now: ${error.problem.free_places === null ? "unknown" : error.problem.free_places}.`
+        ? t("Free places now: {count}.",
+          { count: error.problem.free_places === null ? t("unknown") : error.problem.free_places })
         : "";
-      note.textContent = `Not held: ${error.message.replace(/\.$/, "")}.${freeNow}`;
+      note.textContent = t("Not held: {error}.", { error: error.message.replace(/\.$/, "") }) +
+        (freeNow ? ` ${freeNow}` : "");
       button.disabled = false;
     }
   });
@@ -550,14 +580,14 @@ function option(need, s, i) {
     el("h4", { class: "org" }, s.organization_name),
     el("p", { class: "svc" }, s.service_name),
     el("div", { class: "facts" },
-      el("span", { class: "distance" }, el("strong", {}, s.distance_km.toFixed(1)), ` km${from}`),
+      el("span", { class: "distance" }, ...tParts(distance, { distance: el("strong", {}, decimal(s.distance_km)) })),
       free,
       reported),
-    el("p", { class: "where" }, `${s.area_name} (${s.participant})`),
-    s.in_plan ? el("ul", { class: "tags" }, el("li", { class: "tag strong" }, "Best in the plan")) : null,
+    el("p", { class: "where" }, t("{town} ({participant})", { town: s.area_name, participant: s.participant })),
+    s.in_plan ? el("ul", { class: "tags" }, el("li", { class: "tag strong" }, t("Best in the plan"))) : null,
     el("p", { class: "why" }, why(s)),
     el("div", { class: "check plan-choice" }, pick,
-      el("label", { for: pickId }, "Use in the plan")),
+      el("label", { for: pickId }, t("Use in the plan"))),
     button,
     note);
 }
@@ -578,12 +608,12 @@ $("book-plan").addEventListener("click", async () => {
   const note = $("plan-note");
   const needs = chosenPlan();
   if (!needs.length) {
-    note.textContent = "Every need already has a place held or is finished.";
+    note.textContent = t("Every need already has a place held or is finished.");
     return;
   }
   planKey = planKey || newKey();
   $("book-plan").disabled = true;
-  note.textContent = "Booking…";
+  note.textContent = t("Booking…");
   for (const card of results.querySelectorAll(".need-result")) card.classList.remove("refused");
   try {
     const { data } = await api(`/api/v1/referrals/${flow.id}/plan`, {
@@ -591,15 +621,20 @@ $("book-plan").addEventListener("click", async () => {
     });
     planKey = null;
     const held = data.offers.filter((o) => o.status === "held" && needs.some((n) => n.index === o.need));
-    note.textContent = `Booked: a place held for ${held.length} need${held.length === 1 ? "" : "s"}, ` +
-      "each waiting for its provider's answer.";
+    note.textContent = plural(held.length, {
+      one: t("Booked: a place held for {count} need, waiting for its provider's answer."),
+      few: t("Booked: a place held for {count} needs, each waiting for its provider's answer. (few)"),
+      other: t("Booked: a place held for {count} needs, each waiting for its provider's answer."),
+    });
     await follow.refresh();
   } catch (error) {
     if (error.status !== 0) planKey = null;
     const problem = error.problem || {};
     const free = "free_places" in problem
-      ? ` Free places now: ${problem.free_places === null ? "unknown" : problem.free_places}.` : "";
-    note.textContent = `Not booked, nothing was held: ${error.message.replace(/\.$/, "")}.${free}`;
+      ? t("Free places now: {count}.", { count: problem.free_places === null ? t("unknown") : problem.free_places })
+      : "";
+    note.textContent = t("Not booked, nothing was held: {error}.", { error: error.message.replace(/\.$/, "") }) +
+      (free ? ` ${free}` : "");
     if (Number.isInteger(problem.need)) {
       const card = results.querySelector(`.need-result[data-need="${problem.need}"]`);
       if (card) card.classList.add("refused");
@@ -626,8 +661,9 @@ function read(referral) {
 
 const follow = follower({
   id: () => flow.id,
-  serviceName: (id) => serviceNames.get(id) || "A service",
-  needName: (need) => `${codeNames.get(need.code) || need.code} (${need.priority})`,
+  serviceName: (id) => serviceNames.get(id) || t("A service"),
+  needName: (need) => t("{service} ({priority})",
+    { service: codeNames.get(need.code) || need.code, priority: PRIORITY[need.priority] || need.priority }),
   read,
 });
 
@@ -652,14 +688,14 @@ async function start() {
   if (PARTICIPANTS[me.jurisdiction]) {
     receiving.value = me.jurisdiction;
   } else {
-    receiving.prepend(el("option", { value: "" }, "Where the person is"));
+    receiving.prepend(el("option", { value: "" }, t("Where the person is")));
     receiving.value = "";
   }
   try {
     terms = await taxonomy();
-    codeNames = new Map(terms.map((t) => [t.code, t.name]));
+    codeNames = new Map(terms.map((term) => [term.code, term.name]));
   } catch (error) {
-    status.textContent = `Could not load the service list: ${error.message}`;
+    status.textContent = t("Could not load the service list: {error}", { error: error.message });
   }
   addNeed();
   const followed = new URLSearchParams(location.search).get("referral");

@@ -2,10 +2,12 @@
 // waiting for them first, each linking to /refer?referral={id} where its next step is taken;
 // the receiving coordinator of a transnational referral may decline it here, with a reason.
 
+import { plural, t } from "./i18n.js";
 import { ago, api, el, signedIn, taxonomy } from "./session.js";
 import { DECLINE_REASONS, NEED_STATES, STATES } from "./referwords.js";
 
 const ROLES = ["officer", "coordinator", "admin"];
+const URGENCY = { emergency: t("Emergency"), urgent: t("Urgent"), planned: t("Planned") };
 const FINISHED = new Set(["closed", "cancelled"]);
 /**
  * What a need waits for from the referrer, most pressing first (a lower rank comes first):
@@ -13,12 +15,12 @@ const FINISHED = new Set(["closed", "cancelled"]);
  * need with no place held, a placement to mark in service or close.
  */
 const WAITING = {
-  accepted: [0, "confirm the placement"],
-  declined: [1, "hold a place somewhere else"],
-  expired: [1, "hold a place somewhere else"],
-  suggested: [2, "hold a place"],
-  confirmed: [3, "mark it in service when it starts"],
-  in_service: [4, "close it when it ends"],
+  accepted: [0, t("confirm the placement")],
+  declined: [1, t("hold a place somewhere else")],
+  expired: [1, t("hold a place somewhere else")],
+  suggested: [2, t("hold a place")],
+  confirmed: [3, t("mark it in service when it starts")],
+  in_service: [4, t("close it when it ends")],
 };
 /** A referral that waits for no step of the referrer (its providers have the next word). */
 const NOT_WAITING = 9;
@@ -47,46 +49,47 @@ export function receivingSide(me, referral) {
 function declineBox(referral) {
   const id = `decline-${referral.id}`;
   const reason = el("select", { id });
-  reason.append(el("option", { value: "" }, "Choose why…"),
+  reason.append(el("option", { value: "" }, t("Choose why…")),
     ...Object.entries(DECLINE_REASONS).map(([code, text]) => el("option", { value: code }, text)));
   const note = el("p", { class: "note", role: "status", "aria-live": "polite" });
   const button = el("button", { type: "button", class: "secondary decline-referral" },
-    "Decline: return it to the referring side");
+    t("Decline: return it to the referring side"));
   button.addEventListener("click", async () => {
     if (!reason.value) {
-      note.textContent = "Choose why the referral is declined.";
+      note.textContent = t("Choose why the referral is declined.");
       reason.focus();
       return;
     }
     const key = declineKeys.get(referral.id) || newKey();
     declineKeys.set(referral.id, key);
     button.disabled = true;
-    note.textContent = "Sending…";
+    note.textContent = t("Sending…");
     try {
       await api(`/api/v1/referrals/${referral.id}/decline`, {
         method: "POST", body: { reason: reason.value }, headers: { "Idempotency-Key": key },
       });
       declineKeys.delete(referral.id);
-      note.textContent = "Declined: it is back with the referring side.";
+      note.textContent = t("Declined: it is back with the referring side.");
       await load();
     } catch (error) {
       if (error.status !== 0) declineKeys.delete(referral.id);
-      note.textContent = `Not declined: ${error.message}`;
+      note.textContent = t("Not declined: {error}", { error: error.message });
       button.disabled = false;
     }
   });
   return el("details", { class: "filters decline-box" },
-    el("summary", {}, `Decline as ${referral.receiving_participant} (receiving side)`),
-    el("p", { class: "hint" }, "Declining releases every place held for it and returns it to " +
-      "the referring side as submitted, to be matched again."),
-    el("div", { class: "field" }, el("label", { for: id }, "Why is it declined?"), reason),
+    el("summary", {}, t("Decline as {participant} (receiving side)",
+      { participant: referral.receiving_participant })),
+    el("p", { class: "hint" }, t("Declining releases every place held for it and returns it to " +
+      "the referring side as submitted, to be matched again.")),
+    el("div", { class: "field" }, el("label", { for: id }, t("Why is it declined?")), reason),
     button, note);
 }
 
 /** The most pressing step a referral waits for: [rank, words] (draft and submitted: go on). */
 export function waitingFor(referral) {
-  if (referral.state === "draft") return [2, "submit it"];
-  let best = [NOT_WAITING, "waiting for the providers' answers"];
+  if (referral.state === "draft") return [2, t("submit it")];
+  let best = [NOT_WAITING, t("waiting for the providers' answers")];
   for (const need of referral.needs) {
     const w = WAITING[need.state];
     if (w && w[0] < best[0]) best = w;
@@ -97,20 +100,24 @@ export function waitingFor(referral) {
 function line(referral) {
   const [rank, words] = waitingFor(referral);
   const needs = referral.needs.map((n) => el("li", { "data-need": String(n.index), "data-state": n.state },
-    `${codeNames.get(n.code) || n.code}: ${NEED_STATES[n.state] || n.state}`));
+    t("{service}: {state}", { service: codeNames.get(n.code) || n.code, state: NEED_STATES[n.state] || n.state })));
   return el("li", { class: "card referral-line", "data-referral": referral.id, "data-rank": String(rank) },
     el("h2", {}, el("a", { href: `/refer?referral=${referral.id}` },
       `${STATES[referral.state] || referral.state}`)),
     el("p", { class: rank < NOT_WAITING ? "waiting" : "meta" },
-      rank < NOT_WAITING ? `Waiting for you: ${words}` : words),
+      rank < NOT_WAITING ? t("Waiting for you: {step}", { step: words }) : words),
     el("ul", { class: "needs-summary" }, ...needs),
     el("p", { class: "meta" },
-      `${referral.urgency} · ${referral.agency || "no agency"} · updated ${ago(referral.updated_at)}`),
+      t("{urgency} · {agency} · updated {ago}", {
+        urgency: URGENCY[referral.urgency] || referral.urgency,
+        agency: referral.agency || t("no agency"),
+        ago: ago(referral.updated_at),
+      })),
     receivingSide(caller, referral) && DECLINABLE.has(referral.state) ? declineBox(referral) : "");
 }
 
 async function load() {
-  $("status").textContent = "Loading…";
+  $("status").textContent = t("Loading…");
   try {
     const { data } = await api(`/api/v1/referrals?limit=${PAGE}`);
     const open = data.referrals.filter((r) => !FINISHED.has(r.state));
@@ -119,10 +126,14 @@ async function load() {
     $("referrals").replaceChildren(...open.map(line));
     const waiting = open.filter((r) => waitingFor(r)[0] < NOT_WAITING).length;
     $("status").textContent = open.length
-      ? `${open.length} open referral${open.length === 1 ? "" : "s"}; ${waiting} waiting for you.`
-      : "No open referrals.";
+      ? plural(open.length, {
+        one: t("{count} open referral; {waiting} waiting for you."),
+        few: t("{count} open referrals; {waiting} waiting for you. (few)"),
+        other: t("{count} open referrals; {waiting} waiting for you."),
+      }, { waiting })
+      : t("No open referrals.");
   } catch (error) {
-    $("status").textContent = `Could not read the referrals: ${error.message}`;
+    $("status").textContent = t("Could not read the referrals: {error}", { error: error.message });
   }
 }
 
@@ -131,7 +142,7 @@ async function start() {
   if (!me) return;
   caller = me;
   try {
-    codeNames = new Map((await taxonomy()).map((t) => [t.code, t.name]));
+    codeNames = new Map((await taxonomy()).map((term) => [term.code, term.name]));
   } catch {
     // Codes are shown instead of names.
   }

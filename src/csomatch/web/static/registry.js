@@ -1,5 +1,6 @@
 // Registry: organisations and services per participant, with counts, a page at a time.
 
+import { t } from "./i18n.js";
 import {
   PARTICIPANTS,
   api,
@@ -10,7 +11,8 @@ import {
   taxonomyOptions,
 } from "./session.js";
 
-const KINDS = { cso: "CSO", state: "State", io: "International" };
+// Whole names, not "State" (a word the referral pages use for a referral's state).
+const KINDS = { cso: t("CSO"), state: t("State institution"), io: t("International organisation") };
 const PAGE_SIZE = 25;
 
 const participant = document.getElementById("participant");
@@ -28,7 +30,8 @@ async function drawCounts() {
   try {
     await fillCounts(body);
   } catch (error) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: "3" }, `Could not count: ${error.message}`)));
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "3" },
+      t("Could not count: {error}", { error: error.message }))));
   }
 }
 
@@ -45,12 +48,13 @@ async function fillCounts(body) {
   const sum = (key) => String(rows.reduce((n, r) => n + r[key], 0));
   const foot = document.querySelector("#counts tfoot");
   foot.replaceChildren(
-    el("tr", {}, el("th", { scope: "row" }, "All six"), el("td", {}, sum("orgs")),
+    el("tr", {}, el("th", { scope: "row" }, t("All six")), el("td", {}, sum("orgs")),
       el("td", {}, sum("services"))),
   );
   body.replaceChildren(
     ...rows.map((r) =>
-      el("tr", {}, el("th", { scope: "row" }, `${r.name} (${r.p})`), el("td", {}, String(r.orgs)),
+      el("tr", {}, el("th", { scope: "row" }, t("{name} ({code})", { name: r.name, code: r.p })),
+        el("td", {}, String(r.orgs)),
         el("td", {}, String(r.services))),
     ),
   );
@@ -64,18 +68,18 @@ function pager(name, load) {
   const next = document.getElementById(`${name}-next`);
   let offset = 0;
   async function show(at) {
-    status.textContent = "Loading…";
+    status.textContent = t("Loading…");
     try {
       const { total: count, rows } = await load(at);
       offset = at;
       body.replaceChildren(...rows);
       status.textContent = count
-        ? `${at + 1}–${at + rows.length} of ${count}`
-        : "None matches these filters.";
+        ? t("{first}–{last} of {count}", { first: at + 1, last: at + rows.length, count })
+        : t("None matches these filters.");
       prev.disabled = at === 0;
       next.disabled = at + PAGE_SIZE >= count;
     } catch (error) {
-      status.textContent = `Could not load: ${error.message}`;
+      status.textContent = t("Could not load: {error}", { error: error.message });
     }
   }
   prev.addEventListener("click", () => show(Math.max(0, offset - PAGE_SIZE)));
@@ -91,7 +95,7 @@ function params(extra) {
   return q;
 }
 
-const yes = (flag) => (flag ? "Yes" : "No");
+const yes = (flag) => (flag ? t("Yes") : t("No"));
 
 const showOrgs = pager("orgs", async (offset) => {
   const q = params({ kind: kind.value, offset: String(offset) });
@@ -113,9 +117,12 @@ const showServices = pager("services", async (offset) => {
     total: data.items_page.total,
     rows: data.services.map((s) => {
       const cap = s.capacity;
-      const free = !cap ? "—" : cap.free === null ? "unknown" : `${cap.free} of ${cap.maximum}`;
+      const free = !cap ? "—" : cap.free === null
+        ? t("unknown")
+        : t("{free} of {maximum}", { free: cap.free, maximum: cap.maximum });
       return el("tr", {}, el("td", {}, s.name), el("td", {}, s.organization_name),
-        el("td", {}, `${s.location.municipality} (${s.location.participant})`),
+        el("td", {}, t("{town} ({participant})",
+          { town: s.location.municipality, participant: s.location.participant })),
         el("td", {}, free),
         el("td", {}, freshnessBadge(cap && cap.freshness, cap && cap.updated_at)));
     }),

@@ -3,39 +3,41 @@
 // The token lives in sessionStorage only: it is sent as a bearer header to this origin's
 // JSON API, never put in a URL or a cookie, and it is gone when the tab closes.
 
+import { lang, plural, t } from "./i18n.js";
+
 const KEY = "csomatch.token";
 
 /** The pages of csomatch and the roles that use each. */
 export const PAGES = [
-  { href: "/find", label: "Find services", roles: ["officer", "coordinator", "admin"] },
-  { href: "/refer", label: "Make a referral", roles: ["officer", "coordinator", "admin"] },
-  { href: "/referrals", label: "My referrals", roles: ["officer", "coordinator", "admin"] },
-  { href: "/capacity", label: "My capacity", roles: ["provider", "coordinator", "admin"] },
-  { href: "/offers", label: "Offers", roles: ["provider"] },
-  { href: "/registry", label: "Registry", roles: ["funder", "coordinator", "admin"] },
-  { href: "/gaps", label: "Gaps", roles: ["funder", "coordinator", "admin"] },
-  { href: "/coordination", label: "Console", roles: ["coordinator", "admin"] },
-  { href: "/feedback-summary", label: "Feedback", roles: ["provider", "funder", "coordinator", "admin"] },
-  { href: "/licences", label: "Licences", roles: ["provider", "coordinator", "admin"] },
-  { href: "/funding", label: "Funding", roles: ["provider"] },
+  { href: "/find", label: t("Find services"), roles: ["officer", "coordinator", "admin"] },
+  { href: "/refer", label: t("Make a referral"), roles: ["officer", "coordinator", "admin"] },
+  { href: "/referrals", label: t("My referrals"), roles: ["officer", "coordinator", "admin"] },
+  { href: "/capacity", label: t("My capacity"), roles: ["provider", "coordinator", "admin"] },
+  { href: "/offers", label: t("Offers"), roles: ["provider"] },
+  { href: "/registry", label: t("Registry"), roles: ["funder", "coordinator", "admin"] },
+  { href: "/gaps", label: t("Gaps"), roles: ["funder", "coordinator", "admin"] },
+  { href: "/coordination", label: t("Console"), roles: ["coordinator", "admin"] },
+  { href: "/feedback-summary", label: t("Feedback"), roles: ["provider", "funder", "coordinator", "admin"] },
+  { href: "/licences", label: t("Licences"), roles: ["provider", "coordinator", "admin"] },
+  { href: "/funding", label: t("Funding"), roles: ["provider"] },
 ];
 
 /** The six MARRI participants. */
 export const PARTICIPANTS = {
-  AL: "Albania",
-  BA: "Bosnia and Herzegovina",
-  XK: "Kosovo*",
-  ME: "Montenegro",
-  MK: "North Macedonia",
-  RS: "Serbia",
+  AL: t("Albania"),
+  BA: t("Bosnia and Herzegovina"),
+  XK: t("Kosovo*"),
+  ME: t("Montenegro"),
+  MK: t("North Macedonia"),
+  RS: t("Serbia"),
 };
 
 export const ROLE_NAMES = {
-  officer: "Referral officer",
-  provider: "Service provider staff",
-  funder: "Funder",
-  coordinator: "National co-ordinator",
-  admin: "Administrator",
+  officer: t("Referral officer"),
+  provider: t("Service provider staff"),
+  funder: t("Funder"),
+  coordinator: t("National co-ordinator"),
+  admin: t("Administrator"),
 };
 
 export function token() {
@@ -53,7 +55,7 @@ export function clearToken() {
 /** An answer of the API that is not a success, holding its RFC 9457 problem details. */
 export class ApiError extends Error {
   constructor(status, problem) {
-    super(problem.detail || problem.title || `HTTP ${status}`);
+    super(problem.detail || problem.title || t("HTTP {status}", { status }));
     this.status = status;
     this.problem = problem;
     this.field = problem.field || null;
@@ -65,7 +67,11 @@ export class ApiError extends Error {
  * Returns { data, etag }; throws ApiError (status 0 when the server cannot be reached).
  */
 export async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const sent = { Accept: "application/json, application/problem+json", ...headers };
+  const sent = {
+    Accept: "application/json, application/problem+json",
+    "Accept-Language": lang,
+    ...headers,
+  };
   const secret = token();
   if (secret) sent.Authorization = `Bearer ${secret}`;
   if (body !== undefined) sent["Content-Type"] = "application/json";
@@ -80,8 +86,8 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
     });
   } catch {
     throw new ApiError(0, {
-      title: "No connection",
-      detail: "The server could not be reached. Check the connection and try again.",
+      title: t("No connection"),
+      detail: t("The server could not be reached. Check the connection and try again."),
     });
   }
   const type = response.headers.get("content-type") || "";
@@ -112,24 +118,28 @@ export function el(tag, attrs = {}, ...children) {
 /** "12 min ago", "5 h ago", "3 days ago". */
 export function ago(iso) {
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 1) return t("just now");
+  if (minutes < 60) return t("{count} min ago", { count: minutes });
   const hours = Math.round(minutes / 60);
-  if (hours < 72) return `${hours} h ago`;
-  return `${Math.round(hours / 24)} days ago`;
+  if (hours < 72) return t("{count} h ago", { count: hours });
+  return plural(Math.round(hours / 24), {
+    one: t("{count} day ago"),
+    few: t("{count} days ago (few)"),
+    other: t("{count} days ago"),
+  });
 }
 
 const FRESHNESS = {
-  fresh: ["Fresh", "badge fresh"],
-  aging: ["Aging", "badge aging"],
-  stale: ["Unknown (stale)", "badge stale"],
+  fresh: [t("Fresh"), "badge fresh"],
+  aging: [t("Aging"), "badge aging"],
+  stale: [t("Unknown (stale)"), "badge stale"],
 };
 
 /** A freshness badge; a stale number is shown as unknown, never as free. */
 export function freshnessBadge(freshness, updatedAt) {
-  const [label, css] = FRESHNESS[freshness] || ["No report", "badge stale"];
-  const when = updatedAt ? ` · ${ago(updatedAt)}` : "";
-  return el("span", { class: css, "data-freshness": freshness || "none" }, label + when);
+  const [label, css] = FRESHNESS[freshness] || [t("No report"), "badge stale"];
+  const text = updatedAt ? t("{freshness} · {ago}", { freshness: label, ago: ago(updatedAt) }) : label;
+  return el("span", { class: css, "data-freshness": freshness || "none" }, text);
 }
 
 /** Show a message in the page's gate and hide its content. */
@@ -141,7 +151,7 @@ function shut(message, ...extra) {
 }
 
 function signInLink() {
-  return el("a", { href: "/" }, "Sign in");
+  return el("a", { href: "/" }, t("Sign in"));
 }
 
 /** The page links a role may use. */
@@ -156,11 +166,12 @@ function drawNav(me) {
     const current = location.pathname === page.href ? "page" : null;
     list.append(el("li", {}, el("a", { href: page.href, "aria-current": current }, page.label)));
   }
-  const out = el("button", { type: "button", class: "link", id: "sign-out" }, "Sign out");
+  const out = el("button", { type: "button", class: "link", id: "sign-out" }, t("Sign out"));
   out.addEventListener("click", signOut);
   list.append(el("li", {}, out));
   nav.replaceChildren(
-    el("span", { class: "who" }, `${ROLE_NAMES[me.role] || me.role} · ${me.jurisdiction}`),
+    el("span", { class: "who" },
+      t("{role} · {jurisdiction}", { role: ROLE_NAMES[me.role] || me.role, jurisdiction: me.jurisdiction })),
     list,
   );
 }
@@ -176,7 +187,7 @@ export function signOut() {
  */
 export async function signedIn(roles) {
   if (!token()) {
-    shut("Sign in with your access token first. ", signInLink());
+    shut(t("Sign in with your access token first."), " ", signInLink());
     return null;
   }
   let me;
@@ -185,7 +196,7 @@ export async function signedIn(roles) {
   } catch (error) {
     if (error.status === 401) {
       clearToken();
-      shut("Your token is not valid (unknown or revoked). ", signInLink());
+      shut(t("Your token is not valid (unknown or revoked)."), " ", signInLink());
     } else {
       shut(`${error.message} `);
     }
@@ -194,7 +205,7 @@ export async function signedIn(roles) {
   drawNav(me);
   if (!roles.includes(me.role)) {
     const links = pagesFor(me.role).map((p) => el("a", { href: p.href }, p.label));
-    shut(`The ${ROLE_NAMES[me.role] || me.role} role does not use this page. `, ...links);
+    shut(t("The {role} role does not use this page.", { role: ROLE_NAMES[me.role] || me.role }), " ", ...links);
     return null;
   }
   document.getElementById("gate").hidden = true;
@@ -248,7 +259,7 @@ export function areaLabel(area) {
  * gives the area, or null when there is no such town.
  */
 export function areaPicker(datalist) {
-  const known = new Map(); // "Name (RS)" -> area
+  const known = new Map(); // t("Name (RS)") -> area
   let asked = 0;
 
   async function suggest(q) {

@@ -1,5 +1,6 @@
 // The sign-in page: check a pasted token with GET /api/v1/me, then list the role's pages.
 
+import { t } from "./i18n.js";
 import {
   ROLE_NAMES,
   api,
@@ -56,10 +57,10 @@ async function check() {
     form.hidden = false;
     session.hidden = true;
     if (error.status === 401) {
-      say("This token is not valid: it is unknown or has been revoked. Check that you " +
-          "pasted all of it, or ask your co-ordinator for a new one.");
+      say(t("This token is not valid: it is unknown or has been revoked. Check that you " +
+          "pasted all of it, or ask your co-ordinator for a new one."));
     } else {
-      say(`Could not sign in: ${error.message}`);
+      say(t("Could not sign in: {error}", { error: error.message }));
     }
     input.focus();
   }
@@ -69,7 +70,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const value = input.value.trim().replace(/^Bearer\s+/i, "");
   if (!value) {
-    say("Paste your access token first.");
+    say(t("Paste your access token first."));
     input.focus();
     return;
   }

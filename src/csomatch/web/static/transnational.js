@@ -5,15 +5,16 @@
 // referring side sets focal points, consents and return area (PUT). Codes and dates only,
 // never free text about the person.
 
+import { date, t, tParts } from "./i18n.js";
 import { api, el } from "./session.js";
 import { CONSENT_ITEMS, TRM_STEP_STATUS, TRM_STEPS } from "./referwords.js";
 
 const FINISHED = new Set(["closed", "cancelled"]);
 const METHODS = {
-  verbal: "verbally",
-  written: "in writing",
-  electronic: "electronically",
-  guardian: "by the guardian",
+  verbal: t("verbally"),
+  written: t("in writing"),
+  electronic: t("electronically"),
+  guardian: t("by the guardian"),
 };
 const keys = new Map(); // a step's Idempotency-Key, kept until it is answered
 let caller = null; // GET /api/v1/me, read once
@@ -46,41 +47,47 @@ function field(id, label, control) {
 }
 
 function focal(point) {
-  if (!point) return "Not named yet";
-  return el("span", {}, `${point.name} (${point.jurisdiction}) · `,
-    el("a", { href: `tel:${point.duty_phone}`, class: "duty-phone" }, point.duty_phone));
+  if (!point) return t("Not named yet");
+  return el("span", {}, ...tParts(t("{agency} ({participant}) · {phone}"), {
+    agency: point.name, participant: point.jurisdiction,
+    phone: el("a", { href: `tel:${point.duty_phone}`, class: "duty-phone" }, point.duty_phone),
+  }));
 }
 
 function consentWords(data) {
   const byItem = new Map(data.consents.map((c) => [c.item, c]));
   return Object.entries(CONSENT_ITEMS).map(([item, name]) => {
     const c = byItem.get(item);
-    const words = !c ? "not recorded"
-      : `${c.given ? "given" : "refused"} ${METHODS[c.method] || c.method}, ` +
-        new Date(c.at).toLocaleDateString();
-    return el("li", { "data-consent": item }, `${name}: ${words}`);
+    const words = !c ? t("not recorded")
+      : c.given
+        ? t("given {how}, {date}", { how: METHODS[c.method] || c.method, date: date(c.at) })
+        : t("refused {how}, {date}", { how: METHODS[c.method] || c.method, date: date(c.at) });
+    return el("li", { "data-consent": item }, t("{item}: {words}", { item: name, words }));
   });
 }
 
 function facts(data) {
   return el("dl", { class: "facts-list" },
-    el("dt", {}, `Focal point ${data.sending_participant}`), el("dd", {}, focal(data.sending_focal_point)),
-    el("dt", {}, `Focal point ${data.receiving_participant}`),
+    el("dt", {}, t("Focal point {participant}", { participant: data.sending_participant })),
+    el("dd", {}, focal(data.sending_focal_point)),
+    el("dt", {}, t("Focal point {participant}", { participant: data.receiving_participant })),
     el("dd", {}, focal(data.receiving_focal_point)),
-    el("dt", {}, "Return area"), el("dd", { id: "trm-return-area" }, data.return_area || "Not named yet"),
-    el("dt", {}, "Consent"), el("dd", {}, el("ul", { class: "trm-consents" }, ...consentWords(data))));
+    el("dt", {}, t("Return area")), el("dd", { id: "trm-return-area" }, data.return_area || t("Not named yet")),
+    el("dt", {}, t("Consent")), el("dd", {}, el("ul", { class: "trm-consents" }, ...consentWords(data))));
 }
 
 function timeline(data) {
   if (!data.recorded) {
     return el("p", { class: "hint" },
-      "The timeline starts once the referring side names the focal points.");
+      t("The timeline starts once the referring side names the focal points."));
   }
-  return el("ol", { class: "trm-steps", "aria-label": "Timeline" }, ...data.steps.map((s) =>
+  return el("ol", { class: "trm-steps", "aria-label": t("Timeline") }, ...data.steps.map((s) =>
     el("li", { "data-step": s.code, "data-status": s.status },
       el("span", { class: "trm-step-name" }, TRM_STEPS[s.code] || s.code),
       el("span", { class: `trm-step-status ${s.status}` },
-        `${TRM_STEP_STATUS[s.status] || s.status}${s.date ? ` · ${s.date}` : ""}`))));
+        s.date
+          ? t("{status} · {date}", { status: TRM_STEP_STATUS[s.status] || s.status, date: date(s.date) })
+          : TRM_STEP_STATUS[s.status] || s.status))));
 }
 
 /** The form to record one step (either side's coordinators, the focal agencies' officers). */
@@ -91,7 +98,7 @@ function stepForm(data, done) {
   status.value = "done";
   const day = el("input", { id: "trm-date", type: "date" });
   day.value = new Date().toISOString().slice(0, 10);
-  const button = el("button", { type: "button", id: "trm-record", class: "secondary" }, "Record the step");
+  const button = el("button", { type: "button", id: "trm-record", class: "secondary" }, t("Record the step"));
   button.addEventListener("click", async () => {
     const body = { code: code.value, status: status.value };
     if (day.value) body.date = day.value;
@@ -99,24 +106,24 @@ function stepForm(data, done) {
     const key = keys.get(name) || newKey();
     keys.set(name, key);
     button.disabled = true;
-    note.textContent = "Sending…";
+    note.textContent = t("Sending…");
     try {
       await api(`/api/v1/referrals/${data.referral_id}/transnational/steps`, {
         method: "POST", body, headers: { "Idempotency-Key": key },
       });
       keys.delete(name);
-      note.textContent = "Recorded.";
+      note.textContent = t("Recorded.");
       await done();
     } catch (error) {
       if (error.status !== 0) keys.delete(name);
-      note.textContent = `Not recorded: ${error.message}`;
+      note.textContent = t("Not recorded: {error}", { error: error.message });
     } finally {
       button.disabled = false;
     }
   });
-  return el("details", { class: "filters trm-record" }, el("summary", {}, "Record a step"),
-    el("div", { class: "trm-fields" }, field("trm-step", "Step", code),
-      field("trm-status", "Status", status), field("trm-date", "Date", day)),
+  return el("details", { class: "filters trm-record" }, el("summary", {}, t("Record a step")),
+    el("div", { class: "trm-fields" }, field("trm-step", t("Step"), code),
+      field("trm-status", t("Status"), status), field("trm-date", t("Date"), day)),
     button, note);
 }
 
@@ -131,7 +138,7 @@ function setupForm(data, done) {
     placeholder: `${data.receiving_participant}-…`, value: data.return_area || "" });
   const byItem = new Map(data.consents.map((c) => [c.item, c]));
   const consents = Object.entries(CONSENT_ITEMS).map(([item, name]) => {
-    const given = select(`trm-consent-${item}`, { yes: "given", no: "refused" }, "not recorded");
+    const given = select(`trm-consent-${item}`, { yes: t("given"), no: t("refused") }, t("not recorded"));
     const method = select(`trm-method-${item}`, METHODS);
     const c = byItem.get(item);
     if (c) {
@@ -140,9 +147,9 @@ function setupForm(data, done) {
     }
     return { item, given, method, at: c ? c.at : null,
       node: el("div", { class: "trm-fields" }, field(`trm-consent-${item}`, name, given),
-        field(`trm-method-${item}`, "How", method)) };
+        field(`trm-method-${item}`, t("How"), method)) };
   });
-  const button = el("button", { type: "button", id: "trm-save", class: "secondary" }, "Save");
+  const button = el("button", { type: "button", id: "trm-save", class: "secondary" }, t("Save"));
   button.addEventListener("click", async () => {
     const now = new Date().toISOString();
     const body = {
@@ -154,25 +161,26 @@ function setupForm(data, done) {
       })),
     };
     button.disabled = true;
-    note.textContent = "Saving…";
+    note.textContent = t("Saving…");
     try {
       await api(`/api/v1/referrals/${data.referral_id}/transnational`, { method: "PUT", body });
-      note.textContent = "Saved.";
+      note.textContent = t("Saved.");
       await done();
     } catch (error) {
-      note.textContent = `Not saved: ${error.message}`;
+      note.textContent = t("Not saved: {error}", { error: error.message });
     } finally {
       button.disabled = false;
     }
   });
   return el("details", { class: "filters trm-setup" },
-    el("summary", {}, "Focal points, consent and return area"),
-    el("p", { class: "hint" }, "A focal point is an agency record of its side (its id, from " +
+    el("summary", {}, t("Focal points, consent and return area")),
+    el("p", { class: "hint" }, t("A focal point is an agency record of its side (its id, from " +
       "Agencies); its duty phone is the duty contact. The return area is a municipality code " +
-      `of ${data.receiving_participant}.`),
-    el("div", { class: "trm-fields" }, field("trm-sending", `Agency in ${data.sending_participant}`, sending),
-      field("trm-receiving", `Agency in ${data.receiving_participant}`, receiving),
-      field("trm-area", "Return area", area)),
+      "of {participant}.", { participant: data.receiving_participant })),
+    el("div", { class: "trm-fields" },
+      field("trm-sending", t("Agency in {participant}", { participant: data.sending_participant }), sending),
+      field("trm-receiving", t("Agency in {participant}", { participant: data.receiving_participant }), receiving),
+      field("trm-area", t("Return area"), area)),
     ...consents.map((c) => c.node), button, note);
 }
 
@@ -191,8 +199,8 @@ export async function showTransnational(referral, refresh, referring) {
   try {
     ({ data } = await api(`/api/v1/referrals/${referral.id}/transnational`));
   } catch (error) {
-    box.replaceChildren(el("h3", {}, "Transnational case"),
-      el("p", { class: "note" }, `Could not read the transnational record: ${error.message}`));
+    box.replaceChildren(el("h3", {}, t("Transnational case")),
+      el("p", { class: "note" }, t("Could not read the transnational record: {error}", { error: error.message })));
     box.hidden = false;
     return;
   }
@@ -205,7 +213,8 @@ export async function showTransnational(referral, refresh, referring) {
   }
   const open = !FINISHED.has(data.state);
   box.replaceChildren(
-    el("h3", {}, `Transnational case: ${data.sending_participant} → ${data.receiving_participant}`),
+    el("h3", {}, t("Transnational case: {from} → {to}",
+      { from: data.sending_participant, to: data.receiving_participant })),
     facts(data),
     timeline(data),
     data.recorded && open && mayRecord(caller, data) ? stepForm(data, refresh) : "",
