@@ -142,7 +142,7 @@ draw AS (
     FROM generate_series(1, $2::int) AS i
 )
 INSERT INTO demand_signal (occurred_at, kind, source, participant_code, area_code,
-                           taxonomy_code, reason, population_group)
+                           taxonomy_code, reason, population_group, language)
 SELECT $1::timestamptz - make_interval(secs => d.r_t * 364 * 86400),
        k.kind, 'suggestion', svc.participant_code,
        CASE WHEN d.r_far < 0.1 AND t.code IS NOT NULL THEN t.code ELSE svc.area_code END,
@@ -150,7 +150,10 @@ SELECT $1::timestamptz - make_interval(secs => d.r_t * 364 * 86400),
        CASE WHEN k.kind = 'unmet' THEN (ARRAY['no_capacity', 'no_capacity', 'language',
            'gender', 'age'])[1 + floor(d.r_reason * 5)::int] END,
        (ARRAY['women', 'women', 'women', 'women', 'men', 'unaccompanied_children', 'families',
-              'language_not_served', 'unknown', 'unknown'])[1 + floor(d.r_group * 10)::int]
+              'language_not_served', 'unknown', 'unknown'])[1 + floor(d.r_group * 10)::int],
+       -- a language-group signal needs English (which one service in three speaks) or Arabic
+       CASE WHEN floor(d.r_group * 10)::int = 7 THEN
+           CASE WHEN d.i % 2 = 0 THEN 'en' ELSE 'ar' END END
 FROM draw d
 JOIN svc ON svc.k = floor(d.r_svc * 5000)::int
 LEFT JOIN town t ON t.participant_code = svc.participant_code AND t.rn = 41 + (d.i % 30)
@@ -332,7 +335,7 @@ async def _split_figures(
             )  # fmt: skip
 
         times, cells = await _timed(repeat, split)
-        n = sum(len(c) for c in cells.values()) if isinstance(cells, dict) else 0
+        n = sum(len(c.cells) for c in cells.values()) if isinstance(cells, dict) else 0
         figures.append((name, plain, times, n))
     return figures
 

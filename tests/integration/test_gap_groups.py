@@ -46,6 +46,7 @@ async def _service(
     *,
     maximum: int = 10,
     survivor_led: bool = False,
+    reported_at: dt.datetime = NOW,
     **fields: Any,
 ) -> uuid.UUID:
     """An emergency shelter with ``maximum`` places; ``fields`` override its eligibility."""
@@ -84,7 +85,8 @@ async def _service(
     await svc_db.insert_capacity(
         conn,
         svc_db.NewCapacity(
-            service_id=svc, unit="bed", maximum=maximum, available=maximum, updated_at=NOW,
+            service_id=svc, unit="bed", maximum=maximum, available=maximum,
+            updated_at=reported_at,
             verified_at=None,
         ),
     )  # fmt: skip
@@ -108,7 +110,12 @@ async def _licence(
 
 
 async def _signals(
-    conn: asyncpg.Connection, area: Area, group: PopulationGroup, n: int, kind: str = "need"
+    conn: asyncpg.Connection,
+    area: Area,
+    group: PopulationGroup,
+    n: int,
+    kind: str = "need",
+    language: str | None = None,
 ) -> None:
     await record_signals(
         conn,
@@ -120,6 +127,7 @@ async def _signals(
                 area_code=area.code,
                 taxonomy_code="ACC.EMERG",
                 population_group=group,
+                language=language,
                 occurred_at=dt.datetime(2026, 11, 5, 10, tzinfo=dt.UTC),
             )
             for _ in range(n)
@@ -149,6 +157,8 @@ async def test_each_group_counts_only_the_capacity_eligible_for_it(
         conn, BELGRADE, maximum=6, accepts_families=True, accepts_accompanied_children=True,
         max_group_size=4,
     )  # fmt: skip
+    # the language group needed Arabic: only the service speaking it counts
+    await _signals(conn, BELGRADE, "language_not_served", 5, language="ar")
     expected = {
         None: 23, "women": 19, "men": 7, "unaccompanied_children": 3, "families": 6,
         "language_not_served": 4, "unknown": 23,
@@ -238,13 +248,15 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     conn: asyncpg.Connection,
 ) -> None:
     from csomatch.errors import NotFound
-    from csomatch.gaps.whatif import add_budget, propose_allocation
+    from csomatch.gaps.whatif import Scope, add_budget, propose_allocation
 
     await _world(conn)
-    licensed = await _service(conn, BELGRADE, maximum=2)
-    expired = await _service(conn, BELGRADE, maximum=10, licence_required=True)
-    await _licence(conn, expired, days=-1)
     now = dt.datetime.now(dt.UTC)
+    licensed = await _service(conn, BELGRADE, maximum=2, reported_at=now)
+    expired = await _service(
+        conn, BELGRADE, maximum=10, licence_required=True, reported_at=now
+    )
+    await _licence(conn, expired, days=-1)
     at = now - dt.timedelta(days=20)
     signals = [
         NewSignal(
@@ -262,7 +274,7 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     await record_signals(conn, signals)  # type: ignore[arg-type]
     result = await propose_allocation(
         conn, budget=50_000, currency="EUR", overrides={licensed: 1000.0, expired: 500.0},
-        participants=["RS"], now=now, stale_hours=72, time_limit_s=5,
+        participants=["RS"], now=now, scope=Scope(stale_hours=72), time_limit_s=5,
     )  # fmt: skip
     assert result.purchases
     assert {p.service_id for p in result.purchases} == {licensed}
@@ -271,4 +283,5 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     with pytest.raises(NotFound):
         await add_budget(
             conn, expired, 10_000, "EUR", 500.0, participants=["RS"], now=now,
+            scope=Scope(stale_hours=72),
         )  # fmt: skip

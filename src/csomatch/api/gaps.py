@@ -47,6 +47,7 @@ from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
     AllocationOut,
+    Scope,
     WhatIf,
     add_budget,
     propose_allocation,
@@ -320,32 +321,38 @@ class AllocateIn(In, frozen=True):
 
 @post("/api/v1/gaps/what-if", opt=roles(*GAP_READERS), status_code=200)
 async def what_if(
-    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[WhatIfIn],
 ) -> Response[WhatIf]:
     """Re-place the last 12 months of demand with one funder's places removed, or a budget added.
 
     Reports the change in unmet needs and travel distance, and the areas left with no provider.
     Changes nothing; honours an Idempotency-Key all the same (a retry gets the first answer).
     """
-    run = functools.partial(_what_if, conn, principal, data)
+    run = functools.partial(_what_if, conn, _scope(settings), principal, data)
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
-async def _what_if(conn: asyncpg.Connection, principal: Principal, data: WhatIfIn) -> WhatIf:
+async def _what_if(
+    conn: asyncpg.Connection, scope: Scope, principal: Principal, data: WhatIfIn
+) -> WhatIf:
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
         raise InvalidInput("give exactly one of remove_funder and add_budget", field="$")
     if data.remove_funder is not None:
         return await remove_funder(
-            conn, data.remove_funder, participants=participants, now=now,
+            conn, data.remove_funder, participants=participants, now=now, scope=scope,
             closed_only=closed_only(principal),
         )  # fmt: skip
     assert data.add_budget is not None
     b = data.add_budget
     return await add_budget(
         conn, b.service_id, b.amount, b.currency, b.unit_cost, participants=participants,
-        now=now, closed_only=closed_only(principal),
+        now=now, scope=scope, closed_only=closed_only(principal),
     )  # fmt: skip
 
 
@@ -375,9 +382,16 @@ async def _allocate(
         overrides={u.service_id: u.cost for u in data.unit_costs},
         participants=_participants(principal, data.participant),
         now=dt.datetime.now(dt.UTC),
-        stale_hours=settings.stale_hours,
+        scope=_scope(settings),
         time_limit_s=data.time_limit_s,
         closed_only=closed_only(principal),
+    )
+
+
+def _scope(settings: Settings) -> Scope:
+    """The cells' stale limit and catchments, for the what-if and the allocation."""
+    return Scope(
+        stale_hours=settings.stale_hours, catchments=load_catchments(settings.catchments_file)
     )
 
 

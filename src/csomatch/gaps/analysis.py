@@ -240,18 +240,13 @@ async def list_cells(
             stale_hours=stale_hours, catchments=catchments,
         )  # fmt: skip
     else:
-        # A group's cells get their sentences (names); their coverage is the group's own
-        # eligible supply in the cell (the catchments are not applied to the split yet:
-        # a service within reach that does not serve the group must not cover it).
-        named = await catchment_db.naming(conn, query.participants)
-        context = Context(
-            catchments=catchments,
-            names=Names(areas=named.areas, codes=named.codes, participants=named.participants),
-        )
-        cells = await compute_group_cells(
+        # A group's cells: its demand against fresh eligible supply, covered within the same
+        # catchments (gaps/groups.py).
+        split = await compute_group_cells(
             conn, check_group(query.group), periods=periods, participants=query.participants,
-            now=now, stale_hours=stale_hours, context=context,
+            now=now, stale_hours=stale_hours, catchments=catchments,
         )  # fmt: skip
+        cells, context = split.cells, split.context
     kept = [c for c in cells if _keep(c, query)]
     kept.sort(
         key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)
