@@ -74,6 +74,8 @@ async def test_a_funder_looks_at_the_map_and_the_charts(
         assert await cards.count() > 4
     await expect(cards.first).to_contain_text(town)
     await expect(cards.first.locator(".badge.severity")).to_contain_text("Severity")
+    # Who pays, per cell: the public share of the money beside the donor share.
+    await expect(page.locator("#cells .gap dd", has_text="donor money").first).to_be_attached()
     await page.locator("#map-panel").screenshot(path=str(tmp_path / f"map-{width}.png"))
     await page.locator("#map").screenshot(path=str(tmp_path / f"map-only-{width}.png"))
 

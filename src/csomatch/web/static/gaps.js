@@ -9,6 +9,7 @@ import { drawMap, legend, participantName, unmetText } from "./gapsmap.js";
 import {
   allocationRows, barChart, cliffRows, donorRows, fundersOf, whatIfCharts,
 } from "./gapscharts.js";
+import { t } from "./i18n.js";
 
 const FLAGS = {
   uncovered: "Uncovered",
@@ -80,6 +81,12 @@ function card(cell) {
     fact("Funding", funding),
   ];
   if (donors) rows.push(fact("Main funders", donors));
+  // Who pays: public money (ministries, municipalities) against donor money, in EUR a year.
+  if (cell.public_share !== null && cell.public_share !== undefined) {
+    rows.push(fact(t("Public money"), t("{public} public, {donor} donor money", {
+      public: percent(cell.public_share), donor: percent(1 - cell.public_share),
+    })));
+  }
   if (cell.survivor_led_capacity_share !== null && cell.survivor_led_capacity_share !== undefined) {
     rows.push(fact("Survivor-led", `${percent(cell.survivor_led_capacity_share)} of places, ` +
       `${percent(cell.survivor_led_funding_share)} of funded places`));
