@@ -38,10 +38,11 @@ from csomatch.domain import (
     Role,
     one_of_pattern,
 )
-from csomatch.errors import Forbidden, InvalidInput
+from csomatch.errors import Forbidden, InvalidInput, NotFound
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES, GapCell
+from csomatch.gaps.financing import may_read_cell
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
@@ -125,8 +126,11 @@ def participants_visible_to(principal: Principal) -> list[str] | None:
 
 
 def closed_only(principal: Principal, asked: bool | None = None) -> bool:
-    """Whether the caller's gap figures stop at the last closed period (always, for funders)."""
-    if sees_open_period(principal.role):
+    """Whether the caller's gap figures stop at the last closed period.
+
+    Always for funders, and for a provider reading the cells its services serve.
+    """
+    if sees_open_period(principal.role) and principal.role != "provider":
         return bool(asked)
     if asked is False:
         raise Forbidden(
@@ -261,15 +265,17 @@ async def gaps_csv(
     return _csv(await _cells(conn, settings, principal, query, participant, closed))
 
 
-@get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS))
+@get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS, "provider"))
 async def get_gap(
     conn: Conn, settings: Cfg, principal: Caller, cell: FromPath[str]
 ) -> CellEvidence:
     """One cell with its evidence: the services, places, funded places and grants behind it.
 
-    A cell of a participant outside the token's scope, or (for a funder) of a period not over
-    yet, answers 404.
+    A cell of a participant outside the token's scope, or (for a funder or a provider) of a
+    period not over yet, answers 404; a provider reads only the cells its services serve.
     """
+    if not await may_read_cell(conn, principal, cell):
+        raise NotFound(f"no gap cell {cell!r} served by this organisation")
     return await cell_evidence(
         conn,
         cell,

@@ -29,7 +29,8 @@ from csomatch.db import financing as db
 from csomatch.db.financing import PUBLIC_FUNDER_KINDS, GrantMoney
 from csomatch.domain import Principal
 from csomatch.errors import NotFound
-from csomatch.gaps.periods import Period, period_of
+from csomatch.gaps.cells import ALL_AREAS
+from csomatch.gaps.periods import Period, last_closed
 from csomatch.gaps.suppression import TOTAL, suppress
 
 #: Days in an average month: the runway in months is its days over this, to one decimal.
@@ -127,7 +128,7 @@ def funding_mix(grants: Iterable[GrantMoney], ref: dt.date) -> FundingMix:
 
 
 class ServedCell(msgspec.Struct, frozen=True, kw_only=True):
-    """A service of the organisation, the gap cell it serves this month, and its own mix."""
+    """A service of the organisation, the gap cell it served last month, and its own mix."""
 
     service_id: uuid.UUID
     service_name: str
@@ -163,6 +164,28 @@ def may_read_organization(principal: Principal, org: db.OrganizationBrief) -> bo
     return principal.role in ("coordinator", "funder") and principal.covers(org.participant_code)
 
 
+async def may_read_cell(conn: asyncpg.Connection, principal: Principal, key: str) -> bool:
+    """Whether a provider may read a gap cell: one its organisation's services serve.
+
+    That is a cell of the participant, area and code of one of its services, or the
+    participant-wide cell of that code. Other roles are decided by the route's scope.
+    """
+    if principal.role != "provider":
+        return True
+    if principal.organization_id is None:
+        return False
+    parts = key.split(":")
+    if len(parts) != 4:
+        return False
+    participant, area, code, _ = parts
+    return any(
+        s.participant_code == participant
+        and s.taxonomy_code == code
+        and area in (s.area_code, ALL_AREAS)
+        for s in await db.services_of_organization(conn, principal.organization_id)
+    )
+
+
 async def organization_funding(
     conn: asyncpg.Connection, principal: Principal, org_id: uuid.UUID, today: dt.date
 ) -> OrganizationFunding:
@@ -171,7 +194,9 @@ async def organization_funding(
     if org is None or not may_read_organization(principal, org):
         raise NotFound(f"organisation {org_id} not found", field="path.org_id")
     grants = await db.organization_grants(conn, org_id, on=today)
-    month = period_of(today, "month").label
+    # The last closed month: a cell its provider may open (providers, like funders, see
+    # closed periods only: GET /api/v1/gaps/{cell}).
+    month = last_closed(today, "month").label
     services = []
     for s in await db.services_of_organization(conn, org_id):
         mix = funding_mix(await db.service_grants(conn, [s.service_id], on=today), today)
