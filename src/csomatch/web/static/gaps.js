@@ -83,7 +83,7 @@ function card(cell) {
   if (donors) rows.push(fact("Main funders", donors));
   // Who pays: public money (ministries, municipalities) against donor money, in EUR a year.
   if (cell.public_share !== null && cell.public_share !== undefined) {
-    rows.push(fact(t("Public money"), t("{public} public, {donor} donor money", {
+    rows.push(fact(t("Public money"), t("{public} public, {donor} donor money (EUR a year)", {
       public: percent(cell.public_share), donor: percent(1 - cell.public_share),
     })));
   }
