@@ -19,10 +19,13 @@ eligible provider is ``uncovered``). A quarter hides what any of its months hide
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, get_args
 
+import anyio
+import anyio.to_thread
 import asyncpg
 import msgspec
 
@@ -218,43 +221,57 @@ async def compute_split(
         conn, since=since, until=until, participants=participants
     )
     languages = groups_db.needed_languages(rows)
-    counted = split_demand_counts(rows, periods, groups)
-    named = await catchment_db.naming(conn, participants)
-    names = Names(areas=named.areas, codes=named.codes, participants=named.participants)
+    # PostgreSQL computes each group's supply while Python counts the demand and builds the
+    # cells of the groups already read, in worker threads (as ``analysis.compute_cells``).
+    counted: dict[str, dict[tuple[Position, str], _Counts]] = {}
+    ready = anyio.Event()
+    # One build at a time: two in parallel threads share one GIL and un-pause each other's
+    # garbage collector (``cells._collector_paused``), which made them slower than in turn.
+    one_at_a_time = anyio.Lock()
     out: dict[PopulationGroup, GroupCells] = {}
-    for group in groups:
-        supply, sites = await _group_supply(
-            conn, group, periods=[(p.label, p.reference_date(today)) for p in periods],
-            stale_before=stale_before, participants=participants, languages=languages,
-        )  # fmt: skip
-        wanted = {
-            (r.participant_code, area, r.taxonomy_code)
-            for r in rows
-            if r.population_group == group
-            for area in (r.area_code or UNKNOWN_AREA, ALL_AREAS)
-        }
-        context = Context(
-            covered=covered_positions(
-                wanted, sites, named.centres, catchments,
-            ),
-            catchments=catchments,
-            names=names,
-        )  # fmt: skip
+
+    async def count() -> None:
+        counting = functools.partial(split_demand_counts, rows, periods, groups)
+        counted.update(await anyio.to_thread.run_sync(counting))
+        ready.set()
+
+    async def build(group: PopulationGroup, supply: list[SupplyRow], context: Context) -> None:
+        await ready.wait()
         counts = counted[group]
         withhold_area_demand(
             counts,
             (((r.participant_code, r.area_code, r.taxonomy_code), r.period) for r in supply),
         )
-        cells = assemble_cells(
-            CountedDemand(counts=counts, reasons={}),
-            supply_rows=supply,
-            periods=periods,
-            today=today,
-            stale_hours=stale_hours,
-            context=context,
-        )
+        building = functools.partial(
+            assemble_cells, CountedDemand(counts=counts, reasons={}), supply_rows=supply,
+            periods=periods, today=today, stale_hours=stale_hours, context=context,
+        )  # fmt: skip
+        async with one_at_a_time:
+            cells = await anyio.to_thread.run_sync(building)
         out[group] = GroupCells(cells=cells, context=context)
-    return out
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(count)
+        named = await catchment_db.naming(conn, participants)
+        names = Names(areas=named.areas, codes=named.codes, participants=named.participants)
+        for group in groups:
+            supply, sites = await _group_supply(
+                conn, group, periods=[(p.label, p.reference_date(today)) for p in periods],
+                stale_before=stale_before, participants=participants, languages=languages,
+            )  # fmt: skip
+            wanted = {
+                (r.participant_code, area, r.taxonomy_code)
+                for r in rows
+                if r.population_group == group
+                for area in (r.area_code or UNKNOWN_AREA, ALL_AREAS)
+            }
+            context = Context(
+                covered=covered_positions(wanted, sites, named.centres, catchments),
+                catchments=catchments,
+                names=names,
+            )
+            tasks.start_soon(build, group, supply, context)
+    return {group: out[group] for group in groups}
 
 
 async def _group_supply(
