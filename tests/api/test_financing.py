@@ -165,6 +165,10 @@ async def test_a_cso_reads_its_own_runway_and_no_one_elses(client: Client, demo_
     cell = await client.get(f"/api/v1/gaps/{mine['cell']}", headers=own)
     assert cell.status_code == 200, cell.text
     assert cell.json()["cell"]["key"] == mine["cell"]
+    # its evidence lists its own services and grants only (no ledger of others)
+    listed = {s["service_id"] for s in cell.json()["services"]}
+    assert str(cso["service_id"]) in listed
+    assert listed <= set(served)
     # a cell of a code none of its services serves: 404, like a cell that does not exist
     codes = {s["taxonomy_code"] for s in body["services"]}
     code = next(c for c in ("LEGAL.AID", "MED.EMERG", "DOC.ID", "RET.VOLUNTARY") if c not in codes)

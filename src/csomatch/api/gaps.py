@@ -38,11 +38,11 @@ from csomatch.domain import (
     Role,
     one_of_pattern,
 )
-from csomatch.errors import Forbidden, InvalidInput, NotFound
+from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES, GapCell
-from csomatch.gaps.financing import may_read_cell
+from csomatch.gaps.financing import provider_scope
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
@@ -272,10 +272,9 @@ async def get_gap(
     """One cell with its evidence: the services, places, funded places and grants behind it.
 
     A cell of a participant outside the token's scope, or (for a funder or a provider) of a
-    period not over yet, answers 404; a provider reads only the cells its services serve.
+    period not over yet, answers 404; a provider reads only the cells its services serve, with
+    the evidence of its own services.
     """
-    if not await may_read_cell(conn, principal, cell):
-        raise NotFound(f"no gap cell {cell!r} served by this organisation")
     return await cell_evidence(
         conn,
         cell,
@@ -284,6 +283,7 @@ async def get_gap(
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),
         catchments=load_catchments(settings.catchments_file),
+        only_services=await provider_scope(conn, principal, cell),
     )
 
 

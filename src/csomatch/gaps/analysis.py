@@ -275,10 +275,13 @@ async def cell_evidence(
     stale_hours: float,
     closed_only: bool = False,
     catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
+    only_services: frozenset[uuid.UUID] | None = None,
 ) -> CellEvidence:
     """One cell with the services and grants behind it.
 
-    Raises NotFound outside ``allowed`` or, with ``closed_only``, for a period not over yet.
+    ``only_services``: the services the evidence may list, their grants and money (a
+    provider's own); None: every service of the cell. Raises NotFound outside ``allowed``
+    or, with ``closed_only``, for a period not over yet.
     """
     participant, area, code, period = parse_key(key)
     if allowed is not None and participant not in allowed:
@@ -309,6 +312,8 @@ async def cell_evidence(
             area_code=None if area == ALL_AREAS else area,
             taxonomy_code=code,
         )
+        if only_services is not None:
+            rows = [r for r in rows if r.service_id in only_services]
         services = msgspec.convert(rows, list[ServiceEvidence], from_attributes=True)
         found = await gaps_db.grants_of_services(conn, [s.service_id for s in rows], on=ref)
         grants = msgspec.convert(found, list[GrantEvidence], from_attributes=True)

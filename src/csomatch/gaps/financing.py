@@ -164,26 +164,34 @@ def may_read_organization(principal: Principal, org: db.OrganizationBrief) -> bo
     return principal.role in ("coordinator", "funder") and principal.covers(org.participant_code)
 
 
-async def may_read_cell(conn: asyncpg.Connection, principal: Principal, key: str) -> bool:
-    """Whether a provider may read a gap cell: one its organisation's services serve.
+async def provider_scope(
+    conn: asyncpg.Connection, principal: Principal, key: str
+) -> frozenset[uuid.UUID] | None:
+    """The services whose evidence a caller may see in a gap cell; None: every service.
 
-    That is a cell of the participant, area and code of one of its services, or the
-    participant-wide cell of that code. Other roles are decided by the route's scope.
+    A provider reads a cell one of its organisation's services serves (the participant, area
+    and code of one of them, or the participant-wide cell of that code), and in its evidence
+    its own services, grants and money only (it may not read the funding ledger); NotFound
+    for any other cell. Other roles are decided by the route's scope.
     """
     if principal.role != "provider":
-        return True
-    if principal.organization_id is None:
-        return False
+        return None
     parts = key.split(":")
-    if len(parts) != 4:
-        return False
-    participant, area, code, _ = parts
-    return any(
-        s.participant_code == participant
-        and s.taxonomy_code == code
-        and area in (s.area_code, ALL_AREAS)
-        for s in await db.services_of_organization(conn, principal.organization_id)
+    own = (
+        []
+        if principal.organization_id is None or len(parts) != 4
+        else await db.services_of_organization(conn, principal.organization_id)
     )
+    serving = [
+        s.service_id
+        for s in own
+        if s.participant_code == parts[0]
+        and s.taxonomy_code == parts[2]
+        and parts[1] in (s.area_code, ALL_AREAS)
+    ]
+    if not serving:
+        raise NotFound(f"no gap cell {key!r} served by this organisation")
+    return frozenset(s.service_id for s in own)
 
 
 async def organization_funding(
