@@ -211,6 +211,25 @@ async function whatIf(event) {
   }
 }
 
+/** Services the budget may not fund until licensed: listed apart, outside the allocation. */
+function licenseFirst(services, names) {
+  if (!services.length) return "";
+  const shown = services.slice(0, 5);
+  return el("section", { id: "license-first", class: "license-first" },
+    el("h3", {}, t("License first (outside the budget)")),
+    el("p", {}, t("These services need a licence not in force, so no money goes to them; " +
+      "licensed, they would serve needs that found no place.")),
+    el("ul", {}, ...shown.map((s) => el("li", {}, t(
+      "{service} ({town}): {places} places; {needs} needs without a place within reach", {
+        service: s.service_name, town: names.get(s.area_code) || s.area_code,
+        places: s.maximum, needs: s.shortfall_in_reach,
+      })))),
+    services.length > shown.length
+      ? el("p", {}, t("and {count} more", { count: services.length - shown.length }))
+      : "",
+  );
+}
+
 async function allocate(event) {
   event.preventDefault();
   const budget = Number(document.getElementById("allocate-budget").value);
@@ -224,11 +243,13 @@ async function allocate(event) {
   if (participant.value) body.participant = participant.value;
   try {
     const { data } = await api("/api/v1/gaps/allocate", { method: "POST", body });
-    const names = await areaNames(data.purchases.map((p) => p.area_code));
+    const names = await areaNames(
+      [...data.purchases, ...data.license_first].map((p) => p.area_code));
     document.getElementById("allocate-result").replaceChildren(
       barChart(`Where ${data.budget.toLocaleString("en")} ${data.currency} would go`,
         allocationRows(data, names),
         { id: "chart-allocation", empty: "No purchase proposed (no unit cost known, or no unmet need)." }),
+      licenseFirst(data.license_first, names),
     );
     note.textContent = `Spends ${data.spent.toLocaleString("en")} ${data.currency}; ` +
       `covers ${data.covered} of ${data.unmet_before} needs that found no place ` +
