@@ -50,6 +50,7 @@ import msgspec
 from csomatch.db import gaps as gaps_db
 from csomatch.db.embedded import EmbeddedPostgres, ensure_database
 from csomatch.db.migrate import migrate
+from csomatch.db.signals import PopulationGroup
 from csomatch.gaps.analysis import compute_cells
 from csomatch.gaps.cells import build_cells
 from csomatch.gaps.groups import GROUPS, compute_split
@@ -142,7 +143,7 @@ draw AS (
     FROM generate_series(1, $2::int) AS i
 )
 INSERT INTO demand_signal (occurred_at, kind, source, participant_code, area_code,
-                           taxonomy_code, reason, population_group)
+                           taxonomy_code, reason, population_group, language)
 SELECT $1::timestamptz - make_interval(secs => d.r_t * 364 * 86400),
        k.kind, 'suggestion', svc.participant_code,
        CASE WHEN d.r_far < 0.1 AND t.code IS NOT NULL THEN t.code ELSE svc.area_code END,
@@ -150,7 +151,10 @@ SELECT $1::timestamptz - make_interval(secs => d.r_t * 364 * 86400),
        CASE WHEN k.kind = 'unmet' THEN (ARRAY['no_capacity', 'no_capacity', 'language',
            'gender', 'age'])[1 + floor(d.r_reason * 5)::int] END,
        (ARRAY['women', 'women', 'women', 'women', 'men', 'unaccompanied_children', 'families',
-              'language_not_served', 'unknown', 'unknown'])[1 + floor(d.r_group * 10)::int]
+              'language_not_served', 'unknown', 'unknown'])[1 + floor(d.r_group * 10)::int],
+       -- a language-group signal needs English (which one service in three speaks) or Arabic
+       CASE WHEN floor(d.r_group * 10)::int = 7 THEN
+           CASE WHEN d.i % 2 = 0 THEN 'en' ELSE 'ar' END END
 FROM draw d
 JOIN svc ON svc.k = floor(d.r_svc * 5000)::int
 LEFT JOIN town t ON t.participant_code = svc.participant_code AND t.rn = 41 + (d.i % 30)
@@ -317,7 +321,11 @@ async def _split_figures(
 ) -> Figures:
     """The group split (every group) of one participant and of all six, and their baselines."""
     figures: Figures = []
-    for name, scope in (("one participant (RS)", ["RS"]), ("all six participants", None)):
+    for name, scope, groups in (
+        ("every group, one participant (RS)", ["RS"], GROUPS),
+        ("one group (women), one participant (RS)", ["RS"], ("women",)),
+        ("every group, all six participants", None, GROUPS),
+    ):
         codes = scope or ["AL", "BA", "XK", "ME", "MK", "RS"]
 
         async def baseline(codes: list[str] = codes) -> object:
@@ -325,28 +333,31 @@ async def _split_figures(
 
         plain, _ = await _timed(repeat, baseline)
 
-        async def split(scope: list[str] | None = scope) -> object:
+        async def split(
+            scope: list[str] | None = scope, groups: tuple[PopulationGroup, ...] = groups
+        ) -> object:
             return await compute_split(
-                conn, GROUPS, periods=periods, participants=scope, now=now,
+                conn, groups, periods=periods, participants=scope, now=now,
                 stale_hours=STALE_HOURS,
             )  # fmt: skip
 
         times, cells = await _timed(repeat, split)
-        n = sum(len(c) for c in cells.values()) if isinstance(cells, dict) else 0
+        n = sum(len(c.cells) for c in cells.values()) if isinstance(cells, dict) else 0
         figures.append((name, plain, times, n))
     return figures
 
 
 def _print_split(figures: Figures) -> None:
-    print(f"\n{'':2}{'group split, every group, 12 months':<44} {'best s':>7} {'median s':>8}")
+    print(f"\n{'':2}{'group split, 12 months':<44} {'best s':>7} {'median s':>8}")
     for name, plain, times, n in figures:
         print(
             f"  {name:<44} {min(times):7.3f} {statistics.median(times):8.3f}  {n:,} cells; "
             f"{min(times) / min(plain):.1f}x its plain GROUP BY ({min(plain):.3f} s)"
         )
-    one = min(figures[0][2])
-    verdict = "met" if one <= TARGET_S else "NOT met"
-    print(f"group split of one participant: best {one:.3f} s, target <= {TARGET_S:g} s: {verdict}")
+    for name, _, times, _ in figures[:2]:
+        best = min(times)
+        verdict = "met" if best <= TARGET_S else "NOT met"
+        print(f"group split, {name}: best {best:.3f} s, target <= {TARGET_S:g} s: {verdict}")
 
 
 def main() -> int:

@@ -158,8 +158,25 @@ async def test_a_cso_reads_its_own_runway_and_no_one_elses(client: Client, demo_
     served = {s["service_id"]: s for s in body["services"]}
     mine = served[str(cso["service_id"])]
     assert mine["cell"].startswith("RS:")
-    assert mine["cell"].endswith(period_of(TODAY, "month").label)
+    # the cell it served last month (a closed period): its provider may open it, and no other
+    last_month = period_of(period_of(TODAY, "month").start - dt.timedelta(days=1), "month")
+    assert mine["cell"].endswith(last_month.label)
     assert mine["funding"]["public_share"] == 0.25
+    cell = await client.get(f"/api/v1/gaps/{mine['cell']}", headers=own)
+    assert cell.status_code == 200, cell.text
+    assert cell.json()["cell"]["key"] == mine["cell"]
+    # its evidence lists its own services and grants only (no ledger of others)
+    listed = {s["service_id"] for s in cell.json()["services"]}
+    assert str(cso["service_id"]) in listed
+    assert listed <= set(served)
+    # a cell of a code none of its services serves: 404, like a cell that does not exist
+    codes = {s["taxonomy_code"] for s in body["services"]}
+    code = next(c for c in ("LEGAL.AID", "MED.EMERG", "DOC.ID", "RET.VOLUNTARY") if c not in codes)
+    other_cell = f"RS:ALL:{code}:{last_month.label}"
+    assert (await client.get(f"/api/v1/gaps/{other_cell}", headers=own)).status_code == 404
+    this_month = mine["cell"].rsplit(":", 1)[0] + ":" + period_of(TODAY, "month").label
+    assert (await client.get(f"/api/v1/gaps/{this_month}", headers=own)).status_code == 404
+    assert (await client.get("/api/v1/gaps", headers=own)).status_code == 403
 
     # another organisation's provider, a coordinator of another participant: 404; an officer 403
     stranger = await token(demo_db, "provider", org=other["org_id"])

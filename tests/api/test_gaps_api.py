@@ -72,6 +72,10 @@ async def test_filters_csv_and_roles(client: Client, demo_db: str) -> None:
     for row in rows[2:]:
         assert row[2] == "ALL"
         assert "uncovered" in row[rows[0].index("flags")].split()
+        # each row says why in a sentence of words, and who pays
+        assert row[rows[0].index("sentence")].endswith(".")
+    assert rows[1][rows[0].index("sentence")] == "#description+severity"
+    assert rows[1][rows[0].index("public_share")] == "#value+funding+public+pct"
 
     officer = await make_token(demo_db, "officer", "RS")
     assert (await client.get("/api/v1/gaps", headers=officer)).status_code == 403
@@ -91,6 +95,9 @@ async def test_a_cell_comes_with_its_evidence_and_others_are_not_found(
     assert body["cell"] == cell
     assert len(body["services"]) == cell["services"]
     assert body["grants"]
+    # the list's public share of the money is the evidence's (docs/funding.md, "Who pays")
+    assert cell["public_share"] is not None
+    assert abs(cell["public_share"] - body["financing"]["public_share"]) < 1e-3
     assert "address" not in response.text
     assert "latitude" not in response.text
 

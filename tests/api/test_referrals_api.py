@@ -174,3 +174,24 @@ async def test_submitting_needs_consent_and_records_need_signals(
         ("draft", "submitted"),
     ]
     assert [e["action"] for e in events] == ["referral.create", "referral.submit"]
+
+
+async def test_a_submitted_referral_needing_an_interpreter_records_the_language_needed(
+    client: Client, demo_db: str
+) -> None:
+    officer = await token(demo_db, "officer", agency="RS police")
+    body = referral_body(languages=["fa", "en"], interpreter_needed=True)
+    ref = (await client.post("/api/v1/referrals", json=body, headers=officer | idem())).json()
+    path = f"/api/v1/referrals/{ref['id']}/transitions"
+    submitted = await client.post(path, json={"to": "submitted"}, headers=officer | idem())
+    assert submitted.status_code == 200, submitted.text
+    key = hashlib.sha256(f"referral-need:{ref['id']}:0".encode()).hexdigest()
+    conn = await asyncpg.connect(demo_db)
+    try:
+        row = await conn.fetchrow(
+            "SELECT population_group, language FROM demand_signal WHERE dedup_key = $1", key
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    assert (row["population_group"], row["language"]) == ("language_not_served", "fa")

@@ -73,6 +73,9 @@ async def test_a_cso_reads_its_own_funding_and_runway(
     shelter = page.locator("#services tbody tr").filter(has_text=":RS-")
     await expect(shelter.first).to_be_visible()
     await expect(page.locator("#services")).to_contain_text("25%")
+    # the gap cell a service served last month, with its severity in words
+    await shelter.first.get_by_role("button", name="Gap last month").click()
+    await expect(shelter.first.locator(".cell-why")).to_contain_text("Severity")
     await page.screenshot(path=tmp_path / f"funding-{width}.png", full_page=True)
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"

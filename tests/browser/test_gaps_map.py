@@ -74,6 +74,8 @@ async def test_a_funder_looks_at_the_map_and_the_charts(
         assert await cards.count() > 4
     await expect(cards.first).to_contain_text(town)
     await expect(cards.first.locator(".badge.severity")).to_contain_text("Severity")
+    # Who pays, per cell: the public share of the money beside the donor share.
+    await expect(page.locator("#cells .gap dd", has_text="donor money").first).to_be_attached()
     await page.locator("#map-panel").screenshot(path=str(tmp_path / f"map-{width}.png"))
     await page.locator("#map").screenshot(path=str(tmp_path / f"map-only-{width}.png"))
 
@@ -91,9 +93,20 @@ async def test_a_funder_looks_at_the_map_and_the_charts(
     await expect(page.locator("#chart-whatif .bar-row")).to_have_count(6, timeout=30_000)
     await expect(page.locator("#whatif-status")).to_contain_text("Unmet needs change by")
     # Allocation of the default budget: the purchases as bars.
-    await page.get_by_role("button", name="Propose an allocation").click()
+    async with page.expect_response(lambda r: r.url.endswith("/gaps/allocate")) as answered:
+        await page.get_by_role("button", name="Propose an allocation").click()
+    result = await (await answered.value).json()
     await expect(page.locator("#allocate-status")).to_contain_text("Spends", timeout=60_000)
     await expect(page.locator("#chart-allocation")).to_be_attached()
+    # Services that need a licence first are listed apart, never among the purchases.
+    licence_first = page.locator("#license-first li")
+    await expect(licence_first).to_have_count(min(5, len(result["license_first"])))
+    if result["license_first"]:
+        await expect(licence_first.first).to_contain_text(
+            result["license_first"][0]["service_name"]
+        )
+    bought = {p["service_id"] for p in result["purchases"]}
+    assert not bought & {s["service_id"] for s in result["license_first"]}
     await _no_overflow(page)
     await page.locator("#charts-panel").screenshot(path=str(tmp_path / f"charts-{width}.png"))
 

@@ -46,6 +46,7 @@ async def _service(
     *,
     maximum: int = 10,
     survivor_led: bool = False,
+    reported_at: dt.datetime = NOW,
     **fields: Any,
 ) -> uuid.UUID:
     """An emergency shelter with ``maximum`` places; ``fields`` override its eligibility."""
@@ -84,7 +85,8 @@ async def _service(
     await svc_db.insert_capacity(
         conn,
         svc_db.NewCapacity(
-            service_id=svc, unit="bed", maximum=maximum, available=maximum, updated_at=NOW,
+            service_id=svc, unit="bed", maximum=maximum, available=maximum,
+            updated_at=reported_at,
             verified_at=None,
         ),
     )  # fmt: skip
@@ -108,7 +110,12 @@ async def _licence(
 
 
 async def _signals(
-    conn: asyncpg.Connection, area: Area, group: PopulationGroup, n: int, kind: str = "need"
+    conn: asyncpg.Connection,
+    area: Area,
+    group: PopulationGroup,
+    n: int,
+    kind: str = "need",
+    language: str | None = None,
 ) -> None:
     await record_signals(
         conn,
@@ -120,6 +127,7 @@ async def _signals(
                 area_code=area.code,
                 taxonomy_code="ACC.EMERG",
                 population_group=group,
+                language=language,
                 occurred_at=dt.datetime(2026, 11, 5, 10, tzinfo=dt.UTC),
             )
             for _ in range(n)
@@ -149,6 +157,8 @@ async def test_each_group_counts_only_the_capacity_eligible_for_it(
         conn, BELGRADE, maximum=6, accepts_families=True, accepts_accompanied_children=True,
         max_group_size=4,
     )  # fmt: skip
+    # the language group needed Arabic: only the service speaking it counts
+    await _signals(conn, BELGRADE, "language_not_served", 5, language="ar")
     expected = {
         None: 23, "women": 19, "men": 7, "unaccompanied_children": 3, "families": 6,
         "language_not_served": 4, "unknown": 23,
@@ -238,13 +248,13 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     conn: asyncpg.Connection,
 ) -> None:
     from csomatch.errors import NotFound
-    from csomatch.gaps.whatif import add_budget, propose_allocation
+    from csomatch.gaps.whatif import Scope, add_budget, propose_allocation
 
     await _world(conn)
-    licensed = await _service(conn, BELGRADE, maximum=2)
-    expired = await _service(conn, BELGRADE, maximum=10, licence_required=True)
-    await _licence(conn, expired, days=-1)
     now = dt.datetime.now(dt.UTC)
+    licensed = await _service(conn, BELGRADE, maximum=2, reported_at=now)
+    expired = await _service(conn, BELGRADE, maximum=10, licence_required=True, reported_at=now)
+    await _licence(conn, expired, days=-1)
     at = now - dt.timedelta(days=20)
     signals = [
         NewSignal(
@@ -262,7 +272,7 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     await record_signals(conn, signals)  # type: ignore[arg-type]
     result = await propose_allocation(
         conn, budget=50_000, currency="EUR", overrides={licensed: 1000.0, expired: 500.0},
-        participants=["RS"], now=now, stale_hours=72, time_limit_s=5,
+        participants=["RS"], now=now, scope=Scope(stale_hours=72), time_limit_s=5,
     )  # fmt: skip
     assert result.purchases
     assert {p.service_id for p in result.purchases} == {licensed}
@@ -271,4 +281,179 @@ async def test_allocation_never_funds_an_unlicensed_service_and_lists_it_apart(
     with pytest.raises(NotFound):
         await add_budget(
             conn, expired, 10_000, "EUR", 500.0, participants=["RS"], now=now,
+            scope=Scope(stale_hours=72),
         )  # fmt: skip
+
+
+async def test_stale_capacity_is_no_supply_of_a_group_but_is_counted_apart(
+    conn: asyncpg.Connection,
+) -> None:
+    await _world(conn)
+    await _service(conn, BELGRADE, maximum=10)  # fresh
+    await _service(conn, BELGRADE, maximum=7, reported_at=NOW - dt.timedelta(days=10))
+    await _service(conn, NIS, maximum=5, reported_at=NOW - dt.timedelta(days=10))
+    await _signals(conn, NIS, "women", 6)
+    unsplit = await _cells(conn, None)
+    # the unsplit cells keep a stale service's places, as unknown (stale_data)
+    assert unsplit[BELGRADE.code].capacity == 17
+    women = await _cells(conn, "women")
+    belgrade, nis = women[BELGRADE.code], women[NIS.code]
+    assert (belgrade.capacity, belgrade.services, belgrade.stale_services) == (10, 2, 1)
+    assert (nis.capacity, nis.services, nis.stale_services) == (0, 1, 1)
+    assert "stale_data" in [f.code for f in nis.flags]
+    # a town whose only eligible service is stale is not covered by it (Belgrade is 200 km
+    # away, beyond the 100 km of emergency accommodation)
+    assert "uncovered" in [f.code for f in nis.flags]
+    assert women["ALL"].capacity == 10
+
+
+async def test_a_groups_town_is_covered_by_an_eligible_service_within_the_catchment(
+    conn: asyncpg.Connection,
+) -> None:
+    from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment
+
+    await _world(conn)
+    await _service(conn, BELGRADE, maximum=10)  # women only
+    await _service(conn, NIS, maximum=4, genders=["male"])  # in the town, but for men
+    await _signals(conn, NIS, "women", 6)
+    wide = {**DEFAULT_CATCHMENTS, "ACC.EMERG": Catchment(kind="regional", km=250)}
+    for catchments, uncovered in ((DEFAULT_CATCHMENTS, True), (wide, False)):
+        cells = await list_cells(
+            conn, GapQuery(participants=["RS"], period="2026-11", group="women"), now=NOW,
+            stale_hours=72, catchments=catchments,
+        )  # fmt: skip
+        nis = next(c for c in cells if c.area_code == NIS.code)
+        assert ("uncovered" in [f.code for f in nis.flags]) is uncovered
+        assert nis.capacity == 0  # the men's shelter in Niš is no women's supply
+        assert nis.sentence  # a group's cells are explained too
+
+
+async def test_the_language_group_counts_the_services_speaking_the_language_needed(
+    conn: asyncpg.Connection,
+) -> None:
+    await _world(conn)
+    await _service(conn, BELGRADE, maximum=10, languages=["sr", "ar"])
+    await _service(conn, BELGRADE, maximum=6, languages=["sr", "en"])
+    await _service(conn, NIS, maximum=3, languages=["sr", "en"])
+    await _signals(conn, BELGRADE, "language_not_served", 6, language="ar")
+    await _signals(conn, NIS, "language_not_served", 5, language="fa")
+    cells = await _cells(conn, "language_not_served")
+    # Arabic was needed: only the Arabic-speaking service counts, wherever it is
+    assert cells[BELGRADE.code].capacity == 10
+    assert NIS.code not in cells or cells[NIS.code].capacity == 0
+    # nobody speaks Farsi: Niš is uncovered for the language group
+    assert "uncovered" in [f.code for f in cells[NIS.code].flags]
+    assert cells["ALL"].needs == 11
+    stored = await conn.fetch(
+        "SELECT DISTINCT language FROM demand_signal WHERE population_group = $1",
+        "language_not_served",
+    )
+    assert {r["language"] for r in stored} == {"ar", "fa"}
+
+
+async def test_a_language_is_recorded_only_on_language_group_signals(
+    conn: asyncpg.Connection,
+) -> None:
+    await _world(conn)
+    with pytest.raises(InvalidInput, match="only on a language_not_served signal"):
+        await _signals(conn, NIS, "women", 1, language="ar")
+
+
+async def test_what_if_and_allocation_count_no_stale_capacity(conn: asyncpg.Connection) -> None:
+    from csomatch.errors import NotFound
+    from csomatch.gaps.whatif import Scope, add_budget, propose_allocation
+
+    await _world(conn)
+    now = dt.datetime.now(dt.UTC)
+    fresh = await _service(conn, BELGRADE, maximum=2, reported_at=now)
+    stale = await _service(conn, BELGRADE, maximum=10, reported_at=now - dt.timedelta(days=5))
+    await _shortfall(conn, BELGRADE, now)
+    result = await propose_allocation(
+        conn, budget=50_000, currency="EUR", overrides={fresh: 1000.0, stale: 500.0},
+        participants=["RS"], now=now, scope=Scope(stale_hours=72), time_limit_s=5,
+    )  # fmt: skip
+    assert {p.service_id for p in result.purchases} == {fresh}
+    with pytest.raises(NotFound):
+        await add_budget(
+            conn, stale, 10_000, "EUR", 500.0, participants=["RS"], now=now,
+            scope=Scope(stale_hours=72),
+        )  # fmt: skip
+
+
+async def test_allocation_reaches_and_weighs_by_the_configured_catchments(
+    conn: asyncpg.Connection,
+) -> None:
+    from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment
+    from csomatch.gaps.whatif import Scope, _severity, propose_allocation
+
+    await _world(conn)
+    now = dt.datetime.now(dt.UTC)
+    belgrade = await _service(conn, BELGRADE, maximum=2, reported_at=now)
+    await _shortfall(conn, NIS, now)  # Niš: 200 km from the only shelter
+    national = {**DEFAULT_CATCHMENTS, "ACC.EMERG": Catchment(kind="national")}
+    bought = {}
+    for name, table in (("default", DEFAULT_CATCHMENTS), ("national", national)):
+        scope = Scope(stale_hours=72, catchments=table)
+        result = await propose_allocation(
+            conn, budget=50_000, currency="EUR", overrides={belgrade: 1000.0},
+            participants=["RS"], now=now, scope=scope, time_limit_s=5,
+        )  # fmt: skip
+        bought[name] = [p.service_id for p in result.purchases]
+        weights = await _severity(conn, ["RS"], now, scope, closed_only=False)
+        # the severity weight of Niš reads the same catchments: uncovered (4) only when the
+        # Belgrade shelter is out of reach
+        uncovered = weights[("RS", NIS.code, "ACC.EMERG")] >= 4
+        assert uncovered is (name == "default"), (name, weights)
+    assert bought == {"default": [], "national": [belgrade]}
+
+
+async def _shortfall(conn: asyncpg.Connection, area: Area, now: dt.datetime) -> None:
+    """30 needs in ``area`` 20 days ago, 6 of them unmet for lack of places (20 %)."""
+    await record_signals(
+        conn,
+        [
+            NewSignal(
+                kind=kind,  # type: ignore[arg-type]
+                source="suggestion",
+                participant_code="RS",
+                area_code=area.code,
+                taxonomy_code="ACC.EMERG",
+                reason="no_capacity" if kind == "unmet" else None,
+                occurred_at=now - dt.timedelta(days=20),
+            )
+            for kind, n in (("need", 30), ("unmet", 6))
+            for _ in range(n)
+        ],
+    )
+
+
+async def test_cells_show_the_public_share_of_the_money(conn: asyncpg.Connection) -> None:
+    from decimal import Decimal
+
+    from csomatch.db import funding as funding_db
+
+    await _world(conn)
+    shelters = [await _service(conn, BELGRADE, maximum=10) for _ in range(2)]
+    today = NOW.date()
+    for kind, amount in (("ministry", "3000.00"), ("donor", "1000.00")):
+        funder = await funding_db.upsert_funder(
+            conn,
+            funding_db.NewFunder(
+                id=uuid.uuid4(), ref=kind, name=f"Fictional {kind}", kind=kind,
+                participant_code=None,
+            ),
+        )  # fmt: skip
+        await funding_db.insert_funding(
+            conn,
+            funding_db.NewFunding(
+                id=uuid.uuid4(), funder_id=funder, recipient_organization_id=None,
+                recipient_name="Fictional CSO", amount=Decimal(amount), currency="EUR",
+                period_start=today - dt.timedelta(days=100),
+                period_end=today + dt.timedelta(days=264), status="committed", source="api",
+                external_id=uuid.uuid4().hex, funded_units=4, unit="bed", service_ids=shelters,
+            ),
+        )  # fmt: skip
+    for group in (None, "women"):
+        cells = await _cells(conn, group)
+        assert cells[BELGRADE.code].public_share == 0.75, group
+        assert cells["ALL"].public_share == 0.75, group

@@ -42,11 +42,13 @@ from csomatch.errors import Forbidden, InvalidInput
 from csomatch.gaps.analysis import CellEvidence, GapQuery, cell_evidence, list_cells
 from csomatch.gaps.catchments import load_catchments
 from csomatch.gaps.cells import FLAG_CODES, GapCell
+from csomatch.gaps.financing import provider_scope
 from csomatch.gaps.groups import GROUPS
 from csomatch.gaps.periods import sees_open_period
 from csomatch.gaps.table import to_csv
 from csomatch.gaps.whatif import (
     AllocationOut,
+    Scope,
     WhatIf,
     add_budget,
     propose_allocation,
@@ -125,8 +127,11 @@ def participants_visible_to(principal: Principal) -> list[str] | None:
 
 
 def closed_only(principal: Principal, asked: bool | None = None) -> bool:
-    """Whether the caller's gap figures stop at the last closed period (always, for funders)."""
-    if sees_open_period(principal.role):
+    """Whether the caller's gap figures stop at the last closed period.
+
+    Always for funders, and for a provider reading the cells its services serve.
+    """
+    if sees_open_period(principal.role) and principal.role != "provider":
         return bool(asked)
     if asked is False:
         raise Forbidden(
@@ -265,14 +270,15 @@ async def gaps_csv(
     return _csv(await _cells(conn, settings, principal, query, participant, closed))
 
 
-@get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS))
+@get("/api/v1/gaps/{cell:str}", opt=roles(*GAP_READERS, "provider"))
 async def get_gap(
     conn: Conn, settings: Cfg, principal: Caller, cell: FromPath[str]
 ) -> CellEvidence:
     """One cell with its evidence: the services, places, funded places and grants behind it.
 
-    A cell of a participant outside the token's scope, or (for a funder) of a period not over
-    yet, answers 404.
+    A cell of a participant outside the token's scope, or (for a funder or a provider) of a
+    period not over yet, answers 404; a provider reads only the cells its services serve, with
+    the evidence of its own services.
     """
     return await cell_evidence(
         conn,
@@ -282,6 +288,7 @@ async def get_gap(
         stale_hours=settings.stale_hours,
         closed_only=closed_only(principal),
         catchments=load_catchments(settings.catchments_file),
+        only_services=await provider_scope(conn, principal, cell),
     )
 
 
@@ -325,32 +332,38 @@ class AllocateIn(In, frozen=True):
 
 @post("/api/v1/gaps/what-if", opt=roles(*GAP_READERS), status_code=200)
 async def what_if(
-    request: Request[Any, Any, Any], conn: Conn, principal: Caller, data: JSONBody[WhatIfIn]
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[WhatIfIn],
 ) -> Response[WhatIf]:
     """Re-place the last 12 months of demand with one funder's places removed, or a budget added.
 
     Reports the change in unmet needs and travel distance, and the areas left with no provider.
     Changes nothing; honours an Idempotency-Key all the same (a retry gets the first answer).
     """
-    run = functools.partial(_what_if, conn, principal, data)
+    run = functools.partial(_what_if, conn, _scope(settings), principal, data)
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
-async def _what_if(conn: asyncpg.Connection, principal: Principal, data: WhatIfIn) -> WhatIf:
+async def _what_if(
+    conn: asyncpg.Connection, scope: Scope, principal: Principal, data: WhatIfIn
+) -> WhatIf:
     participants = _participants(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
         raise InvalidInput(_("give exactly one of remove_funder and add_budget"), field="$")
     if data.remove_funder is not None:
         return await remove_funder(
-            conn, data.remove_funder, participants=participants, now=now,
+            conn, data.remove_funder, participants=participants, now=now, scope=scope,
             closed_only=closed_only(principal),
         )  # fmt: skip
     assert data.add_budget is not None
     b = data.add_budget
     return await add_budget(
         conn, b.service_id, b.amount, b.currency, b.unit_cost, participants=participants,
-        now=now, closed_only=closed_only(principal),
+        now=now, scope=scope, closed_only=closed_only(principal),
     )  # fmt: skip
 
 
@@ -380,9 +393,16 @@ async def _allocate(
         overrides={u.service_id: u.cost for u in data.unit_costs},
         participants=_participants(principal, data.participant),
         now=dt.datetime.now(dt.UTC),
-        stale_hours=settings.stale_hours,
+        scope=_scope(settings),
         time_limit_s=data.time_limit_s,
         closed_only=closed_only(principal),
+    )
+
+
+def _scope(settings: Settings) -> Scope:
+    """The cells' stale limit and catchments, for the what-if and the allocation."""
+    return Scope(
+        stale_hours=settings.stale_hours, catchments=load_catchments(settings.catchments_file)
     )
 
 

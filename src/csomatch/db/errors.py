@@ -43,6 +43,10 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "location_area_code_fkey": ("$.area", "unknown area code; look it up at /api/v1/areas"),
     "funding_source_external_id": ("$.external_id", "this funding record already exists"),
     "funding_period": ("$.period_end", "period_end must not be before period_start"),
+    "demand_signal_language": (
+        "$.language",
+        "a language is recorded only on a language_not_served signal, as an ISO 639 code",
+    ),
     "agency_name_unique": ("$.name", "this jurisdiction already has an agency of this name"),
     "agency_jurisdiction_fkey": ("$.jurisdiction", "unknown participant code"),
     "api_token_agency_id_fkey": ("$.agency_id", "no such agency"),

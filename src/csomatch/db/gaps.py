@@ -75,6 +75,10 @@ class SupplyRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: Places and funded places of survivor-led organisations' services.
     survivor_led_capacity: int = 0
     survivor_led_funded: float = 0.0
+    #: EUR a year of the grants running on the reference date: public (ministry and
+    #: municipality funders) and all (docs/funding.md, "Who pays").
+    public_eur: float = 0.0
+    money_eur: float = 0.0
 
 
 class ServiceSupply(msgspec.Struct, frozen=True, kw_only=True):
@@ -341,6 +345,27 @@ share_lists AS (
            array_agg(units ORDER BY units DESC, ref) AS funder_units
     FROM shares WHERE units > 0
     GROUP BY 1, 2, 3, 4
+),
+-- Who pays, in money (docs/funding.md, "Who pays"): each counted grant with an EUR amount,
+-- as EUR a year, shared equally among the services it names; public are the funders of kind
+-- ministry and municipality (db.financing.PUBLIC_FUNDER_KINDS).
+grant_eur AS (
+    SELECT fs.service_id, f.period_start, f.period_end,
+           fr.kind IN ('ministry', 'municipality') AS public,
+           f.amount_eur::float8 * 365 / (f.period_end - f.period_start + 1)
+               / count(*) OVER (PARTITION BY f.id) AS eur
+    FROM funding f JOIN funding_service fs ON fs.funding_id = f.id
+    JOIN funder fr ON fr.id = f.funder_id
+    WHERE f.status IN ('committed', 'disbursed') AND f.amount_eur IS NOT NULL
+),
+money AS (
+    SELECT p.period, svc.participant_code, svc.area_code, svc.taxonomy_code,
+           coalesce(sum(g.eur) FILTER (WHERE g.public), 0) AS public_eur,
+           sum(g.eur) AS money_eur
+    FROM grant_eur g
+    JOIN p ON g.period_start <= p.ref AND g.period_end >= p.ref
+    JOIN svc ON svc.id = g.service_id
+    GROUP BY 1, 2, 3, 4
 )
 SELECT p.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
        c.stale_services, c.capacity, c.known_capacity, c.known_free,
@@ -351,12 +376,15 @@ SELECT p.period, c.participant_code, c.area_code, c.taxonomy_code, c.services,
        coalesce(sl.funder_refs, '{}') AS funder_refs,
        coalesce(sl.funder_names, '{}') AS funder_names,
        coalesce(sl.funder_units, '{}') AS funder_units,
-       c.survivor_led_capacity, coalesce(f.survivor_led_funded, 0) AS survivor_led_funded
+       c.survivor_led_capacity, coalesce(f.survivor_led_funded, 0) AS survivor_led_funded,
+       coalesce(m.public_eur, 0) AS public_eur, coalesce(m.money_eur, 0) AS money_eur
 FROM p CROSS JOIN capacity c
 LEFT JOIN cell_funding f ON f.period = p.period AND f.participant_code = c.participant_code
                         AND f.area_code = c.area_code AND f.taxonomy_code = c.taxonomy_code
 LEFT JOIN share_lists sl ON sl.period = p.period AND sl.participant_code = c.participant_code
                         AND sl.area_code = c.area_code AND sl.taxonomy_code = c.taxonomy_code
+LEFT JOIN money m ON m.period = p.period AND m.participant_code = c.participant_code
+                 AND m.area_code = c.area_code AND m.taxonomy_code = c.taxonomy_code
 """
 _SUPPLY_SQL = "WITH" + _SERVICE_SUPPLY_CTES + _SUPPLY_CELLS
 
@@ -499,6 +527,8 @@ class ServicePoint(msgspec.Struct, frozen=True, kw_only=True):
     longitude: float
     #: False for a service that needs a licence its organisation does not hold in force today.
     licensed: bool = True
+    #: When its capacity was last reported (None: never).
+    reported_at: dt.datetime | None = None
 
 
 async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
@@ -513,7 +543,8 @@ async def service_points(conn: asyncpg.Connection) -> list[ServicePoint]:
             "  SELECT lic.organization_id, code FROM licence lic,"
             "  unnest(lic.service_codes) AS code WHERE lic.status = 'active'"
             "  AND lic.valid_from <= (now() AT TIME ZONE 'UTC')::date AND (lic.valid_to IS NULL"
-            "  OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date))) AS licensed"
+            "  OR lic.valid_to >= (now() AT TIME ZONE 'UTC')::date))) AS licensed,"
+            " c.updated_at AS reported_at"
             " FROM service s JOIN organization o ON o.id = s.organization_id"
             " JOIN location l ON l.id = s.location_id JOIN area a ON a.code = l.area_code"
             " LEFT JOIN service_capacity c ON c.service_id = s.id"

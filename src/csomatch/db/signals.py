@@ -34,6 +34,8 @@ class NewSignal(msgspec.Struct, frozen=True, kw_only=True):
     dedup_key: str | None = None
     occurred_at: dt.datetime | None = None
     population_group: PopulationGroup = "unknown"
+    #: The language a ``language_not_served`` signal needed (ISO 639; migration 0081).
+    language: str | None = None
 
 
 class SignalCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,13 +57,14 @@ async def record_signals(conn: asyncpg.Connection, signals: list[NewSignal]) -> 
         rows = await conn.fetch(
             "INSERT INTO demand_signal"
             " (occurred_at, kind, source, participant_code, area_code, taxonomy_code,"
-            "  reason, dedup_key, population_group)"
+            "  reason, dedup_key, population_group, language)"
             " SELECT coalesce(s.occurred_at, now()), s.kind, s.source, s.participant_code,"
-            "  s.area_code, s.taxonomy_code, s.reason, s.dedup_key, s.population_group"
+            "  s.area_code, s.taxonomy_code, s.reason, s.dedup_key, s.population_group,"
+            "  s.language"
             " FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            "  $6::text[], $7::text[], $8::text[], $9::text[])"
+            "  $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"
             "  AS s(occurred_at, kind, source, participant_code, area_code, taxonomy_code,"
-            "  reason, dedup_key, population_group)"
+            "  reason, dedup_key, population_group, language)"
             " ON CONFLICT (dedup_key) DO NOTHING"
             " RETURNING id",
             [s.occurred_at for s in signals],
@@ -73,6 +76,7 @@ async def record_signals(conn: asyncpg.Connection, signals: list[NewSignal]) -> 
             [s.reason for s in signals],
             [s.dedup_key for s in signals],
             [s.population_group for s in signals],
+            [s.language for s in signals],
         )
     return len(rows)
 

@@ -250,18 +250,13 @@ async def list_cells(
             stale_hours=stale_hours, catchments=catchments,
         )  # fmt: skip
     else:
-        # A group's cells get their sentences (names); their coverage is the group's own
-        # eligible supply in the cell (the catchments are not applied to the split yet:
-        # a service within reach that does not serve the group must not cover it).
-        named = await catchment_db.naming(conn, query.participants)
-        context = Context(
-            catchments=catchments,
-            names=Names(areas=named.areas, codes=named.codes, participants=named.participants),
-        )
-        cells = await compute_group_cells(
+        # A group's cells: its demand against fresh eligible supply, covered within the same
+        # catchments (gaps/groups.py).
+        split = await compute_group_cells(
             conn, check_group(query.group), periods=periods, participants=query.participants,
-            now=now, stale_hours=stale_hours, context=context,
+            now=now, stale_hours=stale_hours, catchments=catchments,
         )  # fmt: skip
+        cells, context = split.cells, split.context
     kept = [c for c in cells if _keep(c, query)]
     kept.sort(
         key=lambda c: (-c.severity, c.period, c.participant_code, c.area_code, c.taxonomy_code)
@@ -290,10 +285,13 @@ async def cell_evidence(
     stale_hours: float,
     closed_only: bool = False,
     catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
+    only_services: frozenset[uuid.UUID] | None = None,
 ) -> CellEvidence:
     """One cell with the services and grants behind it.
 
-    Raises NotFound outside ``allowed`` or, with ``closed_only``, for a period not over yet.
+    ``only_services``: the services the evidence may list, their grants and money (a
+    provider's own); None: every service of the cell. Raises NotFound outside ``allowed``
+    or, with ``closed_only``, for a period not over yet.
     """
     participant, area, code, period = parse_key(key)
     if allowed is not None and participant not in allowed:
@@ -324,6 +322,8 @@ async def cell_evidence(
             area_code=None if area == ALL_AREAS else area,
             taxonomy_code=code,
         )
+        if only_services is not None:
+            rows = [r for r in rows if r.service_id in only_services]
         services = msgspec.convert(rows, list[ServiceEvidence], from_attributes=True)
         found = await gaps_db.grants_of_services(conn, [s.service_id for s in rows], on=ref)
         grants = msgspec.convert(found, list[GrantEvidence], from_attributes=True)

@@ -117,6 +117,9 @@ class GapCell(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     #: Survivor-led organisations' share of the places and of the funded places (None: none).
     survivor_led_capacity_share: float | None = None
     survivor_led_funding_share: float | None = None
+    #: Public money's share (ministry and municipality funders) of the EUR a year paying for
+    #: the cell's services on its reference date; the rest is donor money (None: no grant).
+    public_share: float | None = None
     #: Why the cell has its severity, in words (gaps/sentences.py): the text, the id of its
     #: template and the values filled in (for a translation). Written for the cells a query
     #: returns (``explain_cells``); empty straight from ``build_cells``.
@@ -291,6 +294,8 @@ def _merge_supply(rows: Sequence[SupplyRow]) -> SupplyRow:
         funder_units=[units for _, units in ordered],
         survivor_led_capacity=sum(r.survivor_led_capacity for r in rows),
         survivor_led_funded=sum(r.survivor_led_funded for r in rows),
+        public_eur=sum(r.public_eur for r in rows),
+        money_eur=sum(r.money_eur for r in rows),
     )
 
 
@@ -568,6 +573,11 @@ def _cell(
         survivor_led_funding_share=(
             round(supply.survivor_led_funded / supply.funded_units, 4)
             if supply and supply.funded_units > 0
+            else None
+        ),
+        public_share=(
+            round(supply.public_eur / supply.money_eur, 4)
+            if supply and supply.money_eur > 0
             else None
         ),
     )

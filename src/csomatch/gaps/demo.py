@@ -40,6 +40,9 @@ GROUP_WEIGHTS: Final[dict[PopulationGroup, int]] = {
     "women": 55, "men": 12, "families": 15, "unaccompanied_children": 8,
     "language_not_served": 6, "unknown": 4,
 }  # fmt: skip
+#: The language a ``language_not_served`` need records (its first language), and how often;
+#: drawn from a generator of its own too.
+LANGUAGE_WEIGHTS: Final = {"ar": 4, "fa": 3, "en": 2, "uk": 2, "tr": 1, "ur": 1}
 
 
 def _month_signals(
@@ -58,25 +61,33 @@ def _month_signals(
     groups_rng = random.Random(f"csomatch-demo-groups:{participant}:{month.isoformat()}")
     groups: list[PopulationGroup] = list(GROUP_WEIGHTS)
     group_weights = list(GROUP_WEIGHTS.values())
-    draws: list[tuple[float, str, str | None, str, str | None, PopulationGroup]] = []
+    languages_rng = random.Random(f"csomatch-demo-languages:{participant}:{month.isoformat()}")
+    draws: list[tuple[float, str, str | None, str, str | None, PopulationGroup, str | None]] = []
     n = max(1, round(MONTHLY_NEEDS[participant] * rng.uniform(0.7, 1.3)))
     for _ in range(n):
         group = groups_rng.choices(groups, group_weights)[0]
+        language = None
+        if group == "language_not_served":
+            language = languages_rng.choices(
+                list(LANGUAGE_WEIGHTS), list(LANGUAGE_WEIGHTS.values())
+            )[0]
         code = rng.choices(codes, code_weights)[0]
         pool = others if others and rng.random() < UNSERVED_SHARE else towns
         area = _weighted(rng, pool)
         at = rng.uniform(0, days * 86400)
-        draws.append((at, "need", area, code, None, group))
+        draws.append((at, "need", area, code, None, group, language))
         local = (area, code) in offered
         shelter = code.startswith("ACC.")
         p_unmet = (0.22 if shelter else 0.08) + (0.0 if local else 0.25)
         if rng.random() < p_unmet:
             reason = rng.choices(list(UNMET_REASONS), list(UNMET_REASONS.values()))[0]
-            draws.append((at + 60, "unmet", area, code, reason, group))
+            draws.append((at + 60, "unmet", area, code, reason, group, language))
         if shelter and local and rng.random() < 0.12:
-            draws.append((at + 3600, "decline_no_capacity", area, code, "no_capacity", "unknown"))
+            draws.append(
+                (at + 3600, "decline_no_capacity", area, code, "no_capacity", "unknown", None)
+            )
         if rng.random() < (0.04 if local else 0.2):
-            draws.append((at - 600, "search_empty", area, code, None, "unknown"))
+            draws.append((at - 600, "search_empty", area, code, None, "unknown", None))
     draws.sort(key=lambda d: d[0])
     start = dt.datetime.combine(month, dt.time(), dt.UTC)
     return [
@@ -90,8 +101,9 @@ def _month_signals(
             dedup_key=f"demo:{participant}:{month:%Y-%m}:{i}",
             occurred_at=start + dt.timedelta(seconds=max(at, 0.0)),
             population_group=group,
+            language=language,
         )
-        for i, (at, kind, area, code, reason, group) in enumerate(draws)
+        for i, (at, kind, area, code, reason, group, language) in enumerate(draws)
     ]
 
 

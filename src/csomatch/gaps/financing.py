@@ -29,7 +29,8 @@ from csomatch.db import financing as db
 from csomatch.db.financing import PUBLIC_FUNDER_KINDS, GrantMoney
 from csomatch.domain import Principal
 from csomatch.errors import NotFound
-from csomatch.gaps.periods import Period, period_of
+from csomatch.gaps.cells import ALL_AREAS
+from csomatch.gaps.periods import Period, last_closed
 from csomatch.gaps.suppression import TOTAL, suppress
 from csomatch.i18n import _
 
@@ -128,7 +129,7 @@ def funding_mix(grants: Iterable[GrantMoney], ref: dt.date) -> FundingMix:
 
 
 class ServedCell(msgspec.Struct, frozen=True, kw_only=True):
-    """A service of the organisation, the gap cell it serves this month, and its own mix."""
+    """A service of the organisation, the gap cell it served last month, and its own mix."""
 
     service_id: uuid.UUID
     service_name: str
@@ -164,6 +165,36 @@ def may_read_organization(principal: Principal, org: db.OrganizationBrief) -> bo
     return principal.role in ("coordinator", "funder") and principal.covers(org.participant_code)
 
 
+async def provider_scope(
+    conn: asyncpg.Connection, principal: Principal, key: str
+) -> frozenset[uuid.UUID] | None:
+    """The services whose evidence a caller may see in a gap cell; None: every service.
+
+    A provider reads a cell one of its organisation's services serves (the participant, area
+    and code of one of them, or the participant-wide cell of that code), and in its evidence
+    its own services, grants and money only (it may not read the funding ledger); NotFound
+    for any other cell. Other roles are decided by the route's scope.
+    """
+    if principal.role != "provider":
+        return None
+    parts = key.split(":")
+    own = (
+        []
+        if principal.organization_id is None or len(parts) != 4
+        else await db.services_of_organization(conn, principal.organization_id)
+    )
+    serving = [
+        s.service_id
+        for s in own
+        if s.participant_code == parts[0]
+        and s.taxonomy_code == parts[2]
+        and parts[1] in (s.area_code, ALL_AREAS)
+    ]
+    if not serving:
+        raise NotFound(f"no gap cell {key!r} served by this organisation")
+    return frozenset(s.service_id for s in own)
+
+
 async def organization_funding(
     conn: asyncpg.Connection, principal: Principal, org_id: uuid.UUID, today: dt.date
 ) -> OrganizationFunding:
@@ -172,7 +203,9 @@ async def organization_funding(
     if org is None or not may_read_organization(principal, org):
         raise NotFound(_("organisation {org_id} not found", org_id=org_id), field="path.org_id")
     grants = await db.organization_grants(conn, org_id, on=today)
-    month = period_of(today, "month").label
+    # The last closed month: a cell its provider may open (providers, like funders, see
+    # closed periods only: GET /api/v1/gaps/{cell}).
+    month = last_closed(today, "month").label
     services = []
     for s in await db.services_of_organization(conn, org_id):
         mix = funding_mix(await db.service_grants(conn, [s.service_id], on=today), today)

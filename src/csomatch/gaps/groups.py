@@ -19,17 +19,23 @@ eligible provider is ``uncovered``). A quarter hides what any of its months hide
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, get_args
 
+import anyio
+import anyio.to_thread
 import asyncpg
+import msgspec
 
+from csomatch.db import catchments as catchment_db
 from csomatch.db import gap_groups as groups_db
-from csomatch.db.gap_groups import GroupDemandRow
-from csomatch.db.gaps import DemandRow
+from csomatch.db.gap_groups import GroupDemandRow, StaleCount
+from csomatch.db.gaps import DemandRow, SupplyRow
 from csomatch.db.signals import PopulationGroup
 from csomatch.errors import InvalidInput
+from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, Site, covered_positions
 from csomatch.gaps.cells import (
     ALL_AREAS,
     MEASURES,
@@ -42,7 +48,7 @@ from csomatch.gaps.cells import (
     demand_counts,
 )
 from csomatch.gaps.periods import Period, period_of
-from csomatch.gaps.sentences import Context
+from csomatch.gaps.sentences import Context, Names
 from csomatch.gaps.suppression import suppress_line
 from csomatch.i18n import _
 
@@ -165,6 +171,13 @@ def withhold_area_demand(
             counts[key] = _Counts(values=[0] * len(MEASURES), hidden=set(MEASURES))
 
 
+class GroupCells(msgspec.Struct, frozen=True, kw_only=True):
+    """A group's cells and the context that writes their sentences."""
+
+    cells: list[GapCell]
+    context: Context
+
+
 async def compute_group_cells(
     conn: asyncpg.Connection,
     group: PopulationGroup,
@@ -173,12 +186,9 @@ async def compute_group_cells(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
-    context: Context | None = None,
-) -> list[GapCell]:
-    """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``.
-
-    ``context``: the catchments' coverage and the names for the cells' sentences.
-    """
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
+) -> GroupCells:
+    """Every cell of ``participants`` (None: all) in ``periods`` restricted to ``group``."""
     split = await compute_split(
         conn,
         (group,),
@@ -186,7 +196,7 @@ async def compute_group_cells(
         participants=participants,
         now=now,
         stale_hours=stale_hours,
-        context=context,
+        catchments=catchments,
     )
     return split[group]
 
@@ -199,36 +209,145 @@ async def compute_split(
     participants: list[str] | None,
     now: dt.datetime,
     stale_hours: float,
-    context: Context | None = None,
-) -> dict[PopulationGroup, list[GapCell]]:
-    """The cells of each of ``groups``: the demand read and suppressed once for all of them."""
+    catchments: Mapping[str, Catchment] = DEFAULT_CATCHMENTS,
+) -> dict[PopulationGroup, GroupCells]:
+    """The cells of each of ``groups``: the demand read and suppressed once for all of them.
+
+    A group's town is covered by a fresh service eligible for the group within the code's
+    ``catchments`` (the plain cells' rule, ``analysis.cell_context``); its supply counts
+    only fresh, eligible, licensed capacity, its stale services counted apart.
+    """
     since = min(p.start for p in periods)
     until = max(p.end for p in periods)
     today = now.date()
+    stale_before = now - dt.timedelta(hours=stale_hours)
     rows = await groups_db.demand_by_group(
         conn, since=since, until=until, participants=participants
     )
-    counted = split_demand_counts(rows, periods, groups)
-    out: dict[PopulationGroup, list[GapCell]] = {}
-    for group in groups:
-        supply = await groups_db.supply_by_cell_for_group(
-            conn,
-            group,
-            periods=[(p.label, p.reference_date(today)) for p in periods],
-            stale_before=now - dt.timedelta(hours=stale_hours),
-            participants=participants,
-        )
+    languages = groups_db.needed_languages(rows)
+    # PostgreSQL computes each group's supply while Python counts the demand and builds the
+    # cells of the groups already read, in worker threads (as ``analysis.compute_cells``).
+    counted: dict[str, dict[tuple[Position, str], _Counts]] = {}
+    ready = anyio.Event()
+    # One build at a time: two in parallel threads share one GIL and un-pause each other's
+    # garbage collector (``cells._collector_paused``), which made them slower than in turn.
+    one_at_a_time = anyio.Lock()
+    out: dict[PopulationGroup, GroupCells] = {}
+
+    async def count() -> None:
+        counting = functools.partial(split_demand_counts, rows, periods, groups)
+        counted.update(await anyio.to_thread.run_sync(counting))
+        ready.set()
+
+    async def build(group: PopulationGroup, supply: list[SupplyRow], context: Context) -> None:
+        await ready.wait()
         counts = counted[group]
         withhold_area_demand(
             counts,
             (((r.participant_code, r.area_code, r.taxonomy_code), r.period) for r in supply),
         )
-        out[group] = assemble_cells(
-            CountedDemand(counts=counts, reasons={}),
-            supply_rows=supply,
-            periods=periods,
-            today=today,
-            stale_hours=stale_hours,
-            context=context,
-        )
+        building = functools.partial(
+            assemble_cells, CountedDemand(counts=counts, reasons={}), supply_rows=supply,
+            periods=periods, today=today, stale_hours=stale_hours, context=context,
+        )  # fmt: skip
+        async with one_at_a_time:
+            cells = await anyio.to_thread.run_sync(building)
+        out[group] = GroupCells(cells=cells, context=context)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(count)
+        named = await catchment_db.naming(conn, participants)
+        names = Names(areas=named.areas, codes=named.codes, participants=named.participants)
+        for group in groups:
+            supply, sites = await _group_supply(
+                conn, group, periods=[(p.label, p.reference_date(today)) for p in periods],
+                stale_before=stale_before, participants=participants, languages=languages,
+            )  # fmt: skip
+            wanted = {
+                (r.participant_code, area, r.taxonomy_code)
+                for r in rows
+                if r.population_group == group
+                for area in (r.area_code or UNKNOWN_AREA, ALL_AREAS)
+            }
+            context = Context(
+                covered=covered_positions(wanted, sites, named.centres, catchments),
+                catchments=catchments,
+                names=names,
+            )
+            tasks.start_soon(build, group, supply, context)
+    return {group: out[group] for group in groups}
+
+
+async def _group_supply(
+    conn: asyncpg.Connection,
+    group: PopulationGroup,
+    *,
+    periods: list[tuple[str, dt.date]],
+    stale_before: dt.datetime,
+    participants: list[str] | None,
+    languages: Sequence[groups_db.NeededLanguage],
+) -> tuple[list[SupplyRow], list[Site]]:
+    """A group's supply rows (stale services counted apart) and its eligible sites."""
+    supply = await groups_db.supply_by_cell_for_group(
+        conn, group, periods=periods, stale_before=stale_before, participants=participants,
+        languages=languages,
+    )  # fmt: skip
+    stale = await groups_db.stale_by_cell_for_group(
+        conn, group, stale_before=stale_before, participants=participants, languages=languages
+    )
+    sites = await groups_db.sites_for_group(
+        conn, group, stale_before=stale_before, participants=participants, languages=languages
+    )
+    return (
+        with_stale(supply, stale, [label for label, _ in periods]),
+        msgspec.convert(sites, list[Site], from_attributes=True),
+    )
+
+
+def with_stale(
+    supply: Sequence[SupplyRow], stale: Iterable[StaleCount], periods: Sequence[str]
+) -> list[SupplyRow]:
+    """The fresh supply rows with each cell's stale services added to its services (pure).
+
+    A stale service brings no places and no money; a cell whose eligible services are all
+    stale gets a row of its own (no places), so that it is flagged ``stale_data``.
+    """
+    out = list(supply)
+    index = {
+        ((r.participant_code, r.area_code, r.taxonomy_code), r.period): i for i, r in enumerate(out)
+    }
+    for s in stale:
+        pos = (s.participant_code, s.area_code, s.taxonomy_code)
+        for period in periods:
+            i = index.get((pos, period))
+            if i is None:
+                out.append(_stale_only(s, period))
+            else:
+                row = out[i]
+                out[i] = msgspec.structs.replace(
+                    row, services=row.services + s.stale, stale_services=s.stale
+                )
     return out
+
+
+def _stale_only(s: StaleCount, period: str) -> SupplyRow:
+    """The supply row of a cell whose eligible services are all stale: no places, no money."""
+    return SupplyRow(
+        period=period,
+        participant_code=s.participant_code,
+        area_code=s.area_code,
+        taxonomy_code=s.taxonomy_code,
+        services=s.stale,
+        stale_services=s.stale,
+        capacity=0,
+        known_capacity=0,
+        known_free=0,
+        funded_units=0.0,
+        estimated_units=0.0,
+        funded_services=0,
+        funded_through=None,
+        units_ending=0.0,
+        funder_refs=[],
+        funder_names=[],
+        funder_units=[],
+    )

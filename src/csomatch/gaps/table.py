@@ -56,9 +56,11 @@ CSV_COLUMNS: Final[tuple[Column, ...]] = (
         "#value+funding+survivor_led+pct",
         lambda c: c.survivor_led_funding_share,
     ),
+    ("public_share", "#value+funding+public+pct", lambda c: c.public_share),
     ("severity", "#severity+num", lambda c: c.severity),
     ("flags", "#status+flags", lambda c: " ".join(f.code for f in c.flags)),
     ("suppressed", "#meta+suppressed", lambda c: " ".join(c.suppressed)),
+    ("sentence", "#description+severity", lambda c: c.sentence),
 )
 
 
@@ -98,6 +100,7 @@ _TEXT_COLUMNS: Final[tuple[tuple[str, Callable[[GapCell], str], bool], ...]] = (
         False,
     ),
     ("HHI", lambda c: "" if c.hhi is None else f"{c.hhi:.2f}", True),
+    ("PUBLIC", lambda c: _pct(c.public_share), True),
     ("FLAGS", lambda c: ",".join(f.code for f in c.flags), False),
 )
 

@@ -1,11 +1,13 @@
 """What-if runs and budget allocation on the last 12 months of demand.
 
 Demand is the ``need`` signals of the last 12 months, one unit demand per need, placed in its
-area's centre. Providers are the services with a reported capacity, accepting referrals, each
+area's centre. Providers are the services with a capacity reported within the stale limit,
+accepting referrals and licensed where a licence is needed (the cells' supply rules), each
 able to serve ``maximum x TURNOVER[unit]`` people in a year. A need may go to a service of its
 code in the same participant (the jurisdiction rule, ``matching.rules.may_serve``: a need
-signal names the participant that serves it) within ``MAX_KM``; the cost of
-a placement is its distance. The pure solver (``csomatch.solver``) places the year's demand
+signal names the participant that serves it) within the code's catchment (the cells' table,
+``gaps/catchments.py``, ellipsoidal distance between area centres); the cost of a placement is
+its distance. The pure solver (``csomatch.solver``) places the year's demand
 with and without the change; the allocation optimiser (``csomatch.solver.allocation``) buys
 units where they cover most unmet demand weighted by severity. Assumptions are published in
 docs/gaps.md.
@@ -24,13 +26,15 @@ from typing import Final
 import anyio.to_thread
 import asyncpg
 import msgspec
+import numpy as np
 
 from csomatch.db import gaps as gaps_db
 from csomatch.domain import may_serve
 from csomatch.errors import InvalidInput, NotFound
 from csomatch.gaps.analysis import GapQuery, list_cells
+from csomatch.gaps.catchments import DEFAULT_CATCHMENTS, Catchment, catchment_of
 from csomatch.gaps.periods import open_since
-from csomatch.geo import haversine_km
+from csomatch.geo import distance_matrix_km
 from csomatch.i18n import _
 from csomatch.solver import (
     Arc,
@@ -53,8 +57,6 @@ from csomatch.solver.allocation import (
 
 #: People one unit serves in a year (a bed: four stays of about three months).
 TURNOVER: Final = {"bed": 4, "place": 4, "session_per_week": 6, "hour_per_week": 5, "case": 6}
-#: Farthest a need is sent, in km (straight line between area centres).
-MAX_KM: Final = 150.0
 #: Cost of leaving a need unmet, in the cost unit (100 m): larger than any placement.
 UNMET_PENALTY: Final = 100_000
 #: Most units a what-if budget or an allocation buys at one service.
@@ -157,19 +159,35 @@ def demand_until(now: dt.datetime, *, closed_only: bool) -> dt.datetime:
     return open_since(now.date()) if closed_only else now
 
 
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """Which providers count and how far a need travels: the gap cells' settings."""
+
+    #: Capacity reported longer ago than this (or never) is not supply.
+    stale_hours: float
+    catchments: Mapping[str, Catchment] = msgspec.field(default_factory=lambda: DEFAULT_CATCHMENTS)
+
+
 async def _world(
-    conn: asyncpg.Connection, until: dt.datetime, participants: list[str] | None
+    conn: asyncpg.Connection,
+    until: dt.datetime,
+    participants: list[str] | None,
+    scope: Scope,
+    now: dt.datetime,
 ) -> _World:
     needs = await gaps_db.needs_by_area(
         conn, since=until - dt.timedelta(days=DEMAND_DAYS), until=until
     )
     points = {a.code: (a.latitude, a.longitude) for a in await gaps_db.area_points(conn)}
+    stale_before = now - dt.timedelta(hours=scope.stale_hours)
     candidates = [
         s
         for s in await gaps_db.service_points(conn)
         if (participants is None or s.participant_code in participants)
         and s.maximum is not None
         and s.accepting_referrals
+        # Stale capacity is not supply, as in a group's cells (docs/gaps.md, "Who is left out").
+        and s.reported_at is not None
+        and s.reported_at >= stale_before
     ]
     # Capacity behind a licence not in force is not supply (docs/gaps.md, "Who is left out").
     services = [s for s in candidates if s.licensed]
@@ -179,15 +197,11 @@ async def _world(
         for b in needs
         if participants is None or b.participant_code in participants
     }
-    by_code: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(services):
-        by_code[s.taxonomy_code].append(i)
-    links = {key: _reach(key, services, by_code, points) for key in buckets}
-    unlicensed_by_code: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(unlicensed):
-        unlicensed_by_code[s.taxonomy_code].append(i)
+    reach = functools.partial(_reach, points=points, catchments=scope.catchments)
+    links = {key: reach(key, services, _by_code(services)) for key in buckets}
+    unlicensed_by_code = _by_code(unlicensed)
     unlicensed_links = {
-        key: [i for i, _ in _reach(key, unlicensed, unlicensed_by_code, points)] for key in buckets
+        key: [i for i, _ in reach(key, unlicensed, unlicensed_by_code)] for key in buckets
     }
     return _World(
         buckets=buckets,
@@ -198,27 +212,42 @@ async def _world(
     )
 
 
+def _by_code(services: list[gaps_db.ServicePoint]) -> dict[str, list[int]]:
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(services):
+        by_code[s.taxonomy_code].append(i)
+    return by_code
+
+
 def _reach(
     key: BucketKey,
     services: list[gaps_db.ServicePoint],
     by_code: Mapping[str, list[int]],
+    *,
     points: Mapping[str, tuple[float, float]],
+    catchments: Mapping[str, Catchment],
 ) -> list[tuple[int, float]]:
-    """The services (index, km) that may serve a bucket's needs within ``MAX_KM``."""
+    """The services (index, km) that may serve a bucket's needs within the code's catchment."""
     participant, area, code = key
-    found = []
-    for i in by_code.get(code, []):
-        s = services[i]
-        # A bucket's participant is where its needs are served (a referral's need signal
-        # names it by the jurisdiction rule), so it is both sides of the rule here.
-        if not may_serve(
-            code, participant, participant, s.participant_code, cross_border=s.cross_border
-        ):
-            continue
-        km = haversine_km(points[area], (s.latitude, s.longitude))
-        if km <= MAX_KM:
-            found.append((i, km))
-    return found
+    # A bucket's participant is where its needs are served (a referral's need signal names it
+    # by the jurisdiction rule), so it is both sides of the rule here.
+    allowed = [
+        i
+        for i in by_code.get(code, [])
+        if may_serve(
+            code,
+            participant,
+            participant,
+            services[i].participant_code,
+            cross_border=services[i].cross_border,
+        )
+    ]
+    if not allowed:
+        return []
+    sites = np.array([(services[i].latitude, services[i].longitude) for i in allowed])
+    km = distance_matrix_km(np.array([points[area]]), sites)[0]
+    limit = catchment_of(code, catchments).km  # None: national, any distance
+    return [(i, float(d)) for i, d in zip(allowed, km, strict=True) if limit is None or d <= limit]
 
 
 def license_first(world: _World, shortfall: Mapping[BucketKey, int]) -> list[LicenceFirstOut]:
@@ -316,6 +345,7 @@ async def remove_funder(
     *,
     participants: list[str] | None,
     now: dt.datetime,
+    scope: Scope,
     closed_only: bool = False,
 ) -> WhatIf:
     """The year's demand placed without the places ``funder_ref`` pays for today.
@@ -326,7 +356,7 @@ async def remove_funder(
         raise InvalidInput(
             _("unknown funder {funder_ref}", funder_ref=repr(funder_ref)), field="$.remove_funder"
         )
-    world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
+    world = await _world(conn, demand_until(now, closed_only=closed_only), participants, scope, now)
     units: dict[uuid.UUID, float] = defaultdict(float)
     for row in await gaps_db.funder_units_on(conn, now.date()):
         if row.funder_ref == funder_ref:
@@ -337,10 +367,10 @@ async def remove_funder(
         )
         for s in world.services
     ]
-    scope = participants or sorted({s.participant_code for s in world.services})
+    shown = participants or sorted({s.participant_code for s in world.services})
     return await anyio.to_thread.run_sync(
         functools.partial(
-            _compare, world, f"remove the places funded by {funder_ref}", scope, capacity
+            _compare, world, f"remove the places funded by {funder_ref}", shown, capacity
         )
     )
 
@@ -360,17 +390,23 @@ async def add_budget(
     *,
     participants: list[str] | None,
     now: dt.datetime,
+    scope: Scope,
     closed_only: bool = False,
 ) -> WhatIf:
     """The year's demand placed with ``amount`` more spent on one service's places.
 
     With ``closed_only``, the year is the 365 days up to the month still open.
     """
-    world = await _world(conn, demand_until(now, closed_only=closed_only), participants)
+    world = await _world(conn, demand_until(now, closed_only=closed_only), participants, scope, now)
     index = next((i for i, s in enumerate(world.services) if s.service_id == service_id), None)
     if index is None:
         raise NotFound(
-            _("no service {service_id} with a reported capacity in scope", service_id=service_id)
+            _(
+                "no service {service_id} in scope with a capacity reported within {hours} "
+                "hours, accepting referrals and licensed",
+                service_id=service_id,
+                hours=scope.stale_hours,
+            )
         )
     service = world.services[index]
     cost = unit_cost or (await _costs(conn, currency, now.date())).get(service.taxonomy_code)
@@ -387,10 +423,10 @@ async def add_budget(
     units = min(int(amount // cost), MAX_UNITS)
     capacity = [_people(s) for s in world.services]
     capacity[index] += units * TURNOVER.get(service.unit or "place", 4)
-    scope = participants or sorted({s.participant_code for s in world.services})
+    shown = participants or sorted({s.participant_code for s in world.services})
     change = f"add {amount:g} {currency} ({units} units at {cost:,.0f}) to service {service_id}"
     return await anyio.to_thread.run_sync(
-        functools.partial(_compare, world, change, scope, capacity)
+        functools.partial(_compare, world, change, shown, capacity)
     )
 
 
@@ -398,16 +434,18 @@ async def _severity(
     conn: asyncpg.Connection,
     participants: list[str] | None,
     now: dt.datetime,
-    stale_hours: float,
+    scope: Scope,
     closed_only: bool,
 ) -> dict[BucketKey, int]:
+    """The worst severity of each area and code over the last four quarters."""
     cells = await list_cells(
         conn,
         GapQuery(
             participants=participants, granularity="quarter", count=4, closed_only=closed_only
         ),
         now=now,
-        stale_hours=stale_hours,
+        stale_hours=scope.stale_hours,
+        catchments=scope.catchments,
     )
     worst: dict[BucketKey, int] = {}
     for c in cells:
@@ -464,7 +502,7 @@ async def propose_allocation(
     overrides: Mapping[uuid.UUID, float],
     participants: list[str] | None,
     now: dt.datetime,
-    stale_hours: float,
+    scope: Scope,
     time_limit_s: float,
     closed_only: bool = False,
 ) -> AllocationOut:
@@ -475,9 +513,9 @@ async def propose_allocation(
     (``closed_only``: the 365 days up to the month still open, and closed quarters).
     """
     until = demand_until(now, closed_only=closed_only)
-    world = await _world(conn, until, participants)
+    world = await _world(conn, until, participants, scope, now)
     costs = await _costs(conn, currency, now.date())
-    severity = await _severity(conn, participants, now, stale_hours, closed_only)
+    severity = await _severity(conn, participants, now, scope, closed_only)
     shortfall = {
         (b.participant_code, b.area_code, b.taxonomy_code): b.n
         for b in await gaps_db.shortfall_by_area(

@@ -101,6 +101,10 @@ class GroupFacts(Protocol):
         """The person needs an interpreter (speaks no language the services speak)."""
 
     @property
+    def languages(self) -> Sequence[str]:
+        """The person's languages, first the one they speak best."""
+
+    @property
     def gender(self) -> str:
         """female, male or other."""
 
@@ -134,6 +138,17 @@ def population_group(profile: GroupFacts) -> PopulationGroup:
     return "unknown"
 
 
+def needed_language(profile: GroupFacts) -> str | None:
+    """The language a ``language_not_served`` signal records: the person's first; else None.
+
+    Coarse, not identity (docs/gaps.md, "Who is left out"): a language is shared by many, and
+    only decides which services count as supply for the language group.
+    """
+    if population_group(profile) != "language_not_served" or not profile.languages:
+        return None
+    return profile.languages[0]
+
+
 def unmet_signal(
     profile: NeedsProfile,
     code: str,
@@ -156,4 +171,5 @@ def unmet_signal(
         dedup_key=dedup_key(token_id, now.astimezone(dt.UTC).date(), profile_digest, code),
         occurred_at=now,
         population_group=population_group(profile),
+        language=needed_language(profile),
     )

@@ -15,7 +15,7 @@ from csomatch.db.signals import NewSignal, record_signals
 from csomatch.domain import NATIONALITY_CODES, Principal, serving_participant
 from csomatch.errors import Conflict, Forbidden, InvalidInput
 from csomatch.i18n import _
-from csomatch.matching.unmet import population_group
+from csomatch.matching.unmet import needed_language, population_group
 from csomatch.referrals import children, lifecycle, transnational
 from csomatch.referrals.access import audit, visible_head
 from csomatch.referrals.model import ReferralIn
@@ -278,6 +278,7 @@ async def submit(
                 taxonomy_code=n.taxonomy_code,
                 dedup_key=_signal_key(referral_id, n.idx),
                 population_group=population_group(p),
+                language=needed_language(p),
             )
             for n in stored.needs
         ],

@@ -103,3 +103,20 @@ def test_an_unmet_signal_carries_the_group_and_nothing_finer() -> None:
         token_id=TOKEN, now=NOW, profile_digest="d",
     )  # fmt: skip
     assert signal.population_group == "men"
+
+
+def test_a_language_group_signal_records_the_first_language_and_no_other_does() -> None:
+    from csomatch.matching.unmet import needed_language
+
+    speaker = make_profile(interpreter_needed=True, languages=["ar", "fr"])
+    assert needed_language(speaker) == "ar"
+    assert needed_language(make_profile(languages=["ar"])) is None  # no interpreter needed
+    signal = unmet_signal(
+        speaker, "ACC.EMERG", "language", source="suggestion", token_id=TOKEN, now=NOW,
+        profile_digest="p",
+    )  # fmt: skip
+    assert (signal.population_group, signal.language) == ("language_not_served", "ar")
+    assert unmet_signal(
+        make_profile(), "ACC.EMERG", "gender", source="suggestion", token_id=TOKEN, now=NOW,
+        profile_digest="p",
+    ).language is None  # fmt: skip

@@ -79,10 +79,30 @@ function serviceRow(s, names) {
   return el("tr", {},
     el("th", { scope: "row" }, s.service_name),
     el("td", {}, names.get(s.area_code) || s.area_code, el("br"),
-      el("code", { class: "cell-key" }, s.cell)),
+      el("code", { class: "cell-key" }, s.cell), el("br"), cellButton(s)),
     el("td", { class: "num" }, mix.public_share === null ? t("No grant") : percent(mix.public_share)),
     el("td", {}, runwayText(mix)),
   );
+}
+
+/** A button that shows, in its place, the severity of the gap cell the service served. */
+function cellButton(s) {
+  const button = el("button", { type: "button", class: "secondary cell-why" },
+    t("Gap last month"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const { data } = await api(`/api/v1/gaps/${encodeURIComponent(s.cell)}`);
+      button.replaceWith(el("span", { class: "cell-why" },
+        t("Severity {severity}: {sentence}", {
+          severity: data.cell.severity, sentence: data.cell.sentence,
+        })));
+    } catch (error) {
+      button.replaceWith(el("span", { class: "cell-why" },
+        t("Could not load the gap cell: {error}", { error: error.message })));
+    }
+  });
+  return button;
 }
 
 async function start() {

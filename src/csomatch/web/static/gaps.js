@@ -90,6 +90,12 @@ function card(cell) {
     fact(t("Funding"), funding),
   ];
   if (donors) rows.push(fact(t("Main funders"), donors));
+  // Who pays: public money (ministries, municipalities) against donor money, in EUR a year.
+  if (cell.public_share !== null && cell.public_share !== undefined) {
+    rows.push(fact(t("Public money"), t("{public} public, {donor} donor money (EUR a year)", {
+      public: percent(cell.public_share), donor: percent(1 - cell.public_share),
+    })));
+  }
   if (cell.survivor_led_capacity_share !== null && cell.survivor_led_capacity_share !== undefined) {
     rows.push(fact(t("Survivor-led"), t("{places} of places, {funded} of funded places", {
       places: percent(cell.survivor_led_capacity_share), funded: percent(cell.survivor_led_funding_share),
@@ -224,6 +230,25 @@ async function whatIf(event) {
   }
 }
 
+/** Services the budget may not fund until licensed: listed apart, outside the allocation. */
+function licenseFirst(services, names) {
+  if (!services.length) return "";
+  const shown = services.slice(0, 5);
+  return el("section", { id: "license-first", class: "license-first" },
+    el("h3", {}, t("License first (outside the budget)")),
+    el("p", {}, t("These services need a licence not in force, so no money goes to them; " +
+      "licensed, they would serve needs that found no place.")),
+    el("ul", {}, ...shown.map((s) => el("li", {}, t(
+      "{service} ({town}): {places} places; {needs} needs without a place within reach", {
+        service: s.service_name, town: names.get(s.area_code) || s.area_code,
+        places: s.maximum, needs: s.shortfall_in_reach,
+      })))),
+    services.length > shown.length
+      ? el("p", {}, t("and {count} more", { count: services.length - shown.length }))
+      : "",
+  );
+}
+
 async function allocate(event) {
   event.preventDefault();
   const budget = Number(document.getElementById("allocate-budget").value);
@@ -237,11 +262,13 @@ async function allocate(event) {
   if (participant.value) body.participant = participant.value;
   try {
     const { data } = await api("/api/v1/gaps/allocate", { method: "POST", body });
-    const names = await areaNames(data.purchases.map((p) => p.area_code));
+    const names = await areaNames(
+      [...data.purchases, ...data.license_first].map((p) => p.area_code));
     document.getElementById("allocate-result").replaceChildren(
       barChart(t("Where {budget} {currency} would go", { budget: number(data.budget), currency: data.currency }),
         allocationRows(data, names),
         { id: "chart-allocation", empty: t("No purchase proposed (no unit cost known, or no unmet need).") }),
+      licenseFirst(data.license_first, names),
     );
     note.textContent = t("Spends {spent} {currency}; covers {covered} of {unmet} needs that found no place ({quality}).", {
       spent: number(data.spent), currency: data.currency, covered: data.covered, unmet: data.unmet_before,
