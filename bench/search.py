@@ -4,11 +4,13 @@ Not a test: it prints figures and asserts nothing about time. Run from the repos
 
     .venv/bin/python bench/search.py                      # 1 and 4 in flight, 3 rounds of 5 s
     .venv/bin/python bench/search.py --concurrency 1 --rounds 5 --seconds 10
+    .venv/bin/python bench/search.py --scale 100          # about 59,700 services
 
 What it does:
 
 1. builds the demo registry at 10x size (``seed_data/generate.py --scale 10``, about 5,700
-   services) plus ``taxonomy.json`` in a fresh temporary directory under /tmp;
+   services; ``--scale N`` for N times) plus ``taxonomy.json`` in a fresh temporary
+   directory under /tmp;
 2. starts ``csomatch serve --demo`` as a subprocess with its own embedded PostgreSQL in a
    fresh ``CSOMATCH_HOME`` (also under /tmp), echoing the server's start-up lines as
    progress, waits for ``/readyz`` and reads the officer token the server prints;
@@ -19,7 +21,9 @@ What it does:
    ``GET /api/v1/services/search`` for ``--seconds`` with a seeded random mix of realistic
    queries (taxonomy codes, area or point, radius, language, gender, age band, child,
    availability, limit);
-4. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
+4. prints the resident memory of each server process (each holds its own search index)
+   when ready and after the rounds;
+5. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
    the embedded PostgreSQL stops, then removes the temporary directory.
 
 It prints one line per round (healthz and search req/s, their ratio, search p50 and p99,
@@ -111,9 +115,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="seed of the query mix")
     p.add_argument("--queries", type=int, default=2000, help="distinct search queries")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--scale", type=int, default=10, help="registry size multiple of the demo (10)")
     args = p.parse_args()
-    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.rounds <= 100:
-        p.error("need --seconds > 0, --warmup >= 0, 1 <= --rounds <= 100")
+    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.rounds <= 100 or args.scale < 1:
+        p.error("need --seconds > 0, --warmup >= 0, 1 <= --rounds <= 100, --scale >= 1")
     return args
 
 
@@ -171,11 +176,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_seed(out: Path) -> None:
-    print(f"building the 10x seed in {out} ...", flush=True)
+def build_seed(out: Path, scale: int) -> None:
+    print(f"building the {scale}x seed in {out} ...", flush=True)
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(SEED_SCRIPT), "--scale", "10", "--out", str(out)],
+        [sys.executable, str(SEED_SCRIPT), "--scale", str(scale), "--out", str(out)],
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -258,6 +263,35 @@ def wait_ready(server: Server) -> None:
         raise RuntimeError("server is ready but printed no officer token")
     server.echo = False
     print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def rss_mb(server_pid: int) -> list[tuple[int, float]]:
+    """Resident memory (MB) of the server process and of each process it forked (workers).
+
+    Each process holds its own search index (docs/scaling.md), so this is the index's memory
+    per process plus the interpreter, Litestar and the rest of the app.
+    """
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid != server_pid and _proc_cpu(pid)[1] != server_pid:
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                out.append((pid, int(line.split()[1]) / 1024))
+    return sorted(out)
+
+
+def print_rss(server_pid: int, when: str) -> None:
+    for pid, mb in rss_mb(server_pid):
+        role = "server" if pid == server_pid else "worker"
+        print(f"  resident memory {when}: {role} {pid} {mb:.0f} MB", flush=True)
 
 
 def postmaster(home: Path) -> int | None:
@@ -445,7 +479,7 @@ def report(rounds: list[Round], args: argparse.Namespace, load_before: float) ->
     print()
     print(
         f"{args.rounds} round(s) of {args.seconds:g} s per endpoint, {args.queries} distinct "
-        f"search queries (seed {args.seed}), 10x demo registry; {os.cpu_count()} CPUs, "
+        f"search queries (seed {args.seed}), {args.scale}x demo registry; {os.cpu_count()} CPUs, "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     head = (
@@ -516,15 +550,17 @@ def main() -> int:
     seed_dir.mkdir(mode=0o755)
     server: Server | None = None
     try:
-        build_seed(seed_dir)
+        build_seed(seed_dir, args.scale)
         server = start_server(home, seed_dir)
         wait_ready(server)
         assert server.token is not None
+        print_rss(server.proc.pid, "when ready")
         load_before = os.getloadavg()[0]
         rounds = asyncio.run(
             drive(server.port, server.token, args, (server.proc.pid, postmaster(home)))
         )
         report(rounds, args, load_before)
+        print_rss(server.proc.pid, "after the rounds")
     finally:
         if server is not None:
             stop_server(server)
