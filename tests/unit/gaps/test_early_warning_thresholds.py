@@ -27,7 +27,7 @@ def test_a_file_overrides_code_by_code_and_null_removes(tmp_path: Path) -> None:
 def test_a_bad_file_says_what_is_wrong(tmp_path: Path, text: str) -> None:
     path = tmp_path / "warn.json"
     path.write_text(text)
-    with pytest.raises(InvalidInput, match="warn.json"):
+    with pytest.raises(InvalidInput, match=r"warn\.json"):
         load_thresholds(path)
 
 
