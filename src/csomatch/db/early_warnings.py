@@ -5,7 +5,7 @@ group). Its free places follow every rule of the gap analysis's supply (``db/gap
 licence in force where one is needed; a number older than the stale limit counts as
 unknown, not as free), restricted to the services eligible for the group
 (``db/gap_groups.GROUP_ELIGIBILITY``, an allow-list). The arrivals are the demand signals
-(``db/gap_groups.demand_by_group``).
+of kind ``need`` (``arrivals``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import msgspec
 from csomatch.db.errors import translated
 from csomatch.db.gap_groups import GROUP_ELIGIBILITY
 from csomatch.db.gaps import _SVC_CTE_HEAD, _structs
-from csomatch.db.signals import PopulationGroup
 
 #: A kind of place's group: one of the population groups, or ``all``.
 WarningGroup = Literal[
@@ -58,6 +57,15 @@ class FreeRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     places: int
 
 
+class ArrivalRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Needs recorded for one participant, service code and population group."""
+
+    participant_code: str
+    taxonomy_code: str
+    population_group: str
+    n: int
+
+
 class Crossing(msgspec.Struct, frozen=True, kw_only=True):
     """The state of one kind of place's warning: below its threshold or not, since when."""
 
@@ -84,14 +92,31 @@ async def free_places(
     return _structs(rows, FreeRow)
 
 
+async def arrivals(
+    conn: asyncpg.Connection,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    participants: list[str] | None,
+) -> list[ArrivalRow]:
+    """Needs per participant, code and population group recorded in ``[since, until)``."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT participant_code, taxonomy_code, population_group, count(*)::int AS n"
+            " FROM demand_signal"
+            " WHERE kind = 'need' AND occurred_at >= $1 AND occurred_at < $2"
+            " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))"
+            " GROUP BY participant_code, taxonomy_code, population_group",
+            since,
+            until,
+            participants,
+        )
+    return _structs(rows, ArrivalRow)
+
+
 def groups() -> tuple[WarningGroup, ...]:
     """The groups of the kinds of place: ``all`` first, then the population groups."""
     return tuple(_FREE_SQL)
-
-
-def is_population_group(group: WarningGroup) -> PopulationGroup | None:
-    """``group`` as a population group, or None for ``all``."""
-    return None if group == "all" else group
 
 
 _CROSSING_COLUMNS: Final = (

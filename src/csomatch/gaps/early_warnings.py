@@ -33,7 +33,6 @@ import asyncpg
 import msgspec
 
 from csomatch.db import early_warnings as ew_db
-from csomatch.db import gap_groups as groups_db
 from csomatch.db.early_warnings import WarningGroup
 from csomatch.db.errors import CONNECTION_ERRORS
 from csomatch.db.outbox import NewEvent, emit
@@ -133,14 +132,17 @@ async def _arrivals(
     conn: asyncpg.Connection, since: dt.date, until: dt.date, participants: list[str] | None
 ) -> dict[tuple[str, str], dict[str, int]]:
     """Needs per (participant, code) and population group; ``all`` is every group's sum."""
-    rows = await groups_db.demand_by_group(
-        conn, since=since, until=until, participants=participants
+    rows = await ew_db.arrivals(
+        conn,
+        since=dt.datetime.combine(since, dt.time(), dt.UTC),
+        until=dt.datetime.combine(until, dt.time(), dt.UTC),
+        participants=participants,
     )
     out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in rows:
         by_group = out[(r.participant_code, r.taxonomy_code)]
-        by_group[r.population_group] += r.needs
-        by_group["all"] += r.needs
+        by_group[r.population_group] += r.n
+        by_group["all"] += r.n
     return out
 
 
