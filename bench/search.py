@@ -22,7 +22,9 @@ What it does:
    queries (taxonomy codes, area or point, radius, language, gender, age band, child,
    availability, limit);
 4. prints the resident memory of each server process (each holds its own search index)
-   when ready and after the rounds;
+   when ready and after the rounds, then serves the same database again without the
+   search index (``CSOMATCH_SEARCH_INDEX=false``) and prints its memory when ready: the
+   difference is about what the index costs each process;
 5. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
    the embedded PostgreSQL stops, then removes the temporary directory.
 
@@ -159,7 +161,8 @@ def make_queries(n: int, seed: int) -> list[list[tuple[str, str]]]:
         if rng.random() < 0.4:
             q.append(("age_band", rng.choice(AGE_BANDS)))
         if rng.random() < 0.2:
-            q.append(("child", rng.choice(["true", "false"])))
+            # The filter once named ``child`` (gone since the one name per filter).
+            q.append(("unaccompanied_minor", rng.choice(["true", "false"])))
         if rng.random() < 0.5:
             q.append(("available", rng.choice(["true", "false"])))
         q.append(("limit", str(rng.choice([10, 20, 20, 50]))))
@@ -215,7 +218,8 @@ class Server:
                 print(f"  server | {line}", flush=True)
 
 
-def start_server(home: Path, seed_dir: Path) -> Server:
+def start_server(home: Path, seed_dir: Path, *, index: bool = True) -> Server:
+    """``csomatch serve --demo``; without ``index``, ``serve`` without its search index."""
     port = free_port()
     env = dict(os.environ)
     env.pop("CSOMATCH_DATABASE_URL", None)
@@ -225,10 +229,12 @@ def start_server(home: Path, seed_dir: Path) -> Server:
         CSOMATCH_HOST=HOST,
         CSOMATCH_PORT=str(port),
         CSOMATCH_LOG_LEVEL="warning",
+        CSOMATCH_SEARCH_INDEX="true" if index else "false",
     )
-    print(f"starting csomatch serve --demo on {HOST}:{port} ...", flush=True)
+    demo = ["--demo"] if index else []
+    print(f"starting csomatch {' '.join(['serve', *demo])} on {HOST}:{port} ...", flush=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "csomatch", "serve", "--demo"],
+        [sys.executable, "-m", "csomatch", "serve", *demo],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -243,7 +249,7 @@ def start_server(home: Path, seed_dir: Path) -> Server:
     return server
 
 
-def wait_ready(server: Server) -> None:
+def wait_ready(server: Server, *, token: bool = True) -> None:
     t0 = time.perf_counter()
     deadline = t0 + START_TIMEOUT_S
     with httpx.Client(base_url=f"http://{HOST}:{server.port}", timeout=5.0) as client:
@@ -259,24 +265,26 @@ def wait_ready(server: Server) -> None:
             except httpx.TransportError:
                 pass
             time.sleep(0.25)
-    if not server.token_seen.wait(timeout=10):
+    if token and not server.token_seen.wait(timeout=10):
         raise RuntimeError("server is ready but printed no officer token")
     server.echo = False
     print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def rss_mb(server_pid: int) -> list[tuple[int, float]]:
-    """Resident memory (MB) of the server process and of each process it forked (workers).
+def rss_mb(server_pid: int, home: Path) -> list[tuple[int, float]]:
+    """Resident memory (MB) of the server process and of each worker it forked.
 
-    Each process holds its own search index (docs/scaling.md), so this is the index's memory
-    per process plus the interpreter, Litestar and the rest of the app.
+    Each worker holds its own search index (docs/scaling.md), so a worker's memory is the
+    index's plus the interpreter, Litestar and the rest of the app. The embedded PostgreSQL
+    (also started by the server) is left out.
     """
     out = []
+    pg = postmaster(home)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
-        if pid != server_pid and _proc_cpu(pid)[1] != server_pid:
+        if pid == pg or (pid != server_pid and _proc_cpu(pid)[1] != server_pid):
             continue
         try:
             status = (entry / "status").read_text()
@@ -288,10 +296,14 @@ def rss_mb(server_pid: int) -> list[tuple[int, float]]:
     return sorted(out)
 
 
-def print_rss(server_pid: int, when: str) -> None:
-    for pid, mb in rss_mb(server_pid):
+def print_rss(server_pid: int, home: Path, when: str) -> float:
+    """Print each process's resident memory; return the largest worker's (or the server's)."""
+    found = rss_mb(server_pid, home)
+    for pid, mb in found:
         role = "server" if pid == server_pid else "worker"
         print(f"  resident memory {when}: {role} {pid} {mb:.0f} MB", flush=True)
+    workers = [mb for pid, mb in found if pid != server_pid]
+    return max(workers or [mb for _, mb in found] or [0.0])
 
 
 def postmaster(home: Path) -> int | None:
@@ -554,13 +566,24 @@ def main() -> int:
         server = start_server(home, seed_dir)
         wait_ready(server)
         assert server.token is not None
-        print_rss(server.proc.pid, "when ready")
+        with_index = print_rss(server.proc.pid, home, "when ready")
         load_before = os.getloadavg()[0]
         rounds = asyncio.run(
             drive(server.port, server.token, args, (server.proc.pid, postmaster(home)))
         )
         report(rounds, args, load_before)
-        print_rss(server.proc.pid, "after the rounds")
+        print_rss(server.proc.pid, home, "after the rounds")
+        stop_server(server)
+        # The same database served without the search index: the difference is the index.
+        server = start_server(home, seed_dir, index=False)
+        wait_ready(server, token=False)
+        without = print_rss(server.proc.pid, home, "when ready, no search index")
+        print(
+            f"a worker's resident memory when ready: {with_index:.0f} MB with the search index,"
+            f" {without:.0f} MB without: the index costs about {with_index - without:.0f} MB"
+            " per worker process",
+            flush=True,
+        )
     finally:
         if server is not None:
             stop_server(server)
