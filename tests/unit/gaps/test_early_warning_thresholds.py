@@ -40,3 +40,21 @@ def test_the_setting_must_name_a_file(tmp_path: Path) -> None:
 def test_the_window_is_the_last_three_closed_months() -> None:
     assert window(dt.date(2026, 12, 3)) == (dt.date(2026, 9, 1), dt.date(2026, 12, 1))
     assert window(dt.date(2026, 2, 28)) == (dt.date(2025, 11, 1), dt.date(2026, 2, 1))
+
+
+def test_a_funder_loses_small_counts_and_their_complement() -> None:
+    """A total of 1-4 hides every row of the code; a single small group hides another too."""
+    from csomatch.gaps.early_warnings import _suppressed
+
+    arrivals = {
+        ("RS", "ACC.EMERG"): {"all": 29, "women": 20, "men": 6, "families": 3},
+        ("RS", "ACC.CHILD"): {"all": 3, "unaccompanied_children": 3},
+        ("RS", "LEGAL.AID"): {"all": 40, "women": 25, "men": 15},
+    }
+    hidden = _suppressed(arrivals)
+    assert ("RS", "ACC.EMERG", "families") in hidden
+    assert ("RS", "ACC.EMERG", "men") in hidden  # else 29 - 20 - 6 gives families away
+    assert ("RS", "ACC.EMERG", "all") not in hidden
+    assert ("RS", "ACC.EMERG", "women") not in hidden
+    assert {("RS", "ACC.CHILD", "all"), ("RS", "ACC.CHILD", "unaccompanied_children")} <= hidden
+    assert not any(key[1] == "LEGAL.AID" for key in hidden)
