@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from csomatch.errors import InvalidInput
-from csomatch.gaps.early_warnings import DEFAULT_THRESHOLDS, load_thresholds, window
+from csomatch.gaps.early_warnings import (
+    DEFAULT_THRESHOLDS,
+    _suppressed,
+    load_thresholds,
+    window,
+)
 from csomatch.settings import Settings, SettingsError
 
 
@@ -44,8 +49,6 @@ def test_the_window_is_the_last_three_closed_months() -> None:
 
 def test_a_funder_loses_small_counts_and_their_complement() -> None:
     """A total of 1-4 hides every row of the code; a single small group hides another too."""
-    from csomatch.gaps.early_warnings import _suppressed
-
     arrivals = {
         ("RS", "ACC.EMERG"): {"all": 29, "women": 20, "men": 6, "families": 3},
         ("RS", "ACC.CHILD"): {"all": 3, "unaccompanied_children": 3},
