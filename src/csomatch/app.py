@@ -18,6 +18,7 @@ from csomatch.api.agencies import AGENCY_ROUTES
 from csomatch.api.aliases import mark_deprecated_parameters
 from csomatch.api.auth import SCHEMA_PATH, TokenCache, authorize, provide_principal
 from csomatch.api.coordination import COORDINATION_ROUTES
+from csomatch.api.early_warnings import EARLY_WARNING_ROUTES
 from csomatch.api.feedback import FEEDBACK_ROUTES
 from csomatch.api.financing import FINANCING_ROUTES
 from csomatch.api.funding import FUNDING_ROUTES
@@ -113,6 +114,7 @@ def create_app(
             *FEEDBACK_ROUTES,
             *LICENCE_ROUTES,
             *FINANCING_ROUTES,
+            *EARLY_WARNING_ROUTES,
             *web_routes(),
         ],
         # Pools, search index and background loops: started and stopped in runtime/lifespan.py.

@@ -113,6 +113,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: A JSON file overriding the gap analysis's catchments per service code
     #: (docs/gaps.md, "Severity and catchments"); None: the table in gaps/catchments.py.
     catchments_file: Path | None = None
+    #: A JSON file overriding the early warning's days per service code
+    #: (docs/early-warnings.md); None: the defaults in gaps/early_warnings.py.
+    early_warning_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -166,6 +169,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("public_url", str),
             ("feedback_codes_per_day", int),
             ("catchments_file", Path),
+            ("early_warning_file", Path),
         ):
             key = f"CSOMATCH_{name.upper()}"
             raw = env.get(key)
@@ -295,6 +299,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.catchments_file is not None and not self.catchments_file.is_file():
             raise SettingsError(
                 f"CSOMATCH_CATCHMENTS_FILE names no file (got {str(self.catchments_file)!r})"
+            )
+        if self.early_warning_file is not None and not self.early_warning_file.is_file():
+            raise SettingsError(
+                f"CSOMATCH_EARLY_WARNING_FILE names no file (got {str(self.early_warning_file)!r})"
             )
 
     def public_base(self) -> str:

@@ -14,7 +14,8 @@ from csomatch.app import create_app
 from csomatch.settings import Settings
 
 LOOPS = [
-    "audit-checkpoints", "licence-reminders", "retention", "sweeper", "webhook-dispatcher"
+    "audit-checkpoints", "early-warnings", "licence-reminders", "retention", "sweeper",
+    "webhook-dispatcher",
 ]  # fmt: skip
 
 
@@ -42,5 +43,5 @@ async def test_switched_off_loops_do_not_start(demo_db: str, tmp_path: Path) -> 
     )  # fmt: skip
     async with AsyncTestClient(app=create_app(settings, demo_db)) as client:
         assert [t.get_name() for t in _running_loops(client)] == [
-            "audit-checkpoints", "licence-reminders", "sweeper"
+            "audit-checkpoints", "early-warnings", "licence-reminders", "sweeper"
         ]  # fmt: skip

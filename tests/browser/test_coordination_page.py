@@ -86,6 +86,10 @@ async def test_the_coordinator_sees_the_overdue_referral_first_and_approves_an_o
         # the time limits and the outcome figures read as words and numbers
         await expect(page.get_by_label("Submitted, Emergency: minutes")).to_have_value("30")
         await expect(page.locator("#outcomes-total")).to_contain_text("Never offered")
+        # the early warning loaded (its rows depend on the shared database's capacity)
+        warning = page.locator("#early-warning")
+        await expect(warning.get_by_role("heading")).to_contain_text("Early warning")
+        await expect(warning.locator("[role=status]")).to_contain_text("threshold")
         overflow = await page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )

@@ -141,7 +141,8 @@ def closed_only(principal: Principal, asked: bool | None = None) -> bool:
     return True
 
 
-def _participants(principal: Principal, participant: str | None) -> list[str] | None:
+def participants_in_scope(principal: Principal, participant: str | None) -> list[str] | None:
+    """The participants a query covers: the one asked (within the scope) or all visible."""
     scope = participants_visible_to(principal)
     if participant is None:
         return scope
@@ -166,7 +167,7 @@ async def _cells(
     closed: bool | None,
 ) -> list[GapCell]:
     query = GapQuery(
-        participants=_participants(principal, participant),
+        participants=participants_in_scope(principal, participant),
         area=query.area,
         code=query.code,
         period=query.period,
@@ -350,7 +351,7 @@ async def what_if(
 async def _what_if(
     conn: asyncpg.Connection, scope: Scope, principal: Principal, data: WhatIfIn
 ) -> WhatIf:
-    participants = _participants(principal, data.participant)
+    participants = participants_in_scope(principal, data.participant)
     now = dt.datetime.now(dt.UTC)
     if (data.remove_funder is None) == (data.add_budget is None):
         raise InvalidInput(_("give exactly one of remove_funder and add_budget"), field="$")
@@ -391,7 +392,7 @@ async def _allocate(
         budget=data.budget,
         currency=data.currency,
         overrides={u.service_id: u.cost for u in data.unit_costs},
-        participants=_participants(principal, data.participant),
+        participants=participants_in_scope(principal, data.participant),
         now=dt.datetime.now(dt.UTC),
         scope=_scope(settings),
         time_limit_s=data.time_limit_s,

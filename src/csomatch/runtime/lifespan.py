@@ -2,7 +2,7 @@
 
 In this order: the two database pools, the caches of the process, the search index (then,
 with ``freeze_heap``, ``gc.freeze``), and the background loops: the sweeper (and the licence
-reminders beside it), the webhook
+reminders and the early warnings beside it), the webhook
 dispatcher, the retention purge and, once the audit key is checked against the log, the
 audit checkpoint writer. Every loop is started here and nowhere else, and watched by
 ``app.state.health``: one that stops makes ``/healthz`` answer 503. On the way out each
@@ -26,6 +26,7 @@ from litestar import Litestar
 from csomatch.audit.checkpoints import WriterLock, check_key, log_path, run_checkpointer
 from csomatch.db.audit import AuditKey
 from csomatch.db.pool import create_pool
+from csomatch.gaps.early_warnings import run_early_warnings
 from csomatch.notifications.dispatch import USER_AGENT, RetryPolicy, run_dispatcher
 from csomatch.notifications.targets import Resolver
 from csomatch.referrals.retention import run_retention
@@ -125,6 +126,7 @@ async def _start_loops(
     pool = app.state.pool
     start(run_sweeper(pool, settings), "sweeper")
     start(run_licence_reminders(pool), "licence-reminders")
+    start(run_early_warnings(pool, settings), "early-warnings")
     client = await stack.enter_async_context(
         httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": USER_AGENT})
     )

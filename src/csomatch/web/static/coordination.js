@@ -5,7 +5,8 @@
 // the outcome figures of every submitted referral (GET /api/v1/outcomes).
 
 import { dateTime, decimal, plural, t, tParts } from "./i18n.js";
-import { api, el, signedIn } from "./session.js";
+import { api, el, signedIn, taxonomy } from "./session.js";
+import { earlyWarningSection, loadEarlyWarnings } from "./earlywarnings.js";
 
 const ROLES = ["coordinator", "admin"];
 /** A referral's states in the order a referral goes through them, in words. */
@@ -305,13 +306,32 @@ async function loadAll() {
     part(loadApprovals, "approvals-status", t("Could not read the approvals: {error}")),
     part(loadLimits, "limits-status", t("Could not read the time limits: {error}")),
     part(loadOutcomes, "outcomes-status", t("Could not read the outcome figures: {error}")),
+    loadWarnings(),
   ]);
   $("page").dataset.ready = "true";
+}
+
+let warning = null;
+let codeNames = new Map();
+
+async function loadWarnings() {
+  try {
+    await loadEarlyWarnings(warning, {}, { codeNames });
+  } catch (error) {
+    warning.status.textContent = error.message;
+  }
 }
 
 async function start() {
   const me = await signedIn(ROLES);
   if (!me) return;
+  warning = earlyWarningSection();
+  $("early-warning-slot").replaceWith(warning.section);
+  try {
+    codeNames = new Map((await taxonomy()).map((term) => [term.code, term.name]));
+  } catch {
+    // The codes stand for their names.
+  }
   $("refresh").addEventListener("click", loadAll);
   $("limits-form").addEventListener("submit", saveLimits);
   await loadAll();

@@ -7,6 +7,7 @@ import {
   PARTICIPANTS, api, areaNames, el, signedIn, taxonomy, taxonomyOptions,
 } from "./session.js";
 import { drawMap, legend, participantName, unmetText } from "./gapsmap.js";
+import { earlyWarningSection, loadEarlyWarnings } from "./earlywarnings.js";
 import {
   allocationRows, barChart, cliffRows, donorRows, fundersOf, whatIfCharts,
 } from "./gapscharts.js";
@@ -281,9 +282,25 @@ async function allocate(event) {
 
 async function load() {
   const ticket = ++asked;
-  await Promise.all([loadList(ticket), loadMap(ticket), loadCharts(ticket)]);
+  await Promise.all([loadList(ticket), loadMap(ticket), loadCharts(ticket), loadWarnings()]);
   // Tests (and the curious) can tell when the map and the charts are drawn.
   if (ticket === asked) document.getElementById("page").dataset.drawn = String(ticket);
+}
+
+let warning = null;
+
+/** The early warning of the participant, service and group chosen (docs/early-warnings.md). */
+async function loadWarnings() {
+  const group = document.getElementById("group").value;
+  try {
+    await loadEarlyWarnings(
+      warning,
+      { participant: participant.value, code: service.value, group: group || "all" },
+      { codeNames, limit: 12, warnedOnly: !service.value },
+    );
+  } catch (error) {
+    warning.status.textContent = error.message;
+  }
 }
 
 async function loadList(ticket) {
@@ -324,6 +341,8 @@ async function start() {
   if (all) participant.append(el("option", { value: "" }, t("All six")));
   for (const p of visible) participant.append(el("option", { value: p }, PARTICIPANTS[p] || p));
   document.getElementById("legend").replaceChildren(...legend());
+  warning = earlyWarningSection();
+  document.getElementById("early-warning-slot").replaceWith(warning.section);
   document.getElementById("whatif").addEventListener("submit", whatIf);
   document.getElementById("allocate").addEventListener("submit", allocate);
   try {
