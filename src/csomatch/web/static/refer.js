@@ -6,6 +6,7 @@
 import { LANGUAGES } from "./languages.js";
 import { OPEN_FOR_OFFER, follower, newKey, when } from "./follow.js";
 import { OFFER_STATUS, REASONS, TERMS } from "./referwords.js";
+import { startSurge } from "./surge.js";
 import {
   PARTICIPANTS,
   ago,
@@ -662,6 +663,7 @@ async function start() {
     status.textContent = `Could not load the service list: ${error.message}`;
   }
   addNeed();
+  startSurge(me);
   const followed = new URLSearchParams(location.search).get("referral");
   if (followed && UUID.test(followed)) {
     flow.id = followed;
