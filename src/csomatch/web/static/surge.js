@@ -8,6 +8,7 @@
 import { newKey } from "./follow.js";
 import { t } from "./i18n.js";
 import { LANGUAGES } from "./languages.js";
+import { REASONS } from "./referwords.js";
 import { api, areaPicker, el, fieldError } from "./session.js";
 
 const MAX_PEOPLE = 100; // the API's limit for one surge, children included
@@ -188,10 +189,13 @@ function summary(people, plan) {
 }
 
 function personLine(p, booked) {
+  const names = { ...SHELTERS(), ...OTHERS() };
   const placed = p.needs.map((n) => (n.assigned
-    ? t("{code}: {service}, {area} ({km} km)", { code: n.code, service: n.assigned.service_name,
+    ? t("{need}: {service}, {area} ({km} km)", { need: names[n.code] || n.code,
+                                                 service: n.assigned.service_name,
                                                  area: n.assigned.area_name, km: n.assigned.distance_km })
-    : t("{code}: unmet ({reason})", { code: n.code, reason: n.unmet_reason }))).join(" · ");
+    : t("{need}: not met, {reason}", { need: names[n.code] || n.code,
+                                       reason: t(REASONS[n.unmet_reason] || n.unmet_reason) }))).join(" · ");
   const size = p.group_size > 1 ? t(" ({size} together)", { size: p.group_size }) : "";
   const item = el("li", { class: "surge-person" }, el("strong", {}, `${p.key}${size}`), " ", placed);
   if (booked) {
