@@ -41,7 +41,7 @@ async def test_a_month_at_load_one_runs_within_its_bound(
     await online.bench(online.parse(["--quick"]), demo_db)
     out = capsys.readouterr().out
     assert "== load 1x" in out
-    placed = re.search(r"online placed ([\d,]+)", out)
+    placed = re.search(r"the policy placed ([\d,]+)", out)
     bound = re.search(r"at most ([\d,]+)", out)
     assert placed is not None
     assert bound is not None
