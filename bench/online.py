@@ -477,6 +477,7 @@ def hindsight(
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.num_workers = 2
     solver.parameters.random_seed = 0
+    solver.parameters.repair_hint = True  # the hint may break the rule where hours round
     t0 = time.perf_counter()
     status = solver.solve(model)
     seconds = time.perf_counter() - t0

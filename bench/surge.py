@@ -210,10 +210,15 @@ def compare(people: list[BatchPerson], snap: Snapshot, settings: Settings, order
         order = rng.sample(people, len(people))
         shuffled.append(figures(order, snap, one_by_one(order, snap, settings)))
     if shuffled:
-        median = {
-            k: statistics.median([s[k] for s in shuffled]) for k in shuffled[0] if k != "families"
-        }
-        median["families"] = statistics.median_low([s["families"] for s in shuffled])
+        median: dict[str, Any] = {}
+        for k in shuffled[0]:
+            values = [s[k] for s in shuffled]
+            # Counts stay whole (the lower median); distances are averaged at the middle.
+            median[k] = (
+                statistics.median(values)
+                if k.startswith(("acc_", "other_"))
+                else statistics.median_low(values)
+            )
         show(f"one by one, median of {orders}", median)
 
 
