@@ -232,7 +232,7 @@ async function planOrBook(book) {
     return;
   }
   if (!$("surge-consent").checked) {
-    fieldError($("surge-consent"), t("Each person (or a child's guardian) must consent first."));
+    fieldError($("surge-consent"), t("Everyone listed (or a child's representative) must consent first."));
     return;
   }
   let surge;
@@ -280,8 +280,9 @@ function words() {
       + "referral with a place held at every service of the plan. Needs only, never names."),
     "surge-area-label": t("Where they were identified"),
     "surge-add": t("Add a group"),
-    "surge-consent-label": t("Each adult consents to a referral; each child alone has an "
-      + "appointed guardian who consents"),
+    // Not "guardian": the single referral's form asks for one by that label.
+    "surge-consent-label": t("Everyone listed consents: each adult, and for each child alone "
+      + "the appointed legal representative"),
     "surge-plan": t("Show the joint plan"),
     "surge-book": t("Book the plan"),
   };
