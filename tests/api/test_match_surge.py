@@ -103,3 +103,15 @@ async def test_a_provider_may_not_enter_a_surge(client: Client, demo_db: str) ->
     provider = await token(demo_db, "funder", "BA")
     answer = await client.post(URL, json=surge_body(), headers=provider | idem())
     assert answer.status_code == 403
+
+
+async def test_a_child_without_the_guardians_consent_refuses_the_surge(
+    client: Client, demo_db: str
+) -> None:
+    officer = await token(demo_db, "officer", "BA", agency="BA police, Sarajevo")
+    body = surge_body()
+    del body["groups"][1]["consent"]  # the boys alone, with the adults' verbal consent
+    answer = await client.post(URL, json=body, headers=officer | idem())
+    assert answer.status_code == 422
+    assert answer.json()["field"].startswith("$.groups[1].")
+    assert (await _rows(demo_db, "SELECT count(*) AS n FROM referral"))[0]["n"] == 0

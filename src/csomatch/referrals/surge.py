@@ -156,16 +156,16 @@ async def book_surge(
         referral = ReferralIn(
             **fields, consent=group.consent or data.consent, guardian_status=group.guardian_status
         )
-        async with conn.transaction():
-            try:
+        try:
+            async with conn.transaction():
                 record = await casework.create(conn, principal, referral, now=now)
-            except InvalidInput as exc:
-                # The referral's own path ($.consent.method) is the group's field here.
-                field = (exc.field or "$").replace("$.", f"$.groups[{gi}].", 1)
-                raise InvalidInput(exc.detail, field=field) from exc
-            rid = record.referral.head.id
-            await casework.transition(conn, principal, rid, Step(to="submitted"), now=now)
-            await match_referral(conn, principal, rid, settings=settings, now=now)
+                rid = record.referral.head.id
+                await casework.transition(conn, principal, rid, Step(to="submitted"), now=now)
+        except InvalidInput as exc:
+            # A referral's own path ($.consent.method) is the group's field here.
+            field = (exc.field or "$").replace("$", f"$.groups[{gi}]", 1)
+            raise InvalidInput(exc.detail, field=field) from exc
+        await match_referral(conn, principal, rid, settings=settings, now=now)
         items = [
             careplan.PlanItemIn(index=n.index, service_id=n.assigned.service_id, places=n.places)
             for n in placed.needs
