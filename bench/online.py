@@ -72,6 +72,18 @@ from csomatch.matching.terms import weights_from_settings
 from csomatch.settings import Settings
 
 HOURS: Final = 3600.0
+
+
+def minute(hours: float) -> int:
+    """A time in hours as whole minutes: the simulation's times are whole minutes already."""
+    return round(hours * 60)
+
+
+def whole_minutes(hours: float) -> float:
+    """``hours`` rounded to the minute, so the simulation and the models see the same times."""
+    return minute(hours) / 60
+
+
 #: Mean stay in days per accommodation code (gamma, shape 2: most stays shorter than the
 #: mean, a tail of long ones). Assumptions, stated here: an emergency shelter keeps a person
 #: through the recovery and reflection period (at least 30 days) and the first weeks after
@@ -190,7 +202,11 @@ def arrivals(
             profile = profile_for(sig, rng)
             code = profile.needs[0].code
             stay = rng.gammavariate(2.0, STAYS[code] / 2.0) * 24 if is_accommodation(code) else 0.0
-            out.append(Referral(at=at, profile=profile, stay_h=max(stay, 24.0)))
+            out.append(
+                Referral(
+                    at=whole_minutes(at), profile=profile, stay_h=whole_minutes(max(stay, 24.0))
+                )
+            )
     out.sort(key=lambda r: r.at)
     return out
 
@@ -212,7 +228,8 @@ def for_simulation(
         if is_accommodation(s.taxonomy_code):
             busy = max(s.maximum - (s.available or 0), 0)
             occupants += [
-                (s.id, 1, rng.uniform(0, STAYS[s.taxonomy_code]) * 24) for _ in range(busy)
+                (s.id, 1, whole_minutes(rng.uniform(0, STAYS[s.taxonomy_code]) * 24))
+                for _ in range(busy)
             ]
             s = msgspec.structs.replace(s, available=s.maximum)
         else:
@@ -239,7 +256,7 @@ class Simulation:
         self.by_code: dict[str, Snapshot] = {}
         self.capacity = {s.id: s.maximum or 0 for s in snap.services}
         self.taken: Counter[uuid.UUID] = Counter()
-        self.events: list[tuple[float, int, str, Any]] = []
+        self.events: list[tuple[float, int, int, str, Any]] = []
         self.seq = 0
         self.unmet: Counter[str] = Counter()
         self.other_km: list[float] = []
@@ -259,7 +276,10 @@ class Simulation:
 
     def push(self, at: float, kind: str, payload: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.events, (at, self.seq, kind, payload))
+        # At one moment a stay ends before anyone arrives, as in the hindsight's half-open
+        # intervals, so both agree on who was present.
+        at = whole_minutes(at)
+        heapq.heappush(self.events, (at, kind != "leave", self.seq, kind, payload))
 
     def run(self, referrals: Sequence[Referral], occupants: Occupants) -> list[Outcome]:
         """Every event in time order; returns each referral's outcome (accommodation only)."""
@@ -270,7 +290,7 @@ class Simulation:
         for i, r in enumerate(referrals):
             self.push(r.at, "arrive", (i, frozenset()))
         while self.events:
-            now, _, kind, payload = heapq.heappop(self.events)
+            now, _, _, kind, payload = heapq.heappop(self.events)
             if kind == "leave":
                 service, places = payload
                 self.taken[service] -= places
@@ -436,7 +456,7 @@ def hindsight(
     per_service: dict[int, list[tuple[int, Any, int]]] = defaultdict(list)
     placed = []
     for i, (r, options) in enumerate(zip(referrals, arcs, strict=True)):
-        start, end = round(r.at), round(r.at + r.stay_h)
+        start, end = minute(r.at), minute(r.at + r.stay_h)
         size = r.profile.group_size
         chosen = []
         for j, _ in options:
@@ -454,7 +474,7 @@ def hindsight(
         per_service[j].append(
             (
                 places,
-                model.new_fixed_size_interval_var(0, max(round(leave), 1), f"o{j}_{leave}"),
+                model.new_fixed_size_interval_var(0, max(minute(leave), 1), f"o{j}_{leave}"),
                 -1,
             )
         )
@@ -520,9 +540,11 @@ def _occupancy(model: cp_model.CpModel, referrals: Sequence[Referral],
     for i, options in enumerate(arcs):
         r = referrals[i]
         for j, _ in options:
-            items[j].append((round(r.at), round(r.at + r.stay_h), r.profile.group_size, x[(i, j)]))
+            items[j].append(
+                (minute(r.at), minute(r.at + r.stay_h), r.profile.group_size, x[(i, j)])
+            )
     for service, places, leave in occupants:
-        items[index[service]].append((0, max(round(leave), 1), places, None))
+        items[index[service]].append((0, max(minute(leave), 1), places, None))
     for j, stays in items.items():
         cap = services[j].maximum or 0
         events = sorted([(a, 1, k) for k, (a, _, _, _) in enumerate(stays)]
@@ -553,14 +575,14 @@ def _never_refuse(model: cp_model.CpModel, referrals: Sequence[Referral],
     for i, options in enumerate(arcs):
         r = referrals[i]
         for j, _ in options:
-            stays[j].append((round(r.at), round(r.at + r.stay_h), r.profile.group_size, i))
+            stays[j].append((minute(r.at), minute(r.at + r.stay_h), r.profile.group_size, i))
     fixed: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for service, places, leave in occupants:
-        fixed[index[service]].append((round(leave), places))
+        fixed[index[service]].append((minute(leave), places))
     terms = 0
     for i, options in enumerate(arcs):
         r = referrals[i]
-        t = round(r.at)
+        t = minute(r.at)
         for j, _ in options:
             present = [
                 (size, q)
