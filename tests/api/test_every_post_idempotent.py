@@ -29,6 +29,7 @@ from tests.api.test_funding_api import demo_org, record
 from tests.api.test_gaps_api import _biggest_funder
 from tests.api.test_licences import licence_body
 from tests.api.test_match_batch import person
+from tests.api.test_match_surge import surge_body
 from tests.api.test_registry_api import SHELTER_ORG, Client
 from tests.api.test_registry_writes import NEW_ORG, _location_of, service_body
 
@@ -122,6 +123,11 @@ async def _suggestions(client: Client, db: str) -> Call:
 async def _batch(client: Client, db: str) -> Call:
     return Call(headers=await make_token(db, "officer", "BA"), path="/api/v1/match/batch",
                 json={"people": [person("p1"), person("p2")]})  # fmt: skip
+
+
+async def _surge(client: Client, db: str) -> Call:
+    return Call(headers=await token(db, "officer", "BA", agency="BA police"),
+                path="/api/v1/match/surge", json=surge_body())  # fmt: skip
 
 
 async def _create_referral(client: Client, db: str) -> Call:
@@ -304,6 +310,7 @@ CASES: dict[str, Case] = {
     "/api/v1/webhooks": _webhook,
     "/api/v1/match/suggestions": _suggestions,
     "/api/v1/match/batch": _batch,
+    "/api/v1/match/surge": _surge,
     "/api/v1/referrals": _create_referral,
     "/api/v1/referrals/{referral_id:uuid}/transitions": _transition,
     "/api/v1/referrals/{referral_id:uuid}/suggestions": _referral_suggestions,

@@ -77,3 +77,25 @@ async def test_a_signal_keeps_its_population_group_and_older_ones_are_unknown(
             "INSERT INTO demand_signal (kind, source, participant_code, taxonomy_code,"
             " population_group) VALUES ('need', 'referral', 'RS', 'ACC.EMERG', 'syrian')"
         )
+
+
+async def test_need_signals_lists_needs_of_the_period_oldest_first(
+    conn: asyncpg.Connection,
+) -> None:
+    await registry(conn)
+    later = T0 + dt.timedelta(hours=5)
+    await signals.record_signals(
+        conn,
+        [
+            unmet(kind="need", reason=None, occurred_at=later, population_group="families"),
+            unmet(kind="need", reason=None, occurred_at=T0),
+            unmet(),
+            unmet(kind="need", reason=None, occurred_at=T0 - dt.timedelta(days=40)),
+        ],
+    )
+    found = await signals.need_signals(conn, since=T0, until=T0 + dt.timedelta(days=1))
+    assert [(s.occurred_at, s.population_group) for s in found] == [
+        (T0, "unknown"),
+        (later, "families"),
+    ]
+    assert found[0].area_code == NIS.code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, post
@@ -9,7 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from csomatch.api.auth import roles
 from csomatch.api.deps import Caller, Cfg, Conn
-from csomatch.api.idempotency import idempotent
+from csomatch.api.idempotency import AuditAs, idempotent
 from csomatch.api.schemas.registry import Out
 from csomatch.domain import REFERRING
 from csomatch.matching.batch import BatchPlan, BatchRequest, PersonPlacement
@@ -17,6 +18,7 @@ from csomatch.matching.placements import place_batch
 from csomatch.matching.profile import NeedsProfile
 from csomatch.matching.suggest import NeedResult, Plan
 from csomatch.matching.suggestions import profile_suggestions
+from csomatch.referrals.surge import BookedPerson, SurgeIn, book_surge
 
 MATCHERS = REFERRING
 COST_UNIT = "1 point = 100 m"
@@ -100,4 +102,40 @@ async def batch(
     return await idempotent(request, conn, principal, run, status_code=200, required=False)
 
 
-MATCH_ROUTES = [suggestions, batch]
+class SurgeOut(Out, frozen=True):
+    """The joint plan of a surge, and each person's referral with what was held or why not."""
+
+    people: list[PersonPlacement]
+    plan: BatchPlan
+    booked: list[BookedPerson]
+    cost_unit: str
+
+
+@post("/api/v1/match/surge", opt=roles(*MATCHERS), status_code=201)
+async def surge(
+    request: Request[Any, Any, Any],
+    conn: Conn,
+    settings: Cfg,
+    principal: Caller,
+    data: JSONBody[SurgeIn],
+) -> Response[SurgeOut]:
+    """Place many people identified at once jointly, and book the plan (docs/matching.md).
+
+    Each person (a family counts once) becomes a submitted referral, and the services the
+    joint plan chose are held for it as a care plan, whole or not at all; a refused one is
+    reported in ``booked`` and the others stay held. Needs an Idempotency-Key.
+    """
+
+    async def run() -> SurgeOut:
+        result = await book_surge(conn, principal, data, settings, now=dt.datetime.now(dt.UTC))
+        return SurgeOut(
+            people=result.people, plan=result.plan, booked=result.booked, cost_unit=COST_UNIT
+        )
+
+    return await idempotent(
+        request, conn, principal, run, status_code=201,
+        audit_as=AuditAs(action="referral.surge", object_type="referral"),
+    )  # fmt: skip
+
+
+MATCH_ROUTES = [suggestions, batch, surge]

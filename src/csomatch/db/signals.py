@@ -95,3 +95,28 @@ async def count_signals(
             until,
         )
     return msgspec.convert(rows, list[SignalCount], from_attributes=True)
+
+
+class NeedSignal(msgspec.Struct, frozen=True, kw_only=True):
+    """One recorded need: when, where and for which service, in which coarse group."""
+
+    occurred_at: dt.datetime
+    participant_code: str
+    area_code: str | None
+    taxonomy_code: str
+    population_group: PopulationGroup
+
+
+async def need_signals(
+    conn: asyncpg.Connection, *, since: dt.datetime, until: dt.datetime
+) -> list[NeedSignal]:
+    """Every ``need`` signal observed in ``[since, until)``, oldest first (bench/online.py)."""
+    async with translated():
+        rows = await conn.fetch(
+            "SELECT occurred_at, participant_code, area_code, taxonomy_code, population_group"
+            " FROM demand_signal WHERE kind = 'need' AND occurred_at >= $1 AND occurred_at < $2"
+            " ORDER BY occurred_at, id",
+            since,
+            until,
+        )
+    return msgspec.convert(rows, list[NeedSignal], from_attributes=True)

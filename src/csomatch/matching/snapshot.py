@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import asyncpg
 import msgspec
@@ -95,3 +95,21 @@ async def load_snapshot(
         now=now,
         stale_hours=stale_hours,
     )
+
+
+def with_held(snap: Snapshot, taken: Mapping[uuid.UUID, int]) -> Snapshot:
+    """``snap`` with ``taken`` places more held at each service named (a what-happens-next view).
+
+    The simulations of bench/online.py and bench/surge.py place people one after another
+    with it, as holds would, without writing to the database; a service without a capacity
+    number stays without one.
+    """
+    if not taken:
+        return snap
+    services = [
+        msgspec.structs.replace(s, held=s.held + taken[s.id])
+        if s.id in taken and s.held is not None
+        else s
+        for s in snap.services
+    ]
+    return msgspec.structs.replace(snap, services=services)

@@ -7,6 +7,7 @@ import { decimal, plural, pluralForm, t, tParts } from "./i18n.js";
 import { LANGUAGES } from "./languages.js";
 import { OPEN_FOR_OFFER, follower, newKey, when } from "./follow.js";
 import { OFFER_STATUS, REASONS, TERMS } from "./referwords.js";
+import { startSurge } from "./surge.js";
 import {
   PARTICIPANTS,
   ago,
@@ -698,6 +699,7 @@ async function start() {
     status.textContent = t("Could not load the service list: {error}", { error: error.message });
   }
   addNeed();
+  startSurge(me);
   const followed = new URLSearchParams(location.search).get("referral");
   if (followed && UUID.test(followed)) {
     flow.id = followed;
