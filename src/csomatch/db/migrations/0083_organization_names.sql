@@ -1,4 +1,4 @@
--- csomatch 0084: an organisation's names in other languages and scripts (docs/places.md).
+-- csomatch 0083: an organisation's names in other languages and scripts (docs/places.md).
 --
 -- One name per language tag (BCP 47: sq, sr-Latn, sr-Cyrl, mk, bs, cnr, en ...), beside the
 -- registry name in organization.name. The organisation search and the funding import's

@@ -1,4 +1,4 @@
--- csomatch 0083: the names of each town as people write them (docs/places.md).
+-- csomatch 0082: the names of each town as people write them (docs/places.md).
 --
 -- Every name a search finds a town by, in any script, with its search key (Latin, lower case,
 -- no accents: csomatch.registry.placenames.name_key, computed by the application), and the

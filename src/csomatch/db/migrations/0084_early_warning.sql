@@ -1,4 +1,4 @@
--- csomatch 0088: the early warning's crossings (docs/early-warnings.md).
+-- csomatch 0084: the early warning's crossings (docs/early-warnings.md).
 --
 -- One row per participant, service code and population group ('all': every group) whose
 -- days until full have ever dropped below the code's threshold: whether they are below now,
