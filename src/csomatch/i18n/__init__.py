@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -207,27 +207,44 @@ def format_value(value: object, locale: str, *, digits: int | None = None) -> st
 
     A fraction keeps up to two decimals, or exactly ``digits``.
     """
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int) and abs(value) < GROUPED_FROM:
+        return str(value)
+    if isinstance(value, int | float | Decimal | datetime.date):
+        # The gap analysis writes a sentence for each of tens of thousands of cells, and the
+        # same figures recur: Babel's formatting (tens of microseconds) is done once each.
+        return _formatted(type(value).__name__, value, locale, digits)
+    return str(value)
+
+
+@lru_cache(maxsize=65_536)
+def _formatted(
+    kind: str, value: int | float | Decimal | datetime.date, locale: str, digits: int | None
+) -> str:
+    """``format_value`` of a number or date (``kind`` keeps 1 and 1.0 apart in the cache)."""
     tag = babel_locale(locale)
     if digits is not None and isinstance(value, float | Decimal):
         return format_decimal(value, format="#,##0." + "0" * digits, locale=tag)
-    if isinstance(value, bool) or value is None:
-        return str(value)
     if isinstance(value, int):
-        return format_decimal(value, locale=tag) if abs(value) >= GROUPED_FROM else str(value)
+        return format_decimal(value, locale=tag)
     if isinstance(value, float | Decimal):
         return format_decimal(value, format="#,##0.##", locale=tag)
     if isinstance(value, datetime.date) and locale == DEFAULT_LOCALE:
         return value.isoformat()  # English keeps ISO dates, as the API's fields are written
     if isinstance(value, datetime.datetime):
         return format_datetime(value, format="medium", locale=tag)
-    if isinstance(value, datetime.date):
-        return format_date(value, format="medium", locale=tag)
-    return str(value)
+    return format_date(value, format="medium", locale=tag)
 
 
 def percent(share: float) -> str:
     """A share (0.38) as a whole percentage in the current locale (``38%``, ``38 %``)."""
-    return format_percent(share, locale=babel_locale(current_locale()))
+    return _percent(share, current_locale())
+
+
+@lru_cache(maxsize=16_384)
+def _percent(share: float, locale: str) -> str:
+    return format_percent(share, locale=babel_locale(locale))
 
 
 class _Values(dict[str, str]):
