@@ -92,7 +92,7 @@ def test_isinstance_means_on_the_list() -> None:
 def test_every_language_the_pages_offer_is_accepted() -> None:
     source = (STATIC / "languages.js").read_text("utf-8")
     body = source[source.index("LANGUAGES = {") : source.index("};")]
-    offered = re.findall(r"\b([a-z]{2,3}):\s*\"", body)
+    offered = re.findall(r"\b([a-z]{2,3}):\s*(?:t\()?\"", body)
     assert len(offered) >= 20
     assert sorted(set(offered) - language_codes()) == []
 
