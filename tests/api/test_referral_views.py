@@ -90,6 +90,10 @@ OTHER_ROUTES = {
     ("PUT", "/api/v1/services/{service_id:uuid}/capacity"),
     ("GET", "/api/v1/areas"), ("GET", "/api/v1/me"), ("GET", "/api/v1/taxonomy"),
     ("POST", "/api/v1/match/suggestions"), ("POST", "/api/v1/match/batch"),
+    # A surge answers the booking officer or coordinator only: the plan, and per person the
+    # new referral's id and its holds (no referral body), as the batch answers its plan.
+    ("POST", "/api/v1/match/surge"),
+    ("GET", "/api/v1/early-warnings"), ("GET", "/i18n/{name:str}"),
     ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"),
     ("GET", "/api/v1/webhooks/{sub_id:uuid}"), ("DELETE", "/api/v1/webhooks/{sub_id:uuid}"),
     ("GET", "/api/v1/gaps"), ("GET", "/api/v1/gaps.csv"), ("GET", "/api/v1/gaps/{cell:str}"),

@@ -85,10 +85,29 @@ async def free_places(
     *,
     stale_before: dt.datetime,
     participants: list[str] | None,
+    since: dt.datetime,
+    until: dt.datetime,
 ) -> list[FreeRow]:
-    """Free places per participant and code of the services eligible for ``group``."""
+    """Free places per participant and code of the services eligible for ``group``.
+
+    For ``language_not_served``: the services speaking a language that the group's needs of
+    the same participant and code asked for in ``[since, until)`` (as the gap cells count).
+    """
+    args: list[object] = [[], [], stale_before, participants]
+    if group == "language_not_served":
+        async with translated():
+            needed = await conn.fetch(
+                "SELECT DISTINCT participant_code, taxonomy_code, language FROM demand_signal"
+                " WHERE population_group = 'language_not_served' AND language IS NOT NULL"
+                " AND occurred_at >= $1 AND occurred_at < $2"
+                " AND ($3::text[] IS NULL OR participant_code = ANY($3::text[]))",
+                since,
+                until,
+                participants,
+            )
+        args += [[r[0] for r in needed], [r[1] for r in needed], [r[2] for r in needed]]
     async with translated():
-        rows = await conn.fetch(_FREE_SQL[group], [], [], stale_before, participants)
+        rows = await conn.fetch(_FREE_SQL[group], *args)
     return _structs(rows, FreeRow)
 
 

@@ -172,7 +172,12 @@ async def list_warnings(
     out = []
     for g in ew_db.groups() if group is None else (group,):
         free_rows = await ew_db.free_places(
-            conn, g, stale_before=now - dt.timedelta(hours=stale_hours), participants=participants
+            conn,
+            g,
+            stale_before=now - dt.timedelta(hours=stale_hours),
+            participants=participants,
+            since=dt.datetime.combine(since, dt.time(), dt.UTC),
+            until=dt.datetime.combine(until, dt.time(), dt.UTC),
         )
         for f in _with_unserved(free_rows, arrivals, g):
             if code is not None and f.taxonomy_code != code:
