@@ -39,6 +39,7 @@ from csomatch.db.outbox import NewEvent, emit
 from csomatch.errors import CsomatchError, InvalidInput
 from csomatch.gaps.runout import runout
 from csomatch.gaps.suppression import THRESHOLD, suppress_line
+from csomatch.i18n import _
 from csomatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,13 +110,25 @@ def load_thresholds(path: Path | None) -> dict[str, float]:
         raw = msgspec.json.decode(path.read_bytes(), type=dict[str, float | None])
     except (OSError, msgspec.DecodeError) as exc:
         raise InvalidInput(
-            f"{path}: not a JSON object of service code to days ({exc})", field="early_warning"
+            _(
+                "{path}: not a JSON object of service code to days ({error})",
+                path=str(path),
+                error=str(exc),
+            ),
+            field="early_warning",
         ) from exc
     for code, days in raw.items():
         if days is None:
             out.pop(code, None)
         elif not 0 < days <= 365:
-            raise InvalidInput(f"{path}: {code} days must be in (0, 365], got {days}")
+            raise InvalidInput(
+                _(
+                    "{path}: {code} days must be in (0, 365], got {days}",
+                    path=str(path),
+                    code=code,
+                    days=days,
+                )
+            )
         else:
             out[code] = days
     return out

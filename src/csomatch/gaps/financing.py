@@ -191,7 +191,7 @@ async def provider_scope(
         and parts[1] in (s.area_code, ALL_AREAS)
     ]
     if not serving:
-        raise NotFound(f"no gap cell {key!r} served by this organisation")
+        raise NotFound(_("no gap cell {cell} served by this organisation", cell=repr(key)))
     return frozenset(s.service_id for s in own)
 
 

@@ -387,9 +387,18 @@ async def confirm(
     ]  # fmt: skip
     if not accepted:
         raise Conflict(
-            f"referral {head.id} has no accepted offer to confirm"
-            + ("" if need is None else f" for need {need}")
-            + "; a placement is confirmed once its provider accepts the offer",
+            _(
+                "referral {referral} has no accepted offer to confirm; a placement is "
+                "confirmed once its provider accepts the offer",
+                referral=str(head.id),
+            )
+            if need is None
+            else _(
+                "referral {referral} has no accepted offer to confirm for need {need}; a "
+                "placement is confirmed once its provider accepts the offer",
+                referral=str(head.id),
+                need=need,
+            ),
             field="$.to",
         )
     for hold in sorted(accepted, key=lambda h: (str(h.service_id), h.need_idx)):

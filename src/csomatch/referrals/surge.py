@@ -35,6 +35,7 @@ from csomatch.domain import (
     Urgency,
 )
 from csomatch.errors import Conflict, InvalidInput
+from csomatch.i18n import _
 from csomatch.matching.batch import BatchPerson, BatchPlan, BatchRequest, PersonPlacement
 from csomatch.matching.placements import place_batch
 from csomatch.matching.profile import Adults, Need
@@ -116,8 +117,12 @@ def surge_people(data: SurgeIn) -> list[BatchPerson]:
     total = sum(g.count * (g.group_adults + len(g.group_children_age_bands)) for g in data.groups)
     if total > MAX_SURGE_PEOPLE:
         raise InvalidInput(
-            f"a surge places at most {MAX_SURGE_PEOPLE} people, children included (got"
-            f" {total}); split it into several",
+            _(
+                "a surge places at most {limit} people, children included (got {total}); "
+                "split it into several",
+                limit=MAX_SURGE_PEOPLE,
+                total=total,
+            ),
             field="$.groups",
         )
     people = []

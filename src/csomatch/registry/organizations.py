@@ -85,12 +85,18 @@ def check_other_names(names: Sequence[OtherName], field: str = "$.other_names") 
     for i, other in enumerate(names):
         if not re.fullmatch(LANGUAGE_TAG_PATTERN, other.language):
             raise InvalidInput(
-                f"{other.language!r} is not a language tag such as sr-Cyrl or sq",
+                _(
+                    "{tag} is not a language tag such as sr-Cyrl or sq",
+                    tag=repr(other.language),
+                ),
                 field=f"{field}[{i}].language",
             )
         if other.language in seen:
             raise InvalidInput(
-                f"a second name in {other.language}: give one name per language",
+                _(
+                    "a second name in {tag}: give one name per language",
+                    tag=other.language,
+                ),
                 field=f"{field}[{i}].language",
             )
         seen.add(other.language)
