@@ -258,7 +258,10 @@ def _fill(text: str, values: Mapping[str, object], locale: str) -> str:
     """``text`` with its ``{name}`` placeholders filled by ``values``, formatted for ``locale``."""
     if not values:
         return text
-    filled = _Values({name: format_value(v, locale) for name, v in values.items()})
+    # Words (most values: names, sentences already written) go in as they are.
+    filled = _Values(
+        {name: v if type(v) is str else format_value(v, locale) for name, v in values.items()}
+    )
     try:
         return text.format_map(filled)
     except (ValueError, IndexError):  # a stray brace in a translation: say it unfilled
